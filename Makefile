@@ -1,0 +1,31 @@
+# Everything a newcomer needs: `make test` (and, once the pipeline lands, `make demo`).
+# The project's environment lives in .venv (with the `ergo` command in .venv/bin);
+# LocalStack, used only by the tests, lives in its own .localstack-venv.
+
+PYTHON ?= python3.11
+VENV := .venv
+LS_VENV := .localstack-venv
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: install test test-fast clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg setup.py constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(VENV)/bin/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test]'
+	touch $@
+
+$(LS_VENV)/.installed: requirements-localstack.txt
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(LS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-localstack.txt
+	touch $@
+
+# The test session starts LocalStack itself (tests/localstack.py) and stops it at the end.
+test: $(VENV)/.installed $(LS_VENV)/.installed
+	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(LS_VENV) .pytest_cache .hypothesis *.egg-info

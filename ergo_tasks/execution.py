@@ -1,0 +1,271 @@
+"""Running one claimed job: the task's context, throttled status writes, heartbeats.
+
+While a task runs, three things want to write its status document: the task
+(progress, checkpoints), the heartbeat (lease renewal) and finally the end of
+the attempt.  They all go through one :class:`StatusWriter`, which merges
+pending changes into a single compare-and-swap write and keeps writes to the
+key at least ``status_write_interval`` apart (Cloudflare R2 allows about one
+write per second to a key).  Every write re-reads the document, so it is also
+how a running task learns that it was cancelled or lost its lease.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from .errors import Retry, TaskError, TimeLimitExceeded, WorkerShutdown
+from .jobstore import Versioned
+from .models import ErrorInfo, JobStatus
+from .queue import LeaseLost, Queue, Revoked
+from .states import State
+from .timeutil import utcnow
+
+if TYPE_CHECKING:
+    from .app import Task
+
+log = structlog.get_logger(__name__)
+
+
+class StatusWriter:
+    """Coalesces a running job's status changes and throttles writes to its key."""
+
+    def __init__(self, queue: Queue, job_id: str, worker_id: str, interval: float, clock: Callable[[], float] = time.monotonic):
+        self.queue, self.job_id, self.worker_id = queue, job_id, worker_id
+        self.interval, self.clock = interval, clock
+        self._pending: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._last_write = clock()  # the claim was a write
+        self.stopped: BaseException | None = None  # Revoked or LeaseLost, once seen
+
+    def stage(self, **changes: Any) -> None:
+        with self._lock:
+            if "meta" in changes and "meta" in self._pending:
+                changes["meta"] = {**self._pending["meta"], **changes["meta"]}
+            self._pending.update(changes)
+
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def due(self) -> bool:
+        return self.clock() - self._last_write >= self.interval
+
+    def flush(self, *, wait: bool = False, renew: bool = True) -> None:
+        """Write pending changes (and renew the lease) if the interval allows, or after waiting for it."""
+        with self._lock:
+            if self.stopped:
+                raise self.stopped
+            if not self.due():
+                if not wait:
+                    return
+                time.sleep(max(0.0, self.interval - (self.clock() - self._last_write)))
+            pending = dict(self._pending)
+            self._pending.clear()
+            try:
+                self.queue.jobs.update(self.job_id, lambda doc: self._apply(doc, pending, renew))
+            except (Revoked, LeaseLost) as stop:
+                self.stopped = stop
+                raise
+            finally:
+                self._last_write = self.clock()
+
+    def _apply(self, doc: JobStatus, pending: dict[str, Any], renew: bool) -> JobStatus:
+        self.queue.held(doc, self.worker_id)
+        changes = dict(pending)
+        if "meta" in changes:
+            changes["meta"] = {**doc.meta, **changes["meta"]}
+        if renew:
+            changes["lease"] = self.queue.renewed_lease(self.worker_id)
+        if "progress" in changes or "stage" in changes:
+            return doc.moved(State.PROGRESS, worker=self.worker_id, reason="running", **changes)
+        return doc.updated(**changes)
+
+    def finish(self, target: State, **changes: Any) -> Versioned:
+        """The attempt's last write: waits for its turn, carries pending changes along."""
+        with self._lock:
+            time.sleep(max(0.0, self.interval - (self.clock() - self._last_write)))
+            changes = {**self._pending, **changes}
+            if "meta" in self._pending:
+                changes["meta"] = self._pending["meta"]
+            self._pending.clear()
+            try:
+                return self.queue.finish(self.job_id, self.worker_id, target, **changes)
+            finally:
+                self._last_write = self.clock()
+
+
+class Heartbeat(threading.Thread):
+    """Renews the lease and flushes coalesced progress while the task runs."""
+
+    def __init__(self, writer: StatusWriter, every: float):
+        super().__init__(name=f"heartbeat-{writer.job_id}", daemon=True)
+        self.writer, self.every = writer, every
+        self._stopped = threading.Event()
+        self._last_beat = writer.clock()
+
+    def run(self) -> None:
+        tick = max(0.05, min(self.every, self.writer.interval or self.every) / 2)
+        while not self._stopped.wait(tick):
+            beat_due = self.writer.clock() - self._last_beat >= self.every
+            if (beat_due or self.writer.has_pending()) and self.writer.due():
+                try:
+                    self.writer.flush()
+                    self._last_beat = self.writer.clock()
+                except (Revoked, LeaseLost):
+                    return  # the task sees it at its next checkpoint
+                except Exception as error:  # noqa: BLE001 - storage hiccup: try again next tick
+                    log.warning("heartbeat.failed", job_id=self.writer.job_id, error=str(error))
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join()
+
+
+@dataclass
+class RequestInfo:
+    """What Celery calls ``self.request``: facts about this run of the task."""
+
+    id: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    attempts: int
+    max_retries: int
+    checkpoint: str | None
+    worker_id: str
+
+
+@dataclass
+class TaskContext:
+    """The object a bound task receives as ``self``."""
+
+    request: RequestInfo
+    writer: StatusWriter
+    task: Task
+    should_stop: Callable[[], bool] = lambda: False
+    deadline: float | None = None
+    result_keys: dict[str, str] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """A checkpoint: raises if the job was cancelled, lost, timed out or the worker stops."""
+        if self.writer.stopped:
+            raise self.writer.stopped
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TimeLimitExceeded(f"The task ran longer than its time limit of {self.task.time_limit:.0f} s.")
+        if self.should_stop():
+            raise WorkerShutdown()
+
+    def update_state(self, state: str = "PROGRESS", meta: dict[str, Any] | None = None) -> None:
+        """Celery's ``update_state``: ``meta`` may carry ``progress`` (0-100) and ``stage``."""
+        if state != State.PROGRESS:
+            raise ValueError("A running task can only report PROGRESS; return, raise or retry to end it.")
+        meta = dict(meta or {})
+        changes: dict[str, Any] = {"meta": meta}
+        if "progress" in meta:
+            changes["progress"] = max(0.0, min(100.0, float(meta.pop("progress"))))
+        if "stage" in meta:
+            changes["stage"] = str(meta.pop("stage"))
+        self.writer.stage(**changes)
+        self._flush_if_due()
+
+    def save_checkpoint(self, pointer: str, *, wait: bool = True) -> None:
+        """Record where a resumed run should continue; by default waits for the write."""
+        self.request.checkpoint = pointer
+        self.writer.stage(checkpoint=pointer)
+        if wait:
+            self.writer.flush(wait=True)
+        self.check()
+
+    def set_result_keys(self, **keys: str) -> None:
+        self.result_keys.update(keys)
+
+    def retry(self, exc: BaseException | None = None, countdown: float | None = None) -> None:
+        raise Retry(exc, countdown)
+
+    def _flush_if_due(self) -> None:
+        if self.writer.due():
+            self.writer.flush()
+        self.check()
+
+
+def _json_result(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise TaskError(f"The task returned a {type(value).__name__}, which cannot be stored as JSON.") from None
+    return value
+
+
+def _error_info(error: BaseException, job_id: str) -> ErrorInfo:
+    if isinstance(error, TaskError):
+        return ErrorInfo(type=type(error).__name__, message=str(error))
+    return ErrorInfo(type=type(error).__name__, message=f"The task failed unexpectedly ({type(error).__name__}); the worker log of job {job_id} has the details.")
+
+
+def execute(task: Task, claimed: Versioned, queue: Queue, *, worker_id: str, write_interval: float,
+            heartbeat_seconds: float, should_stop: Callable[[], bool] = lambda: False) -> JobStatus:
+    """Run a job this worker has claimed, and record how the attempt ended."""
+    doc = claimed.doc
+    bound = log.bind(job_id=doc.job_id, worker_id=worker_id, task=doc.task, attempt=doc.attempts)
+    writer = StatusWriter(queue, doc.job_id, worker_id, write_interval)
+    ctx = TaskContext(
+        request=RequestInfo(id=doc.job_id, args=list(doc.request.args), kwargs=dict(doc.request.kwargs),
+                            attempts=doc.attempts, max_retries=doc.max_retries, checkpoint=doc.checkpoint, worker_id=worker_id),
+        writer=writer, task=task, should_stop=should_stop,
+        deadline=time.monotonic() + task.time_limit if task.time_limit else None,
+    )
+    heartbeat = Heartbeat(writer, heartbeat_seconds)
+    started = time.monotonic()
+    bound.info("task.started")
+    heartbeat.start()
+    try:
+        target, changes = _outcome(task, ctx, doc, bound)
+        changes["run_seconds"] = doc.run_seconds + (time.monotonic() - started)
+    except WorkerShutdown:
+        heartbeat.stop()
+        bound.info("task.released")
+        return _unless_stopped(queue, doc.job_id, lambda: queue.release(doc.job_id, worker_id, f"released by worker {worker_id} (shutting down)"))
+    except (Revoked, LeaseLost) as stop:
+        heartbeat.stop()
+        bound.warning("task.stopped", reason=type(stop).__name__)
+        return queue.jobs.read(doc.job_id).doc
+    heartbeat.stop()
+    return _unless_stopped(queue, doc.job_id, lambda: writer.finish(target, **changes))
+
+
+def _outcome(task: Task, ctx: TaskContext, doc: JobStatus, bound: Any) -> tuple[State, dict[str, Any]]:
+    """Run the task; return the state this attempt ends in and the changes to record."""
+    try:
+        result = _json_result(task.run_with(ctx))
+    except (Revoked, LeaseLost, WorkerShutdown):
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure is recorded, none escapes
+        retry = task.retry_decision(error, doc)
+        if retry is not None:
+            delay, cause = retry
+            bound.warning("task.retry", countdown=round(delay, 2), error=type(cause).__name__)
+            return State.RETRY, {"reason": f"retry in {delay:.1f} s after {type(cause).__name__}",
+                                 "error": _error_info(cause, doc.job_id), "not_before": utcnow() + timedelta(seconds=delay)}
+        cause = error.exc if isinstance(error, Retry) and error.exc else error
+        bound.error("task.failed", error=type(cause).__name__, traceback="".join(traceback.format_exception(cause)))
+        return State.FAILURE, {"reason": f"failed: {type(cause).__name__}", "error": _error_info(cause, doc.job_id),
+                               "finished_at": utcnow()}
+    bound.info("task.succeeded")
+    return State.SUCCESS, {"reason": "succeeded", "result": result, "result_keys": ctx.result_keys, "progress": 100.0,
+                           "finished_at": utcnow(), "error": None}
+
+
+def _unless_stopped(queue: Queue, job_id: str, write: Callable[[], Versioned]) -> JobStatus:
+    """Do the attempt's last write, unless the job was cancelled or taken over meanwhile."""
+    try:
+        return write().doc
+    except (Revoked, LeaseLost):
+        return queue.jobs.read(job_id).doc

@@ -1,0 +1,145 @@
+"""Persistence of status documents, and the index of work to do.
+
+Keys::
+
+    status/<job_id>.json      the status document (source of truth)
+    queue/open/<job_id>       marker: the job is not finished (queued, waiting
+                              to retry, or running)
+
+The marker is a hint, never truth: a worker lists ``queue/open/``, reads each
+job's document and decides (claim it, requeue it if its lease expired, skip
+it).  Finding work therefore costs the same with 10 or 10,000 finished jobs in
+the bucket.  A marker is removed only once its job is finished, and
+:meth:`JobStore.close` re-checks after removing it, so a job resumed at that
+very moment keeps its marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import structlog
+from pydantic import ValidationError
+
+from statestore import ObjectNotFound, ObjectStore, PreconditionFailed, StoreError
+from statestore.keys import QUEUE, STATUS
+
+from .ids import validate_job_id
+from .models import JobStatus
+
+log = structlog.get_logger(__name__)
+
+OPEN_PREFIX = f"{QUEUE}open/"
+
+
+class JobNotFound(LookupError):
+    code = "job_not_found"
+
+    def __init__(self, job_id: str):
+        super().__init__(f"There is no job with id {job_id}.")
+
+
+class CorruptStatus(StoreError):
+    code = "corrupt_status"
+
+
+class ConflictError(StoreError):
+    """Too many writers raced for one status document; nothing was changed."""
+
+    code = "conflict"
+
+
+@dataclass(frozen=True)
+class Versioned:
+    doc: JobStatus
+    etag: str
+
+
+def status_key(job_id: str) -> str:
+    return f"{STATUS}{validate_job_id(job_id)}.json"
+
+
+class JobStore:
+    """Reads and compare-and-swap writes of status documents."""
+
+    #: How many lost races :meth:`update` absorbs before giving up.
+    max_races = 20
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    # -- documents -----------------------------------------------------------
+    def create(self, doc: JobStatus) -> Versioned:
+        etag = self.store.put(status_key(doc.job_id), doc.to_json(), if_none_match=True, content_type="application/json")
+        self.mark_open(doc.job_id)
+        return Versioned(doc, etag)
+
+    def read(self, job_id: str) -> Versioned:
+        key = status_key(job_id)
+        try:
+            stored = self.store.get(key)
+        except ObjectNotFound:
+            raise JobNotFound(job_id) from None
+        try:
+            return Versioned(JobStatus.from_json(stored.body), stored.etag)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "document"
+            raise CorruptStatus(f"The status document of job {job_id} is malformed ({where}: {first['msg']}); it was left untouched.") from None
+
+    def write(self, current: Versioned, new: JobStatus) -> Versioned:
+        """Replace ``current`` with ``new`` if nobody wrote in between; else PreconditionFailed."""
+        etag = self.store.put(status_key(new.job_id), new.to_json(), if_match=current.etag, content_type="application/json")
+        return Versioned(new, etag)
+
+    def update(self, job_id: str, change: Callable[[JobStatus], JobStatus | None]) -> Versioned:
+        """Apply ``change`` with compare-and-swap, re-reading and re-applying on a lost race.
+
+        ``change`` gets the current document and returns the new one, ``None``
+        for "nothing to do", or raises (for example IllegalTransition) to give
+        up; it must be a pure function of the document since it may run again.
+        """
+        for _ in range(self.max_races):
+            current = self.read(job_id)
+            new = change(current.doc)
+            if new is None:
+                return current
+            try:
+                return self.write(current, new)
+            except PreconditionFailed:
+                log.debug("status.race_lost", job_id=job_id)
+        raise ConflictError(f"Job {job_id} is being changed by too many writers at once; try again.")
+
+    def delete(self, job_id: str) -> None:
+        self.store.delete(OPEN_PREFIX + job_id)
+        self.store.delete(status_key(job_id))
+
+    def job_ids(self, *, start_after: str | None = None) -> Iterator[str]:
+        """Every job id, oldest first (ids sort by creation time)."""
+        after = status_key(start_after) if start_after else None
+        for info in self.store.list(STATUS, start_after=after):
+            name = info.key[len(STATUS):]
+            if name.endswith(".json"):
+                yield name[: -len(".json")]
+
+    # -- work index --------------------------------------------------------------
+    def mark_open(self, job_id: str) -> None:
+        self.store.put(OPEN_PREFIX + validate_job_id(job_id), b"", content_type="text/plain")
+
+    def open_job_ids(self) -> list[str]:
+        """Unfinished jobs, oldest first."""
+        return [info.key[len(OPEN_PREFIX):] for info in self.store.list(OPEN_PREFIX)]
+
+    def close(self, job_id: str) -> None:
+        """Drop the open marker of a finished job.
+
+        Re-reads afterwards: if the job was resumed meanwhile, the marker is put
+        back, so no unfinished job is ever left without one.
+        """
+        self.store.delete(OPEN_PREFIX + job_id)
+        try:
+            if not self.read(job_id).doc.ready:
+                self.mark_open(job_id)
+        except JobNotFound:
+            pass

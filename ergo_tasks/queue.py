@@ -1,0 +1,204 @@
+"""The job lifecycle over a :class:`~ergo_tasks.jobstore.JobStore`.
+
+Each operation is one compare-and-swap of the status document through
+:meth:`JobStore.update`, so two parties (two workers, a worker and an operator)
+can never both win: exactly one worker holds a job at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from .ids import new_job_id, validate_job_id
+from .jobstore import CorruptStatus, JobNotFound, JobStore, Versioned
+from .models import ErrorInfo, JobStatus, Lease, TaskRequest
+from .states import CLAIMABLE_STATES, READY_STATES, RUNNING_STATES, IllegalTransition, State
+from .timeutil import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+class NotClaimable(Exception):
+    """The job is not (or not yet) available to this worker."""
+
+
+class LeaseLost(Exception):
+    """The worker no longer holds the job: its lease expired and another worker took it."""
+
+
+class Revoked(Exception):
+    """The job was cancelled while it ran."""
+
+
+class OperationRefused(Exception):
+    """An operator action that does not apply to the job's current state."""
+
+    code = "invalid_state"
+
+
+@dataclass
+class Queue:
+    jobs: JobStore
+    lease_seconds: float = 60.0
+
+    # -- producing -----------------------------------------------------------
+    def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int) -> JobStatus:
+        doc = JobStatus.new(new_job_id(), task, TaskRequest(args=args, kwargs=kwargs), max_retries)
+        return self.jobs.create(doc).doc
+
+    # -- consuming -----------------------------------------------------------
+    def claim(self, worker_id: str, *, job_id: str | None = None, tasks: set[str] | None = None) -> Versioned | None:
+        """Take the lease of the oldest claimable job (or of ``job_id``); None if there is none.
+
+        On the way it requeues jobs whose lease expired and drops the markers
+        of finished jobs, so a fleet of workers needs no separate reaper.
+        """
+        candidates = [validate_job_id(job_id)] if job_id else self.jobs.open_job_ids()
+        for candidate in candidates:
+            try:
+                claimed = self._visit(candidate, worker_id, tasks)
+            except CorruptStatus as error:
+                log.error("queue.corrupt_status", job_id=candidate, error=str(error))
+                continue
+            if claimed is not None:
+                return claimed
+        return None
+
+    def _visit(self, job_id: str, worker_id: str, tasks: set[str] | None) -> Versioned | None:
+        try:
+            current = self.jobs.read(job_id)
+        except JobNotFound:
+            self.jobs.close(job_id)
+            return None
+        doc = current.doc
+        if doc.ready:
+            self.jobs.close(job_id)
+            return None
+        if doc.state in RUNNING_STATES and doc.lease and doc.lease.expired():
+            doc = self.requeue_expired(job_id, worker_id).doc
+            if doc.ready:
+                self.jobs.close(job_id)
+                return None
+        if tasks is not None and doc.task not in tasks:
+            return None
+        try:
+            return self.jobs.update(job_id, lambda d: self._claimed(d, worker_id))
+        except NotClaimable:
+            return None
+
+    def _claimed(self, doc: JobStatus, worker_id: str) -> JobStatus:
+        now = utcnow()
+        if doc.state not in CLAIMABLE_STATES or (doc.not_before and doc.not_before > now):
+            raise NotClaimable(doc.job_id)
+        return doc.moved(
+            State.STARTED,
+            worker=worker_id,
+            reason=f"claimed (attempt {doc.attempts + 1})",
+            attempts=doc.attempts + 1,
+            lease=Lease(worker_id=worker_id, expires_at=now + timedelta(seconds=self.lease_seconds)),
+            not_before=None,
+            started_at=doc.started_at or now,
+        )
+
+    def requeue_expired(self, job_id: str, by: str) -> Versioned:
+        """Give the job of a lost worker another attempt, or fail it when the budget is spent."""
+
+        def change(doc: JobStatus) -> JobStatus | None:
+            if doc.state not in RUNNING_STATES or not doc.lease or not doc.lease.expired():
+                return None  # someone renewed or requeued it first
+            lost = f"worker {doc.lease.worker_id} lost: lease expired at {doc.lease.expires_at:%H:%M:%S}Z"
+            if doc.attempts > doc.max_retries:
+                return doc.moved(
+                    State.FAILURE, worker=by, reason=lost, lease=None, finished_at=utcnow(),
+                    error=ErrorInfo(type="WorkerLost", message=f"The job's worker stopped responding {doc.attempts} times; giving up."),
+                )
+            return doc.moved(State.RETRY, worker=by, reason=lost, lease=None, not_before=utcnow())
+
+        result = self.jobs.update(job_id, change)
+        log.warning("queue.lease_expired", job_id=job_id, state=str(result.doc.state))
+        return result
+
+    def reap(self, worker_id: str) -> int:
+        """Requeue every job whose lease has expired; returns how many were found."""
+        count = 0
+        for job_id in self.jobs.open_job_ids():
+            try:
+                doc = self.jobs.read(job_id).doc
+            except (JobNotFound, CorruptStatus):
+                continue
+            if doc.state in RUNNING_STATES and doc.lease and doc.lease.expired():
+                if self.requeue_expired(job_id, worker_id).doc.ready:
+                    self.jobs.close(job_id)
+                count += 1
+        return count
+
+    # -- the holder of a lease ---------------------------------------------------
+    @staticmethod
+    def held(doc: JobStatus, worker_id: str) -> None:
+        """Raise unless ``worker_id`` still holds ``doc``'s lease."""
+        if doc.state == State.REVOKED:
+            raise Revoked(doc.job_id)
+        if doc.state not in RUNNING_STATES or doc.lease is None or doc.lease.worker_id != worker_id:
+            raise LeaseLost(doc.job_id)
+
+    def renewed_lease(self, worker_id: str) -> Lease:
+        return Lease(worker_id=worker_id, expires_at=utcnow() + timedelta(seconds=self.lease_seconds))
+
+    def release(self, job_id: str, worker_id: str, reason: str) -> Versioned:
+        """Hand a running job back to the queue without using up an attempt (clean shutdown)."""
+
+        def change(doc: JobStatus) -> JobStatus:
+            self.held(doc, worker_id)
+            return doc.moved(State.PENDING, worker=worker_id, reason=reason, lease=None, attempts=max(0, doc.attempts - 1))
+
+        return self.jobs.update(job_id, change)
+
+    # -- operators -------------------------------------------------------------
+    def revoke(self, job_id: str, by: str = "operator", reason: str = "cancelled") -> Versioned:
+        """Cancel a job; a running task stops at its next checkpoint."""
+
+        def change(doc: JobStatus) -> JobStatus:
+            if doc.ready:
+                raise OperationRefused(f"Job {job_id} has already finished ({doc.state}); there is nothing to cancel.")
+            return doc.moved(State.REVOKED, worker=by, reason=reason, lease=None, finished_at=utcnow())
+
+        result = self.jobs.update(job_id, change)
+        self.jobs.close(job_id)
+        return result
+
+    def resume(self, job_id: str, by: str = "operator") -> Versioned:
+        """Put a failed, cancelled or stalled job back in the queue, keeping its checkpoint."""
+
+        def change(doc: JobStatus) -> JobStatus:
+            stalled = doc.state in RUNNING_STATES and (doc.lease is None or doc.lease.expired())
+            if doc.state not in (State.FAILURE, State.REVOKED) and not stalled:
+                raise OperationRefused(
+                    f"Job {job_id} is {doc.state}; only failed, cancelled or stalled jobs can be resumed."
+                )
+            return doc.moved(
+                State.PENDING, worker=by, reason=f"resumed from {doc.state} (checkpoint: {doc.checkpoint or 'none'})",
+                attempts=0, lease=None, error=None, not_before=None, finished_at=None,
+            )
+
+        result = self.jobs.update(job_id, change)
+        self.jobs.mark_open(job_id)
+        return result
+
+    def finish(self, job_id: str, worker_id: str, target: State, **changes: Any) -> Versioned:
+        """Record the end of an attempt (SUCCESS, FAILURE or RETRY) by the lease holder."""
+
+        def change(doc: JobStatus) -> JobStatus:
+            self.held(doc, worker_id)
+            return doc.moved(target, worker=worker_id, lease=None, **changes)
+
+        result = self.jobs.update(job_id, change)
+        if target in READY_STATES:
+            self.jobs.close(job_id)
+        return result
+
+
+__all__ = ["IllegalTransition", "LeaseLost", "NotClaimable", "OperationRefused", "Queue", "Revoked"]

@@ -1,0 +1,66 @@
+"""Task states (Celery's names) and the one table of legal transitions.
+
+::
+
+    PENDING ──claim──▶ STARTED ──▶ PROGRESS ⟲
+       ▲                 │            │
+       │   lease lost /  ├────────────┼──▶ SUCCESS
+       │   released      ├────────────┼──▶ FAILURE ──resume──▶ PENDING
+       ├─────────────────┤            │
+       │                 └─retry──▶ RETRY ──claim──▶ STARTED
+       └───────resume──── REVOKED ◀── cancel (from any unfinished state)
+
+Anything not in :data:`TRANSITIONS` is an :class:`IllegalTransition`: a status
+document is never silently overwritten with a state it cannot reach.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    RETRY = "RETRY"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    # claimed by a worker, or cancelled before it ran
+    State.PENDING: frozenset({State.STARTED, State.REVOKED}),
+    # running: report, finish, fail, retry, be cancelled, or go back to the
+    # queue (lease expired or released by a worker that is shutting down)
+    State.STARTED: frozenset({State.PROGRESS, State.SUCCESS, State.FAILURE, State.RETRY, State.REVOKED, State.PENDING}),
+    State.PROGRESS: frozenset({State.PROGRESS, State.SUCCESS, State.FAILURE, State.RETRY, State.REVOKED, State.PENDING}),
+    # waiting for its retry time; claimed like a pending job
+    State.RETRY: frozenset({State.STARTED, State.REVOKED, State.FAILURE}),
+    State.SUCCESS: frozenset(),
+    # operator resume
+    State.FAILURE: frozenset({State.PENDING}),
+    State.REVOKED: frozenset({State.PENDING}),
+}
+
+#: States in which the job will not change by itself any more.
+READY_STATES = frozenset({State.SUCCESS, State.FAILURE, State.REVOKED})
+#: States a worker may claim.
+CLAIMABLE_STATES = frozenset({State.PENDING, State.RETRY})
+#: States in which a worker holds the lease.
+RUNNING_STATES = frozenset({State.STARTED, State.PROGRESS})
+
+
+class IllegalTransition(Exception):
+    code = "illegal_transition"
+
+    def __init__(self, current: State, target: State, job_id: str = ""):
+        self.current, self.target = current, target
+        where = f"job {job_id} " if job_id else ""
+        super().__init__(f"{where}cannot go from {current} to {target}.")
+
+
+def check_transition(current: State, target: State, job_id: str = "") -> None:
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(current, target, job_id)

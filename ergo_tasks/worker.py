@@ -1,0 +1,124 @@
+"""``ergo worker``: processes that claim jobs from storage and run them.
+
+Each process runs :class:`Worker` alone (one job at a time); ``--concurrency
+N`` starts N such processes under a small supervisor.  Shutdown is clean:
+
+* first SIGTERM / SIGINT: stop claiming; the running job may finish within
+  ``ERGO_SHUTDOWN_GRACE_SECONDS``, after which it is handed back to the queue
+  at its next checkpoint (keeping its checkpoint, without using an attempt);
+* second signal: exit now; the job's lease expires and another worker takes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import random
+import signal
+import threading
+import time
+from types import FrameType
+
+import structlog
+
+from .app import TaskApp, default_worker_id
+from .execution import execute
+
+log = structlog.get_logger(__name__)
+
+
+class Worker:
+    def __init__(self, app: TaskApp, worker_id: str | None = None):
+        self.app = app
+        self.worker_id = worker_id or default_worker_id()
+        self.stopping = threading.Event()
+        self._stop_requested_at: float | None = None
+        self.log = log.bind(worker_id=self.worker_id)
+
+    def request_stop(self) -> None:
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+        self.stopping.set()
+
+    def _must_release(self) -> bool:
+        """True once a stop was requested and the grace period is over."""
+        started = self._stop_requested_at
+        return started is not None and time.monotonic() - started >= self.app.settings.shutdown_grace_seconds
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False if there was nothing to do."""
+        claimed = self.app.queue.claim(self.worker_id, tasks=set(self.app.tasks))
+        if claimed is None:
+            return False
+        settings = self.app.settings
+        execute(self.app.tasks[claimed.doc.task], claimed, self.app.queue, worker_id=self.worker_id,
+                write_interval=settings.status_write_interval, heartbeat_seconds=settings.heartbeat_seconds,
+                should_stop=self._must_release)
+        return True
+
+    def run(self, max_jobs: int | None = None) -> int:
+        """Work until asked to stop (or after ``max_jobs``); returns how many jobs ran."""
+        self.log.info("worker.started", tasks=sorted(self.app.tasks))
+        done = 0
+        while not self.stopping.is_set() and (max_jobs is None or done < max_jobs):
+            try:
+                worked = self.run_once()
+            except Exception as error:  # noqa: BLE001 - storage trouble: log, back off, go on
+                self.log.error("worker.loop_error", error=str(error), error_type=type(error).__name__)
+                worked = False
+            done += worked
+            if not worked:
+                # jitter keeps a fleet of idle workers from polling in lockstep
+                self.stopping.wait(self.app.settings.poll_seconds * random.uniform(0.5, 1.5))
+        self.log.info("worker.stopped", jobs=done)
+        return done
+
+
+def import_task_modules(modules: list[str]) -> None:
+    for name in modules:
+        importlib.import_module(name)
+
+
+def _install_signal_handlers(worker: Worker) -> None:
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if worker.stopping.is_set():
+            raise SystemExit(128 + signum)  # second signal: leave now, the lease will expire
+        worker.log.info("worker.stopping", signal=signal.Signals(signum).name)
+        worker.request_stop()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _child_main(modules: list[str], index: int) -> None:
+    from .cli import build_app
+
+    app = build_app(modules)
+    worker = Worker(app, f"{default_worker_id()}-{index}")
+    _install_signal_handlers(worker)
+    worker.run()
+
+
+def run_workers(app: TaskApp, modules: list[str], concurrency: int = 1) -> None:
+    """Run ``concurrency`` worker processes until SIGTERM / SIGINT."""
+    if concurrency <= 1:
+        worker = Worker(app)
+        _install_signal_handlers(worker)
+        worker.run()
+        return
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: boto3 clients are not fork-safe
+    children = [context.Process(target=_child_main, args=(modules, index), name=f"ergo-worker-{index}") for index in range(concurrency)]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.is_alive() and child.pid:
+                import os
+
+                os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()

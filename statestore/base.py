@@ -1,0 +1,145 @@
+"""The one storage contract every backend implements.
+
+It is the subset of S3 the system needs, with S3's semantics: ETags identify
+versions, conditional writes give compare-and-swap, listing is lexicographic
+and paginated, and large files move in streams, never whole in memory.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+#: Chunk size for streamed copies (also the S3 multipart part size).
+CHUNK_SIZE = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    body: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[ObjectInfo]
+    #: Pass back as ``start_after`` to get the next page; ``None`` on the last page.
+    next_start_after: str | None
+
+
+class ObjectStore(abc.ABC):
+    """Object storage with compare-and-swap.
+
+    ``put(..., if_match=etag)`` succeeds only if the object still has that
+    ETag; ``put(..., if_none_match=True)`` only if the key does not exist.
+    Either raises :class:`~statestore.errors.PreconditionFailed` on a lost race.
+    """
+
+    #: Short name of the backend (``local``, ``s3``, ``r2``, ``localstack``).
+    provider: str = "abstract"
+
+    # -- small objects -----------------------------------------------------
+    @abc.abstractmethod
+    def get(self, key: str) -> StoredObject:
+        """Read a whole (small) object with its ETag."""
+
+    @abc.abstractmethod
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        content_type: str = "application/octet-stream",
+    ) -> str:
+        """Write ``body`` and return the new ETag."""
+
+    @abc.abstractmethod
+    def head(self, key: str) -> ObjectInfo:
+        """Size, ETag and modification time, without the body."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete ``key``; deleting a missing key is not an error (as in S3)."""
+
+    @abc.abstractmethod
+    def list_page(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> ListPage:
+        """One page of keys under ``prefix`` in lexicographic order."""
+
+    # -- large objects -----------------------------------------------------
+    @abc.abstractmethod
+    def upload_fileobj(self, key: str, fileobj: BinaryIO, *, content_type: str = "application/octet-stream") -> str:
+        """Stream a file-like object into ``key`` (multipart where supported)."""
+
+    @abc.abstractmethod
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """Stream an object's bytes in chunks."""
+
+    # -- signed URLs -------------------------------------------------------
+    @abc.abstractmethod
+    def presign_put(self, key: str, expires_in: int, content_type: str | None = None) -> str:
+        """A URL that lets its bearer upload to ``key`` until it expires."""
+
+    @abc.abstractmethod
+    def presign_get(self, key: str, expires_in: int, filename: str | None = None) -> str:
+        """A URL that lets its bearer download ``key`` until it expires."""
+
+    # -- bucket --------------------------------------------------------------
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise a clear error if the bucket is missing or access is denied."""
+
+    # -- conveniences built on the primitives --------------------------------
+    def exists(self, key: str) -> bool:
+        from .errors import ObjectNotFound
+
+        try:
+            self.head(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def list(self, prefix: str, *, start_after: str | None = None, page_size: int = 1000) -> Iterator[ObjectInfo]:
+        """Every key under ``prefix``, following pagination lazily."""
+        while True:
+            page = self.list_page(prefix, start_after=start_after, limit=page_size)
+            yield from page.items
+            if page.next_start_after is None:
+                return
+            start_after = page.next_start_after
+
+    def upload_file(self, key: str, path: str | Path, *, content_type: str = "application/octet-stream") -> str:
+        with open(path, "rb") as fileobj:
+            return self.upload_fileobj(key, fileobj, content_type=content_type)
+
+    def download_file(self, key: str, path: str | Path) -> None:
+        """Stream ``key`` to ``path`` atomically (a partial download never appears)."""
+        path = Path(path)
+        partial = path.with_name(path.name + ".part")
+        try:
+            with open(partial, "wb") as out:
+                for chunk in self.iter_chunks(key):
+                    out.write(chunk)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; returns how many were deleted."""
+        keys = [info.key for info in self.list(prefix)]
+        for key in keys:
+            self.delete(key)
+        return len(keys)

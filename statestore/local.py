@@ -1,0 +1,233 @@
+"""The embedded backend: S3 semantics on a local directory.
+
+Layout under ``root``::
+
+    objects/<key>   body + JSON trailer (etag, content type) + 8-byte trailer length
+    locks/<nn>      256 lock stripes (fcntl) serialising writers of the same key
+    tmp/            files being written; renamed into objects/ when complete
+
+Every write goes to ``tmp/`` and is published with one ``os.replace``, so a
+reader or a crash never sees half an object, and the ETag can never disagree
+with the body.  Conditional writes check the current ETag while holding the
+key's lock, which makes them a real compare-and-swap across processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import struct
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+from . import signing
+from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject
+from .errors import ObjectNotFound, PreconditionFailed
+from .keys import validate_key, validate_prefix
+
+_TRAILER_LEN = struct.Struct(">Q")
+_LOCK_STRIPES = 256
+
+
+class LocalStore(ObjectStore):
+    provider = "local"
+
+    def __init__(self, root: str | Path, *, public_url: str = "http://127.0.0.1:8000", signing_key: bytes | None = None):
+        self.root = Path(root)
+        self.public_url = public_url
+        for sub in ("objects", "locks", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.signing_key = signing_key or self._load_or_create_signing_key()
+
+    # -- paths and locks ---------------------------------------------------
+    def _path(self, key: str) -> Path:
+        return self.root / "objects" / validate_key(key)
+
+    @contextlib.contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        stripe = hashlib.sha1(key.encode()).digest()[0] % _LOCK_STRIPES
+        with open(self.root / "locks" / f"{stripe:02x}", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _load_or_create_signing_key(self) -> bytes:
+        path = self.root / "signing.key"
+        try:
+            return bytes.fromhex(path.read_text().strip())
+        except FileNotFoundError:
+            pass
+        tmp = self.root / "tmp" / f"signing-{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)  # first process wins; the others read its key
+        tmp.unlink()
+        return bytes.fromhex(path.read_text().strip())
+
+    # -- object file format -------------------------------------------------
+    @staticmethod
+    def _read_trailer(handle: BinaryIO) -> tuple[dict, int]:
+        """Return (trailer, body size) of an open object file."""
+        end = handle.seek(0, os.SEEK_END)
+        handle.seek(end - _TRAILER_LEN.size)
+        (trailer_len,) = _TRAILER_LEN.unpack(handle.read(_TRAILER_LEN.size))
+        body_size = end - _TRAILER_LEN.size - trailer_len
+        handle.seek(body_size)
+        trailer = json.loads(handle.read(trailer_len))
+        handle.seek(0)
+        return trailer, body_size
+
+    def _open(self, key: str) -> tuple[BinaryIO, dict, int]:
+        path = self._path(key)
+        try:
+            handle = open(path, "rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ObjectNotFound(f"No object named '{key}'.") from None
+        trailer, size = self._read_trailer(handle)
+        return handle, trailer, size
+
+    def _current_etag(self, key: str) -> str | None:
+        try:
+            handle, trailer, _ = self._open(key)
+        except ObjectNotFound:
+            return None
+        handle.close()
+        return trailer["etag"]
+
+    def _write(self, key: str, chunks: Iterator[bytes], content_type: str, if_match: str | None, if_none_match: bool) -> str:
+        path = self._path(key)
+        tmp = self.root / "tmp" / uuid.uuid4().hex
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            # Stream the body before taking the lock: a 5 GB upload must not
+            # block status writes that happen to share its lock stripe.
+            with open(tmp, "wb") as out:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    out.write(chunk)
+                etag = f'"{digest.hexdigest()}"'
+                trailer = json.dumps({"etag": etag, "content_type": content_type}).encode()
+                out.write(trailer + _TRAILER_LEN.pack(len(trailer)))
+                out.flush()
+                os.fsync(out.fileno())
+            with self._locked(key):
+                current = self._current_etag(key)
+                if if_none_match and current is not None:
+                    raise PreconditionFailed(f"'{key}' already exists.")
+                if if_match is not None and current != if_match:
+                    raise PreconditionFailed(f"'{key}' changed since it was read (ETag mismatch).")
+                self._publish(tmp, path)
+            return etag
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @staticmethod
+    def _publish(tmp: Path, path: Path) -> None:
+        for _ in range(5):  # a concurrent delete may remove an emptied parent directory
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(tmp, path)
+                return
+            except FileNotFoundError:
+                continue
+        os.replace(tmp, path)
+
+    # -- contract ----------------------------------------------------------
+    def get(self, key: str) -> StoredObject:
+        handle, trailer, size = self._open(key)
+        with handle:
+            return StoredObject(body=handle.read(size), etag=trailer["etag"])
+
+    def put(self, key, body, *, if_match=None, if_none_match=False, content_type="application/octet-stream") -> str:
+        return self._write(key, iter([bytes(body)]), content_type, if_match, if_none_match)
+
+    def head(self, key: str) -> ObjectInfo:
+        handle, trailer, size = self._open(key)
+        with handle:
+            mtime = os.fstat(handle.fileno()).st_mtime
+        return ObjectInfo(key=key, size=size, etag=trailer["etag"], last_modified=datetime.fromtimestamp(mtime, timezone.utc))
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with self._locked(key):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                path.unlink()
+        self._prune_empty_dirs(path.parent)
+
+    def _prune_empty_dirs(self, directory: Path) -> None:
+        objects = self.root / "objects"
+        while directory != objects and objects in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
+
+    def list_page(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> ListPage:
+        validate_prefix(prefix)
+        objects = self.root / "objects"
+        base = objects / prefix.rsplit("/", 1)[0] if "/" in prefix else objects
+        keys = sorted(
+            key
+            for key in self._walk(base, objects)
+            if key.startswith(prefix) and (start_after is None or key > start_after)
+        )
+        items = []
+        for key in keys:
+            if len(items) == limit:
+                return ListPage(items=items, next_start_after=items[-1].key)
+            with contextlib.suppress(ObjectNotFound):  # deleted while listing
+                items.append(self.head(key))
+        return ListPage(items=items, next_start_after=None)
+
+    @staticmethod
+    def _walk(base: Path, objects: Path) -> Iterator[str]:
+        if not base.is_dir():
+            return
+        for dirpath, _, filenames in os.walk(base):
+            rel = Path(dirpath).relative_to(objects).as_posix()
+            for name in filenames:
+                yield name if rel == "." else f"{rel}/{name}"
+
+    def upload_fileobj(self, key, fileobj, *, content_type="application/octet-stream") -> str:
+        return self._write(key, iter(lambda: fileobj.read(CHUNK_SIZE), b""), content_type, None, False)
+
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        handle, _, size = self._open(key)
+        with handle:
+            remaining = size
+            while remaining > 0:
+                chunk = handle.read(min(chunk_size, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                yield chunk
+
+    def content_type(self, key: str) -> str:
+        handle, trailer, _ = self._open(key)
+        handle.close()
+        return trailer.get("content_type", "application/octet-stream")
+
+    def presign_put(self, key: str, expires_in: int, content_type: str | None = None) -> str:
+        return signing.sign_url(self.public_url, self.signing_key, "PUT", validate_key(key), expires_in)
+
+    def presign_get(self, key: str, expires_in: int, filename: str | None = None) -> str:
+        return signing.sign_url(self.public_url, self.signing_key, "GET", validate_key(key), expires_in)
+
+    def verify_signed(self, method: str, key: str, expires: int | str, signature: str) -> None:
+        """Check a URL made by :meth:`presign_put` / :meth:`presign_get`."""
+        signing.verify(self.signing_key, method, validate_key(key), expires, signature)
+
+    def check(self) -> None:
+        (self.root / "objects").stat()

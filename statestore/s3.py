@@ -1,0 +1,202 @@
+"""The S3-family backends: AWS S3, Cloudflare R2 and LocalStack.
+
+They differ only in endpoint, region and credentials (see
+:mod:`statestore.config`); the client is boto3 with path-style addressing and
+SigV4 everywhere.  botocore's own retries are switched off so that exactly one
+policy, :class:`~statestore.retry.RetryPolicy`, decides what is retried: never
+a lost conditional write (412/409), always throttling, 5xx and broken
+connections, with jittered backoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, TypeVar
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from botocore.exceptions import ReadTimeoutError
+
+from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject
+from .errors import (
+    AccessDenied,
+    BucketNotFound,
+    ObjectNotFound,
+    PreconditionFailed,
+    StorageUnavailable,
+    StoreError,
+)
+from .keys import validate_key, validate_prefix
+from .retry import RetryPolicy
+
+T = TypeVar("T")
+
+_THROTTLE_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests",
+                   "RequestTimeout", "InternalError", "ServiceUnavailable"}
+_DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "403"}
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def is_transient(error: BaseException) -> bool:
+    """Throttling, server errors and broken connections are worth retrying."""
+    if isinstance(error, (BotoConnectionError, ReadTimeoutError)):
+        return True
+    if isinstance(error, ClientError):
+        status = _status(error)
+        return status == 429 or status >= 500 or _code(error) in _THROTTLE_CODES
+    return False
+
+
+class S3Store(ObjectStore):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        provider: str = "s3",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        retry: RetryPolicy | None = None,
+        client: Any | None = None,
+    ):
+        self.bucket = bucket
+        self.provider = provider
+        self.endpoint_url = endpoint_url
+        self.retry = retry or RetryPolicy()
+        self.client = client or boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"mode": "standard", "total_max_attempts": 1},
+                connect_timeout=10,
+                read_timeout=60,
+            ),
+        )
+        self._transfer = TransferConfig(multipart_threshold=CHUNK_SIZE, multipart_chunksize=CHUNK_SIZE, max_concurrency=4)
+
+    # -- error translation ---------------------------------------------------
+    def _call(self, fn: Callable[[], T], key: str | None = None) -> T:
+        try:
+            return self.retry.call(fn, is_transient)
+        except ClientError as error:
+            raise self._translate(error, key) from None
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"Storage at {self._where()} could not be reached: {type(error).__name__}.") from None
+
+    def _where(self) -> str:
+        return f"{self.provider} bucket '{self.bucket}'"
+
+    def _translate(self, error: ClientError, key: str | None) -> StoreError:
+        code, status = _code(error), _status(error)
+        if code == "NoSuchBucket":
+            return BucketNotFound(f"The {self._where()} does not exist; create it with 'ergo storage init'.")
+        if code in ("NoSuchKey", "404") or (status == 404 and key is not None):
+            return ObjectNotFound(f"No object named '{key}'.")
+        if status in (409, 412) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
+            return PreconditionFailed(f"'{key}' changed since it was read, or already exists.")
+        if status == 403 or code in _DENIED_CODES:
+            return AccessDenied(f"The {self._where()} refused the credentials ({code or status}); check the access key and secret.")
+        if is_transient(error):
+            return StorageUnavailable(f"The {self._where()} kept failing ({code or status}) after retries.")
+        return StoreError(f"The {self._where()} answered {code or status}.")
+
+    # -- contract ----------------------------------------------------------
+    def get(self, key: str) -> StoredObject:
+        validate_key(key)
+
+        def read() -> StoredObject:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            return StoredObject(body=response["Body"].read(), etag=response["ETag"])
+
+        return self._call(read, key)
+
+    def put(self, key, body, *, if_match=None, if_none_match=False, content_type="application/octet-stream") -> str:
+        validate_key(key)
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": bytes(body), "ContentType": content_type}
+        if if_match is not None:
+            params["IfMatch"] = if_match
+        if if_none_match:
+            params["IfNoneMatch"] = "*"
+        try:
+            return self._call(lambda: self.client.put_object(**params)["ETag"], key)
+        except ObjectNotFound:
+            # S3 answers If-Match on a missing key with 404; the contract says the precondition failed.
+            raise PreconditionFailed(f"'{key}' does not exist, so it cannot match an ETag.") from None
+
+    def head(self, key: str) -> ObjectInfo:
+        validate_key(key)
+        response = self._call(lambda: self.client.head_object(Bucket=self.bucket, Key=key), key)
+        return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"], last_modified=response["LastModified"])
+
+    def delete(self, key: str) -> None:
+        validate_key(key)
+        self._call(lambda: self.client.delete_object(Bucket=self.bucket, Key=key), key)
+
+    def list_page(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> ListPage:
+        validate_prefix(prefix)
+        params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": limit}
+        if start_after:
+            params["StartAfter"] = start_after
+        response = self._call(lambda: self.client.list_objects_v2(**params))
+        items = [
+            ObjectInfo(key=item["Key"], size=item["Size"], etag=item["ETag"], last_modified=item["LastModified"])
+            for item in response.get("Contents", [])
+        ]
+        more = response.get("IsTruncated") and items
+        return ListPage(items=items, next_start_after=items[-1].key if more else None)
+
+    def upload_fileobj(self, key, fileobj: BinaryIO, *, content_type="application/octet-stream") -> str:
+        validate_key(key)
+        self._call(lambda: self.client.upload_fileobj(
+            fileobj, self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=self._transfer), key)
+        return self.head(key).etag
+
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        validate_key(key)
+        response = self._call(lambda: self.client.get_object(Bucket=self.bucket, Key=key), key)
+        try:
+            yield from response["Body"].iter_chunks(chunk_size)
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailable(f"Reading '{key}' from the {self._where()} broke off: {type(error).__name__}.") from None
+
+    def presign_put(self, key: str, expires_in: int, content_type: str | None = None) -> str:
+        params = {"Bucket": self.bucket, "Key": validate_key(key)}
+        if content_type:
+            params["ContentType"] = content_type
+        return self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+
+    def presign_get(self, key: str, expires_in: int, filename: str | None = None) -> str:
+        params = {"Bucket": self.bucket, "Key": validate_key(key)}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+    def check(self) -> None:
+        try:
+            self._call(lambda: self.client.head_bucket(Bucket=self.bucket))
+        except ObjectNotFound:
+            raise BucketNotFound(f"The {self._where()} does not exist; create it with 'ergo storage init'.") from None
+
+    def create_bucket(self) -> bool:
+        """Create the bucket if missing; returns True if it was created."""
+        try:
+            self.check()
+            return False
+        except BucketNotFound:
+            self._call(lambda: self.client.create_bucket(Bucket=self.bucket))
+            return True

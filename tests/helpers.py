@@ -1,0 +1,76 @@
+"""Small helpers shared by the task-engine tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ergo_tasks import TaskApp, TaskSettings
+from statestore import ObjectStore
+
+FAST = dict(status_write_interval=0.05, heartbeat_seconds=0.2, lease_seconds=2.0, poll_seconds=0.05, shutdown_grace_seconds=0.0)
+
+
+def make_app(store: ObjectStore, **overrides: Any) -> TaskApp:
+    return TaskApp(store=store, settings=TaskSettings(**{**FAST, "eager": True, **overrides}))
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+class RecordingStore(ObjectStore):
+    """Wraps a store and records every call (name, key, monotonic time)."""
+
+    def __init__(self, inner: ObjectStore):
+        self.inner = inner
+        self.provider = inner.provider
+        self.calls: list[tuple[str, str, float]] = []
+
+    def _record(self, name: str, key: str) -> None:
+        self.calls.append((name, key, time.monotonic()))
+
+    def get(self, key):
+        self._record("get", key)
+        return self.inner.get(key)
+
+    def put(self, key, body, **kwargs):
+        self._record("put", key)
+        return self.inner.put(key, body, **kwargs)
+
+    def head(self, key):
+        self._record("head", key)
+        return self.inner.head(key)
+
+    def delete(self, key):
+        self._record("delete", key)
+        return self.inner.delete(key)
+
+    def list_page(self, prefix, **kwargs):
+        self._record("list", prefix)
+        return self.inner.list_page(prefix, **kwargs)
+
+    def upload_fileobj(self, key, fileobj, **kwargs):
+        self._record("upload", key)
+        return self.inner.upload_fileobj(key, fileobj, **kwargs)
+
+    def iter_chunks(self, key, chunk_size=1 << 20):
+        self._record("download", key)
+        return self.inner.iter_chunks(key, chunk_size)
+
+    def presign_put(self, key, expires_in, content_type=None):
+        return self.inner.presign_put(key, expires_in, content_type)
+
+    def presign_get(self, key, expires_in, filename=None):
+        return self.inner.presign_get(key, expires_in, filename)
+
+    def check(self):
+        return self.inner.check()
