@@ -1,0 +1,101 @@
+"""`ergo jobs ...` and `ergo worker`, as a person runs them, against both backends."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ergo_tasks import State
+from ergo_tasks.jobstore import status_key
+from ergo_tasks.timeutil import utcnow
+from tests.conftest import storage_env
+from tests.helpers import make_app
+
+
+def ergo(store, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ergo_tasks.cli", *args], env=storage_env(store, **env),
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def app_with_jobs(store):
+    app = make_app(store)
+
+    @app.task(name="demo.ok")
+    def ok():
+        return "fine"
+
+    @app.task(name="demo.bad", max_retries=0)
+    def bad():
+        raise ValueError("boom")
+
+    return app, ok.delay(), bad.delay()
+
+
+def test_jobs_list_prints_a_table_and_json(store, app_with_jobs):
+    _, ok, bad = app_with_jobs
+    table = ergo(store, "jobs", "list")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[:3] == ["JOB_ID", "TASK", "STATE"]
+    assert lines[1].startswith(bad.id) and lines[2].startswith(ok.id)  # newest first
+    listed = json.loads(ergo(store, "jobs", "list", "--state", "failure", "--json").stdout)
+    assert [doc["job_id"] for doc in listed] == [bad.id]
+
+
+def test_jobs_show_cancel_and_resume(store, app_with_jobs):
+    app, ok, bad = app_with_jobs
+    shown = ergo(store, "jobs", "show", bad.id)
+    assert "FAILURE" in shown.stdout and "history:" in shown.stdout and "ValueError" in shown.stdout
+    assert json.loads(ergo(store, "jobs", "show", ok.id, "--json").stdout)["result"] == "fine"
+
+    resumed = ergo(store, "jobs", "resume", bad.id)
+    assert resumed.returncode == 0 and "PENDING" in resumed.stdout
+    cancelled = ergo(store, "jobs", "cancel", bad.id)
+    assert cancelled.returncode == 0 and bad.status_doc.state == State.REVOKED
+
+    refused = ergo(store, "jobs", "cancel", ok.id)
+    assert refused.returncode == 2 and "already finished" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("job_id,message", [("../../etc/passwd", "not a valid job id"),
+                                             ("01ARZ3NDEKTSV4RRFFQ69G5FAV", "no job with id")])
+def test_bad_job_ids_give_a_clear_error(store, job_id, message):
+    result = ergo(store, "jobs", "show", job_id)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_purge_is_a_dry_run_unless_told_yes(store, app_with_jobs):
+    app, ok, bad = app_with_jobs
+    store.put(f"results/{ok.id}/summary.json", b"{}")
+    store.put(f"checkpoints/{ok.id}/0000", b"x")
+    old = app.jobs.read(ok.id)
+    app.jobs.write(old, old.doc.updated(finished_at=utcnow() - timedelta(days=10)))
+
+    dry = ergo(store, "jobs", "purge", "--older-than", "7")
+    assert dry.returncode == 0 and f"would delete {ok.id}" in dry.stdout and bad.id not in dry.stdout
+    assert store.exists(status_key(ok.id))
+
+    real = ergo(store, "jobs", "purge", "--older-than", "7", "--yes")
+    assert real.returncode == 0 and f"deleted {ok.id}" in real.stdout
+    assert not store.exists(status_key(ok.id)) and store.exists(status_key(bad.id))
+    assert list(store.list(f"results/{ok.id}/")) == [] and list(store.list(f"checkpoints/{ok.id}/")) == []
+
+
+def test_missing_bucket_is_a_clear_cli_error(s3_store):
+    s3_store.bucket = "bucket-that-is-not-there"
+    result = ergo(s3_store, "jobs", "list")
+    assert result.returncode == 2
+    assert "bucket-that-is-not-there" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "ergo"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "worker" in result.stdout and "jobs" in result.stdout

@@ -1,0 +1,87 @@
+"""Real `ergo worker` processes against a real LocalStack S3."""
+
+from __future__ import annotations
+
+import collections
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ergo_tasks import State
+from tests.conftest import storage_env
+from tests.helpers import make_app, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def start_worker(store, **settings: str) -> subprocess.Popen:
+    env = storage_env(store, ERGO_POLL_SECONDS="0.1", ERGO_STATUS_WRITE_INTERVAL="0.05", ERGO_LOG_FORMAT="json", **settings)
+    return subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", "worker", "-I", "tests.sample_tasks"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    return process.wait(timeout=timeout)
+
+
+def executions(store, prefix: str) -> list[str]:
+    return [info.key for info in store.list(prefix)]
+
+
+def test_eight_workers_run_a_hundred_jobs_exactly_once(s3_store):
+    app = make_app(s3_store, eager=False)
+    jobs = [app.send_task("tests.record_execution", [f"job-{index:03d}"]) for index in range(100)]
+    workers = [start_worker(s3_store, ERGO_LEASE_SECONDS="30", ERGO_HEARTBEAT_SECONDS="5") for _ in range(8)]
+    try:
+        wait_for(lambda: not app.jobs.open_job_ids(), timeout=240, interval=0.5)
+    finally:
+        codes = [stop(worker) for worker in workers]
+    assert codes == [0] * 8, [worker.stderr.read()[-2000:] for worker in workers]
+    counts = collections.Counter(key.split("/")[1] for key in executions(s3_store, "executions/"))
+    assert len(counts) == 100 and set(counts.values()) == {1}
+    docs = [job.status_doc for job in jobs]
+    assert all(doc.state == State.SUCCESS and doc.attempts == 1 for doc in docs)
+    assert len({doc.history[1].worker for doc in docs}) > 1  # the work really was spread
+
+
+def test_a_killed_workers_job_is_requeued_and_finished_by_another(s3_store):
+    app = make_app(s3_store, eager=False)
+    job = app.send_task("tests.steps", [25, 0.1])
+    settings = dict(ERGO_LEASE_SECONDS="2", ERGO_HEARTBEAT_SECONDS="0.3")
+    doomed = start_worker(s3_store, **settings)
+    try:
+        wait_for(lambda: job.status_doc.meta.get("step", -1) >= 4, timeout=60)
+        checkpoint_at_kill = int(job.status_doc.checkpoint)
+    finally:
+        stop(doomed, signal.SIGKILL)
+    rescuer = start_worker(s3_store, **settings)
+    try:
+        result = job.get(timeout=120)
+    finally:
+        assert stop(rescuer) == 0
+    doc = job.status_doc
+    assert doc.state == State.SUCCESS and doc.attempts == 2
+    assert any(step.to_state == State.RETRY and "lost: lease expired" in step.reason for step in doc.history)
+    assert result["resumed_from"] >= checkpoint_at_kill + 1
+    done = executions(s3_store, f"executions/steps/{job.id}/")
+    steps = collections.Counter(key.rsplit("/", 1)[1].split("-", 1)[0] for key in done)
+    assert sorted(steps) == [f"{step:04d}" for step in range(25)]  # every step done, none skipped
+    assert sum(steps.values()) - 25 <= 2  # at most the steps after the last saved checkpoint were redone
+
+
+def test_sigterm_releases_the_running_job_cleanly(s3_store):
+    app = make_app(s3_store, eager=False)
+    job = app.send_task("tests.steps", [200, 0.05])
+    worker = start_worker(s3_store, ERGO_SHUTDOWN_GRACE_SECONDS="0", ERGO_LEASE_SECONDS="30", ERGO_HEARTBEAT_SECONDS="1")
+    wait_for(lambda: job.status_doc.checkpoint is not None, timeout=60)
+    started = time.monotonic()
+    assert stop(worker) == 0
+    assert time.monotonic() - started < 10
+    doc = job.status_doc
+    assert doc.state == State.PENDING and doc.lease is None and doc.checkpoint is not None
+    assert "shutting down" in doc.history[-1].reason
