@@ -122,7 +122,7 @@ class Heartbeat(threading.Thread):
                 except (Revoked, LeaseLost):
                     return  # the task sees it at its next checkpoint
                 except Exception as error:  # noqa: BLE001 - storage hiccup: try again next tick
-                    log.warning("heartbeat.failed", job_id=self.writer.job_id, error=str(error))
+                    log.warning("heartbeat.failed", job_id=self.writer.job_id, worker_id=self.writer.worker_id, error=str(error))
 
     def stop(self) -> None:
         self._stopped.set()
@@ -213,8 +213,14 @@ def _error_info(error: BaseException, job_id: str) -> ErrorInfo:
 def execute(task: Task, claimed: Versioned, queue: Queue, *, worker_id: str, write_interval: float,
             heartbeat_seconds: float, should_stop: Callable[[], bool] = lambda: False) -> JobStatus:
     """Run a job this worker has claimed, and record how the attempt ended."""
+    with structlog.contextvars.bound_contextvars(job_id=claimed.doc.job_id, worker_id=worker_id):
+        return _execute(task, claimed, queue, worker_id, write_interval, heartbeat_seconds, should_stop)
+
+
+def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write_interval: float,
+             heartbeat_seconds: float, should_stop: Callable[[], bool]) -> JobStatus:
     doc = claimed.doc
-    bound = log.bind(job_id=doc.job_id, worker_id=worker_id, task=doc.task, attempt=doc.attempts)
+    bound = log.bind(task=doc.task, attempt=doc.attempts)
     writer = StatusWriter(queue, doc.job_id, worker_id, write_interval)
     ctx = TaskContext(
         request=RequestInfo(id=doc.job_id, args=list(doc.request.args), kwargs=dict(doc.request.kwargs),

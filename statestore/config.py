@@ -8,7 +8,8 @@
                credential chain (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``)
 ``r2``         Cloudflare R2: ``R2_ACCOUNT_ID``, ``R2_ACCESS_KEY_ID``,
                ``R2_SECRET_ACCESS_KEY``, ``R2_BUCKET_NAME``
-``localstack`` LocalStack: ``AWS_ENDPOINT_URL`` (default ``http://localhost:4566``)
+``localstack`` LocalStack: ``AWS_ENDPOINT_URL`` (default: what localstack-client
+               derives from ``LOCALSTACK_HOST``, i.e. ``http://localhost:4566``)
                and ``S3_BUCKET_NAME``; dummy credentials ``test``/``test``
 =============  ==============================================================
 """
@@ -86,10 +87,12 @@ def open_store(settings: StorageSettings | None = None) -> ObjectStore:
         )
     _require(settings, "bucket")
     if settings.provider == "localstack":
+        from localstack_client.config import get_service_endpoint
+
         return S3Store(
             settings.bucket,
             provider="localstack",
-            endpoint_url=settings.endpoint_url or "http://localhost:4566",
+            endpoint_url=settings.endpoint_url or get_service_endpoint("s3"),
             region=settings.region or "us-east-1",
             access_key_id=settings.aws_access_key_id or "test",
             secret_access_key=_secret(settings.aws_secret_access_key) or "test",
