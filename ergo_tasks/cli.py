@@ -28,7 +28,7 @@ from .states import READY_STATES, IllegalTransition, State
 from .timeutil import isoformat, utcnow
 
 #: Modules whose tasks every worker registers (the project's own jobs).
-DEFAULT_TASK_MODULES: list[str] = []
+DEFAULT_TASK_MODULES: list[str] = ["ergo_tasks.video_job"]
 
 
 def build_app(extra_modules: Sequence[str] = ()) -> TaskApp:
@@ -187,7 +187,13 @@ def _add_jobs(sub: argparse._SubParsersAction) -> None:
     purge.set_defaults(handler=cmd_jobs_purge)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_worker, _add_jobs]
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    from .analyze_cmd import add_analyze
+
+    add_analyze(sub)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_worker, _add_jobs, _add_analyze]
 
 #: Errors whose message is meant for the user: printed without a traceback.
 _USER_ERRORS = (StoreError, JobNotFound, InvalidJobId, OperationRefused, IllegalTransition, ValueError)

@@ -8,6 +8,8 @@ refused everywhere, not only there: every backend behaves the same.
 from __future__ import annotations
 
 import re
+import unicodedata
+import uuid
 
 from .errors import InvalidKey
 
@@ -52,3 +54,19 @@ def checkpoint_prefix(job_id: str) -> str:
 
 def results_prefix(job_id: str) -> str:
     return f"{RESULTS}{job_id}/"
+
+
+def safe_filename(name: str, max_length: int = 80) -> str:
+    """A file name reduced to letters, digits, '.', '-' and '_' (never a path)."""
+    base = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    base = base.replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "video"
+    stem, dot, ext = base.rpartition(".")
+    if dot and len(ext) <= 8:
+        return f"{stem[: max_length - len(ext) - 1] or 'video'}.{ext.lower()}"
+    return base[:max_length]
+
+
+def upload_key(filename: str) -> str:
+    """A fresh key under uploads/: a unique id the client cannot choose, then the sanitised name."""
+    return f"{UPLOADS}{uuid.uuid4().hex}/{safe_filename(filename)}"

@@ -1,0 +1,134 @@
+"""The analysis job: a task that wires the pipeline to object storage.
+
+Reads ``uploads/...``, keeps finished chunks under ``checkpoints/<job_id>/``
+(so a requeued or resumed job continues where it stopped), writes the four
+result files under ``results/<job_id>/`` and records their keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from statestore import ObjectNotFound, ObjectStore
+from statestore.keys import UPLOADS, checkpoint_prefix, results_prefix
+
+from . import default_app
+from .errors import TaskError
+
+log = structlog.get_logger(__name__)
+
+ANALYZE_TASK = "ergo.analyze_video"
+DEFAULT_CHUNK_SIZE = 32
+
+
+class StorageCheckpoints:
+    """Chunk checkpoints under ``checkpoints/<job_id>/``, guarded by a settings fingerprint."""
+
+    def __init__(self, store: ObjectStore, job_id: str, on_saved=None):
+        self.store, self.prefix, self.on_saved = store, checkpoint_prefix(job_id), on_saved
+
+    def _key(self, index: int) -> str:
+        return f"{self.prefix}chunk-{index:06d}.npz"
+
+    def load(self, fingerprint: str):
+        from pipeline.analysis import ChunkResult
+
+        manifest = f"{self.prefix}manifest.json"
+        try:
+            saved = json.loads(self.store.get(manifest).body).get("fingerprint")
+        except (ObjectNotFound, ValueError):
+            saved = None
+        if saved != fingerprint:
+            if saved is not None:
+                log.warning("checkpoints.discarded", reason="settings changed")
+            self.store.delete_prefix(self.prefix)
+            self.store.put(manifest, json.dumps({"fingerprint": fingerprint}).encode(), content_type="application/json")
+            return {}
+        chunks = {}
+        for info in self.store.list(f"{self.prefix}chunk-"):
+            chunk = ChunkResult.from_bytes(self.store.get(info.key).body)
+            chunks[chunk.index] = chunk
+        return chunks
+
+    def save(self, chunk) -> None:
+        key = self._key(chunk.index)
+        self.store.put(key, chunk.to_bytes(), content_type="application/octet-stream")
+        if self.on_saved:
+            self.on_saved(key)
+
+
+def _options(quality: str, params: dict | None, chunk_size: int | None):
+    from pipeline.analysis import AnalysisOptions
+    from pipeline.assessment import AssessmentParams
+    from pipeline.presets import get_preset
+
+    try:
+        preset = get_preset(quality)
+        assessment = AssessmentParams(**(params or {}))
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        message = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
+        raise TaskError(f"Invalid analysis settings: {message}") from None
+    return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE)
+
+
+def analyze_video_task(self, video_key: str, quality: str = "medium", model: str | None = None, weights: str | None = None,
+                       params: dict | None = None, chunk_size: int | None = None) -> dict[str, Any]:
+    """Analyse ``video_key``; returns the summary and records the result files' keys."""
+    from pipeline.analysis import analyze_video
+    from pipeline.errors import PipelineError
+    from pipeline.pose import load_pose_model
+    from pipeline.results import CONTENT_TYPES, FILES, summary_document, write_results
+
+    if not isinstance(video_key, str) or not video_key.startswith(UPLOADS):
+        raise TaskError("The video key must name an uploaded video (uploads/...).")
+    options = _options(quality, params, chunk_size)
+    store = self.task.app.store
+    job_id = self.request.id
+    with tempfile.TemporaryDirectory(prefix="ergo-job-") as scratch:
+        video = Path(scratch) / ("video" + (os.path.splitext(video_key)[1] or ".mp4"))
+        self.update_state(meta={"progress": 0, "stage": "downloading video"})
+        try:
+            store.download_file(video_key, video)
+        except ObjectNotFound:
+            raise TaskError(f"The uploaded video {video_key} no longer exists.") from None
+        self.check()
+        self.update_state(meta={"progress": 1, "stage": "loading pose model"})
+        try:
+            pose_model = load_pose_model(model or os.environ.get("ERGO_POSE_MODEL", "keypointrcnn"), weights)
+        except PipelineError as error:
+            raise TaskError(str(error)) from None
+
+        def progress(p) -> None:
+            self.update_state(meta={"progress": p.percent, "stage": p.stage, "frames_done": p.frames_done,
+                                    "frames_total": p.frames_total, "eta_s": None if p.eta_s is None else round(p.eta_s, 1)})
+
+        checkpoints = StorageCheckpoints(store, job_id, on_saved=lambda key: self.save_checkpoint(key, wait=False))
+        try:
+            result = analyze_video(video, pose_model, options, checkpoints=checkpoints, on_progress=progress,
+                                   on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id)
+        except PipelineError as error:
+            raise TaskError(str(error)) from None
+        self.update_state(meta={"progress": 98, "stage": "writing results"})
+        paths = write_results(result, Path(scratch) / "results")
+        prefix = results_prefix(job_id)
+        keys = {}
+        for artifact, path in paths.items():
+            keys[artifact] = f"{prefix}{FILES[artifact]}"
+            store.upload_file(keys[artifact], path, content_type=CONTENT_TYPES[artifact])
+        self.set_result_keys(**keys)
+    return summary_document(result)
+
+
+def register(app) -> None:
+    """Register the analysis task on ``app`` (the default app has it already)."""
+    app.task(name=ANALYZE_TASK, bind=True, max_retries=2)(analyze_video_task)
+
+
+register(default_app)

@@ -1,0 +1,186 @@
+"""The analysis of one video: frames in, per-frame postures and scores out.
+
+The pipeline knows nothing of queues or storage.  It reads the video in
+chunks, runs the pose model on each and hands every finished chunk to a
+:class:`Checkpoints` object (the task stores them in object storage); chunks
+already finished by an earlier, interrupted run are taken from there instead
+of being computed again.  Everything after pose estimation (tracking, angles,
+scoring) is cheap and runs once over all chunks, so a resumed run gives
+exactly the result of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .angles import AngleSettings, clean_angles, compute_angles, missing_spans
+from .assessment import AssessmentParams, score_frames
+from .bands import time_in_bands
+from .pose.base import PoseModel, PoseOutput
+from .prefetch import prefetch
+from .presets import Preset
+from .results import RESULT_FORMAT, RESULT_VERSION
+from .summary import summarize
+from .tracking import select_main_person
+from .video import FrameReader, VideoInfo, probe, read_errors, sample_indices
+
+#: A person missing for at least this long is reported as a gap.
+REPORTED_GAP_S = 1.0
+
+
+@dataclass
+class ChunkResult:
+    index: int
+    frame_indices: np.ndarray
+    pose: PoseOutput | None  # None when the chunk could not be decoded
+    error: str | None = None
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        arrays = {"frame_indices": self.frame_indices, "index": np.array(self.index)}
+        if self.pose is not None:
+            arrays.update(keypoints=self.pose.keypoints, boxes=self.pose.boxes)
+        if self.error:
+            arrays["error"] = np.array(self.error)
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ChunkResult:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            pose = PoseOutput(arrays["keypoints"], arrays["boxes"]) if "keypoints" in arrays else None
+            error = str(arrays["error"]) if "error" in arrays else None
+            return cls(int(arrays["index"]), arrays["frame_indices"], pose, error)
+
+
+class Checkpoints(Protocol):
+    """Where finished chunks are kept, so an interrupted analysis can resume."""
+
+    def load(self, fingerprint: str) -> dict[int, ChunkResult]:
+        """Chunks finished earlier with the same settings (others are discarded)."""
+
+    def save(self, chunk: ChunkResult) -> None:
+        """Keep a finished chunk."""
+
+
+@dataclass
+class MemoryCheckpoints:
+    chunks: dict[int, ChunkResult] = field(default_factory=dict)
+
+    def load(self, fingerprint: str) -> dict[int, ChunkResult]:
+        return dict(self.chunks)
+
+    def save(self, chunk: ChunkResult) -> None:
+        self.chunks[chunk.index] = chunk
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str
+    frames_done: int
+    frames_total: int
+    eta_s: float | None
+    percent: float
+
+
+@dataclass
+class AnalysisOptions:
+    preset: Preset
+    params: AssessmentParams = field(default_factory=AssessmentParams)
+    angles: AngleSettings = field(default_factory=AngleSettings)
+    #: Sampled frames per chunk: the unit of checkpointing (and of work lost to a crash).
+    chunk_size: int = 32
+    prefetch_depth: int = 2
+
+
+def fingerprint(info: VideoInfo, options: AnalysisOptions, model: PoseModel) -> str:
+    """Identifies what a chunk depends on; checkpoints made with other settings are not reused."""
+    basis = {"video": [info.frame_count, info.fps, info.width, info.height, info.rotation, info.size_bytes],
+             "preset": options.preset.as_dict(), "chunk_size": options.chunk_size, "model": model.describe()}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
+    return [indices[start:start + size] for start in range(0, len(indices), size)]
+
+
+def _decode(reader: FrameReader, todo: list[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray, np.ndarray | None, str | None]]:
+    damage = read_errors()
+    for index, frame_indices in todo:
+        try:
+            yield index, frame_indices, reader.read(frame_indices), None
+        except damage as error:
+            yield index, frame_indices, None, f"frames {int(frame_indices[0])}-{int(frame_indices[-1])} could not be decoded ({type(error).__name__})"
+
+
+def _infer(model: PoseModel, frames: np.ndarray) -> PoseOutput:
+    return PoseOutput.concatenate([model.predict(frames[start:start + model.batch_size])
+                                   for start in range(0, len(frames), model.batch_size)])
+
+
+def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, *,
+                  checkpoints: Checkpoints | None = None, on_progress: Callable[[Progress], None] | None = None,
+                  on_chunk: Callable[[ChunkResult], None] | None = None, job_id: str | None = None) -> dict:
+    """Analyse a video file; returns the result dictionary (see :mod:`pipeline.results`)."""
+    checkpoints = checkpoints or MemoryCheckpoints()
+    report = on_progress or (lambda progress: None)
+    info = probe(path)
+    size = options.preset.target_size(info.width, info.height)
+    indices = sample_indices(info, options.preset.sample_fps)
+    chunks = _chunks(indices, options.chunk_size)
+    done = {i: c for i, c in checkpoints.load(fingerprint(info, options, model)).items() if i < len(chunks)}
+    todo = [(i, chunk) for i, chunk in enumerate(chunks) if i not in done]
+    total = len(indices)
+    finished = sum(len(c.frame_indices) for c in done.values())
+    started, computed = time.monotonic(), 0
+    report(Progress("analysing poses", finished, total, None, 95.0 * finished / total))
+    reader = FrameReader(path, info, size)
+    for index, frame_indices, frames, error in prefetch(_decode(reader, todo), options.prefetch_depth):
+        chunk = ChunkResult(index, frame_indices, None if frames is None else _infer(model, frames), error)
+        checkpoints.save(chunk)
+        if on_chunk:
+            on_chunk(chunk)
+        done[index] = chunk
+        finished += len(frame_indices)
+        computed += len(frame_indices)
+        rate = computed / max(time.monotonic() - started, 1e-6)
+        report(Progress("analysing poses", finished, total, (total - finished) / rate, 95.0 * finished / total))
+    report(Progress("scoring", total, total, 0.0, 96.0))
+    result = assemble(info, options, model, [done[i] for i in range(len(chunks))], job_id)
+    report(Progress("done", total, total, 0.0, 100.0))
+    return result
+
+
+def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks: list[ChunkResult], job_id: str | None) -> dict:
+    """Everything after pose estimation: tracking, angles, scores, bands, summary."""
+    points = len(model.keypoint_names)
+    poses = [c.pose if c.pose is not None else PoseOutput.empty(len(c.frame_indices), model.max_persons, points) for c in chunks]
+    pose = PoseOutput.concatenate(poses)
+    frame_indices = np.concatenate([c.frame_indices for c in chunks]).astype(np.int64)
+    times = frame_indices / info.fps
+    frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
+    keypoints, boxes, detected = select_main_person(pose, model.min_person_score)
+    angles = clean_angles(compute_angles(keypoints, model.keypoint_names, options.angles), times, options.angles)
+    rula, reba, inputs = score_frames(angles, options.params)
+    bands, sustained = time_in_bands(angles, times, frame_seconds)
+    damaged = [c.error for c in chunks if c.error]
+    summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,
+                        frame_seconds=frame_seconds, bands=bands, sustained=sustained,
+                        missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged)
+    return {
+        "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "video": info.as_dict(), "preset": options.preset.as_dict(), "model": model.describe(),
+        "angle_settings": asdict(options.angles), "frame_indices": frame_indices, "timestamps": times,
+        "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "boxes": boxes, "detected": detected,
+        "angles": angles, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,
+    }

@@ -1,0 +1,178 @@
+"""Joint angles from keypoints, in the conventions of the scoring reference.
+
+All angles are in degrees, flexion positive, extension negative.  Image
+coordinates have y pointing down; "forward" is the direction the worker faces,
+taken from the nose's side of the ears (a side view).  When the facing cannot
+be told (a frontal view, no nose or ears), signed angles are reported as their
+magnitude (flexion), which is what RULA/REBA score most of the time.
+
+=====================  ===============================================================
+angle                  definition
+=====================  ===============================================================
+``trunk_flexion``      hip-midpoint -> shoulder-midpoint line against vertical-up;
+                       0 upright, positive leaning forward
+``neck_flexion``       shoulder-midpoint -> ear-midpoint line against the trunk line;
+                       0 head in line with the trunk, positive head forward/down
+``upper_arm_{side}``   shoulder -> elbow against the trunk line pointing down;
+                       0 arm hanging along the trunk, 90 horizontal forward,
+                       negative behind the body (extension)
+``elbow_{side}``       180 minus the shoulder-elbow-wrist angle; 0 straight arm
+``knee_{side}``        180 minus the hip-knee-ankle angle; 0 straight leg
+=====================  ===============================================================
+
+A keypoint below ``min_confidence`` counts as missing; an angle that needs a
+missing keypoint is NaN.  Short gaps are interpolated (up to ``max_gap_s``),
+longer ones stay NaN and are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SIDES = ("left", "right")
+ANGLE_NAMES = ("trunk_flexion", "neck_flexion", "upper_arm_left", "upper_arm_right", "elbow_left", "elbow_right",
+               "knee_left", "knee_right")
+
+
+@dataclass(frozen=True)
+class AngleSettings:
+    min_confidence: float = 0.3
+    #: Gaps in an angle series up to this long are linearly interpolated.
+    max_gap_s: float = 0.5
+    #: Savitzky-Golay smoothing window in seconds (0 disables smoothing).
+    smoothing_window_s: float = 0.0
+    smoothing_order: int = 2
+    #: The nose must be this far ahead of the ears, in torso lengths, to tell which way the worker faces.
+    facing_threshold: float = 0.08
+
+
+class _Joints:
+    """Named access to (n, k, 3) keypoints, with low-confidence points as NaN."""
+
+    def __init__(self, keypoints: np.ndarray, names: Sequence[str], min_confidence: float):
+        self.points = keypoints[..., :2].astype(np.float64).copy()
+        self.points[~(keypoints[..., 2] >= min_confidence)] = np.nan
+        self.index = {name: i for i, name in enumerate(names)}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.points[:, self.index[name]]
+
+    def mid(self, a: str, b: str) -> np.ndarray:
+        return (self[a] + self[b]) / 2
+
+    def mid_available(self, a: str, b: str) -> np.ndarray:
+        """Midpoint of two points, or whichever one is available."""
+        return np.where(np.isnan(self[a]), self[b], np.where(np.isnan(self[b]), self[a], self.mid(a, b)))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):  # a zero-length limb has no direction: NaN
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _signed_angle(vector: np.ndarray, reference: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Angle of ``vector`` from ``reference``, positive towards ``forward`` (per frame, degrees).
+
+    ``forward`` is +1 (worker faces +x), -1 (faces -x) or NaN (unknown: magnitude).
+    """
+    ref = _unit(reference)
+    perpendicular = np.stack([-ref[:, 1], ref[:, 0]], axis=-1)  # reference turned 90 degrees
+    # orient the perpendicular towards the facing direction (+x or -x in the image)
+    perpendicular *= np.where(perpendicular[:, :1] * np.nan_to_num(forward)[:, None] < 0, -1.0, 1.0)
+    along = np.sum(vector * ref, axis=-1)
+    across = np.sum(vector * perpendicular, axis=-1)
+    signed = np.degrees(np.arctan2(across, along))
+    return np.where(np.isnan(forward), np.abs(signed), signed)
+
+
+def _joint_flexion(a: np.ndarray, joint: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """180 minus the angle at ``joint`` between ``a`` and ``b``: 0 for a straight limb."""
+    u, v = _unit(a - joint), _unit(b - joint)
+    return 180.0 - np.degrees(np.arccos(np.clip(np.sum(u * v, axis=-1), -1.0, 1.0)))
+
+
+def facing(joints: _Joints, threshold: float) -> np.ndarray:
+    """+1 facing +x, -1 facing -x, NaN when it cannot be told."""
+    ears = joints.mid_available("left_ear", "right_ear")
+    ear_gap = np.abs(joints["left_ear"][:, 0] - joints["right_ear"][:, 0])
+    torso = np.linalg.norm(joints.mid_available("left_shoulder", "right_shoulder") - joints.mid_available("left_hip", "right_hip"), axis=-1)
+    lead = (joints["nose"][:, 0] - ears[:, 0]) / np.fmax(torso, 1.0)
+    # ears far apart relative to the nose offset means a frontal view
+    frontal = np.nan_to_num(ear_gap, nan=0.0) > np.abs(np.nan_to_num(joints["nose"][:, 0] - ears[:, 0], nan=0.0))
+    side = np.where(lead > threshold, 1.0, np.where(lead < -threshold, -1.0, np.nan))
+    return np.where(frontal, np.nan, side)
+
+
+def compute_angles(keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings()) -> dict[str, np.ndarray]:
+    """Per-frame angles (float64, NaN where not measurable) from (n, k, 3) keypoints."""
+    joints = _Joints(keypoints, names, settings.min_confidence)
+    forward = facing(joints, settings.facing_threshold)
+    shoulders = joints.mid_available("left_shoulder", "right_shoulder")
+    hips = joints.mid_available("left_hip", "right_hip")
+    trunk = shoulders - hips  # points up along the trunk
+    up = np.tile([0.0, -1.0], (len(trunk), 1))
+    angles = {
+        "trunk_flexion": _signed_angle(trunk, up, forward),
+        "neck_flexion": _signed_angle(joints.mid_available("left_ear", "right_ear") - shoulders, trunk, forward),
+    }
+    for side in SIDES:
+        angles[f"upper_arm_{side}"] = _signed_angle(joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], -trunk, forward)
+        angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
+        angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
+    return angles
+
+
+def fill_short_gaps(series: np.ndarray, times: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Linearly interpolate NaN runs lasting at most ``max_gap_s`` between two measured values."""
+    out = series.copy()
+    known = np.flatnonzero(~np.isnan(series))
+    for left, right in zip(known[:-1], known[1:]):
+        if right - left > 1 and times[right] - times[left] <= max_gap_s + 1e-9:
+            span = slice(left + 1, right)
+            out[span] = np.interp(times[span], [times[left], times[right]], [series[left], series[right]])
+    return out
+
+
+def savitzky_golay(series: np.ndarray, window: int, order: int) -> np.ndarray:
+    """Savitzky-Golay smoothing of each NaN-free run long enough for the window."""
+    if window < order + 2:
+        return series
+    window += window % 2 == 0  # odd
+    half = window // 2
+    design = np.vander(np.arange(-half, half + 1), order + 1, increasing=True)
+    coefficients = np.linalg.pinv(design)[0]
+    out = series.copy()
+    finite = ~np.isnan(series)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start >= window:
+            run = series[start:stop]
+            smoothed = np.convolve(run, coefficients[::-1], mode="valid")
+            out[start + half:stop - half] = smoothed
+    return out
+
+
+def clean_angles(angles: dict[str, np.ndarray], times: np.ndarray, settings: AngleSettings) -> dict[str, np.ndarray]:
+    """Bounded gap filling, then optional smoothing."""
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    window = int(round(settings.smoothing_window_s / step)) if settings.smoothing_window_s > 0 else 0
+    cleaned = {}
+    for name, series in angles.items():
+        filled = fill_short_gaps(series, times, settings.max_gap_s)
+        cleaned[name] = savitzky_golay(filled, window, settings.smoothing_order) if window else filled
+    return cleaned
+
+
+def missing_spans(present: np.ndarray, times: np.ndarray, min_duration_s: float) -> list[tuple[float, float]]:
+    """(start, end) times of runs where ``present`` is False lasting at least ``min_duration_s``."""
+    spans = []
+    edges = np.flatnonzero(np.diff(np.concatenate([[1], present.astype(int), [1]])))
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+    for start, stop in zip(edges[::2], edges[1::2]):
+        begin, end = float(times[start]), float(times[stop - 1]) + step
+        if end - begin >= min_duration_s:
+            spans.append((round(begin, 3), round(end, 3)))
+    return spans

@@ -1,0 +1,188 @@
+"""The four result files, and a safe way to read the pickle back.
+
+``result.pkl`` is a plain dict (documented below) of numpy arrays, numbers,
+strings, lists and dicts, with ``format`` and ``version`` keys.  Pickle from an
+untrusted source can run code, so :func:`load_result` uses an unpickler that
+refuses every class but numpy's array and dtype reconstruction.
+
+Keys of ``result.pkl`` (version 1):
+
+=====================  =====================================================================
+``format``, ``version``  ``"ergo-result"``, ``1``
+``job_id``, ``created_at``  job id (or None) and ISO-8601 UTC time
+``video``              frame count, fps, size, rotation, codec, reader, duration, file size
+``preset``             name, sampling rate (frames/s), inference long side
+``model``              pose model name, weights, device, precision, keypoint names
+``frame_indices``      (n,) int64: analysed frame numbers in the video
+``timestamps``         (n,) float64: their times in seconds
+``keypoint_names``     list of the model's keypoint names
+``keypoints``          (n, k, 3) float32: the main worker's x, y (pixels of the analysed frame), confidence; NaN if absent
+``boxes``              (n, 5) float32: the main worker's box and score
+``detected``           (n,) bool: a person was found
+``angles``             dict of (n,) float64 angles in degrees (see pipeline/angles.py), NaN if not measurable
+``rula``, ``reba``     dicts of (n,) float64 per-frame scores, every intermediate score; NaN if not scored
+``inputs``             which inputs were measured, which assumed (and their values)
+``summary``            the summary (also in summary.json)
+=====================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULT_FORMAT = "ergo-result"
+RESULT_VERSION = 1
+FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx"}
+CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", "csv": "text/csv",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+_ALLOWED_GLOBALS = {
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+}
+
+
+class UnsafeResult(ValueError):
+    """The file is not an ergo result, or holds something other than data."""
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise UnsafeResult(f"The result file refers to {module}.{name}, which a result never contains; it was not loaded.")
+        return super().find_class(module, name)
+
+
+def load_result(source: str | Path | bytes) -> dict:
+    """Read a ``result.pkl`` safely: only numpy arrays and plain Python data are accepted."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    try:
+        result = _DataOnlyUnpickler(io.BytesIO(data)).load()
+    except UnsafeResult:
+        raise
+    except Exception as error:  # noqa: BLE001 - any decoding failure means "not a result"
+        raise UnsafeResult(f"The file is not a readable result ({type(error).__name__}).") from None
+    if not isinstance(result, dict) or result.get("format") != RESULT_FORMAT:
+        raise UnsafeResult("The file is not an ergo result.")
+    if result.get("version") != RESULT_VERSION:
+        raise UnsafeResult(f"Result version {result.get('version')} is not supported (expected {RESULT_VERSION}).")
+    if result.get("angles") and any(not isinstance(v, np.ndarray) or v.dtype == object for v in result["angles"].values()):
+        raise UnsafeResult("The result's angles are not numeric arrays.")
+    return result
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def summary_document(result: dict) -> dict:
+    keys = ("format", "version", "job_id", "created_at", "video", "preset", "model", "inputs", "summary")
+    return _json_safe({key: result[key] for key in keys})
+
+
+def frame_rows(result: dict) -> tuple[list[str], list[list]]:
+    """Header and rows of the per-frame table (CSV and the Excel 'Frames' sheet)."""
+    angles, rula, reba = result["angles"], result["rula"], result["reba"]
+    header = ["frame_index", "time_s", "person_detected", *angles, *(f"rula_{k}" for k in rula), *(f"reba_{k}" for k in reba)]
+    columns = [*angles.values(), *rula.values(), *reba.values()]
+    rows = []
+    for i, (index, time) in enumerate(zip(result["frame_indices"], result["timestamps"])):
+        values = [None if math.isnan(c[i]) else round(float(c[i]), 2) for c in columns]
+        rows.append([int(index), round(float(time), 3), bool(result["detected"][i]), *values])
+    return header, rows
+
+
+def write_results(result: dict, directory: str | Path) -> dict[str, Path]:
+    """Write the four files into ``directory``; returns {artifact: path}."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {artifact: directory / name for artifact, name in FILES.items()}
+    with open(paths["pkl"], "wb") as out:
+        pickle.dump(result, out, protocol=5)
+    paths["json"].write_text(json.dumps(summary_document(result), indent=2))
+    header, rows = frame_rows(result)
+    with open(paths["csv"], "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+    _write_workbook(result, header, rows, paths["xlsx"])
+    return paths
+
+
+def _write_workbook(result: dict, header: list[str], rows: list[list], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def title(sheet, text):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        sheet.append([cell])
+
+    summary, video = result["summary"], result["video"]
+    sheet = book.create_sheet("Summary")
+    sheet.column_dimensions["A"].width = 34
+    title(sheet, "Ergonomic risk assessment")
+    if "warning" in result["model"]:
+        sheet.append(["WARNING", result["model"]["warning"]])
+    for label, value in [("Job", result.get("job_id") or ""), ("Created (UTC)", result["created_at"]),
+                         ("Video duration (s)", round(video["duration"], 2)), ("Video size", f"{video['width']} x {video['height']}"),
+                         ("Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"),
+                         ("Pose model", f"{result['model']['name']} ({result['model'].get('weights', '')})"),
+                         ("Frames analysed", summary["frames_analysed"]), ("Frames with a person", summary["frames_with_person"]),
+                         ("Detection rate", summary["detection_rate"])]:
+        sheet.append([label, value])
+    for method, key in (("RULA", "rula"), ("REBA", "reba")):
+        block = summary[key]
+        sheet.append([])
+        title(sheet, f"{method}: max {block['max']}, mean {block['mean']} over {block['scored_frames']} scored frames")
+        sheet.append(["Level", "Meaning", "Frames", "Seconds", "Share of scored time"])
+        for level, row in block["levels"].items():
+            sheet.append([level, row["label"], row["frames"], row["seconds"], row["share"]])
+        sheet.append(["Worst moments (s)", *[f"{m['time_s']} s: {m['score']}" for m in block["worst_moments"]]])
+    sheet.append([])
+    title(sheet, "Time in band (seconds / share)")
+    for part, bands in summary["time_in_band"].items():
+        sheet.append([part, *[f"{label}: {v['seconds']} s ({v['share']:.0%})" for label, v in bands.items()]])
+    sheet.append([])
+    title(sheet, "Sustained postures (at least 4 s)")
+    sheet.append(["Part", "Band", "Start (s)", "End (s)", "Duration (s)"])
+    for run in summary["sustained_postures"]:
+        sheet.append([run["part"], run["band"], run["start_s"], run["end_s"], run["duration_s"]])
+    sheet.append([])
+    title(sheet, "Inputs")
+    sheet.append(["Measured from the video", ", ".join(result["inputs"]["measured"])])
+    for name, value in result["inputs"]["assumed"].items():
+        sheet.append([f"Assumed: {name}", value])
+
+    frames = book.create_sheet("Frames")
+    frames.append(header)
+    for row in rows:
+        frames.append(row)
+    book.save(path)

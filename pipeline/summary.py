@@ -1,0 +1,61 @@
+"""The summary a safety engineer reads first."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ergonomics import REBA_RISK_LEVELS
+
+RULA_ACTIONS = {1: "acceptable", 2: "investigate further", 3: "investigate and change soon", 4: "investigate and change immediately"}
+WORST_MOMENTS = 5
+WORST_SEPARATION_S = 1.0
+
+
+def _levels(levels: np.ndarray, labels: dict[int, str], frame_seconds: float) -> dict:
+    scored = levels[~np.isnan(levels)]
+    return {
+        str(level): {"label": label, "frames": int((scored == level).sum()),
+                     "seconds": round(float((scored == level).sum() * frame_seconds), 3),
+                     "share": round(float((scored == level).mean()), 4) if len(scored) else 0.0}
+        for level, label in labels.items()
+    }
+
+
+def worst_moments(scores: np.ndarray, times: np.ndarray, frame_indices: np.ndarray) -> list[dict]:
+    """The highest scores, at least WORST_SEPARATION_S apart, highest first (earliest on ties)."""
+    order = sorted(np.flatnonzero(~np.isnan(scores)), key=lambda i: (-scores[i], times[i]))
+    chosen: list[int] = []
+    for index in order:
+        if all(abs(times[index] - times[c]) >= WORST_SEPARATION_S for c in chosen):
+            chosen.append(index)
+        if len(chosen) == WORST_MOMENTS:
+            break
+    return [{"time_s": round(float(times[i]), 3), "frame_index": int(frame_indices[i]), "score": int(scores[i])} for i in chosen]
+
+
+def _method(scores: np.ndarray, levels: dict, times: np.ndarray, frame_indices: np.ndarray) -> dict:
+    scored = scores[~np.isnan(scores)]
+    return {
+        "scored_frames": int(len(scored)),
+        "max": int(scored.max()) if len(scored) else None,
+        "mean": round(float(scored.mean()), 3) if len(scored) else None,
+        "levels": levels,
+        "worst_moments": worst_moments(scores, times, frame_indices),
+    }
+
+
+def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
+              frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
+              missing: list, damaged: list) -> dict:
+    reba_labels = {i: label for i, label in enumerate(REBA_RISK_LEVELS)}
+    return {
+        "frames_analysed": int(len(times)),
+        "frames_with_person": int(detected.sum()),
+        "detection_rate": round(float(detected.mean()), 4) if len(detected) else 0.0,
+        "rula": _method(rula["grand_score"], _levels(rula["action_level"], RULA_ACTIONS, frame_seconds), times, frame_indices),
+        "reba": _method(reba["reba_score"], _levels(reba["risk_level"], reba_labels, frame_seconds), times, frame_indices),
+        "time_in_band": bands,
+        "sustained_postures": sustained,
+        "person_missing_spans": missing,
+        "damaged_spans": damaged,
+    }

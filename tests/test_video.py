@@ -1,0 +1,107 @@
+"""Reading real videos made by the tests: sampling, rotation, bad files, damage, AV1."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from pipeline.presets import PRESETS, get_preset
+from pipeline.video import FrameReader, UnreadableVideo, probe, read_errors, sample_indices
+from tests.videos import make_video
+
+
+def test_probe_reads_size_rate_and_frame_count(tmp_path):
+    info = probe(make_video(tmp_path / "a.mp4", frames=40, width=96, height=64, fps=20))
+    assert (info.frame_count, info.fps, info.width, info.height, info.rotation) == (40, 20.0, 96, 64, 0)
+    assert info.reader == "decord" and info.duration == pytest.approx(2.0)
+
+
+def test_presets_set_sampling_rate_and_size(tmp_path):
+    info = probe(make_video(tmp_path / "a.mp4", frames=60, fps=30))
+    assert len(sample_indices(info, get_preset("low").sample_fps)) == 4  # 2 s at 2 frames/s
+    assert len(sample_indices(info, get_preset("high").sample_fps)) == 20
+    assert PRESETS["medium"].target_size(1920, 1080) == (640, 360)
+    assert PRESETS["high"].target_size(1080, 1920)[1] == pytest.approx(968, abs=2)  # portrait keeps its aspect
+    with pytest.raises(ValueError, match="choose one of: low, medium, high"):
+        get_preset("ultra")
+
+
+def test_chunks_are_read_at_the_inference_size(tmp_path):
+    path = make_video(tmp_path / "a.mp4", frames=20, width=320, height=240)
+    info = probe(path)
+    frames = FrameReader(path, info, (160, 120)).read(np.array([0, 5, 10]))
+    assert frames.shape == (3, 120, 160, 3) and frames.dtype == np.uint8
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_rotated_phone_video_is_delivered_upright(tmp_path, rotation):
+    upright_path = make_video(tmp_path / "upright.mp4", frames=10, width=48, height=64)
+    upright = FrameReader(upright_path, probe(upright_path), (48, 64)).read(np.arange(3)).astype(int)
+
+    def stored(index, width, height):  # what the camera stores: the upright scene turned back
+        from tests.videos import moving_scene
+        return np.ascontiguousarray(np.rot90(moving_scene(index, 48, 64), k=-(rotation // 90)))
+
+    width, height = (64, 48) if rotation in (90, -90) else (48, 64)
+    path = make_video(tmp_path / "phone.mp4", frames=10, width=width, height=height, display_rotation=rotation, scene=stored)
+    info = probe(path)
+    assert (info.width, info.height) == (48, 64)
+    frames = FrameReader(path, info, (48, 64)).read(np.arange(3)).astype(int)
+    assert frames.shape == upright.shape
+    assert np.abs(frames - upright).mean() < 6  # the same picture, up to compression noise
+    assert frames[:, :16, :12, 0].mean() > 180  # the red marker is top-left, where it belongs
+
+
+def test_av1_goes_through_the_pyav_fallback(tmp_path):
+    path = make_video(tmp_path / "av1.mp4", frames=12, width=64, height=64, codec="libsvtav1")
+    info = probe(path)
+    assert info.reader == "pyav"
+    frames = FrameReader(path, info, (64, 64)).read(np.array([0, 4, 8]))
+    assert frames.shape == (3, 64, 64, 3) and frames[:, :16, :16, 0].mean() > 180
+
+
+def _bad_files(tmp_path):
+    good = make_video(tmp_path / "good.mp4", frames=30)
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "text.mp4").write_text("This is a shopping list, not a video.\n" * 50)
+    (tmp_path / "random.mov").write_bytes(os.urandom(20000))
+    (tmp_path / "truncated.mp4").write_bytes(good.read_bytes()[:600])
+    import av
+
+    with av.open(str(tmp_path / "image.png"), "w") as container:
+        stream = container.add_stream("png")
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "rgb24"
+        for packet in stream.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")):
+            container.mux(packet)
+    return ["empty.mp4", "text.mp4", "random.mov", "truncated.mp4", "image.png", "missing.mp4"]
+
+
+def test_files_that_are_not_videos_get_a_clear_error(tmp_path):
+    for name in _bad_files(tmp_path):
+        with pytest.raises(UnreadableVideo, match=r"^The file is not a readable video \(") as caught:
+            probe(tmp_path / name)
+        assert str(tmp_path) not in str(caught.value), "no internal paths in messages"
+
+
+def test_damage_in_the_middle_costs_only_the_damaged_chunks(tmp_path):
+    rng = np.random.default_rng(0)
+    path = make_video(tmp_path / "noisy.mp4", frames=90, width=96, height=64, fps=15, gop=10,
+                      scene=lambda i, w, h: rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 20000] = bytes(20000)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(data)
+    info = probe(damaged)
+    reader = FrameReader(damaged, info, (64, 42))
+    outcomes = []
+    for start in range(0, 90, 15):
+        try:
+            reader.read(np.arange(start, start + 15))
+            outcomes.append("ok")
+        except read_errors():
+            outcomes.append("damaged")
+    assert outcomes[0] == "ok" and outcomes[-1] == "ok"
+    assert "damaged" in outcomes
