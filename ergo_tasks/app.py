@@ -48,6 +48,9 @@ class TaskApp:
         self.settings = settings or TaskSettings()
         self._store = store
         self.tasks: dict[str, Task] = {}
+        #: Called with the final status document of every job this process ran to the end
+        #: (SUCCESS, FAILURE, REVOKED); used for notifications.  Errors are logged, never raised.
+        self.on_finish: list[Callable[[JobStatus], None]] = []
 
     @functools.cached_property
     def store(self) -> ObjectStore:

@@ -193,7 +193,13 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     add_analyze(sub)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_worker, _add_jobs, _add_analyze]
+def _add_service_commands(sub: argparse._SubParsersAction) -> None:
+    from .service_cmds import add_commands
+
+    add_commands(sub)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_worker, _add_jobs, _add_analyze, _add_service_commands]
 
 #: Errors whose message is meant for the user: printed without a traceback.
 _USER_ERRORS = (StoreError, JobNotFound, InvalidJobId, OperationRefused, IllegalTransition, ValueError)

@@ -244,7 +244,18 @@ def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write
         bound.warning("task.stopped", reason=type(stop).__name__)
         return queue.jobs.read(doc.job_id).doc
     heartbeat.stop()
-    return _unless_stopped(queue, doc.job_id, lambda: writer.finish(target, **changes))
+    final = _unless_stopped(queue, doc.job_id, lambda: writer.finish(target, **changes))
+    if final.ready:
+        _notify(task, final)
+    return final
+
+
+def _notify(task: Task, doc: JobStatus) -> None:
+    for hook in task.app.on_finish:
+        try:
+            hook(doc)
+        except Exception as error:  # noqa: BLE001 - a notification never changes the job's outcome
+            log.warning("on_finish.failed", hook=getattr(hook, "__name__", repr(hook)), error=str(error))
 
 
 def _outcome(task: Task, ctx: TaskContext, doc: JobStatus, bound: Any) -> tuple[State, dict[str, Any]]:

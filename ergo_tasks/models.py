@@ -86,6 +86,11 @@ class JobStatus(_Model):
     finished_at: Timestamp | None = None
     #: Seconds workers spent on this job, all attempts together (for cost estimates).
     run_seconds: float = Field(0.0, ge=0)
+    #: When the job was last handed to an executor (a RunPod request), and how often.
+    dispatched_at: Timestamp | None = None
+    dispatches: int = Field(0, ge=0)
+    #: Opaque id of the client that submitted the job (a token's fingerprint), when clients are authenticated.
+    owner: str | None = None
     history: list[Transition] = Field(default_factory=list)
 
     @property

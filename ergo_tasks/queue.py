@@ -46,8 +46,9 @@ class Queue:
     lease_seconds: float = 60.0
 
     # -- producing -----------------------------------------------------------
-    def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int) -> JobStatus:
+    def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None) -> JobStatus:
         doc = JobStatus.new(new_job_id(), task, TaskRequest(args=args, kwargs=kwargs), max_retries)
+        doc.owner = owner
         return self.jobs.create(doc).doc
 
     # -- consuming -----------------------------------------------------------

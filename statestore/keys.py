@@ -60,11 +60,13 @@ def safe_filename(name: str, max_length: int = 80) -> str:
     """A file name reduced to letters, digits, '.', '-' and '_' (never a path)."""
     base = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
     base = base.replace("\\", "/").rsplit("/", 1)[-1]
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "video"
     stem, dot, ext = base.rpartition(".")
-    if dot and len(ext) <= 8:
-        return f"{stem[: max_length - len(ext) - 1] or 'video'}.{ext.lower()}"
-    return base[:max_length]
+    if not dot or not re.fullmatch(r"[A-Za-z0-9]{1,8}", ext):
+        stem, ext = base, ""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("._-") or "video"
+    if not ext:
+        return stem[:max_length]
+    return f"{stem[: max_length - len(ext) - 1]}.{ext.lower()}"
 
 
 def upload_key(filename: str) -> str:

@@ -200,3 +200,20 @@ class S3Store(ObjectStore):
         except BucketNotFound:
             self._call(lambda: self.client.create_bucket(Bucket=self.bucket))
             return True
+
+
+def bucket_rules(cors_origins: list[str], expire_days: dict[str, int]) -> tuple[dict, dict]:
+    """The CORS rule a browser upload needs, and lifecycle rules expiring each prefix."""
+    cors = {"CORSRules": [{"AllowedOrigins": cors_origins or ["*"], "AllowedMethods": ["PUT", "GET", "HEAD"],
+                           "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]}
+    rules = [{"ID": f"expire-{prefix.strip('/')}", "Filter": {"Prefix": prefix}, "Status": "Enabled",
+              "Expiration": {"Days": days}} for prefix, days in expire_days.items() if days > 0]
+    rules.append({"ID": "abort-incomplete-uploads", "Filter": {"Prefix": ""}, "Status": "Enabled",
+                  "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}})
+    return cors, {"Rules": rules}
+
+
+def configure_bucket(store: S3Store, cors_origins: list[str], expire_days: dict[str, int]) -> None:
+    cors, lifecycle = bucket_rules(cors_origins, expire_days)
+    store._call(lambda: store.client.put_bucket_cors(Bucket=store.bucket, CORSConfiguration=cors))
+    store._call(lambda: store.client.put_bucket_lifecycle_configuration(Bucket=store.bucket, LifecycleConfiguration=lifecycle))

@@ -1,0 +1,307 @@
+"""``ergo serve``: the local gateway.
+
+One HTTP server that serves the web page (``frontend/``), exposes the job API
+as JSON (``POST /api/<action>``, OpenAPI at ``/docs``), and, for the embedded
+``local`` storage, receives uploads and serves downloads through the signed
+URLs that backend issues.
+
+Backends:
+
+``embedded``  the job service runs here, on the configured storage, with
+              in-process workers: the whole system on one machine
+``runpod``    every action is forwarded to a RunPod endpoint; the API key
+              stays on this server, never in a browser
+
+Access control (when ``ERGO_API_TOKENS`` / ``ERGO_API_TOKENS_FILE`` name
+tokens): ``Authorization: Bearer <token>`` on every API call; tokens marked
+``:operator`` may also list, cancel and resume.  Each client (token, or IP
+address without auth) has a token-bucket rate limit; past it, a 429 says when
+to come back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+from fastapi import Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.presets import PRESETS
+from statestore import ObjectNotFound
+from statestore.errors import InvalidKey
+from statestore.local import LocalStore
+from statestore.signing import SignatureInvalid
+
+from .api import (HTTP_STATUS, OPERATOR_ACTIONS, VIDEO_TYPES, Caller, DownloadRequest, EmptyRequest, JobRequest,
+                  JobService, ListRequest, StartRequest, UploadRequest)
+
+log = structlog.get_logger(__name__)
+FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ERGO_", env_file=".env", extra="ignore", populate_by_name=True)
+
+    serve_backend: Literal["embedded", "runpod"] = "embedded"
+    #: Comma-separated tokens; ``token:operator`` grants the operator role.
+    api_tokens: SecretStr | None = None
+    #: A file with one ``token`` or ``token operator`` per line.
+    api_tokens_file: Path | None = None
+    cors_origins: str = ""
+    rate_limit_per_minute: float = Field(120.0, gt=0)
+    rate_limit_burst: int = Field(30, ge=1)
+    serve_workers: int = Field(1, ge=0, le=16)
+    runpod_endpoint_id: str | None = Field(None, alias="RUNPOD_ENDPOINT_ID")
+    runpod_api_key: SecretStr | None = Field(None, alias="RUNPOD_API_KEY")
+    runpod_api_base: str = Field("https://api.runpod.ai/v2", alias="RUNPOD_API_BASE")
+    frontend_dir: Path = FRONTEND
+
+    def tokens(self) -> dict[str, str]:
+        """token -> role ("user" or "operator")."""
+        entries = []
+        if self.api_tokens:
+            entries += [e.replace(":", " ") for e in self.api_tokens.get_secret_value().split(",")]
+        if self.api_tokens_file:
+            entries += self.api_tokens_file.read_text().splitlines()
+        tokens = {}
+        for entry in entries:
+            parts = entry.split()
+            if parts and not parts[0].startswith("#"):
+                tokens[parts[0]] = "operator" if parts[1:2] == ["operator"] else "user"
+        return tokens
+
+
+class RateLimiter:
+    """A token bucket per client: ``burst`` requests at once, refilled at ``per_minute``."""
+
+    def __init__(self, per_minute: float, burst: int, clock=time.monotonic):
+        self.rate, self.burst, self.clock = per_minute / 60.0, float(burst), clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 if the request may go ahead, else the seconds to wait."""
+        with self._lock:
+            now = self.clock()
+            tokens, last = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[client] = (tokens - 1, now)
+                return 0.0
+            self._buckets[client] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
+class RunPodForwarder:
+    """Sends an action to a RunPod endpoint's ``/runsync`` and returns its output."""
+
+    def __init__(self, endpoint_id: str, api_key: str, base_url: str, timeout: float = 90.0):
+        self.url = f"{base_url.rstrip('/')}/{endpoint_id}/runsync"
+        self.api_key, self.timeout = api_key, timeout
+
+    def __call__(self, action: str, params: dict, caller: Caller) -> dict:
+        payload = {"input": {**params, "action": action, "_client": caller.client, "_operator": caller.operator}}
+        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(), method="POST",
+                                         headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = json.loads(response.read())
+        except (urllib.error.URLError, TimeoutError, ValueError) as error:
+            log.warning("forward.failed", action=action, error=type(error).__name__)
+            return _error("upstream_unavailable", "The processing service did not answer; try again shortly.")
+        output = answer.get("output") if isinstance(answer, dict) else None
+        if answer.get("status") == "FAILED" and isinstance(answer.get("error"), str):
+            # RunPod lifts "error" out of the handler's envelope; put the envelope back together.
+            code = output.get("code") if isinstance(output, dict) else None
+            return _error(code if code in HTTP_STATUS else "upstream_error", answer["error"][:500])
+        if answer.get("status") != "COMPLETED" or not isinstance(output, dict):
+            return _error("upstream_unavailable", "The processing service is busy; try again shortly.")
+        return output
+
+
+def _error(code: str, message: str) -> dict:
+    return {"status": "error", "error": message, "code": code}
+
+
+def _reply(body: dict, headers: dict | None = None) -> JSONResponse:
+    status = 200 if body.get("status") == "success" else HTTP_STATUS.get(body.get("code"), 400)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_gateway(settings: GatewaySettings, service: JobService | None = None, forwarder: RunPodForwarder | None = None,
+                   workers: list | None = None) -> FastAPI:
+    """The FastAPI app; ``service`` for the embedded backend, ``forwarder`` for runpod."""
+    tokens = settings.tokens()
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        threads = [threading.Thread(target=w.run, name=f"ergo-worker-{i}", daemon=True) for i, w in enumerate(workers or [])]
+        for thread in threads:
+            thread.start()
+        yield
+        for worker in workers or []:
+            worker.request_stop()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    app = FastAPI(title="ergo job API", version="1", lifespan=lifespan,
+                  description="Ergonomic risk assessment of work videos. Every answer is "
+                              '`{"status": "success", ...}` or `{"status": "error", "error", "code"}`.')
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
+                           allow_headers=["Authorization", "Content-Type"])
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        if first.get("type") == "json_invalid":
+            return _reply(_error("invalid_input", "Invalid request: the body is not valid JSON."))
+        where = ".".join(str(p) for p in first["loc"] if p != "body")
+        return _reply(_error("invalid_input", f"Invalid request: {where + ': ' if where else ''}{first['msg']}"))
+
+    def caller_of(request: Request) -> Caller | JSONResponse:
+        if not tokens:
+            return Caller(client=None, operator=True, internal=False)
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if token not in tokens:
+            return _reply(_error("unauthorized", "A valid API token is needed (Authorization: Bearer <token>)."))
+        return Caller(client=hashlib.sha256(token.encode()).hexdigest()[:16], operator=tokens[token] == "operator", internal=False)
+
+    def call(action: str, request: Request, body: Any) -> JSONResponse:
+        caller = caller_of(request)
+        if isinstance(caller, JSONResponse):
+            return caller
+        wait = limiter.take(caller.client or (request.client.host if request.client else "unknown"))
+        if wait:
+            seconds = max(1, int(wait + 0.999))
+            return _reply(_error("rate_limited", f"Too many requests; try again in {seconds} s."), {"Retry-After": str(seconds)})
+        params = body if isinstance(body, dict) else {}
+        params = {k: v for k, v in params.items() if not k.startswith("_")}  # never trust caller-supplied identity
+        if forwarder is not None:
+            if action in OPERATOR_ACTIONS and not caller.operator:
+                return _reply(_error("forbidden", "This action needs an operator token."))
+            return _reply(forwarder(action, params, caller))
+        return _reply(service.handle(action, params, caller))
+
+    def route(action: str, model: type, summary: str) -> None:
+        async def endpoint(request: Request, body=Body(default=None)) -> JSONResponse:
+            raw = await request.json() if await request.body() else {}
+            return call(action, request, raw)
+
+        # Real types (not strings) so FastAPI validates the body and documents it in the OpenAPI spec.
+        endpoint.__annotations__ = {"request": Request, "body": model | None, "return": JSONResponse}
+        app.post(f"/api/{action}", summary=summary, name=action)(endpoint)
+
+    route("generate_upload_url", UploadRequest, "Get a signed URL to upload a video (PUT)")
+    route("start_processing", StartRequest, "Start the analysis of an uploaded video")
+    route("get_status", JobRequest, "A job's status, progress and, when completed, results")
+    route("generate_download_url", DownloadRequest, "A signed URL for one result file")
+    route("list_jobs", ListRequest, "Recent jobs (operator)")
+    route("cancel_job", JobRequest, "Cancel a job (operator)")
+    route("resume_job", JobRequest, "Resume a failed or cancelled job from its checkpoint (operator)")
+    route("health", EmptyRequest, "Storage and dispatch health")
+
+    @app.get("/api/info", summary="What the page needs to know before uploading")
+    async def info() -> dict:
+        return {"max_upload_bytes": service.settings.max_upload_bytes if service else None,
+                "video_types": VIDEO_TYPES, "auth_required": bool(tokens),
+                "presets": [p.as_dict() for p in PRESETS.values()]}
+
+    store = service.store if service is not None else None
+    if isinstance(store, LocalStore):
+        _add_local_storage_routes(app, store, service.settings.max_upload_bytes)
+
+    if (settings.frontend_dir / "index.html").exists():
+        app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
+    return app
+
+
+def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -> None:
+    """Where the embedded backend's signed URLs point: streamed, size-capped, signature and expiry checked."""
+
+    def verified(method: str, key: str, request: Request) -> JSONResponse | None:
+        query = request.query_params
+        try:
+            if query.get("method") != method:
+                raise SignatureInvalid("The link is not for this operation.")
+            store.verify_signed(method, key, query.get("expires", ""), query.get("signature", ""))
+        except (SignatureInvalid, InvalidKey) as error:
+            return _reply(_error("invalid_signature", str(error)))
+        return None
+
+    @app.put("/storage/{key:path}", include_in_schema=False)
+    async def upload(key: str, request: Request) -> JSONResponse:
+        refused = verified("PUT", key, request)
+        if refused:
+            return refused
+        if not key.startswith("uploads/"):
+            return _reply(_error("invalid_signature", "Uploads go under uploads/ only."))
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type and not content_type.startswith(("video/", "application/octet-stream")):
+            return _reply(_error("unsupported_media_type", "Only video files can be uploaded."))
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            return _reply(_error("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
+        received = 0
+        with tempfile.TemporaryFile(prefix="ergo-upload-") as spool:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > max_bytes:
+                    return _reply(_error("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
+                spool.write(chunk)
+            if received == 0:
+                return _reply(_error("invalid_input", "The upload was empty."))
+            spool.seek(0)
+            etag = store.upload_fileobj(key, spool, content_type=content_type or "application/octet-stream")
+        return JSONResponse({"status": "success", "size": received}, headers={"ETag": etag})
+
+    @app.get("/storage/{key:path}", include_in_schema=False)
+    async def download(key: str, request: Request):
+        refused = verified("GET", key, request)
+        if refused:
+            return refused
+        try:
+            size = store.head(key).size
+            content_type = store.content_type(key)
+        except ObjectNotFound:
+            return _reply(_error("job_not_found", "That file no longer exists."))
+        name = key.rsplit("/", 1)[-1]
+        return StreamingResponse(store.iter_chunks(key, 1 << 20), media_type=content_type,
+                                 headers={"Content-Length": str(size), "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def build_gateway(host: str, port: int, settings: GatewaySettings | None = None) -> FastAPI:
+    """The gateway as ``ergo serve`` runs it."""
+    import os
+
+    from .api import build_service
+    from .worker import Worker
+
+    settings = settings or GatewaySettings()
+    if settings.serve_backend == "runpod":
+        if not settings.runpod_endpoint_id or not settings.runpod_api_key:
+            raise ValueError("ERGO_SERVE_BACKEND=runpod needs RUNPOD_ENDPOINT_ID and RUNPOD_API_KEY.")
+        forwarder = RunPodForwarder(settings.runpod_endpoint_id, settings.runpod_api_key.get_secret_value(), settings.runpod_api_base)
+        return create_gateway(settings, forwarder=forwarder)
+    os.environ.setdefault("ERGO_PUBLIC_URL", f"http://{host}:{port}")
+    service = build_service()
+    workers = [Worker(service.app, f"serve-{i}") for i in range(settings.serve_workers)]
+    return create_gateway(settings, service=service, workers=workers)

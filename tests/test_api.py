@@ -1,0 +1,274 @@
+"""The RunPod handler API: every action, every error code, hostile input; through RunPod's own local API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ergo_tasks.api import ServiceSettings, build_service
+from ergo_tasks.dispatch import RunPodDispatch
+from tests.conftest import storage_env
+from tests.fakes import RecordingServer, runpod_standin
+from tests.helpers import make_app
+from tests.videos import make_video
+
+REPO_HANDLER = "deploy/handler.py"
+
+
+@pytest.fixture(autouse=True)
+def random_weights(monkeypatch):
+    monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
+
+
+def service_for(store, **settings):
+    app = make_app(store, eager=False)
+    return build_service(app, ServiceSettings(**{"dispatch_mode": "inline", **settings}))
+
+
+@pytest.fixture
+def runpod_client(s3_store):
+    """The handler behind RunPod's own local API server (what `--rp_serve_api` runs)."""
+    from runpod.serverless.modules.rp_fastapi import WorkerAPI
+
+    service = service_for(s3_store)
+    api = WorkerAPI({"handler": service.handle_event})
+    client = TestClient(api.rp_app)
+
+    def call(**payload):
+        """The answer as a client of RunPod sees it, checked against the handler's own answer."""
+        response = client.post("/runsync", json={"input": payload})
+        assert response.status_code == 200
+        body = response.json()
+        if body["status"] == "FAILED":
+            # RunPod's SDK lifts "error" out of a handler's output and fails the job; the message is ours.
+            direct = service.handle_event({"input": payload})
+            assert direct["status"] == "error" and body["error"] == direct["error"]
+            return direct
+        assert "output" not in body["output"], "exactly one level of output wrapping"
+        return body["output"]
+
+    call.service = service
+    return call
+
+
+def snapshot(store) -> dict:
+    return {info.key: info.etag for info in store.list("")}
+
+
+def put(url: str, data: bytes, content_type: str) -> int:
+    request = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_whole_flow_through_the_runpod_api(runpod_client, s3_store, tmp_path):
+    video = make_video(tmp_path / "station.mp4", frames=30, width=96, height=64)
+    slot = runpod_client(action="generate_upload_url", filename="My Station (1).MP4")
+    assert slot["status"] == "success" and slot["expires_in"] == 3600
+    assert slot["video_key"].startswith("uploads/") and slot["video_key"].endswith("/My_Station_1.mp4")
+    assert put(slot["upload_url"], video.read_bytes(), slot["content_type"]) == 200
+
+    started = runpod_client(action="start_processing", video_key=slot["video_key"], quality="low")
+    assert started["status"] == "success" and started["message"] == "Processing started"
+    status = runpod_client(action="get_status", job_id=started["job_id"])["job_status"]
+    assert status["status"] == "completed" and status["progress"] == 100
+    assert status["summary"]["frames_analysed"] == 6 and status["cost"]["gpu_seconds"] > 0
+    assert status["cost"]["estimated_usd"] == pytest.approx(status["cost"]["gpu_seconds"] * 0.00013, abs=1e-4)
+    with urllib.request.urlopen(status["download_url"]) as response:
+        assert response.read(2) == b"\x80\x05"  # a protocol-5 pickle
+    for artifact in ("pkl", "json", "csv", "xlsx"):
+        url = runpod_client(action="generate_download_url", job_id=started["job_id"], artifact=artifact)["download_url"]
+        with urllib.request.urlopen(url) as response:
+            assert len(response.read()) > 100
+    listed = runpod_client(action="list_jobs", limit=5)
+    assert [job["job_id"] for job in listed["jobs"]] == [started["job_id"]] and listed["next_cursor"] is None
+    health = runpod_client(action="health")
+    assert health == {"status": "success", "healthy": True, "storage": "localstack", "dispatch": "inline"}
+
+
+@pytest.mark.parametrize("payload,code", [
+    ({"action": "fly_to_the_moon"}, "unknown_action"),
+    ({}, "unknown_action"),
+    ({"action": "generate_upload_url"}, "invalid_input"),
+    ({"action": "generate_upload_url", "filename": "a" * 5000 + ".mp4"}, "invalid_input"),
+    ({"action": "generate_upload_url", "filename": ["x.mp4"]}, "invalid_input"),
+    ({"action": "generate_upload_url", "filename": "evil.exe"}, "invalid_file_type"),
+    ({"action": "generate_upload_url", "filename": "../../etc/passwd"}, "invalid_file_type"),
+    ({"action": "generate_upload_url", "filename": "x.mp4", "content_type": "text/html"}, "invalid_file_type"),
+    ({"action": "generate_upload_url", "filename": "x.mp4", "bucket": "other"}, "invalid_input"),
+    ({"action": "start_processing", "video_key": "status/../../secrets"}, "invalid_input"),
+    ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4"}, "upload_not_found"),
+    ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4", "quality": "ultra"}, "invalid_input"),
+    ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4", "params": {"load_kg": -1}}, "invalid_input"),
+    ({"action": "get_status", "job_id": "../../status/x"}, "invalid_job_id"),
+    ({"action": "get_status", "job_id": 12345}, "invalid_input"),
+    ({"action": "get_status", "job_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, "job_not_found"),
+    ({"action": "generate_download_url", "job_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "artifact": "exe"}, "invalid_input"),
+    ({"action": "cancel_job", "job_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, "job_not_found"),
+    ({"action": "resume_job", "job_id": "not-a-job"}, "invalid_job_id"),
+    ({"action": "list_jobs", "limit": 100000}, "invalid_input"),
+])
+def test_bad_input_gets_its_code_and_changes_nothing(runpod_client, s3_store, payload, code):
+    before = snapshot(s3_store)
+    answer = runpod_client(**payload)
+    assert answer["status"] == "error" and answer["code"] == code
+    assert set(answer) == {"status", "error", "code"}
+    assert len(answer["error"]) < 300 and "Traceback" not in answer["error"] and "/work" not in answer["error"]
+    assert snapshot(s3_store) == before
+
+
+def test_the_envelope_itself_is_checked(runpod_client):
+    service = runpod_client.service
+    assert service.handle_event({"input": "generate_upload_url"})["code"] == "invalid_input"
+    assert service.handle_event(None)["code"] == "invalid_input"
+
+
+def _uploaded(store, data: bytes, name: str = "clip.mp4") -> str:
+    key = f"uploads/{'a' * 32}/{name}"
+    store.put(key, data)
+    return key
+
+
+def test_too_large_and_empty_uploads_are_refused(s3_store):
+    service = service_for(s3_store, max_upload_bytes=1000)
+    key = _uploaded(s3_store, b"x" * 1001)
+    answer = service.handle_event({"input": {"action": "start_processing", "video_key": key}})
+    assert answer["code"] == "file_too_large" and "limit" in answer["error"]
+    empty = _uploaded(s3_store, b"", "empty.mp4")
+    assert service.handle_event({"input": {"action": "start_processing", "video_key": empty}})["code"] == "invalid_input"
+    assert list(s3_store.list("status/")) == []
+
+
+def test_a_non_video_upload_ends_as_a_clear_failure(runpod_client, s3_store):
+    key = _uploaded(s3_store, b"just some text, not a video\n" * 50)
+    job_id = runpod_client(action="start_processing", video_key=key)["job_id"]
+    status = runpod_client(action="get_status", job_id=job_id)["job_status"]
+    assert status["status"] == "failed" and status["error"].startswith("The file is not a readable video")
+    assert runpod_client(action="generate_download_url", job_id=job_id)["code"] == "not_ready"
+    assert runpod_client(action="cancel_job", job_id=job_id)["code"] == "invalid_state"
+
+
+def test_an_expired_upload_url_is_refused_by_storage(s3_store):
+    service = service_for(s3_store)
+    service.settings = ServiceSettings.model_construct(**{**service.settings.model_dump(), "upload_url_expiry_s": 1})
+    slot = service.handle_event({"input": {"action": "generate_upload_url", "filename": "late.mp4"}})
+    time.sleep(2.1)
+    assert put(slot["upload_url"], b"video", slot["content_type"]) == 403
+    assert not s3_store.exists(slot["video_key"])
+
+
+def test_operator_actions_and_status_when_queued(s3_store):
+    service = service_for(s3_store, dispatch_mode="worker")
+    key = _uploaded(s3_store, b"0" * 2000)
+    job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
+    status = service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["job_status"]
+    assert status["status"] == "queued" and "download_url" not in status
+    assert service.handle_event({"input": {"action": "generate_download_url", "job_id": job_id}})["code"] == "not_ready"
+    cancelled = service.handle_event({"input": {"action": "cancel_job", "job_id": job_id}})
+    assert cancelled["job_status"]["status"] == "cancelled"
+    resumed = service.handle_event({"input": {"action": "resume_job", "job_id": job_id}})
+    assert resumed["job_status"]["status"] == "queued"
+    assert service.handle_event({"input": {"action": "list_jobs", "state": "PENDING"}})["jobs"][0]["job_id"] == job_id
+
+
+def test_the_handler_runs_from_the_command_line_with_test_input(s3_store):
+    env = storage_env(s3_store, ERGO_DISPATCH_MODE="worker")
+    healthy = subprocess.run([sys.executable, REPO_HANDLER, "--test_input", json.dumps({"input": {"action": "health"}})],
+                             env=env, capture_output=True, text=True, timeout=120)
+    output = healthy.stdout + healthy.stderr
+    assert healthy.returncode == 0 and "Job result: {'output': {'status': 'success', 'healthy': True" in output
+    hostile = {"input": {"action": "get_status", "job_id": "../../etc"}}
+    refused = subprocess.run([sys.executable, REPO_HANDLER, "--test_input", json.dumps(hostile)],
+                             env=env, capture_output=True, text=True, timeout=120)
+    output = refused.stdout + refused.stderr
+    # RunPod's SDK lifts "error" to the job and keeps the rest of the envelope (the code) in the output.
+    assert "'output': {'status': 'error', 'code': 'invalid_job_id'}" in output
+    assert "failed with error: That is not a valid job id" in output and "Traceback" not in output
+
+
+# -- dispatch to RunPod ------------------------------------------------------------------
+def test_runpod_dispatch_sends_an_execute_request(s3_store):
+    with runpod_standin() as runpod:
+        service = service_for(s3_store, dispatch_mode="runpod", runpod_endpoint_id="ep123", runpod_api_key="rp-test-key",
+                              runpod_api_base=f"{runpod.url}/v2")
+        key = _uploaded(s3_store, b"0" * 2000)
+        job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
+        assert len(runpod.requests) == 1
+        sent = runpod.requests[0]
+        assert sent["path"] == "/v2/ep123/run"
+        assert sent["headers"]["Authorization"] == "Bearer rp-test-key"
+        assert sent["body"] == {"input": {"action": "execute", "job_id": job_id}}
+        status = service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["job_status"]
+        assert status["status"] == "queued" and len(runpod.requests) == 1  # not re-dispatched while fresh
+
+
+def test_a_stalled_or_lost_job_is_redispatched_once_by_status_reads(s3_store):
+    with runpod_standin() as runpod:
+        service = service_for(s3_store, dispatch_mode="runpod", runpod_endpoint_id="ep", runpod_api_key="k",
+                              runpod_api_base=f"{runpod.url}/v2", stall_seconds=0.5)
+        key = _uploaded(s3_store, b"0" * 2000)
+        job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
+        time.sleep(0.6)  # the execute request never started the job
+        import threading
+
+        polls = [threading.Thread(target=service.handle_event, args=({"input": {"action": "get_status", "job_id": job_id}},))
+                 for _ in range(4)]
+        for poll in polls:
+            poll.start()
+        for poll in polls:
+            poll.join()
+        assert len(runpod.requests) == 2  # four concurrent polls, one re-dispatch
+
+        service.app.queue.claim("gpu-worker-that-dies", job_id=job_id)
+        doc = service.app.jobs.read(job_id)  # the worker dies: make its lease run out
+        from datetime import timedelta
+
+        from ergo_tasks.timeutil import utcnow
+
+        expired = doc.doc.updated(lease=doc.doc.lease.model_copy(update={"expires_at": utcnow() - timedelta(seconds=1)}))
+        service.app.jobs.write(doc, expired)
+        status = service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["job_status"]
+        assert status["status"] == "queued" and status["attempts"] == 1
+        assert len(runpod.requests) == 3 and runpod.requests[-1]["body"]["input"]["job_id"] == job_id
+
+
+def test_runpod_refusing_the_dispatch_leaves_the_job_queued(s3_store):
+    with RecordingServer(lambda path, body: (500, {"error": "down"})) as broken:
+        service = service_for(s3_store, dispatch_mode="runpod", runpod_endpoint_id="ep", runpod_api_key="k",
+                              runpod_api_base=f"{broken.url}/v2")
+        service.dispatcher.retry = service.dispatcher.retry.__class__(attempts=2, sleep=lambda s: None)
+        key = _uploaded(s3_store, b"0" * 2000)
+        answer = service.handle_event({"input": {"action": "start_processing", "video_key": key}})
+        assert answer["status"] == "success"
+        status = service.handle_event({"input": {"action": "get_status", "job_id": answer["job_id"]}})["job_status"]
+        assert status["status"] == "queued" and len(broken.requests) == 2
+
+
+def test_dispatch_needs_runpod_credentials():
+    from ergo_tasks.dispatch import DispatchError
+
+    with pytest.raises(DispatchError, match="RUNPOD_ENDPOINT_ID and RUNPOD_API_KEY"):
+        RunPodDispatch("", "")
+
+
+def test_the_webhook_hears_of_completion_and_failure(s3_store, tmp_path):
+    with RecordingServer() as hook:
+        service = service_for(s3_store, webhook_url=f"{hook.url}/slack")
+        video = make_video(tmp_path / "v.mp4", frames=20, width=96, height=64)
+        good = _uploaded(s3_store, video.read_bytes(), "good.mp4")
+        bad = _uploaded(s3_store, b"not a video" * 100, "bad.mp4")
+        ok = service.handle_event({"input": {"action": "start_processing", "video_key": good, "quality": "low"}})["job_id"]
+        failed = service.handle_event({"input": {"action": "start_processing", "video_key": bad}})["job_id"]
+    texts = [request["body"]["text"] for request in hook.requests]
+    assert any(ok in text and "completed" in text and "RULA max" in text for text in texts)
+    assert any(failed in text and "failed: The file is not a readable video" in text for text in texts)
