@@ -7,7 +7,9 @@ VENV := .venv
 LS_VENV := .localstack-venv
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: install test test-fast clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install test clean
 
 install: $(VENV)/.installed
 
@@ -23,8 +25,12 @@ $(LS_VENV)/.installed: requirements-localstack.txt
 	$(LS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-localstack.txt
 	touch $@
 
+# The browser tests drive Debian's Chromium (a test tool's own browser download does not work offline).
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 # The test session starts LocalStack itself (tests/localstack.py) and stops it at the end.
-test: $(VENV)/.installed $(LS_VENV)/.installed
+test: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

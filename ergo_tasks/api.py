@@ -47,12 +47,14 @@ HTTP_STATUS = {"invalid_input": 400, "unknown_action": 400, "invalid_file_type":
                "internal_error": 500, "corrupt_status": 500, "dispatch_failed": 502, "upstream_unavailable": 502, "upstream_error": 502,
                "storage_error": 503, "invalid_signature": 403, "unsupported_media_type": 415}
 OPERATOR_ACTIONS = frozenset({"list_jobs", "cancel_job", "resume_job"})
+#: What the public gateway lets through ('execute' is for the RunPod endpoint itself).
+PUBLIC_ACTIONS = frozenset({"generate_upload_url", "start_processing", "get_status", "generate_download_url", "health"}) | OPERATOR_ACTIONS
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ERGO_", env_file=".env", extra="ignore", populate_by_name=True)
 
-    upload_url_expiry_s: int = Field(3600, ge=60, le=7 * 86400)
+    upload_url_expiry_s: int = Field(3600, ge=1, le=7 * 86400)
     download_url_expiry_s: int = Field(600, ge=10, le=7 * 86400)
     max_upload_bytes: int = Field(5 * 1024**3, gt=0)
     dispatch_mode: Literal["runpod", "worker", "inline"] = "worker"
@@ -346,7 +348,9 @@ class JobService:
                      "estimated_usd": round(doc.run_seconds * self.settings.gpu_price_per_second, 5)},
         }
         if doc.state == State.SUCCESS:
-            view["summary"] = (doc.result or {}).get("summary") if isinstance(doc.result, dict) else None
+            result = doc.result if isinstance(doc.result, dict) else {}
+            view["summary"] = result.get("summary")
+            view["warning"] = (result.get("model") or {}).get("warning")
             if with_urls and "pkl" in doc.result_keys:
                 view["download_url"] = self._download_url(doc, "pkl")
         return view

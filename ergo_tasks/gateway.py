@@ -47,7 +47,7 @@ from statestore.errors import InvalidKey
 from statestore.local import LocalStore
 from statestore.signing import SignatureInvalid
 
-from .api import (HTTP_STATUS, OPERATOR_ACTIONS, VIDEO_TYPES, Caller, DownloadRequest, EmptyRequest, JobRequest,
+from .api import (HTTP_STATUS, OPERATOR_ACTIONS, PUBLIC_ACTIONS, VIDEO_TYPES, Caller, DownloadRequest, EmptyRequest, JobRequest,
                   JobService, ListRequest, StartRequest, UploadRequest)
 
 log = structlog.get_logger(__name__)
@@ -193,6 +193,8 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
         if wait:
             seconds = max(1, int(wait + 0.999))
             return _reply(_error("rate_limited", f"Too many requests; try again in {seconds} s."), {"Retry-After": str(seconds)})
+        if action not in PUBLIC_ACTIONS:
+            return _reply(_error("unknown_action", f"Unknown action; use one of: {', '.join(sorted(PUBLIC_ACTIONS))}."))
         params = body if isinstance(body, dict) else {}
         params = {k: v for k, v in params.items() if not k.startswith("_")}  # never trust caller-supplied identity
         if forwarder is not None:
@@ -218,6 +220,10 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
     route("cancel_job", JobRequest, "Cancel a job (operator)")
     route("resume_job", JobRequest, "Resume a failed or cancelled job from its checkpoint (operator)")
     route("health", EmptyRequest, "Storage and dispatch health")
+
+    @app.post("/api/{action}", include_in_schema=False)
+    async def unknown_action(action: str, request: Request) -> JSONResponse:
+        return call(action, request, None)
 
     @app.get("/api/info", summary="What the page needs to know before uploading")
     async def info() -> dict:

@@ -57,3 +57,9 @@ def storage_env(store, **extra: str) -> dict[str, str]:
                    AWS_EC2_METADATA_DISABLED="true")
     env.update(extra)
     return env
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    artifacts = REPO / "test-artifacts" / "frontend"
+    if artifacts.exists():
+        terminalreporter.write_line(f"Screenshots of the web page, step by step: {artifacts}")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ergo_tasks import TaskApp, TaskSettings
@@ -14,6 +18,32 @@ FAST = dict(status_write_interval=0.05, heartbeat_seconds=0.2, lease_seconds=2.0
 
 def make_app(store: ObjectStore, **overrides: Any) -> TaskApp:
     return TaskApp(store=store, settings=TaskSettings(**{**FAST, "eager": True, **overrides}))
+
+
+def serve(store, tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """Start `ergo serve` (embedded backend, random weights) on a free port; returns (process, base URL)."""
+    from tests.conftest import storage_env
+    from tests.localstack import free_port
+
+    port = free_port()
+    log_path = tmp_path / f"serve-{port}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", "serve", "--port", str(port)],
+                                   env=storage_env(store, **{"ERGO_POSE_WEIGHTS": "random", "ERGO_STATUS_WRITE_INTERVAL": "0.2",
+                                                             "ERGO_POLL_SECONDS": "0.2", **env}),
+                                   stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/api/info", timeout=1):
+                return True
+        except OSError:
+            return process.poll() is not None  # it died: stop waiting, the assert below says why
+
+    wait_for(up, timeout=60, interval=0.2)
+    assert process.poll() is None, log_path.read_text()[-2000:]
+    return process, url
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 120
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -53,7 +53,7 @@ def running_localstack() -> Iterator[str]:
             raise RuntimeError(f"ERGO_TEST_S3_ENDPOINT={given} does not answer as a LocalStack S3.")
         yield given
         return
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="ergo-localstack-") as scratch:
         env = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -19,40 +18,13 @@ from ergo_tasks.gateway import GatewaySettings, RateLimiter, RunPodForwarder, cr
 from pipeline.results import load_result
 from tests.conftest import storage_env
 from tests.fakes import runpod_standin
-from tests.helpers import make_app, wait_for
+from tests.helpers import make_app, serve
 from tests.videos import make_video
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def clip(tmp_path):
     return make_video(tmp_path / "station.mp4", frames=30, width=96, height=64)
-
-
-def serve(store, tmp_path, **env):
-    port = _free_port()
-    log = open(tmp_path / f"serve-{port}.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", "serve", "--port", str(port)],
-                               env=storage_env(store, ERGO_POSE_WEIGHTS="random", ERGO_STATUS_WRITE_INTERVAL="0.2",
-                                               ERGO_POLL_SECONDS="0.2", **env),
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            with urllib.request.urlopen(f"{url}/api/info", timeout=1):
-                return True
-        except OSError:
-            return process.poll() is not None  # died: stop waiting, the assert below says so
-
-    wait_for(up, timeout=60, interval=0.2)
-    assert process.poll() is None, (tmp_path / f"serve-{port}.log").read_text()[-2000:]
-    return process, url
 
 
 def submit(store, url, video, out, *extra):
@@ -117,7 +89,8 @@ def test_tokens_and_the_operator_role(local_store):
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     assert client.post("/api/list_jobs", json={}, headers=root).json()["jobs"][0]["job_id"] == job_id
     assert client.post("/api/get_status", json={"job_id": job_id}, headers=root).json()["status"] == "success"
-    assert client.post("/api/execute", json={"job_id": job_id}, headers=root).status_code == 404  # internal action
+    internal = client.post("/api/execute", json={"job_id": job_id}, headers=root)  # for the RunPod endpoint only
+    assert internal.status_code == 400 and internal.json()["code"] == "unknown_action"
 
 
 def test_callers_cannot_claim_another_identity(local_store):
@@ -206,6 +179,9 @@ def test_the_runpod_backend_forwards_and_keeps_the_key_server_side(local_store):
         sent = runpod.requests[-1]
         assert sent["path"] == "/v2/ep9/runsync" and sent["headers"]["Authorization"] == "Bearer rp-secret-key"
         assert sent["body"]["input"]["action"] == "generate_upload_url"
+        before = len(runpod.requests)
+        assert client.post("/api/execute", json={"job_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}).json()["code"] == "unknown_action"
+        assert len(runpod.requests) == before  # never forwarded
         missing = client.post("/api/get_status", json={"job_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"})
         assert missing.status_code == 404 and missing.json()["code"] == "job_not_found"
 

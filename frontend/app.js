@@ -1,0 +1,335 @@
+// The page: choose a video, upload it straight to storage, follow the job, read the results.
+import * as api from "./api.js";
+import { REBA_COLORS, RULA_COLORS, bandChart, formatTime, parseFrames, timelineChart } from "./charts.js";
+
+const $ = (selector) => document.querySelector(selector);
+const JOB_KEY = "ergo.job";
+const FIRST_POLL_MS = 2000, MAX_POLL_MS = 10000;
+const FALLBACK_TYPES = { mp4: "video/mp4", mov: "video/quicktime", avi: "video/x-msvideo", mkv: "video/x-matroska", webm: "video/webm", m4v: "video/x-m4v" };
+const QUALITY_COST = { low: "fastest", medium: "about 2.5x the time of low", high: "about 5x the time of low" };
+
+const state = { info: null, file: null, upload: null, jobId: null, pollTimer: null, pollDelay: FIRST_POLL_MS, lastStatus: null };
+
+function show(id, visible = true) { $(id).hidden = !visible; }
+function text(id, value) { $(id).textContent = value; }
+function humanBytes(n) {
+  const units = ["B", "KB", "MB", "GB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+function banner(message) { text("#banner", message || ""); show("#banner", Boolean(message)); }
+
+// -- choosing a file ------------------------------------------------------------------------
+function checkFile(file) {
+  const types = state.info?.video_types || FALLBACK_TYPES;
+  const extension = (file.name.split(".").pop() || "").toLowerCase();
+  if (!file.name.includes(".") || !(extension in types)) {
+    return `"${file.name}" is not a video this service reads. Choose an ${Object.keys(types).join(", ")} file.`;
+  }
+  const limit = state.info?.max_upload_bytes;
+  if (limit && file.size > limit) return `"${file.name}" is ${humanBytes(file.size)}; the limit is ${humanBytes(limit)}.`;
+  if (file.size === 0) return `"${file.name}" is empty.`;
+  return null;
+}
+
+function chooseFile(file) {
+  const problem = checkFile(file);
+  state.file = problem ? null : file;
+  text("#file-error", problem || "");
+  show("#file-error", Boolean(problem));
+  text("#file-info", problem ? "" : `${file.name} · ${humanBytes(file.size)}`);
+  $("#start-button").disabled = Boolean(problem);
+}
+
+function renderQualities() {
+  const presets = state.info?.presets || [{ name: "low", description: "" }, { name: "medium", description: "" }, { name: "high", description: "" }];
+  $("#quality-options").replaceChildren(...presets.map((preset) => {
+    const label = document.createElement("label");
+    label.innerHTML = `<input type="radio" name="quality" value="${preset.name}"> <strong>${preset.name}</strong>
+      <small>${preset.description} (${QUALITY_COST[preset.name] || ""})</small>`;
+    label.querySelector("input").checked = preset.name === "medium";
+    return label;
+  }));
+}
+
+// -- uploading ------------------------------------------------------------------------------
+async function startUpload() {
+  if (!state.file) return;
+  const file = state.file;
+  const quality = document.querySelector('input[name="quality"]:checked')?.value || "medium";
+  show("#upload-section", false); show("#progress-section"); show("#upload-failure", false); show("#job-progress", false);
+  show("#upload-progress");
+  $("#upload-bar").value = 0; text("#upload-text", "");
+  try {
+    const slot = await api.call("generate_upload_url", { filename: file.name, content_type: file.type || undefined });
+    const started = performance.now();
+    state.upload = api.uploadFile(slot.upload_url, file, slot.content_type, (sent, total) => {
+      const seconds = (performance.now() - started) / 1000;
+      const speed = sent / Math.max(seconds, 1e-3);
+      $("#upload-bar").value = (100 * sent) / total;
+      text("#upload-text", `${humanBytes(sent)} of ${humanBytes(total)} · ${humanBytes(speed)}/s · ${formatTime((total - sent) / Math.max(speed, 1))} left`);
+    });
+    await state.upload.promise;
+    state.upload = null;
+    const job = await api.call("start_processing", { video_key: slot.video_key, quality });
+    watch(job.job_id);
+  } catch (error) {
+    state.upload = null;
+    show("#upload-progress", false);
+    show("#upload-failure");
+    text("#upload-error", error.message);
+  }
+}
+
+// -- following a job --------------------------------------------------------------------------
+function rememberJob(jobId) {
+  const url = new URL(location.href);
+  url.searchParams.set("job", jobId);
+  history.replaceState(null, "", url);
+  localStorage.setItem(JOB_KEY, jobId);
+}
+
+function forgetJob() {
+  const url = new URL(location.href);
+  url.searchParams.delete("job");
+  history.replaceState(null, "", url);
+  localStorage.removeItem(JOB_KEY);
+}
+
+function stopPolling() {
+  clearTimeout(state.pollTimer);
+  state.pollTimer = null;
+}
+
+function watch(jobId) {
+  stopPolling();
+  state.jobId = jobId;
+  state.pollDelay = FIRST_POLL_MS;
+  rememberJob(jobId);
+  show("#upload-section", false); show("#results-section", false); show("#failure-section", false);
+  show("#progress-section"); show("#upload-progress", false); show("#upload-failure", false); show("#job-progress");
+  text("#job-id", jobId);
+  poll();
+}
+
+async function poll() {
+  const jobId = state.jobId;
+  let status;
+  try {
+    status = (await api.call("get_status", { job_id: jobId })).job_status;
+  } catch (error) {
+    if (error.code === "job_not_found" || error.code === "invalid_job_id") {
+      forgetJob();
+      reset();
+      banner(`Job ${jobId} was not found; it may have been deleted.`);
+      return;
+    }
+    text("#job-detail", `${error.message} Retrying…`);
+    return schedule(jobId);
+  }
+  if (jobId !== state.jobId) return;
+  state.lastStatus = status;
+  renderProgress(status);
+  if (status.status === "completed") return renderResults(status);
+  if (status.status === "failed" || status.status === "cancelled") return renderFailure(status);
+  schedule(jobId);
+}
+
+function schedule(jobId) {
+  if (jobId !== state.jobId) return;
+  state.pollTimer = setTimeout(poll, state.pollDelay);
+  state.pollDelay = Math.min(state.pollDelay * 1.5, MAX_POLL_MS);
+}
+
+function renderProgress(status) {
+  const stage = status.status === "queued" ? "Queued" : status.stage || "Processing";
+  text("#job-stage", stage.charAt(0).toUpperCase() + stage.slice(1));
+  $("#job-bar").value = status.progress;
+  const parts = [`${status.progress.toFixed(0)}%`];
+  if (status.frames_total) parts.push(`${status.frames_done} of ${status.frames_total} frames`);
+  if (status.eta_s != null && status.status === "processing") parts.push(`about ${formatTime(status.eta_s)} left`);
+  if (status.attempts > 1) parts.push(`attempt ${status.attempts}`);
+  text("#job-detail", parts.join(" · "));
+  show("#cancel-job", Boolean(api.getToken()) && ["queued", "processing"].includes(status.status));
+}
+
+function renderFailure(status) {
+  show("#progress-section", false);
+  show("#failure-section");
+  const title = status.status === "cancelled" ? "The analysis was cancelled" : "The analysis did not finish";
+  text("#failure-title", title);
+  text("#failure-message", status.error || (status.status === "cancelled" ? "It was cancelled." : "It failed."));
+  show("#resume-job", Boolean(api.getToken()));
+}
+
+// -- results ------------------------------------------------------------------------------------
+const RULA_NAMES = { 1: "acceptable", 2: "investigate further", 3: "change soon", 4: "change immediately" };
+
+function methodCard(id, name, block, colors) {
+  const card = $(id);
+  const bar = Object.entries(block.levels).map(([level, row]) =>
+    `<span class="lv${level}" style="width:${(row.share * 100).toFixed(2)}%;background:${colors[level]}" title="${row.label}: ${(row.share * 100).toFixed(0)}%"></span>`).join("");
+  const rows = Object.entries(block.levels).filter(([, row]) => row.frames > 0).map(([level, row]) =>
+    `<tr><td><span class="swatch" style="color:${colors[level]}">■</span> ${level} · ${row.label}</td><td>${(row.share * 100).toFixed(0)}%</td><td>${row.seconds.toFixed(1)} s</td></tr>`).join("");
+  const worst = block.worst_moments.map((m) => `<li>${formatTime(m.time_s)}: score ${m.score}</li>`).join("");
+  card.innerHTML = `<h3>${name}</h3>
+    <p><span class="big">${block.max ?? "–"}</span> max · mean ${block.mean ?? "–"}</p>
+    <div class="levels" aria-hidden="true">${bar}</div>
+    <table><tbody>${rows || "<tr><td>No scored frames</td></tr>"}</tbody></table>
+    <p class="muted">Worst moments</p><ol>${worst}</ol>`;
+}
+
+async function renderResults(status) {
+  show("#progress-section", false);
+  show("#results-section");
+  const summary = status.summary;
+  text("#results-meta", `Job ${status.job_id} · quality ${status.quality} · ${summary.frames_analysed} frames analysed · ` +
+    `worker time ${status.cost.gpu_seconds.toFixed(0)} s (≈ $${status.cost.estimated_usd.toFixed(4)})`);
+  text("#results-warning", status.warning || "");
+  show("#results-warning", Boolean(status.warning));
+  methodCard("#rula-card", "RULA", summary.rula, RULA_COLORS);
+  methodCard("#reba-card", "REBA", summary.reba, REBA_COLORS);
+  $("#detection-card").innerHTML = `<h3>Detection</h3><p><span class="big">${(summary.detection_rate * 100).toFixed(0)}%</span> of frames show the worker</p>` +
+    (summary.damaged_spans.length ? `<p class="error">Damaged video skipped: ${summary.damaged_spans.join("; ")}</p>` : "");
+  bandChart($("#bands"), summary.time_in_band);
+  $("#band-tables").innerHTML = Object.entries(summary.time_in_band).map(([part, bands]) =>
+    `<table><caption>${part.replaceAll("_", " ")}</caption><tbody>${Object.entries(bands).map(([band, v]) =>
+      `<tr><td>${band}</td><td>${v.seconds.toFixed(1)} s</td><td>${(v.share * 100).toFixed(0)}%</td></tr>`).join("")}</tbody></table>`).join("");
+  const sustained = summary.sustained_postures;
+  $("#sustained").innerHTML = sustained.length ? sustained.map((run) =>
+    `<li>${run.part.replaceAll("_", " ")}: ${run.band} from ${formatTime(run.start_s)} for ${run.duration_s.toFixed(1)} s</li>`).join("")
+    : "<li>None</li>";
+  renderDownloads(status);
+  try {
+    const url = (await api.call("generate_download_url", { job_id: status.job_id, artifact: "csv" })).download_url;
+    const frames = parseFrames(await (await fetch(url)).text());
+    const duration = frames.length ? frames[frames.length - 1].time + (frames.length > 1 ? frames[1].time - frames[0].time : 0) : 0;
+    timelineChart($("#timeline"), frames, duration);
+  } catch (error) {
+    text("#timeline", `The timeline could not be drawn (${error.message}).`);
+  }
+}
+
+function renderDownloads(status) {
+  const names = { pkl: "Data (PKL)", json: "Summary (JSON)", csv: "Frames (CSV)", xlsx: "Report (Excel)" };
+  $("#downloads").replaceChildren(...status.artifacts.map((artifact) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.artifact = artifact;
+    button.textContent = names[artifact] || artifact;
+    button.addEventListener("click", async () => {
+      try {
+        const { download_url } = await api.call("generate_download_url", { job_id: status.job_id, artifact });
+        const link = Object.assign(document.createElement("a"), { href: download_url, download: "" });
+        document.body.append(link);
+        link.click();
+        link.remove();
+      } catch (error) {
+        banner(error.message);
+      }
+    });
+    return button;
+  }));
+}
+
+// -- operator ----------------------------------------------------------------------------------
+async function operatorAction(action, jobId) {
+  try {
+    await api.call(action, { job_id: jobId });
+    banner("");
+    if (jobId === state.jobId) watch(jobId);
+    loadJobs();
+  } catch (error) {
+    banner(error.message);
+  }
+}
+
+async function loadJobs() {
+  const tbody = $("#jobs-table tbody");
+  show("#jobs-error", false);
+  try {
+    const state_ = $("#state-filter").value || undefined;
+    const { jobs } = await api.call("list_jobs", { limit: 50, state: state_ });
+    tbody.replaceChildren(...jobs.map((job) => {
+      const row = document.createElement("tr");
+      row.innerHTML = `<td><a href="?job=${job.job_id}">${job.job_id}</a></td><td>${job.status}</td><td>${job.progress.toFixed(0)}%</td>
+        <td>${job.created_at.replace("T", " ").slice(0, 19)}</td><td></td>`;
+      const actions = row.lastElementChild;
+      if (["failed", "cancelled"].includes(job.status)) actions.append(actionButton("Resume", () => operatorAction("resume_job", job.job_id)));
+      if (["queued", "processing"].includes(job.status)) actions.append(actionButton("Cancel", () => operatorAction("cancel_job", job.job_id)));
+      return row;
+    }));
+  } catch (error) {
+    text("#jobs-error", error.message);
+    show("#jobs-error");
+  }
+}
+
+function actionButton(label, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+// -- wiring --------------------------------------------------------------------------------------
+function reset() {
+  stopPolling();
+  state.jobId = null;
+  state.file = null;
+  forgetJob();
+  $("#file-input").value = "";
+  text("#file-info", ""); show("#file-error", false);
+  $("#start-button").disabled = true;
+  for (const id of ["#progress-section", "#results-section", "#failure-section"]) show(id, false);
+  show("#upload-section");
+}
+
+function bind() {
+  $("#file-input").addEventListener("change", (event) => event.target.files[0] && chooseFile(event.target.files[0]));
+  const zone = $("#drop-zone");
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("dragging"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    if (event.dataTransfer.files[0]) chooseFile(event.dataTransfer.files[0]);
+  });
+  $("#start-button").addEventListener("click", startUpload);
+  $("#cancel-upload").addEventListener("click", () => state.upload?.abort());
+  $("#retry-upload").addEventListener("click", startUpload);
+  document.querySelectorAll(".new-analysis").forEach((button) => button.addEventListener("click", reset));
+  $("#cancel-job").addEventListener("click", () => operatorAction("cancel_job", state.jobId));
+  $("#resume-job").addEventListener("click", () => operatorAction("resume_job", state.jobId));
+  $("#operator-toggle").addEventListener("click", () => {
+    const section = $("#operator-section");
+    section.hidden = !section.hidden;
+    if (!section.hidden) loadJobs();
+  });
+  $("#token-input").value = api.getToken();
+  $("#token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    api.setToken($("#token-input").value.trim());
+    loadJobs();
+    if (state.lastStatus) renderProgress(state.lastStatus);
+  });
+  $("#token-clear").addEventListener("click", () => { api.setToken(""); $("#token-input").value = ""; });
+  $("#state-filter").addEventListener("change", loadJobs);
+  $("#refresh-jobs").addEventListener("click", loadJobs);
+}
+
+async function main() {
+  bind();
+  try {
+    state.info = await api.info();
+  } catch (error) {
+    banner(error.message);
+  }
+  renderQualities();
+  const jobId = new URLSearchParams(location.search).get("job") || localStorage.getItem(JOB_KEY);
+  if (jobId) watch(jobId);
+}
+
+main();

@@ -1,0 +1,86 @@
+// Charts drawn by the page itself as SVG (no CDN: the page works offline and behind a firewall).
+const SVG = "http://www.w3.org/2000/svg";
+export const RULA_COLORS = { 1: "#2e7d32", 2: "#9e7c00", 3: "#d35400", 4: "#b3261e" };
+export const REBA_COLORS = { 0: "#5d8aa8", 1: "#2e7d32", 2: "#9e7c00", 3: "#d35400", 4: "#b3261e" };
+
+function el(name, attrs = {}, text) {
+  const node = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function formatTime(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function rulaLevel(score) { return score <= 2 ? 1 : score <= 4 ? 2 : score <= 6 ? 3 : 4; }
+function rebaLevel(score) { return score <= 1 ? 0 : score <= 3 ? 1 : score <= 7 ? 2 : score <= 10 ? 3 : 4; }
+
+// Two strips (RULA, REBA) coloured by level per analysed frame, over the video's duration.
+export function timelineChart(container, frames, duration) {
+  const width = 800, left = 60, right = 10, strip = 28, gap = 14, top = 10;
+  const height = top + 2 * strip + gap + 34;
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, "data-frames": frames.length });
+  const x = (t) => left + (t / Math.max(duration, 1e-6)) * (width - left - right);
+  const step = frames.length > 1 ? frames[1].time - frames[0].time : duration;
+  const rows = [["RULA", "rula", RULA_COLORS, rulaLevel], ["REBA", "reba", REBA_COLORS, rebaLevel]];
+  rows.forEach(([label, key, colors, level], row) => {
+    const y = top + row * (strip + gap);
+    svg.append(el("text", { x: 0, y: y + strip * 0.7, "font-size": 14 }, label));
+    svg.append(el("rect", { x: left, y, width: width - left - right, height: strip, fill: "#eceff1" }));
+    for (const frame of frames) {
+      const score = frame[key];
+      if (score == null) continue;
+      const rect = el("rect", { x: x(frame.time), y, width: Math.max(1, x(frame.time + step) - x(frame.time)), height: strip,
+                                fill: colors[level(score)], class: `seg ${key}` });
+      rect.append(el("title", {}, `${formatTime(frame.time)}: ${label} ${score}`));
+      svg.append(rect);
+    }
+  });
+  const axisY = top + 2 * strip + gap + 18;
+  const label = (t) => (duration < 20 ? `${t.toFixed(1)} s` : formatTime(t));  // short clips need tenths
+  for (let i = 0; i <= 5; i++) {
+    const t = (duration * i) / 5;
+    svg.append(el("text", { x: x(t), y: axisY, "font-size": 12, "text-anchor": i === 0 ? "start" : i === 5 ? "end" : "middle" }, label(t)));
+  }
+  container.replaceChildren(svg);
+}
+
+// One horizontal stacked bar per body part: share of time in each band.
+export function bandChart(container, timeInBand) {
+  const parts = Object.entries(timeInBand);
+  const width = 800, left = 140, rowHeight = 30, palette = ["#5d8aa8", "#2e7d32", "#d35400", "#b3261e"];
+  const svg = el("svg", { viewBox: `0 0 ${width} ${parts.length * rowHeight + 30}` });
+  parts.forEach(([part, bands], row) => {
+    const y = row * rowHeight + 4;
+    svg.append(el("text", { x: 0, y: y + 17, "font-size": 14 }, part.replaceAll("_", " ")));
+    let offset = left;
+    Object.entries(bands).forEach(([band, value], i) => {
+      const w = value.share * (width - left - 10);
+      if (w <= 0) return;
+      const colour = palette[band === "normal" ? 1 : i === 0 ? 0 : i];
+      const rect = el("rect", { x: offset, y, width: w, height: rowHeight - 8, fill: colour, class: "band" });
+      rect.append(el("title", {}, `${part}: ${band} ${(value.share * 100).toFixed(0)}% (${value.seconds.toFixed(1)} s)`));
+      svg.append(rect);
+      offset += w;
+    });
+  });
+  svg.append(el("text", { x: left, y: parts.length * rowHeight + 22, "font-size": 12 },
+    "blue: backward/behind · green: normal · orange: moderate · red: strong/extreme"));
+  container.replaceChildren(svg);
+}
+
+// Parse frames.csv into [{time, rula, reba}].
+export function parseFrames(csv) {
+  const [header, ...lines] = csv.trim().split(/\r?\n/);
+  const columns = header.split(",");
+  const at = (name) => columns.indexOf(name);
+  const time = at("time_s"), rula = at("rula_grand_score"), reba = at("reba_reba_score");
+  return lines.map((line) => {
+    const cells = line.split(",");
+    const number = (i) => (cells[i] === "" || cells[i] === undefined ? null : Number(cells[i]));
+    return { time: number(time), rula: number(rula), reba: number(reba) };
+  });
+}

@@ -1,0 +1,243 @@
+"""The web page in a real browser (Debian's Chromium, driven by Playwright) against `ergo serve`.
+
+Screenshots of every step are saved under test-artifacts/frontend/ (printed at the end of the run).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.results import load_result
+from tests.helpers import serve, wait_for
+from tests.videos import make_video
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "frontend"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-sync"]
+RESULT_TIMEOUT = 180_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.shots = ARTIFACTS / request.node.name.replace("[", "-").replace("]", "")
+    page.shots.mkdir(parents=True, exist_ok=True)
+    page.status_requests = []
+    page.on("request", lambda r: page.status_requests.append(time.monotonic()) if r.url.endswith("/api/get_status") else None)
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(page.shots / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def server(request, tmp_path):
+    processes = []
+
+    def start(store, **env):
+        process, url = serve(store, tmp_path, **env)
+        processes.append(process)
+        return url
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_video(tmp_path_factory.mktemp("v") / "station.mp4", frames=40, width=96, height=64, fps=10)
+
+
+def choose_and_start(page, video: Path, quality: str = "low") -> None:
+    page.set_input_files("#file-input", str(video))
+    page.check(f"input[name=quality][value={quality}]")
+    shot(page, "1-chosen")
+    page.click("#start-button")
+
+
+def assert_polling_stopped(page) -> None:
+    count = len(page.status_requests)
+    page.wait_for_timeout(6000)
+    assert len(page.status_requests) == count, "the page kept polling after the job ended"
+
+
+def test_the_whole_flow_on_the_embedded_backend(page, server, local_store, clip, tmp_path):
+    url = server(local_store)
+    page.goto(url)
+    assert page.locator("input[name=quality]").count() == 3
+    choose_and_start(page, clip)
+    page.wait_for_selector("#job-progress:not([hidden])")
+    shot(page, "2-processing")
+    page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    page.wait_for_selector("#timeline svg rect.seg")
+    shot(page, "3-results")
+    assert "RULA" in page.inner_text("#rula-card") and "REBA" in page.inner_text("#reba-card")
+    assert "RANDOM WEIGHTS" in page.inner_text("#results-warning")  # test-mode results say so on the page
+    assert page.locator("#timeline svg rect.seg").count() == 2 * 8  # 8 analysed frames, RULA and REBA strips
+    assert page.locator("#bands svg rect.band").count() >= 4
+    assert "of frames show the worker" in page.inner_text("#detection-card")
+    assert "?job=" in page.url
+    saved = {}
+    for artifact in ("pkl", "json", "csv", "xlsx"):
+        with page.expect_download() as download:
+            page.click(f"#downloads button[data-artifact={artifact}]")
+        saved[artifact] = tmp_path / f"download.{artifact}"
+        download.value.save_as(saved[artifact])
+    assert load_result(saved["pkl"])["summary"]["frames_analysed"] == 8
+    assert json.loads(saved["json"].read_text())["format"] == "ergo-result"
+    assert saved["csv"].read_text().startswith("frame_index,time_s")
+    from openpyxl import load_workbook
+
+    assert load_workbook(saved["xlsx"], read_only=True).sheetnames == ["Summary", "Frames"]
+    assert_polling_stopped(page)
+
+
+def test_a_reload_mid_job_picks_the_job_up_again(page, server, local_store, tmp_path):
+    long_clip = make_video(tmp_path / "long.mp4", frames=150, width=96, height=64, fps=10)
+    url = server(local_store)
+    page.goto(url)
+    choose_and_start(page, long_clip, quality="high")
+    page.wait_for_selector("#job-progress:not([hidden])")
+    job_id = page.inner_text("#job-id")
+    page.reload()
+    page.wait_for_selector("#job-progress:not([hidden])")
+    assert page.inner_text("#job-id") == job_id
+    shot(page, "2-after-reload")
+    fresh = page.context.new_page()
+    fresh.goto(url)  # no ?job=: the job is remembered in this browser
+    fresh.wait_for_selector("#job-progress:not([hidden])")
+    assert fresh.inner_text("#job-id") == job_id
+    fresh.close()
+    page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    shot(page, "3-results")
+    assert_polling_stopped(page)
+
+
+def test_presigned_put_from_the_browser_to_localstack(page, server, s3_store, clip):
+    from statestore.s3 import configure_bucket
+
+    url = server(s3_store)
+    configure_bucket(s3_store, [url], {})  # what `ergo storage init --cors-origin` sets
+    page.goto(url)
+    uploads = []
+    page.on("request", lambda r: uploads.append(r.url) if r.method == "PUT" else None)
+    choose_and_start(page, clip)
+    page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    shot(page, "3-results")
+    assert uploads and uploads[0].startswith(s3_store.endpoint_url)  # straight to the bucket
+    assert len(list(s3_store.list("uploads/"))) == 1
+
+
+def test_wrong_type_and_too_large_are_refused_before_any_upload(page, server, local_store, clip, tmp_path):
+    url = server(local_store, ERGO_MAX_UPLOAD_BYTES="1000")
+    page.goto(url)
+    calls = []
+    page.on("request", lambda r: calls.append(r.url) if "/api/generate_upload_url" in r.url else None)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video")
+    page.set_input_files("#file-input", str(notes))
+    assert "is not a video" in page.inner_text("#file-error")
+    assert page.is_disabled("#start-button")
+    shot(page, "wrong-type")
+    page.set_input_files("#file-input", str(clip))
+    assert "the limit is 1000 B" in page.inner_text("#file-error")
+    assert page.is_disabled("#start-button")
+    shot(page, "too-large")
+    assert calls == []
+
+
+def test_server_down_is_said_in_words(page, server, local_store):
+    from tests.localstack import free_port
+
+    url = server(local_store)
+    page.goto(f"{url}/?api=http://127.0.0.1:{free_port()}")
+    page.wait_for_selector("#banner:not([hidden])")
+    assert "Cannot reach the server" in page.inner_text("#banner")
+    shot(page, "server-down")
+
+
+def test_a_failed_job_shows_its_error_and_an_operator_can_resume_it(page, server, local_store, tmp_path):
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("definitely not a video\n" * 100)
+    url = server(local_store, ERGO_API_TOKENS="user1,boss:operator")
+    page.goto(url)
+    page.click("#operator-toggle")
+    page.fill("#token-input", "boss")
+    page.click("#token-form button[type=submit]")
+    choose_and_start(page, fake)
+    page.wait_for_selector("#failure-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    assert "The file is not a readable video" in page.inner_text("#failure-message")
+    assert page.is_visible("#resume-job")
+    shot(page, "failed")
+    assert_polling_stopped(page)
+    page.click("#refresh-jobs")
+    page.wait_for_selector("#jobs-table tbody tr")
+    assert "failed" in page.inner_text("#jobs-table tbody tr")
+    shot(page, "jobs-view")
+    page.click("#resume-job")
+    page.wait_for_selector("#failure-section:not([hidden])", timeout=RESULT_TIMEOUT)  # it fails again, honestly
+    assert "attempt" not in page.inner_text("#failure-message")
+
+
+def test_an_expired_upload_link_is_explained_and_retried(page, server, local_store, clip):
+    url = server(local_store, ERGO_UPLOAD_URL_EXPIRY_S="1")
+    page.goto(url)
+    delayed = {"count": 0}
+
+    def slow_put(route):
+        if delayed["count"] == 0:
+            delayed["count"] += 1
+            time.sleep(2.5)  # the link expires while the request waits
+        route.continue_()
+
+    page.route("**/storage/**", slow_put)
+    choose_and_start(page, clip)
+    page.wait_for_selector("#upload-failure:not([hidden])")
+    assert "expired" in page.inner_text("#upload-error")
+    shot(page, "expired-link")
+    page.click("#retry-upload")
+    page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    shot(page, "after-retry")
+
+
+def test_cancelling_an_upload(page, server, local_store, tmp_path):
+    big = make_video(tmp_path / "big.mp4", frames=30, width=96, height=64)
+    url = server(local_store)
+    page.goto(url)
+    held = []
+    page.route("**/storage/**", lambda route: held.append(route))  # the upload hangs, as on a slow line
+    choose_and_start(page, big)
+    page.wait_for_selector("#upload-progress:not([hidden])")
+    wait_for(lambda: held)
+    shot(page, "uploading")
+    page.click("#cancel-upload")
+    page.wait_for_selector("#upload-failure:not([hidden])")
+    assert "cancelled" in page.inner_text("#upload-error")
+    assert page.is_visible("#retry-upload")
+    shot(page, "cancelled")
+    assert list(local_store.list("status/")) == [] and list(local_store.list("uploads/")) == []
