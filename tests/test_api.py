@@ -272,3 +272,32 @@ def test_the_webhook_hears_of_completion_and_failure(s3_store, tmp_path):
     texts = [request["body"]["text"] for request in hook.requests]
     assert any(ok in text and "completed" in text and "RULA max" in text for text in texts)
     assert any(failed in text and "failed: The file is not a readable video" in text for text in texts)
+
+
+def test_storage_trouble_and_damaged_documents_have_their_own_codes(s3_store, localstack_endpoint):
+    from statestore.s3 import S3Store
+
+    broken = S3Store("no-such-bucket-anywhere", provider="localstack", endpoint_url=localstack_endpoint, region="us-east-1",
+                     access_key_id="test", secret_access_key="test")
+    answer = service_for(broken).handle_event({"input": {"action": "health"}})
+    assert answer["code"] == "storage_error" and "no-such-bucket" not in answer["error"]
+
+    service = service_for(s3_store, dispatch_mode="worker")
+    key = _uploaded(s3_store, b"0" * 2000)
+    job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
+    s3_store.put(f"status/{job_id}.json", b'{"schema_version": 1, "job_id": ')
+    damaged = service.handle_event({"input": {"action": "get_status", "job_id": job_id}})
+    assert damaged["code"] == "corrupt_status" and job_id in damaged["error"]
+    assert s3_store.get(f"status/{job_id}.json").body == b'{"schema_version": 1, "job_id": '
+
+
+def test_unexpected_errors_carry_a_reference_not_a_traceback(s3_store, monkeypatch):
+    service = service_for(s3_store)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals at /srv/app/ergo.py line 12")
+
+    monkeypatch.setattr(service.store, "presign_put", explode)
+    answer = service.handle_event({"input": {"action": "generate_upload_url", "filename": "a.mp4"}})
+    assert answer["code"] == "internal_error" and "reference" in answer["error"]
+    assert "secret" not in answer["error"] and "/srv" not in answer["error"]

@@ -171,6 +171,27 @@ def test_wrong_type_and_too_large_are_refused_before_any_upload(page, server, lo
     assert calls == []
 
 
+def test_the_page_fits_a_phone_and_works_from_the_keyboard(browser, server, local_store, clip):
+    url = server(local_store)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(url)
+    phone.wait_for_selector("input[name=quality]")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone.set_input_files("#file-input", str(clip))
+    phone.focus("input[name=quality][value=medium]")
+    phone.keyboard.press("ArrowUp")  # radio groups move with the arrow keys
+    assert phone.is_checked("input[name=quality][value=low]")
+    phone.focus("#start-button")
+    phone.keyboard.press("Enter")
+    phone.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    folder = ARTIFACTS / "test_the_page_fits_a_phone"
+    folder.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(folder / "results-on-a-phone.png"), full_page=True)
+    context.close()
+
+
 def test_server_down_is_said_in_words(page, server, local_store):
     from tests.localstack import free_port
 

@@ -93,6 +93,15 @@ def test_tokens_and_the_operator_role(local_store):
     assert internal.status_code == 400 and internal.json()["code"] == "unknown_action"
 
 
+def test_tokens_can_come_from_a_file(local_store, tmp_path):
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# team tokens\nviewer\nadmin operator\n")
+    client, _ = gateway(local_store, api_tokens_file=tokens)
+    assert client.post("/api/list_jobs", json={}, headers={"Authorization": "Bearer viewer"}).json()["code"] == "forbidden"
+    assert client.post("/api/list_jobs", json={}, headers={"Authorization": "Bearer admin"}).json()["status"] == "success"
+    assert client.post("/api/health", json={}, headers={"Authorization": "Bearer team"}).status_code == 401
+
+
 def test_callers_cannot_claim_another_identity(local_store):
     client, service = gateway(local_store, tokens="alice,bob")
     slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4"}, headers={"Authorization": "Bearer alice"}).json()
