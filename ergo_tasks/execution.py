@@ -93,8 +93,6 @@ class StatusWriter:
         with self._lock:
             time.sleep(max(0.0, self.interval - (self.clock() - self._last_write)))
             changes = {**self._pending, **changes}
-            if "meta" in self._pending:
-                changes["meta"] = self._pending["meta"]
             self._pending.clear()
             try:
                 return self.queue.finish(self.job_id, self.worker_id, target, **changes)

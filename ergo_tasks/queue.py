@@ -194,7 +194,10 @@ class Queue:
 
         def change(doc: JobStatus) -> JobStatus:
             self.held(doc, worker_id)
-            return doc.moved(target, worker=worker_id, lease=None, **changes)
+            final = dict(changes)
+            if "meta" in final:  # progress details add up; an attempt's last write does not erase earlier ones
+                final["meta"] = {**doc.meta, **final["meta"]}
+            return doc.moved(target, worker=worker_id, lease=None, **final)
 
         result = self.jobs.update(job_id, change)
         if target in READY_STATES:

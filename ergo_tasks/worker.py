@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
 import random
 import signal
 import threading
@@ -115,8 +116,6 @@ def run_workers(app: TaskApp, modules: list[str], concurrency: int = 1) -> None:
     def forward(signum: int, _frame: FrameType | None) -> None:
         for child in children:
             if child.is_alive() and child.pid:
-                import os
-
                 os.kill(child.pid, signum)
 
     signal.signal(signal.SIGTERM, forward)

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -186,6 +185,3 @@ def read_errors() -> tuple[type[BaseException], ...]:
 
     return (RuntimeError, DECORDError, av.error.FFmpegError, OSError)
 
-
-def file_size(path: str | Path) -> int:
-    return os.stat(path).st_size

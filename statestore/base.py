@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import ObjectNotFound
+
 #: Chunk size for streamed copies (also the S3 multipart part size).
 CHUNK_SIZE = 8 * 1024 * 1024
 
@@ -104,8 +106,6 @@ class ObjectStore(abc.ABC):
 
     # -- conveniences built on the primitives --------------------------------
     def exists(self, key: str) -> bool:
-        from .errors import ObjectNotFound
-
         try:
             self.head(key)
         except ObjectNotFound:

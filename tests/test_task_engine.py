@@ -85,6 +85,20 @@ def test_progress_meta_checkpoint_and_result_keys_are_recorded(store):
     assert "PROGRESS" in states(doc)
 
 
+def test_progress_details_written_earlier_survive_the_last_write(store):
+    app = make_app(store, status_write_interval=0.3, heartbeat_seconds=1.0)
+
+    @app.task(bind=True)
+    def work(self):
+        self.update_state(meta={"progress": 10, "frames_total": 10})
+        self.writer.flush(wait=True)  # this update is written...
+        self.update_state(meta={"progress": 90, "frames_done": 9})  # ...this one is still pending at the end
+        return "ok"
+
+    doc = work.delay().status_doc
+    assert doc.meta == {"frames_total": 10, "frames_done": 9}
+
+
 def test_update_state_refuses_other_states(store):
     app = make_app(store)
 
