@@ -199,7 +199,13 @@ def _add_service_commands(sub: argparse._SubParsersAction) -> None:
     add_commands(sub)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_worker, _add_jobs, _add_analyze, _add_service_commands]
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    from .models_cmd import add_models
+
+    add_models(sub)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_worker, _add_jobs, _add_analyze, _add_service_commands, _add_models]
 
 #: Errors whose message is meant for the user: printed without a traceback.
 _USER_ERRORS = (StoreError, JobNotFound, InvalidJobId, OperationRefused, IllegalTransition, ValueError)

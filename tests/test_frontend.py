@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.results import load_result
-from tests.helpers import serve, wait_for
+from tests.helpers import serve
 from tests.videos import make_video
 
 pytestmark = pytest.mark.slow
@@ -254,7 +254,11 @@ def test_cancelling_an_upload(page, server, local_store, tmp_path):
     page.route("**/storage/**", lambda route: held.append(route))  # the upload hangs, as on a slow line
     choose_and_start(page, big)
     page.wait_for_selector("#upload-progress:not([hidden])")
-    wait_for(lambda: held)
+    for _ in range(200):  # route handlers run only while Playwright pumps its events, so wait through it
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the upload request never started"
     shot(page, "uploading")
     page.click("#cancel-upload")
     page.wait_for_selector("#upload-failure:not([hidden])")

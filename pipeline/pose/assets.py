@@ -1,0 +1,165 @@
+"""MediaPipe BlazePose model files: fetched from registries, verified, cached.
+
+No model hub is needed.  The ``.tflite`` files (Apache-2.0) come, in order of
+preference, from a local folder (``--from``), MediaPipe's official asset
+URLs, the ``mediapipe==0.10.21`` wheel on PyPI (``pip download --no-deps``) or
+the ``@mediapipe/pose`` package on npm (``npm pack``).  Each file is checked
+against its SHA-256 before it is cached in ``ERGO_MODELS_DIR`` (default:
+``<ERGO_DATA_DIR>/models``); mediapipe itself is never installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import PipelineError
+
+WHEEL = "mediapipe==0.10.21"
+NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
+OFFICIAL = "https://storage.googleapis.com/mediapipe-assets/"
+
+
+@dataclass(frozen=True)
+class Asset:
+    filename: str
+    sha256: str
+    wheel_member: str | None  # path inside the mediapipe wheel
+    npm_member: str | None  # path inside the npm package tarball
+
+
+ASSETS = {
+    "pose_detection": Asset("pose_detection.tflite", "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+                            "mediapipe/modules/pose_detection/pose_detection.tflite", None),
+    "pose_landmark_full": Asset("pose_landmark_full.tflite", "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+                                "mediapipe/modules/pose_landmark/pose_landmark_full.tflite", "package/pose_landmark_full.tflite"),
+    "pose_landmark_lite": Asset("pose_landmark_lite.tflite", "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
+                                None, "package/pose_landmark_lite.tflite"),
+    "pose_landmark_heavy": Asset("pose_landmark_heavy.tflite", "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+                                 None, "package/pose_landmark_heavy.tflite"),
+}
+
+
+class ModelMissing(PipelineError):
+    code = "model_unavailable"
+
+
+def models_dir() -> Path:
+    configured = os.environ.get("ERGO_MODELS_DIR")
+    if configured:
+        return Path(configured)
+    from statestore.config import StorageSettings
+
+    return StorageSettings().data_dir / "models"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cached(name: str) -> Path:
+    """The verified cached file of ``name``, or ModelMissing saying how to get it."""
+    asset = ASSETS[name]
+    path = models_dir() / asset.filename
+    if path.is_file() and _sha256(path) == asset.sha256:
+        return path
+    raise ModelMissing(f"The BlazePose model {asset.filename} is not in {models_dir().name}/; run `ergo models fetch` "
+                       "(or give a folder holding it with `ergo models fetch --from DIR`).")
+
+
+def _store(asset: Asset, source: Path) -> Path | None:
+    """Copy ``source`` into the cache if its hash is right; None if it is not."""
+    if _sha256(source) != asset.sha256:
+        return None
+    target = models_dir() / asset.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    shutil.copyfile(source, partial)
+    partial.replace(target)
+    return target
+
+
+def _from_url(asset: Asset, scratch: Path) -> Path | None:
+    try:
+        with urllib.request.urlopen(OFFICIAL + asset.filename, timeout=10) as response, open(scratch / asset.filename, "wb") as out:
+            shutil.copyfileobj(response, out)
+    except OSError:
+        return None
+    return scratch / asset.filename
+
+
+def _from_wheel(asset: Asset, scratch: Path) -> Path | None:
+    if not asset.wheel_member:
+        return None
+    wheels = list(scratch.glob("mediapipe-*.whl"))
+    if not wheels:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                        "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "-d", str(scratch), WHEEL],
+                       capture_output=True, timeout=600)
+        wheels = list(scratch.glob("mediapipe-*.whl"))
+    if not wheels:
+        return None
+    with zipfile.ZipFile(wheels[0]) as archive, archive.open(asset.wheel_member) as member, open(scratch / asset.filename, "wb") as out:
+        shutil.copyfileobj(member, out)
+    return scratch / asset.filename
+
+
+def _from_npm(asset: Asset, scratch: Path) -> Path | None:
+    if not asset.npm_member or not shutil.which("npm"):
+        return None
+    tarballs = list(scratch.glob("mediapipe-pose-*.tgz"))
+    if not tarballs:
+        subprocess.run(["npm", "pack", NPM_PACKAGE, "--silent", "--pack-destination", str(scratch)],
+                       capture_output=True, timeout=600, cwd=scratch)
+        tarballs = list(scratch.glob("mediapipe-pose-*.tgz"))
+    if not tarballs:
+        return None
+    with tarfile.open(tarballs[0]) as archive:
+        member = archive.extractfile(asset.npm_member)
+        if member is None:
+            return None
+        with open(scratch / asset.filename, "wb") as out:
+            shutil.copyfileobj(member, out)
+    return scratch / asset.filename
+
+
+def fetch(names: list[str] | None = None, source_dir: Path | None = None, *, use_url: bool = True) -> dict[str, Path]:
+    """Make sure the named models are cached and verified; returns their paths."""
+    names = names or ["pose_detection", "pose_landmark_full"]
+    found: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="ergo-models-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        for name in names:
+            asset = ASSETS[name]
+            try:
+                found[name] = cached(name)
+                continue
+            except ModelMissing:
+                pass
+            sources = [lambda a, s: source_dir / a.filename if source_dir and (source_dir / a.filename).is_file() else None]
+            sources += [_from_url] if use_url else []
+            sources += [_from_wheel, _from_npm]
+            for source in sources:
+                candidate = source(asset, scratch)
+                stored = _store(asset, candidate) if candidate and candidate.is_file() else None
+                if stored:
+                    found[name] = stored
+                    break
+            else:
+                where = f"{source_dir} or " if source_dir else ""
+                raise ModelMissing(f"{asset.filename} could not be obtained with the right SHA-256 from {where}MediaPipe's "
+                                   "asset URL, PyPI (mediapipe 0.10.21) or npm (@mediapipe/pose).")
+    return found

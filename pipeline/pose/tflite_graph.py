@@ -1,0 +1,271 @@
+"""Run a float TFLite model's graph with Torch ops, for any batch size.
+
+MediaPipe's pose models ship only as ``.tflite`` flatbuffers, and converters
+fail on them (the detector's weights are sparse).  This reads the flatbuffer
+(with the ``tflite`` bindings), folds the constant work once at load time
+(float16 -> float32 ``DEQUANTIZE``, sparse -> dense ``DENSIFY``) and replays the
+operators with Torch: no TensorFlow at run time, batched, on any device.
+
+Layout: TFLite is NHWC; 4-D activations are kept NCHW inside (what Torch's
+convolutions want) and turned back at reshapes and outputs, so inputs and
+outputs look exactly as in TFLite.  Only the operators these models use are
+implemented; anything else fails loudly at load time, never silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_NUMPY_TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 9: np.int8}
+_ACTIVATIONS = {0: None, 1: F.relu, 3: lambda x: F.relu6(x)}
+SAME, VALID = 0, 1
+
+
+class UnsupportedGraph(ValueError):
+    """The model uses something this executor does not implement."""
+
+
+@dataclass
+class _Step:
+    op: str
+    inputs: list[int]
+    outputs: list[int]
+    options: dict[str, Any]
+
+
+def _operator_names() -> dict[int, str]:
+    import tflite
+
+    return {value: name for name, value in vars(tflite.BuiltinOperator).items() if not name.startswith("_")}
+
+
+def _options(op_name: str, operator: Any) -> dict[str, Any]:
+    import tflite
+
+    table = operator.BuiltinOptions()
+    if table is None:
+        return {}
+
+    def read(cls: type) -> Any:
+        options = cls()
+        options.Init(table.Bytes, table.Pos)
+        return options
+
+    if op_name == "CONV_2D":
+        o = read(tflite.Conv2DOptions)
+        return {"padding": o.Padding(), "stride": (o.StrideH(), o.StrideW()), "dilation": (o.DilationHFactor(), o.DilationWFactor()),
+                "activation": o.FusedActivationFunction()}
+    if op_name == "DEPTHWISE_CONV_2D":
+        o = read(tflite.DepthwiseConv2DOptions)
+        return {"padding": o.Padding(), "stride": (o.StrideH(), o.StrideW()), "dilation": (o.DilationHFactor(), o.DilationWFactor()),
+                "activation": o.FusedActivationFunction(), "multiplier": o.DepthMultiplier()}
+    if op_name == "ADD":
+        return {"activation": read(tflite.AddOptions).FusedActivationFunction()}
+    if op_name == "CONCATENATION":
+        o = read(tflite.ConcatenationOptions)
+        return {"axis": o.Axis(), "activation": o.FusedActivationFunction()}
+    if op_name == "MAX_POOL_2D":
+        o = read(tflite.Pool2DOptions)
+        return {"padding": o.Padding(), "stride": (o.StrideH(), o.StrideW()), "kernel": (o.FilterHeight(), o.FilterWidth()),
+                "activation": o.FusedActivationFunction()}
+    if op_name == "RESIZE_BILINEAR":
+        o = read(tflite.ResizeBilinearOptions)
+        return {"align_corners": o.AlignCorners(), "half_pixel_centers": o.HalfPixelCenters()}
+    if op_name == "DEPTH_TO_SPACE":
+        return {"block": read(tflite.DepthToSpaceOptions).BlockSize()}
+    return {}
+
+
+def _densify(tensor: Any, values: np.ndarray) -> np.ndarray:
+    """Expand a sparse constant (dense leading dimensions, CSR last dimension, no blocks)."""
+    sparsity = tensor.Sparsity()
+    shape = tensor.ShapeAsNumpy().tolist()
+    formats = [sparsity.DimMetadata(d).Format() for d in range(sparsity.DimMetadataLength())]
+    order = sparsity.TraversalOrderAsNumpy().tolist()
+    if sparsity.BlockMapLength() or order != list(range(len(shape))) or formats[:-1] != [0] * (len(shape) - 1) or formats[-1] != 1:
+        raise UnsupportedGraph(f"sparse format {formats} (order {order}) is not supported")
+    last = sparsity.DimMetadata(len(shape) - 1)
+    segments = _index_vector(last.ArraySegments(), last.ArraySegmentsType())
+    indices = _index_vector(last.ArrayIndices(), last.ArrayIndicesType())
+    dense = np.zeros((int(np.prod(shape[:-1])), shape[-1]), values.dtype)
+    for row in range(dense.shape[0]):
+        start, stop = segments[row], segments[row + 1]
+        dense[row, indices[start:stop]] = values[start:stop]
+    return dense.reshape(shape)
+
+
+def _index_vector(table: Any, kind: int) -> np.ndarray:
+    import tflite
+
+    cls = {tflite.SparseIndexVector.Int32Vector: tflite.Int32Vector, tflite.SparseIndexVector.Uint16Vector: tflite.Uint16Vector,
+           tflite.SparseIndexVector.Uint8Vector: tflite.Uint8Vector}[kind]
+    vector = cls()
+    vector.Init(table.Bytes, table.Pos)
+    return vector.ValuesAsNumpy().astype(np.int64)
+
+
+def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    effective = (kernel - 1) * dilation + 1
+    total = max((-(-size // stride) - 1) * stride + effective - size, 0)
+    return total // 2, total - total // 2
+
+
+class TFLiteGraph(nn.Module):
+    """A TFLite model as a Torch module: ``forward(*inputs)`` takes and returns NHWC tensors like TFLite."""
+
+    def __init__(self, source: str | Path | bytes):
+        super().__init__()
+        import tflite
+
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        model = tflite.Model.GetRootAsModel(data, 0)
+        graph = model.Subgraphs(0)
+        names = _operator_names()
+        self.input_ids = [graph.Inputs(i) for i in range(graph.InputsLength())]
+        self.output_ids = [graph.Outputs(i) for i in range(graph.OutputsLength())]
+        self.output_names = [graph.Tensors(i).Name().decode() for i in self.output_ids]
+        self.shapes = {i: graph.Tensors(i).ShapeAsNumpy().tolist() if graph.Tensors(i).ShapeLength() else []
+                       for i in range(graph.TensorsLength())}
+        constants: dict[int, np.ndarray] = {}
+        for index in range(graph.TensorsLength()):
+            tensor = graph.Tensors(index)
+            raw = model.Buffers(tensor.Buffer()).DataAsNumpy()
+            if isinstance(raw, np.ndarray) and raw.size:
+                values = np.frombuffer(raw.tobytes(), _NUMPY_TYPES[tensor.Type()])
+                constants[index] = values if tensor.Sparsity() is not None else values.reshape(self.shapes[index])
+        self.steps: list[_Step] = []
+        for position in range(graph.OperatorsLength()):
+            operator = graph.Operators(position)
+            code = model.OperatorCodes(operator.OpcodeIndex())
+            op = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?")
+            inputs = [operator.Inputs(i) for i in range(operator.InputsLength())]
+            outputs = [operator.Outputs(i) for i in range(operator.OutputsLength())]
+            if op == "DENSIFY":  # constant folding: sparse weights become dense once
+                constants[outputs[0]] = _densify(graph.Tensors(inputs[0]), constants[inputs[0]])
+            elif op == "DEQUANTIZE" and inputs[0] in constants:  # float16 weights become float32 once
+                constants[outputs[0]] = constants[inputs[0]].astype(np.float32)
+            elif op not in _RUNNERS:
+                raise UnsupportedGraph(f"operator {op} is not supported by this executor")
+            else:
+                self.steps.append(_Step(op, inputs, outputs, _options(op, operator)))
+        self.constant_ids = sorted(i for i in constants if any(i in s.inputs for s in self.steps))
+        for index in self.constant_ids:
+            value = constants[index]
+            tensor = torch.from_numpy(np.ascontiguousarray(value).astype(np.float32 if value.dtype.kind == "f" else np.int64))
+            self.register_buffer(f"c{index}", self._prepare_constant(index, tensor), persistent=False)
+
+    def _prepare_constant(self, index: int, value: torch.Tensor) -> torch.Tensor:
+        """Weights in Torch's layout: OHWI -> OIHW for convolutions, 1HWC -> C1HW for depthwise."""
+        for step in self.steps:
+            if len(step.inputs) > 1 and step.inputs[1] == index:
+                if step.op == "CONV_2D":
+                    return value.permute(0, 3, 1, 2).contiguous()
+                if step.op == "DEPTHWISE_CONV_2D":
+                    return value.permute(3, 0, 1, 2).contiguous()
+        return value
+
+    def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
+        values: dict[int, torch.Tensor] = {index: getattr(self, f"c{index}") for index in self.constant_ids}
+        for index, tensor in zip(self.input_ids, inputs):
+            values[index] = tensor.permute(0, 3, 1, 2) if tensor.dim() == 4 else tensor
+        for step in self.steps:
+            result = _RUNNERS[step.op](self, step, [values[i] for i in step.inputs if i >= 0])
+            values[step.outputs[0]] = result
+        return [values[i].permute(0, 2, 3, 1) if values[i].dim() == 4 else values[i] for i in self.output_ids]
+
+
+# -- operators (4-D activations are NCHW here) --------------------------------------------------
+def _activate(x: torch.Tensor, code: int) -> torch.Tensor:
+    if code not in _ACTIVATIONS:
+        raise UnsupportedGraph(f"fused activation {code} is not supported")
+    function = _ACTIVATIONS[code]
+    return function(x) if function else x
+
+
+def _pad_same(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int], value: float = 0.0) -> torch.Tensor:
+    top, bottom = _same_padding(x.shape[2], kernel[0], stride[0], dilation[0])
+    left, right = _same_padding(x.shape[3], kernel[1], stride[1], dilation[1])
+    return F.pad(x, (left, right, top, bottom), value=value) if top or bottom or left or right else x
+
+
+def _conv(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    x, weight = args[0], args[1]
+    bias = args[2] if len(args) > 2 else None
+    o = step.options
+    depthwise = step.op == "DEPTHWISE_CONV_2D"
+    if o["padding"] == SAME:
+        x = _pad_same(x, tuple(weight.shape[2:]), o["stride"], o["dilation"])
+    y = F.conv2d(x, weight, bias, stride=o["stride"], dilation=o["dilation"], groups=x.shape[1] if depthwise else 1)
+    return _activate(y, o["activation"])
+
+
+def _add(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    return _activate(args[0] + args[1], step.options["activation"])
+
+
+def _pad(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    x, paddings = args[0], args[1].tolist()  # NHWC pairs
+    if x.dim() != 4 or paddings[0] != [0, 0]:
+        raise UnsupportedGraph("PAD is supported on 4-D tensors without batch padding")
+    (top, bottom), (left, right), (front, back) = paddings[1], paddings[2], paddings[3]
+    return F.pad(x, (left, right, top, bottom, front, back))
+
+
+def _max_pool(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    o = step.options
+    x = args[0]
+    if o["padding"] == SAME:
+        x = _pad_same(x, o["kernel"], o["stride"], (1, 1), value=float("-inf"))
+    return _activate(F.max_pool2d(x, o["kernel"], o["stride"]), o["activation"])
+
+
+def _resize(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    o = step.options
+    if not o["half_pixel_centers"] and not o["align_corners"]:
+        raise UnsupportedGraph("legacy (asymmetric) bilinear resizing is not supported")
+    size = [int(v) for v in args[1].tolist()]
+    return F.interpolate(args[0], size=size, mode="bilinear", align_corners=bool(o["align_corners"]))
+
+
+def _depth_to_space(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    x, block = args[0], step.options["block"]
+    n, c, h, w = x.shape
+    depth = c // (block * block)
+    # TFLite: out[h*b+i, w*b+j, d] = in[h, w, (i*b + j)*depth + d]
+    x = x.reshape(n, block, block, depth, h, w).permute(0, 3, 4, 1, 5, 2)
+    return x.reshape(n, depth, h * block, w * block)
+
+
+def _reshape(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    x = args[0]
+    if x.dim() == 4:
+        x = x.permute(0, 2, 3, 1)  # back to TFLite's element order
+    shape = list(graph.shapes[step.outputs[0]])
+    shape[0] = x.shape[0]  # any batch size
+    y = x.reshape(shape)
+    return y.permute(0, 3, 1, 2) if y.dim() == 4 else y
+
+
+def _concat(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    axis = step.options["axis"]
+    rank = args[0].dim()
+    axis = axis % rank
+    if rank == 4:
+        axis = {0: 0, 1: 2, 2: 3, 3: 1}[axis]
+    return _activate(torch.cat(args, dim=axis), step.options["activation"])
+
+
+def _logistic(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    return torch.sigmoid(args[0])
+
+
+_RUNNERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "ADD": _add, "PAD": _pad, "MAX_POOL_2D": _max_pool,
+            "RESIZE_BILINEAR": _resize, "DEPTH_TO_SPACE": _depth_to_space, "RESHAPE": _reshape,
+            "CONCATENATION": _concat, "LOGISTIC": _logistic}

