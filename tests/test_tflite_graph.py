@@ -19,22 +19,6 @@ from pipeline.pose.tflite_graph import TFLiteGraph
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    import os
-
-    folder = tmp_path_factory.mktemp("models")
-    old = os.environ.get("ERGO_MODELS_DIR")
-    os.environ["ERGO_MODELS_DIR"] = str(folder)
-    try:
-        yield fetch(["pose_detection", "pose_landmark_full"])
-    finally:
-        if old is None:
-            os.environ.pop("ERGO_MODELS_DIR")
-        else:
-            os.environ["ERGO_MODELS_DIR"] = old
-
-
 def photos(size: int) -> list[np.ndarray]:
     """Real photographs of people, and transformed versions, as float32 RGB in [0, 1]."""
     from skimage import data, transform
@@ -71,10 +55,10 @@ def assert_close(mine: np.ndarray, expected: np.ndarray) -> None:
     assert float(np.abs(mine - expected).max()) <= 2e-4 * scale + 1e-5
 
 
-def test_landmark_model_matches_the_reference_runtime(models):
-    graph = TFLiteGraph(models["pose_landmark_full"]).eval()
+def test_landmark_model_matches_the_reference_runtime(pose_models):
+    graph = TFLiteGraph(pose_models["pose_landmark_full"]).eval()
     for image in photos(256):
-        expected = reference(models["pose_landmark_full"], image)
+        expected = reference(pose_models["pose_landmark_full"], image)
         mine = ours(graph, image[None])
         landmarks, expected_landmarks = mine[0].reshape(39, 5), expected[0].reshape(39, 5)
         assert float(np.abs(landmarks[:, :2] - expected_landmarks[:, :2]).max()) < 0.02  # px in the 256 px crop
@@ -88,18 +72,18 @@ def test_landmark_model_matches_the_reference_runtime(models):
                 assert_close(got, want)
 
 
-def test_detector_matches_the_reference_runtime(models):
-    graph = TFLiteGraph(models["pose_detection"]).eval()
+def test_detector_matches_the_reference_runtime(pose_models):
+    graph = TFLiteGraph(pose_models["pose_detection"]).eval()
     for image in photos(224):
         scaled = image * 2 - 1  # the detector takes [-1, 1]
-        expected = reference(models["pose_detection"], scaled)
+        expected = reference(pose_models["pose_detection"], scaled)
         for got, want in zip(ours(graph, scaled[None]), expected):
             assert got.shape == want.shape
             assert_close(got, want)
 
 
-def test_a_batch_gives_what_each_image_gives_alone(models):
-    graph = TFLiteGraph(models["pose_landmark_full"]).eval()
+def test_a_batch_gives_what_each_image_gives_alone(pose_models):
+    graph = TFLiteGraph(pose_models["pose_landmark_full"]).eval()
     images = np.stack(photos(256)[:4])
     batched = ours(graph, images)
     for index in range(len(images)):
@@ -107,23 +91,23 @@ def test_a_batch_gives_what_each_image_gives_alone(models):
             assert np.abs(got[index] - alone[0]).max() <= 1e-3 * max(1.0, float(np.abs(alone).max()))
 
 
-def test_the_upright_astronaut_is_anatomically_plausible(models):
-    graph = TFLiteGraph(models["pose_landmark_full"]).eval()
+def test_the_upright_astronaut_is_anatomically_plausible(pose_models):
+    graph = TFLiteGraph(pose_models["pose_landmark_full"]).eval()
     landmarks = ours(graph, photos(256)[0][None])[0].reshape(39, 5)
     nose_y, shoulders_y = landmarks[0, 1], landmarks[[11, 12], 1].mean()
     assert nose_y < shoulders_y  # y grows downwards: the nose is above the shoulders
 
 
-def test_models_are_verified_and_cached(models, tmp_path, monkeypatch):
-    for name, path in models.items():
+def test_models_are_verified_and_cached(pose_models, tmp_path, monkeypatch):
+    for name, path in pose_models.items():
         assert path.stat().st_size > 1_000_000 and cached(name) == path
     monkeypatch.setenv("ERGO_MODELS_DIR", str(tmp_path / "elsewhere"))
     with pytest.raises(ModelMissing, match="ergo models fetch"):
         cached("pose_detection")
     local = tmp_path / "given"
     local.mkdir()
-    (local / "pose_detection.tflite").write_bytes(models["pose_detection"].read_bytes())
-    assert fetch(["pose_detection"], local, use_url=False)["pose_detection"].read_bytes()[:8] == models["pose_detection"].read_bytes()[:8]
+    (local / "pose_detection.tflite").write_bytes(pose_models["pose_detection"].read_bytes())
+    assert fetch(["pose_detection"], local, use_url=False)["pose_detection"].read_bytes()[:8] == pose_models["pose_detection"].read_bytes()[:8]
     corrupted = tmp_path / "elsewhere" / ASSETS["pose_detection"].filename
     corrupted.write_bytes(b"tampered")
     with pytest.raises(ModelMissing):

@@ -1,0 +1,138 @@
+"""BlazePose person detection: MediaPipe's pose detector and its post-processing, in Torch/numpy.
+
+The network (``pose_detection.tflite``, run by :class:`~pipeline.pose.tflite_graph.TFLiteGraph`)
+scores 2254 SSD anchors and regresses, per anchor, a box and four alignment keypoints.  This module
+reproduces the graph around it (MediaPipe's ``pose_detection_cpu`` settings): letterboxing to
+224x224, anchor generation, decoding, weighted non-maximum suppression, and the rotated square
+region of interest that the landmark model crops (``AlignmentPointsRectsCalculator`` from the hip
+centre towards the full-body point, 90 degrees target, then scaled 1.25x).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .tflite_graph import TFLiteGraph
+
+INPUT_SIZE = 224
+MIN_SCORE = 0.5
+NMS_IOU = 0.3
+ROI_SCALE = 1.25
+
+
+def ssd_anchors(input_size: int = INPUT_SIZE, strides=(8, 16, 32, 32, 32), min_scale: float = 0.1484375,
+                max_scale: float = 0.75) -> np.ndarray:
+    """(2254, 2) anchor centres in [0, 1], in the network's output order (fixed anchor size 1)."""
+    layers = len(strides)
+    centres = []
+    layer = 0
+    while layer < layers:
+        per_location = 0
+        last = layer
+        while last < layers and strides[last] == strides[layer]:
+            per_location += 2  # aspect ratio 1.0, plus the interpolated scale between this layer and the next
+            last += 1
+        cells = math.ceil(input_size / strides[layer])
+        for y in range(cells):
+            for x in range(cells):
+                centres += [((x + 0.5) / cells, (y + 0.5) / cells)] * per_location
+        layer = last
+    return np.asarray(centres, np.float32)
+
+
+@dataclass
+class Detection:
+    score: float
+    box: np.ndarray  # x1, y1, x2, y2 in image pixels
+    keypoints: np.ndarray  # (4, 2) in image pixels: hip centre, full-body point, shoulder centre, upper-body point
+
+
+@dataclass
+class RegionOfInterest:
+    """A rotated square in image pixels: what the landmark model sees."""
+
+    center: np.ndarray  # (x, y)
+    size: float
+    rotation: float  # radians; 0 for an upright person
+
+
+def _letterbox(image: np.ndarray) -> tuple[torch.Tensor, float, float, float]:
+    """Fit an (h, w, 3) uint8 image into 224x224 keeping its aspect; returns the tensor and (scale, pad_x, pad_y) in pixels."""
+    height, width = image.shape[:2]
+    scale = INPUT_SIZE / max(height, width)
+    new_h, new_w = round(height * scale), round(width * scale)
+    tensor = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1.0  # the detector takes [-1, 1]
+    tensor = F.interpolate(tensor, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=True)
+    pad_y, pad_x = (INPUT_SIZE - new_h) / 2, (INPUT_SIZE - new_w) / 2
+    tensor = F.pad(tensor, (int(pad_x), INPUT_SIZE - new_w - int(pad_x), int(pad_y), INPUT_SIZE - new_h - int(pad_y)))
+    return tensor.permute(0, 2, 3, 1), scale, float(int(pad_x)), float(int(pad_y))
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    x1 = np.maximum(box[0], boxes[:, 0])
+    y1 = np.maximum(box[1], boxes[:, 1])
+    x2 = np.minimum(box[2], boxes[:, 2])
+    y2 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = lambda b: np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)  # noqa: E731
+    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-9)
+
+
+def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, iou: float = NMS_IOU):
+    """MediaPipe's WEIGHTED suppression: each kept detection is the score-weighted mean of those it absorbs."""
+    order = np.argsort(-scores)
+    kept = []
+    while len(order):
+        overlap = _iou(boxes[order[0]], boxes[order]) > iou
+        group = order[overlap]
+        weights = scores[group] / scores[group].sum()
+        kept.append((float(scores[order[0]]), (boxes[group] * weights[:, None]).sum(0),
+                     (keypoints[group] * weights[:, None, None]).sum(0)))
+        order = order[~overlap]
+    return kept
+
+
+class PoseDetector:
+    def __init__(self, model_path: str | Path, device: str = "cpu"):
+        self.device = torch.device(device)
+        self.graph = TFLiteGraph(model_path).eval().to(self.device)
+        self.anchors = ssd_anchors()
+
+    def detect(self, image: np.ndarray, max_people: int = 1) -> list[Detection]:
+        """People in an (h, w, 3) uint8 RGB image, best first."""
+        tensor, scale, pad_x, pad_y = _letterbox(image)
+        with torch.inference_mode():
+            outputs = self.graph(tensor.to(self.device))
+        order = np.argsort(self.graph.output_names)
+        raw, logits = (outputs[i][0].float().cpu().numpy() for i in order)
+        scores = 1 / (1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
+        keep = scores >= MIN_SCORE
+        if not keep.any():
+            return []
+        raw, scores, anchors = raw[keep], scores[keep], self.anchors[keep]
+        # offsets are in 224 px units around the anchor centre (anchor size fixed to 1)
+        centres = raw[:, :2] / INPUT_SIZE + anchors
+        half = raw[:, 2:4] / INPUT_SIZE / 2
+        boxes = np.concatenate([centres - half, centres + half], axis=1)
+        keypoints = raw[:, 4:12].reshape(-1, 4, 2) / INPUT_SIZE + anchors[:, None, :]
+        detections = []
+        for score, box, points in weighted_nms(scores, boxes, keypoints)[:max_people]:
+            to_image = lambda p: (p * INPUT_SIZE - [pad_x, pad_y]) / scale  # noqa: E731 - undo the letterbox
+            detections.append(Detection(score, np.concatenate([to_image(box[:2]), to_image(box[2:])]), to_image(points)))
+        return detections
+
+
+def region_of_interest(detection: Detection) -> RegionOfInterest:
+    """The rotated square around the person: centred on the hips, oriented from hips to the full-body point."""
+    hips, full_body = detection.keypoints[0], detection.keypoints[1]
+    dx, dy = full_body - hips
+    size = 2 * math.hypot(dx, dy) * ROI_SCALE
+    rotation = math.pi / 2 - math.atan2(-dy, dx)  # image y grows downwards
+    rotation = (rotation + math.pi) % (2 * math.pi) - math.pi
+    return RegionOfInterest(center=hips.astype(np.float64), size=size, rotation=rotation)
