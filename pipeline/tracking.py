@@ -10,24 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .boxes import area, iou
 from .pose.base import PoseOutput
 
 #: Weight of overlap with the previous frame against relative size.
 CONTINUITY_WEIGHT = 1.0
-
-
-def _area(boxes: np.ndarray) -> np.ndarray:
-    return np.clip(boxes[..., 2] - boxes[..., 0], 0, None) * np.clip(boxes[..., 3] - boxes[..., 1], 0, None)
-
-
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = _area(box[None])[0] + _area(boxes) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def select_main_person(pose: PoseOutput, min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,10 +29,10 @@ def select_main_person(pose: PoseOutput, min_score: float) -> tuple[np.ndarray, 
         valid = np.isfinite(candidates[:, 4]) & (candidates[:, 4] >= min_score)
         if not valid.any():
             continue
-        areas = np.where(valid, _area(candidates), -1.0)
+        areas = np.where(valid, area(candidates), -1.0)
         score = areas / max(areas.max(), 1e-9)
         if previous is not None:
-            score = score + CONTINUITY_WEIGHT * _iou(previous, np.nan_to_num(candidates[:, :4]))
+            score = score + CONTINUITY_WEIGHT * iou(previous, np.nan_to_num(candidates[:, :4]))
         score[~valid] = -np.inf
         chosen = int(np.argmax(score))
         keypoints[index] = pose.keypoints[index, chosen]

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..boxes import iou
 from .tflite_graph import TFLiteGraph
 
 INPUT_SIZE = 224
@@ -74,22 +75,12 @@ def _letterbox(image: np.ndarray) -> tuple[torch.Tensor, float, float, float]:
     return tensor.permute(0, 2, 3, 1), scale, float(int(pad_x)), float(int(pad_y))
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda b: np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)  # noqa: E731
-    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-9)
-
-
-def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, iou: float = NMS_IOU):
+def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, threshold: float = NMS_IOU):
     """MediaPipe's WEIGHTED suppression: each kept detection is the score-weighted mean of those it absorbs."""
     order = np.argsort(-scores)
     kept = []
     while len(order):
-        overlap = _iou(boxes[order[0]], boxes[order]) > iou
+        overlap = iou(boxes[order[0]], boxes[order]) > threshold
         group = order[overlap]
         weights = scores[group] / scores[group].sum()
         kept.append((float(scores[order[0]]), (boxes[group] * weights[:, None]).sum(0),
