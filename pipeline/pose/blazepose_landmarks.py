@@ -1,0 +1,69 @@
+"""BlazePose landmarks: rotated 256x256 crops, the landmark network, and projection back to the image.
+
+Each region of interest (from :func:`~pipeline.pose.blazepose_detector.region_of_interest`) is cut
+out of its frame as an upright 256x256 crop with one affine sampling grid, so the crops of a whole
+chunk go through the landmark network as one batch.  The network's 39 points (33 body landmarks and
+6 auxiliary ones MediaPipe uses for tracking) come back in crop pixels and are turned and scaled
+back into the image.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .blazepose_detector import RegionOfInterest
+from .tflite_graph import TFLiteGraph
+
+CROP = 256
+POINTS = 39
+
+
+def crop_axes(rotation: float) -> tuple[np.ndarray, np.ndarray]:
+    """The crop's x and y axes in image coordinates (y grows downwards)."""
+    return np.array([math.cos(rotation), math.sin(rotation)]), np.array([-math.sin(rotation), math.cos(rotation)])
+
+
+def crop_regions(frames: torch.Tensor, rois: list[RegionOfInterest], frame_index: list[int]) -> torch.Tensor:
+    """(n, 256, 256, 3) crops in [0, 1] of ``frames`` ((f, h, w, 3) uint8) around each ROI."""
+    _, height, width, _ = frames.shape
+    theta = []
+    for roi in rois:
+        (ax, ay), (bx, by) = crop_axes(roi.rotation)
+        s = roi.size
+        theta.append([[s * ax / width, s * bx / width, 2 * roi.center[0] / width - 1],
+                      [s * ay / height, s * by / height, 2 * roi.center[1] / height - 1]])
+    source = frames[frame_index].permute(0, 3, 1, 2).float() / 255
+    grid = F.affine_grid(torch.tensor(theta, dtype=source.dtype, device=source.device), [len(rois), 3, CROP, CROP], align_corners=False)
+    return F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros", align_corners=False).permute(0, 2, 3, 1)
+
+
+def to_image(points: np.ndarray, roi: RegionOfInterest) -> np.ndarray:
+    """Crop-pixel (x, y) points back to image pixels."""
+    x_axis, y_axis = crop_axes(roi.rotation)
+    offsets = points[..., :2] / CROP - 0.5
+    return roi.center + roi.size * (offsets[..., :1] * x_axis + offsets[..., 1:2] * y_axis)
+
+
+class LandmarkModel:
+    def __init__(self, model_path: str | Path, device: str = "cpu"):
+        self.device = torch.device(device)
+        self.graph = TFLiteGraph(model_path).eval().to(self.device)
+        self.order = np.argsort(self.graph.output_names)  # landmarks, presence, segmentation, heatmap, world
+
+    def predict(self, frames: np.ndarray, rois: list[RegionOfInterest], frame_index: list[int]) -> dict[str, np.ndarray]:
+        """For each ROI: image landmarks (39, 3: x, y, visibility), presence, and world landmarks (39, 3) in metres."""
+        with torch.inference_mode():
+            crops = crop_regions(torch.from_numpy(frames).to(self.device), rois, frame_index)
+            outputs = self.graph(crops)
+        raw, presence, _, _, world = (outputs[i].float().cpu().numpy() for i in self.order)
+        raw = raw.reshape(len(rois), POINTS, 5)
+        image = np.stack([to_image(raw[i], roi) for i, roi in enumerate(rois)])
+        visibility = 1 / (1 + np.exp(-np.clip(raw[..., 3].astype(np.float64), -50, 50)))
+        world = world.reshape(len(rois), POINTS, 3)
+        return {"landmarks": np.concatenate([image, visibility[..., None]], axis=-1).astype(np.float32),
+                "presence": presence.reshape(len(rois)), "world": world}
