@@ -9,6 +9,7 @@ and no stack trace, credential or internal path ever reaches a client.
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from statestore.keys import upload_key
 
 from .app import TaskApp, default_worker_id
 from .dispatch import Dispatcher, DispatchError
+from .errors import validation_message
 from .ids import InvalidJobId
 from .jobstore import CorruptStatus, JobNotFound
 from .models import JobStatus
@@ -124,12 +126,6 @@ class Action:
     internal: bool = False
 
 
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
-
-
 class JobService:
     def __init__(self, app: TaskApp, settings: ServiceSettings, dispatcher: Dispatcher):
         self.app, self.settings, self.dispatcher = app, settings, dispatcher
@@ -194,7 +190,7 @@ class JobService:
         try:
             request = action.request.model_validate(params)
         except ValidationError as error:
-            raise ApiError("invalid_input", f"Invalid request: {_first_error(error)}") from None
+            raise ApiError("invalid_input", f"Invalid request: {validation_message(error.errors())}") from None
         return action.run(request, caller)
 
     @staticmethod
@@ -246,21 +242,10 @@ class JobService:
         return {"download_url": self._download_url(doc, request.artifact), "expires_in": self.settings.download_url_expiry_s}
 
     def list_jobs(self, request: ListRequest, caller: Caller) -> dict:
-        ids = list(self.app.jobs.job_ids())[::-1]  # newest first
-        if request.cursor:
-            ids = [job_id for job_id in ids if job_id < request.cursor]
-        jobs, next_cursor = [], None
-        for job_id in ids:
-            if len(jobs) == request.limit:
-                next_cursor = jobs[-1]["job_id"]
-                break
-            try:
-                doc = self.app.jobs.read(job_id).doc
-            except (JobNotFound, CorruptStatus):
-                continue
-            if request.state is None or doc.state == request.state:
-                jobs.append(self.job_view(doc, with_urls=False))
-        return {"jobs": jobs, "next_cursor": next_cursor}
+        page = list(itertools.islice(self.app.jobs.recent(state=request.state, before=request.cursor), request.limit + 1))
+        more = len(page) > request.limit
+        jobs = [self.job_view(doc, with_urls=False) for doc in page[:request.limit]]
+        return {"jobs": jobs, "next_cursor": jobs[-1]["job_id"] if more else None}
 
     def cancel_job(self, request: JobRequest, caller: Caller) -> dict:
         doc = self.app.queue.revoke(request.job_id, by="operator (api)", reason="cancelled through the API").doc
@@ -320,8 +305,6 @@ class JobService:
         """Serverless has no supervisor: a status read requeues a lost job and re-dispatches a stalled one."""
         if doc.state in RUNNING_STATES and doc.lease and doc.lease.expired():
             doc = self.app.queue.requeue_expired(doc.job_id, by="status check").doc
-            if doc.ready:
-                self.app.jobs.close(doc.job_id)
         if doc.state in CLAIMABLE_STATES and self.dispatcher.mode != "worker":
             doc = self._dispatch(doc.job_id)
         return doc

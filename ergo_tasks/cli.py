@@ -8,6 +8,7 @@ Each sub-command group registers itself through :data:`COMMANDS`, a list of
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -88,25 +89,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recent_jobs(app: TaskApp, state: str | None, limit: int) -> list[JobStatus]:
-    """Newest first; ids sort by time, so only the listing walks every key, not the reads."""
-    wanted = State(state.upper()) if state else None
-    docs = []
-    for job_id in reversed(list(app.jobs.job_ids())):
-        try:
-            doc = app.jobs.read(job_id).doc
-        except StoreError as error:
-            print(f"warning: {error}", file=sys.stderr)
-            continue
-        if wanted is None or doc.state == wanted:
-            docs.append(doc)
-            if len(docs) >= limit:
-                break
-    return docs
-
-
 def cmd_jobs_list(args: argparse.Namespace) -> int:
-    docs = _recent_jobs(build_app(), args.state, args.limit)
+    state = State(args.state.upper()) if args.state else None
+    docs = list(itertools.islice(build_app().jobs.recent(state=state), args.limit))
     if args.json:
         _print_json([doc.model_dump(mode="json", by_alias=True) for doc in docs])
     elif docs:
@@ -140,7 +125,7 @@ def cmd_jobs_cancel(args: argparse.Namespace) -> int:
 def cmd_jobs_purge(args: argparse.Namespace) -> int:
     app = build_app()
     cutoff = utcnow() - timedelta(days=args.older_than)
-    victims = [doc for doc in _recent_jobs(app, None, sys.maxsize)
+    victims = [doc for doc in app.jobs.recent()
                if doc.state in READY_STATES and (doc.finished_at or doc.updated_at) < cutoff]
     for doc in victims:
         upload = doc.request.kwargs.get("video_key")

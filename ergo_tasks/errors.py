@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def validation_message(errors: list[dict]) -> str:
+    """The first of pydantic's validation errors, as ``field: message`` (no input values echoed)."""
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"] if part != "body")
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
 class TaskError(Exception):
     """An expected failure whose message is written for the person who submitted the job.
 

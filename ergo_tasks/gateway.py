@@ -49,6 +49,7 @@ from statestore.signing import SignatureInvalid
 
 from .api import (HTTP_STATUS, OPERATOR_ACTIONS, PUBLIC_ACTIONS, VIDEO_TYPES, Caller, DownloadRequest, EmptyRequest, JobRequest,
                   JobService, ListRequest, StartRequest, UploadRequest)
+from .errors import validation_message
 
 log = structlog.get_logger(__name__)
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
@@ -170,11 +171,9 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0]
-        if first.get("type") == "json_invalid":
+        if error.errors()[0].get("type") == "json_invalid":
             return _reply(_error("invalid_input", "Invalid request: the body is not valid JSON."))
-        where = ".".join(str(p) for p in first["loc"] if p != "body")
-        return _reply(_error("invalid_input", f"Invalid request: {where + ': ' if where else ''}{first['msg']}"))
+        return _reply(_error("invalid_input", f"Invalid request: {validation_message(error.errors())}"))
 
     def caller_of(request: Request) -> Caller | JSONResponse:
         if not tokens:

@@ -115,13 +115,29 @@ class JobStore:
         self.store.delete(OPEN_PREFIX + job_id)
         self.store.delete(status_key(job_id))
 
-    def job_ids(self, *, start_after: str | None = None) -> Iterator[str]:
+    def job_ids(self) -> Iterator[str]:
         """Every job id, oldest first (ids sort by creation time)."""
-        after = status_key(start_after) if start_after else None
-        for info in self.store.list(STATUS, start_after=after):
+        for info in self.store.list(STATUS):
             name = info.key[len(STATUS):]
             if name.endswith(".json"):
                 yield name[: -len(".json")]
+
+    def recent(self, *, state: str | None = None, before: str | None = None) -> Iterator[JobStatus]:
+        """Status documents newest first, optionally of one state and older than job ``before``.
+
+        Only the listing walks every key; documents are read one by one as the caller consumes
+        them. Unreadable documents are logged and skipped.
+        """
+        for job_id in reversed(list(self.job_ids())):
+            if before is not None and job_id >= before:
+                continue
+            try:
+                doc = self.read(job_id).doc
+            except (JobNotFound, CorruptStatus) as error:
+                log.warning("status.unreadable", job_id=job_id, error=str(error))
+                continue
+            if state is None or doc.state == state:
+                yield doc
 
     # -- work index --------------------------------------------------------------
     def mark_open(self, job_id: str) -> None:

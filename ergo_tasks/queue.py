@@ -82,7 +82,6 @@ class Queue:
         if doc.state in RUNNING_STATES and doc.lease and doc.lease.expired():
             doc = self.requeue_expired(job_id, worker_id).doc
             if doc.ready:
-                self.jobs.close(job_id)
                 return None
         if tasks is not None and doc.task not in tasks:
             return None
@@ -121,21 +120,9 @@ class Queue:
 
         result = self.jobs.update(job_id, change)
         log.warning("queue.lease_expired", job_id=job_id, state=str(result.doc.state))
+        if result.doc.ready:
+            self.jobs.close(job_id)
         return result
-
-    def reap(self, worker_id: str) -> int:
-        """Requeue every job whose lease has expired; returns how many were found."""
-        count = 0
-        for job_id in self.jobs.open_job_ids():
-            try:
-                doc = self.jobs.read(job_id).doc
-            except (JobNotFound, CorruptStatus):
-                continue
-            if doc.state in RUNNING_STATES and doc.lease and doc.lease.expired():
-                if self.requeue_expired(job_id, worker_id).doc.ready:
-                    self.jobs.close(job_id)
-                count += 1
-        return count
 
     # -- the holder of a lease ---------------------------------------------------
     @staticmethod

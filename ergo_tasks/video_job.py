@@ -20,7 +20,7 @@ from statestore import ObjectNotFound, ObjectStore
 from statestore.keys import UPLOADS, checkpoint_prefix, results_prefix
 
 from . import default_app
-from .errors import TaskError
+from .errors import TaskError, validation_message
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +73,7 @@ def _options(quality: str, params: dict | None, chunk_size: int | None):
         preset = get_preset(quality)
         assessment = AssessmentParams(**(params or {}))
     except ValueError as error:  # pydantic's ValidationError is a ValueError
-        message = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
+        message = validation_message(error.errors()) if isinstance(error, ValidationError) else str(error)
         raise TaskError(f"Invalid analysis settings: {message}") from None
     return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE)
 

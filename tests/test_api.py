@@ -301,3 +301,14 @@ def test_unexpected_errors_carry_a_reference_not_a_traceback(s3_store, monkeypat
     answer = service.handle_event({"input": {"action": "generate_upload_url", "filename": "a.mp4"}})
     assert answer["code"] == "internal_error" and "reference" in answer["error"]
     assert "secret" not in answer["error"] and "/srv" not in answer["error"]
+
+
+def test_list_jobs_pages_newest_first_and_skips_damaged_documents(s3_store):
+    service = service_for(s3_store, dispatch_mode="worker")
+    key = _uploaded(s3_store, b"0" * 2000)
+    ids = [service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"] for _ in range(4)]
+    s3_store.put(f"status/{ids[1]}.json", b"{broken")
+    first = service.handle_event({"input": {"action": "list_jobs", "limit": 2}})
+    assert [job["job_id"] for job in first["jobs"]] == [ids[3], ids[2]] and first["next_cursor"] == ids[2]
+    second = service.handle_event({"input": {"action": "list_jobs", "limit": 2, "cursor": first["next_cursor"]}})
+    assert [job["job_id"] for job in second["jobs"]] == [ids[0]] and second["next_cursor"] is None
