@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .angles import AngleSettings, clean_angles, compute_angles, missing_spans
+from .angles import AngleSettings, clean_angles, compute_angles, compute_world_angles, missing_spans, prefer_3d
 from .assessment import AssessmentParams, score_frames
 from .bands import time_in_bands
 from .pose.base import PoseModel, PoseOutput
@@ -50,6 +50,8 @@ class ChunkResult:
         arrays = {"frame_indices": self.frame_indices, "index": np.array(self.index)}
         if self.pose is not None:
             arrays.update(keypoints=self.pose.keypoints, boxes=self.pose.boxes)
+            if self.pose.world is not None:
+                arrays["world"] = self.pose.world
         if self.error:
             arrays["error"] = np.array(self.error)
         np.savez(buffer, **arrays)
@@ -58,7 +60,9 @@ class ChunkResult:
     @classmethod
     def from_bytes(cls, data: bytes) -> ChunkResult:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-            pose = PoseOutput(arrays["keypoints"], arrays["boxes"]) if "keypoints" in arrays else None
+            pose = None
+            if "keypoints" in arrays:
+                pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays["world"] if "world" in arrays else None)
             error = str(arrays["error"]) if "error" in arrays else None
             return cls(int(arrays["index"]), arrays["frame_indices"], pose, error)
 
@@ -123,11 +127,6 @@ def _decode(reader: FrameReader, todo: list[tuple[int, np.ndarray]]) -> Iterator
             yield index, frame_indices, None, f"frames {int(frame_indices[0])}-{int(frame_indices[-1])} could not be decoded ({type(error).__name__})"
 
 
-def _infer(model: PoseModel, frames: np.ndarray) -> PoseOutput:
-    return PoseOutput.concatenate([model.predict(frames[start:start + model.batch_size])
-                                   for start in range(0, len(frames), model.batch_size)])
-
-
 def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, *,
                   checkpoints: Checkpoints | None = None, on_progress: Callable[[Progress], None] | None = None,
                   on_chunk: Callable[[ChunkResult], None] | None = None, job_id: str | None = None) -> dict:
@@ -146,7 +145,7 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
     report(Progress("analysing poses", finished, total, None, 95.0 * finished / total))
     reader = FrameReader(path, info, size)
     for index, frame_indices, frames, error in prefetch(_decode(reader, todo), options.prefetch_depth):
-        chunk = ChunkResult(index, frame_indices, None if frames is None else _infer(model, frames), error)
+        chunk = ChunkResult(index, frame_indices, None if frames is None else model.predict_sequence(frames), error)
         checkpoints.save(chunk)
         if on_chunk:
             on_chunk(chunk)
@@ -164,14 +163,19 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
 def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks: list[ChunkResult], job_id: str | None) -> dict:
     """Everything after pose estimation: tracking, angles, scores, bands, summary."""
     points = len(model.keypoint_names)
-    poses = [c.pose if c.pose is not None else PoseOutput.empty(len(c.frame_indices), model.max_persons, points) for c in chunks]
+    poses = [c.pose if c.pose is not None else PoseOutput.empty(len(c.frame_indices), model.max_persons, points, model.world_landmarks)
+             for c in chunks]
     pose = PoseOutput.concatenate(poses)
     frame_indices = np.concatenate([c.frame_indices for c in chunks]).astype(np.int64)
     times = frame_indices / info.fps
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
-    keypoints, boxes, detected = select_main_person(pose, model.min_person_score)
-    angles = clean_angles(compute_angles(keypoints, model.keypoint_names, options.angles), times, options.angles)
+    main = select_main_person(pose, model.min_person_score)
+    keypoints, boxes, detected = main.keypoints, main.boxes, main.detected
+    world_angles = None if main.world is None else compute_world_angles(main.world, keypoints, model.keypoint_names, options.angles)
+    measured, angle_sources = prefer_3d(world_angles, compute_angles(keypoints, model.keypoint_names, options.angles))
+    angles = clean_angles(measured, times, options.angles)
     rula, reba, inputs = score_frames(angles, options.params)
+    inputs["angle_sources"] = angle_sources
     bands, sustained = time_in_bands(angles, times, frame_seconds)
     damaged = [c.error for c in chunks if c.error]
     summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,
@@ -181,6 +185,6 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "video": info.as_dict(), "preset": options.preset.as_dict(), "model": model.describe(),
         "angle_settings": asdict(options.angles), "frame_indices": frame_indices, "timestamps": times,
-        "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "boxes": boxes, "detected": detected,
-        "angles": angles, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,
+        "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "world_keypoints": main.world, "boxes": boxes, "detected": detected,
+        "angles": angles, "angle_sources": angle_sources, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,
     }

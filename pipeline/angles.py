@@ -18,7 +18,18 @@ angle                  definition
                        negative behind the body (extension)
 ``elbow_{side}``       180 minus the shoulder-elbow-wrist angle; 0 straight arm
 ``knee_{side}``        180 minus the hip-knee-ankle angle; 0 straight leg
+``wrist_{side}``       180 minus the elbow-wrist-hand angle, the hand point being the
+                       middle of the index and pinky knuckles (models with hand
+                       points); 0 hand in line with the forearm.  Unsigned: RULA and
+                       REBA score the wrist by the size of its bend
+``trunk_side_bend``    3D only: trunk line against vertical-up in the frontal plane
+``neck_side_bend``     3D only: head line against the trunk line in the frontal plane
 =====================  ===============================================================
+
+Models with 3D world landmarks (BlazePose) get every angle from metric 3D
+points (:func:`compute_world_angles`): the body's own axes tell forward from
+sideways, so the angles do not depend on where the camera stands.  2D angles
+remain the fallback; :func:`prefer_3d` records which frames came from which.
 
 A keypoint below ``min_confidence`` counts as missing; an angle that needs a
 missing keypoint is NaN.  Short gaps are interpolated (up to ``max_gap_s``),
@@ -34,7 +45,7 @@ import numpy as np
 
 SIDES = ("left", "right")
 ANGLE_NAMES = ("trunk_flexion", "neck_flexion", "upper_arm_left", "upper_arm_right", "elbow_left", "elbow_right",
-               "knee_left", "knee_right")
+               "knee_left", "knee_right", "wrist_left", "wrist_right", "trunk_side_bend", "neck_side_bend")
 
 
 @dataclass(frozen=True)
@@ -50,15 +61,21 @@ class AngleSettings:
 
 
 class _Joints:
-    """Named access to (n, k, 3) keypoints, with low-confidence points as NaN."""
+    """Named access to (n, k, d) points, with low-confidence points (and joints the model lacks) as NaN."""
 
-    def __init__(self, keypoints: np.ndarray, names: Sequence[str], min_confidence: float):
-        self.points = keypoints[..., :2].astype(np.float64).copy()
-        self.points[~(keypoints[..., 2] >= min_confidence)] = np.nan
+    def __init__(self, points: np.ndarray, confidence: np.ndarray, names: Sequence[str], min_confidence: float):
+        self.points = points.astype(np.float64).copy()
+        self.points[~(confidence >= min_confidence)] = np.nan
         self.index = {name: i for i, name in enumerate(names)}
 
     def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.index:
+            return np.full(self.points[:, 0].shape, np.nan)
         return self.points[:, self.index[name]]
+
+    def hand(self, side: str) -> np.ndarray:
+        """Middle of the index and pinky knuckles: where the hand points."""
+        return self.mid(f"{side}_index", f"{side}_pinky")
 
     def mid(self, a: str, b: str) -> np.ndarray:
         return (self[a] + self[b]) / 2
@@ -108,7 +125,7 @@ def facing(joints: _Joints, threshold: float) -> np.ndarray:
 
 def compute_angles(keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings()) -> dict[str, np.ndarray]:
     """Per-frame angles (float64, NaN where not measurable) from (n, k, 3) keypoints."""
-    joints = _Joints(keypoints, names, settings.min_confidence)
+    joints = _Joints(keypoints[..., :2], keypoints[..., 2], names, settings.min_confidence)
     forward = facing(joints, settings.facing_threshold)
     shoulders = joints.mid_available("left_shoulder", "right_shoulder")
     hips = joints.mid_available("left_hip", "right_hip")
@@ -122,7 +139,66 @@ def compute_angles(keypoints: np.ndarray, names: Sequence[str], settings: AngleS
         angles[f"upper_arm_{side}"] = _signed_angle(joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], -trunk, forward)
         angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
         angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
+        angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))
+    angles["trunk_side_bend"] = angles["neck_side_bend"] = np.full(len(trunk), np.nan)  # a 2D view cannot tell sideways
     return angles
+
+
+def _tilt(vector: np.ndarray, reference: np.ndarray, towards: np.ndarray) -> np.ndarray:
+    """How far 3D ``vector`` tips from ``reference`` towards ``towards`` (degrees, positive towards it).
+
+    Measured out of the plane that holds ``reference`` and is square to ``towards``, not as a projection
+    onto a plane: a projection inflates the forward angle of a trunk that also leans sideways (with 40
+    degrees of side bend, 12 degrees of flexion would project to 15.5).  Bent over beyond horizontal,
+    the angle goes on past 90.
+    """
+    ref = _unit(reference)
+    toward = _unit(towards - np.sum(towards * ref, axis=-1, keepdims=True) * ref)
+    along, across = np.sum(vector * ref, axis=-1), np.sum(vector * toward, axis=-1)
+    rest = np.linalg.norm(vector - along[..., None] * ref - across[..., None] * toward, axis=-1)
+    return np.degrees(np.arctan2(across, np.where(along < 0, -1.0, 1.0) * np.hypot(along, rest)))
+
+
+def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str],
+                         settings: AngleSettings = AngleSettings()) -> dict[str, np.ndarray]:
+    """Per-frame angles from (n, k, 3) metric world points (x right, y down, z away from the camera).
+
+    Confidence comes from the image keypoints' visibility.  The body's axes: *left* from the right to
+    the left hip (pelvis) or shoulder (chest); *forward* = left x up, so the angles hold from any
+    viewpoint.  Vertical is the camera's up: a tilted camera tilts the trunk angle with it.
+    """
+    joints = _Joints(world, keypoints[..., 2], names, settings.min_confidence)
+    up = np.tile([0.0, -1.0, 0.0], (len(world), 1))
+    shoulders, hips = joints.mid("left_shoulder", "right_shoulder"), joints.mid("left_hip", "right_hip")
+    trunk = shoulders - hips
+    pelvis_left = _unit(joints["left_hip"] - joints["right_hip"])
+    chest_left = _unit(joints["left_shoulder"] - joints["right_shoulder"])
+    pelvis_forward = np.cross(pelvis_left, up)
+    chest_forward = np.cross(chest_left, _unit(trunk))
+    head = joints.mid("left_ear", "right_ear") - shoulders
+    angles = {
+        "trunk_flexion": _tilt(trunk, up, pelvis_forward),
+        "neck_flexion": _tilt(head, trunk, chest_forward),
+    }
+    for side in SIDES:
+        angles[f"upper_arm_{side}"] = _tilt(joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], -trunk, chest_forward)
+        angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
+        angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
+        angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))
+    angles["trunk_side_bend"] = np.abs(_tilt(trunk, up, pelvis_left))
+    angles["neck_side_bend"] = np.abs(_tilt(head, trunk, chest_left))
+    return angles
+
+
+def prefer_3d(world_angles: dict[str, np.ndarray] | None, image_angles: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, dict[str, int]]]:
+    """Each angle from 3D where measured there, else from 2D; and per angle, how many frames came from each."""
+    merged, sources = {}, {}
+    for name, flat in image_angles.items():
+        deep = world_angles[name] if world_angles is not None else np.full_like(flat, np.nan)
+        from_3d = ~np.isnan(deep)
+        merged[name] = np.where(from_3d, deep, flat)
+        sources[name] = {"3d": int(from_3d.sum()), "2d": int((~from_3d & ~np.isnan(flat)).sum())}
+    return merged, sources
 
 
 def fill_short_gaps(series: np.ndarray, times: np.ndarray, max_gap_s: float) -> np.ndarray:

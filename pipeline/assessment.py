@@ -1,10 +1,12 @@
 """Per-frame RULA and REBA from measured angles plus what a video cannot measure.
 
-A 2D video shows trunk, neck, arm, elbow and knee angles.  It does not show
-wrist posture (unless the model has hand points), twisting, loads, coupling or
-muscle use: those come from :class:`AssessmentParams`, given with the job,
-with documented defaults.  The result lists which inputs were measured and
-which were assumed.
+A video shows trunk, neck, arm, elbow and knee angles; with hand points
+(BlazePose) the wrist bend, and with 3D points the side bending of trunk and
+neck.  It does not show twisting of the wrist, loads, coupling or muscle use:
+those come from :class:`AssessmentParams`, given with the job, with
+documented defaults.  A measured value wins over the assumed one in each frame
+where it was measured; the result lists which inputs were measured (and in
+how many frames the assumption stood in) and which were assumed.
 """
 
 from __future__ import annotations
@@ -48,53 +50,71 @@ class AssessmentParams(BaseModel):
     repeated_actions: bool = False
     rapid_changes: bool = False
     neutral_tolerance: float = Field(E.NEUTRAL_TOLERANCE, ge=0, le=20)
+    side_bend_threshold: float = Field(20.0, ge=0, le=60, description="a measured side bend beyond this many degrees counts as side-bent")
     assumed_knee_flexion: float = Field(0.0, ge=0, le=180, description="used when the knees are not visible")
 
 
-#: Inputs the video measures when the keypoints are visible.
+#: Inputs the video always measures when the keypoints are visible.
 MEASURED = ("trunk_flexion", "neck_flexion", "upper_arm", "elbow_flexion", "knee_flexion")
+#: Inputs measured only by some models (hand points, 3D): AssessmentParams field -> angle.
+SOMETIMES_MEASURED = {"wrist_flexion": "wrist", "trunk_side_bent": "trunk_side_bend", "neck_side_bent": "neck_side_bend"}
 
 
-def _worst_side(angles: dict[str, np.ndarray], frame: int) -> tuple[float, float] | None:
-    """(upper arm, elbow) of the side with the higher (riskier) upper-arm angle, if one is measured."""
+def _worst_side(angles: dict[str, np.ndarray], frame: int) -> tuple[float, float, float] | None:
+    """(upper arm, elbow, wrist) of the side with the higher (riskier) upper-arm angle, if one is measured.
+
+    The wrist comes from the same side (NaN when that hand was not seen).
+    """
     sides = []
     for side in ("left", "right"):
         arm, elbow = angles[f"upper_arm_{side}"][frame], angles[f"elbow_{side}"][frame]
         if not (math.isnan(arm) or math.isnan(elbow)):
-            sides.append((E.upper_arm_base(arm), abs(arm), arm, elbow))
-    return max(sides)[2:] if sides else None
+            wrist = angles.get(f"wrist_{side}", np.full(frame + 1, np.nan))[frame]
+            sides.append((E.upper_arm_base(arm), abs(arm), arm, elbow, wrist))
+    return max(sides, key=lambda s: s[:2])[2:] if sides else None
 
 
-def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
-                 wrist: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+def _side_bent(angles: dict[str, np.ndarray], name: str, frame: int, assumed: bool, threshold: float) -> tuple[bool, bool]:
+    """(side-bent?, measured?) for one frame: a measured bend decides, else the assumption stands."""
+    value = angles.get(name, np.full(frame + 1, np.nan))[frame]
+    return (assumed, False) if math.isnan(value) else (value > threshold, True)
+
+
+def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """RULA and REBA arrays (NaN where the posture was not measurable) and a record of the inputs."""
     frames = len(angles["trunk_flexion"])
     rula = {name: np.full(frames, np.nan) for name in RULA_FIELDS}
     reba = {name: np.full(frames, np.nan) for name in REBA_FIELDS}
     knees_assumed = 0
+    measured = dict.fromkeys(SOMETIMES_MEASURED, 0)  # frames where each optional input was measured
     for frame in range(frames):
         trunk, neck = angles["trunk_flexion"][frame], angles["neck_flexion"][frame]
         arm = _worst_side(angles, frame)
         if math.isnan(trunk) or math.isnan(neck) or arm is None:
             continue
-        upper_arm, elbow = arm
+        upper_arm, elbow, wrist = arm
         knee = np.nanmax([angles["knee_left"][frame], angles["knee_right"][frame], -1.0])
         if knee < 0:
             knee, knees_assumed = params.assumed_knee_flexion, knees_assumed + 1
-        wrist_flexion = params.wrist_flexion if wrist is None or math.isnan(wrist[frame]) else float(wrist[frame])
+        wrist_flexion = params.wrist_flexion if math.isnan(wrist) else float(wrist)
+        trunk_side_bent, trunk_bend_measured = _side_bent(angles, "trunk_side_bend", frame, params.trunk_side_bent, params.side_bend_threshold)
+        neck_side_bent, neck_bend_measured = _side_bent(angles, "neck_side_bend", frame, params.neck_side_bent, params.side_bend_threshold)
+        for name, was_measured in (("wrist_flexion", not math.isnan(wrist)), ("trunk_side_bent", trunk_bend_measured),
+                                   ("neck_side_bent", neck_bend_measured)):
+            measured[name] += was_measured
         r = E.rula_score(
             upper_arm=upper_arm, elbow_flexion=elbow, wrist_flexion=wrist_flexion, neck_flexion=neck, trunk_flexion=trunk,
             shoulder_raised=params.shoulder_raised, arm_abducted=params.arm_abducted, arm_supported=params.arm_supported,
             across_midline=params.across_midline, wrist_deviated=params.wrist_deviated,
             wrist_twist_end_of_range=params.wrist_twist_end_of_range, neck_twisted=params.neck_twisted,
-            neck_side_bent=params.neck_side_bent, trunk_twisted=params.trunk_twisted, trunk_side_bent=params.trunk_side_bent,
+            neck_side_bent=neck_side_bent, trunk_twisted=params.trunk_twisted, trunk_side_bent=trunk_side_bent,
             legs_supported=params.legs_supported, muscle_use=params.muscle_use, force_load=params.rula_force_load,
             neutral_tolerance=params.neutral_tolerance,
         )
         b = E.reba_score(
             trunk_flexion=trunk, neck_flexion=neck, knee_flexion=knee, upper_arm=upper_arm, elbow_flexion=elbow,
-            wrist_flexion=wrist_flexion, trunk_twisted_or_side_bent=params.trunk_twisted or params.trunk_side_bent,
-            neck_twisted_or_side_bent=params.neck_twisted or params.neck_side_bent, unilateral_stance=params.unilateral_stance,
+            wrist_flexion=wrist_flexion, trunk_twisted_or_side_bent=params.trunk_twisted or trunk_side_bent,
+            neck_twisted_or_side_bent=params.neck_twisted or neck_side_bent, unilateral_stance=params.unilateral_stance,
             sitting=params.sitting, load_kg=params.load_kg, shock=params.shock, shoulder_raised=params.shoulder_raised,
             arm_abducted=params.arm_abducted, arm_supported=params.arm_supported,
             wrist_deviated_or_twisted=params.wrist_deviated or params.wrist_twist_end_of_range, coupling=params.coupling,
@@ -105,9 +125,13 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
             rula[name][frame] = value
         for name, value in b.as_dict().items():
             reba[name][frame] = value
+    scored = int(np.sum(~np.isnan(rula["grand_score"])))
     inputs = {
-        "measured": list(MEASURED) + (["wrist_flexion"] if wrist is not None else []),
-        "assumed": {name: value for name, value in params.model_dump().items() if name != "wrist_flexion" or wrist is None},
+        "measured": list(MEASURED) + [name for name, count in measured.items() if count],
+        "assumed": params.model_dump(),
         "frames_with_assumed_knees": knees_assumed,
+        # the assumed value stood in for the optional measurements in the remaining scored frames
+        "frames_measured": {name: count for name, count in measured.items()},
+        "frames_scored": scored,
     }
     return rula, reba, inputs

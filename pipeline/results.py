@@ -17,11 +17,14 @@ Keys of ``result.pkl`` (version 1):
 ``timestamps``         (n,) float64: their times in seconds
 ``keypoint_names``     list of the model's keypoint names
 ``keypoints``          (n, k, 3) float32: the main worker's x, y (pixels of the analysed frame), confidence; NaN if absent
+``world_keypoints``    (n, k, 3) float32 metric 3D points (x right, y down, z away from the camera, origin between
+                       the hips), or None for models without them
 ``boxes``              (n, 5) float32: the main worker's box and score
 ``detected``           (n,) bool: a person was found
 ``angles``             dict of (n,) float64 angles in degrees (see pipeline/angles.py), NaN if not measurable
 ``rula``, ``reba``     dicts of (n,) float64 per-frame scores, every intermediate score; NaN if not scored
-``inputs``             which inputs were measured, which assumed (and their values)
+``inputs``             which inputs were measured, which assumed (and their values), and per angle how many
+                       frames were measured in 3D and in 2D (``angle_sources``)
 ``summary``            the summary (also in summary.json)
 =====================  =====================================================================
 """
@@ -180,6 +183,8 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
     sheet.append(["Measured from the video", ", ".join(result["inputs"]["measured"])])
     for name, value in result["inputs"]["assumed"].items():
         sheet.append([f"Assumed: {name}", value])
+    for name, counts in result["inputs"].get("angle_sources", {}).items():
+        sheet.append([f"Angle {name}", f"from 3D points in {counts['3d']} frames, from the 2D image in {counts['2d']}"])
 
     frames = book.create_sheet("Frames")
     frames.append(header)

@@ -8,6 +8,8 @@ with nobody are reported as missing, never as a person at zero angles.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .boxes import area, iou
@@ -17,10 +19,20 @@ from .pose.base import PoseOutput
 CONTINUITY_WEIGHT = 1.0
 
 
-def select_main_person(pose: PoseOutput, min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(keypoints (n, k, 3), box (n, 5), detected (n,)) of the main worker in each frame."""
+@dataclass
+class MainPerson:
+    """The main worker in each of n frames; NaN rows (and ``detected`` False) where nobody was found."""
+
+    keypoints: np.ndarray  # (n, k, 3)
+    boxes: np.ndarray  # (n, 5)
+    detected: np.ndarray  # (n,) bool
+    world: np.ndarray | None  # (n, k, 3) metric points, from models that give them
+
+
+def select_main_person(pose: PoseOutput, min_score: float) -> MainPerson:
     frames, _, count, _ = pose.keypoints.shape
     keypoints = np.full((frames, count, 3), np.nan, np.float32)
+    world = None if pose.world is None else np.full((frames, count, 3), np.nan, np.float32)
     boxes = np.full((frames, 5), np.nan, np.float32)
     detected = np.zeros(frames, bool)
     previous = None
@@ -36,7 +48,9 @@ def select_main_person(pose: PoseOutput, min_score: float) -> tuple[np.ndarray, 
         score[~valid] = -np.inf
         chosen = int(np.argmax(score))
         keypoints[index] = pose.keypoints[index, chosen]
+        if world is not None:
+            world[index] = pose.world[index, chosen]
         boxes[index] = candidates[chosen]
         detected[index] = True
         previous = candidates[chosen, :4]
-    return keypoints, boxes, detected
+    return MainPerson(keypoints, boxes, detected, world)

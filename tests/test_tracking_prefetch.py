@@ -26,7 +26,8 @@ def test_the_largest_person_is_chosen_and_followed():
     worker = (100, 100, 200, 400, 0.99)
     passer_by = (150, 80, 300, 420, 0.95)  # larger, walks right over the worker
     pose = _frames([[worker], [passer_by, (102, 100, 202, 400, 0.99)], [(104, 100, 204, 400, 0.99)]])
-    keypoints, boxes, detected = select_main_person(pose, 0.5)
+    main = select_main_person(pose, 0.5)
+    keypoints, boxes, detected = main.keypoints, main.boxes, main.detected
     assert detected.all()
     assert boxes[1, 0] == 102  # overlap with the previous frame keeps the worker
     assert keypoints[2, 0, 0] == 104
@@ -34,7 +35,8 @@ def test_the_largest_person_is_chosen_and_followed():
 
 def test_frames_without_a_person_are_missing_not_zero():
     pose = _frames([[(10, 10, 50, 90, 0.9)], [], [(10, 10, 50, 90, 0.3)]])
-    keypoints, _, detected = select_main_person(pose, 0.5)
+    main = select_main_person(pose, 0.5)
+    keypoints, detected = main.keypoints, main.detected
     assert detected.tolist() == [True, False, False]
     assert np.isnan(keypoints[1]).all() and np.isnan(keypoints[2]).all()
 

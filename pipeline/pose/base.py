@@ -35,19 +35,29 @@ class PoseOutput:
 
     ``keypoints``: (frames, persons, keypoints, 3) float32: x, y in pixels of
     the input frame and a confidence in [0, 1].  ``boxes``: (frames, persons,
-    5) float32: x1, y1, x2, y2, score.  Rows of absent persons are NaN.
+    5) float32: x1, y1, x2, y2, score.  ``world``: (frames, persons,
+    keypoints, 3) float32 metric 3D points (x right, y down as in the image, z
+    away from the camera, origin between the hips), from models that estimate
+    them; None otherwise.  Rows of absent persons are NaN.
     """
 
     keypoints: np.ndarray
     boxes: np.ndarray
+    world: np.ndarray | None = None
 
     @classmethod
-    def empty(cls, frames: int, persons: int, keypoints: int) -> PoseOutput:
-        return cls(np.full((frames, persons, keypoints, 3), np.nan, np.float32), np.full((frames, persons, 5), np.nan, np.float32))
+    def empty(cls, frames: int, persons: int, keypoints: int, world: bool = False) -> PoseOutput:
+        def nan(*shape: int) -> np.ndarray:
+            return np.full(shape, np.nan, np.float32)
+
+        return cls(nan(frames, persons, keypoints, 3), nan(frames, persons, 5), nan(frames, persons, keypoints, 3) if world else None)
 
     @classmethod
     def concatenate(cls, outputs: list[PoseOutput]) -> PoseOutput:
-        return cls(np.concatenate([o.keypoints for o in outputs]), np.concatenate([o.boxes for o in outputs]))
+        world = None
+        if any(o.world is not None for o in outputs):
+            world = np.concatenate([o.world if o.world is not None else np.full(o.keypoints.shape, np.nan, np.float32) for o in outputs])
+        return cls(np.concatenate([o.keypoints for o in outputs]), np.concatenate([o.boxes for o in outputs]), world)
 
 
 class PoseModel(abc.ABC):
@@ -59,10 +69,23 @@ class PoseModel(abc.ABC):
     #: Boxes scoring below this are not people (0 for random test weights).
     min_person_score: float
     batch_size: int
+    #: Whether ``predict`` fills ``PoseOutput.world`` (metric 3D points).
+    world_landmarks: bool = False
 
     @abc.abstractmethod
     def predict(self, frames: np.ndarray) -> PoseOutput:
         """Pose for ``frames`` of shape (n, height, width, 3), uint8 RGB."""
+
+    def predict_sequence(self, frames: np.ndarray) -> PoseOutput:
+        """Pose for consecutive sampled frames of one chunk, in batches of ``batch_size``.
+
+        Models that follow a person from frame to frame (BlazePose) override
+        this; they must start afresh on each call, so that a chunk's result
+        depends on that chunk alone and a resumed analysis equals an
+        uninterrupted one.
+        """
+        return PoseOutput.concatenate([self.predict(frames[start:start + self.batch_size])
+                                       for start in range(0, len(frames), self.batch_size)])
 
     def describe(self) -> dict:
         """What the result records about the model."""

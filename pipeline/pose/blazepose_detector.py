@@ -63,16 +63,16 @@ class RegionOfInterest:
     rotation: float  # radians; 0 for an upright person
 
 
-def _letterbox(image: np.ndarray) -> tuple[torch.Tensor, float, float, float]:
-    """Fit an (h, w, 3) uint8 image into 224x224 keeping its aspect; returns the tensor and (scale, pad_x, pad_y) in pixels."""
-    height, width = image.shape[:2]
+def _letterbox(images: np.ndarray) -> tuple[torch.Tensor, float, float, float]:
+    """Fit (n, h, w, 3) uint8 images into 224x224 keeping their aspect; returns NHWC [-1, 1] and (scale, pad_x, pad_y) in pixels."""
+    height, width = images.shape[1:3]
     scale = INPUT_SIZE / max(height, width)
     new_h, new_w = round(height * scale), round(width * scale)
-    tensor = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1.0  # the detector takes [-1, 1]
+    tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # the detector takes [-1, 1]
     tensor = F.interpolate(tensor, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=True)
-    pad_y, pad_x = (INPUT_SIZE - new_h) / 2, (INPUT_SIZE - new_w) / 2
-    tensor = F.pad(tensor, (int(pad_x), INPUT_SIZE - new_w - int(pad_x), int(pad_y), INPUT_SIZE - new_h - int(pad_y)))
-    return tensor.permute(0, 2, 3, 1), scale, float(int(pad_x)), float(int(pad_y))
+    pad_y, pad_x = (INPUT_SIZE - new_h) // 2, (INPUT_SIZE - new_w) // 2
+    tensor = F.pad(tensor, (pad_x, INPUT_SIZE - new_w - pad_x, pad_y, INPUT_SIZE - new_h - pad_y))
+    return tensor.permute(0, 2, 3, 1), scale, float(pad_x), float(pad_y)
 
 
 def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, threshold: float = NMS_IOU):
@@ -97,11 +97,18 @@ class PoseDetector:
 
     def detect(self, image: np.ndarray, max_people: int = 1) -> list[Detection]:
         """People in an (h, w, 3) uint8 RGB image, best first."""
-        tensor, scale, pad_x, pad_y = _letterbox(image)
+        return self.detect_batch(image[None], max_people)[0]
+
+    def detect_batch(self, images: np.ndarray, max_people: int = 1) -> list[list[Detection]]:
+        """People in each of (n, h, w, 3) uint8 RGB images (one network call), best first."""
+        tensor, scale, pad_x, pad_y = _letterbox(images)
         with torch.inference_mode():
             outputs = self.graph(tensor.to(self.device))
         order = np.argsort(self.graph.output_names)
-        raw, logits = (outputs[i][0].float().cpu().numpy() for i in order)
+        raw_all, logits_all = (outputs[i].float().cpu().numpy() for i in order)
+        return [self._decode(raw, logits, scale, pad_x, pad_y, max_people) for raw, logits in zip(raw_all, logits_all)]
+
+    def _decode(self, raw: np.ndarray, logits: np.ndarray, scale: float, pad_x: float, pad_y: float, max_people: int) -> list[Detection]:
         scores = 1 / (1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
         keep = scores >= MIN_SCORE
         if not keep.any():
@@ -112,18 +119,23 @@ class PoseDetector:
         half = raw[:, 2:4] / INPUT_SIZE / 2
         boxes = np.concatenate([centres - half, centres + half], axis=1)
         keypoints = raw[:, 4:12].reshape(-1, 4, 2) / INPUT_SIZE + anchors[:, None, :]
-        detections = []
-        for score, box, points in weighted_nms(scores, boxes, keypoints)[:max_people]:
-            to_image = lambda p: (p * INPUT_SIZE - [pad_x, pad_y]) / scale  # noqa: E731 - undo the letterbox
-            detections.append(Detection(score, np.concatenate([to_image(box[:2]), to_image(box[2:])]), to_image(points)))
-        return detections
+
+        def to_image(points: np.ndarray) -> np.ndarray:  # undo the letterbox
+            return (points * INPUT_SIZE - [pad_x, pad_y]) / scale
+
+        return [Detection(score, np.concatenate([to_image(box[:2]), to_image(box[2:])]), to_image(points))
+                for score, box, points in weighted_nms(scores, boxes, keypoints)[:max_people]]
 
 
-def region_of_interest(detection: Detection) -> RegionOfInterest:
-    """The rotated square around the person: centred on the hips, oriented from hips to the full-body point."""
-    hips, full_body = detection.keypoints[0], detection.keypoints[1]
-    dx, dy = full_body - hips
+def region_from_alignment(centre: np.ndarray, towards: np.ndarray) -> RegionOfInterest:
+    """MediaPipe's rotated square from two alignment points (hip centre, full-body point): size 2 * distance * 1.25."""
+    dx, dy = np.asarray(towards, np.float64) - centre
     size = 2 * math.hypot(dx, dy) * ROI_SCALE
     rotation = math.pi / 2 - math.atan2(-dy, dx)  # image y grows downwards
     rotation = (rotation + math.pi) % (2 * math.pi) - math.pi
-    return RegionOfInterest(center=hips.astype(np.float64), size=size, rotation=rotation)
+    return RegionOfInterest(center=np.asarray(centre, np.float64), size=size, rotation=rotation)
+
+
+def region_of_interest(detection: Detection) -> RegionOfInterest:
+    """The rotated square around a detected person: centred on the hips, oriented from hips to the full-body point."""
+    return region_from_alignment(detection.keypoints[0], detection.keypoints[1])

@@ -49,6 +49,13 @@ def to_image(points: np.ndarray, roi: RegionOfInterest) -> np.ndarray:
     return roi.center + roi.size * (offsets[..., :1] * x_axis + offsets[..., 1:2] * y_axis)
 
 
+def world_to_image_axes(world: np.ndarray, roi: RegionOfInterest) -> np.ndarray:
+    """Metric points from the crop's axes to the image's: turned by the ROI rotation, as MediaPipe does."""
+    x_axis, y_axis = crop_axes(roi.rotation)
+    xy = world[..., :1] * x_axis + world[..., 1:2] * y_axis
+    return np.concatenate([xy, world[..., 2:3]], axis=-1)
+
+
 class LandmarkModel:
     def __init__(self, model_path: str | Path, device: str = "cpu"):
         self.device = torch.device(device)
@@ -56,14 +63,20 @@ class LandmarkModel:
         self.order = np.argsort(self.graph.output_names)  # landmarks, presence, segmentation, heatmap, world
 
     def predict(self, frames: np.ndarray, rois: list[RegionOfInterest], frame_index: list[int]) -> dict[str, np.ndarray]:
-        """For each ROI: image landmarks (39, 3: x, y, visibility), presence, and world landmarks (39, 3) in metres."""
+        """For each ROI: image landmarks (39, 3: x, y, visibility), presence, and world landmarks (39, 3) in metres.
+
+        World landmarks are in the image's axes (x right, y down, z away from the camera), centred between the hips.
+        """
         with torch.inference_mode():
-            crops = crop_regions(torch.from_numpy(frames).to(self.device), rois, frame_index)
+            # only the frames cropped from go to the device, not the whole chunk
+            selected = torch.from_numpy(frames[frame_index]).to(self.device)
+            crops = crop_regions(selected, rois, list(range(len(rois))))
             outputs = self.graph(crops)
         raw, presence, _, _, world = (outputs[i].float().cpu().numpy() for i in self.order)
         raw = raw.reshape(len(rois), POINTS, 5)
         image = np.stack([to_image(raw[i], roi) for i, roi in enumerate(rois)])
         visibility = 1 / (1 + np.exp(-np.clip(raw[..., 3].astype(np.float64), -50, 50)))
-        world = world.reshape(len(rois), POINTS, 3)
+        world = world.reshape(len(rois), POINTS, 3).astype(np.float64)
+        world = np.stack([world_to_image_axes(world[i], roi) for i, roi in enumerate(rois)]).astype(np.float32)
         return {"landmarks": np.concatenate([image, visibility[..., None]], axis=-1).astype(np.float32),
                 "presence": presence.reshape(len(rois)), "world": world}

@@ -1,0 +1,117 @@
+"""Angles from 3D world points (BlazePose), and how measured wrists and side bends reach the scores."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pipeline.angles import compute_angles, compute_world_angles, prefer_3d
+from pipeline.assessment import AssessmentParams, score_frames
+from pipeline.pose.base import COCO_KEYPOINTS
+from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
+
+UP = np.array([0.0, -1.0, 0.0])  # world y points down, as in the image
+
+
+def _towards(reference: np.ndarray, towards: np.ndarray, degrees: float) -> np.ndarray:
+    """``reference`` turned by ``degrees`` towards ``towards`` (both unit, square to each other)."""
+    a = math.radians(degrees)
+    return math.cos(a) * reference + math.sin(a) * towards
+
+
+def world_skeleton(*, yaw=0.0, trunk=0.0, side=0.0, neck=0.0, arm=0.0, elbow=0.0, wrist=0.0, knee=0.0) -> np.ndarray:
+    """(33, 3) metric points of a person facing ``yaw`` degrees away from the camera's direction."""
+    y = math.radians(yaw)
+    forward = np.array([math.sin(y), 0.0, -math.cos(y)])  # yaw 0: facing the camera (-z)
+    left = np.cross(UP, forward)
+    t, f = math.radians(trunk), math.radians(side)
+    along_trunk = math.cos(f) * math.cos(t) * UP + math.sin(t) * forward + math.cos(t) * math.sin(f) * left
+    chest_forward = np.cross(left, along_trunk)
+    hips = {"left_hip": 0.1 * left, "right_hip": -0.1 * left}
+    top = 0.5 * along_trunk
+    head = _towards(along_trunk, chest_forward, neck)
+    p = {**hips, "left_shoulder": top + 0.18 * left, "right_shoulder": top - 0.18 * left,
+         "left_ear": top + 0.25 * head + 0.07 * left, "right_ear": top + 0.25 * head - 0.07 * left, "nose": top + 0.25 * head}
+    for name, sign in (("left", 1), ("right", -1)):
+        shoulder = p[f"{name}_shoulder"]
+        elbow_point = shoulder + 0.3 * _towards(-along_trunk, chest_forward, arm)
+        wrist_point = elbow_point + 0.25 * _towards(-along_trunk, chest_forward, arm + elbow)
+        hand = _towards(-along_trunk, chest_forward, arm + elbow + wrist)
+        knee_point = p[f"{name}_hip"] - 0.45 * UP
+        p.update({f"{name}_elbow": elbow_point, f"{name}_wrist": wrist_point,
+                  f"{name}_index": wrist_point + 0.08 * hand + 0.02 * left, f"{name}_pinky": wrist_point + 0.08 * hand - 0.02 * left,
+                  f"{name}_knee": knee_point, f"{name}_ankle": knee_point + 0.45 * _towards(-UP, -forward, knee)})
+    points = np.full((len(BLAZEPOSE_KEYPOINTS), 3), np.nan)
+    for index, name in enumerate(BLAZEPOSE_KEYPOINTS):
+        if name in p:
+            points[index] = p[name]
+    return points
+
+
+def world_angles(**pose) -> dict[str, float]:
+    world = world_skeleton(**pose)[None]
+    keypoints = np.concatenate([world[..., :2] * 500, np.full(world.shape[:2] + (1,), 0.9)], axis=-1)
+    return {name: float(v[0]) for name, v in compute_world_angles(world, keypoints, BLAZEPOSE_KEYPOINTS).items()}
+
+
+POSTURE = {"trunk": 30.0, "neck": 15.0, "arm": 60.0, "elbow": 45.0, "wrist": 25.0, "knee": 30.0}
+EXPECTED = {"trunk_flexion": 30.0, "neck_flexion": 15.0, "upper_arm_left": 60.0, "upper_arm_right": 60.0, "elbow_left": 45.0,
+            "wrist_right": 25.0, "knee_left": 30.0, "trunk_side_bend": 0.0, "neck_side_bend": 0.0}
+
+
+@pytest.mark.parametrize("yaw", [0.0, 90.0, -135.0, 180.0])
+def test_3d_angles_do_not_depend_on_where_the_camera_stands(yaw):
+    measured = world_angles(yaw=yaw, **POSTURE)
+    for name, value in EXPECTED.items():
+        assert measured[name] == pytest.approx(value, abs=1e-6), name
+
+
+@pytest.mark.parametrize("trunk,arm", [(-15.0, -30.0), (100.0, 120.0)])
+def test_3d_signs_extension_and_bending_past_horizontal(trunk, arm):
+    measured = world_angles(yaw=40.0, trunk=trunk, arm=arm)
+    assert measured["trunk_flexion"] == pytest.approx(trunk, abs=1e-6)
+    assert measured["upper_arm_left"] == pytest.approx(arm, abs=1e-6)
+
+
+def test_side_bending_is_measured_apart_from_flexion():
+    leaning = world_angles(side=25.0)
+    assert leaning["trunk_side_bend"] == pytest.approx(25.0, abs=1e-6) and leaning["trunk_flexion"] == pytest.approx(0.0, abs=1e-6)
+    both = world_angles(trunk=12.0, side=40.0)
+    # a projection onto the sagittal plane would read atan(tan 12 / cos 40) = 15.5 degrees
+    assert both["trunk_flexion"] == pytest.approx(12.0, abs=1e-6)
+
+
+def test_each_angle_comes_from_3d_where_measured_there_else_2d():
+    image = {"trunk_flexion": np.array([10.0, 20.0, np.nan]), "wrist_left": np.array([np.nan, 5.0, np.nan])}
+    world = {"trunk_flexion": np.array([12.0, np.nan, np.nan]), "wrist_left": np.array([7.0, 8.0, np.nan])}
+    merged, sources = prefer_3d(world, image)
+    assert np.allclose(merged["trunk_flexion"][:2], [12.0, 20.0]) and np.isnan(merged["trunk_flexion"][2])
+    assert sources == {"trunk_flexion": {"3d": 1, "2d": 1}, "wrist_left": {"3d": 2, "2d": 0}}
+    assert prefer_3d(None, image)[1]["trunk_flexion"] == {"3d": 0, "2d": 2}
+
+
+def test_2d_wrists_need_hand_points():
+    coco = np.zeros((1, len(COCO_KEYPOINTS), 3), np.float32) + 0.9
+    assert np.isnan(compute_angles(coco, COCO_KEYPOINTS)["wrist_left"]).all()
+    world = world_skeleton(yaw=90.0, wrist=30.0)  # side view: the bend lies in the image plane
+    keypoints = np.concatenate([world[:, :2] * 500, np.full((len(world), 1), 0.9)], axis=-1)[None]
+    assert compute_angles(keypoints, BLAZEPOSE_KEYPOINTS)["wrist_left"][0] == pytest.approx(30.0, abs=1e-3)
+
+
+def _scores(**measured: float):
+    angles = {name: np.array([value]) for name, value in world_angles(**POSTURE).items()}
+    angles.update({name: np.array([value]) for name, value in measured.items()})
+    return score_frames(angles, AssessmentParams())
+
+
+def test_measured_wrists_and_side_bends_replace_the_assumptions():
+    rula, reba, inputs = _scores()
+    assert rula["wrist"][0] == 3 and reba["wrist"][0] == 2  # 25 degrees measured, not the assumed 0
+    assert {"wrist_flexion", "trunk_side_bent", "neck_side_bent"} <= set(inputs["measured"])
+    assert inputs["frames_measured"] == {"wrist_flexion": 1, "trunk_side_bent": 1, "neck_side_bent": 1}
+    bent, bent_reba, _ = _scores(trunk_side_bend=30.0)  # beyond the 20-degree threshold
+    assert bent["trunk"][0] == rula["trunk"][0] + 1 and bent_reba["trunk"][0] == reba["trunk"][0] + 1
+    unseen, _, unseen_inputs = _scores(wrist_left=np.nan, wrist_right=np.nan)
+    assert unseen["wrist"][0] == 1 and "wrist_flexion" not in unseen_inputs["measured"]  # the assumed neutral wrist
