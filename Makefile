@@ -1,4 +1,4 @@
-# Everything a newcomer needs: `make test` (and, once the pipeline lands, `make demo`).
+# Everything a newcomer needs: `make demo` and `make test`.
 # The project's environment lives in .venv (with the `ergo` command in .venv/bin);
 # LocalStack, used only by the tests, lives in its own .localstack-venv.
 
@@ -9,7 +9,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install test clean
+.PHONY: install demo test clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ $(LS_VENV)/.installed: requirements-localstack.txt
 	$(LS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-localstack.txt
 	touch $@
 
+# Fetches BlazePose from the package registries (cached), makes a demo video, analyses it offline.
+demo: $(VENV)/.installed
+	$(VENV)/bin/ergo demo
+
 # The browser tests drive Debian's Chromium (a test tool's own browser download does not work offline).
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
@@ -34,4 +38,4 @@ test: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(LS_VENV) .pytest_cache .hypothesis *.egg-info ergo-results

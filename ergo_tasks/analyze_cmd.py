@@ -55,13 +55,9 @@ def _print_summary(summary: dict) -> None:
         print(f"Skipped damaged video: {damage}")
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
-    video = Path(args.video)
-    if not video.is_file():
-        print(f"error: {video} does not exist or is not a file.", file=sys.stderr)
-        return 2
-    if args.weights == "random":
-        print(RANDOM_WARNING, file=sys.stderr)
+def run_analysis(video: Path, *, quality: str = "medium", model: str | None = None, weights: str | None = None,
+                 chunk_size: int | None = None, out: str | Path | None = None, progress: bool = False):
+    """Analyse ``video`` on this machine through the task engine; returns (final status document, results folder or None)."""
     settings = TaskSettings(eager=False)
     configure_logging(settings.log_format, "WARNING")  # the progress bar tells the story; warnings still show
     store = LocalStore(StorageSettings().data_dir / "store")
@@ -69,29 +65,46 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     register(app)
     key = upload_key(video.name)
     store.upload_file(key, video, content_type="video/mp4")
-    kwargs = {"video_key": key, "quality": args.quality, "model": args.model, "weights": args.weights}
-    if args.chunk_size:
-        kwargs["chunk_size"] = args.chunk_size
+    kwargs = {"video_key": key, "quality": quality, "model": model, "weights": weights}
+    if chunk_size:
+        kwargs["chunk_size"] = chunk_size
     job = app.send_task(ANALYZE_TASK, kwargs=kwargs)
-    print(f"Job {job.id}: analysing {video.name} at quality '{args.quality}'", file=sys.stderr)
+    print(f"Job {job.id}: analysing {video.name} at quality '{quality}'", file=sys.stderr)
     runner = threading.Thread(target=app.run_until_ready, args=(job.id, default_worker_id("analyze")), daemon=True)
     runner.start()
     while runner.is_alive():
         doc = job.status_doc
-        if sys.stderr.isatty() or args.progress:
+        if sys.stderr.isatty() or progress:
             sys.stderr.write(_bar(doc.meta, doc.progress, doc.stage))
             sys.stderr.flush()
         runner.join(timeout=0.5)
     doc = job.status_doc
     sys.stderr.write(_bar(doc.meta, doc.progress, doc.stage) + "\n")
     if doc.state != State.SUCCESS:
-        message = doc.error.message if doc.error else f"the job ended as {doc.state}"
-        print(f"error: {message}", file=sys.stderr)
+        return doc, None
+    folder = Path(out or Path("ergo-results") / job.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for result_key in doc.result_keys.values():
+        store.download_file(result_key, folder / result_key.rsplit("/", 1)[-1])
+    return doc, folder
+
+
+def failure_message(doc) -> str:
+    return doc.error.message if doc.error else f"the job ended as {doc.state}"
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    video = Path(args.video)
+    if not video.is_file():
+        print(f"error: {video} does not exist or is not a file.", file=sys.stderr)
+        return 2
+    if args.weights == "random":
+        print(RANDOM_WARNING, file=sys.stderr)
+    doc, out = run_analysis(video, quality=args.quality, model=args.model, weights=args.weights, chunk_size=args.chunk_size,
+                            out=args.out, progress=args.progress)
+    if out is None:
+        print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
-    out = Path(args.out or Path("ergo-results") / job.id)
-    out.mkdir(parents=True, exist_ok=True)
-    for artifact, result_key in doc.result_keys.items():
-        store.download_file(result_key, out / result_key.rsplit("/", 1)[-1])
     _print_summary(doc.result["summary"])
     print(f"Result files in {out}/: {', '.join(sorted(p.name for p in out.iterdir()))}")
     if args.weights == "random":
@@ -109,8 +122,9 @@ def add_analyze(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--quality", choices=list(PRESETS), default="medium",
                         help="; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()))
     parser.add_argument("--out", help="folder for the result files (default ergo-results/JOB_ID)")
-    parser.add_argument("--model", choices=MODELS, default=None, help="pose model (default: ERGO_POSE_MODEL or keypointrcnn)")
-    parser.add_argument("--weights", help="weights file, 'default' (torchvision's, cached or downloaded) or 'random' (tests only)")
+    parser.add_argument("--model", choices=MODELS, default=None, help="pose model (default: ERGO_POSE_MODEL or blazepose)")
+    parser.add_argument("--weights", help="blazepose: lite, full (default) or heavy; keypointrcnn: a weights file, "
+                                          "'default' (torchvision's, cached or downloaded) or 'random' (tests only)")
     parser.add_argument("--chunk-size", type=int, help="sampled frames per checkpointed chunk (default 32)")
     parser.add_argument("--progress", action="store_true", help="draw the progress bar even when not on a terminal")
     parser.set_defaults(handler=cmd_analyze)

@@ -178,6 +178,12 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     add_analyze(sub)
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    from .demo_cmd import add_demo
+
+    add_demo(sub)
+
+
 def _add_service_commands(sub: argparse._SubParsersAction) -> None:
     from .service_cmds import add_commands
 
@@ -190,7 +196,8 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     add_models(sub)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_worker, _add_jobs, _add_analyze, _add_service_commands, _add_models]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_worker, _add_jobs, _add_analyze, _add_demo, _add_service_commands,
+                                                                        _add_models]
 
 #: Errors whose message is meant for the user: printed without a traceback.
 _USER_ERRORS = (StoreError, JobNotFound, InvalidJobId, OperationRefused, IllegalTransition, ValueError)

@@ -101,7 +101,7 @@ def analyze_video_task(self, video_key: str, quality: str = "medium", model: str
         self.check()
         self.update_state(meta={"progress": 1, "stage": "loading pose model"})
         try:
-            pose_model = load_pose_model(model or os.environ.get("ERGO_POSE_MODEL", "keypointrcnn"), weights)
+            pose_model = load_pose_model(model, weights)
         except PipelineError as error:
             raise TaskError(str(error)) from None
 

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -185,3 +185,28 @@ def read_errors() -> tuple[type[BaseException], ...]:
 
     return (RuntimeError, DECORDError, av.error.FFmpegError, OSError)
 
+
+
+def write_video(path: str | Path, frames: Iterable[np.ndarray], *, fps: int, codec: str = "libx264",
+                display_rotation: int | None = None, gop: int = 10) -> Path:
+    """Encode (h, w, 3) uint8 RGB frames (all one size) into ``path``; ``display_rotation`` sets a phone-style flag."""
+    import av
+
+    path = Path(path)
+    with av.open(str(path), "w") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                stream = container.add_stream(codec, rate=fps)
+                stream.height, stream.width = frame.shape[:2]
+                stream.pix_fmt = "yuv420p"
+                if codec == "libx264":
+                    stream.options = {"g": str(gop), "preset": "ultrafast"}
+                if display_rotation is not None:
+                    stream.set_display_rotation(display_rotation)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        if stream is not None:
+            for packet in stream.encode():
+                container.mux(packet)
+    return path

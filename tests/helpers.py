@@ -21,7 +21,7 @@ def make_app(store: ObjectStore, **overrides: Any) -> TaskApp:
 
 
 def serve(store, tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str]:
-    """Start `ergo serve` (embedded backend, random weights) on a free port; returns (process, base URL)."""
+    """Start `ergo serve` (embedded backend, keypointrcnn with random weights) on a free port; returns (process, base URL)."""
     from tests.conftest import storage_env
     from tests.localstack import free_port
 
@@ -29,7 +29,7 @@ def serve(store, tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str]:
     log_path = tmp_path / f"serve-{port}.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", "serve", "--port", str(port)],
-                                   env=storage_env(store, **{"ERGO_POSE_WEIGHTS": "random", "ERGO_STATUS_WRITE_INTERVAL": "0.2",
+                                   env=storage_env(store, **{"ERGO_POSE_MODEL": "keypointrcnn", "ERGO_POSE_WEIGHTS": "random", "ERGO_STATUS_WRITE_INTERVAL": "0.2",
                                                              "ERGO_POLL_SECONDS": "0.2", **env}),
                                    stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

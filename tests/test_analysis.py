@@ -22,7 +22,7 @@ from tests.conftest import storage_env
 from tests.helpers import make_app
 from tests.videos import make_video
 
-RANDOM = {"quality": "low", "weights": "random", "chunk_size": 2}
+RANDOM = {"quality": "low", "model": "keypointrcnn", "weights": "random", "chunk_size": 2}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,8 @@ def test_damaged_chunks_become_gaps_and_the_rest_is_analysed(local_store, tmp_pa
     ({"quality": "ultra"}, "Unknown quality 'ultra'"),
     ({"params": {"load_kg": -3}}, "Invalid analysis settings"),
     ({"params": {"unknown_flag": True}}, "Invalid analysis settings"),
-    ({"weights": "/nonexistent/weights.pth"}, "ERGO_POSE_WEIGHTS"),
+    ({"model": "keypointrcnn", "weights": "/nonexistent/weights.pth"}, "ERGO_POSE_WEIGHTS"),
+    ({"model": "blazepose", "weights": "/etc/passwd"}, "BlazePose comes as lite, full or heavy"),
 ])
 def test_bad_requests_fail_with_a_clear_message(local_store, clip, kwargs, message):
     app, job = submit(local_store, clip, **kwargs)
@@ -99,6 +100,14 @@ def test_bad_requests_fail_with_a_clear_message(local_store, clip, kwargs, messa
     assert message in doc.error.message and "Traceback" not in doc.error.message
     assert doc.attempts == 1  # a bad request is not retried
     assert list(local_store.list(f"results/{job.id}/")) == []
+
+
+def test_missing_blazepose_models_say_how_to_fetch_them(local_store, clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("ERGO_MODELS_DIR", str(tmp_path / "no-models"))
+    app, job = submit(local_store, clip, model="blazepose", weights=None)
+    doc = _run(app, job)
+    assert doc.state == State.FAILURE and "ergo models fetch" in doc.error.message
+    assert str(tmp_path) not in doc.error.message  # no server paths in what clients see
 
 
 def test_a_non_video_upload_fails_clearly(local_store, tmp_path):
@@ -169,7 +178,7 @@ def test_missing_weights_name_both_ways_to_provide_them(monkeypatch, tmp_path):
 def test_ergo_analyze_writes_the_files_and_prints_a_summary(local_store, clip, tmp_path):
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "analyze", str(clip), "--quality", "low",
-                             "--weights", "random", "--chunk-size", "4", "--out", str(out)],
+                             "--model", "keypointrcnn", "--weights", "random", "--chunk-size", "4", "--out", str(out)],
                             env=storage_env(local_store), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == ["frames.csv", "report.xlsx", "result.pkl", "summary.json"]

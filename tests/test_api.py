@@ -24,6 +24,7 @@ REPO_HANDLER = "deploy/handler.py"
 
 @pytest.fixture(autouse=True)
 def random_weights(monkeypatch):
+    monkeypatch.setenv("ERGO_POSE_MODEL", "keypointrcnn")
     monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
 
 

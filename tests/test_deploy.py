@@ -32,6 +32,13 @@ def test_dockerfile_builds_a_gpu_image_that_runs_the_handler_as_a_non_root_user(
     assert cmd and cmd[-1] > users[-1] and json.loads(steps[cmd[-1]][1])[-1] == "deploy/handler.py"
     runs = " ".join(arg for op, arg in steps if op == "RUN")
     assert "pip install ." in runs and "get_state_dict" in runs  # the package, and the weights baked in at build time
+    run_args = [arg for op, arg in steps if op == "RUN"]
+    fetch = next(i for i, arg in enumerate(run_args) if arg.startswith("ergo models fetch"))
+    assert fetch > next(i for i, arg in enumerate(run_args) if "pip install ." in arg)  # BlazePose baked in too
+    env = " ".join(arg for op, arg in steps if op == "ENV")
+    assert "ERGO_MODELS_DIR=/opt/ergo/" in env  # inside the folder handed to the non-root user
+    template = json.loads((DEPLOY / "runpod-template.json").read_text())
+    assert "blazepose" in json.dumps(template)
     copied = " ".join(arg for op, arg in steps if op == "COPY")
     for path in ("statestore", "ergo_tasks", "pipeline", "deploy/handler.py", "setup.cfg"):
         assert path in copied and (REPO / path.split()[0]).exists()

@@ -21,7 +21,7 @@ from tests.videos import make_video
 pytestmark = pytest.mark.slow
 
 CHUNKS = 8
-KWARGS = {"quality": "low", "weights": "random", "chunk_size": 3}  # 24 sampled frames -> 8 chunks
+KWARGS = {"quality": "low", "model": "keypointrcnn", "weights": "random", "chunk_size": 3}  # 24 sampled frames -> 8 chunks
 
 
 def _worker(store) -> subprocess.Popen:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.video import write_video
+
 
 def moving_scene(index: int, width: int, height: int) -> np.ndarray:
     """A frame with a red marker in the top-left corner and a bar that moves over time."""
@@ -21,20 +23,5 @@ def make_video(path: str | Path, *, frames: int = 30, width: int = 64, height: i
                codec: str = "libx264", display_rotation: int | None = None,
                scene: Callable[[int, int, int], np.ndarray] = moving_scene, gop: int = 10) -> Path:
     """Encode ``frames`` frames of ``scene``; ``display_rotation`` sets a phone-style rotation flag."""
-    import av
-
-    path = Path(path)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        if codec == "libx264":
-            stream.options = {"g": str(gop), "preset": "ultrafast"}
-        if display_rotation is not None:
-            stream.set_display_rotation(display_rotation)
-        for index in range(frames):
-            image = av.VideoFrame.from_ndarray(scene(index, width, height), format="rgb24")
-            for packet in stream.encode(image):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return write_video(path, (scene(index, width, height) for index in range(frames)), fps=fps, codec=codec,
+                       display_rotation=display_rotation, gop=gop)
