@@ -103,8 +103,11 @@ def test_turning_the_photo_turns_the_measured_trunk_by_that_angle(model, degrees
         assert after - before == pytest.approx(-degrees, abs=10)
 
 
-def test_world_points_are_metric(model):
-    world = model.predict(posed()[None]).world[0, 0]
+def test_world_points_are_metric_and_the_pose_plausible(model):
+    out = model.predict(posed()[None])
+    points, world = out.keypoints[0, 0], out.world[0, 0]
+    assert points[0, 1] < points[SHOULDERS, 1].min() and points[SHOULDERS, 1].max() < points[HIPS, 1].min()  # nose, shoulders, hips
+    assert points[SHOULDERS[1], 0] < points[SHOULDERS[0], 0]  # facing the camera: her left shoulder on the image's right
     shoulder_width = np.linalg.norm(world[SHOULDERS[0]] - world[SHOULDERS[1]])
     assert 0.2 < shoulder_width < 0.5  # metres
     assert np.abs(world[HIPS].mean(0)).max() < 0.05  # the origin lies between the hips
