@@ -37,10 +37,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.results import load_result
 
     try:
-        fetch(["pose_detection", "pose_landmark_full"])
+        models = fetch(["pose_detection", "pose_landmark_full"])
     except ModelMissing as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    print(f"Pose model: BlazePose full, SHA-256 verified, in {models['pose_landmark_full'].parent}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     video = make_demo_video(out / "demo.mp4")
