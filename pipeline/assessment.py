@@ -69,14 +69,14 @@ def _worst_side(angles: dict[str, np.ndarray], frame: int) -> tuple[float, float
     for side in ("left", "right"):
         arm, elbow = angles[f"upper_arm_{side}"][frame], angles[f"elbow_{side}"][frame]
         if not (math.isnan(arm) or math.isnan(elbow)):
-            wrist = angles.get(f"wrist_{side}", np.full(frame + 1, np.nan))[frame]
+            wrist = angles[f"wrist_{side}"][frame]
             sides.append((E.upper_arm_base(arm), abs(arm), arm, elbow, wrist))
     return max(sides, key=lambda s: s[:2])[2:] if sides else None
 
 
 def _side_bent(angles: dict[str, np.ndarray], name: str, frame: int, assumed: bool, threshold: float) -> tuple[bool, bool]:
     """(side-bent?, measured?) for one frame: a measured bend decides, else the assumption stands."""
-    value = angles.get(name, np.full(frame + 1, np.nan))[frame]
+    value = angles[name][frame]
     return (assumed, False) if math.isnan(value) else (value > threshold, True)
 
 

@@ -30,6 +30,7 @@ class MainPerson:
 
 
 def select_main_person(pose: PoseOutput, min_score: float) -> MainPerson:
+    """The main worker in each frame: the largest person scoring ``min_score`` or more, kept by overlap."""
     frames, _, count, _ = pose.keypoints.shape
     keypoints = np.full((frames, count, 3), np.nan, np.float32)
     world = None if pose.world is None else np.full((frames, count, 3), np.nan, np.float32)

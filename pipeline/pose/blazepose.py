@@ -58,7 +58,7 @@ class _Found:
 
     def next_region(self) -> RegionOfInterest:
         """Where to look in the next frame: MediaPipe's region from the auxiliary landmarks."""
-        return region_from_alignment(self.landmarks[HIP_CENTRE, :2].astype(np.float64), self.landmarks[FULL_BODY, :2])
+        return region_from_alignment(self.landmarks[HIP_CENTRE, :2], self.landmarks[FULL_BODY, :2])
 
 
 def _tracks(count: int, tracks: int) -> list[np.ndarray]:
