@@ -333,7 +333,11 @@ class JobService:
         if doc.state == State.SUCCESS:
             result = doc.result if isinstance(doc.result, dict) else {}
             view["summary"] = result.get("summary")
-            view["warning"] = (result.get("model") or {}).get("warning")
+            model = result.get("model") or {}
+            view["warning"] = model.get("warning")
+            # how the scores were made: which model, which inputs were measured and which assumed
+            view["model"] = {key: model.get(key) for key in ("name", "weights")}
+            view["inputs"] = result.get("inputs")
             if with_urls and "pkl" in doc.result_keys:
                 view["download_url"] = self._download_url(doc, "pkl")
         return view

@@ -1,6 +1,6 @@
 // The page: choose a video, upload it straight to storage, follow the job, read the results.
 import * as api from "./api.js";
-import { REBA_COLORS, RULA_COLORS, bandChart, formatTime, parseFrames, timelineChart } from "./charts.js";
+import { REBA_COLORS, RULA_COLORS, bandChart, formatTime, parseFrames, readable, timelineChart } from "./charts.js";
 
 const $ = (selector) => document.querySelector(selector);
 const JOB_KEY = "ergo.job";
@@ -192,13 +192,14 @@ async function renderResults(status) {
   methodCard("#reba-card", "REBA", summary.reba, REBA_COLORS);
   $("#detection-card").innerHTML = `<h3>Detection</h3><p><span class="big">${(summary.detection_rate * 100).toFixed(0)}%</span> of frames show the worker</p>` +
     (summary.damaged_spans.length ? `<p class="error">Damaged video skipped: ${summary.damaged_spans.join("; ")}</p>` : "");
+  renderMeasurement($("#measurement"), status);
   bandChart($("#bands"), summary.time_in_band);
   $("#band-tables").innerHTML = Object.entries(summary.time_in_band).map(([part, bands]) =>
-    `<table><caption>${part.replaceAll("_", " ")}</caption><tbody>${Object.entries(bands).map(([band, v]) =>
+    `<table><caption>${readable(part)}</caption><tbody>${Object.entries(bands).map(([band, v]) =>
       `<tr><td>${band}</td><td>${v.seconds.toFixed(1)} s</td><td>${(v.share * 100).toFixed(0)}%</td></tr>`).join("")}</tbody></table>`).join("");
   const sustained = summary.sustained_postures;
   $("#sustained").innerHTML = sustained.length ? sustained.map((run) =>
-    `<li>${run.part.replaceAll("_", " ")}: ${run.band} from ${formatTime(run.start_s)} for ${run.duration_s.toFixed(1)} s</li>`).join("")
+    `<li>${readable(run.part)}: ${run.band} from ${formatTime(run.start_s)} for ${run.duration_s.toFixed(1)} s</li>`).join("")
     : "<li>None</li>";
   renderDownloads(status);
   try {
@@ -208,6 +209,41 @@ async function renderResults(status) {
     timelineChart($("#timeline"), frames, duration);
   } catch (error) {
     text("#timeline", `The timeline could not be drawn (${error.message}).`);
+  }
+}
+
+/** Which model, which angles came from 3D points or the 2D image, what was measured and what assumed. */
+function renderMeasurement(root, status) {
+  root.replaceChildren();
+  const line = (label, value) => {
+    const p = document.createElement("p");
+    const strong = document.createElement("strong");
+    strong.textContent = `${label}: `;
+    p.append(strong, value);
+    root.append(p);
+  };
+  const inputs = status.inputs || {};
+  if (status.model?.name) line("Pose model", `${status.model.name}${status.model.weights ? ` (${status.model.weights})` : ""}`);
+  const sources = Object.values(inputs.angle_sources || {});
+  const from3d = sources.reduce((n, s) => n + s["3d"], 0);
+  const from2d = sources.reduce((n, s) => n + s["2d"], 0);
+  if (from3d + from2d) {
+    line("Angles", `${Math.round((100 * from3d) / (from3d + from2d))}% from 3D body points, ` +
+      `${Math.round((100 * from2d) / (from3d + from2d))}% from the 2D image`);
+  }
+  if (inputs.measured) line("Measured from the video", inputs.measured.map(readable).join(", "));
+  if (inputs.assumed) {
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "Assumed from the job's settings (what the video cannot show)";
+    const list = document.createElement("ul");
+    for (const [name, value] of Object.entries(inputs.assumed)) {
+      const item = document.createElement("li");
+      item.textContent = `${readable(name)}: ${value}`;
+      list.append(item);
+    }
+    details.append(summary, list);
+    root.append(details);
   }
 }
 

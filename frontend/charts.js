@@ -10,6 +10,9 @@ function el(name, attrs = {}, text) {
   return node;
 }
 
+/** A snake_case name from the results, for people. */
+export const readable = (name) => name.replaceAll("_", " ");
+
 export function formatTime(seconds) {
   const s = Math.max(0, Math.round(seconds));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
@@ -55,7 +58,7 @@ export function bandChart(container, timeInBand) {
   const svg = el("svg", { viewBox: `0 0 ${width} ${parts.length * rowHeight + 30}` });
   parts.forEach(([part, bands], row) => {
     const y = row * rowHeight + 4;
-    svg.append(el("text", { x: 0, y: y + 17, "font-size": 14 }, part.replaceAll("_", " ")));
+    svg.append(el("text", { x: 0, y: y + 17, "font-size": 14 }, readable(part)));
     let offset = left;
     Object.entries(bands).forEach(([band, value], i) => {
       const w = value.share * (width - left - 10);

@@ -84,6 +84,8 @@ def test_the_whole_flow_through_the_runpod_api(runpod_client, s3_store, tmp_path
     status = runpod_client(action="get_status", job_id=started["job_id"])["job_status"]
     assert status["status"] == "completed" and status["progress"] == 100
     assert status["summary"]["frames_analysed"] == 6 and status["cost"]["gpu_seconds"] > 0
+    assert status["model"] == {"name": "keypointrcnn", "weights": "random"}  # what the page's "how it was measured" shows
+    assert "trunk_flexion" in status["inputs"]["measured"] and status["inputs"]["assumed"]["load_kg"] == 0
     assert status["cost"]["estimated_usd"] == pytest.approx(status["cost"]["gpu_seconds"] * 0.00013, abs=1e-4)
     with urllib.request.urlopen(status["download_url"]) as response:
         assert response.read(2) == b"\x80\x05"  # a protocol-5 pickle

@@ -101,6 +101,11 @@ def test_the_whole_flow_on_the_embedded_backend(page, server, local_store, clip,
     assert page.locator("#timeline svg rect.seg").count() == 2 * 8  # 8 analysed frames, RULA and REBA strips
     assert page.locator("#bands svg rect.band").count() >= 4
     assert "of frames show the worker" in page.inner_text("#detection-card")
+    measurement = page.inner_text("#measurement")
+    assert "keypointrcnn (random)" in measurement and "0% from 3D body points, 100% from the 2D image" in measurement
+    assert "trunk flexion" in measurement and "load kg: 0" not in measurement  # the assumptions stay folded
+    page.click("#measurement summary")
+    assert "load kg: 0" in page.inner_text("#measurement")
     assert "?job=" in page.url
     saved = {}
     for artifact in ("pkl", "json", "csv", "xlsx"):
