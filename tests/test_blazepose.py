@@ -163,3 +163,37 @@ def test_ergo_demo_runs_offline_and_shows_the_risk_changing(pose_models, local_s
     assert detected >= 80 and "RULA changes over the clip" in result.stdout
     assert "RULA over time" in result.stdout and "REBA over time" in result.stdout
     assert {"demo.mp4", "result.pkl", "summary.json", "frames.csv", "report.xlsx"} <= {p.name for p in out.iterdir()}
+
+
+def test_the_largest_person_is_followed(model):
+    from skimage import data, transform
+
+    photo = data.astronaut()
+    small = (transform.rescale(photo, 0.7, channel_axis=-1) * 255).astype(np.uint8)
+    scene = np.full((600, 1100, 3), 96, np.uint8)
+    scene[560 - small.shape[0]:560, 1080 - small.shape[1]:1080] = small  # a smaller person to the right...
+    scene[560 - 512:560, 20:532] = photo  # ...and the main worker, larger, to the left
+    people = model.detector.detect_batch(scene[None], max_people=5)[0]
+    assert len(people) == 2 and people[0].box[0] > 600  # the detector itself scores the smaller one first (0.93 vs 0.92)
+    nose_x = model.predict(scene[None]).keypoints[0, 0, 0, 0]
+    assert 20 < nose_x < 532
+
+
+def test_a_resumed_analysis_equals_an_uninterrupted_one(pose_models, tmp_path):
+    from pipeline.analysis import MemoryCheckpoints
+    from pipeline.demo import make_demo_video
+
+    video = make_demo_video(tmp_path / "demo.mp4", fps=4)
+    model, options = load_pose_model("blazepose"), AnalysisOptions(PRESETS["low"], chunk_size=5)
+    finished = MemoryCheckpoints()
+    whole = analyze_video(video, model, options, checkpoints=finished)
+    assert len(finished.chunks) >= 4
+    # an interrupted run kept every other chunk; the rest are computed again, tracking from their own first frame
+    partial = MemoryCheckpoints({i: c for i, c in finished.chunks.items() if i % 2 == 0})
+    computed = []
+    resumed = analyze_video(video, model, options, checkpoints=partial, on_chunk=lambda c: computed.append(c.index))
+    assert computed == [i for i in sorted(finished.chunks) if i % 2]
+    for key in ("keypoints", "world_keypoints", "detected"):
+        np.testing.assert_array_equal(resumed[key], whole[key])
+    for name, series in whole["rula"].items():
+        np.testing.assert_array_equal(resumed["rula"][name], series)

@@ -1,12 +1,13 @@
 """BlazePose GHUM as a pose model: detection, tracking between frames, batched landmarks, 3D world points.
 
-MediaPipe's video mode, in Torch.  The detector finds the person; the landmark
-network then reads a rotated crop around them, and the next frame's crop is
-taken from this frame's landmarks (the auxiliary hip-centre and full-body
-points, 33 and 34).  The detector runs again only when tracking is lost: the
-landmark network's presence score falls below 0.5.  Unlike MediaPipe, a frame
-whose tracked crop loses the person is detected again at once rather than
-reported empty, since sampled frames are far apart in time.
+MediaPipe's video mode, in Torch.  The detector finds the person (the
+largest, if several: the main worker, as in :mod:`pipeline.tracking`); the
+landmark network then reads a rotated crop around them, and the next frame's
+crop is taken from this frame's landmarks (the auxiliary hip-centre and
+full-body points, 33 and 34).  The detector runs again only when tracking is
+lost: the landmark network's presence score falls below 0.5.  Unlike
+MediaPipe, a frame whose tracked crop loses the person is detected again at
+once rather than reported empty, since sampled frames are far apart in time.
 
 Tracking is sequential, and batching wants many crops at once.  A chunk is
 therefore split into ``batch_size`` consecutive runs ("tracks") that advance
@@ -42,6 +43,8 @@ BODY = len(BLAZEPOSE_KEYPOINTS)  # 33; points 33 and 34 are MediaPipe's auxiliar
 HIP_CENTRE, FULL_BODY = 33, 34
 #: MediaPipe's default min_tracking_confidence: below it the person is lost.
 MIN_PRESENCE = 0.5
+#: People the detector may report; the largest is followed, as the main worker (see pipeline/tracking.py).
+CANDIDATES = 5
 
 
 @dataclass
@@ -115,10 +118,11 @@ class BlazePose(PoseModel):
         """Run the detector (one batch) for ``positions``; returns the tracks where someone was found."""
         if not positions:
             return {}
-        detections = self.detector.detect_batch(frames[list(positions.values())])
+        detections = self.detector.detect_batch(frames[list(positions.values())], max_people=CANDIDATES)
         found = {}
         for (track, position), people in zip(positions.items(), detections):
-            regions[track] = region_of_interest(people[0]) if people else None
+            # the largest region: the detector's boxes are all about one size, its alignment points are not
+            regions[track] = max((region_of_interest(person) for person in people), key=lambda roi: roi.size, default=None)
             if people:
                 found[track] = position
         return found
