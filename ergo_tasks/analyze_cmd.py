@@ -36,7 +36,7 @@ def _bar(meta: dict, progress: float, stage: str) -> str:
     return f"\r[{'#' * filled}{'.' * (width - filled)}] {progress:5.1f}% {stage}{frames}{eta}".ljust(100)
 
 
-def _print_summary(summary: dict) -> None:
+def print_summary(summary: dict) -> None:
     rula, reba = summary["rula"], summary["reba"]
     print(f"Frames analysed: {summary['frames_analysed']}, person detected in {summary['detection_rate']:.0%}")
     for name, block in (("RULA", rula), ("REBA", reba)):
@@ -105,7 +105,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if out is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
-    _print_summary(doc.result["summary"])
+    print_summary(doc.result["summary"])
     print(f"Result files in {out}/: {', '.join(sorted(p.name for p in out.iterdir()))}")
     if args.weights == "random":
         print(RANDOM_WARNING, file=sys.stderr)

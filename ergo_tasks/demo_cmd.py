@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyze_cmd import _print_summary, failure_message, run_analysis
+from .analyze_cmd import failure_message, print_summary, run_analysis
 
 #: Seconds per step of the printed risk timeline.
 TIMELINE_STEP_S = 2.0
@@ -50,7 +50,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if folder is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
-    _print_summary(doc.result["summary"])
+    print_summary(doc.result["summary"])
     result = load_result(folder / "result.pkl")
     for method, scores in (("RULA", result["rula"]["grand_score"]), ("REBA", result["reba"]["reba_score"])):
         steps = ", ".join(f"{start:.0f}s:{'-' if top is None else int(top)}" for start, top in risk_timeline(result["timestamps"], scores))

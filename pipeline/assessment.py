@@ -56,8 +56,8 @@ class AssessmentParams(BaseModel):
 
 #: Inputs the video always measures when the keypoints are visible.
 MEASURED = ("trunk_flexion", "neck_flexion", "upper_arm", "elbow_flexion", "knee_flexion")
-#: Inputs measured only by some models (hand points, 3D): AssessmentParams field -> angle.
-SOMETIMES_MEASURED = {"wrist_flexion": "wrist", "trunk_side_bent": "trunk_side_bend", "neck_side_bent": "neck_side_bend"}
+#: AssessmentParams fields that some models measure (hand points, 3D); the job's value stands in elsewhere.
+SOMETIMES_MEASURED = ("wrist_flexion", "trunk_side_bent", "neck_side_bent")
 
 
 def _worst_side(angles: dict[str, np.ndarray], frame: int) -> tuple[float, float, float] | None:
