@@ -9,7 +9,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo test clean
+.PHONY: install demo lint test clean
 
 install: $(VENV)/.installed
 
@@ -33,9 +33,14 @@ demo: $(VENV)/.installed
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# Lint and the import direction between the layers (contracts in setup.cfg); a violation fails `make test`.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
 # The test session starts LocalStack itself (tests/localstack.py) and stops it at the end.
-test: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM)
+test: lint $(LS_VENV)/.installed $(CHROMIUM)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) .pytest_cache .hypothesis *.egg-info ergo-results
+	rm -rf $(VENV) $(LS_VENV) .tox .pytest_cache .hypothesis .ruff_cache .import_linter_cache *.egg-info ergo-results

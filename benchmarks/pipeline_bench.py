@@ -63,7 +63,7 @@ def person_scene():
 
 
 def make_clip(path: Path, seconds: int, scene, fps: int = 30) -> Path:
-    from tests.videos import make_video
+    from pipeline.synthetic import make_video
 
     return make_video(path, frames=seconds * fps, width=1280, height=720, fps=fps, scene=scene, gop=fps)
 
@@ -87,6 +87,7 @@ def ms_per_crop(model) -> dict:
 
 
 def _setup(video: str, quality: str, model_name: str, weights: str | None):
+    from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.analysis import AnalysisOptions
     from pipeline.pose import load_pose_model
     from pipeline.presets import get_preset
@@ -95,7 +96,7 @@ def _setup(video: str, quality: str, model_name: str, weights: str | None):
     options = AnalysisOptions(get_preset(quality))
     info = probe(video)
     size = options.preset.target_size(info.width, info.height)
-    return options, info, size, sample_indices(info, options.preset.sample_fps), load_pose_model(model_name, weights)
+    return options, info, size, sample_indices(info, options.preset.sample_fps), load_pose_model(AnalysisSettings().pose(model_name, weights))
 
 
 def measure(video: str, quality: str, model_name: str, weights: str | None) -> dict:

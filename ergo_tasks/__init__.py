@@ -1,20 +1,44 @@
-"""A Celery-style task queue whose only infrastructure is object storage.
+"""A Celery-style task queue whose only infrastructure is object storage: the generic engine.
+
+Owns: states and their transition table, the status document (``status/``),
+the work index (``queue/``), leases and heartbeats, execution, workers,
+middleware, settings (``ERGO_*`` engine variables), logging, and the one
+start-up path (:mod:`.bootstrap`).  May import: :mod:`statestore` only.
+
+The layers above it live in subpackages and may import the engine, never the
+other way round (enforced by import-linter, see ``setup.cfg``)::
+
+    ergo_tasks.analysis   the product's job: the video analysis task and its files
+    ergo_tasks.service    the job API, the HTTP gateway, RunPod dispatch, the API client
+    ergo_tasks.cli        the `ergo` command
 
 See ``docs/task-engine.md`` for the state machine, the status document and
-the lease rules.
+the lease rules, and ``docs/writing-tasks.md`` for writing your own tasks.
 """
 
-from .app import AsyncResult, Task, TaskApp
-from .config import TaskSettings
-from .errors import Retry, TaskError, TaskFailed, TaskRevoked, TimeLimitExceeded
-from .jobstore import CorruptStatus, JobNotFound, JobStore
-from .models import JobStatus
-from .states import IllegalTransition, State
-
-#: The application ``ergo worker`` runs; its storage comes from the environment.
-default_app = TaskApp()
+from .app import TaskApp
+from .errors import (
+    CorruptStatus,
+    EngineError,
+    IllegalTransition,
+    JobNotFound,
+    OperationRefused,
+    Retry,
+    TaskError,
+    TaskFailed,
+    TaskRevoked,
+    TimeLimitExceeded,
+)
+from .jobstore import JobStore
+from .middleware import Middleware
+from .result import AsyncResult
+from .settings import TaskSettings
+from .states import State
+from .status import JobStatus
+from .task import Task
 
 __all__ = [
-    "AsyncResult", "CorruptStatus", "IllegalTransition", "JobNotFound", "JobStatus", "JobStore", "Retry", "State",
-    "Task", "TaskApp", "TaskError", "TaskFailed", "TaskRevoked", "TaskSettings", "TimeLimitExceeded", "default_app",
+    "AsyncResult", "CorruptStatus", "EngineError", "IllegalTransition", "JobNotFound", "JobStatus", "JobStore", "Middleware",
+    "OperationRefused", "Retry", "State", "Task", "TaskApp", "TaskError", "TaskFailed", "TaskRevoked", "TaskSettings",
+    "TimeLimitExceeded",
 ]

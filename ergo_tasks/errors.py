@@ -1,6 +1,22 @@
-"""Exceptions a task raises or a caller receives."""
+"""Every exception of the task engine, in one hierarchy.
+
+Two families:
+
+* :class:`EngineError` and its subclasses are *expected*: their message is
+  written for the person who called (an operator, an API client) and their
+  ``code`` is a stable word the service layer turns into an answer;
+* control-flow signals (:class:`Retry`, :class:`WorkerShutdown`,
+  :class:`LeaseLost`, :class:`Revoked`, :class:`NotClaimable`) end an attempt
+  or a claim and never reach a client.
+
+Storage failures are :class:`statestore.StoreError` (with their own codes);
+:class:`CorruptStatus` and :class:`ConflictError` are storage errors too, since
+a caller treats them the same way (nothing was changed, try again or look).
+"""
 
 from __future__ import annotations
+
+from statestore import StoreError
 
 
 def validation_message(errors: list[dict]) -> str:
@@ -10,17 +26,95 @@ def validation_message(errors: list[dict]) -> str:
     return f"{where}: {first['msg']}" if where else first["msg"]
 
 
-class TaskError(Exception):
-    """An expected failure whose message is written for the person who submitted the job.
+class EngineError(Exception):
+    """An expected failure of an engine operation; ``code`` names it for clients."""
 
-    Its message goes into the status document as it is.  Any other exception
-    is recorded only by type, with the details in the worker's log, so no
+    code = "engine_error"
+
+
+# -- what a task raises -------------------------------------------------------------------
+class TaskError(EngineError):
+    """An expected task failure whose message is written for the person who submitted the job.
+
+    Its message goes into the status document as it is (so do the messages of
+    the exception types a task lists in ``throws``).  Any other exception is
+    recorded only by type, with the details in the worker's log, so no
     traceback, internal path or secret ever reaches a status document.
     """
 
     code = "task_error"
 
 
+class TimeLimitExceeded(TaskError):
+    """The task ran longer than its time_limit."""
+
+    code = "time_limit_exceeded"
+
+
+# -- what a caller receives ---------------------------------------------------------------
+class InvalidJobId(EngineError, ValueError):
+    code = "invalid_job_id"
+
+
+class JobNotFound(EngineError, LookupError):
+    code = "job_not_found"
+
+    def __init__(self, job_id: str):
+        super().__init__(f"There is no job with id {job_id}.")
+
+
+class IllegalTransition(EngineError):
+    """A change of state that the transition table does not allow."""
+
+    code = "illegal_transition"
+
+    def __init__(self, current: str, target: str, job_id: str = ""):
+        self.current, self.target = current, target
+        where = f"job {job_id} " if job_id else ""
+        super().__init__(f"{where}cannot go from {current} to {target}.")
+
+
+class OperationRefused(EngineError):
+    """An operator action that does not apply to the job's current state."""
+
+    code = "invalid_state"
+
+
+class TaskModuleInvalid(EngineError):
+    """A module named as a task module cannot be imported or has no ``register(app)``."""
+
+    code = "task_module_invalid"
+
+
+class TaskFailed(EngineError):
+    """``AsyncResult.get()`` of a job that ended in FAILURE."""
+
+    code = "task_failed"
+
+    def __init__(self, job_id: str, error_type: str, message: str):
+        self.job_id, self.error_type = job_id, error_type
+        super().__init__(f"{error_type}: {message}")
+
+
+class TaskRevoked(EngineError):
+    """``AsyncResult.get()`` of a job that was cancelled."""
+
+    code = "task_revoked"
+
+
+class CorruptStatus(StoreError):
+    """A status document that does not parse; it is left untouched for an operator."""
+
+    code = "corrupt_status"
+
+
+class ConflictError(StoreError):
+    """Too many writers raced for one status document; nothing was changed."""
+
+    code = "conflict"
+
+
+# -- control flow inside the engine ---------------------------------------------------------
 class Retry(Exception):
     """Raised by ``ctx.retry()``: ends this attempt and schedules another."""
 
@@ -33,17 +127,13 @@ class WorkerShutdown(Exception):
     """The worker is stopping: the job is handed back to the queue at this checkpoint."""
 
 
-class TimeLimitExceeded(TaskError):
-    """The task ran longer than its time_limit."""
+class NotClaimable(Exception):
+    """The job is not (or not yet) available to this worker."""
 
 
-class TaskFailed(Exception):
-    """``AsyncResult.get()`` of a job that ended in FAILURE."""
-
-    def __init__(self, job_id: str, error_type: str, message: str):
-        self.job_id, self.error_type = job_id, error_type
-        super().__init__(f"{error_type}: {message}")
+class LeaseLost(Exception):
+    """The worker no longer holds the job: its lease expired and another worker took it."""
 
 
-class TaskRevoked(Exception):
-    """``AsyncResult.get()`` of a job that was cancelled."""
+class Revoked(Exception):
+    """The job was cancelled while it ran."""

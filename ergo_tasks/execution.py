@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from .errors import Retry, TaskError, TimeLimitExceeded, WorkerShutdown
+from .errors import LeaseLost, Retry, Revoked, TaskError, TimeLimitExceeded, WorkerShutdown
 from .jobstore import Versioned
-from .models import ErrorInfo, JobStatus
-from .queue import LeaseLost, Queue, Revoked
+from .queue import Queue
 from .states import State
+from .status import ErrorInfo, JobStatus
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
-    from .app import Task
+    from .task import Task
 
 log = structlog.get_logger(__name__)
 
@@ -202,8 +201,8 @@ def _json_result(value: Any) -> Any:
     return value
 
 
-def _error_info(error: BaseException, job_id: str) -> ErrorInfo:
-    if isinstance(error, TaskError):
+def _error_info(error: BaseException, job_id: str, expected: bool) -> ErrorInfo:
+    if expected:
         return ErrorInfo(type=type(error).__name__, message=str(error))
     return ErrorInfo(type=type(error).__name__, message=f"The task failed unexpectedly ({type(error).__name__}); the worker log of job {job_id} has the details.")
 
@@ -229,6 +228,7 @@ def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write
     heartbeat = Heartbeat(writer, heartbeat_seconds)
     started = time.monotonic()
     bound.info("task.started")
+    task.app.middleware.before_process(task.app, doc)
     heartbeat.start()
     try:
         target, changes = _outcome(task, ctx, doc, bound)
@@ -243,17 +243,8 @@ def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write
         return queue.jobs.read(doc.job_id).doc
     heartbeat.stop()
     final = _unless_stopped(queue, doc.job_id, lambda: writer.finish(target, **changes))
-    if final.ready:
-        _notify(task, final)
+    task.app.middleware.after_process(task.app, final)
     return final
-
-
-def _notify(task: Task, doc: JobStatus) -> None:
-    for hook in task.app.on_finish:
-        try:
-            hook(doc)
-        except Exception as error:  # noqa: BLE001 - a notification never changes the job's outcome
-            log.warning("on_finish.failed", hook=getattr(hook, "__name__", repr(hook)), error=str(error))
 
 
 def _outcome(task: Task, ctx: TaskContext, doc: JobStatus, bound: Any) -> tuple[State, dict[str, Any]]:
@@ -268,10 +259,15 @@ def _outcome(task: Task, ctx: TaskContext, doc: JobStatus, bound: Any) -> tuple[
             delay, cause = retry
             bound.warning("task.retry", countdown=round(delay, 2), error=type(cause).__name__)
             return State.RETRY, {"reason": f"retry in {delay:.1f} s after {type(cause).__name__}",
-                                 "error": _error_info(cause, doc.job_id), "not_before": utcnow() + timedelta(seconds=delay)}
+                                 "error": _error_info(cause, doc.job_id, task.expects(cause)),
+                                 "not_before": utcnow() + timedelta(seconds=delay)}
         cause = error.exc if isinstance(error, Retry) and error.exc else error
-        bound.error("task.failed", error=type(cause).__name__, traceback="".join(traceback.format_exception(cause)))
-        return State.FAILURE, {"reason": f"failed: {type(cause).__name__}", "error": _error_info(cause, doc.job_id),
+        expected = task.expects(cause)
+        if expected:  # Celery's ``throws``: an expected failure is reported, not debugged
+            bound.warning("task.failed", error=type(cause).__name__, message=str(cause))
+        else:
+            bound.error("task.failed", error=type(cause).__name__, exc_info=cause)
+        return State.FAILURE, {"reason": f"failed: {type(cause).__name__}", "error": _error_info(cause, doc.job_id, expected),
                                "finished_at": utcnow()}
     bound.info("task.succeeded")
     return State.SUCCESS, {"reason": "succeeded", "result": result, "result_keys": ctx.result_keys, "progress": 100.0,

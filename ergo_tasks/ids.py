@@ -14,14 +14,12 @@ import secrets
 import threading
 import time
 
+from .errors import InvalidJobId
+
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 _lock = threading.Lock()
 _last: tuple[int, int] = (0, 0)
-
-
-class InvalidJobId(ValueError):
-    code = "invalid_job_id"
 
 
 def _encode(value: int, length: int) -> str:

@@ -22,32 +22,13 @@ from dataclasses import dataclass
 import structlog
 from pydantic import ValidationError
 
-from statestore import ObjectNotFound, ObjectStore, PreconditionFailed, StoreError
-from statestore.keys import QUEUE, STATUS
+from statestore import ObjectNotFound, ObjectStore, PreconditionFailed
 
+from .errors import ConflictError, CorruptStatus, JobNotFound
 from .ids import validate_job_id
-from .models import JobStatus
+from .status import JobStatus
 
 log = structlog.get_logger(__name__)
-
-OPEN_PREFIX = f"{QUEUE}open/"
-
-
-class JobNotFound(LookupError):
-    code = "job_not_found"
-
-    def __init__(self, job_id: str):
-        super().__init__(f"There is no job with id {job_id}.")
-
-
-class CorruptStatus(StoreError):
-    code = "corrupt_status"
-
-
-class ConflictError(StoreError):
-    """Too many writers raced for one status document; nothing was changed."""
-
-    code = "conflict"
 
 
 @dataclass(frozen=True)
@@ -56,27 +37,31 @@ class Versioned:
     etag: str
 
 
-def status_key(job_id: str) -> str:
-    return f"{STATUS}{validate_job_id(job_id)}.json"
-
-
 class JobStore:
-    """Reads and compare-and-swap writes of status documents."""
+    """Reads and compare-and-swap writes of status documents; owns the ``status/`` and ``queue/`` keys."""
 
+    #: Where status documents live: ``status/<job_id>.json``.
+    status_prefix = "status/"
+    #: Where the markers of unfinished jobs live: ``queue/open/<job_id>``.
+    open_prefix = "queue/open/"
     #: How many lost races :meth:`update` absorbs before giving up.
     max_races = 20
 
     def __init__(self, store: ObjectStore):
         self.store = store
 
+    @classmethod
+    def status_key(cls, job_id: str) -> str:
+        return f"{cls.status_prefix}{validate_job_id(job_id)}.json"
+
     # -- documents -----------------------------------------------------------
     def create(self, doc: JobStatus) -> Versioned:
-        etag = self.store.put(status_key(doc.job_id), doc.to_json(), if_none_match=True, content_type="application/json")
+        etag = self.store.put(self.status_key(doc.job_id), doc.to_json(), if_none_match=True, content_type="application/json")
         self.mark_open(doc.job_id)
         return Versioned(doc, etag)
 
     def read(self, job_id: str) -> Versioned:
-        key = status_key(job_id)
+        key = self.status_key(job_id)
         try:
             stored = self.store.get(key)
         except ObjectNotFound:
@@ -90,7 +75,7 @@ class JobStore:
 
     def write(self, current: Versioned, new: JobStatus) -> Versioned:
         """Replace ``current`` with ``new`` if nobody wrote in between; else PreconditionFailed."""
-        etag = self.store.put(status_key(new.job_id), new.to_json(), if_match=current.etag, content_type="application/json")
+        etag = self.store.put(self.status_key(new.job_id), new.to_json(), if_match=current.etag, content_type="application/json")
         return Versioned(new, etag)
 
     def update(self, job_id: str, change: Callable[[JobStatus], JobStatus | None]) -> Versioned:
@@ -112,13 +97,13 @@ class JobStore:
         raise ConflictError(f"Job {job_id} is being changed by too many writers at once; try again.")
 
     def delete(self, job_id: str) -> None:
-        self.store.delete(OPEN_PREFIX + job_id)
-        self.store.delete(status_key(job_id))
+        self.store.delete(self.open_prefix + job_id)
+        self.store.delete(self.status_key(job_id))
 
     def job_ids(self) -> Iterator[str]:
         """Every job id, oldest first (ids sort by creation time)."""
-        for info in self.store.list(STATUS):
-            name = info.key[len(STATUS):]
+        for info in self.store.list(self.status_prefix):
+            name = info.key[len(self.status_prefix):]
             if name.endswith(".json"):
                 yield name[: -len(".json")]
 
@@ -141,11 +126,11 @@ class JobStore:
 
     # -- work index --------------------------------------------------------------
     def mark_open(self, job_id: str) -> None:
-        self.store.put(OPEN_PREFIX + validate_job_id(job_id), b"", content_type="text/plain")
+        self.store.put(self.open_prefix + validate_job_id(job_id), b"", content_type="text/plain")
 
     def open_job_ids(self) -> list[str]:
         """Unfinished jobs, oldest first."""
-        return [info.key[len(OPEN_PREFIX):] for info in self.store.list(OPEN_PREFIX)]
+        return [info.key[len(self.open_prefix):] for info in self.store.list(self.open_prefix)]
 
     def close(self, job_id: str) -> None:
         """Drop the open marker of a finished job.
@@ -153,7 +138,7 @@ class JobStore:
         Re-reads afterwards: if the job was resumed meanwhile, the marker is put
         back, so no unfinished job is ever left without one.
         """
-        self.store.delete(OPEN_PREFIX + job_id)
+        self.store.delete(self.open_prefix + job_id)
         try:
             if not self.read(job_id).doc.ready:
                 self.mark_open(job_id)

@@ -1,7 +1,11 @@
 """structlog setup: JSON lines in production, readable lines on a terminal.
 
 Every line a worker writes about a job carries ``job_id`` and ``worker_id``
-(bound in :mod:`ergo_tasks.execution` and :mod:`ergo_tasks.worker`).
+(bound in :mod:`ergo_tasks.execution` and :mod:`ergo_tasks.worker`).  The
+standard library's loggers (uvicorn, botocore) and Python's warnings go
+through the same renderer, so a JSON process prints nothing but JSON, and a
+logged exception keeps its traceback (as a structured ``exception`` field in
+JSON).
 """
 
 from __future__ import annotations
@@ -11,19 +15,34 @@ import sys
 
 import structlog
 
+_SHARED = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+]
+
 
 def configure_logging(log_format: str = "auto", level: str = "INFO") -> None:
+    """Configure structlog and the standard library's root logger alike; safe to call again."""
     use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
-    renderer = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    if use_json:
+        tail = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+    else:
+        tail = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+    numeric_level = logging.getLevelName(level.upper())
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.StackInfoRenderer(),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        processors=[*_SHARED, *tail],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder()],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+    ))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(numeric_level)
+    logging.captureWarnings(True)

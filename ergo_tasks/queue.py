@@ -13,32 +13,14 @@ from typing import Any
 
 import structlog
 
+from .errors import CorruptStatus, JobNotFound, LeaseLost, NotClaimable, OperationRefused, Revoked
 from .ids import new_job_id, validate_job_id
-from .jobstore import CorruptStatus, JobNotFound, JobStore, Versioned
-from .models import ErrorInfo, JobStatus, Lease, TaskRequest
-from .states import CLAIMABLE_STATES, READY_STATES, RUNNING_STATES, IllegalTransition, State
+from .jobstore import JobStore, Versioned
+from .states import CLAIMABLE_STATES, READY_STATES, RUNNING_STATES, State
+from .status import ErrorInfo, JobStatus, Lease, TaskRequest
 from .timeutil import utcnow
 
 log = structlog.get_logger(__name__)
-
-
-class NotClaimable(Exception):
-    """The job is not (or not yet) available to this worker."""
-
-
-class LeaseLost(Exception):
-    """The worker no longer holds the job: its lease expired and another worker took it."""
-
-
-class Revoked(Exception):
-    """The job was cancelled while it ran."""
-
-
-class OperationRefused(Exception):
-    """An operator action that does not apply to the job's current state."""
-
-    code = "invalid_state"
-
 
 @dataclass
 class Queue:
@@ -190,6 +172,3 @@ class Queue:
         if target in READY_STATES:
             self.jobs.close(job_id)
         return result
-
-
-__all__ = ["IllegalTransition", "LeaseLost", "NotClaimable", "OperationRefused", "Queue", "Revoked"]

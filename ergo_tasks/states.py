@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from .errors import IllegalTransition
+
 
 class State(StrEnum):
     PENDING = "PENDING"
@@ -50,15 +52,6 @@ READY_STATES = frozenset({State.SUCCESS, State.FAILURE, State.REVOKED})
 CLAIMABLE_STATES = frozenset({State.PENDING, State.RETRY})
 #: States in which a worker holds the lease.
 RUNNING_STATES = frozenset({State.STARTED, State.PROGRESS})
-
-
-class IllegalTransition(Exception):
-    code = "illegal_transition"
-
-    def __init__(self, current: State, target: State, job_id: str = ""):
-        self.current, self.target = current, target
-        where = f"job {job_id} " if job_id else ""
-        super().__init__(f"{where}cannot go from {current} to {target}.")
 
 
 def check_transition(current: State, target: State, job_id: str = "") -> None:

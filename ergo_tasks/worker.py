@@ -11,7 +11,6 @@ N`` starts N such processes under a small supervisor.  Shutdown is clean:
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import random
@@ -22,6 +21,7 @@ from types import FrameType
 
 import structlog
 
+from . import bootstrap
 from .app import TaskApp, default_worker_id
 from .execution import execute
 
@@ -76,11 +76,6 @@ class Worker:
         return done
 
 
-def import_task_modules(modules: list[str]) -> None:
-    for name in modules:
-        importlib.import_module(name)
-
-
 def _install_signal_handlers(worker: Worker) -> None:
     def handle(signum: int, _frame: FrameType | None) -> None:
         if worker.stopping.is_set():
@@ -93,16 +88,18 @@ def _install_signal_handlers(worker: Worker) -> None:
 
 
 def _child_main(modules: list[str], index: int) -> None:
-    from .cli import build_app
-
-    app = build_app(modules)
+    app = bootstrap.start(modules)  # a spawned child starts like any ergo process: logging, then tasks
     worker = Worker(app, f"{default_worker_id()}-{index}")
     _install_signal_handlers(worker)
     worker.run()
 
 
 def run_workers(app: TaskApp, modules: list[str], concurrency: int = 1) -> None:
-    """Run ``concurrency`` worker processes until SIGTERM / SIGINT."""
+    """Run ``concurrency`` worker processes until SIGTERM / SIGINT.
+
+    ``app`` was started with the task ``modules``; child processes start their
+    own app from the same list.
+    """
     if concurrency <= 1:
         worker = Worker(app)
         _install_signal_handlers(worker)

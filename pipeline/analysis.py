@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -62,7 +62,7 @@ class ChunkResult:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             pose = None
             if "keypoints" in arrays:
-                pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays["world"] if "world" in arrays else None)
+                pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays.get("world"))
             error = str(arrays["error"]) if "error" in arrays else None
             return cls(int(arrays["index"]), arrays["frame_indices"], pose, error)
 
@@ -182,7 +182,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
                         frame_seconds=frame_seconds, bands=bands, sustained=sustained,
                         missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged)
     return {
-        "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "video": info.as_dict(), "preset": options.preset.as_dict(), "model": model.describe(),
         "angle_settings": asdict(options.angles), "frame_indices": frame_indices, "timestamps": times,
         "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "world_keypoints": main.world, "boxes": boxes, "detected": detected,

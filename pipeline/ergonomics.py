@@ -170,9 +170,27 @@ def rula_trunk_base(flexion: float, tolerance: float = NEUTRAL_TOLERANCE) -> int
     return 3 if flexion <= 60 else 4
 
 
+#: Each method's levels as (level, highest score in the level, label), lowest first: the one source of the
+#: level thresholds for the scoring code, the summaries and the web page (which reads them from /api/info).
+RISK_LEVELS: dict[str, list[tuple[int, int, str]]] = {
+    "rula": [(1, 2, "acceptable"), (2, 4, "investigate further"), (3, 6, "investigate and change soon"),
+             (4, 7, "investigate and change immediately")],
+    "reba": [(0, 1, "negligible"), (1, 3, "low"), (2, 7, "medium"), (3, 10, "high"), (4, 15, "very high")],
+}
+
+
+def _level(method: str, score: int) -> int:
+    return next((level for level, highest, _ in RISK_LEVELS[method] if score <= highest), RISK_LEVELS[method][-1][0])
+
+
+def level_labels(method: str) -> dict[int, str]:
+    """Level number -> label, for one method."""
+    return {level: label for level, _, label in RISK_LEVELS[method]}
+
+
 def rula_action_level(grand_score: int) -> int:
     """1-2 acceptable; 3-4 investigate further; 5-6 investigate and change soon; 7 change immediately."""
-    return 1 if grand_score <= 2 else 2 if grand_score <= 4 else 3 if grand_score <= 6 else 4
+    return _level("rula", grand_score)
 
 
 def rula_score(
@@ -216,7 +234,7 @@ def rula_score(
 
 
 # -- REBA -----------------------------------------------------------------------------
-REBA_RISK_LEVELS = ("negligible", "low", "medium", "high", "very high")
+REBA_RISK_LEVELS = tuple(level_labels("reba").values())
 
 
 @dataclass(frozen=True)
@@ -272,7 +290,7 @@ def reba_wrist_base(flexion: float) -> int:
 
 def reba_risk_level(score: int) -> int:
     """1 negligible; 2-3 low; 4-7 medium; 8-10 high; 11-15 very high."""
-    return 0 if score <= 1 else 1 if score <= 3 else 2 if score <= 7 else 3 if score <= 10 else 4
+    return _level("reba", score)
 
 
 def reba_score(

@@ -26,7 +26,9 @@ class Preset:
     description: str
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The preset for clients, with its analysis time relative to the fastest preset."""
+        fastest = min(preset.sample_fps for preset in PRESETS.values())
+        return {**asdict(self), "relative_time": round(self.sample_fps / fastest, 1), "default": self.name == DEFAULT_PRESET}
 
     def target_size(self, width: int, height: int) -> tuple[int, int]:
         """(width, height) with the long side about ``long_side`` (never upscaled).
@@ -48,6 +50,10 @@ PRESETS: dict[str, Preset] = {
     "medium": Preset("medium", 5.0, 640, "5 frames per second at 640 px: the default"),
     "high": Preset("high", 10.0, 960, "10 frames per second at 960 px: short clips and fast movements"),
 }
+
+
+#: The preset of a job that names none.
+DEFAULT_PRESET = "medium"
 
 
 def get_preset(name: str) -> Preset:

@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UnsafeResult
+
 RESULT_FORMAT = "ergo-result"
 RESULT_VERSION = 1
 FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx"}
@@ -53,10 +55,6 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
     ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
 }
-
-
-class UnsafeResult(ValueError):
-    """The file is not an ergo result, or holds something other than data."""
 
 
 class _DataOnlyUnpickler(pickle.Unpickler):

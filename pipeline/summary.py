@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ergonomics import REBA_RISK_LEVELS
+from .ergonomics import level_labels
 
-RULA_ACTIONS = {1: "acceptable", 2: "investigate further", 3: "investigate and change soon", 4: "investigate and change immediately"}
 WORST_MOMENTS = 5
 WORST_SEPARATION_S = 1.0
 
@@ -47,13 +46,12 @@ def _method(scores: np.ndarray, levels: dict, times: np.ndarray, frame_indices: 
 def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
               frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
               missing: list, damaged: list) -> dict:
-    reba_labels = {i: label for i, label in enumerate(REBA_RISK_LEVELS)}
     return {
         "frames_analysed": int(len(times)),
         "frames_with_person": int(detected.sum()),
         "detection_rate": round(float(detected.mean()), 4) if len(detected) else 0.0,
-        "rula": _method(rula["grand_score"], _levels(rula["action_level"], RULA_ACTIONS, frame_seconds), times, frame_indices),
-        "reba": _method(reba["reba_score"], _levels(reba["risk_level"], reba_labels, frame_seconds), times, frame_indices),
+        "rula": _method(rula["grand_score"], _levels(rula["action_level"], level_labels("rula"), frame_seconds), times, frame_indices),
+        "reba": _method(reba["reba_score"], _levels(reba["risk_level"], level_labels("reba"), frame_seconds), times, frame_indices),
         "time_in_band": bands,
         "sustained_postures": sustained,
         "person_missing_spans": missing,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PipelineError
+from .errors import UnreadableVideo
 
 try:  # decord's own error type is not a RuntimeError
     from decord._ffi.base import DECORDError
@@ -29,10 +29,6 @@ except ImportError:  # pragma: no cover - decord always ships it
     DECORDError = RuntimeError
 
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "gif", "tiff_pipe", "apng"}
-
-
-class UnreadableVideo(PipelineError):
-    code = "unreadable_video"
 
 
 @dataclass(frozen=True)

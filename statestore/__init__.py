@@ -1,7 +1,12 @@
-"""Object storage with compare-and-swap: one contract, several backends."""
+"""Object storage with compare-and-swap: one contract, several backends.
+
+Owns: the storage contract (:class:`ObjectStore`), the local, S3, R2 and
+LocalStack backends, key validation, signed URLs of the local backend, retry
+with backoff, and the storage settings (:mod:`.settings`, the one place this
+package reads the environment).  May import: nothing of this project.
+"""
 
 from .base import ListPage, ObjectInfo, ObjectStore, StoredObject
-from .config import StorageSettings, open_store
 from .errors import (
     AccessDenied,
     BucketNotFound,
@@ -12,6 +17,7 @@ from .errors import (
     StorageUnavailable,
     StoreError,
 )
+from .settings import StorageSettings, open_store
 
 __all__ = [
     "AccessDenied", "BucketNotFound", "ConfigurationError", "InvalidKey", "ListPage", "ObjectInfo",

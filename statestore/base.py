@@ -8,7 +8,7 @@ and paginated, and large files move in streams, never whole in memory.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -127,15 +127,7 @@ class ObjectStore(abc.ABC):
 
     def download_file(self, key: str, path: str | Path) -> None:
         """Stream ``key`` to ``path`` atomically (a partial download never appears)."""
-        path = Path(path)
-        partial = path.with_name(path.name + ".part")
-        try:
-            with open(partial, "wb") as out:
-                for chunk in self.iter_chunks(key):
-                    out.write(chunk)
-            partial.replace(path)
-        finally:
-            partial.unlink(missing_ok=True)
+        save_stream(self.iter_chunks(key), path)
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``; returns how many were deleted."""
@@ -143,3 +135,16 @@ class ObjectStore(abc.ABC):
         for key in keys:
             self.delete(key)
         return len(keys)
+
+
+def save_stream(chunks: Iterable[bytes], path: str | Path) -> None:
+    """Write ``chunks`` to ``path`` atomically: through ``<name>.part``, renamed once complete, removed on failure."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".part")
+    try:
+        with open(partial, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -57,3 +57,9 @@ class ConfigurationError(StoreError):
     """The storage settings are incomplete or inconsistent."""
 
     code = "configuration_error"
+
+
+class SignatureInvalid(StoreError):
+    """A signed URL of the local backend was altered, signed with another secret, or has expired."""
+
+    code = "signature_invalid"

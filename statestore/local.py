@@ -23,7 +23,7 @@ import secrets
 import struct
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -91,7 +91,7 @@ class LocalStore(ObjectStore):
     def _open(self, key: str) -> tuple[BinaryIO, dict, int]:
         path = self._path(key)
         try:
-            handle = open(path, "rb")
+            handle = open(path, "rb")  # noqa: SIM115 - the caller owns and closes the handle
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise ObjectNotFound(f"No object named '{key}'.") from None
         trailer, size = self._read_trailer(handle)
@@ -156,13 +156,12 @@ class LocalStore(ObjectStore):
         handle, trailer, size = self._open(key)
         with handle:
             mtime = os.fstat(handle.fileno()).st_mtime
-        return ObjectInfo(key=key, size=size, etag=trailer["etag"], last_modified=datetime.fromtimestamp(mtime, timezone.utc))
+        return ObjectInfo(key=key, size=size, etag=trailer["etag"], last_modified=datetime.fromtimestamp(mtime, UTC))
 
     def delete(self, key: str) -> None:
         path = self._path(key)
-        with self._locked(key):
-            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                path.unlink()
+        with self._locked(key), contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            path.unlink()
         self._prune_empty_dirs(path.parent)
 
     def _prune_empty_dirs(self, directory: Path) -> None:

@@ -1,7 +1,7 @@
 """The S3-family backends: AWS S3, Cloudflare R2 and LocalStack.
 
 They differ only in endpoint, region and credentials (see
-:mod:`statestore.config`); the client is boto3 with path-style addressing and
+:mod:`statestore.settings`); the client is boto3 with path-style addressing and
 SigV4 everywhere.  botocore's own retries are switched off so that exactly one
 policy, :class:`~statestore.retry.RetryPolicy`, decides what is retried: never
 a lost conditional write (412/409), always throttling, 5xx and broken
@@ -16,8 +16,8 @@ from typing import Any, BinaryIO, TypeVar
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject
 from .errors import (

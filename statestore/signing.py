@@ -13,13 +13,7 @@ import hmac
 import time
 from urllib.parse import quote, urlencode
 
-from .errors import StoreError
-
-
-class SignatureInvalid(StoreError):
-    """The URL was altered, signed with another secret, or has expired."""
-
-    code = "signature_invalid"
+from .errors import SignatureInvalid
 
 
 def _mac(secret: bytes, method: str, key: str, expires: int) -> str:

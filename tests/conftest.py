@@ -32,7 +32,7 @@ def pose_models(tmp_path_factory):
     old = os.environ.get("ERGO_MODELS_DIR")
     os.environ["ERGO_MODELS_DIR"] = str(folder)
     try:
-        yield fetch(["pose_detection", "pose_landmark_full"])
+        yield fetch(folder, ["pose_detection", "pose_landmark_full"])
     finally:
         if old is None:
             os.environ.pop("ERGO_MODELS_DIR", None)

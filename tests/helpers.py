@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from ergo_tasks import TaskApp, TaskSettings
+from ergo_tasks.bootstrap import register_tasks
 from statestore import ObjectStore
 
 FAST = dict(status_write_interval=0.05, heartbeat_seconds=0.2, lease_seconds=2.0, poll_seconds=0.05, shutdown_grace_seconds=0.0)
 
 
-def make_app(store: ObjectStore, **overrides: Any) -> TaskApp:
-    return TaskApp(store=store, settings=TaskSettings(**{**FAST, "eager": True, **overrides}))
+def make_app(store: ObjectStore, *, tasks: tuple[str, ...] = (), **overrides: Any) -> TaskApp:
+    """An app on ``store`` with fast timings (eager unless told otherwise) and the tasks of the ``tasks`` modules."""
+    app = TaskApp(store=store, settings=TaskSettings(**{**FAST, "eager": True, **overrides}))
+    register_tasks(app, tasks)
+    return app
 
 
 def serve(store, tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str]:

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from ergo_tasks import State
-from ergo_tasks.video_job import ANALYZE_TASK, register
-from pipeline.pose.base import PoseModelUnavailable
+from ergo_tasks.analysis import ANALYZE_TASK, register
+from ergo_tasks.analysis.keys import upload_key
+from pipeline.errors import PoseModelUnavailable
 from pipeline.results import UnsafeResult, load_result
-from statestore.keys import upload_key
+from pipeline.synthetic import make_video
 from tests.conftest import storage_env
 from tests.helpers import make_app
-from tests.videos import make_video
 
 RANDOM = {"quality": "low", "model": "keypointrcnn", "weights": "random", "chunk_size": 2}
 

@@ -12,12 +12,15 @@ import urllib.request
 import pytest
 from fastapi.testclient import TestClient
 
-from ergo_tasks.api import ServiceSettings, build_service
-from ergo_tasks.dispatch import RunPodDispatch
+from ergo_tasks.analysis import AnalysisSettings, register
+from ergo_tasks.service.actions import build_service
+from ergo_tasks.service.dispatch import make_dispatcher
+from ergo_tasks.service.errors import DispatchError
+from ergo_tasks.service.settings import ServiceSettings
+from pipeline.synthetic import make_video
 from tests.conftest import storage_env
 from tests.fakes import RecordingServer, runpod_standin
 from tests.helpers import make_app
-from tests.videos import make_video
 
 REPO_HANDLER = "deploy/handler.py"
 
@@ -28,8 +31,9 @@ def random_weights(monkeypatch):
     monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
 
 
-def service_for(store, **settings):
+def service_for(store, webhook_url=None, **settings):
     app = make_app(store, eager=False)
+    register(app, AnalysisSettings(webhook_url=webhook_url))
     return build_service(app, ServiceSettings(**{"dispatch_mode": "inline", **settings}))
 
 
@@ -249,7 +253,7 @@ def test_runpod_refusing_the_dispatch_leaves_the_job_queued(s3_store):
     with RecordingServer(lambda path, body: (500, {"error": "down"})) as broken:
         service = service_for(s3_store, dispatch_mode="runpod", runpod_endpoint_id="ep", runpod_api_key="k",
                               runpod_api_base=f"{broken.url}/v2")
-        service.dispatcher.retry = service.dispatcher.retry.__class__(attempts=2, sleep=lambda s: None)
+        service.dispatcher.client.retry = service.dispatcher.client.retry.__class__(attempts=2, sleep=lambda s: None)
         key = _uploaded(s3_store, b"0" * 2000)
         answer = service.handle_event({"input": {"action": "start_processing", "video_key": key}})
         assert answer["status"] == "success"
@@ -257,11 +261,9 @@ def test_runpod_refusing_the_dispatch_leaves_the_job_queued(s3_store):
         assert status["status"] == "queued" and len(broken.requests) == 2
 
 
-def test_dispatch_needs_runpod_credentials():
-    from ergo_tasks.dispatch import DispatchError
-
+def test_dispatch_needs_runpod_credentials(local_store):
     with pytest.raises(DispatchError, match="RUNPOD_ENDPOINT_ID and RUNPOD_API_KEY"):
-        RunPodDispatch("", "")
+        make_dispatcher(ServiceSettings(dispatch_mode="runpod"), make_app(local_store))
 
 
 def test_the_webhook_hears_of_completion_and_failure(s3_store, tmp_path):

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from ergo_tasks.analysis.settings import AnalysisSettings
 from pipeline.analysis import AnalysisOptions, analyze_video
 from pipeline.pose import load_pose_model
 from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS, BlazePose
@@ -32,7 +33,7 @@ def posed(degrees: float = 0.0, shift: int = 0) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def model(pose_models):
-    return BlazePose(device="cpu", batch_size=1)
+    return BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu", batch_size=1)
 
 
 class Calls:
@@ -70,13 +71,13 @@ def test_the_detector_runs_only_when_the_person_is_lost(model, monkeypatch):
 
 
 def test_the_tracks_of_a_chunk_advance_as_one_batch(pose_models, monkeypatch):
-    model = BlazePose(device="cpu", batch_size=3)
+    model = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu", batch_size=3)
     frames = np.stack([posed(shift=s) for s in (0, 10, 20, 30, 40, 50)])
     calls = Calls(model, monkeypatch)
     batched = model.predict_sequence(frames)
     assert calls.detections == [3]  # one detector batch: the first frame of each of the 3 tracks
     assert calls.crops == [3, 3]  # two steps of 3 crops each
-    alone = BlazePose(device="cpu", batch_size=1).predict(frames[[1, 2]])  # each frame detected afresh
+    alone = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu", batch_size=1).predict(frames[[1, 2]])  # each frame detected afresh
     # frame 2 starts the second track: a detection, as in the single-frame run (same crop, so the same points)
     assert np.abs(batched.keypoints[2, 0, :, :2] - alone.keypoints[1, 0, :, :2]).max() < 1.0  # pixels
     # tracked frames follow the person, who moves 10 px a frame (measured steps 8.9, 11.4, 6.2, 10.9, 12.3)
@@ -116,7 +117,7 @@ def test_world_points_are_metric_and_the_pose_plausible(model):
 def test_blazepose_is_the_default_model(pose_models, monkeypatch):
     monkeypatch.delenv("ERGO_POSE_MODEL", raising=False)
     monkeypatch.delenv("ERGO_POSE_WEIGHTS", raising=False)
-    model = load_pose_model()
+    model = load_pose_model(AnalysisSettings().pose())
     assert model.name == "blazepose" and model.describe()["weights"] == "pose_landmark_full"
 
 
@@ -124,7 +125,7 @@ def test_an_analysis_says_which_angles_came_from_3d(pose_models, tmp_path):
     from pipeline.demo import make_demo_video
 
     video = make_demo_video(tmp_path / "demo.mp4", fps=4)
-    result = analyze_video(video, load_pose_model("blazepose"), AnalysisOptions(PRESETS["low"], chunk_size=8))
+    result = analyze_video(video, load_pose_model(AnalysisSettings().pose("blazepose")), AnalysisOptions(PRESETS["low"], chunk_size=8))
     assert result["detected"].mean() > 0.8
     sources = result["inputs"]["angle_sources"]
     assert sources["trunk_flexion"]["3d"] == result["detected"].sum() and sources["trunk_flexion"]["2d"] == 0
@@ -184,7 +185,7 @@ def test_a_resumed_analysis_equals_an_uninterrupted_one(pose_models, tmp_path):
     from pipeline.demo import make_demo_video
 
     video = make_demo_video(tmp_path / "demo.mp4", fps=4)
-    model, options = load_pose_model("blazepose"), AnalysisOptions(PRESETS["low"], chunk_size=5)
+    model, options = load_pose_model(AnalysisSettings().pose("blazepose")), AnalysisOptions(PRESETS["low"], chunk_size=5)
     finished = MemoryCheckpoints()
     whole = analyze_video(video, model, options, checkpoints=finished)
     assert len(finished.chunks) >= 4

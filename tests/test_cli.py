@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ergo_tasks import State
-from ergo_tasks.jobstore import status_key
+from ergo_tasks.jobstore import JobStore
 from ergo_tasks.timeutil import utcnow
 from tests.conftest import storage_env
 from tests.helpers import make_app
@@ -79,11 +79,11 @@ def test_purge_is_a_dry_run_unless_told_yes(store, app_with_jobs):
 
     dry = ergo(store, "jobs", "purge", "--older-than", "7")
     assert dry.returncode == 0 and f"would delete {ok.id}" in dry.stdout and bad.id not in dry.stdout
-    assert store.exists(status_key(ok.id))
+    assert store.exists(JobStore.status_key(ok.id))
 
     real = ergo(store, "jobs", "purge", "--older-than", "7", "--yes")
     assert real.returncode == 0 and f"deleted {ok.id}" in real.stdout
-    assert not store.exists(status_key(ok.id)) and store.exists(status_key(bad.id))
+    assert not store.exists(JobStore.status_key(ok.id)) and store.exists(JobStore.status_key(bad.id))
     assert list(store.list(f"results/{ok.id}/")) == [] and list(store.list(f"checkpoints/{ok.id}/")) == []
 
 

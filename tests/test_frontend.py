@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.results import load_result
+from pipeline.synthetic import make_video
 from tests.helpers import serve
-from tests.videos import make_video
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,13 +12,16 @@ import urllib.request
 import pytest
 from fastapi.testclient import TestClient
 
-from ergo_tasks.api import Caller, ServiceSettings, build_service
-from ergo_tasks.gateway import GatewaySettings, RateLimiter, RunPodForwarder, create_gateway
+from ergo_tasks.analysis import TASK_MODULES
+from ergo_tasks.service.actions import Caller, build_service
+from ergo_tasks.service.http import RateLimiter, RunPodForwarder, create_gateway
+from ergo_tasks.service.runpod import RunPodClient
+from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from pipeline.results import load_result
+from pipeline.synthetic import make_video
 from tests.conftest import storage_env
 from tests.fakes import runpod_standin
 from tests.helpers import make_app, serve
-from tests.videos import make_video
 
 
 @pytest.fixture
@@ -69,7 +71,7 @@ def test_submit_through_serve_with_localstack_storage(s3_store, clip, tmp_path):
 
 # -- in-process gateway (ASGI) for auth, limits and the storage routes ---------------------------
 def gateway(store, tokens: str | None = None, **settings):
-    service = build_service(make_app(store, eager=False), ServiceSettings(dispatch_mode="worker", **settings.pop("service", {})))
+    service = build_service(make_app(store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker", **settings.pop("service", {})))
     config = GatewaySettings(api_tokens=tokens, **settings)
     return TestClient(create_gateway(config, service=service)), service
 
@@ -179,9 +181,9 @@ def test_cors_is_off_unless_configured(local_store):
 
 
 def test_the_runpod_backend_forwards_and_keeps_the_key_server_side(local_store):
-    service = build_service(make_app(local_store, eager=False), ServiceSettings(dispatch_mode="worker"))
+    service = build_service(make_app(local_store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker"))
     with runpod_standin(handler=lambda body: service.handle_event(body)) as runpod:
-        forwarder = RunPodForwarder("ep9", "rp-secret-key", f"{runpod.url}/v2")
+        forwarder = RunPodForwarder(RunPodClient("ep9", "rp-secret-key", f"{runpod.url}/v2"))
         client = TestClient(create_gateway(GatewaySettings(), forwarder=forwarder))
         slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4"})
         assert slot.status_code == 200 and "rp-secret-key" not in slot.text
@@ -199,13 +201,13 @@ def test_the_forwarder_rebuilds_runpods_failed_shape():
     failed = {"id": "x", "status": "FAILED", "error": "That is not a valid job id.", "output": {"status": "error", "code": "invalid_job_id"}}
     with runpod_standin() as runpod:
         runpod.respond = lambda path, body: (200, failed)
-        answer = RunPodForwarder("ep", "k", f"{runpod.url}/v2")("get_status", {"job_id": "x"}, Caller())
+        answer = RunPodForwarder(RunPodClient("ep", "k", f"{runpod.url}/v2"))("get_status", {"job_id": "x"}, Caller())
     assert answer == {"status": "error", "error": "That is not a valid job id.", "code": "invalid_job_id"}
 
 
 def test_the_frontend_is_served_when_present(local_store, tmp_path):
     (tmp_path / "index.html").write_text("<!doctype html><title>ergo</title>")
-    service = build_service(make_app(local_store, eager=False), ServiceSettings(dispatch_mode="worker"))
+    service = build_service(make_app(local_store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker"))
     client = TestClient(create_gateway(GatewaySettings(frontend_dir=tmp_path), service=service))
     assert "<title>ergo</title>" in client.get("/").text
     assert client.get("/api/info").json()["video_types"]["mov"] == "video/quicktime"

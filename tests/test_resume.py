@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from ergo_tasks import State
-from ergo_tasks.video_job import ANALYZE_TASK, register
+from ergo_tasks.analysis import ANALYZE_TASK, register
+from ergo_tasks.analysis.keys import upload_key
 from pipeline.results import load_result
-from statestore.keys import upload_key
+from pipeline.synthetic import make_video
 from tests.conftest import storage_env
 from tests.helpers import make_app, wait_for
-from tests.videos import make_video
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ergo_tasks.ids import InvalidJobId, job_id_time, new_job_id, validate_job_id
-from ergo_tasks.models import JobStatus, TaskRequest
 from ergo_tasks.states import READY_STATES, TRANSITIONS, IllegalTransition, State, check_transition
+from ergo_tasks.status import JobStatus, TaskRequest
 
 
 def test_every_pair_is_either_in_the_table_or_illegal():

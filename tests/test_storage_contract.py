@@ -14,8 +14,8 @@ import urllib.request
 import pytest
 
 from statestore import InvalidKey, ObjectNotFound, PreconditionFailed
+from statestore.errors import SignatureInvalid
 from statestore.local import LocalStore
-from statestore.signing import SignatureInvalid
 
 
 def test_put_get_roundtrip_with_etag(store):

@@ -106,7 +106,8 @@ def test_incomplete_r2_settings_name_what_is_missing(monkeypatch):
 
 
 def _body(data: bytes):
-    from botocore.response import StreamingBody
     import io
+
+    from botocore.response import StreamingBody
 
     return StreamingBody(io.BytesIO(data), len(data))

@@ -10,7 +10,7 @@ import pytest
 
 from ergo_tasks import CorruptStatus, JobNotFound, State, TaskError, TaskFailed, TaskRevoked
 from ergo_tasks.ids import InvalidJobId
-from ergo_tasks.jobstore import OPEN_PREFIX, status_key
+from ergo_tasks.jobstore import JobStore
 from ergo_tasks.queue import OperationRefused
 from ergo_tasks.worker import Worker
 from statestore import PreconditionFailed
@@ -35,10 +35,10 @@ def test_eager_job_succeeds_and_leaves_a_complete_status_document(store):
     assert doc.state == State.SUCCESS and doc.progress == 100 and doc.attempts == 1
     assert doc.lease is None and doc.request.args == [2, 3]
     assert states(doc) == ["PENDING", "STARTED", "SUCCESS"]
-    raw = json.loads(store.get(status_key(result.id)).body)
+    raw = json.loads(store.get(JobStore.status_key(result.id)).body)
     assert raw["schema_version"] == 1
     assert raw["created_at"].endswith("Z") and raw["history"][0]["at"].endswith("Z")
-    assert not store.exists(OPEN_PREFIX + result.id)
+    assert not store.exists(JobStore.open_prefix + result.id)
 
 
 def _shape(value):
@@ -63,7 +63,7 @@ def test_the_same_job_leaves_the_same_shape_on_both_backends(local_store, s3_sto
 
         job = work.delay("uploads/a.mp4", "low")
         job.get(timeout=10)
-        shapes.append((_shape(json.loads(backend.get(status_key(job.id)).body)), states(job.status_doc)))
+        shapes.append((_shape(json.loads(backend.get(JobStore.status_key(job.id)).body)), states(job.status_doc)))
     assert shapes[0] == shapes[1]
 
 
@@ -234,7 +234,7 @@ def test_cancel_is_honoured_at_the_next_checkpoint(store):
     assert doc.history[-1].reason.startswith("cancelled")
     with pytest.raises(TaskRevoked):
         result.get(timeout=1)
-    assert not store.exists(OPEN_PREFIX + result.id)
+    assert not store.exists(JobStore.open_prefix + result.id)
 
 
 def test_resume_continues_from_the_checkpoint(store):
@@ -256,7 +256,7 @@ def test_resume_continues_from_the_checkpoint(store):
     assert result.state == "FAILURE" and result.status_doc.checkpoint == "1"
     resumed = app.queue.resume(result.id).doc
     assert resumed.state == State.PENDING and resumed.attempts == 0 and resumed.error is None
-    assert store.exists(OPEN_PREFIX + result.id)
+    assert store.exists(JobStore.open_prefix + result.id)
     app.run_until_ready(result.id, "w2")
     assert result.get(timeout=5) == 4
     assert processed == [0, 1, 2, 3, 4]  # chunks 0 and 1 were not done again
@@ -280,7 +280,7 @@ def test_lost_worker_job_is_requeued_then_failed_when_the_budget_is_spent(store)
     assert app.queue.claim("late") is None
     doc = result.status_doc
     assert doc.state == State.FAILURE and doc.error.type == "WorkerLost"
-    assert not store.exists(OPEN_PREFIX + result.id)
+    assert not store.exists(JobStore.open_prefix + result.id)
 
 
 def test_exactly_one_of_many_racing_claimers_wins(store):
@@ -327,7 +327,7 @@ def test_shutdown_releases_the_job_keeping_its_checkpoint(store):
     doc = result.status_doc
     assert doc.state == State.PENDING and doc.attempts == 0 and doc.checkpoint is not None
     assert "released by worker leaving" in doc.history[-1].reason
-    assert store.exists(OPEN_PREFIX + result.id)
+    assert store.exists(JobStore.open_prefix + result.id)
 
 
 def test_operator_actions_refuse_states_they_do_not_apply_to(store):
@@ -338,12 +338,12 @@ def test_operator_actions_refuse_states_they_do_not_apply_to(store):
         return 1
 
     result = work.delay()
-    before = store.get(status_key(result.id))
+    before = store.get(JobStore.status_key(result.id))
     with pytest.raises(OperationRefused, match="already finished"):
         app.queue.revoke(result.id)
     with pytest.raises(OperationRefused, match="only failed, cancelled or stalled"):
         app.queue.resume(result.id)
-    assert store.get(status_key(result.id)) == before
+    assert store.get(JobStore.status_key(result.id)) == before
 
 
 def test_progress_writes_to_one_key_respect_the_throttle(store):
@@ -359,7 +359,7 @@ def test_progress_writes_to_one_key_respect_the_throttle(store):
         return "ok"
 
     result = chatty.delay()
-    key = status_key(result.id)
+    key = JobStore.status_key(result.id)
     writes = [at for name, k, at in recording.calls if name == "put" and k == key]
     assert len(writes) >= 4
     gaps = [b - a for a, b in zip(writes[1:], writes[2:])]  # from the claim on (the first write is the creation)
@@ -417,13 +417,13 @@ def test_malformed_status_json_is_reported_and_left_untouched(store):
 
     broken = work.delay()
     healthy = work.delay()
-    store.put(status_key(broken.id), b'{"schema_version": 1, "job_id": 7')
+    store.put(JobStore.status_key(broken.id), b'{"schema_version": 1, "job_id": 7')
     with pytest.raises(CorruptStatus, match=f"job {broken.id} is malformed"):
         _ = broken.state
     with pytest.raises(CorruptStatus):
         app.queue.revoke(broken.id)
     assert app.queue.claim("w").doc.job_id == healthy.id  # the queue keeps moving past it
-    assert store.get(status_key(broken.id)).body == b'{"schema_version": 1, "job_id": 7'
+    assert store.get(JobStore.status_key(broken.id)).body == b'{"schema_version": 1, "job_id": 7'
 
 
 def test_a_stale_etag_write_is_rejected(store):

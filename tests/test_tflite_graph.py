@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.pose.assets import ASSETS, ModelMissing, cached, fetch
+from pipeline.errors import ModelMissing
+from pipeline.pose.assets import ASSETS, cached, fetch
 from pipeline.pose.tflite_graph import TFLiteGraph
 
 pytestmark = pytest.mark.slow
@@ -100,15 +101,15 @@ def test_the_upright_astronaut_is_anatomically_plausible(pose_models):
 
 def test_models_are_verified_and_cached(pose_models, tmp_path, monkeypatch):
     for name, path in pose_models.items():
-        assert path.stat().st_size > 1_000_000 and cached(name) == path
-    monkeypatch.setenv("ERGO_MODELS_DIR", str(tmp_path / "elsewhere"))
+        assert path.stat().st_size > 1_000_000 and cached(name, path.parent) == path
+    elsewhere = tmp_path / "elsewhere"
     with pytest.raises(ModelMissing, match="ergo models fetch"):
-        cached("pose_detection")
+        cached("pose_detection", elsewhere)
     local = tmp_path / "given"
     local.mkdir()
     (local / "pose_detection.tflite").write_bytes(pose_models["pose_detection"].read_bytes())
-    assert fetch(["pose_detection"], local, use_url=False)["pose_detection"].read_bytes()[:8] == pose_models["pose_detection"].read_bytes()[:8]
+    assert fetch(elsewhere, ["pose_detection"], local, use_url=False)["pose_detection"].read_bytes()[:8] == pose_models["pose_detection"].read_bytes()[:8]
     corrupted = tmp_path / "elsewhere" / ASSETS["pose_detection"].filename
     corrupted.write_bytes(b"tampered")
     with pytest.raises(ModelMissing):
-        cached("pose_detection")  # a wrong hash is never used
+        cached("pose_detection", elsewhere)  # a wrong hash is never used

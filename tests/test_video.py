@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pipeline.presets import PRESETS, get_preset
+from pipeline.synthetic import make_video
 from pipeline.video import FrameReader, UnreadableVideo, probe, read_errors, sample_indices
-from tests.videos import make_video
 
 
 def test_probe_reads_size_rate_and_frame_count(tmp_path):
@@ -41,7 +41,7 @@ def test_rotated_phone_video_is_delivered_upright(tmp_path, rotation):
     upright = FrameReader(upright_path, probe(upright_path), (48, 64)).read(np.arange(3)).astype(int)
 
     def stored(index, width, height):  # what the camera stores: the upright scene turned back
-        from tests.videos import moving_scene
+        from pipeline.synthetic import moving_scene
         return np.ascontiguousarray(np.rot90(moving_scene(index, 48, 64), k=-(rotation // 90)))
 
     width, height = (64, 48) if rotation in (90, -90) else (48, 64)

@@ -34,7 +34,7 @@ def world_skeleton(*, yaw=0.0, trunk=0.0, side=0.0, neck=0.0, arm=0.0, elbow=0.0
     head = _towards(along_trunk, chest_forward, neck)
     p = {**hips, "left_shoulder": top + 0.18 * left, "right_shoulder": top - 0.18 * left,
          "left_ear": top + 0.25 * head + 0.07 * left, "right_ear": top + 0.25 * head - 0.07 * left, "nose": top + 0.25 * head}
-    for name, sign in (("left", 1), ("right", -1)):
+    for name in ("left", "right"):
         shoulder = p[f"{name}_shoulder"]
         elbow_point = shoulder + 0.3 * _towards(-along_trunk, chest_forward, arm)
         wrist_point = elbow_point + 0.25 * _towards(-along_trunk, chest_forward, arm + elbow)

@@ -1,41 +1,84 @@
-"""Pose models behind one interface, loaded once per process."""
+"""Pose models behind one interface, chosen by name from a registry and loaded once per process.
+
+The application passes every setting in a :class:`PoseSettings`; nothing here
+reads the environment.  A new model registers a loader::
+
+    @register_model("mymodel")
+    def _load_mymodel(settings: PoseSettings) -> PoseModel:
+        from .mymodel import MyModel
+        return MyModel(settings.weights, device=settings.device, batch_size=settings.batch_size)
+"""
 
 from __future__ import annotations
 
 import functools
-import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from .base import COCO_KEYPOINTS, PoseModel, PoseModelUnavailable, PoseOutput
+from ..errors import PoseModelUnavailable
+from .base import COCO_KEYPOINTS, PoseModel, PoseOutput
 
-MODELS = ("blazepose", "keypointrcnn")
 DEFAULT_MODEL = "blazepose"
 
 
-def default_model_name() -> str:
-    """``ERGO_POSE_MODEL``, else BlazePose: pretrained, offline, with 3D points and hands."""
-    return os.environ.get("ERGO_POSE_MODEL") or DEFAULT_MODEL
+@dataclass(frozen=True)
+class PoseSettings:
+    """Which pose model to load, and how."""
+
+    #: Registry name (see :data:`MODELS`).
+    model: str = DEFAULT_MODEL
+    #: blazepose: the variant (lite, full, heavy); keypointrcnn: a weights file, ``default`` or ``random``.
+    weights: str | None = None
+    #: ``cuda``, ``cpu``...; None: CUDA when available, else the CPU.
+    device: str | None = None
+    #: Frames (or tracks) per network batch; None: the model's default for its device.
+    batch_size: int | None = None
+    #: Folder of BlazePose's verified ``.tflite`` files (``ergo models fetch`` fills it).
+    models_dir: Path | None = None
 
 
-def load_pose_model(name: str | None = None, weights: str | None = None, device: str | None = None) -> PoseModel:
-    """The named model (default: :func:`default_model_name`); cached, since a worker runs many jobs with the same one.
+_LOADERS: dict[str, Callable[[PoseSettings], PoseModel]] = {}
 
-    ``weights``: for blazepose the variant (lite, full, heavy); for keypointrcnn a file, default or random.
-    """
-    return _load(name or default_model_name(), weights, device)
 
+def register_model(name: str) -> Callable[[Callable[[PoseSettings], PoseModel]], Callable[[PoseSettings], PoseModel]]:
+    """Register a loader under ``name``; the loader imports its model's module only when called."""
+
+    def add(loader: Callable[[PoseSettings], PoseModel]) -> Callable[[PoseSettings], PoseModel]:
+        _LOADERS[name] = loader
+        return loader
+
+    return add
+
+
+@register_model("blazepose")
+def _load_blazepose(settings: PoseSettings) -> PoseModel:
+    from .blazepose import BlazePose
+
+    if settings.models_dir is None:
+        raise PoseModelUnavailable("BlazePose needs the folder of its model files; run `ergo models fetch`.")
+    return BlazePose(settings.weights, models_dir=settings.models_dir, device=settings.device, batch_size=settings.batch_size)
+
+
+@register_model("keypointrcnn")
+def _load_keypointrcnn(settings: PoseSettings) -> PoseModel:
+    from .keypointrcnn import KeypointRCNN
+
+    return KeypointRCNN(settings.weights, device=settings.device, batch_size=settings.batch_size)
+
+
+#: The registered model names.
+MODELS = tuple(_LOADERS)
 
 
 @functools.lru_cache(maxsize=2)
-def _load(name: str, weights: str | None, device: str | None) -> PoseModel:
-    if name == "blazepose":
-        from .blazepose import BlazePose
-
-        return BlazePose(weights, device=device)
-    if name == "keypointrcnn":
-        from .keypointrcnn import KeypointRCNN
-
-        return KeypointRCNN(weights, device=device)
-    raise PoseModelUnavailable(f"Unknown pose model '{name}'; available: {', '.join(MODELS)}.")
+def load_pose_model(settings: PoseSettings = PoseSettings()) -> PoseModel:
+    """The model ``settings`` name; cached, since a worker runs many jobs with the same one."""
+    loader = _LOADERS.get(settings.model)
+    if loader is None:
+        raise PoseModelUnavailable(f"Unknown pose model '{settings.model}'; available: {', '.join(_LOADERS)}.")
+    return loader(settings)
 
 
-__all__ = ["COCO_KEYPOINTS", "DEFAULT_MODEL", "MODELS", "default_model_name", "PoseModel", "PoseModelUnavailable", "PoseOutput", "load_pose_model"]
+__all__ = ["COCO_KEYPOINTS", "DEFAULT_MODEL", "MODELS", "PoseModel", "PoseModelUnavailable", "PoseOutput", "PoseSettings",
+           "load_pose_model", "register_model"]

@@ -4,14 +4,13 @@ No model hub is needed.  The ``.tflite`` files (Apache-2.0) come, in order of
 preference, from a local folder (``--from``), MediaPipe's official asset
 URLs, the ``mediapipe==0.10.21`` wheel on PyPI (``pip download --no-deps``) or
 the ``@mediapipe/pose`` package on npm (``npm pack``).  Each file is checked
-against its SHA-256 before it is cached in ``ERGO_MODELS_DIR`` (default:
-``<ERGO_DATA_DIR>/models``); mediapipe itself is never installed.
+against its SHA-256 before it is cached in the models folder the caller names
+(the application's ``ERGO_MODELS_DIR``); mediapipe itself is never installed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PipelineError
+from ..errors import ModelMissing
 
 WHEEL = "mediapipe==0.10.21"
 NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
@@ -49,19 +48,6 @@ ASSETS = {
 }
 
 
-class ModelMissing(PipelineError):
-    code = "model_unavailable"
-
-
-def models_dir() -> Path:
-    configured = os.environ.get("ERGO_MODELS_DIR")
-    if configured:
-        return Path(configured)
-    from statestore.config import StorageSettings
-
-    return StorageSettings().data_dir / "models"
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -70,21 +56,21 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def cached(name: str) -> Path:
-    """The verified cached file of ``name``, or ModelMissing saying how to get it."""
+def cached(name: str, folder: Path) -> Path:
+    """The verified file of ``name`` in the models ``folder``, or ModelMissing saying how to get it."""
     asset = ASSETS[name]
-    path = models_dir() / asset.filename
+    path = Path(folder) / asset.filename
     if path.is_file() and _sha256(path) == asset.sha256:
         return path
-    raise ModelMissing(f"The BlazePose model {asset.filename} is not in {models_dir().name}/; run `ergo models fetch` "
+    raise ModelMissing(f"The BlazePose model {asset.filename} is not in {Path(folder).name}/; run `ergo models fetch` "
                        "(or give a folder holding it with `ergo models fetch --from DIR`).")
 
 
-def _store(asset: Asset, source: Path) -> Path | None:
-    """Copy ``source`` into the cache if its hash is right; None if it is not."""
+def _store(asset: Asset, source: Path, folder: Path) -> Path | None:
+    """Copy ``source`` into the models ``folder`` if its hash is right; None if it is not."""
     if _sha256(source) != asset.sha256:
         return None
-    target = models_dir() / asset.filename
+    target = Path(folder) / asset.filename
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     shutil.copyfile(source, partial)
@@ -136,8 +122,8 @@ def _from_npm(asset: Asset, scratch: Path) -> Path | None:
     return scratch / asset.filename
 
 
-def fetch(names: list[str] | None = None, source_dir: Path | None = None, *, use_url: bool = True) -> dict[str, Path]:
-    """Make sure the named models are cached and verified; returns their paths."""
+def fetch(folder: Path, names: list[str] | None = None, source_dir: Path | None = None, *, use_url: bool = True) -> dict[str, Path]:
+    """Make sure the named models are verified in the models ``folder``; returns their paths."""
     names = names or ["pose_detection", "pose_landmark_full"]
     found: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="ergo-models-") as scratch_dir:
@@ -145,7 +131,7 @@ def fetch(names: list[str] | None = None, source_dir: Path | None = None, *, use
         for name in names:
             asset = ASSETS[name]
             try:
-                found[name] = cached(name)
+                found[name] = cached(name, folder)
                 continue
             except ModelMissing:
                 pass
@@ -154,7 +140,7 @@ def fetch(names: list[str] | None = None, source_dir: Path | None = None, *, use
             sources += [_from_wheel, _from_npm]
             for source in sources:
                 candidate = source(asset, scratch)
-                stored = _store(asset, candidate) if candidate and candidate.is_file() else None
+                stored = _store(asset, candidate, folder) if candidate and candidate.is_file() else None
                 if stored:
                     found[name] = stored
                     break

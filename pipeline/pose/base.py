@@ -9,24 +9,15 @@ looks joints up by name (``left_shoulder``...), so a model with more points
 from __future__ import annotations
 
 import abc
-import os
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..errors import PipelineError
 
 COCO_KEYPOINTS = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
     "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
     "right_ankle",
 )
-
-
-class PoseModelUnavailable(PipelineError):
-    """The model's weights cannot be found or loaded."""
-
-    code = "model_unavailable"
 
 
 @dataclass
@@ -93,6 +84,7 @@ class PoseModel(abc.ABC):
 
 
 def default_device() -> str:
+    """CUDA when a GPU is present, else the CPU."""
     import torch
 
-    return os.environ.get("ERGO_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -22,12 +22,13 @@ Weights (Apache-2.0) come from ``ergo models fetch``; ``lite``, ``full``
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .base import PoseModel, PoseModelUnavailable, PoseOutput, default_device
+from ..errors import PoseModelUnavailable
+from .base import PoseModel, PoseOutput, default_device
 from .blazepose_detector import PoseDetector, RegionOfInterest, region_from_alignment, region_of_interest
 from .blazepose_landmarks import LandmarkModel
 
@@ -76,10 +77,10 @@ class BlazePose(PoseModel):
     min_person_score = MIN_PRESENCE
     world_landmarks = True
 
-    def __init__(self, variant: str | None = None, *, device: str | None = None, batch_size: int | None = None):
+    def __init__(self, variant: str | None = None, *, models_dir: Path, device: str | None = None, batch_size: int | None = None):
         from .assets import cached
 
-        self.variant = variant or os.environ.get("ERGO_POSE_WEIGHTS") or "full"
+        self.variant = variant or "full"
         if self.variant not in VARIANTS:
             # the value is not echoed: it may be a path, and messages reach web clients
             raise PoseModelUnavailable("BlazePose comes as lite, full or heavy; set the variant with ERGO_POSE_WEIGHTS or "
@@ -87,9 +88,9 @@ class BlazePose(PoseModel):
         self.device = device or default_device()
         # Tracks per chunk = crops per landmark batch.  More tracks batch better but start more detections;
         # the CPU gains little from batching (see benchmarks/pipeline_bench.py), a GPU a lot.
-        self.batch_size = batch_size or int(os.environ.get("ERGO_BATCH_SIZE", 0)) or (16 if self.device.startswith("cuda") else 4)
-        self.detector = PoseDetector(cached("pose_detection"), self.device)
-        self.landmarks = LandmarkModel(cached(f"pose_landmark_{self.variant}"), self.device)
+        self.batch_size = batch_size or (16 if self.device.startswith("cuda") else 4)
+        self.detector = PoseDetector(cached("pose_detection", models_dir), self.device)
+        self.landmarks = LandmarkModel(cached(f"pose_landmark_{self.variant}", models_dir), self.device)
 
     def predict(self, frames: np.ndarray) -> PoseOutput:
         """Independent frames: each one detected afresh."""

@@ -15,12 +15,12 @@ Weights, in order:
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .base import COCO_KEYPOINTS, PoseModel, PoseModelUnavailable, PoseOutput, default_device
+from ..errors import PoseModelUnavailable
+from .base import COCO_KEYPOINTS, PoseModel, PoseOutput, default_device
 
 RANDOM = "random"
 DEFAULT = "default"
@@ -70,11 +70,11 @@ class KeypointRCNN(PoseModel):
                  precision: str = "auto", max_persons: int = 5):
         import torch
 
-        self.weights = weights or os.environ.get("ERGO_POSE_WEIGHTS") or DEFAULT
+        self.weights = weights or DEFAULT
         self.device = torch.device(device or default_device())
         self.max_persons = max_persons
         self.min_person_score = 0.0 if self.weights == RANDOM else 0.7
-        self.batch_size = batch_size or int(os.environ.get("ERGO_BATCH_SIZE", 0)) or (8 if self.device.type == "cuda" else 2)
+        self.batch_size = batch_size or (8 if self.device.type == "cuda" else 2)
         self.precision = self._precision(precision)
         self.model = _build(self.weights, max_persons).eval().to(self.device)
 

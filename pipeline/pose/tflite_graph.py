@@ -23,14 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UnsupportedGraph
+
 _NUMPY_TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 9: np.int8}
 # In place: activations are memory-bound, and a fused activation's input is never read again.
 _ACTIVATIONS = {0: None, 1: lambda x: F.relu(x, inplace=True), 3: lambda x: F.relu6(x, inplace=True)}
 SAME, VALID = 0, 1
-
-
-class UnsupportedGraph(ValueError):
-    """The model uses something this executor does not implement."""
 
 
 @dataclass

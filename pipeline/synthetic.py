@@ -1,4 +1,4 @@
-"""Real video files, made by the tests with PyAV (FFmpeg's encoders)."""
+"""Synthetic video files for the tests and benchmarks, encoded with PyAV (FFmpeg's encoders)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.video import write_video
+from .video import write_video
 
 
 def moving_scene(index: int, width: int, height: int) -> np.ndarray:

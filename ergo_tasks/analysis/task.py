@@ -16,16 +16,20 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from pipeline.errors import PipelineError
 from statestore import ObjectNotFound, ObjectStore
-from statestore.keys import UPLOADS, checkpoint_prefix, results_prefix
 
-from . import default_app
-from .errors import TaskError, validation_message
+from ..app import TaskApp
+from ..errors import TaskError, validation_message
+from .keys import UPLOADS, checkpoint_prefix, results_prefix
+from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
 log = structlog.get_logger(__name__)
 
+#: The task's registered name (what status documents record).
 ANALYZE_TASK = "ergo.analyze_video"
-DEFAULT_CHUNK_SIZE = 32
+#: Attempts after the first one, for jobs of this task.
+MAX_RETRIES = 2
 
 
 class StorageCheckpoints:
@@ -79,10 +83,13 @@ def _options(quality: str, params: dict | None, chunk_size: int | None):
 
 
 def analyze_video_task(self, video_key: str, quality: str = "medium", model: str | None = None, weights: str | None = None,
-                       params: dict | None = None, chunk_size: int | None = None) -> dict[str, Any]:
-    """Analyse ``video_key``; returns the summary and records the result files' keys."""
+                       params: dict | None = None, chunk_size: int | None = None, *, settings: AnalysisSettings) -> dict[str, Any]:
+    """Analyse ``video_key``; returns the summary and records the result files' keys.
+
+    Pipeline errors are expected failures (the task ``throws`` them): their
+    message, written for the person who submitted the video, is the job's error.
+    """
     from pipeline.analysis import analyze_video
-    from pipeline.errors import PipelineError
     from pipeline.pose import load_pose_model
     from pipeline.results import CONTENT_TYPES, FILES, summary_document, write_results
 
@@ -100,21 +107,15 @@ def analyze_video_task(self, video_key: str, quality: str = "medium", model: str
             raise TaskError(f"The uploaded video {video_key} no longer exists.") from None
         self.check()
         self.update_state(meta={"progress": 1, "stage": "loading pose model"})
-        try:
-            pose_model = load_pose_model(model, weights)
-        except PipelineError as error:
-            raise TaskError(str(error)) from None
+        pose_model = load_pose_model(settings.pose(model, weights))
 
         def progress(p) -> None:
             self.update_state(meta={"progress": p.percent, "stage": p.stage, "frames_done": p.frames_done,
                                     "frames_total": p.frames_total, "eta_s": None if p.eta_s is None else round(p.eta_s, 1)})
 
         checkpoints = StorageCheckpoints(store, job_id, on_saved=lambda key: self.save_checkpoint(key, wait=False))
-        try:
-            result = analyze_video(video, pose_model, options, checkpoints=checkpoints, on_progress=progress,
-                                   on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id)
-        except PipelineError as error:
-            raise TaskError(str(error)) from None
+        result = analyze_video(video, pose_model, options, checkpoints=checkpoints, on_progress=progress,
+                               on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id)
         self.update_state(meta={"progress": 98, "stage": "writing results"})
         paths = write_results(result, Path(scratch) / "results")
         prefix = results_prefix(job_id)
@@ -126,9 +127,10 @@ def analyze_video_task(self, video_key: str, quality: str = "medium", model: str
     return summary_document(result)
 
 
-def register(app) -> None:
-    """Register the analysis task on ``app`` (the default app has it already)."""
-    app.task(name=ANALYZE_TASK, bind=True, max_retries=2)(analyze_video_task)
+def register_analysis(app: TaskApp, settings: AnalysisSettings) -> None:
+    """Register the analysis task on ``app``, with ``settings`` bound."""
 
+    def analyze(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return analyze_video_task(self, *args, settings=settings, **kwargs)
 
-register(default_app)
+    app.task(name=ANALYZE_TASK, bind=True, max_retries=MAX_RETRIES, throws=(PipelineError,))(analyze)

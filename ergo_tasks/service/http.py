@@ -23,14 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from fastapi import Body, FastAPI, Request
@@ -38,53 +34,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.presets import PRESETS
-from statestore import ObjectNotFound
-from statestore.errors import InvalidKey
+from statestore import ObjectNotFound, StorageSettings, open_store
+from statestore.errors import InvalidKey, SignatureInvalid
 from statestore.local import LocalStore
-from statestore.signing import SignatureInvalid
 
-from .api import (HTTP_STATUS, OPERATOR_ACTIONS, PUBLIC_ACTIONS, VIDEO_TYPES, Caller, DownloadRequest, EmptyRequest, JobRequest,
-                  JobService, ListRequest, StartRequest, UploadRequest)
-from .errors import validation_message
+from .. import bootstrap
+from ..analysis import TASK_MODULES
+from ..errors import validation_message
+from ..worker import Worker
+from .actions import PUBLIC_ACTIONS, Caller, JobService, build_service, service_info
+from .errors import HTTP_STATUS, UpstreamUnavailable, error_reply, http_status
+from .runpod import RunPodClient
+from .settings import GatewaySettings
 
 log = structlog.get_logger(__name__)
-FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
-
-
-class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ERGO_", env_file=".env", extra="ignore", populate_by_name=True)
-
-    serve_backend: Literal["embedded", "runpod"] = "embedded"
-    #: Comma-separated tokens; ``token:operator`` grants the operator role.
-    api_tokens: SecretStr | None = None
-    #: A file with one ``token`` or ``token operator`` per line.
-    api_tokens_file: Path | None = None
-    cors_origins: str = ""
-    rate_limit_per_minute: float = Field(120.0, gt=0)
-    rate_limit_burst: int = Field(30, ge=1)
-    serve_workers: int = Field(1, ge=0, le=16)
-    runpod_endpoint_id: str | None = Field(None, alias="RUNPOD_ENDPOINT_ID")
-    runpod_api_key: SecretStr | None = Field(None, alias="RUNPOD_API_KEY")
-    runpod_api_base: str = Field("https://api.runpod.ai/v2", alias="RUNPOD_API_BASE")
-    frontend_dir: Path = FRONTEND
-
-    def tokens(self) -> dict[str, str]:
-        """token -> role ("user" or "operator")."""
-        entries = []
-        if self.api_tokens:
-            entries += [e.replace(":", " ") for e in self.api_tokens.get_secret_value().split(",")]
-        if self.api_tokens_file:
-            entries += self.api_tokens_file.read_text().splitlines()
-        tokens = {}
-        for entry in entries:
-            parts = entry.split()
-            if parts and not parts[0].startswith("#"):
-                tokens[parts[0]] = "operator" if parts[1:2] == ["operator"] else "user"
-        return tokens
 
 
 class RateLimiter:
@@ -109,39 +73,29 @@ class RateLimiter:
 
 
 class RunPodForwarder:
-    """Sends an action to a RunPod endpoint's ``/runsync`` and returns its output."""
+    """Sends an action to the RunPod endpoint's ``/runsync`` and returns the handler's answer."""
 
-    def __init__(self, endpoint_id: str, api_key: str, base_url: str, timeout: float = 90.0):
-        self.url = f"{base_url.rstrip('/')}/{endpoint_id}/runsync"
-        self.api_key, self.timeout = api_key, timeout
+    def __init__(self, client: RunPodClient):
+        self.client = client
 
     def __call__(self, action: str, params: dict, caller: Caller) -> dict:
-        payload = {"input": {**params, "action": action, "_client": caller.client, "_operator": caller.operator}}
-        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(), method="POST",
-                                         headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.loads(response.read())
-        except (urllib.error.URLError, TimeoutError, ValueError) as error:
-            log.warning("forward.failed", action=action, error=type(error).__name__)
-            return _error("upstream_unavailable", "The processing service did not answer; try again shortly.")
-        output = answer.get("output") if isinstance(answer, dict) else None
+            answer = self.client.runsync({**params, "action": action, "_client": caller.client, "_operator": caller.operator})
+        except UpstreamUnavailable as error:
+            log.warning("forward.failed", action=action, error=str(error))
+            return error_reply("upstream_unavailable", "The processing service did not answer; try again shortly.")
+        output = answer.get("output")
         if answer.get("status") == "FAILED" and isinstance(answer.get("error"), str):
             # RunPod lifts "error" out of the handler's envelope; put the envelope back together.
             code = output.get("code") if isinstance(output, dict) else None
-            return _error(code if code in HTTP_STATUS else "upstream_error", answer["error"][:500])
+            return error_reply(code if code in HTTP_STATUS else "upstream_error", answer["error"][:500])
         if answer.get("status") != "COMPLETED" or not isinstance(output, dict):
-            return _error("upstream_unavailable", "The processing service is busy; try again shortly.")
+            return error_reply("upstream_unavailable", "The processing service is busy; try again shortly.")
         return output
 
 
-def _error(code: str, message: str) -> dict:
-    return {"status": "error", "error": message, "code": code}
-
-
 def _reply(body: dict, headers: dict | None = None) -> JSONResponse:
-    status = 200 if body.get("status") == "success" else HTTP_STATUS.get(body.get("code"), 400)
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=http_status(body), headers=headers)
 
 
 def create_gateway(settings: GatewaySettings, service: JobService | None = None, forwarder: RunPodForwarder | None = None,
@@ -164,7 +118,7 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
     app = FastAPI(title="ergo job API", version="1", lifespan=lifespan,
                   description="Ergonomic risk assessment of work videos. Every answer is "
                               '`{"status": "success", ...}` or `{"status": "error", "error", "code"}`.')
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    origins = settings.origins()
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
                            allow_headers=["Authorization", "Content-Type"])
@@ -172,8 +126,8 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
         if error.errors()[0].get("type") == "json_invalid":
-            return _reply(_error("invalid_input", "Invalid request: the body is not valid JSON."))
-        return _reply(_error("invalid_input", f"Invalid request: {validation_message(error.errors())}"))
+            return _reply(error_reply("invalid_input", "Invalid request: the body is not valid JSON."))
+        return _reply(error_reply("invalid_input", f"Invalid request: {validation_message(error.errors())}"))
 
     def caller_of(request: Request) -> Caller | JSONResponse:
         if not tokens:
@@ -181,7 +135,7 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         if token not in tokens:
-            return _reply(_error("unauthorized", "A valid API token is needed (Authorization: Bearer <token>)."))
+            return _reply(error_reply("unauthorized", "A valid API token is needed (Authorization: Bearer <token>)."))
         return Caller(client=hashlib.sha256(token.encode()).hexdigest()[:16], operator=tokens[token] == "operator", internal=False)
 
     def call(action: str, request: Request, body: Any) -> JSONResponse:
@@ -191,19 +145,19 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
         wait = limiter.take(caller.client or (request.client.host if request.client else "unknown"))
         if wait:
             seconds = max(1, int(wait + 0.999))
-            return _reply(_error("rate_limited", f"Too many requests; try again in {seconds} s."), {"Retry-After": str(seconds)})
+            return _reply(error_reply("rate_limited", f"Too many requests; try again in {seconds} s."), {"Retry-After": str(seconds)})
         if action not in PUBLIC_ACTIONS:
-            return _reply(_error("unknown_action", f"Unknown action; use one of: {', '.join(sorted(PUBLIC_ACTIONS))}."))
+            return _reply(error_reply("unknown_action", f"Unknown action; use one of: {', '.join(sorted(PUBLIC_ACTIONS))}."))
         params = body if isinstance(body, dict) else {}
         params = {k: v for k, v in params.items() if not k.startswith("_")}  # never trust caller-supplied identity
         if forwarder is not None:
-            if action in OPERATOR_ACTIONS and not caller.operator:
-                return _reply(_error("forbidden", "This action needs an operator token."))
+            if PUBLIC_ACTIONS[action].role == "operator" and not caller.operator:
+                return _reply(error_reply("forbidden", "This action needs an operator token."))
             return _reply(forwarder(action, params, caller))
         return _reply(service.handle(action, params, caller))
 
     def route(action: str, model: type, summary: str) -> None:
-        async def endpoint(request: Request, body=Body(default=None)) -> JSONResponse:
+        async def endpoint(request: Request, body=Body(default=None)) -> JSONResponse:  # noqa: B008 - FastAPI's idiom
             raw = await request.json() if await request.body() else {}
             return call(action, request, raw)
 
@@ -211,14 +165,8 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
         endpoint.__annotations__ = {"request": Request, "body": model | None, "return": JSONResponse}
         app.post(f"/api/{action}", summary=summary, name=action)(endpoint)
 
-    route("generate_upload_url", UploadRequest, "Get a signed URL to upload a video (PUT)")
-    route("start_processing", StartRequest, "Start the analysis of an uploaded video")
-    route("get_status", JobRequest, "A job's status, progress and, when completed, results")
-    route("generate_download_url", DownloadRequest, "A signed URL for one result file")
-    route("list_jobs", ListRequest, "Recent jobs (operator)")
-    route("cancel_job", JobRequest, "Cancel a job (operator)")
-    route("resume_job", JobRequest, "Resume a failed or cancelled job from its checkpoint (operator)")
-    route("health", EmptyRequest, "Storage and dispatch health")
+    for name, action in PUBLIC_ACTIONS.items():
+        route(name, action.request, action.summary)
 
     @app.post("/api/{action}", include_in_schema=False)
     async def unknown_action(action: str, request: Request) -> JSONResponse:
@@ -226,9 +174,7 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
 
     @app.get("/api/info", summary="What the page needs to know before uploading")
     async def info() -> dict:
-        return {"max_upload_bytes": service.settings.max_upload_bytes if service else None,
-                "video_types": VIDEO_TYPES, "auth_required": bool(tokens),
-                "presets": [p.as_dict() for p in PRESETS.values()]}
+        return {**service_info(service.settings if service else None), "auth_required": bool(tokens)}
 
     store = service.store if service is not None else None
     if isinstance(store, LocalStore):
@@ -249,7 +195,7 @@ def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -
                 raise SignatureInvalid("The link is not for this operation.")
             store.verify_signed(method, key, query.get("expires", ""), query.get("signature", ""))
         except (SignatureInvalid, InvalidKey) as error:
-            return _reply(_error("invalid_signature", str(error)))
+            return _reply(error_reply("invalid_signature", str(error)))
         return None
 
     @app.put("/storage/{key:path}", include_in_schema=False)
@@ -258,22 +204,22 @@ def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -
         if refused:
             return refused
         if not key.startswith("uploads/"):
-            return _reply(_error("invalid_signature", "Uploads go under uploads/ only."))
+            return _reply(error_reply("invalid_signature", "Uploads go under uploads/ only."))
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and not content_type.startswith(("video/", "application/octet-stream")):
-            return _reply(_error("unsupported_media_type", "Only video files can be uploaded."))
+            return _reply(error_reply("unsupported_media_type", "Only video files can be uploaded."))
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
-            return _reply(_error("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
+            return _reply(error_reply("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
         received = 0
         with tempfile.TemporaryFile(prefix="ergo-upload-") as spool:
             async for chunk in request.stream():
                 received += len(chunk)
                 if received > max_bytes:
-                    return _reply(_error("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
+                    return _reply(error_reply("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
                 spool.write(chunk)
             if received == 0:
-                return _reply(_error("invalid_input", "The upload was empty."))
+                return _reply(error_reply("invalid_input", "The upload was empty."))
             spool.seek(0)
             etag = store.upload_fileobj(key, spool, content_type=content_type or "application/octet-stream")
         return JSONResponse({"status": "success", "size": received}, headers={"ETag": etag})
@@ -287,7 +233,7 @@ def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -
             size = store.head(key).size
             content_type = store.content_type(key)
         except ObjectNotFound:
-            return _reply(_error("job_not_found", "That file no longer exists."))
+            return _reply(error_reply("job_not_found", "That file no longer exists."))
         name = key.rsplit("/", 1)[-1]
         return StreamingResponse(store.iter_chunks(key, 1 << 20), media_type=content_type,
                                  headers={"Content-Length": str(size), "Content-Disposition": f'attachment; filename="{name}"'})
@@ -295,18 +241,17 @@ def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -
 
 def build_gateway(host: str, port: int, settings: GatewaySettings | None = None) -> FastAPI:
     """The gateway as ``ergo serve`` runs it."""
-    import os
-
-    from .api import build_service
-    from .worker import Worker
-
     settings = settings or GatewaySettings()
     if settings.serve_backend == "runpod":
-        if not settings.runpod_endpoint_id or not settings.runpod_api_key:
-            raise ValueError("ERGO_SERVE_BACKEND=runpod needs RUNPOD_ENDPOINT_ID and RUNPOD_API_KEY.")
-        forwarder = RunPodForwarder(settings.runpod_endpoint_id, settings.runpod_api_key.get_secret_value(), settings.runpod_api_base)
-        return create_gateway(settings, forwarder=forwarder)
-    os.environ.setdefault("ERGO_PUBLIC_URL", f"http://{host}:{port}")
-    service = build_service()
+        try:
+            client = RunPodClient.from_settings(settings)
+        except UpstreamUnavailable:
+            raise ValueError("ERGO_SERVE_BACKEND=runpod needs RUNPOD_ENDPOINT_ID and RUNPOD_API_KEY.") from None
+        return create_gateway(settings, forwarder=RunPodForwarder(client))
+    storage = StorageSettings()
+    # the embedded backend's signed URLs point here unless ERGO_PUBLIC_URL says where the page is served
+    storage.public_url = storage.public_url or f"http://{host}:{port}"
+    app = bootstrap.start(TASK_MODULES, store=open_store(storage))
+    service = build_service(app)
     workers = [Worker(service.app, f"serve-{i}") for i in range(settings.serve_workers)]
     return create_gateway(settings, service=service, workers=workers)

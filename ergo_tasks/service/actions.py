@@ -1,10 +1,15 @@
 """The job API: the seed's handler contract, one implementation for every transport.
 
-The RunPod handler (``deploy/handler.py``), the local gateway (``ergo serve``)
+The RunPod handler (``deploy/handler.py``), the HTTP gateway (``ergo serve``)
 and the tests all call :meth:`JobService.handle`.  Every answer is either
 ``{"status": "success", ...}`` or ``{"status": "error", "error": "<words>",
 "code": "<stable code>"}``: inputs are validated before storage is touched,
 and no stack trace, credential or internal path ever reaches a client.
+
+Each action is one row of :data:`ACTIONS` (request model, who may call it,
+one line for the API docs) plus one method of :class:`JobService` of the same
+name; the gateway publishes routes from that table, so adding an action is
+one row and one method.
 """
 
 from __future__ import annotations
@@ -12,67 +17,40 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.assessment import AssessmentParams
+from pipeline.ergonomics import RISK_LEVELS
+from pipeline.presets import DEFAULT_PRESET, PRESETS
+from pipeline.results import FILES
 from statestore import ObjectNotFound, StoreError
-from statestore.keys import upload_key
 
-from .app import TaskApp, default_worker_id
-from .dispatch import Dispatcher, DispatchError
-from .errors import validation_message
-from .ids import InvalidJobId
-from .jobstore import CorruptStatus, JobNotFound
-from .models import JobStatus
-from .queue import OperationRefused
-from .states import CLAIMABLE_STATES, RUNNING_STATES, State
-from .timeutil import isoformat, utcnow
-from .video_job import ANALYZE_TASK
+from .. import bootstrap
+from ..analysis import ANALYZE_TASK, TASK_MODULES
+from ..analysis.keys import upload_key
+from ..app import TaskApp, default_worker_id
+from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
+from ..states import CLAIMABLE_STATES, RUNNING_STATES, State
+from ..status import JobStatus
+from ..timeutil import isoformat, utcnow
+from ..timeutil import parse as parse_time
+from .dispatch import Dispatcher, make_dispatcher
+from .errors import DispatchError, ServiceError, error_reply
+from .settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
+#: Video file extensions the service accepts, and the content type each is stored with.
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "avi": "video/x-msvideo", "mkv": "video/x-matroska",
                "webm": "video/webm", "m4v": "video/x-m4v"}
 _UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/[A-Za-z0-9._-]{1,80}$")
 PUBLIC_STATUS = {State.PENDING: "queued", State.RETRY: "queued", State.STARTED: "processing", State.PROGRESS: "processing",
                  State.SUCCESS: "completed", State.FAILURE: "failed", State.REVOKED: "cancelled"}
-HTTP_STATUS = {"invalid_input": 400, "unknown_action": 400, "invalid_file_type": 400, "invalid_job_id": 400,
-               "unauthorized": 401, "forbidden": 403, "job_not_found": 404, "upload_not_found": 404,
-               "not_ready": 409, "invalid_state": 409, "file_too_large": 413, "rate_limited": 429,
-               "internal_error": 500, "corrupt_status": 500, "dispatch_failed": 502, "upstream_unavailable": 502, "upstream_error": 502,
-               "storage_error": 503, "invalid_signature": 403, "unsupported_media_type": 415}
-OPERATOR_ACTIONS = frozenset({"list_jobs", "cancel_job", "resume_job"})
-#: What the public gateway lets through ('execute' is for the RunPod endpoint itself).
-PUBLIC_ACTIONS = frozenset({"generate_upload_url", "start_processing", "get_status", "generate_download_url", "health"}) | OPERATOR_ACTIONS
-
-
-class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ERGO_", env_file=".env", extra="ignore", populate_by_name=True)
-
-    upload_url_expiry_s: int = Field(3600, ge=1, le=7 * 86400)
-    download_url_expiry_s: int = Field(600, ge=10, le=7 * 86400)
-    max_upload_bytes: int = Field(5 * 1024**3, gt=0)
-    dispatch_mode: Literal["runpod", "worker", "inline"] = "worker"
-    runpod_endpoint_id: str | None = Field(None, alias="RUNPOD_ENDPOINT_ID")
-    runpod_api_key: SecretStr | None = Field(None, alias="RUNPOD_API_KEY")
-    runpod_api_base: str = Field("https://api.runpod.ai/v2", alias="RUNPOD_API_BASE")
-    gpu_price_per_second: float = Field(0.00013, ge=0)
-    webhook_url: str | None = None
-    #: A queued job not picked up this long after its dispatch is dispatched again by the next status read.
-    stall_seconds: float = Field(120.0, gt=0)
-
-
-class ApiError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -87,8 +65,15 @@ class UploadRequest(_Request):
 
 class StartRequest(_Request):
     video_key: str = Field(min_length=1, max_length=300)
-    quality: Literal["low", "medium", "high"] = "medium"
+    quality: str = DEFAULT_PRESET
     params: AssessmentParams | None = None
+
+    @field_validator("quality")
+    @classmethod
+    def _known_quality(cls, value: str) -> str:
+        if value not in PRESETS:
+            raise ValueError(f"must be one of {', '.join(PRESETS)}")
+        return value
 
 
 class JobRequest(_Request):
@@ -96,7 +81,14 @@ class JobRequest(_Request):
 
 
 class DownloadRequest(JobRequest):
-    artifact: Literal["pkl", "json", "csv", "xlsx"] = "pkl"
+    artifact: str = "pkl"
+
+    @field_validator("artifact")
+    @classmethod
+    def _known_artifact(cls, value: str) -> str:
+        if value not in FILES:
+            raise ValueError(f"must be one of {', '.join(FILES)}")
+        return value
 
 
 class ListRequest(_Request):
@@ -118,36 +110,52 @@ class Caller:
     internal: bool = True  # may use the 'execute' action (the RunPod handler; never the public gateway)
 
 
+Role = Literal["user", "operator", "internal"]
+
+
 @dataclass(frozen=True)
 class Action:
+    """One row of the API: what it takes, who may call it, and what it does in a line."""
+
     request: type[_Request]
-    run: Callable[[Any, Caller], dict]
-    operator: bool = False
-    internal: bool = False
+    role: Role
+    summary: str
+
+
+#: Every action; the handler is the :class:`JobService` method of the same name.
+ACTIONS: dict[str, Action] = {
+    "generate_upload_url": Action(UploadRequest, "user", "Get a signed URL to upload a video (PUT)"),
+    "start_processing": Action(StartRequest, "user", "Start the analysis of an uploaded video"),
+    "get_status": Action(JobRequest, "user", "A job's status, progress and, when completed, results"),
+    "generate_download_url": Action(DownloadRequest, "user", "A signed URL for one result file"),
+    "health": Action(EmptyRequest, "user", "Storage and dispatch health"),
+    "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
+    "cancel_job": Action(JobRequest, "operator", "Cancel a job (operator)"),
+    "resume_job": Action(JobRequest, "operator", "Resume a failed or cancelled job from its checkpoint (operator)"),
+    "execute": Action(JobRequest, "internal", "Run a job to its end in this request (the RunPod endpoint only)"),
+}
+#: What the public gateway lets through ('execute' is for the RunPod endpoint itself).
+PUBLIC_ACTIONS = {name: action for name, action in ACTIONS.items() if action.role != "internal"}
+
+
+def service_info(settings: ServiceSettings | None) -> dict:
+    """What a client needs before it uploads: the single source of the page's lists and limits."""
+    return {"max_upload_bytes": settings.max_upload_bytes if settings else None, "video_types": VIDEO_TYPES,
+            "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "risk_levels": RISK_LEVELS}
 
 
 class JobService:
     def __init__(self, app: TaskApp, settings: ServiceSettings, dispatcher: Dispatcher):
         self.app, self.settings, self.dispatcher = app, settings, dispatcher
         self.store = app.store
-        self.actions: dict[str, Action] = {
-            "generate_upload_url": Action(UploadRequest, self.generate_upload_url),
-            "start_processing": Action(StartRequest, self.start_processing),
-            "get_status": Action(JobRequest, self.get_status),
-            "generate_download_url": Action(DownloadRequest, self.generate_download_url),
-            "list_jobs": Action(ListRequest, self.list_jobs, operator=True),
-            "cancel_job": Action(JobRequest, self.cancel_job, operator=True),
-            "resume_job": Action(JobRequest, self.resume_job, operator=True),
-            "health": Action(EmptyRequest, self.health),
-            "execute": Action(JobRequest, self.execute, operator=True, internal=True),
-        }
+        self.analysis = app.tasks[ANALYZE_TASK]
 
     # -- entry points ---------------------------------------------------------------------
     def handle_event(self, event: Any) -> dict:
         """RunPod's handler signature: ``{"input": {"action": ..., ...}}`` in, the answer out (RunPod adds ``output``)."""
         payload = event.get("input") if isinstance(event, dict) else None
         if not isinstance(payload, dict):
-            return self._error("invalid_input", 'The request must be {"input": {"action": ..., ...}}.')
+            return error_reply("invalid_input", 'The request must be {"input": {"action": ..., ...}}.')
         params = dict(payload)
         action = params.pop("action", None)
         # The endpoint is reachable only with the RunPod API key, which the gateway holds; the gateway
@@ -157,53 +165,39 @@ class JobService:
 
     def handle(self, action: Any, params: Any, caller: Caller) -> dict:
         try:
-            return {"status": "success", **self._dispatch_action(action, params, caller)}
-        except ApiError as error:
-            return self._error(error.code, str(error))
-        except InvalidJobId as error:
-            return self._error("invalid_job_id", str(error))
-        except JobNotFound as error:
-            return self._error("job_not_found", str(error))
-        except OperationRefused as error:
-            return self._error("invalid_state", str(error))
-        except CorruptStatus as error:
-            return self._error("corrupt_status", str(error))
-        except DispatchError as error:
-            return self._error("dispatch_failed", str(error))
+            return {"status": "success", **self._run_action(action, params, caller)}
+        except (ServiceError, EngineError, CorruptStatus) as error:  # expected: each carries its code
+            return error_reply(error.code, str(error))
         except StoreError as error:
             log.error("api.storage_error", action=action, error=str(error))
-            return self._error("storage_error", f"Storage is not available right now ({error.code}); try again shortly.")
+            return error_reply("storage_error", f"Storage is not available right now ({error.code}); try again shortly.")
         except Exception:  # noqa: BLE001 - the envelope is the contract; details go to the log
             reference = uuid.uuid4().hex[:10]
             log.exception("api.internal_error", action=action, reference=reference)
-            return self._error("internal_error", f"Something went wrong on our side (reference {reference}); it was logged.")
+            return error_reply("internal_error", f"Something went wrong on our side (reference {reference}); it was logged.")
 
-    def _dispatch_action(self, name: Any, params: Any, caller: Caller) -> dict:
-        action = self.actions.get(name) if isinstance(name, str) else None
-        if action is None or (action.internal and not caller.internal):
-            known = ", ".join(n for n, a in self.actions.items() if caller.internal or not a.internal)
-            raise ApiError("unknown_action", f"Unknown action; use one of: {known}.")
-        if action.operator and not caller.operator:
-            raise ApiError("forbidden", "This action needs an operator token.")
+    def _run_action(self, name: Any, params: Any, caller: Caller) -> dict:
+        action = ACTIONS.get(name) if isinstance(name, str) else None
+        if action is None or (action.role == "internal" and not caller.internal):
+            known = ", ".join(n for n, a in ACTIONS.items() if caller.internal or a.role != "internal")
+            raise ServiceError(f"Unknown action; use one of: {known}.", code="unknown_action")
+        if action.role != "user" and not caller.operator:
+            raise ServiceError("This action needs an operator token.", code="forbidden")
         if not isinstance(params, dict):
-            raise ApiError("invalid_input", "The action's parameters must be a JSON object.")
+            raise ServiceError("The action's parameters must be a JSON object.")
         try:
             request = action.request.model_validate(params)
         except ValidationError as error:
-            raise ApiError("invalid_input", f"Invalid request: {validation_message(error.errors())}") from None
-        return action.run(request, caller)
-
-    @staticmethod
-    def _error(code: str, message: str) -> dict:
-        return {"status": "error", "error": message, "code": code}
+            raise ServiceError(f"Invalid request: {validation_message(error.errors())}") from None
+        return getattr(self, name)(request, caller)
 
     # -- actions ----------------------------------------------------------------------------
     def generate_upload_url(self, request: UploadRequest, caller: Caller) -> dict:
         extension = request.filename.rsplit(".", 1)[-1].lower() if "." in request.filename else ""
         if extension not in VIDEO_TYPES:
-            raise ApiError("invalid_file_type", f"Only video files can be uploaded ({', '.join(VIDEO_TYPES)}).")
+            raise ServiceError(f"Only video files can be uploaded ({', '.join(VIDEO_TYPES)}).", code="invalid_file_type")
         if request.content_type and not request.content_type.lower().startswith(("video/", "application/octet-stream")):
-            raise ApiError("invalid_file_type", f"'{request.content_type[:40]}' is not a video content type.")
+            raise ServiceError(f"'{request.content_type[:40]}' is not a video content type.", code="invalid_file_type")
         key = upload_key(request.filename)
         content_type = VIDEO_TYPES[extension]
         expires = self.settings.upload_url_expiry_s
@@ -212,21 +206,20 @@ class JobService:
 
     def start_processing(self, request: StartRequest, caller: Caller) -> dict:
         if not _UPLOAD_KEY.match(request.video_key):
-            raise ApiError("invalid_input", "video_key must be a key returned by generate_upload_url.")
+            raise ServiceError("video_key must be a key returned by generate_upload_url.")
         try:
             size = self.store.head(request.video_key).size
         except ObjectNotFound:
-            raise ApiError("upload_not_found", "No upload was found for that video_key; upload the video first.") from None
+            raise ServiceError("No upload was found for that video_key; upload the video first.", code="upload_not_found") from None
         if size == 0:
-            raise ApiError("invalid_input", "The uploaded file is empty.")
+            raise ServiceError("The uploaded file is empty.")
         if size > self.settings.max_upload_bytes:
             limit = self.settings.max_upload_bytes / 1024**3
-            raise ApiError("file_too_large", f"The video is larger than the {limit:g} GB limit.")
+            raise ServiceError(f"The video is larger than the {limit:g} GB limit.", code="file_too_large")
         kwargs: dict[str, Any] = {"video_key": request.video_key, "quality": request.quality}
         if request.params is not None:
             kwargs["params"] = request.params.model_dump(exclude_defaults=True)
-        task = self.app.tasks.get(ANALYZE_TASK)
-        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, task.max_retries if task else 2, owner=caller.client)
+        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.client)
         self._dispatch(doc.job_id)
         return {"job_id": doc.job_id, "message": "Processing started"}
 
@@ -238,7 +231,7 @@ class JobService:
     def generate_download_url(self, request: DownloadRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
         if doc.state != State.SUCCESS or request.artifact not in doc.result_keys:
-            raise ApiError("not_ready", f"Job {doc.job_id} has no results yet (it is {PUBLIC_STATUS[doc.state]}).")
+            raise ServiceError(f"Job {doc.job_id} has no results yet (it is {PUBLIC_STATUS[doc.state]}).", code="not_ready")
         return {"download_url": self._download_url(doc, request.artifact), "expires_in": self.settings.download_url_expiry_s}
 
     def list_jobs(self, request: ListRequest, caller: Caller) -> dict:
@@ -286,11 +279,13 @@ class JobService:
             now = utcnow()
             due = doc.state == State.PENDING or (doc.state == State.RETRY and (doc.not_before or now) <= now)
             claimable_since = doc.history[-1].at if doc.history else doc.created_at
-            last = doc.dispatched_at
+            record = doc.annotations.get("dispatch") or {}
+            last = parse_time(record["at"]) if record.get("at") else None
             if not due or not (last is None or last < claimable_since or now - last >= stall):
                 return None
             won.append(True)
-            return doc.updated(dispatched_at=now, dispatches=doc.dispatches + 1)
+            dispatch = {"at": isoformat(now), "count": record.get("count", 0) + 1}
+            return doc.updated(annotations={**doc.annotations, "dispatch": dispatch})
 
         current = self.app.jobs.update(job_id, change).doc
         if won:
@@ -344,20 +339,7 @@ class JobService:
 
 
 def build_service(app: TaskApp | None = None, settings: ServiceSettings | None = None) -> JobService:
-    """The service for the configured storage, dispatch mode and webhook."""
-    from . import default_app
-    from .dispatch import make_dispatcher
-    from .notify import webhook_notifier
-
-    app = app or default_app
+    """The service for the configured storage and dispatch mode; starts the process's app unless given one."""
+    app = app or bootstrap.start(TASK_MODULES)
     settings = settings or ServiceSettings()
-    if ANALYZE_TASK not in app.tasks:
-        from .video_job import register
-
-        register(app)
-    key = settings.runpod_api_key.get_secret_value() if settings.runpod_api_key else None
-    dispatcher = make_dispatcher(settings.dispatch_mode, app, endpoint_id=settings.runpod_endpoint_id, api_key=key,
-                                 base_url=settings.runpod_api_base)
-    if settings.webhook_url and not any(getattr(h, "__name__", "") == "webhook_notifier" for h in app.on_finish):
-        app.on_finish.append(webhook_notifier(settings.webhook_url))
-    return JobService(app, settings, dispatcher)
+    return JobService(app, settings, make_dispatcher(settings, app))

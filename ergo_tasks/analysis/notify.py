@@ -1,4 +1,4 @@
-"""Slack-compatible webhook notifications when a job finishes."""
+"""Slack-compatible webhook notifications when an analysis finishes, as engine middleware."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import urllib.request
 
 import structlog
 
-from .models import JobStatus
-from .states import State
+from ..app import TaskApp
+from ..middleware import Middleware
+from ..states import State
+from ..status import JobStatus
 
 log = structlog.get_logger(__name__)
 
@@ -27,17 +29,17 @@ def message(doc: JobStatus) -> dict:
     return {"text": text, "job_id": doc.job_id, "state": str(doc.state)}
 
 
-def webhook_notifier(url: str, timeout: float = 5.0):
-    """An ``on_finish`` hook posting :func:`message` to ``url``."""
+class WebhookNotifier(Middleware):
+    """Posts :func:`message` to ``url`` once a job has succeeded or failed (a canceller knows already)."""
 
-    def notify(doc: JobStatus) -> None:
-        if doc.state == State.REVOKED:
-            return  # the person who cancelled it knows
-        request = urllib.request.Request(url, data=json.dumps(message(doc)).encode(), method="POST",
+    def __init__(self, url: str, timeout: float = 5.0):
+        self.url, self.timeout = url, timeout
+
+    def after_process(self, app: TaskApp, doc: JobStatus) -> None:
+        if doc.state not in (State.SUCCESS, State.FAILURE):
+            return
+        request = urllib.request.Request(self.url, data=json.dumps(message(doc)).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout):
+        with urllib.request.urlopen(request, timeout=self.timeout):
             pass
         log.info("notify.sent", job_id=doc.job_id, state=str(doc.state))
-
-    notify.__name__ = "webhook_notifier"
-    return notify

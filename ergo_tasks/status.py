@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from .states import READY_STATES, State, check_transition
 from .timeutil import isoformat, utcnow
@@ -86,12 +86,23 @@ class JobStatus(_Model):
     finished_at: Timestamp | None = None
     #: Seconds workers spent on this job, all attempts together (for cost estimates).
     run_seconds: float = Field(0.0, ge=0)
-    #: When the job was last handed to an executor (a RunPod request), and how often.
-    dispatched_at: Timestamp | None = None
-    dispatches: int = Field(0, ge=0)
-    #: Opaque id of the client that submitted the job (a token's fingerprint), when clients are authenticated.
+    #: Opaque id of whoever submitted the job (a token's fingerprint), when submitters are known.
     owner: str | None = None
+    #: What layers above the engine keep with the job (JSON; e.g. the service's dispatch record).
+    #: The engine copies it along and never reads it.
+    annotations: dict[str, Any] = Field(default_factory=dict)
     history: list[Transition] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_older_layout(cls, data: Any) -> Any:
+        """Documents written before ``annotations`` kept the service's dispatch record at the top level."""
+        if isinstance(data, dict) and ("dispatched_at" in data or "dispatches" in data):
+            data = dict(data)
+            at, count = data.pop("dispatched_at", None), data.pop("dispatches", 0)
+            if at is not None or count:
+                data["annotations"] = {**data.get("annotations", {}), "dispatch": {"at": at, "count": count}}
+        return data
 
     @property
     def ready(self) -> bool:

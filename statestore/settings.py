@@ -1,4 +1,4 @@
-"""Storage settings, read from the environment (and a ``.env`` file).
+"""Storage settings, read from the environment (and a ``.env`` file): the one place this package reads it.
 
 ``STORAGE_PROVIDER`` picks the backend:
 
@@ -27,6 +27,8 @@ from .base import ObjectStore
 from .errors import ConfigurationError
 
 Provider = Literal["local", "s3", "r2", "localstack"]
+#: Where ``ergo serve`` listens unless told otherwise.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 def default_data_dir() -> Path:
@@ -40,7 +42,9 @@ class StorageSettings(BaseSettings):
 
     provider: Provider = Field("local", alias="STORAGE_PROVIDER")
     data_dir: Path = Field(default_factory=default_data_dir, alias="ERGO_DATA_DIR")
-    public_url: str = Field("http://127.0.0.1:8000", alias="ERGO_PUBLIC_URL")
+    #: Where the local backend's signed URLs point (the server that serves them); unset: the local
+    #: gateway's own address, which ``ergo serve`` fills in.
+    public_url: str | None = Field(None, alias="ERGO_PUBLIC_URL")
 
     bucket: str | None = Field(None, alias="S3_BUCKET_NAME")
     region: str | None = Field(None, alias="AWS_REGION")
@@ -71,7 +75,7 @@ def open_store(settings: StorageSettings | None = None) -> ObjectStore:
     if settings.provider == "local":
         from .local import LocalStore
 
-        return LocalStore(settings.data_dir / "store", public_url=settings.public_url)
+        return LocalStore(settings.data_dir / "store", public_url=settings.public_url or DEFAULT_PUBLIC_URL)
 
     from .s3 import S3Store
 

@@ -1,4 +1,4 @@
-"""Task-engine settings, from the environment (``ERGO_*``) or a ``.env`` file."""
+"""The engine's settings, from the environment (``ERGO_*``) or a ``.env`` file: the one place the engine reads them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,34 @@
+"""The product's job: analysing a work video, on top of the engine.
+
+Owns: the analysis task and its checkpoints (:mod:`.task`), the key layout of
+``uploads/``, ``checkpoints/`` and ``results/`` (:mod:`.keys`), webhook
+notifications (:mod:`.notify`), retention (:mod:`.retention`), analysing a
+file on this machine (:mod:`.local`), the demo and its check (:mod:`.demo`),
+and its settings (:mod:`.settings`).  May import: the engine (``ergo_tasks``),
+:mod:`pipeline` and :mod:`statestore`.
+
+Register it on an app through the start-up path::
+
+    app = bootstrap.start(TASK_MODULES)
+"""
+
+from __future__ import annotations
+
+from ..app import TaskApp
+from .notify import WebhookNotifier
+from .settings import AnalysisSettings
+from .task import ANALYZE_TASK, register_analysis
+
+#: What to give :func:`ergo_tasks.bootstrap.start` for an app that runs analyses.
+TASK_MODULES = (__name__,)
+
+
+def register(app: TaskApp, settings: AnalysisSettings | None = None) -> None:
+    """Register the analysis task, and its webhook notifier when ``ERGO_WEBHOOK_URL`` is set."""
+    settings = settings or AnalysisSettings()
+    register_analysis(app, settings)
+    if settings.webhook_url and not any(isinstance(m, WebhookNotifier) for m in app.middleware):
+        app.middleware.add(WebhookNotifier(settings.webhook_url))
+
+
+__all__ = ["ANALYZE_TASK", "TASK_MODULES", "AnalysisSettings", "register"]

@@ -1,0 +1,67 @@
+"""Analysing a video file on this machine, through the task engine, with no account.
+
+The video goes into the embedded local store, the analysis job runs in this
+process exactly as a worker would run it (status document, checkpoints,
+results under ``results/<job_id>/``), and the result files are copied to a
+folder.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from statestore import StorageSettings
+from statestore.local import LocalStore
+
+from .. import bootstrap
+from ..app import default_worker_id
+from ..settings import TaskSettings
+from ..states import State
+from ..status import JobStatus
+from . import TASK_MODULES
+from .keys import upload_key
+from .task import ANALYZE_TASK
+
+#: What ``--weights random`` users are told, before and after the run.
+RANDOM_WARNING = ("WARNING: --weights random uses an untrained pose model. The poses and risk scores it produces are "
+                  "MEANINGLESS; use it only to test the system.")
+
+
+def run_analysis(video: Path, *, quality: str = "medium", model: str | None = None, weights: str | None = None,
+                 chunk_size: int | None = None, out: str | Path | None = None,
+                 on_status: Callable[[JobStatus], None] | None = None) -> tuple[JobStatus, Path | None]:
+    """Analyse ``video`` here; returns (final status document, results folder or None when it did not succeed).
+
+    ``on_status`` is called with the job's status about twice a second while it runs (for a progress bar).
+    """
+    store = LocalStore(StorageSettings().data_dir / "store")
+    # the progress display tells the story; warnings and errors still show
+    app = bootstrap.start(TASK_MODULES, settings=TaskSettings(eager=False), store=store, log_level="WARNING")
+    key = upload_key(video.name)
+    store.upload_file(key, video, content_type="video/mp4")
+    kwargs = {"video_key": key, "quality": quality, "model": model, "weights": weights}
+    if chunk_size:
+        kwargs["chunk_size"] = chunk_size
+    job = app.send_task(ANALYZE_TASK, kwargs=kwargs)
+    runner = threading.Thread(target=app.run_until_ready, args=(job.id, default_worker_id("analyze")), daemon=True)
+    runner.start()
+    while runner.is_alive():
+        if on_status:
+            on_status(job.status_doc)
+        runner.join(timeout=0.5)
+    doc = job.status_doc
+    if on_status:
+        on_status(doc)
+    if doc.state != State.SUCCESS:
+        return doc, None
+    folder = Path(out or Path("ergo-results") / job.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for result_key in doc.result_keys.values():
+        store.download_file(result_key, folder / result_key.rsplit("/", 1)[-1])
+    return doc, folder
+
+
+def failure_message(doc: JobStatus) -> str:
+    return doc.error.message if doc.error else f"the job ended as {doc.state}"

@@ -1,0 +1,44 @@
+"""The analysis's settings, from the environment (``ERGO_*``) or a ``.env`` file: the one place this layer reads them.
+
+They are handed to :mod:`pipeline` as arguments (:class:`pipeline.pose.PoseSettings`);
+the pipeline itself never reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.pose import DEFAULT_MODEL, PoseSettings
+from statestore import StorageSettings
+
+#: Sampled frames per checkpointed chunk, unless a job says otherwise.
+DEFAULT_CHUNK_SIZE = 32
+
+
+class AnalysisSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ERGO_", env_file=".env", extra="ignore")
+
+    #: Pose model for jobs that do not name one (``blazepose`` or ``keypointrcnn``).
+    pose_model: str = DEFAULT_MODEL
+    #: blazepose: lite, full or heavy; keypointrcnn: a weights file, ``default`` or ``random`` (tests only).
+    pose_weights: str | None = None
+    #: ``cuda`` or ``cpu``; unset: CUDA when a GPU is present.
+    device: str | None = None
+    #: Frames (or tracks) per network batch; unset: the model's default for its device.
+    batch_size: int | None = Field(None, ge=1)
+    #: Folder of the verified BlazePose files; unset: ``<ERGO_DATA_DIR>/models``.
+    models_dir: Path | None = None
+    #: Slack-compatible webhook told when an analysis succeeds or fails.
+    webhook_url: str | None = None
+
+    def models_folder(self) -> Path:
+        return self.models_dir or StorageSettings().data_dir / "models"
+
+    def pose(self, model: str | None = None, weights: str | None = None) -> PoseSettings:
+        """The pose settings of one job: its own model and weights where it names them, else these defaults."""
+        chosen = model or self.pose_model
+        return PoseSettings(model=chosen, weights=weights or (self.pose_weights if chosen == self.pose_model else None),
+                            device=self.device, batch_size=self.batch_size, models_dir=self.models_folder())

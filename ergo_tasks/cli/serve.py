@@ -1,0 +1,34 @@
+"""``ergo serve``: the web page and the job API on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..service.settings import GatewaySettings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..service.http import build_gateway
+
+    settings = GatewaySettings()
+    if args.backend:
+        settings.serve_backend = args.backend
+    if args.workers is not None:
+        settings.serve_workers = args.workers
+    app = build_gateway(args.host, args.port, settings)
+    print(f"ergo serve: http://{args.host}:{args.port}/ (API docs at /docs), backend {settings.serve_backend}", file=sys.stderr)
+    # log_config=None: uvicorn's loggers go through the process's logging setup (JSON when asked for)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=None)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="serve the web page and the job API on this machine")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--backend", choices=["embedded", "runpod"], help="default: ERGO_SERVE_BACKEND or embedded")
+    serve.add_argument("--workers", type=int, help="in-process workers for the embedded backend (default 1)")
+    serve.set_defaults(handler=cmd_serve)

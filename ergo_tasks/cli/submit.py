@@ -1,0 +1,81 @@
+"""``ergo submit VIDEO``: upload a video to a gateway, start its analysis, follow it, fetch the results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from pipeline.presets import PRESETS
+from pipeline.results import FILES
+
+from ..service.client import ApiClient, download, upload_file
+from ..service.errors import ApiFailure
+from ..service.settings import ClientSettings
+from .output import JobProgress
+
+FINISHED = ("completed", "failed", "cancelled")
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    video = Path(args.video)
+    if not video.is_file():
+        print(f"error: {video} does not exist or is not a file.", file=sys.stderr)
+        return 2
+    settings = ClientSettings()
+    token = args.token or (settings.api_token.get_secret_value() if settings.api_token else None)
+    client = ApiClient(args.url or settings.api_url, token)
+    try:
+        slot = client.call("generate_upload_url", filename=video.name)
+        upload_file(slot["upload_url"], video, slot["content_type"], show=not args.quiet)
+        job_id = client.call("start_processing", video_key=slot["video_key"], quality=args.quality)["job_id"]
+        print(f"Job {job_id} started.", file=sys.stderr)
+        if not args.wait:
+            print(job_id)
+            return 0
+        status = follow(client, job_id, args.poll, args.quiet)
+        if status["status"] != "completed":
+            print(f"error: job {job_id} {status['status']}: {status.get('error') or ''}", file=sys.stderr)
+            return 1
+        out = Path(args.out or Path("ergo-results") / job_id)
+        out.mkdir(parents=True, exist_ok=True)
+        for artifact in status["artifacts"]:
+            url = client.call("generate_download_url", job_id=job_id, artifact=artifact)["download_url"]
+            download(url, out / FILES[artifact])
+        print(json.dumps({"job_id": job_id, "out": str(out), "rula_max": status["summary"]["rula"]["max"],
+                          "reba_max": status["summary"]["reba"]["max"]}))
+        return 0
+    except ApiFailure as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def follow(client: ApiClient, job_id: str, first_delay: float, quiet: bool) -> dict:
+    """Poll the job's status, backing off to 10 s, until it is finished; returns the last status."""
+    bar = JobProgress(show=not quiet)
+    delay = first_delay
+    try:
+        while True:
+            status = client.call("get_status", job_id=job_id)["job_status"]
+            bar.update(status["progress"], status["stage"] or status["status"], status.get("frames_done"), status.get("frames_total"))
+            if status["status"] in FINISHED:
+                return status
+            time.sleep(delay)
+            delay = min(delay * 1.5, 10.0)
+    finally:
+        bar.close()
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    submit = sub.add_parser("submit", help="upload a video to a gateway and start (and follow) its analysis")
+    submit.add_argument("video")
+    submit.add_argument("--quality", choices=list(PRESETS), default="medium")
+    submit.add_argument("--wait", action="store_true", help="follow the job and download the results")
+    submit.add_argument("--out", help="folder for the results (default ergo-results/JOB_ID)")
+    submit.add_argument("--url", help="the gateway (default ERGO_API_URL or http://127.0.0.1:8000)")
+    submit.add_argument("--token", help="API token (default ERGO_API_TOKEN)")
+    submit.add_argument("--poll", type=float, default=2.0, help="first polling interval in seconds (grows to 10)")
+    submit.add_argument("--quiet", action="store_true")
+    submit.set_defaults(handler=cmd_submit)

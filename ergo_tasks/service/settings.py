@@ -1,0 +1,76 @@
+"""The service's settings, from the environment (``ERGO_*``, ``RUNPOD_*``) or a ``.env`` file: the one place this layer reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+RUNPOD_API_BASE = "https://api.runpod.ai/v2"
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ERGO_", env_file=".env", extra="ignore", populate_by_name=True)
+
+
+class RunPodSettings(_Settings):
+    """Where the RunPod endpoint is, for dispatching jobs and forwarding actions."""
+
+    runpod_endpoint_id: str | None = Field(None, alias="RUNPOD_ENDPOINT_ID")
+    runpod_api_key: SecretStr | None = Field(None, alias="RUNPOD_API_KEY")
+    runpod_api_base: str = Field(RUNPOD_API_BASE, alias="RUNPOD_API_BASE")
+
+
+class ServiceSettings(RunPodSettings):
+    """The job service (``JobService``): URL lifetimes, size limit, dispatch."""
+
+    upload_url_expiry_s: int = Field(3600, ge=1, le=7 * 86400)
+    download_url_expiry_s: int = Field(600, ge=10, le=7 * 86400)
+    max_upload_bytes: int = Field(5 * 1024**3, gt=0)
+    dispatch_mode: Literal["runpod", "worker", "inline"] = "worker"
+    gpu_price_per_second: float = Field(0.00013, ge=0)
+    #: A queued job not picked up this long after its dispatch is dispatched again by the next status read.
+    stall_seconds: float = Field(120.0, gt=0)
+
+
+class GatewaySettings(RunPodSettings):
+    """The HTTP gateway (``ergo serve``)."""
+
+    serve_backend: Literal["embedded", "runpod"] = "embedded"
+    #: Comma-separated tokens; ``token:operator`` grants the operator role.
+    api_tokens: SecretStr | None = None
+    #: A file with one ``token`` or ``token operator`` per line.
+    api_tokens_file: Path | None = None
+    #: Comma-separated origins allowed to call the API and upload to the bucket from a browser.
+    cors_origins: str = ""
+    rate_limit_per_minute: float = Field(120.0, gt=0)
+    rate_limit_burst: int = Field(30, ge=1)
+    serve_workers: int = Field(1, ge=0, le=16)
+    frontend_dir: Path = FRONTEND
+
+    def origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    def tokens(self) -> dict[str, str]:
+        """token -> role ("user" or "operator")."""
+        entries = []
+        if self.api_tokens:
+            entries += [e.replace(":", " ") for e in self.api_tokens.get_secret_value().split(",")]
+        if self.api_tokens_file:
+            entries += self.api_tokens_file.read_text().splitlines()
+        tokens = {}
+        for entry in entries:
+            parts = entry.split()
+            if parts and not parts[0].startswith("#"):
+                tokens[parts[0]] = "operator" if parts[1:2] == ["operator"] else "user"
+        return tokens
+
+
+class ClientSettings(_Settings):
+    """The API client (``ergo submit``)."""
+
+    api_url: str = "http://127.0.0.1:8000"
+    api_token: SecretStr | None = None

@@ -1,0 +1,104 @@
+"""The house rules of the code base: where settings are read, which layer may import which, how processes log."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, storage_env
+from tests.helpers import make_app, wait_for
+
+PACKAGES = ("ergo_tasks", "pipeline", "statestore", "deploy")
+
+
+def _python_files(*packages: str) -> list[Path]:
+    return sorted(path for package in packages for path in (REPO / package).rglob("*.py"))
+
+
+def _environment_reads(path: Path) -> list[int]:
+    """Lines of ``path`` that touch ``os.environ`` or call ``os.getenv`` / ``os.putenv``."""
+    def touches(node: ast.AST) -> bool:
+        if isinstance(node, ast.Attribute):
+            return node.attr in ("environ", "getenv", "putenv", "unsetenv")
+        return isinstance(node, ast.ImportFrom) and node.module == "os" and any(a.name in ("environ", "getenv") for a in node.names)
+
+    return sorted(node.lineno for node in ast.walk(ast.parse(path.read_text(), str(path))) if touches(node))
+
+
+def test_the_environment_is_read_only_in_settings_modules():
+    offenders = {str(path.relative_to(REPO)): lines for path in _python_files(*PACKAGES)
+                 if path.name != "settings.py" and (lines := _environment_reads(path))}
+    assert offenders == {}
+
+
+def test_the_pipeline_never_reads_the_environment():
+    assert [path for path in _python_files("pipeline") if _environment_reads(path)] == []
+
+
+def test_the_rule_above_would_see_a_read(tmp_path):
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text("import os\nfrom os import getenv\nDEVICE = os.environ.get('ERGO_DEVICE')\n")
+    assert _environment_reads(sneaky) == [2, 3]
+
+
+def test_the_engine_contract_names_every_engine_module():
+    """A new module in ergo_tasks/ is engine code: the import contract must cover it, or it could import anything."""
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    listed = set(config["importlinter:contract:engine-is-generic"]["source_modules"].split())
+    on_disk = {f"ergo_tasks.{path.stem}" for path in (REPO / "ergo_tasks").glob("*.py") if path.stem != "__init__"}
+    assert listed == on_disk
+
+
+def test_importing_a_task_module_registers_nothing(local_store):
+    from ergo_tasks.analysis import ANALYZE_TASK, register
+    from ergo_tasks.bootstrap import register_tasks
+    from ergo_tasks.errors import TaskModuleInvalid
+
+    app = make_app(local_store)
+    assert app.tasks == {}
+    register(app)
+    assert ANALYZE_TASK in app.tasks
+    with pytest.raises(TaskModuleInvalid, match="no register"):
+        register_tasks(app, ["ergo_tasks.states"])
+
+
+@pytest.mark.slow
+def test_a_json_worker_prints_only_json_and_keeps_tracebacks(local_store):
+    app = make_app(local_store, eager=False)
+    boom = app.send_task("tests.explode", ["the gearbox jammed"])
+    fine = app.send_task("tests.record_execution", ["fine"])
+    env = storage_env(local_store, ERGO_POLL_SECONDS="0.1", ERGO_LOG_FORMAT="json")
+    worker = subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", "worker", "--concurrency", "2", "-I", "tests.sample_tasks"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: boom.ready() and fine.ready(), timeout=60, interval=0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=60)
+    lines = [line for line in output.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is JSON, or this raises
+    workers = {record.get("worker_id") for record in records if record["event"] == "worker.started"}
+    assert len(workers) == 2  # both child processes logged, as JSON
+    failure = next(record for record in records if record["event"] == "task.failed")
+    assert failure["job_id"] == boom.id and failure["level"] == "error"
+    frames = failure["exception"][0]
+    assert frames["exc_type"] == "RuntimeError" and frames["exc_value"] == "the gearbox jammed" and frames["frames"]
+    assert boom.status_doc.error.message.startswith("The task failed unexpectedly")  # the client still sees no internals
+
+
+def test_the_writing_tasks_example_runs_as_written(tmp_path, local_store):
+    text = (REPO / "docs" / "writing-tasks.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "greetings.py").write_text(example)
+    env = storage_env(local_store, PYTHONPATH=f"{REPO}:{tmp_path}")
+    result = subprocess.run([sys.executable, "greetings.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("SUCCESS {'greeting': 'Hello, Ada!', 'times': 3}")
