@@ -5,8 +5,6 @@ import { REBA_COLORS, RULA_COLORS, bandChart, formatTime, parseFrames, readable,
 const $ = (selector) => document.querySelector(selector);
 const JOB_KEY = "ergo.job";
 const FIRST_POLL_MS = 2000, MAX_POLL_MS = 10000;
-const FALLBACK_TYPES = { mp4: "video/mp4", mov: "video/quicktime", avi: "video/x-msvideo", mkv: "video/x-matroska", webm: "video/webm", m4v: "video/x-m4v" };
-const QUALITY_COST = { low: "fastest", medium: "about 2.5x the time of low", high: "about 5x the time of low" };
 
 const state = { info: null, file: null, upload: null, jobId: null, pollTimer: null, pollDelay: FIRST_POLL_MS, lastStatus: null };
 
@@ -22,7 +20,8 @@ function banner(message) { text("#banner", message || ""); show("#banner", Boole
 
 // -- choosing a file ------------------------------------------------------------------------
 function checkFile(file) {
-  const types = state.info?.video_types || FALLBACK_TYPES;
+  const types = state.info?.video_types;  // the server's list (/api/info) is the only one
+  if (!types) return "The server has not said which files it accepts yet; reload the page once it answers.";
   const extension = (file.name.split(".").pop() || "").toLowerCase();
   if (!file.name.includes(".") || !(extension in types)) {
     return `"${file.name}" is not a video this service reads. Choose an ${Object.keys(types).join(", ")} file.`;
@@ -43,21 +42,29 @@ function chooseFile(file) {
 }
 
 function renderQualities() {
-  const presets = state.info?.presets || [{ name: "low", description: "" }, { name: "medium", description: "" }, { name: "high", description: "" }];
+  const presets = state.info?.presets || [];
+  const fastest = presets.find((preset) => preset.relative_time === 1)?.name;
   $("#quality-options").replaceChildren(...presets.map((preset) => {
     const label = document.createElement("label");
+    const cost = preset.relative_time === 1 ? "fastest" : `about ${preset.relative_time}x the time of ${fastest}`;
     label.innerHTML = `<input type="radio" name="quality" value="${preset.name}"> <strong>${preset.name}</strong>
-      <small>${preset.description} (${QUALITY_COST[preset.name] || ""})</small>`;
-    label.querySelector("input").checked = preset.name === "medium";
+      <small>${preset.description} (${cost})</small>`;
+    label.querySelector("input").checked = preset.default;
     return label;
   }));
+}
+
+/** The file chooser offers the types the server accepts. */
+function acceptVideoTypes() {
+  const types = Object.keys(state.info?.video_types || {});
+  if (types.length) $("#file-input").accept = ["video/*", ...types.map((type) => `.${type}`)].join(",");
 }
 
 // -- uploading ------------------------------------------------------------------------------
 async function startUpload() {
   if (!state.file) return;
   const file = state.file;
-  const quality = document.querySelector('input[name="quality"]:checked')?.value || "medium";
+  const quality = document.querySelector('input[name="quality"]:checked')?.value;
   show("#upload-section", false); show("#progress-section"); show("#upload-failure", false); show("#job-progress", false);
   show("#upload-progress");
   $("#upload-bar").value = 0; text("#upload-text", "");
@@ -164,7 +171,6 @@ function renderFailure(status) {
 }
 
 // -- results ------------------------------------------------------------------------------------
-const RULA_NAMES = { 1: "acceptable", 2: "investigate further", 3: "change soon", 4: "change immediately" };
 
 function methodCard(id, name, block, colors) {
   const card = $(id);
@@ -206,7 +212,7 @@ async function renderResults(status) {
     const url = (await api.call("generate_download_url", { job_id: status.job_id, artifact: "csv" })).download_url;
     const frames = parseFrames(await (await fetch(url)).text());
     const duration = frames.length ? frames[frames.length - 1].time + (frames.length > 1 ? frames[1].time - frames[0].time : 0) : 0;
-    timelineChart($("#timeline"), frames, duration);
+    timelineChart($("#timeline"), frames, duration, state.info.risk_levels);
   } catch (error) {
     text("#timeline", `The timeline could not be drawn (${error.message}).`);
   }
@@ -364,6 +370,7 @@ async function main() {
     banner(error.message);
   }
   renderQualities();
+  acceptVideoTypes();
   const jobId = new URLSearchParams(location.search).get("job") || localStorage.getItem(JOB_KEY);
   if (jobId) watch(jobId);
 }

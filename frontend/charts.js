@@ -18,17 +18,20 @@ export function formatTime(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-function rulaLevel(score) { return score <= 2 ? 1 : score <= 4 ? 2 : score <= 6 ? 3 : 4; }
-function rebaLevel(score) { return score <= 1 ? 0 : score <= 3 ? 1 : score <= 7 ? 2 : score <= 10 ? 3 : 4; }
+/** The level of a score, from the server's table of [level, highest score, label] rows (/api/info: risk_levels). */
+function levelOf(table, score) {
+  const row = table.find(([, highest]) => score <= highest) || table[table.length - 1];
+  return row[0];
+}
 
 // Two strips (RULA, REBA) coloured by level per analysed frame, over the video's duration.
-export function timelineChart(container, frames, duration) {
+export function timelineChart(container, frames, duration, riskLevels) {
   const width = 800, left = 60, right = 10, strip = 28, gap = 14, top = 10;
   const height = top + 2 * strip + gap + 34;
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, "data-frames": frames.length });
   const x = (t) => left + (t / Math.max(duration, 1e-6)) * (width - left - right);
   const step = frames.length > 1 ? frames[1].time - frames[0].time : duration;
-  const rows = [["RULA", "rula", RULA_COLORS, rulaLevel], ["REBA", "reba", REBA_COLORS, rebaLevel]];
+  const rows = [["RULA", "rula", RULA_COLORS, (s) => levelOf(riskLevels.rula, s)], ["REBA", "reba", REBA_COLORS, (s) => levelOf(riskLevels.reba, s)]];
   rows.forEach(([label, key, colors, level], row) => {
     const y = top + row * (strip + gap);
     svg.append(el("text", { x: 0, y: y + strip * 0.7, "font-size": 14 }, label));
