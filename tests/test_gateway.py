@@ -41,7 +41,7 @@ def test_submit_through_serve_with_the_embedded_store(local_store, clip, tmp_pat
     try:
         result = submit(local_store, url, clip, tmp_path / "out")
         assert result.returncode == 0, result.stderr[-2000:]
-        assert "Uploading" in result.stderr and "completed: 100.0%" in result.stderr
+        assert "Uploading" in result.stderr and "100.0%" in result.stderr and "completed" in result.stderr
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["frames.csv", "report.xlsx", "result.pkl", "summary.json"]
         assert load_result(tmp_path / "out" / "result.pkl")["job_id"] == summary["job_id"]
@@ -210,4 +210,23 @@ def test_the_frontend_is_served_when_present(local_store, tmp_path):
     service = build_service(make_app(local_store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker"))
     client = TestClient(create_gateway(GatewaySettings(frontend_dir=tmp_path), service=service))
     assert "<title>ergo</title>" in client.get("/").text
-    assert client.get("/api/info").json()["video_types"]["mov"] == "video/quicktime"
+    info = client.get("/api/info").json()
+    assert info["video_types"]["mov"] == "video/quicktime"
+
+
+def test_the_page_gets_its_lists_from_the_one_source(local_store):
+    from pipeline.ergonomics import RISK_LEVELS, rula_action_level
+    from pipeline.presets import PRESETS
+    from pipeline.results import FILES
+
+    client, _ = gateway(local_store)
+    info = client.get("/api/info").json()
+    assert [p["name"] for p in info["presets"]] == list(PRESETS)
+    assert [p["name"] for p in info["presets"] if p["default"]] == ["medium"]
+    assert {p["name"]: p["relative_time"] for p in info["presets"]} == {"low": 1.0, "medium": 2.5, "high": 5.0}
+    assert info["artifacts"] == FILES and info["risk_levels"] == {k: [list(row) for row in v] for k, v in RISK_LEVELS.items()}
+    # the table the page colours by is the table the scores are levelled by
+    for level, highest, _label in RISK_LEVELS["rula"]:
+        assert rula_action_level(highest) == level
+    refused = client.post("/api/start_processing", json={"video_key": "uploads/x/y.mp4", "quality": "ultra"}).json()
+    assert refused["code"] == "invalid_input" and "'low', 'medium' or 'high'" in refused["error"]

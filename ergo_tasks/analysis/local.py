@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.presets import DEFAULT_PRESET
 from statestore import StorageSettings
 from statestore.local import LocalStore
 
@@ -29,7 +30,7 @@ RANDOM_WARNING = ("WARNING: --weights random uses an untrained pose model. The p
                   "MEANINGLESS; use it only to test the system.")
 
 
-def run_analysis(video: Path, *, quality: str = "medium", model: str | None = None, weights: str | None = None,
+def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                  chunk_size: int | None = None, out: str | Path | None = None,
                  on_status: Callable[[JobStatus], None] | None = None) -> tuple[JobStatus, Path | None]:
     """Analyse ``video`` here; returns (final status document, results folder or None when it did not succeed).

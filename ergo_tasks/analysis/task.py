@@ -17,6 +17,7 @@ import structlog
 from pydantic import ValidationError
 
 from pipeline.errors import PipelineError
+from pipeline.presets import DEFAULT_PRESET
 from statestore import ObjectNotFound, ObjectStore
 
 from ..app import TaskApp
@@ -82,7 +83,7 @@ def _options(quality: str, params: dict | None, chunk_size: int | None):
     return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE)
 
 
-def analyze_video_task(self, video_key: str, quality: str = "medium", model: str | None = None, weights: str | None = None,
+def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                        params: dict | None = None, chunk_size: int | None = None, *, settings: AnalysisSettings) -> dict[str, Any]:
     """Analyse ``video_key``; returns the summary and records the result files' keys.
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from pipeline.pose import MODELS
-from pipeline.presets import PRESETS
+from pipeline.presets import DEFAULT_PRESET, PRESETS
 
 from ..analysis.local import RANDOM_WARNING, failure_message, run_analysis
 from ..status import JobStatus
@@ -21,7 +21,7 @@ def follow(video: Path, progress: bool, **options) -> tuple[JobStatus, Path | No
 
     def on_status(doc: JobStatus) -> None:
         if not announced:
-            print(f"Job {doc.job_id}: analysing {video.name} at quality '{options.get('quality', 'medium')}'", file=sys.stderr)
+            print(f"Job {doc.job_id}: analysing {video.name} at quality '{options.get('quality', DEFAULT_PRESET)}'", file=sys.stderr)
             announced.append(True)
         bar.update(doc.progress, doc.stage, doc.meta.get("frames_done"), doc.meta.get("frames_total"))
 
@@ -54,7 +54,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("analyze", help="analyse a video on this machine and write the result files",
                             description="Analyse a video on this machine (embedded storage, no account needed).")
     parser.add_argument("video", help="the video file")
-    parser.add_argument("--quality", choices=list(PRESETS), default="medium",
+    parser.add_argument("--quality", choices=list(PRESETS), default=DEFAULT_PRESET,
                         help="; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()))
     parser.add_argument("--out", help="folder for the result files (default ergo-results/JOB_ID)")
     parser.add_argument("--model", choices=MODELS, default=None, help="pose model (default: ERGO_POSE_MODEL or blazepose)")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from pipeline.errors import ModelMissing
-from pipeline.presets import PRESETS
+from pipeline.presets import DEFAULT_PRESET, PRESETS
 
 from ..analysis.demo import TIMELINE_STEP_S, DemoCheck, fetch_demo_models, risk_timeline
 from ..analysis.local import failure_message
@@ -54,6 +54,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo", help="analyse a generated demo video with BlazePose, offline",
                             description="Fetch BlazePose, make a demo video of a person changing posture, analyse it.")
     parser.add_argument("--out", default="ergo-results/demo", help="folder for the demo video and result files (default ergo-results/demo)")
-    parser.add_argument("--quality", choices=list(PRESETS), default="medium", help="analysis preset (default medium)")
+    parser.add_argument("--quality", choices=list(PRESETS), default=DEFAULT_PRESET, help=f"analysis preset (default {DEFAULT_PRESET})")
     parser.add_argument("--progress", action="store_true", help="draw the progress bar even when not on a terminal")
     parser.set_defaults(handler=cmd_demo)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+import structlog
 
 from ..service.settings import GatewaySettings
+
+log = structlog.get_logger(__name__)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -19,7 +22,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers is not None:
         settings.serve_workers = args.workers
     app = build_gateway(args.host, args.port, settings)
-    print(f"ergo serve: http://{args.host}:{args.port}/ (API docs at /docs), backend {settings.serve_backend}", file=sys.stderr)
+    # a log line, not a print: with ERGO_LOG_FORMAT=json the server writes nothing but JSON
+    log.info("serve.listening", url=f"http://{args.host}:{args.port}/", api_docs="/docs", backend=settings.serve_backend)
     # log_config=None: uvicorn's loggers go through the process's logging setup (JSON when asked for)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=None)
     return 0

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.presets import PRESETS
+from pipeline.presets import DEFAULT_PRESET, PRESETS
 from pipeline.results import FILES
 
 from ..service.client import ApiClient, download, upload_file
@@ -59,8 +59,10 @@ def follow(client: ApiClient, job_id: str, first_delay: float, quiet: bool) -> d
     try:
         while True:
             status = client.call("get_status", job_id=job_id)["job_status"]
-            bar.update(status["progress"], status["stage"] or status["status"], status.get("frames_done"), status.get("frames_total"))
-            if status["status"] in FINISHED:
+            finished = status["status"] in FINISHED
+            stage = status["status"] if finished else status["stage"] or status["status"]  # "completed", not the last stage
+            bar.update(status["progress"], stage, status.get("frames_done"), status.get("frames_total"))
+            if finished:
                 return status
             time.sleep(delay)
             delay = min(delay * 1.5, 10.0)
@@ -71,7 +73,7 @@ def follow(client: ApiClient, job_id: str, first_delay: float, quiet: bool) -> d
 def add_commands(sub: argparse._SubParsersAction) -> None:
     submit = sub.add_parser("submit", help="upload a video to a gateway and start (and follow) its analysis")
     submit.add_argument("video")
-    submit.add_argument("--quality", choices=list(PRESETS), default="medium")
+    submit.add_argument("--quality", choices=list(PRESETS), default=DEFAULT_PRESET)
     submit.add_argument("--wait", action="store_true", help="follow the job and download the results")
     submit.add_argument("--out", help="folder for the results (default ergo-results/JOB_ID)")
     submit.add_argument("--url", help="the gateway (default ERGO_API_URL or http://127.0.0.1:8000)")

@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.assessment import AssessmentParams
 from pipeline.ergonomics import RISK_LEVELS
@@ -63,17 +63,15 @@ class UploadRequest(_Request):
     content_type: str | None = Field(None, max_length=100)
 
 
+# The choices come from their one source; as Literals they are validated and listed in the OpenAPI spec.
+Quality = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+Artifact = Literal[tuple(FILES)]  # type: ignore[valid-type]
+
+
 class StartRequest(_Request):
     video_key: str = Field(min_length=1, max_length=300)
-    quality: str = DEFAULT_PRESET
+    quality: Quality = DEFAULT_PRESET
     params: AssessmentParams | None = None
-
-    @field_validator("quality")
-    @classmethod
-    def _known_quality(cls, value: str) -> str:
-        if value not in PRESETS:
-            raise ValueError(f"must be one of {', '.join(PRESETS)}")
-        return value
 
 
 class JobRequest(_Request):
@@ -81,14 +79,7 @@ class JobRequest(_Request):
 
 
 class DownloadRequest(JobRequest):
-    artifact: str = "pkl"
-
-    @field_validator("artifact")
-    @classmethod
-    def _known_artifact(cls, value: str) -> str:
-        if value not in FILES:
-            raise ValueError(f"must be one of {', '.join(FILES)}")
-        return value
+    artifact: Artifact = "pkl"
 
 
 class ListRequest(_Request):
