@@ -16,13 +16,14 @@ very moment keeps its marker.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import structlog
 from pydantic import ValidationError
 
-from statestore import ObjectNotFound, ObjectStore, PreconditionFailed
+from statestore import ObjectNotFound, ObjectStore, PreconditionFailed, StorageUnavailable, StoreError
 
 from .errors import ConflictError, CorruptStatus, JobNotFound
 from .ids import validate_job_id
@@ -35,6 +36,10 @@ log = structlog.get_logger(__name__)
 class Versioned:
     doc: JobStatus
     etag: str
+
+
+def _stamped(doc: JobStatus) -> JobStatus:
+    return doc.model_copy(update={"write_token": secrets.token_hex(8)})
 
 
 class JobStore:
@@ -56,9 +61,14 @@ class JobStore:
 
     # -- documents -----------------------------------------------------------
     def create(self, doc: JobStatus) -> Versioned:
-        etag = self.store.put(self.status_key(doc.job_id), doc.to_json(), if_none_match=True, content_type="application/json")
+        doc = _stamped(doc)
+        try:
+            etag = self.store.put(self.status_key(doc.job_id), doc.to_json(), if_none_match=True, content_type="application/json")
+            created = Versioned(doc, etag)
+        except (PreconditionFailed, StorageUnavailable) as error:
+            created = self._landed(doc, error)
         self.mark_open(doc.job_id)
-        return Versioned(doc, etag)
+        return created
 
     def read(self, job_id: str) -> Versioned:
         key = self.status_key(job_id)
@@ -75,8 +85,29 @@ class JobStore:
 
     def write(self, current: Versioned, new: JobStatus) -> Versioned:
         """Replace ``current`` with ``new`` if nobody wrote in between; else PreconditionFailed."""
-        etag = self.store.put(self.status_key(new.job_id), new.to_json(), if_match=current.etag, content_type="application/json")
+        new = _stamped(new)
+        try:
+            etag = self.store.put(self.status_key(new.job_id), new.to_json(), if_match=current.etag, content_type="application/json")
+        except (PreconditionFailed, StorageUnavailable) as error:
+            return self._landed(new, error)
         return Versioned(new, etag)
+
+    def _landed(self, doc: JobStatus, error: StoreError) -> Versioned:
+        """The stored version if it is ``doc``'s own write (its answer was lost), else ``error`` again.
+
+        A conditional write whose connection broke after the server applied it is retried by the
+        storage layer, and the retry is refused (the document already changed, by this very write);
+        or the retries ran out with the outcome unknown.  Reading back settles it: the write token
+        says whose version is stored, so a write is neither lost nor applied twice.
+        """
+        try:
+            stored = self.read(doc.job_id)
+        except (JobNotFound, StoreError):
+            raise error from None
+        if stored.doc.write_token != doc.write_token:
+            raise error
+        log.info("status.write_confirmed", job_id=doc.job_id, after=type(error).__name__)
+        return stored
 
     def update(self, job_id: str, change: Callable[[JobStatus], JobStatus | None]) -> Versioned:
         """Apply ``change`` with compare-and-swap, re-reading and re-applying on a lost race.

@@ -92,6 +92,9 @@ class JobStatus(_Model):
     #: The engine copies it along and never reads it.
     annotations: dict[str, Any] = Field(default_factory=dict)
     history: list[Transition] = Field(default_factory=list)
+    #: A fresh random token in every version written: lets a writer whose answer was lost (a connection
+    #: reset after the server applied the write) recognise its own write when it reads the document back.
+    write_token: str | None = None
 
     @model_validator(mode="before")
     @classmethod

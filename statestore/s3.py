@@ -2,10 +2,13 @@
 
 They differ only in endpoint, region and credentials (see
 :mod:`statestore.settings`); the client is boto3 with path-style addressing and
-SigV4 everywhere.  botocore's own retries are switched off so that exactly one
-policy, :class:`~statestore.retry.RetryPolicy`, decides what is retried: never
-a lost conditional write (412/409), always throttling, 5xx and broken
-connections, with jittered backoff.
+SigV4 everywhere.  botocore's own retry loop is switched off so that exactly one
+policy, :class:`~statestore.retry.RetryPolicy`, retries (with jittered backoff),
+while *what* is retried is botocore's own classification (:func:`is_transient`):
+throttling, 5xx and broken or timed-out connections, never a lost conditional
+write (412/409).  A retried conditional write whose first try did reach the
+server answers 412; the caller resolves that by re-reading (the engine's
+status documents carry a write token for it).
 """
 
 from __future__ import annotations
@@ -16,8 +19,14 @@ from typing import Any, BinaryIO, TypeVar
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, IncompleteReadError
+from botocore.retries.standard import (
+    OrRetryChecker,
+    RetryContext,
+    ThrottledRetryableChecker,
+    ThrottlingStatusCodeChecker,
+    TransientRetryableChecker,
+)
 
 from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject
 from .errors import (
@@ -33,9 +42,17 @@ from .retry import RetryPolicy
 
 T = TypeVar("T")
 
-_THROTTLE_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests",
-                   "RequestTimeout", "InternalError", "ServiceUnavailable"}
 _DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "403"}
+
+# botocore's own classification of what is worth retrying (its "standard" retry mode): transient errors
+# (500/502/503/504, RequestTimeout, connection closed or reset, endpoint unreachable, connect and read
+# timeouts), throttling codes (SlowDown...) and HTTP 429.  A truncated body (IncompleteReadError) is
+# added: botocore leaves it to the caller, and re-reading an object is always safe.
+_RETRYABLE = OrRetryChecker([
+    TransientRetryableChecker(transient_exception_cls=(*TransientRetryableChecker._TRANSIENT_EXCEPTION_CLS, IncompleteReadError)),
+    ThrottledRetryableChecker(),
+    ThrottlingStatusCodeChecker(),
+])
 
 
 def _status(error: ClientError) -> int:
@@ -46,14 +63,22 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+class _StatusOnly:
+    """What botocore's checkers read of an HTTP response: its status code."""
+
+    def __init__(self, status_code: int):
+        self.status_code = status_code
+
+
 def is_transient(error: BaseException) -> bool:
-    """Throttling, server errors and broken connections are worth retrying."""
-    if isinstance(error, (BotoConnectionError, ReadTimeoutError)):
-        return True
+    """Whether botocore's standard retry rules call ``error`` worth another try."""
     if isinstance(error, ClientError):
-        status = _status(error)
-        return status == 429 or status >= 500 or _code(error) in _THROTTLE_CODES
-    return False
+        context = RetryContext(attempt_number=1, parsed_response=error.response, http_response=_StatusOnly(_status(error)))
+    elif isinstance(error, BotoCoreError):
+        context = RetryContext(attempt_number=1, caught_exception=error)
+    else:
+        return False
+    return _RETRYABLE.is_retryable(context)
 
 
 class S3Store(ObjectStore):

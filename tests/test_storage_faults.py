@@ -1,0 +1,111 @@
+"""Storage faults on the real LocalStack S3: what botocore calls transient is retried, and a conditional
+write whose answer was lost is neither reported as a clash nor applied twice."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+
+from ergo_tasks import State
+from ergo_tasks.jobstore import JobStore
+from statestore import PreconditionFailed
+from statestore.retry import Backoff, RetryPolicy
+from statestore.s3 import is_transient
+from tests.helpers import make_app
+
+ENDPOINT = "http://127.0.0.1:1"
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+
+
+@pytest.mark.parametrize("error", [
+    ConnectionClosedError(endpoint_url=ENDPOINT),  # a reset: the class that was never retried
+    EndpointConnectionError(endpoint_url=ENDPOINT),
+    ConnectTimeoutError(endpoint_url=ENDPOINT),
+    ReadTimeoutError(endpoint_url=ENDPOINT),
+    IncompleteReadError(actual_bytes=10, expected_bytes=20),
+    ResponseStreamingError(error="connection broken"),
+    _client_error("InternalError", 500), _client_error("BadGateway", 502), _client_error("ServiceUnavailable", 503),
+    _client_error("GatewayTimeout", 504), _client_error("SlowDown", 503), _client_error("TooManyRequests", 429),
+    _client_error("RequestTimeout", 400),
+], ids=lambda error: type(error).__name__ if not isinstance(error, ClientError) else error.response["Error"]["Code"])
+def test_every_transient_failure_is_retried(error):
+    assert is_transient(error)
+
+
+@pytest.mark.parametrize("code,status", [("PreconditionFailed", 412), ("ConditionalRequestConflict", 409), ("NoSuchKey", 404),
+                                         ("AccessDenied", 403), ("NoSuchBucket", 404), ("InvalidArgument", 400)])
+def test_answers_that_a_retry_cannot_change_are_not_retried(code, status):
+    assert not is_transient(_client_error(code, status))
+
+
+class Fault:
+    """Breaks the connection of the next ``times`` S3 calls of ``operation``, before or after the server applied them."""
+
+    def __init__(self, store, operation: str, *, after: bool, times: int = 1):
+        self.left = times
+        event = f"{'after-call' if after else 'before-send'}.s3.{operation}"
+        store.client.meta.events.register(event, self)
+
+    def __call__(self, **_kwargs):
+        if self.left > 0:
+            self.left -= 1
+            raise ConnectionClosedError(endpoint_url=ENDPOINT)
+        return None
+
+
+@pytest.fixture
+def store(s3_store):
+    s3_store.retry = RetryPolicy(attempts=4, backoff=Backoff(base=0.01, cap=0.05))
+    return s3_store
+
+
+def test_a_reset_before_the_server_applied_the_write_is_retried(store):
+    fault = Fault(store, "PutObject", after=False)
+    store.put("probe/a", b"one")
+    assert fault.left == 0 and store.get("probe/a").body == b"one"
+
+
+def test_a_created_job_whose_answer_was_lost_is_created_once(store):
+    app = make_app(store, eager=False)
+    fault = Fault(store, "PutObject", after=True)  # the status document lands; its answer does not
+    doc = app.queue.enqueue("t", [], {}, max_retries=0)
+    assert fault.left == 0
+    assert app.jobs.read(doc.job_id).doc.write_token == doc.write_token
+    assert app.jobs.open_job_ids() == [doc.job_id] and list(app.jobs.job_ids()) == [doc.job_id]
+
+
+def test_a_claim_whose_answer_was_lost_still_holds_the_lease_once(store):
+    app = make_app(store, eager=False)
+    doc = app.queue.enqueue("t", [], {}, max_retries=0)
+    fault = Fault(store, "PutObject", after=True)
+    claimed = app.queue.claim("w1", job_id=doc.job_id)
+    assert fault.left == 0
+    assert claimed is not None and claimed.doc.state == State.STARTED and claimed.doc.lease.worker_id == "w1"
+    stored = app.jobs.read(doc.job_id).doc
+    assert stored.attempts == 1 and [step.to_state for step in stored.history] == [State.PENDING, State.STARTED]
+
+
+def test_a_write_lost_to_another_writer_is_still_a_lost_race(store):
+    app = make_app(store, eager=False)
+    doc = app.queue.enqueue("t", [], {}, max_retries=0)
+    seen = app.jobs.read(doc.job_id)
+    app.jobs.write(seen, seen.doc.updated(stage="someone else"))
+    Fault(store, "PutObject", after=True)  # our own attempt never lands: the retry meets the other writer's version
+    with pytest.raises(PreconditionFailed):
+        app.jobs.write(seen, seen.doc.updated(stage="mine"))
+    assert app.jobs.read(doc.job_id).doc.stage == "someone else"
+
+
+def test_status_keys_belong_to_the_job_store():
+    assert JobStore.status_key("01ARZ3NDEKTSV4RRFFQ69G5FAV") == "status/01ARZ3NDEKTSV4RRFFQ69G5FAV.json"
