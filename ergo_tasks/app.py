@@ -76,11 +76,13 @@ class TaskApp:
     def AsyncResult(self, job_id: str) -> AsyncResult:  # noqa: N802 - Celery's name
         return AsyncResult(job_id, self)
 
-    def send_task(self, name: str, args: tuple = (), kwargs: dict | None = None, *, owner: str | None = None) -> AsyncResult:
+    def send_task(self, name: str, args: tuple = (), kwargs: dict | None = None, *, owner: str | None = None,
+                  idempotency_key: str | None = None) -> AsyncResult:
         """Enqueue a task by name (the worker that runs it must have it registered)."""
         if name in self.tasks:
-            return self.tasks[name].apply_async(args, kwargs, owner=owner)
-        doc = self.queue.enqueue(name, list(args), dict(kwargs or {}), self.settings.max_retries, owner=owner)
+            return self.tasks[name].apply_async(args, kwargs, owner=owner, idempotency_key=idempotency_key)
+        doc = self.queue.enqueue(name, list(args), dict(kwargs or {}), self.settings.max_retries, owner=owner,
+                                 idempotency_key=idempotency_key)
         return AsyncResult(doc.job_id, self)
 
     def run_claimed_job(self, job_id: str, worker_id: str | None = None) -> JobStatus | None:

@@ -16,6 +16,7 @@ very moment keeps its marker.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ class JobStore:
     status_prefix = "status/"
     #: Where the markers of unfinished jobs live: ``queue/open/<job_id>``.
     open_prefix = "queue/open/"
+    #: Where an idempotency key names its job: ``queue/keys/<sha256 of the key>`` holds the job id.
+    keys_prefix = "queue/keys/"
     #: How many lost races :meth:`update` absorbs before giving up.
     max_races = 20
 
@@ -61,14 +64,32 @@ class JobStore:
 
     # -- documents -----------------------------------------------------------
     def create(self, doc: JobStatus) -> Versioned:
+        """Write a new job: its open marker first, then its document (If-None-Match).
+
+        In that order a failure leaves either a job that will be run, or no job: a marker without a
+        document is dropped by the next claim once it is older than :attr:`creation_grace`, and a
+        document never exists without its marker.
+        """
+        self.mark_open(doc.job_id)
         doc = _stamped(doc)
         try:
             etag = self.store.put(self.status_key(doc.job_id), doc.to_json(), if_none_match=True, content_type="application/json")
             created = Versioned(doc, etag)
         except (PreconditionFailed, StorageUnavailable) as error:
             created = self._landed(doc, error)
-        self.mark_open(doc.job_id)
         return created
+
+    def job_for_key(self, idempotency_key: str, new_id: str) -> str:
+        """The job id that ``idempotency_key`` names: recorded once (If-None-Match), ``new_id`` if this call records it."""
+        key = self.keys_prefix + hashlib.sha256(idempotency_key.encode()).hexdigest()
+        try:
+            self.store.put(key, new_id.encode(), if_none_match=True, content_type="text/plain")
+            return new_id
+        except (PreconditionFailed, StorageUnavailable) as error:
+            try:
+                return validate_job_id(self.store.get(key).body.decode())  # recorded before (or by this very call)
+            except ObjectNotFound:
+                raise error from None
 
     def read(self, job_id: str) -> Versioned:
         key = self.status_key(job_id)
@@ -127,9 +148,12 @@ class JobStore:
                 log.debug("status.race_lost", job_id=job_id)
         raise ConflictError(f"Job {job_id} is being changed by too many writers at once; try again.")
 
-    def delete(self, job_id: str) -> None:
-        self.store.delete(self.open_prefix + job_id)
-        self.store.delete(self.status_key(job_id))
+    def delete(self, doc: JobStatus) -> None:
+        """Remove a job's document, its marker and its idempotency record."""
+        self.store.delete(self.open_prefix + doc.job_id)
+        if doc.idempotency_key:
+            self.store.delete(self.keys_prefix + hashlib.sha256(doc.idempotency_key.encode()).hexdigest())
+        self.store.delete(self.status_key(doc.job_id))
 
     def job_ids(self) -> Iterator[str]:
         """Every job id, oldest first (ids sort by creation time)."""

@@ -7,14 +7,17 @@ can never both win: exactly one worker holds a job at a time.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import structlog
 
+from statestore import PreconditionFailed
+
 from .errors import CorruptStatus, JobNotFound, LeaseLost, NotClaimable, OperationRefused, Revoked
-from .ids import new_job_id, validate_job_id
+from .ids import job_id_time, new_job_id, validate_job_id
 from .jobstore import JobStore, Versioned
 from .states import CLAIMABLE_STATES, READY_STATES, RUNNING_STATES, State
 from .status import ErrorInfo, JobStatus, Lease, TaskRequest
@@ -26,12 +29,31 @@ log = structlog.get_logger(__name__)
 class Queue:
     jobs: JobStore
     lease_seconds: float = 60.0
+    #: A marker whose document is missing is dropped only once its job id is older than this (seconds).
+    creation_grace: float = 300.0
 
     # -- producing -----------------------------------------------------------
-    def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None) -> JobStatus:
-        doc = JobStatus.new(new_job_id(), task, TaskRequest(args=args, kwargs=kwargs), max_retries)
-        doc.owner = owner
-        return self.jobs.create(doc).doc
+    def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None,
+                idempotency_key: str | None = None) -> JobStatus:
+        """Create a job; with ``idempotency_key``, every call with that key gets the one job it names.
+
+        After any failure the job either exists (and will be run) or does not; a caller that retries
+        with the same key gets the same job, never a second one.
+        """
+        job_id = self.jobs.job_for_key(idempotency_key, new_job_id()) if idempotency_key else new_job_id()
+        if idempotency_key:
+            try:
+                return self.jobs.read(job_id).doc  # asked for before: the same job
+            except JobNotFound:
+                pass  # recorded, but its creation did not finish: finish it now
+        doc = JobStatus.new(job_id, task, TaskRequest(args=args, kwargs=kwargs), max_retries)
+        doc.owner, doc.idempotency_key = owner, idempotency_key
+        try:
+            return self.jobs.create(doc).doc
+        except PreconditionFailed:
+            if idempotency_key is None:
+                raise
+            return self.jobs.read(job_id).doc  # a concurrent call with the same key created it first
 
     # -- consuming -----------------------------------------------------------
     def claim(self, worker_id: str, *, job_id: str | None = None, tasks: set[str] | None = None) -> Versioned | None:
@@ -55,7 +77,8 @@ class Queue:
         try:
             current = self.jobs.read(job_id)
         except JobNotFound:
-            self.jobs.close(job_id)
+            if time.time() - job_id_time(job_id) > self.creation_grace:
+                self.jobs.close(job_id)  # its creation failed long ago; a young marker's document may be on its way
             return None
         doc = current.doc
         if doc.ready:

@@ -86,6 +86,8 @@ class JobStatus(_Model):
     finished_at: Timestamp | None = None
     #: Seconds workers spent on this job, all attempts together (for cost estimates).
     run_seconds: float = Field(0.0, ge=0)
+    #: The key under which the submitter asked for this job exactly once (see Queue.enqueue), if any.
+    idempotency_key: str | None = None
     #: Opaque id of whoever submitted the job (a token's fingerprint), when submitters are known.
     owner: str | None = None
     #: What layers above the engine keep with the job (JSON; e.g. the service's dispatch record).

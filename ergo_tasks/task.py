@@ -58,14 +58,19 @@ class Task:
     def delay(self, *args: Any, **kwargs: Any) -> AsyncResult:
         return self.apply_async(args, kwargs)
 
-    def apply_async(self, args: tuple | list = (), kwargs: dict | None = None, *, owner: str | None = None) -> AsyncResult:
-        """Queue a run (JSON arguments only); in eager mode, run it here before returning."""
+    def apply_async(self, args: tuple | list = (), kwargs: dict | None = None, *, owner: str | None = None,
+                    idempotency_key: str | None = None) -> AsyncResult:
+        """Queue a run (JSON arguments only); in eager mode, run it here before returning.
+
+        Every call with the same ``idempotency_key`` gets the same job: a caller that retries after an
+        error (or a lost answer) never queues a second run.
+        """
         args, kwargs = list(args), dict(kwargs or {})
         try:
             json.dumps([args, kwargs])
         except (TypeError, ValueError):
             raise TypeError(f"Arguments of task {self.name} must be JSON values (str, number, bool, None, list, dict).") from None
-        doc = self.app.queue.enqueue(self.name, args, kwargs, self.max_retries, owner=owner)
+        doc = self.app.queue.enqueue(self.name, args, kwargs, self.max_retries, owner=owner, idempotency_key=idempotency_key)
         if self.app.settings.eager:
             self.app.run_until_ready(doc.job_id)
         return AsyncResult(doc.job_id, self.app)

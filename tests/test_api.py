@@ -311,9 +311,24 @@ def test_unexpected_errors_carry_a_reference_not_a_traceback(s3_store, monkeypat
 def test_list_jobs_pages_newest_first_and_skips_damaged_documents(s3_store):
     service = service_for(s3_store, dispatch_mode="worker")
     key = _uploaded(s3_store, b"0" * 2000)
-    ids = [service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"] for _ in range(4)]
+    ids = [service.handle_event({"input": {"action": "start_processing", "video_key": key, "idempotency_key": f"listing-{i}"}})["job_id"]
+           for i in range(4)]
     s3_store.put(f"status/{ids[1]}.json", b"{broken")
     first = service.handle_event({"input": {"action": "list_jobs", "limit": 2}})
     assert [job["job_id"] for job in first["jobs"]] == [ids[3], ids[2]] and first["next_cursor"] == ids[2]
     second = service.handle_event({"input": {"action": "list_jobs", "limit": 2, "cursor": first["next_cursor"]}})
     assert [job["job_id"] for job in second["jobs"]] == [ids[0]] and second["next_cursor"] is None
+
+
+def test_a_client_that_starts_again_gets_the_same_job(s3_store):
+    service = service_for(s3_store, dispatch_mode="worker")
+    key = _uploaded(s3_store, b"0" * 2000)
+
+    def start(**options):
+        return service.handle_event({"input": {"action": "start_processing", "video_key": key, **options}})["job_id"]
+
+    first = start(quality="low")
+    assert start(quality="low") == first  # a retry after a lost answer: the same job, not a second run
+    assert start(quality="high") != first  # other options: another analysis
+    assert start(quality="low", idempotency_key="retry-of-upload-1") == start(quality="high", idempotency_key="retry-of-upload-1")
+    assert len(list(service.app.jobs.job_ids())) == 3

@@ -50,18 +50,24 @@ def test_answers_that_a_retry_cannot_change_are_not_retried(code, status):
 
 
 class Fault:
-    """Breaks the connection of the next ``times`` S3 calls of ``operation``, before or after the server applied them."""
+    """Breaks the connection of the next ``times`` S3 calls of ``operation`` on keys under ``prefix``,
+    before the request is sent or after the server applied it."""
 
-    def __init__(self, store, operation: str, *, after: bool, times: int = 1):
-        self.left = times
-        event = f"{'after-call' if after else 'before-send'}.s3.{operation}"
-        store.client.meta.events.register(event, self)
+    def __init__(self, store, operation: str, *, after: bool, times: int = 1, prefix: str = ""):
+        self.left, self.after, self.path = times, after, f"/{prefix}"
+        store.client.meta.events.register(f"before-call.s3.{operation}", self._before)
+        store.client.meta.events.register(f"after-call.s3.{operation}", self._after)
 
-    def __call__(self, **_kwargs):
-        if self.left > 0:
+    def _before(self, params, context, **_kwargs):
+        if self.left > 0 and params["url_path"].startswith(self.path):
             self.left -= 1
+            if not self.after:
+                raise ConnectionClosedError(endpoint_url=ENDPOINT)
+            context["break_answer"] = True
+
+    def _after(self, context, **_kwargs):
+        if context.pop("break_answer", False):
             raise ConnectionClosedError(endpoint_url=ENDPOINT)
-        return None
 
 
 @pytest.fixture
@@ -109,3 +115,32 @@ def test_a_write_lost_to_another_writer_is_still_a_lost_race(store):
 
 def test_status_keys_belong_to_the_job_store():
     assert JobStore.status_key("01ARZ3NDEKTSV4RRFFQ69G5FAV") == "status/01ARZ3NDEKTSV4RRFFQ69G5FAV.json"
+
+
+def test_a_retried_enqueue_with_its_key_gets_the_one_job(store):
+    app = make_app(store, eager=False)
+    first = app.queue.enqueue("t", [1], {}, max_retries=0, idempotency_key="client-7:upload-3")
+    again = app.queue.enqueue("t", [1], {}, max_retries=0, idempotency_key="client-7:upload-3")
+    other = app.queue.enqueue("t", [1], {}, max_retries=0, idempotency_key="client-7:upload-4")
+    assert again.job_id == first.job_id != other.job_id
+    assert sorted(app.jobs.job_ids()) == sorted({first.job_id, other.job_id}) == sorted(app.jobs.open_job_ids())
+
+
+def test_an_enqueue_that_failed_halfway_is_finished_by_the_retry_not_doubled(store):
+    app = make_app(store, eager=False)
+    Fault(store, "PutObject", after=False, times=4, prefix="status/")  # every try of the document's write fails
+    with pytest.raises(Exception, match="kept failing|could not be reached"):
+        app.queue.enqueue("t", [], {}, max_retries=0, idempotency_key="k-123456")
+    assert list(app.jobs.job_ids()) == []  # no job exists...
+    job = app.queue.enqueue("t", [], {}, max_retries=0, idempotency_key="k-123456")  # ...until the client retries
+    assert list(app.jobs.job_ids()) == [job.job_id] and app.jobs.open_job_ids() == [job.job_id]
+    assert app.queue.claim("w1") is not None  # and a worker takes it
+
+
+def test_a_marker_waits_for_its_document_then_is_dropped(store):
+    app = make_app(store, eager=False)
+    app.jobs.mark_open("01ARZ3NDEKTSV4RRFFQ69G5FAV")  # an old job id whose creation failed long ago
+    young = app.queue.enqueue("t", [], {}, max_retries=0)
+    store.delete(JobStore.status_key(young.job_id))  # as if its document were still on its way
+    assert app.queue.claim("w1") is None
+    assert app.jobs.open_job_ids() == [young.job_id]  # the young marker stays, the stale one is gone

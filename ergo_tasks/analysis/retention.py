@@ -27,4 +27,4 @@ def purge_job(app: TaskApp, doc: JobStatus) -> None:
     upload = doc.request.kwargs.get("video_key")
     if isinstance(upload, str) and upload.startswith(UPLOADS):
         app.store.delete(upload)
-    app.jobs.delete(doc.job_id)
+    app.jobs.delete(doc)

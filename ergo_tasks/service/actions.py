@@ -15,6 +15,7 @@ one row and one method.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ class StartRequest(_Request):
     video_key: str = Field(min_length=1, max_length=300)
     quality: Quality = DEFAULT_PRESET
     params: AssessmentParams | None = None
+    #: Every request with this key gets the same job; unset, the upload and the options are the key.
+    idempotency_key: str | None = Field(None, min_length=8, max_length=128)
 
 
 class JobRequest(_Request):
@@ -210,7 +213,11 @@ class JobService:
         kwargs: dict[str, Any] = {"video_key": request.video_key, "quality": request.quality}
         if request.params is not None:
             kwargs["params"] = request.params.model_dump(exclude_defaults=True)
-        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.client)
+        # A client that retries (after a timeout, a lost answer) gets the job it already has, never a second run.
+        # Keys are scoped by the client, so nobody reaches another client's job through a key.
+        given = request.idempotency_key or json.dumps(kwargs, sort_keys=True)
+        key = f"{caller.client or '-'}:{ANALYZE_TASK}:{given}"
+        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.client, idempotency_key=key)
         self._dispatch(doc.job_id)
         return {"job_id": doc.job_id, "message": "Processing started"}
 
