@@ -57,7 +57,7 @@ class TaskApp:
 
     @functools.cached_property
     def jobs(self) -> JobStore:
-        return JobStore(self.store)
+        return JobStore(self.store, min_write_interval=self.settings.status_write_interval)
 
     @functools.cached_property
     def queue(self) -> Queue:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from statestore import ObjectNotFound, ObjectStore, PreconditionFailed, StorageU
 from .errors import ConflictError, CorruptStatus, JobNotFound
 from .ids import validate_job_id
 from .status import JobStatus
+from .timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +42,9 @@ class Versioned:
 
 
 def _stamped(doc: JobStatus) -> JobStatus:
-    return doc.model_copy(update={"write_token": secrets.token_hex(8)})
+    """``doc`` as it is about to be written: a fresh write token, and the write's time as ``updated_at``
+    (from which the next writer measures the interval)."""
+    return doc.model_copy(update={"write_token": secrets.token_hex(8), "updated_at": utcnow()})
 
 
 class JobStore:
@@ -55,8 +59,16 @@ class JobStore:
     #: How many lost races :meth:`update` absorbs before giving up.
     max_races = 20
 
-    def __init__(self, store: ObjectStore):
+    def __init__(self, store: ObjectStore, min_write_interval: float = 0.0):
         self.store = store
+        #: Least seconds between two writes of one status document, by anyone (R2 allows about one write
+        #: per second per key).  The last write's time is the document's ``updated_at``.
+        self.min_write_interval = min_write_interval
+
+    def settling(self, doc: JobStatus) -> float:
+        """Seconds until ``doc`` may be written again (0 when it may be now)."""
+        since = (utcnow() - doc.updated_at).total_seconds()
+        return min(self.min_write_interval, max(0.0, self.min_write_interval - since))
 
     @classmethod
     def status_key(cls, job_id: str) -> str:
@@ -105,7 +117,13 @@ class JobStore:
             raise CorruptStatus(f"The status document of job {job_id} is malformed ({where}: {first['msg']}); it was left untouched.") from None
 
     def write(self, current: Versioned, new: JobStatus) -> Versioned:
-        """Replace ``current`` with ``new`` if nobody wrote in between; else PreconditionFailed."""
+        """Replace ``current`` with ``new`` if nobody wrote in between; else PreconditionFailed.
+
+        Waits first, if needed, so that writes to the key stay ``min_write_interval`` apart.
+        """
+        wait = self.settling(current.doc)
+        if wait > 0:
+            time.sleep(wait)
         new = _stamped(new)
         try:
             etag = self.store.put(self.status_key(new.job_id), new.to_json(), if_match=current.etag, content_type="application/json")

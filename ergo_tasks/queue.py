@@ -34,7 +34,7 @@ class Queue:
 
     # -- producing -----------------------------------------------------------
     def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None,
-                idempotency_key: str | None = None) -> JobStatus:
+                idempotency_key: str | None = None, annotations: dict[str, Any] | None = None) -> JobStatus:
         """Create a job; with ``idempotency_key``, every call with that key gets the one job it names.
 
         After any failure the job either exists (and will be run) or does not; a caller that retries
@@ -47,7 +47,7 @@ class Queue:
             except JobNotFound:
                 pass  # recorded, but its creation did not finish: finish it now
         doc = JobStatus.new(job_id, task, TaskRequest(args=args, kwargs=kwargs), max_retries)
-        doc.owner, doc.idempotency_key = owner, idempotency_key
+        doc.owner, doc.idempotency_key, doc.annotations = owner, idempotency_key, dict(annotations or {})
         try:
             return self.jobs.create(doc).doc
         except PreconditionFailed:

@@ -12,6 +12,7 @@ from ergo_tasks import CorruptStatus, JobNotFound, State, TaskError, TaskFailed,
 from ergo_tasks.ids import InvalidJobId
 from ergo_tasks.jobstore import JobStore
 from ergo_tasks.queue import OperationRefused
+from ergo_tasks.settings import TaskSettings
 from ergo_tasks.worker import Worker
 from statestore import PreconditionFailed
 from tests.helpers import RecordingStore, make_app, wait_for
@@ -362,16 +363,32 @@ def test_progress_writes_to_one_key_respect_the_throttle(store):
     key = JobStore.status_key(result.id)
     writes = [at for name, k, at in recording.calls if name == "put" and k == key]
     assert len(writes) >= 4
-    gaps = [b - a for a, b in zip(writes[1:], writes[2:])]  # from the claim on (the first write is the creation)
+    gaps = [b - a for a, b in zip(writes, writes[1:])]  # from the very first write: creation, claim, progress, end
     assert min(gaps) >= interval - 0.01, gaps
     assert len(writes) < 150 / 2  # coalesced, not one write per update
     assert result.status_doc.meta["step"] == 149  # the last update is not lost
 
 
+def test_every_writer_of_a_status_key_keeps_the_interval(local_store):
+    """Operators, the engine and the service: nobody writes one status key twice within the interval."""
+    recording = RecordingStore(local_store)
+    interval = 0.3
+    app = make_app(recording, eager=False, status_write_interval=interval)
+    job = app.queue.enqueue("t", [], {}, 0)
+    app.queue.revoke(job.job_id)  # an operator cancels at once...
+    app.queue.resume(job.job_id)  # ...and changes their mind
+    app.queue.claim("w1", job_id=job.job_id)
+    app.queue.finish(job.job_id, "w1", State.SUCCESS, reason="done")
+    writes = [at for name, key, at in recording.calls if name == "put" and key == JobStore.status_key(job.job_id)]
+    assert len(writes) == 5
+    assert min(b - a for a, b in zip(writes, writes[1:])) >= interval - 0.01
+    assert TaskSettings().status_write_interval == 2.0  # the default keeps R2's one write per second per key with room
+
+
 def test_claiming_does_not_slow_down_as_finished_jobs_pile_up(local_store):
     def requests_to_claim(finished: int) -> int:
         recording = RecordingStore(local_store)
-        app = make_app(recording, eager=False)
+        app = make_app(recording, eager=False, status_write_interval=0)  # a thousand fillers need no throttle
 
         @app.task(name="t")
         def work():

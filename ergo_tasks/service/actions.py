@@ -217,8 +217,14 @@ class JobService:
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
         given = request.idempotency_key or json.dumps(kwargs, sort_keys=True)
         key = f"{caller.client or '-'}:{ANALYZE_TASK}:{given}"
-        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.client, idempotency_key=key)
-        self._dispatch(doc.job_id)
+        # The first dispatch is recorded in the document as it is created: no second write to the key moments later.
+        record = {"at": isoformat(utcnow()), "count": 1, "by": uuid.uuid4().hex[:12]}
+        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.client, idempotency_key=key,
+                                     annotations={"dispatch": record} if self.dispatcher.mode != "worker" else None)
+        if doc.annotations.get("dispatch", {}).get("by") == record["by"]:
+            self._send(doc.job_id)  # this request created the job
+        else:
+            self._dispatch(doc.job_id)  # the job existed: dispatch it only if it needs it
         return {"job_id": doc.job_id, "message": "Processing started"}
 
     def get_status(self, request: JobRequest, caller: Caller) -> dict:
@@ -269,6 +275,8 @@ class JobService:
         A job needs a dispatch if it never had one, if it became claimable again (requeued after a lost
         worker, resumed) after its last dispatch, or if that dispatch is older than the stall time.
         """
+        if self.dispatcher.mode == "worker":
+            return self.app.jobs.read(job_id).doc  # workers find queued jobs themselves: nothing to record
         stall = timedelta(seconds=self.settings.stall_seconds)
         won = []
 
@@ -276,10 +284,11 @@ class JobService:
             won.clear()  # re-run after a lost race: only the attempt that is written counts
             now = utcnow()
             due = doc.state == State.PENDING or (doc.state == State.RETRY and (doc.not_before or now) <= now)
-            claimable_since = doc.history[-1].at if doc.history else doc.created_at
+            # when it became claimable *again* (requeued, resumed); a job never claimed has only its creation
+            again_since = doc.history[-1].at if len(doc.history) > 1 else None
             record = doc.annotations.get("dispatch") or {}
             last = parse_time(record["at"]) if record.get("at") else None
-            if not due or not (last is None or last < claimable_since or now - last >= stall):
+            if not due or not (last is None or (again_since and last < again_since) or now - last >= stall):
                 return None
             won.append(True)
             dispatch = {"at": isoformat(now), "count": record.get("count", 0) + 1}
@@ -287,12 +296,16 @@ class JobService:
 
         current = self.app.jobs.update(job_id, change).doc
         if won:
-            try:
-                self.dispatcher.dispatch(job_id)
-            except DispatchError as error:
-                log.warning("dispatch.failed", job_id=job_id, error=str(error))
+            self._send(job_id)
             current = self.app.jobs.read(job_id).doc
         return current
+
+    def _send(self, job_id: str) -> None:
+        """Hand the job to the executor; a failure leaves it queued, to be dispatched again by a later status read."""
+        try:
+            self.dispatcher.dispatch(job_id)
+        except DispatchError as error:
+            log.warning("dispatch.failed", job_id=job_id, error=str(error))
 
     def _keep_moving(self, doc: JobStatus) -> JobStatus:
         """Serverless has no supervisor: a status read requeues a lost job and re-dispatches a stalled one."""
