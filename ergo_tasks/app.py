@@ -61,7 +61,8 @@ class TaskApp:
 
     @functools.cached_property
     def queue(self) -> Queue:
-        return Queue(self.jobs, lease_seconds=self.settings.lease_seconds)
+        return Queue(self.jobs, lease_seconds=self.settings.lease_seconds,
+                     attempt_lost=lambda doc: self.middleware.after_process(self, doc))
 
     def task(self, fn: Callable | None = None, **options: Any) -> Any:
         """Register a function as a task (usable as ``@app.task`` or ``@app.task(...)``)."""

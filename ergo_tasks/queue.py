@@ -8,6 +8,7 @@ can never both win: exactly one worker holds a job at a time.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,6 +32,9 @@ class Queue:
     lease_seconds: float = 60.0
     #: A marker whose document is missing is dropped only once its job id is older than this (seconds).
     creation_grace: float = 300.0
+    #: Told of an attempt that ended without its worker: a lost lease moved the job to RETRY or FAILURE.
+    #: (The app passes its middleware's ``after_process``, so a lost worker's job alerts like any other.)
+    attempt_lost: Callable[[JobStatus], None] = lambda doc: None
 
     # -- producing -----------------------------------------------------------
     def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None,
@@ -112,9 +116,13 @@ class Queue:
     def requeue_expired(self, job_id: str, by: str) -> Versioned:
         """Give the job of a lost worker another attempt, or fail it when the budget is spent."""
 
+        moved = []
+
         def change(doc: JobStatus) -> JobStatus | None:
+            moved.clear()  # re-run after a lost race: only the version written counts
             if doc.state not in RUNNING_STATES or not doc.lease or not doc.lease.expired():
                 return None  # someone renewed or requeued it first
+            moved.append(True)
             lost = f"worker {doc.lease.worker_id} lost: lease expired at {doc.lease.expires_at:%H:%M:%S}Z"
             if doc.attempts > doc.max_retries:
                 return doc.moved(
@@ -124,9 +132,11 @@ class Queue:
             return doc.moved(State.RETRY, worker=by, reason=lost, lease=None, not_before=utcnow())
 
         result = self.jobs.update(job_id, change)
-        log.warning("queue.lease_expired", job_id=job_id, state=str(result.doc.state))
-        if result.doc.ready:
-            self.jobs.close(job_id)
+        if moved:
+            log.warning("queue.lease_expired", job_id=job_id, state=str(result.doc.state))
+            if result.doc.ready:
+                self.jobs.close(job_id)
+            self.attempt_lost(result.doc)
         return result
 
     # -- the holder of a lease ---------------------------------------------------
