@@ -166,12 +166,14 @@ class JobStore:
                 log.debug("status.race_lost", job_id=job_id)
         raise ConflictError(f"Job {job_id} is being changed by too many writers at once; try again.")
 
-    def delete(self, doc: JobStatus) -> None:
-        """Remove a job's document, its marker and its idempotency record."""
+    def delete(self, current: Versioned) -> None:
+        """Remove a job: its document (only the version read: PreconditionFailed if it changed), then its
+        marker and its idempotency record."""
+        doc = current.doc
+        self.store.delete(self.status_key(doc.job_id), if_match=current.etag)
         self.store.delete(self.open_prefix + doc.job_id)
         if doc.idempotency_key:
             self.store.delete(self.keys_prefix + hashlib.sha256(doc.idempotency_key.encode()).hexdigest())
-        self.store.delete(self.status_key(doc.job_id))
 
     def job_ids(self) -> Iterator[str]:
         """Every job id, oldest first (ids sort by creation time)."""

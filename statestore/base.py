@@ -74,8 +74,12 @@ class ObjectStore(abc.ABC):
         """Size, ETag and modification time, without the body."""
 
     @abc.abstractmethod
-    def delete(self, key: str) -> None:
-        """Delete ``key``; deleting a missing key is not an error (as in S3)."""
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Delete ``key``; deleting a missing key is not an error (as in S3).
+
+        With ``if_match``, only the version with that ETag is deleted: PreconditionFailed if the object
+        changed since it was read (so a job resumed meanwhile is never purged).
+        """
 
     @abc.abstractmethod
     def list_page(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> ListPage:

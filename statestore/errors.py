@@ -35,6 +35,12 @@ class PreconditionFailed(StoreError):
     code = "precondition_failed"
 
 
+class NotSupported(StoreError):
+    """The storage service does not implement a feature of the request (HTTP 501)."""
+
+    code = "not_supported"
+
+
 class BucketNotFound(StoreError):
     """The configured bucket does not exist (run ``ergo storage init``)."""
 

@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import struct
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -39,12 +40,26 @@ _LOCK_STRIPES = 256
 class LocalStore(ObjectStore):
     provider = "local"
 
+    #: A file in tmp/ untouched this long belongs to a write that died (a killed upload): removed at start-up.
+    STALE_TMP_SECONDS = 3600.0
+
     def __init__(self, root: str | Path, *, public_url: str = "http://127.0.0.1:8000", signing_key: bytes | None = None):
         self.root = Path(root)
         self.public_url = public_url
         for sub in ("objects", "locks", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.signing_key = signing_key or self._load_or_create_signing_key()
+        self.removed_stale = self._remove_stale_tmp()
+
+    def _remove_stale_tmp(self) -> int:
+        """Delete what killed writes left in tmp/ (a write in progress keeps touching its file, so it is spared)."""
+        removed, cutoff = 0, time.time() - self.STALE_TMP_SECONDS
+        for leftover in (self.root / "tmp").iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+                    removed += 1
+        return removed
 
     # -- paths and locks ---------------------------------------------------
     def _path(self, key: str) -> Path:
@@ -158,10 +173,13 @@ class LocalStore(ObjectStore):
             mtime = os.fstat(handle.fileno()).st_mtime
         return ObjectInfo(key=key, size=size, etag=trailer["etag"], last_modified=datetime.fromtimestamp(mtime, UTC))
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
         path = self._path(key)
-        with self._locked(key), contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            path.unlink()
+        with self._locked(key):
+            if if_match is not None and self._current_etag(key) not in (None, if_match):
+                raise PreconditionFailed(f"'{key}' changed since it was read (ETag mismatch); it was not deleted.")
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                path.unlink()
         self._prune_empty_dirs(path.parent)
 
     def _prune_empty_dirs(self, directory: Path) -> None:

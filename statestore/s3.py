@@ -13,6 +13,7 @@ status documents carry a write token for it).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
@@ -32,6 +33,7 @@ from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject
 from .errors import (
     AccessDenied,
     BucketNotFound,
+    NotSupported,
     ObjectNotFound,
     PreconditionFailed,
     StorageUnavailable,
@@ -98,6 +100,8 @@ class S3Store(ObjectStore):
         self.provider = provider
         self.endpoint_url = endpoint_url
         self.retry = retry or RetryPolicy()
+        #: Whether the service honours If-Match on DeleteObject (AWS S3 does; LocalStack 4.13 answers 501).
+        self.conditional_deletes = True
         self.client = client or boto3.client(
             "s3",
             endpoint_url=endpoint_url,
@@ -134,6 +138,8 @@ class S3Store(ObjectStore):
             return ObjectNotFound(f"No object named '{key}'.")
         if status in (409, 412) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
             return PreconditionFailed(f"'{key}' changed since it was read, or already exists.")
+        if status == 501 or code == "NotImplemented":
+            return NotSupported(f"The {self._where()} does not support this request ({code or status}).")
         if status == 403 or code in _DENIED_CODES:
             return AccessDenied(f"The {self._where()} refused the credentials ({code or status}); check the access key and secret.")
         if is_transient(error):
@@ -168,9 +174,25 @@ class S3Store(ObjectStore):
         response = self._call(lambda: self.client.head_object(Bucket=self.bucket, Key=key), key)
         return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"], last_modified=response["LastModified"])
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
         validate_key(key)
-        self._call(lambda: self.client.delete_object(Bucket=self.bucket, Key=key), key)
+        params = {"Bucket": self.bucket, "Key": key}
+        if if_match is not None and self.conditional_deletes:
+            try:
+                with contextlib.suppress(ObjectNotFound):  # a conditional delete of a missing object: gone either way
+                    self._call(lambda: self.client.delete_object(**params, IfMatch=if_match), key)
+                return
+            except NotSupported:
+                self.conditional_deletes = False  # e.g. LocalStack 4.13: check by reading instead, from now on
+        if if_match is not None:
+            # Without conditional deletes the check is a read just before the delete: a change landing in
+            # between (milliseconds) is the one window left.
+            try:
+                if self.head(key).etag != if_match:
+                    raise PreconditionFailed(f"'{key}' changed since it was read; it was not deleted.")
+            except ObjectNotFound:
+                return
+        self._call(lambda: self.client.delete_object(**params), key)
 
     def list_page(self, prefix: str, *, start_after: str | None = None, limit: int = 1000) -> ListPage:
         validate_prefix(prefix)

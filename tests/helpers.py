@@ -84,9 +84,9 @@ class RecordingStore(ObjectStore):
         self._record("head", key)
         return self.inner.head(key)
 
-    def delete(self, key):
+    def delete(self, key, **kwargs):
         self._record("delete", key)
-        return self.inner.delete(key)
+        return self.inner.delete(key, **kwargs)
 
     def list_page(self, prefix, **kwargs):
         self._record("list", prefix)

@@ -50,6 +50,7 @@ def test_analysis_job_writes_four_loadable_result_files(store, clip, tmp_path):
     assert set(doc.result_keys) == {"pkl", "json", "csv", "xlsx"}
     assert all(key.startswith(f"results/{job.id}/") for key in doc.result_keys.values())
     assert doc.checkpoint.startswith(f"checkpoints/{job.id}/chunk-")
+    assert list(store.list(f"checkpoints/{job.id}/")) == []  # a finished analysis needs its checkpoints no more
     for artifact, key in doc.result_keys.items():
         store.download_file(key, tmp_path / f"result.{artifact}")
     result = load_result(tmp_path / "result.pkl")

@@ -332,3 +332,17 @@ def test_a_client_that_starts_again_gets_the_same_job(s3_store):
     assert start(quality="high") != first  # other options: another analysis
     assert start(quality="low", idempotency_key="retry-of-upload-1") == start(quality="high", idempotency_key="retry-of-upload-1")
     assert len(list(service.app.jobs.job_ids())) == 3
+
+
+def test_expired_results_are_said_to_have_expired(s3_store, tmp_path):
+    service = service_for(s3_store)
+    video = make_video(tmp_path / "v.mp4", frames=20, width=96, height=64)
+    key = _uploaded(s3_store, video.read_bytes(), "good.mp4")
+    job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key, "quality": "low"}})["job_id"]
+    status = service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["job_status"]
+    assert status["status"] == "completed" and status["download_url"] and status["results_expired"] is False
+    s3_store.delete_prefix(f"results/{job_id}/")  # what the bucket's lifecycle rule does after 30 days
+    status = service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["job_status"]
+    assert status["results_expired"] is True and status["download_url"] is None
+    answer = service.handle_event({"input": {"action": "generate_download_url", "job_id": job_id, "artifact": "csv"}})
+    assert answer["code"] == "results_expired" and "expired" in answer["error"]

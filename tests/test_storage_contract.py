@@ -188,3 +188,28 @@ def test_local_store_never_exposes_partial_writes(local_store):
         local_store.upload_fileobj("uploads/v.mp4", io.BufferedReader(Exploding(), buffer_size=4))
     assert local_store.get("uploads/v.mp4").body == b"old"
     assert list((local_store.root / "tmp").iterdir()) == []
+
+
+def test_a_conditional_delete_removes_only_the_version_it_read(store):
+    first = store.put("status/job.json", b"v1")
+    second = store.put("status/job.json", b"v2")
+    with pytest.raises(PreconditionFailed):
+        store.delete("status/job.json", if_match=first)  # it changed since: kept
+    assert store.get("status/job.json").body == b"v2"
+    store.delete("status/job.json", if_match=second)
+    assert not store.exists("status/job.json")
+    store.delete("status/job.json", if_match=second)  # already gone: not an error
+
+
+def test_the_local_store_clears_what_killed_writes_left(tmp_path):
+    import os
+    import time
+
+    LocalStore(tmp_path / "s")
+    stale, fresh = tmp_path / "s" / "tmp" / "killed-upload", tmp_path / "s" / "tmp" / "being-written"
+    stale.write_bytes(b"x" * 1000)
+    fresh.write_bytes(b"y")
+    old = time.time() - LocalStore.STALE_TMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    assert LocalStore(tmp_path / "s").removed_stale == 1
+    assert not stale.exists() and fresh.exists()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ..app import TaskApp
 from .notify import WebhookNotifier
+from .retention import CheckpointCleanup
 from .settings import AnalysisSettings
 from .task import ANALYZE_TASK, register_analysis
 
@@ -27,6 +28,8 @@ def register(app: TaskApp, settings: AnalysisSettings | None = None) -> None:
     """Register the analysis task, and its webhook notifier when ``ERGO_WEBHOOK_URL`` is set."""
     settings = settings or AnalysisSettings()
     register_analysis(app, settings)
+    if not any(isinstance(m, CheckpointCleanup) for m in app.middleware):
+        app.middleware.add(CheckpointCleanup())
     if settings.webhook_url and not any(isinstance(m, WebhookNotifier) for m in app.middleware):
         app.middleware.add(WebhookNotifier(settings.webhook_url))
 

@@ -7,7 +7,7 @@ import itertools
 
 from .. import bootstrap
 from ..analysis import TASK_MODULES
-from ..analysis.retention import finished_before, purge_job
+from ..analysis.retention import finished_before, purge_job, uploads_in_use
 from ..states import State
 from ..timeutil import isoformat
 from ..worker import run_workers
@@ -58,14 +58,22 @@ def cmd_jobs_cancel(args: argparse.Namespace) -> int:
 def cmd_jobs_purge(args: argparse.Namespace) -> int:
     app = bootstrap.start()
     victims = list(finished_before(app, args.older_than))
+    keep = uploads_in_use(app)
+    deleted = 0
     for doc in victims:
-        if args.yes:
-            purge_job(app, doc)
+        if not args.yes:
+            print(f"would delete {doc.job_id} ({doc.state}, finished {isoformat(doc.finished_at or doc.updated_at)})")
+        elif purge_job(app, doc.job_id, keep):
+            deleted += 1
             print(f"deleted {doc.job_id}")
         else:
-            print(f"would delete {doc.job_id} ({doc.state}, finished {isoformat(doc.finished_at or doc.updated_at)})")
-    verb = "Deleted" if args.yes else "Would delete"
-    print(f"{verb} {len(victims)} finished job(s) older than {args.older_than} day(s)." + ("" if args.yes else " Add --yes to delete."))
+            print(f"kept {doc.job_id}: it changed while purging (resumed?)")
+    if args.yes:
+        print(f"Deleted {deleted} finished job(s) older than {args.older_than} day(s).")
+    else:
+        print(f"Would delete {len(victims)} finished job(s) older than {args.older_than} day(s). Add --yes to delete.")
+    if keep:
+        print(f"Videos still needed by unfinished jobs are kept ({len(keep)}).")
     return 0
 
 

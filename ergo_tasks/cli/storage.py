@@ -7,6 +7,7 @@ import argparse
 from statestore import open_store
 
 from ..analysis.keys import CHECKPOINTS, RESULTS, UPLOADS
+from ..jobstore import JobStore
 from ..service.settings import GatewaySettings
 
 
@@ -20,7 +21,10 @@ def cmd_storage_init(args: argparse.Namespace) -> int:
         return 0
     created = store.create_bucket()
     origins = [o.strip() for o in args.cors_origin.split(",") if o.strip()] if args.cors_origin else GatewaySettings().origins()
-    expire = {UPLOADS: args.expire_uploads_days, CHECKPOINTS: args.expire_checkpoints_days, RESULTS: args.expire_results_days}
+    # status documents and idempotency records outlive the files they point to, so a status read can say
+    # "expired" rather than "not found"; open markers never expire (an unfinished job keeps its place)
+    expire = {UPLOADS: args.expire_uploads_days, CHECKPOINTS: args.expire_checkpoints_days, RESULTS: args.expire_results_days,
+              JobStore.status_prefix: args.expire_status_days, JobStore.keys_prefix: args.expire_status_days}
     configure_bucket(store, origins, expire)
     print(f"Bucket {store.bucket} {'created' if created else 'exists'}; CORS allows PUT/GET from {', '.join(origins) or 'any origin'}; "
           + ", ".join(f"{prefix} expire after {days} days" for prefix, days in expire.items() if days > 0) + ".")
@@ -34,4 +38,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--expire-uploads-days", type=int, default=7)
     init.add_argument("--expire-checkpoints-days", type=int, default=7)
     init.add_argument("--expire-results-days", type=int, default=30)
+    init.add_argument("--expire-status-days", type=int, default=90, help="status documents (keep longer than results)")
     init.set_defaults(handler=cmd_storage_init)

@@ -50,6 +50,7 @@ log = structlog.get_logger(__name__)
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "avi": "video/x-msvideo", "mkv": "video/x-matroska",
                "webm": "video/webm", "m4v": "video/x-m4v"}
 _UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/[A-Za-z0-9._-]{1,80}$")
+EXPIRED = "The result files of job {job_id} have expired and were deleted; analyse the video again to get them."
 PUBLIC_STATUS = {State.PENDING: "queued", State.RETRY: "queued", State.STARTED: "processing", State.PROGRESS: "processing",
                  State.SUCCESS: "completed", State.FAILURE: "failed", State.REVOKED: "cancelled"}
 
@@ -236,6 +237,8 @@ class JobService:
         doc = self._own_job(request.job_id, caller)
         if doc.state != State.SUCCESS or request.artifact not in doc.result_keys:
             raise ServiceError(f"Job {doc.job_id} has no results yet (it is {PUBLIC_STATUS[doc.state]}).", code="not_ready")
+        if not self.store.exists(doc.result_keys[request.artifact]):
+            raise ServiceError(EXPIRED.format(job_id=doc.job_id), code="results_expired")
         return {"download_url": self._download_url(doc, request.artifact), "expires_in": self.settings.download_url_expiry_s}
 
     def list_jobs(self, request: ListRequest, caller: Caller) -> dict:
@@ -345,7 +348,9 @@ class JobService:
             view["model"] = {key: model.get(key) for key in ("name", "weights")}
             view["inputs"] = result.get("inputs")
             if with_urls and "pkl" in doc.result_keys:
-                view["download_url"] = self._download_url(doc, "pkl")
+                # the bucket's lifecycle rules may have removed the files while the status document stayed
+                view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
+                view["download_url"] = None if view["results_expired"] else self._download_url(doc, "pkl")
         return view
 
 
