@@ -11,6 +11,7 @@ how a running task learns that it was cancelled or lost its lease.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -21,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from .errors import LeaseLost, Retry, Revoked, TaskError, TimeLimitExceeded, WorkerShutdown
+from statestore import StoreError
+from statestore.retry import Backoff
+
+from .errors import CorruptStatus, LeaseLost, Retry, Revoked, TaskError, TimeLimitExceeded, WorkerShutdown
 from .jobstore import Versioned
 from .queue import Queue
 from .states import State
@@ -92,11 +96,12 @@ class StatusWriter:
         with self._lock:
             time.sleep(max(0.0, self.interval - (self.clock() - self._last_write)))
             changes = {**self._pending, **changes}
-            self._pending.clear()
             try:
-                return self.queue.finish(self.job_id, self.worker_id, target, **changes)
+                finished = self.queue.finish(self.job_id, self.worker_id, target, **changes)
             finally:
                 self._last_write = self.clock()
+            self._pending.clear()  # only once written: a retried last write carries the progress along
+            return finished
 
 
 class Heartbeat(threading.Thread):
@@ -274,9 +279,30 @@ def _outcome(task: Task, ctx: TaskContext, doc: JobStatus, bound: Any) -> tuple[
                            "finished_at": utcnow(), "error": None}
 
 
-def _unless_stopped(queue: Queue, job_id: str, write: Callable[[], Versioned]) -> JobStatus:
-    """Do the attempt's last write, unless the job was cancelled or taken over meanwhile."""
-    try:
-        return write().doc
-    except (Revoked, LeaseLost):
-        return queue.jobs.read(job_id).doc
+#: How the attempt's last write backs off while storage is unavailable.
+FINAL_WRITE_BACKOFF = Backoff(base=0.5, cap=30.0)
+#: How long it keeps trying before the worker gives up on storage (the lease has long expired by then,
+#: and the next holder, or an operator's resume, takes over from the last checkpoint).
+FINAL_WRITE_PATIENCE_S = 3600.0
+
+
+def _unless_stopped(queue: Queue, job_id: str, write: Callable[[], Versioned], *, sleep: Callable[[float], None] = time.sleep) -> JobStatus:
+    """Do the attempt's last write, unless the job was cancelled or taken over meanwhile.
+
+    A write that fails for storage reasons is retried until it lands or the lease is provably lost
+    (another holder, or a cancel, is seen): a finished run is never left leased, to be run again
+    once its lease expires, because its last write met a storage hiccup.
+    """
+    deadline = time.monotonic() + FINAL_WRITE_PATIENCE_S
+    for attempt in itertools.count():
+        try:
+            return write().doc
+        except (Revoked, LeaseLost):
+            return queue.jobs.read(job_id).doc
+        except StoreError as error:
+            if isinstance(error, CorruptStatus) or time.monotonic() > deadline:
+                raise
+            delay = FINAL_WRITE_BACKOFF.delay(attempt)
+            log.warning("status.final_write_retry", job_id=job_id, error=type(error).__name__, retry_in=round(delay, 2))
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover

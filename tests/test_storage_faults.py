@@ -16,7 +16,7 @@ from botocore.exceptions import (
 
 from ergo_tasks import State
 from ergo_tasks.jobstore import JobStore
-from statestore import PreconditionFailed
+from statestore import PreconditionFailed, StorageUnavailable
 from statestore.retry import Backoff, RetryPolicy
 from statestore.s3 import is_transient
 from tests.helpers import make_app
@@ -144,3 +144,64 @@ def test_a_marker_waits_for_its_document_then_is_dropped(store):
     store.delete(JobStore.status_key(young.job_id))  # as if its document were still on its way
     assert app.queue.claim("w1") is None
     assert app.jobs.open_job_ids() == [young.job_id]  # the young marker stays, the stale one is gone
+
+
+class Unavailable:
+    """A store whose writes to status/ (or downloads) fail as if the bucket were down, a given number of times."""
+
+    def __init__(self, inner):
+        self.inner, self.failing_status_puts, self.failing_downloads = inner, 0, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def put(self, key, body, **kwargs):
+        if key.startswith("status/") and self.failing_status_puts > 0:
+            self.failing_status_puts -= 1
+            raise StorageUnavailable("status write failed (test)")
+        return self.inner.put(key, body, **kwargs)
+
+    def download_file(self, key, path):
+        if self.failing_downloads > 0:
+            self.failing_downloads -= 1
+            raise StorageUnavailable("download failed (test)")
+        return self.inner.download_file(key, path)
+
+
+def test_a_finished_run_whose_last_write_fails_is_recorded_not_run_again(local_store, monkeypatch):
+    import ergo_tasks.execution as execution
+
+    monkeypatch.setattr(execution, "FINAL_WRITE_BACKOFF", Backoff(base=0.01, cap=0.02))
+    store = Unavailable(local_store)
+    app = make_app(store)
+    runs = []
+
+    @app.task
+    def work():
+        runs.append(1)
+        store.failing_status_puts = 3  # the bucket goes away just as the task returns
+        return "done"
+
+    job = work.delay()
+    assert job.get(timeout=10) == "done" and len(runs) == 1
+    assert job.status_doc.attempts == 1 and job.status_doc.lease is None
+
+
+def test_an_analysis_that_cannot_reach_storage_retries_from_its_checkpoint(local_store, tmp_path, monkeypatch):
+    from ergo_tasks.analysis import ANALYZE_TASK, register
+    from ergo_tasks.analysis.keys import upload_key
+    from pipeline.synthetic import make_video
+
+    monkeypatch.setenv("ERGO_POSE_MODEL", "keypointrcnn")
+    monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
+    store = Unavailable(local_store)
+    app = make_app(store)
+    register(app)
+    app.tasks[ANALYZE_TASK].backoff = Backoff(base=0.01, cap=0.02, jitter=False)
+    key = upload_key("clip.mp4")
+    store.upload_file(key, make_video(tmp_path / "clip.mp4", frames=20, width=96, height=64))
+    store.failing_downloads = 1  # the first attempt cannot fetch the video
+    job = app.send_task(ANALYZE_TASK, kwargs={"video_key": key, "quality": "low"})
+    doc = job.status_doc
+    assert doc.state == State.SUCCESS and doc.attempts == 2
+    assert [step.to_state for step in doc.history].count(State.RETRY) == 1

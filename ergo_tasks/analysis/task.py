@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from pipeline.errors import PipelineError
 from pipeline.presets import DEFAULT_PRESET
-from statestore import ObjectNotFound, ObjectStore
+from statestore import ObjectNotFound, ObjectStore, StorageUnavailable
 
 from ..app import TaskApp
 from ..errors import TaskError, validation_message
@@ -134,4 +134,7 @@ def register_analysis(app: TaskApp, settings: AnalysisSettings) -> None:
     def analyze(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return analyze_video_task(self, *args, settings=settings, **kwargs)
 
-    app.task(name=ANALYZE_TASK, bind=True, max_retries=MAX_RETRIES, throws=(PipelineError,))(analyze)
+    # Storage trouble (the bucket unreachable for longer than the storage layer's own retries) ends the
+    # attempt; the next one, after a backoff, continues from the last checkpoint.
+    app.task(name=ANALYZE_TASK, bind=True, max_retries=MAX_RETRIES, throws=(PipelineError,),
+             autoretry_for=(StorageUnavailable,), retry_backoff=5.0, retry_backoff_max=120.0)(analyze)
