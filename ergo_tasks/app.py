@@ -77,14 +77,10 @@ class TaskApp:
     def AsyncResult(self, job_id: str) -> AsyncResult:  # noqa: N802 - Celery's name
         return AsyncResult(job_id, self)
 
-    def send_task(self, name: str, args: tuple = (), kwargs: dict | None = None, *, owner: str | None = None,
-                  idempotency_key: str | None = None) -> AsyncResult:
-        """Enqueue a task by name (the worker that runs it must have it registered)."""
-        if name in self.tasks:
-            return self.tasks[name].apply_async(args, kwargs, owner=owner, idempotency_key=idempotency_key)
-        doc = self.queue.enqueue(name, list(args), dict(kwargs or {}), self.settings.max_retries, owner=owner,
-                                 idempotency_key=idempotency_key)
-        return AsyncResult(doc.job_id, self)
+    def send_task(self, name: str, args: tuple = (), kwargs: dict | None = None, **options: Any) -> AsyncResult:
+        """Enqueue a task by name, with ``apply_async``'s options (the worker that runs it must have it registered)."""
+        task = self.tasks.get(name) or Task(self, _not_here, name=name)  # queued for a worker that has it
+        return task.apply_async(args, kwargs, **options)
 
     def run_claimed_job(self, job_id: str, worker_id: str | None = None) -> JobStatus | None:
         """Claim ``job_id`` and run it here (eager mode, or a RunPod ``execute`` request)."""
@@ -117,3 +113,7 @@ class TaskApp:
 
 def default_worker_id(kind: str = "worker") -> str:
     return f"{kind}-{socket.gethostname()}-{os.getpid()}"
+
+
+def _not_here(*_: Any, **__: Any) -> None:
+    raise TaskError("This task is registered on other workers, not in this process.")

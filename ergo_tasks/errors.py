@@ -86,6 +86,18 @@ class TaskModuleInvalid(EngineError):
     code = "task_module_invalid"
 
 
+class UnsupportedOption(EngineError, TypeError):
+    """A Celery option this engine does not implement: said in words, not as Python's TypeError."""
+
+    code = "unsupported_option"
+
+
+class JobExists(EngineError):
+    """``apply_async(task_id=...)`` named a job that exists already."""
+
+    code = "job_exists"
+
+
 class TaskFailed(EngineError):
     """``AsyncResult.get()`` of a job that ended in FAILURE."""
 

@@ -28,7 +28,7 @@ from statestore.retry import Backoff
 from .errors import CorruptStatus, LeaseLost, Retry, Revoked, TaskError, TimeLimitExceeded, WorkerShutdown
 from .jobstore import Versioned
 from .queue import Queue
-from .states import State
+from .states import CUSTOM_STATE, CUSTOM_STATE_KEY, State
 from .status import ErrorInfo, JobStatus
 from .timeutil import utcnow
 
@@ -155,6 +155,8 @@ class TaskContext:
     should_stop: Callable[[], bool] = lambda: False
     deadline: float | None = None
     result_keys: dict[str, str] = field(default_factory=dict)
+    #: The custom state this run reported last (``update_state(state="UPLOADING")``), if any.
+    custom_state: str | None = None
 
     def check(self) -> None:
         """A checkpoint: raises if the job was cancelled, lost, timed out or the worker stops."""
@@ -166,10 +168,19 @@ class TaskContext:
             raise WorkerShutdown()
 
     def update_state(self, state: str = "PROGRESS", meta: dict[str, Any] | None = None) -> None:
-        """Celery's ``update_state``: ``meta`` may carry ``progress`` (0-100) and ``stage``."""
-        if state != State.PROGRESS:
-            raise ValueError("A running task can only report PROGRESS; return, raise or retry to end it.")
+        """Celery's ``update_state``: ``meta`` may carry ``progress`` (0-100) and ``stage``.
+
+        ``state`` is PROGRESS or a custom state of the task's own (``"UPLOADING"``): the document stays
+        in PROGRESS, as the transition table wants, and ``AsyncResult.state`` reads the custom name.
+        """
+        if state in State.__members__ and state != State.PROGRESS:
+            raise ValueError(f"A running task cannot report {state}; return, raise or retry to end it.")
+        if not CUSTOM_STATE.fullmatch(state):
+            raise ValueError("A custom state is an upper-case word such as UPLOADING.")
         meta = dict(meta or {})
+        if state != State.PROGRESS or self.custom_state:  # back to plain PROGRESS after a custom state clears it
+            self.custom_state = None if state == State.PROGRESS else state
+            meta[CUSTOM_STATE_KEY] = self.custom_state
         changes: dict[str, Any] = {"meta": meta}
         if "progress" in meta:
             changes["progress"] = max(0.0, min(100.0, float(meta.pop("progress"))))

@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
 from statestore import PreconditionFailed
 
-from .errors import CorruptStatus, JobNotFound, LeaseLost, NotClaimable, OperationRefused, Revoked
+from .errors import CorruptStatus, JobExists, JobNotFound, LeaseLost, NotClaimable, OperationRefused, Revoked
 from .ids import job_id_time, new_job_id, validate_job_id
 from .jobstore import JobStore, Versioned
 from .states import CLAIMABLE_STATES, READY_STATES, RUNNING_STATES, State
@@ -38,13 +38,16 @@ class Queue:
 
     # -- producing -----------------------------------------------------------
     def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None,
-                idempotency_key: str | None = None, annotations: dict[str, Any] | None = None) -> JobStatus:
+                idempotency_key: str | None = None, annotations: dict[str, Any] | None = None, *, job_id: str | None = None,
+                not_before: datetime | None = None, expires_at: datetime | None = None) -> JobStatus:
         """Create a job; with ``idempotency_key``, every call with that key gets the one job it names.
 
         After any failure the job either exists (and will be run) or does not; a caller that retries
         with the same key gets the same job, never a second one.
         """
-        job_id = self.jobs.job_for_key(idempotency_key, new_job_id()) if idempotency_key else new_job_id()
+        job_id = validate_job_id(job_id) if job_id else new_job_id()
+        if idempotency_key:
+            job_id = self.jobs.job_for_key(idempotency_key, job_id)
         if idempotency_key:
             try:
                 return self.jobs.read(job_id).doc  # asked for before: the same job
@@ -52,11 +55,12 @@ class Queue:
                 pass  # recorded, but its creation did not finish: finish it now
         doc = JobStatus.new(job_id, task, TaskRequest(args=args, kwargs=kwargs), max_retries)
         doc.owner, doc.idempotency_key, doc.annotations = owner, idempotency_key, dict(annotations or {})
+        doc.not_before, doc.expires_at = not_before, expires_at
         try:
             return self.jobs.create(doc).doc
         except PreconditionFailed:
             if idempotency_key is None:
-                raise
+                raise JobExists(f"A job with id {job_id} exists already; choose another task_id.") from None
             return self.jobs.read(job_id).doc  # a concurrent call with the same key created it first
 
     # -- consuming -----------------------------------------------------------
@@ -94,10 +98,25 @@ class Queue:
                 return None
         if tasks is not None and doc.task not in tasks:
             return None
+        if doc.expires_at and doc.state in CLAIMABLE_STATES and doc.expires_at <= utcnow():
+            self._expire(job_id, worker_id)
+            return None
         try:
             return self.jobs.update(job_id, lambda d: self._claimed(d, worker_id))
         except NotClaimable:
             return None
+
+    def _expire(self, job_id: str, worker_id: str) -> None:
+        """Revoke a job that was not started before its ``expires_at`` (Celery's ``expires``)."""
+
+        def change(doc: JobStatus) -> JobStatus | None:
+            if doc.state not in CLAIMABLE_STATES:
+                return None  # someone else expired (or, with a skewed clock, claimed) it first
+            return doc.moved(State.REVOKED, worker=worker_id, finished_at=utcnow(),
+                             reason=f"expired at {doc.expires_at:%Y-%m-%d %H:%M:%S}Z before it could run")
+
+        if self.jobs.update(job_id, change).doc.ready:
+            self.jobs.close(job_id)
 
     def _claimed(self, doc: JobStatus, worker_id: str) -> JobStatus:
         now = utcnow()
@@ -184,7 +203,7 @@ class Queue:
                 )
             return doc.moved(
                 State.PENDING, worker=by, reason=f"resumed from {doc.state} (checkpoint: {doc.checkpoint or 'none'})",
-                attempts=0, lease=None, error=None, not_before=None, finished_at=None,
+                attempts=0, lease=None, error=None, not_before=None, expires_at=None, finished_at=None,
             )
 
         result = self.jobs.update(job_id, change)

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .errors import TaskFailed, TaskRevoked
-from .states import READY_STATES, TRANSITIONS, State
+from .states import CUSTOM_STATE_KEY, READY_STATES, TRANSITIONS, State
 from .status import JobStatus
 
 if TYPE_CHECKING:
@@ -39,7 +39,9 @@ class AsyncResult:
 
     @property
     def state(self) -> str:
-        return str(self.status_doc.state)
+        """The job's state; while it runs, the custom state its task reported, if any (as in Celery)."""
+        doc = self.status_doc
+        return (doc.state == State.PROGRESS and doc.meta.get(CUSTOM_STATE_KEY)) or str(doc.state)
 
     status = state
 

@@ -16,6 +16,7 @@ document is never silently overwritten with a state it cannot reach.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from .errors import IllegalTransition
@@ -45,6 +46,11 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.FAILURE: frozenset({State.PENDING}),
     State.REVOKED: frozenset({State.PENDING}),
 }
+
+#: What a task's own progress state (``update_state(state="UPLOADING")``) may be called, and the
+#: ``meta`` key that carries it while the document itself is in PROGRESS.
+CUSTOM_STATE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+CUSTOM_STATE_KEY = "custom_state"
 
 #: States in which the job will not change by itself any more.
 READY_STATES = frozenset({State.SUCCESS, State.FAILURE, State.REVOKED})

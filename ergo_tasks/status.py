@@ -72,8 +72,10 @@ class JobStatus(_Model):
     #: How many times a worker has started this job since it was created or resumed.
     attempts: int = Field(0, ge=0)
     max_retries: int = Field(3, ge=0)
-    #: A RETRY job is not claimed before this time.
+    #: A PENDING or RETRY job is not claimed before this time (``countdown``/``eta``, retry backoff).
     not_before: Timestamp | None = None
+    #: A job not started by this time is revoked instead of run (Celery's ``expires``).
+    expires_at: Timestamp | None = None
     lease: Lease | None = None
     #: Opaque pointer to the task's last checkpoint (e.g. a key under checkpoints/<job_id>/).
     checkpoint: str | None = None

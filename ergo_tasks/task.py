@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import json
 import random
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from statestore.retry import Backoff
 
-from .errors import Retry, TaskError
+from .errors import Retry, TaskError, UnsupportedOption
 from .result import AsyncResult
 from .status import JobStatus
+from .timeutil import utcnow
 
 if TYPE_CHECKING:
     from .app import TaskApp
@@ -58,19 +60,32 @@ class Task:
     def delay(self, *args: Any, **kwargs: Any) -> AsyncResult:
         return self.apply_async(args, kwargs)
 
-    def apply_async(self, args: tuple | list = (), kwargs: dict | None = None, *, owner: str | None = None,
-                    idempotency_key: str | None = None) -> AsyncResult:
+    def apply_async(self, args: tuple | list = (), kwargs: dict | None = None, *, countdown: float | None = None,
+                    eta: datetime | None = None, expires: float | datetime | None = None, task_id: str | None = None,
+                    owner: str | None = None, idempotency_key: str | None = None, **unsupported: Any) -> AsyncResult:
         """Queue a run (JSON arguments only); in eager mode, run it here before returning.
 
-        Every call with the same ``idempotency_key`` gets the same job: a caller that retries after an
-        error (or a lost answer) never queues a second run.
+        Celery's options: ``countdown`` (seconds) or ``eta`` (a datetime; naive means UTC) delay the
+        start; ``expires`` (seconds or a datetime) revokes the job if it has not started by then;
+        ``task_id`` names the job (an id in this engine's format, see ``ergo_tasks.ids``).  Every call
+        with the same ``idempotency_key`` gets the same job: a caller that retries after an error (or
+        a lost answer) never queues a second run.  Any other option is refused in words.
         """
+        if unsupported:
+            raise UnsupportedOption(f"apply_async does not support {', '.join(sorted(unsupported))}; it takes countdown, eta, "
+                                    "expires, task_id, owner and idempotency_key (queues and routing: one queue per bucket).")
+        if countdown is not None and eta is not None:
+            raise UnsupportedOption("Give countdown or eta, not both.")
         args, kwargs = list(args), dict(kwargs or {})
         try:
             json.dumps([args, kwargs])
         except (TypeError, ValueError):
             raise TypeError(f"Arguments of task {self.name} must be JSON values (str, number, bool, None, list, dict).") from None
-        doc = self.app.queue.enqueue(self.name, args, kwargs, self.max_retries, owner=owner, idempotency_key=idempotency_key)
+        now = utcnow()
+        not_before = now + timedelta(seconds=countdown) if countdown is not None else _utc(eta)
+        expires_at = now + timedelta(seconds=expires) if isinstance(expires, int | float) else _utc(expires)
+        doc = self.app.queue.enqueue(self.name, args, kwargs, self.max_retries, owner=owner, idempotency_key=idempotency_key,
+                                     job_id=task_id, not_before=not_before, expires_at=expires_at)
         if self.app.settings.eager:
             self.app.run_until_ready(doc.job_id)
         return AsyncResult(doc.job_id, self.app)
@@ -96,3 +111,10 @@ class Task:
         if doc.attempts > doc.max_retries:
             return None
         return (countdown if countdown is not None else self.backoff.delay(doc.attempts - 1, random.Random()), cause)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """An aware datetime in UTC; a naive one is taken to be UTC already (Celery's default)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
