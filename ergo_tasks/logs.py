@@ -34,7 +34,9 @@ def configure_logging(log_format: str = "auto", level: str = "INFO") -> None:
     structlog.configure(
         processors=[*_SHARED, *tail],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # one write per line (PrintLogger writes the newline separately), so the lines of worker processes
+        # sharing one stderr pipe never interleave mid-line
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
