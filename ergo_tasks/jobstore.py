@@ -148,15 +148,17 @@ class JobStore:
         log.info("status.write_confirmed", job_id=doc.job_id, after=type(error).__name__)
         return stored
 
-    def update(self, job_id: str, change: Callable[[JobStatus], JobStatus | None]) -> Versioned:
+    def update(self, job_id: str, change: Callable[[JobStatus], JobStatus | None], *, seen: Versioned | None = None) -> Versioned:
         """Apply ``change`` with compare-and-swap, re-reading and re-applying on a lost race.
 
         ``change`` gets the current document and returns the new one, ``None``
         for "nothing to do", or raises (for example IllegalTransition) to give
         up; it must be a pure function of the document since it may run again.
+        ``seen``: a version the caller has just read, tried first instead of a
+        fresh read (the compare-and-swap tells if it is stale).
         """
         for _ in range(self.max_races):
-            current = self.read(job_id)
+            current, seen = seen or self.read(job_id), None
             new = change(current.doc)
             if new is None:
                 return current

@@ -7,9 +7,10 @@ can never both win: exactly one worker holds a job at a time.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,10 @@ class Queue:
     #: Told of an attempt that ended without its worker: a lost lease moved the job to RETRY or FAILURE.
     #: (The app passes its middleware's ``after_process``, so a lost worker's job alerts like any other.)
     attempt_lost: Callable[[JobStatus], None] = lambda doc: None
+    #: Jobs this process saw held by another worker (or waiting for a retry time), and until when: not read
+    #: again before then, so a claim does not pay a GET for every running job ahead of the pending ones.
+    _busy: dict[str, datetime] = field(default_factory=dict, repr=False)
+    _random: random.Random = field(default_factory=random.Random, repr=False)
 
     # -- producing -----------------------------------------------------------
     def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None,
@@ -70,7 +75,7 @@ class Queue:
         On the way it requeues jobs whose lease expired and drops the markers
         of finished jobs, so a fleet of workers needs no separate reaper.
         """
-        candidates = [validate_job_id(job_id)] if job_id else self.jobs.open_job_ids()
+        candidates = [validate_job_id(job_id)] if job_id else self._candidates()
         for candidate in candidates:
             try:
                 claimed = self._visit(candidate, worker_id, tasks)
@@ -81,6 +86,21 @@ class Queue:
                 return claimed
         return None
 
+    def _candidates(self) -> list[str]:
+        """Open jobs worth a look, nearly oldest first.
+
+        A fleet of workers that all tried the oldest job first would race for it (one wins, the rest pay
+        a failed compare-and-swap each).  So each claim starts at a random place among the first few,
+        ``8 + 4 x`` as many as this worker saw running (the fleet, about), and goes on in
+        order from there, wrapping round: FIFO within that window.
+        """
+        now = utcnow()
+        self._busy = {job_id: until for job_id, until in self._busy.items() if until > now}
+        pending = [job_id for job_id in self.jobs.open_job_ids() if job_id not in self._busy]
+        window = min(len(pending), 8 + 4 * len(self._busy))
+        start = self._random.randrange(window) if window else 0
+        return pending[start:] + pending[:start]
+
     def _visit(self, job_id: str, worker_id: str, tasks: set[str] | None) -> Versioned | None:
         try:
             current = self.jobs.read(job_id)
@@ -90,19 +110,29 @@ class Queue:
             return None
         doc = current.doc
         if doc.ready:
-            self.jobs.close(job_id)
+            # its finisher drops the marker in a moment; a marker still there a lease later lost its finisher
+            finished = doc.finished_at or doc.updated_at
+            if (utcnow() - finished).total_seconds() > self.lease_seconds:
+                self.jobs.close(job_id)
+            else:
+                self._busy[job_id] = finished + timedelta(seconds=self.lease_seconds)
             return None
         if doc.state in RUNNING_STATES and doc.lease and doc.lease.expired():
-            doc = self.requeue_expired(job_id, worker_id).doc
+            current = self.requeue_expired(job_id, worker_id)
+            doc = current.doc
             if doc.ready:
                 return None
+        if doc.state in RUNNING_STATES and doc.lease:
+            self._busy[job_id] = doc.lease.expires_at  # someone has it: look again once its lease could have run out
+        elif doc.state in CLAIMABLE_STATES and doc.not_before and doc.not_before > utcnow():
+            self._busy[job_id] = doc.not_before
         if tasks is not None and doc.task not in tasks:
             return None
         if doc.expires_at and doc.state in CLAIMABLE_STATES and doc.expires_at <= utcnow():
             self._expire(job_id, worker_id)
             return None
         try:
-            return self.jobs.update(job_id, lambda d: self._claimed(d, worker_id))
+            return self.jobs.update(job_id, lambda d: self._claimed(d, worker_id), seen=current)
         except NotClaimable:
             return None
 
