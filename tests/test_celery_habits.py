@@ -40,6 +40,7 @@ def test_an_expired_job_is_revoked_instead_of_run(app):
     fresh = app.tasks["add"].apply_async((3, 4), expires=3600)
     time.sleep(0.3)
     assert app.queue.claim("w").doc.job_id == fresh.id
+    assert app.queue.claim("w2") is None  # whichever was looked at first, the expired job is never run
     doc = stale.status_doc
     assert doc.state == State.REVOKED and "expired" in doc.history[-1].reason
     assert app.jobs.open_job_ids() == [fresh.id]  # the expired job's marker is gone; the running one keeps its own
