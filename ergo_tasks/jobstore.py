@@ -21,6 +21,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from pydantic import ValidationError
@@ -39,6 +40,17 @@ log = structlog.get_logger(__name__)
 class Versioned:
     doc: JobStatus
     etag: str
+
+
+#: The body of the open marker of a job a worker holds (a waiting job's marker is empty).
+RUNNING_MARK = b"r"
+
+
+@dataclass(frozen=True)
+class OpenMarker:
+    job_id: str
+    running: bool  # what the marker said when listed: a hint
+    since: datetime  # when the marker was last written
 
 
 def _stamped(doc: JobStatus) -> JobStatus:
@@ -202,12 +214,23 @@ class JobStore:
                 yield doc
 
     # -- work index --------------------------------------------------------------
-    def mark_open(self, job_id: str) -> None:
-        self.store.put(self.open_prefix + validate_job_id(job_id), b"", content_type="text/plain")
+    def mark_open(self, job_id: str, *, running: bool = False) -> None:
+        """(Re)write a job's open marker: empty while it waits, one byte while a worker holds it.
+
+        The listing of ``queue/open/`` carries each marker's size, so a worker looking for work can
+        pass the running jobs by without reading their documents.  The marker is a hint: a wrong one
+        costs a read, never a wrong decision (the document decides).
+        """
+        self.store.put(self.open_prefix + validate_job_id(job_id), RUNNING_MARK if running else b"", content_type="text/plain")
+
+    def open_markers(self) -> list[OpenMarker]:
+        """Unfinished jobs, oldest first, with what their markers say."""
+        return [OpenMarker(info.key[len(self.open_prefix):], info.size > 0, info.last_modified)
+                for info in self.store.list(self.open_prefix)]
 
     def open_job_ids(self) -> list[str]:
         """Unfinished jobs, oldest first."""
-        return [info.key[len(self.open_prefix):] for info in self.store.list(self.open_prefix)]
+        return [marker.job_id for marker in self.open_markers()]
 
     def close(self, job_id: str) -> None:
         """Drop the open marker of a finished job.

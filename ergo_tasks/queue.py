@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from statestore import PreconditionFailed
+from statestore import PreconditionFailed, StoreError
 
 from .errors import CorruptStatus, JobExists, JobNotFound, LeaseLost, NotClaimable, OperationRefused, Revoked
 from .ids import job_id_time, new_job_id, validate_job_id
@@ -91,13 +91,16 @@ class Queue:
 
         A fleet of workers that all tried the oldest job first would race for it (one wins, the rest pay
         a failed compare-and-swap each).  So each claim starts at a random place among the first few,
-        ``8 + 4 x`` as many as this worker saw running (the fleet, about), and goes on in
+        ``8 + 4 x`` as many as are held by workers (the fleet, about), and goes on in
         order from there, wrapping round: FIFO within that window.
         """
         now = utcnow()
         self._busy = {job_id: until for job_id, until in self._busy.items() if until > now}
-        pending = [job_id for job_id in self.jobs.open_job_ids() if job_id not in self._busy]
-        window = min(len(pending), 8 + 4 * len(self._busy))
+        held_recently = timedelta(seconds=self.lease_seconds)  # a held job's lease could have run out since: look again
+        markers = self.jobs.open_markers()
+        held = {marker.job_id for marker in markers if marker.running and now - marker.since < held_recently} | set(self._busy)
+        pending = [marker.job_id for marker in markers if marker.job_id not in held]
+        window = min(len(pending), 8 + 4 * len(held))
         start = self._random.randrange(window) if window else 0
         return pending[start:] + pending[:start]
 
@@ -132,9 +135,18 @@ class Queue:
             self._expire(job_id, worker_id)
             return None
         try:
-            return self.jobs.update(job_id, lambda d: self._claimed(d, worker_id), seen=current)
+            claimed = self.jobs.update(job_id, lambda d: self._claimed(d, worker_id), seen=current)
         except NotClaimable:
             return None
+        self._mark(job_id, running=True)
+        return claimed
+
+    def _mark(self, job_id: str, *, running: bool) -> None:
+        """Update the hint in the job's open marker; a failure costs others a read, so it is only logged."""
+        try:
+            self.jobs.mark_open(job_id, running=running)
+        except StoreError as error:
+            log.warning("queue.marker_not_updated", job_id=job_id, error=str(error))
 
     def _expire(self, job_id: str, worker_id: str) -> None:
         """Revoke a job that was not started before its ``expires_at`` (Celery's ``expires``)."""
@@ -185,6 +197,8 @@ class Queue:
             log.warning("queue.lease_expired", job_id=job_id, state=str(result.doc.state))
             if result.doc.ready:
                 self.jobs.close(job_id)
+            else:
+                self._mark(job_id, running=False)  # waiting for its next attempt
             self.attempt_lost(result.doc)
         return result
 
@@ -207,7 +221,9 @@ class Queue:
             self.held(doc, worker_id)
             return doc.moved(State.PENDING, worker=worker_id, reason=reason, lease=None, attempts=max(0, doc.attempts - 1))
 
-        return self.jobs.update(job_id, change)
+        result = self.jobs.update(job_id, change)
+        self._mark(job_id, running=False)
+        return result
 
     # -- operators -------------------------------------------------------------
     def revoke(self, job_id: str, by: str = "operator", reason: str = "cancelled") -> Versioned:
@@ -253,4 +269,6 @@ class Queue:
         result = self.jobs.update(job_id, change)
         if target in READY_STATES:
             self.jobs.close(job_id)
+        else:
+            self._mark(job_id, running=False)  # RETRY: waiting for its next attempt
         return result
