@@ -8,7 +8,9 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,10 +37,22 @@ def _through(proxy: S3Proxy, store: S3Store) -> S3Store:
                    secret_access_key="test")
 
 
+LOGS: list = []
+
+
 def _worker(store: S3Store, proxy: S3Proxy, *modules: str) -> subprocess.Popen:
     env = storage_env(store, AWS_ENDPOINT_URL=proxy.url, **WORKER_ENV)
     command = [sys.executable, "-m", "ergo_tasks.cli", "worker", *[arg for module in modules for arg in ("-I", module)]]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = Path(tempfile.mkstemp(prefix="ergo-worker-", suffix=".log")[1])
+    LOGS.append(path)
+    with open(path, "w") as log:  # the child keeps its own handle
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def _failures() -> str:
+    """The workers' task.failed lines, to say why a job failed."""
+    lines = [line for path in LOGS for line in path.read_text().splitlines() if '"task.failed"' in line]
+    return "\n".join(lines)[-4000:]
 
 
 def _enqueue_like_a_client(app, name: str, args: list, key: str, kwargs: dict | None = None, attempts: int = 5):
@@ -112,7 +126,7 @@ def test_analyses_survive_storage_faults_and_killed_workers_with_identical_resul
         finally:
             _stop(workers)
     docs = [direct.jobs.read(job.id).doc for job in jobs]
-    assert [doc.state for doc in docs] == [State.SUCCESS] * 4, [doc.error for doc in docs]
+    assert [doc.state for doc in docs] == [State.SUCCESS] * 4, _failures()
     for doc, want in zip(docs, expected):
         got = load_result(s3_store.get(doc.result_keys["pkl"]).body)
         np.testing.assert_array_equal(got["keypoints"], want["keypoints"])
