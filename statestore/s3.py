@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import boto3
@@ -119,9 +120,9 @@ class S3Store(ObjectStore):
         self._transfer = TransferConfig(multipart_threshold=CHUNK_SIZE, multipart_chunksize=CHUNK_SIZE, max_concurrency=4)
 
     # -- error translation ---------------------------------------------------
-    def _call(self, fn: Callable[[], T], key: str | None = None) -> T:
+    def _call(self, fn: Callable[[], T], key: str | None = None, policy: RetryPolicy | None = None) -> T:
         try:
-            return self.retry.call(fn, is_transient)
+            return (policy or self.retry).call(fn, is_transient)
         except ClientError as error:
             raise self._translate(error, key) from None
         except BotoCoreError as error:
@@ -209,8 +210,24 @@ class S3Store(ObjectStore):
 
     def upload_fileobj(self, key, fileobj: BinaryIO, *, content_type="application/octet-stream") -> str:
         validate_key(key)
-        self._call(lambda: self.client.upload_fileobj(
-            fileobj, self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=self._transfer), key)
+        # boto3's transfer closes the stream it read; a retry starts again from where this upload began
+        start = fileobj.tell() if fileobj.seekable() else None
+
+        def attempt() -> None:
+            if start is not None:
+                fileobj.seek(start)
+            self.client.upload_fileobj(_KeptOpen(fileobj), self.bucket, key, ExtraArgs={"ContentType": content_type},
+                                       Config=self._transfer)
+
+        # a stream that cannot be read twice is sent once
+        self._call(attempt, key, policy=self.retry if start is not None else RetryPolicy(attempts=1))
+        return self.head(key).etag
+
+    def upload_file(self, key: str, path: str | Path, *, content_type: str = "application/octet-stream") -> str:
+        validate_key(key)
+        # from a file name, each retry reopens the file
+        self._call(lambda: self.client.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type},
+                                                   Config=self._transfer), key)
         return self.head(key).etag
 
     def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -264,3 +281,16 @@ def configure_bucket(store: S3Store, cors_origins: list[str], expire_days: dict[
     cors, lifecycle = bucket_rules(cors_origins, expire_days)
     store._call(lambda: store.client.put_bucket_cors(Bucket=store.bucket, CORSConfiguration=cors))
     store._call(lambda: store.client.put_bucket_lifecycle_configuration(Bucket=store.bucket, LifecycleConfiguration=lifecycle))
+
+
+class _KeptOpen:
+    """A stream boto3's transfer may read but not close, so that a retry can read it again."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def close(self) -> None:
+        pass

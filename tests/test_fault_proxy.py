@@ -35,3 +35,32 @@ def test_every_fault_is_survived_by_the_store(s3_store):
             store.put(f"k/{index}", str(index).encode())
             assert store.get(f"k/{index}").body == str(index).encode()
     assert set(proxy.injected) == {"reset_before", "reset_after", "500", "503", "slow"}
+
+
+def test_an_upload_whose_first_try_breaks_is_sent_again_whole(s3_store, tmp_path):
+    """boto3's transfer closes the stream it read: a retry must not meet a closed file (it once failed analyses)."""
+    import io
+
+    source = tmp_path / "result.xlsx"
+    source.write_bytes(b"x" * 300_000)
+    with S3Proxy(s3_store.endpoint_url, fault_rate=1.0, faults=("reset_after",)) as proxy:
+        store = _through(proxy, s3_store, attempts=3)
+        proxy.fault_rate = 0.0
+        store.client.meta.events.register("before-send.s3.PutObject", _fail_once())
+        store.upload_file("results/a.xlsx", source)
+        store.upload_fileobj("results/b.bin", io.BytesIO(b"y" * 1000))
+    assert s3_store.get("results/a.xlsx").body == source.read_bytes()
+    assert s3_store.get("results/b.bin").body == b"y" * 1000
+
+
+def _fail_once():
+    from botocore.exceptions import ConnectionClosedError
+
+    left = [2]
+
+    def fail(**_kwargs):
+        if left[0]:
+            left[0] -= 1
+            raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1")
+
+    return fail

@@ -205,3 +205,21 @@ def test_an_analysis_that_cannot_reach_storage_retries_from_its_checkpoint(local
     doc = job.status_doc
     assert doc.state == State.SUCCESS and doc.attempts == 2
     assert [step.to_state for step in doc.history].count(State.RETRY) == 1
+
+
+def test_a_damaged_checkpoint_is_computed_again_not_fatal(local_store):
+    import json
+
+    import numpy as np
+
+    from ergo_tasks.analysis.task import StorageCheckpoints
+    from pipeline.analysis import ChunkResult
+
+    job_id = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    local_store.put(f"checkpoints/{job_id}/manifest.json", json.dumps({"fingerprint": "f1"}).encode())
+    good = ChunkResult(0, np.arange(3), None, "frames 0-2 could not be decoded (test)")
+    local_store.put(f"checkpoints/{job_id}/chunk-000000.npz", good.to_bytes())
+    local_store.put(f"checkpoints/{job_id}/chunk-000001.npz", b"PK\x03\x04 broken off")  # written halfway, say
+    local_store.put(f"checkpoints/{job_id}/chunk-000002.npz", b"")
+    chunks = StorageCheckpoints(local_store, job_id).load("f1")
+    assert list(chunks) == [0] and chunks[0].error == good.error  # the damaged ones are simply computed again

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,14 @@ class StorageCheckpoints:
             return {}
         chunks = {}
         for info in self.store.list(f"{self.prefix}chunk-"):
-            chunk = ChunkResult.from_bytes(self.store.get(info.key).body)
+            try:
+                chunk = ChunkResult.from_bytes(self.store.get(info.key).body)
+            except (ValueError, EOFError, OSError, KeyError, zipfile.BadZipFile) as error:
+                # a damaged checkpoint costs its chunk a second computation, never the job
+                log.warning("checkpoints.unreadable", key=info.key, error=type(error).__name__)
+                continue
+            except ObjectNotFound:
+                continue  # removed since the listing (a finished attempt cleaning up)
             chunks[chunk.index] = chunk
         return chunks
 
