@@ -35,7 +35,7 @@ from .middleware import MiddlewareStack
 from .queue import Queue
 from .result import AsyncResult
 from .settings import TaskSettings
-from .states import State
+from .states import CLAIMABLE_STATES
 from .status import JobStatus
 from .task import Task
 from .timeutil import utcnow
@@ -96,11 +96,14 @@ class TaskApp:
         """Run ``job_id`` here, retries included, until it is finished (eager mode)."""
         worker_id = worker_id or default_worker_id("eager")
         while True:
-            doc = self.run_claimed_job(job_id, worker_id) or self.jobs.read(job_id).doc
-            if doc.state != State.RETRY:
+            ran = self.run_claimed_job(job_id, worker_id)
+            doc = ran or self.jobs.read(job_id).doc
+            if doc.state not in CLAIMABLE_STATES:
                 return doc
-            if doc.not_before:
-                time.sleep(max(0.0, (doc.not_before - utcnow()).total_seconds()))
+            if doc.not_before and doc.not_before > utcnow():  # a retry's backoff, or a countdown/eta
+                time.sleep((doc.not_before - utcnow()).total_seconds())
+            elif ran is None:
+                return doc  # claimable, yet not claimed here: nothing more this process can do
 
     def _unknown_task(self, name: str) -> Task:
         """A stand-in that fails the job clearly (without retries) instead of leaving it stuck."""

@@ -113,3 +113,15 @@ def test_a_finished_result_is_read_once(local_store):
     recording.calls.clear()
     assert [job.get(), job.state, job.result, job.successful()] == [5, "SUCCESS", 5, True]
     assert len([call for call in recording.calls if call[0] == "get"]) == 1
+
+
+def test_eager_mode_waits_out_a_countdown_and_runs_the_job(local_store):
+    app = make_app(local_store)  # eager
+
+    @app.task
+    def add(x, y):
+        return x + y
+
+    started = time.monotonic()
+    job = add.apply_async((2, 3), countdown=0.3)
+    assert job.state == "SUCCESS" and job.get() == 5 and time.monotonic() - started >= 0.3
