@@ -27,6 +27,7 @@ from .timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 
+
 @dataclass
 class Queue:
     jobs: JobStore
@@ -53,7 +54,6 @@ class Queue:
         job_id = validate_job_id(job_id) if job_id else new_job_id()
         if idempotency_key:
             job_id = self.jobs.job_for_key(idempotency_key, job_id)
-        if idempotency_key:
             try:
                 return self.jobs.read(job_id).doc  # asked for before: the same job
             except JobNotFound:
