@@ -91,6 +91,7 @@ def test_eight_workers_and_a_hundred_jobs_through_storage_faults(s3_store):
     assert all(doc.state == State.SUCCESS for doc in docs)  # none stuck or failed
     runs = collections.Counter(key.split("/")[1] for key in (info.key for info in s3_store.list("executions/")))
     assert len(runs) == 100 and set(runs.values()) == {1}  # a storage fault never causes a second run
+    print(f"faults injected: {dict(proxy.injected)} in {sum(proxy.requests.values())} forwarded requests")
     assert proxy.injected["reset_after"] > 0 and sum(proxy.injected.values()) >= 0.02 * sum(proxy.requests.values())
 
 
@@ -132,4 +133,5 @@ def test_analyses_survive_storage_faults_and_killed_workers_with_identical_resul
         np.testing.assert_array_equal(got["keypoints"], want["keypoints"])
         np.testing.assert_array_equal(got["rula"]["grand_score"], want["rula"]["grand_score"])
         np.testing.assert_array_equal(got["reba"]["reba_score"], want["reba"]["reba_score"])
+    print(f"faults injected: {dict(proxy.injected)}; workers killed: {kills}")
     assert kills >= 1 and sum(proxy.injected.values()) > 0
