@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import boto3
@@ -221,13 +220,6 @@ class S3Store(ObjectStore):
 
         # a stream that cannot be read twice is sent once
         self._call(attempt, key, policy=self.retry if start is not None else RetryPolicy(attempts=1))
-        return self.head(key).etag
-
-    def upload_file(self, key: str, path: str | Path, *, content_type: str = "application/octet-stream") -> str:
-        validate_key(key)
-        # from a file name, each retry reopens the file
-        self._call(lambda: self.client.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type},
-                                                   Config=self._transfer), key)
         return self.head(key).etag
 
     def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

@@ -82,6 +82,32 @@ def test_a_reset_before_the_server_applied_the_write_is_retried(store):
     assert fault.left == 0 and store.get("probe/a").body == b"one"
 
 
+class _Answer:
+    """What botocore reads of an HTTP answer that a ``before-call`` handler supplies."""
+
+    def __init__(self, status_code: int):
+        self.status_code, self.headers, self.content = status_code, {}, b""
+
+
+def test_an_upload_from_a_file_answered_500_is_retried(store, tmp_path):
+    # boto3's upload_file wraps a ClientError in S3UploadFailedError, which no retry rule recognises: this
+    # failed a real analysis's result upload once.  Uploads from a file go through upload_fileobj.
+    answers = [500]
+
+    def fail_once(**_kwargs):
+        if answers:
+            status = answers.pop()
+            return _Answer(status), {"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return None
+
+    store.client.meta.events.register("before-call.s3.PutObject", fail_once)
+    source = tmp_path / "result.pkl"
+    source.write_bytes(b"scores" * 100)
+    etag = store.upload_file("results/job/result.pkl", source)
+    assert answers == [] and store.get("results/job/result.pkl").body == source.read_bytes()
+    assert store.head("results/job/result.pkl").etag == etag
+
+
 def test_a_created_job_whose_answer_was_lost_is_created_once(store):
     app = make_app(store, eager=False)
     fault = Fault(store, "PutObject", after=True)  # the status document lands; its answer does not
