@@ -187,6 +187,7 @@ class TaskContext:
         if "stage" in meta:
             changes["stage"] = str(meta.pop("stage"))
         self.writer.stage(**changes)
+        self.task.app.middleware.on_progress(self.task.app, self.request.id, changes.get("progress"), changes.get("stage"))
         self._flush_if_due()
 
     def save_checkpoint(self, pointer: str, *, wait: bool = True) -> None:

@@ -39,6 +39,9 @@ class Middleware:
     def after_process(self, app: TaskApp, doc: JobStatus) -> None:
         """An attempt ended; ``doc`` is the status it left (``doc.ready`` once the job is finished)."""
 
+    def on_progress(self, app: TaskApp, job_id: str, progress: float | None, stage: str | None) -> None:
+        """The running task reported progress (``update_state``), in the task's own thread: keep it quick."""
+
 
 class MiddlewareStack:
     """The app's middleware, called in the order they were added."""
@@ -58,9 +61,12 @@ class MiddlewareStack:
     def after_process(self, app: TaskApp, doc: JobStatus) -> None:
         self._call("after_process", app, doc)
 
-    def _call(self, hook: str, app: TaskApp, doc: JobStatus) -> None:
+    def on_progress(self, app: TaskApp, job_id: str, progress: float | None, stage: str | None) -> None:
+        self._call("on_progress", app, job_id, progress, stage)
+
+    def _call(self, hook: str, app: TaskApp, *args) -> None:
         for middleware in self._items:
             try:
-                getattr(middleware, hook)(app, doc)
+                getattr(middleware, hook)(app, *args)
             except Exception as error:  # noqa: BLE001 - a hook never changes the job's outcome
                 log.warning("middleware.failed", middleware=type(middleware).__name__, hook=hook, error=str(error))

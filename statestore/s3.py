@@ -260,7 +260,7 @@ class S3Store(ObjectStore):
 
 def bucket_rules(cors_origins: list[str], expire_days: dict[str, int]) -> tuple[dict, dict]:
     """The CORS rule a browser upload needs, and lifecycle rules expiring each prefix."""
-    cors = {"CORSRules": [{"AllowedOrigins": cors_origins or ["*"], "AllowedMethods": ["PUT", "GET", "HEAD"],
+    cors = {"CORSRules": [{"AllowedOrigins": cors_origins, "AllowedMethods": ["PUT", "GET", "HEAD"],
                            "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]}
     rules = [{"ID": f"expire-{prefix.strip('/')}", "Filter": {"Prefix": prefix}, "Status": "Enabled",
               "Expiration": {"Days": days}} for prefix, days in expire_days.items() if days > 0]

@@ -18,7 +18,8 @@ import itertools
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -42,6 +43,7 @@ from ..timeutil import isoformat, utcnow
 from ..timeutil import parse as parse_time
 from .dispatch import Dispatcher, make_dispatcher
 from .errors import DispatchError, ServiceError, error_reply
+from .progress import ProgressRelay
 from .settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -98,11 +100,17 @@ class EmptyRequest(_Request):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: ``client`` identifies a token (None when auth is off); operators see every job."""
+    """Who is calling, as the transport says (never the request's input).
+
+    ``client`` identifies a token (None when auth is off); operators see every job; ``internal`` callers
+    (the RunPod endpoint, reachable only with its API key) may use ``execute``.  ``on_progress`` is the
+    transport's way to report a running job's progress, where it has one.
+    """
 
     client: str | None = None
     operator: bool = True
-    internal: bool = True  # may use the 'execute' action (the RunPod handler; never the public gateway)
+    internal: bool = True
+    on_progress: Callable[[dict], None] | None = field(default=None, compare=False)
 
 
 Role = Literal["user", "operator", "internal"]
@@ -144,19 +152,22 @@ class JobService:
         self.app, self.settings, self.dispatcher = app, settings, dispatcher
         self.store = app.store
         self.analysis = app.tasks[ANALYZE_TASK]
+        self.progress = ProgressRelay()
+        app.middleware.add(self.progress)
 
     # -- entry points ---------------------------------------------------------------------
-    def handle_event(self, event: Any) -> dict:
-        """RunPod's handler signature: ``{"input": {"action": ..., ...}}`` in, the answer out (RunPod adds ``output``)."""
+    def handle_event(self, event: Any, on_progress: Callable[[dict], None] | None = None) -> dict:
+        """RunPod's handler signature: ``{"input": {"action": ..., ...}}`` in, the answer out (RunPod adds ``output``).
+
+        The endpoint is reachable only with the RunPod API key, so its caller is the key's holder: an operator.
+        Nothing in the input can say otherwise (unknown fields are refused).
+        """
         payload = event.get("input") if isinstance(event, dict) else None
         if not isinstance(payload, dict):
             return error_reply("invalid_input", 'The request must be {"input": {"action": ..., ...}}.')
         params = dict(payload)
         action = params.pop("action", None)
-        # The endpoint is reachable only with the RunPod API key, which the gateway holds; the gateway
-        # passes who its caller is, so ownership and the operator role hold through it too.
-        client, operator = params.pop("_client", None), params.pop("_operator", True)
-        return self.handle(action, params, Caller(client=client if isinstance(client, str) else None, operator=operator is True))
+        return self.handle(action, params, Caller(client=None, operator=True, internal=True, on_progress=on_progress))
 
     def handle(self, action: Any, params: Any, caller: Caller) -> dict:
         try:
@@ -218,15 +229,18 @@ class JobService:
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
         given = request.idempotency_key or json.dumps(kwargs, sort_keys=True)
         key = f"{caller.client or '-'}:{ANALYZE_TASK}:{given}"
-        # The first dispatch is recorded in the document as it is created: no second write to the key moments later.
-        record = {"at": isoformat(utcnow()), "count": 1, "by": uuid.uuid4().hex[:12]}
+        # The first dispatch is recorded in the document as it is created; its outcome follows it.
+        record = _dispatch_record(1)
         doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.client, idempotency_key=key,
                                      annotations={"dispatch": record} if self.dispatcher.mode != "worker" else None)
         if doc.annotations.get("dispatch", {}).get("by") == record["by"]:
-            self._send(doc.job_id)  # this request created the job
+            doc = self._send(doc.job_id, record["by"])  # this request created the job
         else:
-            self._dispatch(doc.job_id)  # the job existed: dispatch it only if it needs it
-        return {"job_id": doc.job_id, "message": "Processing started"}
+            doc = self._dispatch(doc.job_id)  # the job existed: dispatch it only if it needs it
+        failed = (doc.annotations.get("dispatch") or {}).get("error")
+        message = (f"Queued, not yet started: {failed} It is handed over again when its status is read." if failed
+                   else "Processing started")
+        return {"job_id": doc.job_id, "dispatched": not failed, "message": message}
 
     def get_status(self, request: JobRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
@@ -249,7 +263,16 @@ class JobService:
 
     def cancel_job(self, request: JobRequest, caller: Caller) -> dict:
         doc = self.app.queue.revoke(request.job_id, by="operator (api)", reason="cancelled through the API").doc
-        return {"job_status": self.job_view(doc), "message": "Cancelled; a running analysis stops at its next checkpoint."}
+        message = "Cancelled; a running analysis stops at its next checkpoint."
+        request_id = (doc.annotations.get("dispatch") or {}).get("request_id")
+        if request_id:  # withdraw the executor's request too, so a queued one never takes a GPU
+            try:
+                self.dispatcher.cancel(request_id)
+                message += f" Its {self.dispatcher.mode} request was withdrawn."
+            except DispatchError as error:
+                log.warning("dispatch.cancel_failed", job_id=doc.job_id, request_id=request_id, error=str(error))
+                message += f" The {self.dispatcher.mode} request could not be withdrawn; it ends as soon as it sees the job cancelled."
+        return {"job_status": self.job_view(doc), "message": message}
 
     def resume_job(self, request: JobRequest, caller: Caller) -> dict:
         doc = self.app.queue.resume(request.job_id, by="operator (api)").doc
@@ -262,7 +285,8 @@ class JobService:
 
     def execute(self, request: JobRequest, caller: Caller) -> dict:
         """Run a job to its end in this request (what a RunPod ``execute`` job does)."""
-        doc = self.app.run_until_ready(request.job_id, default_worker_id("runpod"))
+        with self.progress.listening(request.job_id, caller.on_progress):
+            doc = self.app.run_until_ready(request.job_id, default_worker_id("runpod"))
         return {"job_status": self.job_view(doc)}
 
     # -- helpers ----------------------------------------------------------------------------
@@ -276,11 +300,13 @@ class JobService:
         """Dispatch a claimable job that needs it, once: the dispatch is recorded with compare-and-swap first.
 
         A job needs a dispatch if it never had one, if it became claimable again (requeued after a lost
-        worker, resumed) after its last dispatch, or if that dispatch is older than the stall time.
+        worker, resumed) after its last dispatch, if that dispatch failed (retried after ``dispatch_retry_s``)
+        or if it is older than the stall time.
         """
         if self.dispatcher.mode == "worker":
             return self.app.jobs.read(job_id).doc  # workers find queued jobs themselves: nothing to record
         stall = timedelta(seconds=self.settings.stall_seconds)
+        retry = timedelta(seconds=self.settings.dispatch_retry_s)
         won = []
 
         def change(doc: JobStatus) -> JobStatus | None:
@@ -291,24 +317,36 @@ class JobService:
             again_since = doc.history[-1].at if len(doc.history) > 1 else None
             record = doc.annotations.get("dispatch") or {}
             last = parse_time(record["at"]) if record.get("at") else None
-            if not due or not (last is None or (again_since and last < again_since) or now - last >= stall):
+            failed_since = last if record.get("error") else None
+            if not due or not (last is None or (again_since and last < again_since) or now - last >= stall
+                               or (failed_since and now - failed_since >= retry)):
                 return None
-            won.append(True)
-            dispatch = {"at": isoformat(now), "count": record.get("count", 0) + 1}
+            dispatch = _dispatch_record(record.get("count", 0) + 1)
+            won[:] = [dispatch["by"]]
             return doc.updated(annotations={**doc.annotations, "dispatch": dispatch})
 
         current = self.app.jobs.update(job_id, change).doc
-        if won:
-            self._send(job_id)
-            current = self.app.jobs.read(job_id).doc
-        return current
+        return self._send(job_id, won[0]) if won else current
 
-    def _send(self, job_id: str) -> None:
-        """Hand the job to the executor; a failure leaves it queued, to be dispatched again by a later status read."""
+    def _send(self, job_id: str, by: str) -> JobStatus:
+        """Hand the job to the executor and record what came of it: the executor's request id, or the failure
+        (the job stays queued, and a later status read tries again)."""
         try:
-            self.dispatcher.dispatch(job_id)
+            request_id = self.dispatcher.dispatch(job_id)
+            outcome = {"request_id": request_id} if request_id else {}
         except DispatchError as error:
             log.warning("dispatch.failed", job_id=job_id, error=str(error))
+            outcome = {"error": str(error)}
+        if not outcome:
+            return self.app.jobs.read(job_id).doc
+
+        def change(doc: JobStatus) -> JobStatus | None:
+            record = doc.annotations.get("dispatch") or {}
+            if record.get("by") != by:
+                return None  # a later dispatch has its own record
+            return doc.updated(annotations={**doc.annotations, "dispatch": {**record, **outcome}})
+
+        return self.app.jobs.update(job_id, change).doc
 
     def _keep_moving(self, doc: JobStatus) -> JobStatus:
         """Serverless has no supervisor: a status read requeues a lost job and re-dispatches a stalled one."""
@@ -336,6 +374,7 @@ class JobService:
             "finished_at": isoformat(doc.finished_at) if doc.finished_at else None,
             "quality": doc.request.kwargs.get("quality"), "video_key": doc.request.kwargs.get("video_key"),
             "artifacts": sorted(doc.result_keys),
+            "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": self.settings.gpu_price_per_second,
                      "estimated_usd": round(doc.run_seconds * self.settings.gpu_price_per_second, 5)},
         }
@@ -352,6 +391,11 @@ class JobService:
                 view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
                 view["download_url"] = None if view["results_expired"] else self._download_url(doc, "pkl")
         return view
+
+
+def _dispatch_record(count: int) -> dict:
+    """A dispatch as the status document records it; ``by`` tells this dispatch's outcome from a later one's."""
+    return {"at": isoformat(utcnow()), "count": count, "by": uuid.uuid4().hex[:12]}
 
 
 def build_service(app: TaskApp | None = None, settings: ServiceSettings | None = None) -> JobService:

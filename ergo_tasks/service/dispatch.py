@@ -29,47 +29,63 @@ log = structlog.get_logger(__name__)
 class Dispatcher(Protocol):
     mode: str
 
-    def dispatch(self, job_id: str) -> None:
-        """Make sure something will run ``job_id``; raise DispatchError if that could not be arranged."""
+    def dispatch(self, job_id: str) -> str | None:
+        """Make sure something will run ``job_id``; returns the executor's request id, if it has one.
+
+        Raises DispatchError if that could not be arranged (the job stays queued)."""
+
+    def cancel(self, request_id: str) -> None:
+        """Withdraw a request :meth:`dispatch` made; raises DispatchError if the executor did not answer."""
 
 
 class WorkerDispatch:
     mode = "worker"
 
-    def dispatch(self, job_id: str) -> None:
-        pass  # workers find it under queue/open/
+    def dispatch(self, job_id: str) -> str | None:
+        return None  # workers find it under queue/open/
+
+    def cancel(self, request_id: str) -> None:
+        pass  # a worker sees the job revoked at its next checkpoint
 
 
-class InlineDispatch:
+class InlineDispatch(WorkerDispatch):
     mode = "inline"
 
     def __init__(self, app: TaskApp):
         self.app = app
 
-    def dispatch(self, job_id: str) -> None:
+    def dispatch(self, job_id: str) -> str | None:
         self.app.run_until_ready(job_id, "inline-dispatch")
+        return None
 
 
 class RunPodDispatch:
-    """Sends ``{"action": "execute", "job_id": ...}`` to the endpoint's ``/run``."""
+    """Sends ``{"action": "execute", "job_id": ...}`` to the endpoint's ``/run``, within the client's deadline."""
 
     mode = "runpod"
 
     def __init__(self, client: RunPodClient):
         self.client = client
 
-    def dispatch(self, job_id: str) -> None:
+    def dispatch(self, job_id: str) -> str | None:
         try:
             answer = self.client.run({"action": "execute", "job_id": job_id})
         except UpstreamUnavailable as error:
-            raise DispatchError(f"{error} The job stays queued and is dispatched again when polled.") from None
+            raise DispatchError(str(error)) from None
         log.info("dispatch.runpod", job_id=job_id, runpod_id=answer.get("id"))
+        return answer.get("id") if isinstance(answer.get("id"), str) else None
+
+    def cancel(self, request_id: str) -> None:
+        try:
+            self.client.cancel(request_id)
+        except UpstreamUnavailable as error:
+            raise DispatchError(str(error)) from None
 
 
 def make_dispatcher(settings: ServiceSettings, app: TaskApp) -> Dispatcher:
     if settings.dispatch_mode == "runpod":
         try:
-            return RunPodDispatch(RunPodClient.from_settings(settings))
+            return RunPodDispatch(RunPodClient.from_settings(settings, timeout=settings.dispatch_timeout_s))
         except UpstreamUnavailable as error:
             raise DispatchError(f"runpod dispatch: {error}") from None
     if settings.dispatch_mode == "inline":

@@ -41,9 +41,9 @@ class ApiFailure(ServiceError):
 HTTP_STATUS = {
     "invalid_input": 400, "unknown_action": 400, "invalid_file_type": 400, "invalid_job_id": 400,
     "unauthorized": 401, "forbidden": 403, "invalid_signature": 403,
-    "job_not_found": 404, "upload_not_found": 404,
+    "job_not_found": 404, "upload_not_found": 404, "not_found": 404, "method_not_allowed": 405,
     "not_ready": 409, "results_expired": 410, "invalid_state": 409, "illegal_transition": 409, "conflict": 409,
-    "file_too_large": 413, "unsupported_media_type": 415, "rate_limited": 429,
+    "file_too_large": 413, "body_too_large": 413, "unsupported_media_type": 415, "rate_limited": 429,
     "internal_error": 500, "corrupt_status": 500,
     "dispatch_failed": 502, "upstream_unavailable": 502, "upstream_error": 502,
     "storage_error": 503,

@@ -5,24 +5,27 @@ as JSON (``POST /api/<action>``, OpenAPI at ``/docs``), and, for the embedded
 ``local`` storage, receives uploads and serves downloads through the signed
 URLs that backend issues.
 
-Backends:
+Every action is answered here, from storage; only the analysis runs elsewhere:
 
-``embedded``  the job service runs here, on the configured storage, with
-              in-process workers: the whole system on one machine
-``runpod``    every action is forwarded to a RunPod endpoint; the API key
-              stays on this server, never in a browser
+``embedded``  in-process workers run the jobs: the whole system on one machine
+``runpod``    each job is sent to the RunPod GPU endpoint as one ``execute``
+              request; status, URLs and operator actions never touch a GPU,
+              and the RunPod and storage keys stay on this server
 
 Access control (when ``ERGO_API_TOKENS`` / ``ERGO_API_TOKENS_FILE`` name
 tokens): ``Authorization: Bearer <token>`` on every API call; tokens marked
 ``:operator`` may also list, cancel and resume.  Each client (token, or IP
 address without auth) has a token-bucket rate limit; past it, a 429 says when
-to come back.
+to come back; wrong tokens are limited per address on their own.  Bodies over
+64 KB are refused before they are parsed, and every answer, a 404 included,
+is the JSON error envelope.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import tempfile
 import threading
 import time
@@ -34,6 +37,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from statestore import ObjectNotFound, StorageSettings, open_store
 from statestore.errors import InvalidKey, SignatureInvalid
@@ -44,9 +49,8 @@ from ..analysis import TASK_MODULES
 from ..errors import validation_message
 from ..worker import Worker
 from .actions import PUBLIC_ACTIONS, Caller, JobService, build_service, service_info
-from .errors import HTTP_STATUS, UpstreamUnavailable, error_reply, http_status
-from .runpod import RunPodClient
-from .settings import GatewaySettings
+from .errors import error_reply, http_status
+from .settings import GatewaySettings, ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -71,38 +75,88 @@ class RateLimiter:
             self._buckets[client] = (tokens, now)
             return (1 - tokens) / self.rate
 
+    def waiting(self, client: str) -> float:
+        """The seconds until ``client`` may go ahead, without using a request (0 if it may now)."""
+        with self._lock:
+            tokens, last = self._buckets.get(client, (self.burst, self.clock()))
+            tokens = min(self.burst, tokens + (self.clock() - last) * self.rate)
+            return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
-class RunPodForwarder:
-    """Sends an action to the RunPod endpoint's ``/runsync`` and returns the handler's answer."""
 
-    def __init__(self, client: RunPodClient):
-        self.client = client
-
-    def __call__(self, action: str, params: dict, caller: Caller) -> dict:
-        try:
-            answer = self.client.runsync({**params, "action": action, "_client": caller.client, "_operator": caller.operator})
-        except UpstreamUnavailable as error:
-            log.warning("forward.failed", action=action, error=str(error))
-            return error_reply("upstream_unavailable", "The processing service did not answer; try again shortly.")
-        output = answer.get("output")
-        if answer.get("status") == "FAILED" and isinstance(answer.get("error"), str):
-            # RunPod lifts "error" out of the handler's envelope; put the envelope back together.
-            code = output.get("code") if isinstance(output, dict) else None
-            return error_reply(code if code in HTTP_STATUS else "upstream_error", answer["error"][:500])
-        if answer.get("status") != "COMPLETED" or not isinstance(output, dict):
-            return error_reply("upstream_unavailable", "The processing service is busy; try again shortly.")
-        return output
+#: Request bodies larger than this are refused before they are read: no action needs more.
+MAX_BODY_BYTES = 64 * 1024
+#: Failed authentications a client address may make at once, and how fast it may try again.
+AUTH_FAILURE_BURST, AUTH_FAILURES_PER_MINUTE = 10, 6.0
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
 def _reply(body: dict, headers: dict | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=http_status(body), headers=headers)
 
 
-def create_gateway(settings: GatewaySettings, service: JobService | None = None, forwarder: RunPodForwarder | None = None,
-                   workers: list | None = None) -> FastAPI:
-    """The FastAPI app; ``service`` for the embedded backend, ``forwarder`` for runpod."""
+class BodyLimit:
+    """ASGI middleware: an API request body over ``max_bytes`` is refused before any of it is parsed.
+
+    A declared Content-Length over the limit is refused at once; a body sent without one is counted as
+    it arrives and refused as soon as it passes the limit.
+    """
+
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, prefix: str = "/api/"):
+        self.app, self.max_bytes, self.prefix = app, max_bytes, prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            return await self._refuse(scope, receive, send)
+        received = 0
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _BodyTooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope, receive, send):
+        reply = _reply(error_reply("body_too_large", f"The request body is larger than {self.max_bytes // 1024} KB."))
+        await reply(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def check_exposure(host: str, settings: GatewaySettings, insecure_no_auth: bool = False) -> None:
+    """Refuse to serve without tokens on an address other machines can reach, unless told to."""
+    if settings.tokens() or insecure_no_auth:
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ValueError(f"Serving on {host} without API tokens would make every caller an operator. Set ERGO_API_TOKENS "
+                         "(or ERGO_API_TOKENS_FILE), listen on 127.0.0.1, or pass --insecure-no-auth if that is really meant.")
+
+
+def create_gateway(settings: GatewaySettings, service: JobService, workers: list | None = None) -> FastAPI:
+    """The FastAPI app over ``service``: every action is answered here, from storage.
+
+    Only the analysis itself leaves this process: ``start_processing`` (and a status read that finds a
+    job stalled) hands the job to the service's dispatcher, which for RunPod sends an ``execute``
+    request. A status read therefore never waits on a GPU.
+    """
     tokens = settings.tokens()
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    failures = RateLimiter(AUTH_FAILURES_PER_MINUTE, AUTH_FAILURE_BURST)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -118,10 +172,11 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
     app = FastAPI(title="ergo job API", version="1", lifespan=lifespan,
                   description="Ergonomic risk assessment of work videos. Every answer is "
                               '`{"status": "success", ...}` or `{"status": "error", "error", "code"}`.')
+    app.add_middleware(BodyLimit)
     origins = settings.origins()
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
-                           allow_headers=["Authorization", "Content-Type"])
+                           allow_headers=["Authorization", "Content-Type", "If-None-Match"])
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -129,12 +184,24 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
             return _reply(error_reply("invalid_input", "Invalid request: the body is not valid JSON."))
         return _reply(error_reply("invalid_input", f"Invalid request: {validation_message(error.errors())}"))
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(error.status_code, "invalid_input")
+        words = {404: "Nothing is here.", 405: "This address does not take that method."}.get(error.status_code, str(error.detail))
+        return JSONResponse(error_reply(code, words), status_code=error.status_code, headers=getattr(error, "headers", None))
+
     def caller_of(request: Request) -> Caller | JSONResponse:
+        """Who is calling, from the transport alone: the bearer token (never anything in the body)."""
         if not tokens:
             return Caller(client=None, operator=True, internal=False)
+        address = request.client.host if request.client else "unknown"
+        wait = failures.waiting(address)
+        if wait:  # too many wrong tokens from this address: no more guesses for a while, right or wrong
+            return _too_many(wait)
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         if token not in tokens:
+            failures.take(address)
             return _reply(error_reply("unauthorized", "A valid API token is needed (Authorization: Bearer <token>)."))
         return Caller(client=hashlib.sha256(token.encode()).hexdigest()[:16], operator=tokens[token] == "operator", internal=False)
 
@@ -144,22 +211,16 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
             return caller
         wait = limiter.take(caller.client or (request.client.host if request.client else "unknown"))
         if wait:
-            seconds = max(1, int(wait + 0.999))
-            return _reply(error_reply("rate_limited", f"Too many requests; try again in {seconds} s."), {"Retry-After": str(seconds)})
+            return _too_many(wait)
         if action not in PUBLIC_ACTIONS:
             return _reply(error_reply("unknown_action", f"Unknown action; use one of: {', '.join(sorted(PUBLIC_ACTIONS))}."))
-        params = body if isinstance(body, dict) else {}
-        params = {k: v for k, v in params.items() if not k.startswith("_")}  # never trust caller-supplied identity
-        if forwarder is not None:
-            if PUBLIC_ACTIONS[action].role == "operator" and not caller.operator:
-                return _reply(error_reply("forbidden", "This action needs an operator token."))
-            return _reply(forwarder(action, params, caller))
-        return _reply(service.handle(action, params, caller))
+        return _reply(service.handle(action, body if body is not None else {}, caller))
 
     def route(action: str, model: type, summary: str) -> None:
         async def endpoint(request: Request, body=Body(default=None)) -> JSONResponse:  # noqa: B008 - FastAPI's idiom
             raw = await request.json() if await request.body() else {}
-            return call(action, request, raw)
+            # storage calls block: in the thread pool, so one slow read never holds up the other callers
+            return await run_in_threadpool(call, action, request, raw)
 
         # Real types (not strings) so FastAPI validates the body and documents it in the OpenAPI spec.
         endpoint.__annotations__ = {"request": Request, "body": model | None, "return": JSONResponse}
@@ -174,15 +235,19 @@ def create_gateway(settings: GatewaySettings, service: JobService | None = None,
 
     @app.get("/api/info", summary="What the page needs to know before uploading")
     async def info() -> dict:
-        return {**service_info(service.settings if service else None), "auth_required": bool(tokens)}
+        return {**service_info(service.settings), "auth_required": bool(tokens)}
 
-    store = service.store if service is not None else None
-    if isinstance(store, LocalStore):
-        _add_local_storage_routes(app, store, service.settings.max_upload_bytes)
+    if isinstance(service.store, LocalStore):
+        _add_local_storage_routes(app, service.store, service.settings.max_upload_bytes)
 
     if (settings.frontend_dir / "index.html").exists():
         app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
     return app
+
+
+def _too_many(wait: float) -> JSONResponse:
+    seconds = max(1, int(wait + 0.999))
+    return _reply(error_reply("rate_limited", f"Too many requests; try again in {seconds} s."), {"Retry-After": str(seconds)})
 
 
 def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -> None:
@@ -240,18 +305,20 @@ def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -
 
 
 def build_gateway(host: str, port: int, settings: GatewaySettings | None = None) -> FastAPI:
-    """The gateway as ``ergo serve`` runs it."""
+    """The gateway as ``ergo serve`` runs it.
+
+    ``embedded``: jobs run in this process's workers.  ``runpod``: the same service on the configured
+    bucket, dispatching each job to the RunPod endpoint (``execute``) and running none itself.
+    """
     settings = settings or GatewaySettings()
-    if settings.serve_backend == "runpod":
-        try:
-            client = RunPodClient.from_settings(settings)
-        except UpstreamUnavailable:
-            raise ValueError("ERGO_SERVE_BACKEND=runpod needs RUNPOD_ENDPOINT_ID and RUNPOD_API_KEY.") from None
-        return create_gateway(settings, forwarder=RunPodForwarder(client))
     storage = StorageSettings()
-    # the embedded backend's signed URLs point here unless ERGO_PUBLIC_URL says where the page is served
-    storage.public_url = storage.public_url or f"http://{host}:{port}"
-    app = bootstrap.start(TASK_MODULES, store=open_store(storage))
-    service = build_service(app)
-    workers = [Worker(service.app, f"serve-{i}") for i in range(settings.serve_workers)]
-    return create_gateway(settings, service=service, workers=workers)
+    if settings.serve_backend == "runpod":
+        if storage.provider == "local":
+            raise ValueError("ERGO_SERVE_BACKEND=runpod needs a bucket the GPU workers can reach (STORAGE_PROVIDER=r2 or s3).")
+        service_settings, workers = ServiceSettings(dispatch_mode="runpod"), 0
+    else:
+        # the embedded backend's signed URLs point here unless ERGO_PUBLIC_URL says where the page is served
+        storage.public_url = storage.public_url or f"http://{host}:{port}"
+        service_settings, workers = ServiceSettings(), settings.serve_workers
+    service = build_service(bootstrap.start(TASK_MODULES, store=open_store(storage)), service_settings)
+    return create_gateway(settings, service, [Worker(service.app, f"serve-{i}") for i in range(workers)])

@@ -34,6 +34,12 @@ class ServiceSettings(RunPodSettings):
     gpu_price_per_second: float = Field(0.00013, ge=0)
     #: A queued job not picked up this long after its dispatch is dispatched again by the next status read.
     stall_seconds: float = Field(120.0, gt=0)
+    #: How long handing a job to RunPod may take, tries included, before the job is left queued.
+    dispatch_timeout_s: float = Field(5.0, gt=0, le=60)
+    #: A dispatch that failed is tried again by a status read this long after it.
+    dispatch_retry_s: float = Field(5.0, ge=0)
+    #: Requests one RunPod worker takes at once: 1 on a GPU endpoint; more on a CPU endpoint for the light actions.
+    handler_concurrency: int = Field(1, ge=1, le=64)
 
 
 class GatewaySettings(RunPodSettings):
