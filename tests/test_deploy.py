@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import dockerfile
 from botocore.config import Config
 
 from tests.conftest import new_bucket_name, storage_env
@@ -17,42 +19,77 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 REPO = DEPLOY.parent
 
 
-def _instructions() -> list[tuple[str, str]]:
-    text = (DEPLOY / "Dockerfile").read_text().replace("\\\n", " ")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+def _instructions() -> list[tuple[str, tuple[str, ...]]]:
+    """The Dockerfile as Docker's own parser reads it (the Go parser, through the ``dockerfile`` package)."""
+    return [(command.cmd.upper(), command.value) for command in dockerfile.parse_file(str(DEPLOY / "Dockerfile"))]
+
+
+def _ignored(path: str) -> bool:
+    """Whether .dockerignore leaves ``path`` out of the build context (the last matching pattern decides)."""
+    ignored = False
+    for line in (REPO / ".dockerignore").read_text().splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated, pattern = pattern.startswith("!"), pattern.lstrip("!").rstrip("/")
+        parts = path.split("/")
+        if any(fnmatch.fnmatch("/".join(parts[:n]), pattern) for n in range(1, len(parts) + 1)):
+            ignored = not negated
+    return ignored
 
 
 def test_dockerfile_builds_a_gpu_image_that_runs_the_handler_as_a_non_root_user():
     steps = _instructions()
-    assert steps[0][0] == "FROM" and "cuda" in steps[0][1] and "pytorch" in steps[0][1]
+    assert steps[0][0] == "FROM" and steps[0][1][0].startswith("python:3.11")
     users = [i for i, (op, _) in enumerate(steps) if op == "USER"]
-    assert users and steps[users[-1]][1] not in ("root", "0")
+    assert users and steps[users[-1]][1][0] not in ("root", "0")
     cmd = [i for i, (op, _) in enumerate(steps) if op == "CMD"]
-    assert cmd and cmd[-1] > users[-1] and json.loads(steps[cmd[-1]][1])[-1] == "deploy/handler.py"
-    runs = " ".join(arg for op, arg in steps if op == "RUN")
-    assert "pip install ." in runs and "get_state_dict" in runs  # the package, and the weights baked in at build time
-    run_args = [arg for op, arg in steps if op == "RUN"]
+    assert cmd and cmd[-1] > users[-1] and steps[cmd[-1]][1][-1] == "deploy/handler.py"
+    run_args = [arg[0] for op, arg in steps if op == "RUN"]
+    install = next(i for i, arg in enumerate(run_args) if arg.startswith("pip install"))
+    # the tested versions (torch with its CUDA libraries among them) from constraints.txt, which the image copies
+    assert run_args[install] == "pip install --constraint constraints.txt ."
+    assert "torch==" in (REPO / "constraints.txt").read_text()
     fetch = next(i for i, arg in enumerate(run_args) if arg.startswith("ergo models fetch"))
-    assert fetch > next(i for i, arg in enumerate(run_args) if "pip install ." in arg)  # BlazePose baked in too
-    env = " ".join(arg for op, arg in steps if op == "ENV")
-    assert "ERGO_MODELS_DIR=/opt/ergo/" in env  # inside the folder handed to the non-root user
+    assert fetch > install and any("get_state_dict" in arg for arg in run_args)  # both models baked in at build time
+    env = " ".join(" ".join(arg) for op, arg in steps if op == "ENV")
+    assert "ERGO_MODELS_DIR /opt/ergo/" in env  # inside the folder handed to the non-root user
     template = json.loads((DEPLOY / "runpod-template.json").read_text())
     assert "blazepose" in json.dumps(template)
-    copied = " ".join(arg for op, arg in steps if op == "COPY")
-    for path in ("statestore", "ergo_tasks", "pipeline", "deploy/handler.py", "setup.cfg"):
-        assert path in copied and (REPO / path.split()[0]).exists()
 
 
-def test_build_scripts_take_image_and_tag_and_make_unique_tags():
+def test_the_build_context_holds_what_the_image_copies_and_nothing_else():
+    copied = [source for op, args in _instructions() if op == "COPY" for source in args[:-1]]
+    assert {"constraints.txt", "setup.cfg", "statestore", "ergo_tasks", "pipeline", "deploy/handler.py"} <= set(copied)
+    for source in copied:
+        assert (REPO / source).exists() and not _ignored(source), source
+        if (REPO / source).is_dir():
+            assert not _ignored(f"{source}/__init__.py")
+    for heavy_or_secret in (".venv", ".venv/lib/python3.11/site-packages/torch/lib/libtorch.so", ".localstack-venv/bin/python",
+                            ".git/objects", ".env", "tests/test_api.py", "test-artifacts/frontend/1.png", "ergo-results/demo/x.mp4",
+                            "ergo_tasks/__pycache__/app.cpython-311.pyc"):
+        assert _ignored(heavy_or_secret), heavy_or_secret
+
+
+def test_build_scripts_build_the_default_image_bare_and_push_only_to_a_registry(tmp_path):
     script = DEPLOY / "build_and_push.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
-    usage = subprocess.run(["bash", str(script)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
-    assert usage.returncode == 2 and "usage" in usage.stderr
-    text = script.read_text()
-    assert "date -u +%Y%m%d%H%M%S" in text and "docker push" in text
+    log = tmp_path / "docker.log"
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin"}
+    bare = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env)
+    assert bare.returncode == 0, bare.stderr
+    calls = log.read_text().splitlines()
+    assert len(calls) == 1 and re.search(r"^build .* -t ergo-ergonomics-worker:\S+-\d{14} \.$", calls[0])
+    assert "locally" in bare.stdout
+    named = subprocess.run(["bash", str(script), "docker.io/acme/ergo-worker", "v1"], capture_output=True, text=True, env=env)
+    assert named.returncode == 0 and log.read_text().splitlines()[1:] == [
+        "build --platform linux/amd64 -f deploy/Dockerfile -t docker.io/acme/ergo-worker:v1 .", "push docker.io/acme/ergo-worker:v1"]
     batch = (DEPLOY / "build_and_push.bat").read_bytes()
-    assert b"\r\n" in batch and b"docker build" in batch and b"docker push" in batch and b"ERGO_IMAGE" in batch
+    assert b"\r\n" in batch and b"docker build" in batch and b"docker push" in batch and b"ergo-ergonomics-worker" in batch
 
 
 def test_endpoint_template_has_the_seed_settings_and_no_secrets():
@@ -60,6 +97,8 @@ def test_endpoint_template_has_the_seed_settings_and_no_secrets():
     assert template["gpuTypes"] == ["NVIDIA GeForce RTX 4090"] and template["gpuMemoryGb"] == 24
     assert (template["containerDiskInGb"], template["workersMax"], template["idleTimeout"]) == (20, 3, 5)
     assert template["executionTimeoutMs"] == 3_600_000
+    # scale on queue delay: a new worker once a request waited 4 s, up to the 3 the seed allows
+    assert (template["scalerType"], template["scalerValue"], template["workersMin"]) == ("QUEUE_DELAY", 4, 0)
     env = template["env"]
     assert {"STORAGE_PROVIDER", "R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET_NAME"} <= set(env)
     for name in ("R2_SECRET_ACCESS_KEY", "R2_ACCESS_KEY_ID", "RUNPOD_API_KEY"):
@@ -93,9 +132,14 @@ def test_storage_init_creates_the_bucket_with_cors_and_lifecycle(localstack_endp
     assert rules["expire-checkpoints"]["Filter"]["Prefix"] == "checkpoints/"
     assert rules["expire-status"]["Expiration"]["Days"] == 90 and rules["expire-queue/keys"]["Filter"]["Prefix"] == "queue/keys/"
     assert not any(rule["Filter"]["Prefix"].startswith("queue/open") for rule in rules.values())  # unfinished jobs keep their place
-    again = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "storage", "init"], env=storage_env(store),
+    bare = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "storage", "init"], env=storage_env(store),
+                          capture_output=True, text=True, timeout=120)
+    assert bare.returncode == 2 and "--cors-origin" in bare.stderr and "--cors-any" in bare.stderr
+    assert s3.get_bucket_cors(Bucket=store.bucket)["CORSRules"][0]["AllowedOrigins"] == ["https://ergo.example"]  # untouched
+    again = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "storage", "init", "--cors-any"], env=storage_env(store),
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "exists" in again.stdout
+    assert s3.get_bucket_cors(Bucket=store.bucket)["CORSRules"][0]["AllowedOrigins"] == ["*"]
 
 
 def test_storage_init_on_the_local_backend_explains_itself(local_store):
