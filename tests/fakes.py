@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,11 +27,14 @@ class RecordingServer:
                 outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 status, answer = outer.respond(self.path, body)
                 data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller gave up waiting, as a client with a deadline does
 
             def log_message(self, *args):
                 pass
@@ -48,18 +52,22 @@ class RecordingServer:
         self.server.server_close()
 
 
-def runpod_standin(handler: Callable[[dict], dict] | None = None, run_jobs: bool = False) -> RecordingServer:
-    """Mimics ``/v2/<endpoint>/run`` and ``/runsync``; ``runsync`` calls ``handler`` like a RunPod worker."""
+def runpod_standin(handler: Callable[[dict], dict] | None = None, run_delay_s: float = 0.0) -> RecordingServer:
+    """Mimics a RunPod endpoint whose workers are all busy: ``/run`` queues (after ``run_delay_s``), ``/cancel/<id>``
+    withdraws, ``/runsync`` calls ``handler`` like a worker would."""
     pending: list[dict] = []
 
     def respond(path: str, body: dict) -> tuple[int, dict]:
         if path.endswith("/runsync"):
             return 200, {"id": "sync-1", "status": "COMPLETED", "output": handler(body) if handler else {}}
         if path.endswith("/run"):
+            time.sleep(server.run_delay_s)
             pending.append(body)
             return 200, {"id": f"job-{len(pending)}", "status": "IN_QUEUE"}
+        if "/cancel/" in path:
+            return 200, {"id": path.rsplit("/", 1)[-1], "status": "CANCELLED"}
         return 404, {"error": "not found"}
 
     server = RecordingServer(respond)
-    server.pending = pending
+    server.pending, server.run_delay_s = pending, run_delay_s
     return server

@@ -87,7 +87,7 @@ class RateLimiter:
 MAX_BODY_BYTES = 64 * 1024
 #: Failed authentications a client address may make at once, and how fast it may try again.
 AUTH_FAILURE_BURST, AUTH_FAILURES_PER_MINUTE = 10, 6.0
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 def _reply(body: dict, headers: dict | None = None) -> JSONResponse:
@@ -97,8 +97,8 @@ def _reply(body: dict, headers: dict | None = None) -> JSONResponse:
 class BodyLimit:
     """ASGI middleware: an API request body over ``max_bytes`` is refused before any of it is parsed.
 
-    A declared Content-Length over the limit is refused at once; a body sent without one is counted as
-    it arrives and refused as soon as it passes the limit.
+    A declared Content-Length over the limit is refused at once; a body sent without one is read here,
+    counted as it arrives and refused as soon as it passes the limit, then handed on whole.
     """
 
     def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, prefix: str = "/api/"):
@@ -110,28 +110,29 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
             return await self._refuse(scope, receive, send)
-        received = 0
-
-        async def counted():
-            nonlocal received
+        body, more = bytearray(), True
+        while more:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                return await self._refuse(scope, receive, send)
+        delivered = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _BodyTooLarge:
-            await self._refuse(scope, receive, send)
+        async def replay():
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope, receive, send):
         reply = _reply(error_reply("body_too_large", f"The request body is larger than {self.max_bytes // 1024} KB."))
         await reply(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def check_exposure(host: str, settings: GatewaySettings, insecure_no_auth: bool = False) -> None:
@@ -229,13 +230,20 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
     for name, action in PUBLIC_ACTIONS.items():
         route(name, action.request, action.summary)
 
+    @app.get("/api/info", summary="What the page needs to know before uploading")
+    async def info() -> dict:
+        return {**service_info(service.settings), "auth_required": bool(tokens)}
+
     @app.post("/api/{action}", include_in_schema=False)
     async def unknown_action(action: str, request: Request) -> JSONResponse:
         return call(action, request, None)
 
-    @app.get("/api/info", summary="What the page needs to know before uploading")
-    async def info() -> dict:
-        return {**service_info(service.settings), "auth_required": bool(tokens)}
+    @app.api_route("/api/{path:path}", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def wrong_method(path: str, request: Request) -> JSONResponse:
+        # declared before the page's mount at "/", which would answer a GET here with a bare 404
+        return JSONResponse(error_reply("method_not_allowed", "The API takes POST (and GET /api/info)."), status_code=405,
+                            headers={"Allow": "POST"})
+
 
     if isinstance(service.store, LocalStore):
         _add_local_storage_routes(app, service.store, service.settings.max_upload_bytes)

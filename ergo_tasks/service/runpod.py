@@ -67,5 +67,10 @@ class RunPodClient:
         try:
             return self.retry.call(send, _transient)
         except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as error:
-            reason = f"HTTP {error.code}" if isinstance(error, urllib.error.HTTPError) else type(error).__name__
-            raise UpstreamUnavailable(f"RunPod did not answer in time ({reason}).") from None
+            if isinstance(error, urllib.error.HTTPError):
+                reason = f"HTTP {error.code}"
+            elif isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError):
+                reason = f"no answer within {self.timeout:g} s"
+            else:
+                reason = type(error).__name__
+            raise UpstreamUnavailable(f"RunPod did not answer ({reason}).") from None
