@@ -6,7 +6,7 @@ with backoff, and the storage settings (:mod:`.settings`, the one place this
 package reads the environment).  May import: nothing of this project.
 """
 
-from .base import ListPage, ObjectInfo, ObjectStore, StoredObject
+from .base import ListPage, ObjectInfo, ObjectStore, StoredObject, UploadedPart
 from .errors import (
     AccessDenied,
     BucketNotFound,
@@ -22,5 +22,5 @@ from .settings import StorageSettings, open_store
 __all__ = [
     "AccessDenied", "BucketNotFound", "ConfigurationError", "InvalidKey", "ListPage", "ObjectInfo",
     "ObjectNotFound", "ObjectStore", "PreconditionFailed", "StorageSettings", "StorageUnavailable",
-    "StoreError", "StoredObject", "open_store",
+    "StoreError", "StoredObject", "UploadedPart", "open_store",
 ]

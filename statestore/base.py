@@ -35,6 +35,15 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
+class UploadedPart:
+    """One part of a multipart upload, as storage holds it."""
+
+    number: int
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True)
 class ListPage:
     items: list[ObjectInfo]
     #: Pass back as ``start_after`` to get the next page; ``None`` on the last page.
@@ -96,8 +105,35 @@ class ObjectStore(abc.ABC):
 
     # -- signed URLs -------------------------------------------------------
     @abc.abstractmethod
-    def presign_put(self, key: str, expires_in: int, content_type: str | None = None) -> str:
-        """A URL that lets its bearer upload to ``key`` until it expires."""
+    def presign_put(self, key: str, expires_in: int, content_type: str | None = None, *, size: int | None = None,
+                    new_only: bool = False) -> str:
+        """A URL that lets its bearer upload to ``key`` until it expires.
+
+        With ``size``, only a body of exactly that many bytes is accepted (the length is signed); with
+        ``new_only``, only while ``key`` does not exist (the request must carry ``If-None-Match: *``),
+        so the URL cannot replace what it uploaded.
+        """
+
+    # -- uploads in parts (a browser or client sends a large file straight to storage) ----------
+    @abc.abstractmethod
+    def start_upload(self, key: str, content_type: str = "application/octet-stream") -> str:
+        """Begin a multipart upload to ``key``; returns its id."""
+
+    @abc.abstractmethod
+    def presign_part(self, key: str, upload_id: str, number: int, size: int, expires_in: int) -> str:
+        """A URL to PUT part ``number`` (1-based) of exactly ``size`` bytes."""
+
+    @abc.abstractmethod
+    def uploaded_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """The parts received so far, by number; ObjectNotFound if the upload is not in progress."""
+
+    @abc.abstractmethod
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> str:
+        """Join ``parts`` into ``key``, which must not exist yet (PreconditionFailed if it does); returns its ETag."""
+
+    @abc.abstractmethod
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Drop an upload in progress and its parts (nothing happens if it is already gone)."""
 
     @abc.abstractmethod
     def presign_get(self, key: str, expires_in: int, filename: str | None = None) -> str:

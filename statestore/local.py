@@ -5,6 +5,7 @@ Layout under ``root``::
     objects/<key>   body + JSON trailer (etag, content type) + 8-byte trailer length
     locks/<nn>      256 lock stripes (fcntl) serialising writers of the same key
     tmp/            files being written; renamed into objects/ when complete
+    parts/<id>/     a multipart upload in progress: meta.json and one file per part
 
 Every write goes to ``tmp/`` and is published with one ``os.replace``, so a
 reader or a crash never sees half an object, and the ETag can never disagree
@@ -19,22 +20,25 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
+import shutil
 import struct
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from . import signing
-from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject
+from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject, UploadedPart
 from .errors import ObjectNotFound, PreconditionFailed
 from .keys import validate_key, validate_prefix
 
 _TRAILER_LEN = struct.Struct(">Q")
 _LOCK_STRIPES = 256
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class LocalStore(ObjectStore):
@@ -42,11 +46,13 @@ class LocalStore(ObjectStore):
 
     #: A file in tmp/ untouched this long belongs to a write that died (a killed upload): removed at start-up.
     STALE_TMP_SECONDS = 3600.0
+    #: A multipart upload untouched this long is dropped at start-up, as the bucket's lifecycle rule does on S3.
+    STALE_UPLOAD_SECONDS = 86400.0
 
     def __init__(self, root: str | Path, *, public_url: str = "http://127.0.0.1:8000", signing_key: bytes | None = None):
         self.root = Path(root)
         self.public_url = public_url
-        for sub in ("objects", "locks", "tmp"):
+        for sub in ("objects", "locks", "tmp", "parts"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.signing_key = signing_key or self._load_or_create_signing_key()
         self.removed_stale = self._remove_stale_tmp()
@@ -54,6 +60,11 @@ class LocalStore(ObjectStore):
     def _remove_stale_tmp(self) -> int:
         """Delete what killed writes left in tmp/ (a write in progress keeps touching its file, so it is spared)."""
         removed, cutoff = 0, time.time() - self.STALE_TMP_SECONDS
+        for upload in (self.root / "parts").iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if max((f.stat().st_mtime for f in upload.iterdir()), default=0) < time.time() - self.STALE_UPLOAD_SECONDS:
+                    shutil.rmtree(upload, ignore_errors=True)
+                    removed += 1
         for leftover in (self.root / "tmp").iterdir():
             with contextlib.suppress(FileNotFoundError):
                 if leftover.stat().st_mtime < cutoff:
@@ -217,8 +228,79 @@ class LocalStore(ObjectStore):
             for name in filenames:
                 yield name if rel == "." else f"{rel}/{name}"
 
-    def upload_fileobj(self, key, fileobj, *, content_type="application/octet-stream") -> str:
-        return self._write(key, iter(lambda: fileobj.read(CHUNK_SIZE), b""), content_type, None, False)
+    def upload_fileobj(self, key, fileobj, *, content_type="application/octet-stream", new_only: bool = False) -> str:
+        return self._write(key, iter(lambda: fileobj.read(CHUNK_SIZE), b""), content_type, None, new_only)
+
+    # -- uploads in parts ----------------------------------------------------------------------
+    def _upload_dir(self, upload_id: str) -> Path:
+        if not _UPLOAD_ID.fullmatch(upload_id or ""):
+            raise ObjectNotFound("That is not an upload id.")
+        return self.root / "parts" / upload_id
+
+    def _upload_meta(self, key: str, upload_id: str) -> dict:
+        try:
+            meta = json.loads((self._upload_dir(upload_id) / "meta.json").read_text())
+        except FileNotFoundError:
+            meta = {}
+        if meta.get("key") != validate_key(key):
+            raise ObjectNotFound(f"No upload to '{key}' is in progress with that id (completed, aborted or expired).")
+        return meta
+
+    def start_upload(self, key: str, content_type: str = "application/octet-stream") -> str:
+        upload_id = secrets.token_hex(16)
+        folder = self._upload_dir(upload_id)
+        folder.mkdir()
+        (folder / "meta.json").write_text(json.dumps({"key": validate_key(key), "content_type": content_type}))
+        return upload_id
+
+    def put_part(self, key: str, upload_id: str, number: int, fileobj: BinaryIO) -> str:
+        """Store one part (what the gateway does with a request to a :meth:`presign_part` URL)."""
+        self._upload_meta(key, upload_id)
+        folder = self._upload_dir(upload_id)
+        tmp = folder / f"{number:05d}.{uuid.uuid4().hex}.tmp"
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in iter(lambda: fileobj.read(CHUNK_SIZE), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+            os.replace(tmp, folder / f"{number:05d}")  # a part sent again replaces the first, as on S3
+        finally:
+            tmp.unlink(missing_ok=True)
+        return f'"{digest.hexdigest()}"'
+
+    def presign_part(self, key: str, upload_id: str, number: int, size: int, expires_in: int) -> str:
+        return signing.sign_url(self.public_url, self.signing_key, "PUT", validate_key(key), expires_in,
+                                conditions={"upload_id": upload_id, "part": number, "size": size})
+
+    def uploaded_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        self._upload_meta(key, upload_id)
+        parts = []
+        for path in sorted(self._upload_dir(upload_id).glob("[0-9]" * 5)):
+            digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+            parts.append(UploadedPart(number=int(path.name), size=path.stat().st_size, etag=f'"{digest}"'))
+        return parts
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> str:
+        meta = self._upload_meta(key, upload_id)
+        folder = self._upload_dir(upload_id)
+        paths = [folder / f"{part.number:05d}" for part in sorted(parts, key=lambda p: p.number)]
+        if not all(path.exists() for path in paths):
+            raise PreconditionFailed(f"A part of the upload to '{key}' is missing.")
+
+        def chunks() -> Iterator[bytes]:
+            for path in paths:
+                with open(path, "rb") as part:
+                    yield from iter(lambda: part.read(CHUNK_SIZE), b"")  # noqa: B023 - read before the next part opens
+
+        etag = self._write(key, chunks(), meta["content_type"], None, True)
+        shutil.rmtree(folder, ignore_errors=True)
+        return etag
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        with contextlib.suppress(ObjectNotFound):
+            self._upload_meta(key, upload_id)
+            shutil.rmtree(self._upload_dir(upload_id), ignore_errors=True)
 
     def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         handle, _, size = self._open(key)
@@ -236,15 +318,17 @@ class LocalStore(ObjectStore):
         handle.close()
         return trailer.get("content_type", "application/octet-stream")
 
-    def presign_put(self, key: str, expires_in: int, content_type: str | None = None) -> str:
-        return signing.sign_url(self.public_url, self.signing_key, "PUT", validate_key(key), expires_in)
+    def presign_put(self, key: str, expires_in: int, content_type: str | None = None, *, size: int | None = None,
+                    new_only: bool = False) -> str:
+        conditions = {**({"size": size} if size is not None else {}), **({"new_only": 1} if new_only else {})}
+        return signing.sign_url(self.public_url, self.signing_key, "PUT", validate_key(key), expires_in, conditions=conditions)
 
     def presign_get(self, key: str, expires_in: int, filename: str | None = None) -> str:
         return signing.sign_url(self.public_url, self.signing_key, "GET", validate_key(key), expires_in)
 
-    def verify_signed(self, method: str, key: str, expires: int | str, signature: str) -> None:
-        """Check a URL made by :meth:`presign_put` / :meth:`presign_get`."""
-        signing.verify(self.signing_key, method, validate_key(key), expires, signature)
+    def verify_signed(self, method: str, key: str, query: Mapping[str, str]) -> dict[str, str]:
+        """Check a URL made by :meth:`presign_put`, :meth:`presign_part` or :meth:`presign_get`; returns its conditions."""
+        return signing.verify(self.signing_key, method, validate_key(key), query)
 
     def check(self) -> None:
         (self.root / "objects").stat()

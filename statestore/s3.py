@@ -29,7 +29,7 @@ from botocore.retries.standard import (
     TransientRetryableChecker,
 )
 
-from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject
+from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject, UploadedPart
 from .errors import (
     AccessDenied,
     BucketNotFound,
@@ -134,6 +134,8 @@ class S3Store(ObjectStore):
         code, status = _code(error), _status(error)
         if code == "NoSuchBucket":
             return BucketNotFound(f"The {self._where()} does not exist; create it with 'ergo storage init'.")
+        if code == "NoSuchUpload":
+            return ObjectNotFound(f"No upload to '{key}' is in progress with that id (completed, aborted or expired).")
         if code in ("NoSuchKey", "404") or (status == 404 and key is not None):
             return ObjectNotFound(f"No object named '{key}'.")
         if status in (409, 412) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
@@ -230,11 +232,49 @@ class S3Store(ObjectStore):
         except (BotoCoreError, ClientError) as error:
             raise StorageUnavailable(f"Reading '{key}' from the {self._where()} broke off: {type(error).__name__}.") from None
 
-    def presign_put(self, key: str, expires_in: int, content_type: str | None = None) -> str:
-        params = {"Bucket": self.bucket, "Key": validate_key(key)}
+    def presign_put(self, key: str, expires_in: int, content_type: str | None = None, *, size: int | None = None,
+                    new_only: bool = False) -> str:
+        # Parameters given here become signed headers: a request with another length, type or without
+        # If-None-Match does not match the signature and is refused by the service itself.
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": validate_key(key)}
         if content_type:
             params["ContentType"] = content_type
+        if size is not None:
+            params["ContentLength"] = size
+        if new_only:
+            params["IfNoneMatch"] = "*"
         return self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+
+    def start_upload(self, key: str, content_type: str = "application/octet-stream") -> str:
+        validate_key(key)
+        return self._call(lambda: self.client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type), key)[
+            "UploadId"]
+
+    def presign_part(self, key: str, upload_id: str, number: int, size: int, expires_in: int) -> str:
+        params = {"Bucket": self.bucket, "Key": validate_key(key), "UploadId": upload_id, "PartNumber": number, "ContentLength": size}
+        return self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
+
+    def uploaded_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        validate_key(key)
+        parts, marker = [], 0
+        while True:
+            page = self._call(lambda: self.client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                             PartNumberMarker=marker), key)  # noqa: B023 - called at once
+            parts += [UploadedPart(number=p["PartNumber"], size=p["Size"], etag=p["ETag"]) for p in page.get("Parts", [])]
+            if not page.get("IsTruncated"):
+                return parts
+            marker = page["NextPartNumberMarker"]
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> str:
+        validate_key(key)
+        joined = {"Parts": [{"PartNumber": part.number, "ETag": part.etag} for part in sorted(parts, key=lambda p: p.number)]}
+        return self._call(lambda: self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                                        MultipartUpload=joined, IfNoneMatch="*"), key)["ETag"]
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        validate_key(key)
+        with contextlib.suppress(ObjectNotFound):
+            self._call(lambda: self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id), key)
 
     def presign_get(self, key: str, expires_in: int, filename: str | None = None) -> str:
         params = {"Bucket": self.bucket, "Key": validate_key(key)}

@@ -67,8 +67,8 @@ def snapshot(store) -> dict:
     return {info.key: info.etag for info in store.list("")}
 
 
-def put(url: str, data: bytes, content_type: str) -> int:
-    request = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": content_type})
+def put(url: str, data: bytes, headers: dict) -> int:
+    request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
     try:
         with urllib.request.urlopen(request) as response:
             return response.status
@@ -78,10 +78,11 @@ def put(url: str, data: bytes, content_type: str) -> int:
 
 def test_the_whole_flow_through_the_runpod_api(runpod_client, s3_store, tmp_path):
     video = make_video(tmp_path / "station.mp4", frames=30, width=96, height=64)
-    slot = runpod_client(action="generate_upload_url", filename="My Station (1).MP4")
-    assert slot["status"] == "success" and slot["expires_in"] == 3600
+    slot = runpod_client(action="generate_upload_url", filename="My Station (1).MP4", size=video.stat().st_size)
+    assert slot["status"] == "success" and slot["expires_in"] == 3600 and slot["method"] == "PUT"
     assert slot["video_key"].startswith("uploads/") and slot["video_key"].endswith("/My_Station_1.mp4")
-    assert put(slot["upload_url"], video.read_bytes(), slot["content_type"]) == 200
+    assert slot["headers"] == {"Content-Type": "video/mp4", "If-None-Match": "*"}
+    assert put(slot["upload_url"], video.read_bytes(), slot["headers"]) == 200
 
     started = runpod_client(action="start_processing", video_key=slot["video_key"], quality="low")
     assert started["status"] == "success" and started["message"] == "Processing started"
@@ -107,12 +108,15 @@ def test_the_whole_flow_through_the_runpod_api(runpod_client, s3_store, tmp_path
     ({"action": "fly_to_the_moon"}, "unknown_action"),
     ({}, "unknown_action"),
     ({"action": "generate_upload_url"}, "invalid_input"),
-    ({"action": "generate_upload_url", "filename": "a" * 5000 + ".mp4"}, "invalid_input"),
-    ({"action": "generate_upload_url", "filename": ["x.mp4"]}, "invalid_input"),
-    ({"action": "generate_upload_url", "filename": "evil.exe"}, "invalid_file_type"),
-    ({"action": "generate_upload_url", "filename": "../../etc/passwd"}, "invalid_file_type"),
-    ({"action": "generate_upload_url", "filename": "x.mp4", "content_type": "text/html"}, "invalid_file_type"),
-    ({"action": "generate_upload_url", "filename": "x.mp4", "bucket": "other"}, "invalid_input"),
+    ({"action": "generate_upload_url", "filename": "x.mp4"}, "invalid_input"),  # no size
+    ({"action": "generate_upload_url", "filename": "x.mp4", "size": 0}, "invalid_input"),
+    ({"action": "generate_upload_url", "filename": "x.mp4", "size": 6 * 1024**4}, "file_too_large"),
+    ({"action": "generate_upload_url", "filename": "a" * 5000 + ".mp4", "size": 10}, "invalid_input"),
+    ({"action": "generate_upload_url", "filename": ["x.mp4"], "size": 10}, "invalid_input"),
+    ({"action": "generate_upload_url", "filename": "evil.exe", "size": 10}, "invalid_file_type"),
+    ({"action": "generate_upload_url", "filename": "../../etc/passwd", "size": 10}, "invalid_file_type"),
+    ({"action": "generate_upload_url", "filename": "x.mp4", "content_type": "text/html", "size": 10}, "invalid_file_type"),
+    ({"action": "generate_upload_url", "filename": "x.mp4", "bucket": "other", "size": 10}, "invalid_input"),
     ({"action": "start_processing", "video_key": "status/../../secrets"}, "invalid_input"),
     ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4"}, "upload_not_found"),
     ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4", "quality": "ultra"}, "invalid_input"),
@@ -168,9 +172,9 @@ def test_a_non_video_upload_ends_as_a_clear_failure(runpod_client, s3_store):
 def test_an_expired_upload_url_is_refused_by_storage(s3_store):
     service = service_for(s3_store)
     service.settings = ServiceSettings.model_construct(**{**service.settings.model_dump(), "upload_url_expiry_s": 1})
-    slot = service.handle_event({"input": {"action": "generate_upload_url", "filename": "late.mp4"}})
+    slot = service.handle_event({"input": {"action": "generate_upload_url", "filename": "late.mp4", "size": 5}})
     time.sleep(2.1)
-    assert put(slot["upload_url"], b"video", slot["content_type"]) == 403
+    assert put(slot["upload_url"], b"video", slot["headers"]) == 403
     assert not s3_store.exists(slot["video_key"])
 
 
@@ -303,7 +307,7 @@ def test_unexpected_errors_carry_a_reference_not_a_traceback(s3_store, monkeypat
         raise RuntimeError("secret internals at /srv/app/ergo.py line 12")
 
     monkeypatch.setattr(service.store, "presign_put", explode)
-    answer = service.handle_event({"input": {"action": "generate_upload_url", "filename": "a.mp4"}})
+    answer = service.handle_event({"input": {"action": "generate_upload_url", "filename": "a.mp4", "size": 100}})
     assert answer["code"] == "internal_error" and "reference" in answer["error"]
     assert "secret" not in answer["error"] and "/srv" not in answer["error"]
 

@@ -79,7 +79,7 @@ def test_tokens_and_the_operator_role(local_store):
     assert client.post("/api/health", json={}).json()["code"] == "unauthorized"
     assert client.post("/api/health", json={}, headers={"Authorization": "Bearer nope"}).status_code == 401
     alice, bob, root = ({"Authorization": f"Bearer {t}"} for t in ("alice", "bob", "root"))
-    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4"}, headers=alice).json()
+    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers=alice).json()
     local_store.put(slot["video_key"], b"0" * 5000)
     job_id = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=alice).json()["job_id"]
     assert client.post("/api/get_status", json={"job_id": job_id}, headers=alice).json()["status"] == "success"
@@ -104,7 +104,7 @@ def test_tokens_can_come_from_a_file(local_store, tmp_path):
 
 def test_callers_cannot_claim_another_identity(local_store):
     client, service = gateway(local_store, tokens="alice,bob")
-    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4"}, headers={"Authorization": "Bearer alice"}).json()
+    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers={"Authorization": "Bearer alice"}).json()
     local_store.put(slot["video_key"], b"0" * 5000)
     answer = client.post("/api/start_processing", json={"video_key": slot["video_key"], "_client": "someone", "_operator": True},
                          headers={"Authorization": "Bearer bob"})
@@ -132,7 +132,7 @@ def test_rate_limiter_refills_over_time():
 
 def test_invalid_bodies_get_the_error_envelope(local_store):
     client, _ = gateway(local_store)
-    for body in (b"not json", b'{"filename": 7}', b'{"filename": "x.mp4", "extra": 1}'):
+    for body in (b"not json", b'{"filename": 7}', b'{"filename": "x.mp4", "size": 9, "extra": 1}'):
         answer = client.post("/api/generate_upload_url", content=body, headers={"Content-Type": "application/json"})
         assert answer.status_code == 400 and answer.json()["code"] == "invalid_input" and "Traceback" not in answer.text
 
@@ -144,15 +144,27 @@ def _signed(url: str) -> str:
 
 def test_local_uploads_check_signature_expiry_size_and_type(local_store):
     client, _ = gateway(local_store, service={"max_upload_bytes": 1000})
-    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4"}).json()
-    target = _signed(slot["upload_url"])
-    assert client.put(target, content=b"x" * 500, headers={"Content-Type": "video/mp4"}).status_code == 200
-    assert local_store.get(slot["video_key"]).body == b"x" * 500
+    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 500}).json()
+    target, headers = _signed(slot["upload_url"]), slot["headers"]
+    assert headers == {"Content-Type": "video/mp4", "If-None-Match": "*"}
     tampered = target.replace(slot["video_key"].split("/")[1], "f" * 32)
-    assert client.put(tampered, content=b"x", headers={"Content-Type": "video/mp4"}).json()["code"] == "invalid_signature"
-    too_big = client.put(target, content=b"x" * 1001, headers={"Content-Type": "video/mp4"})
-    assert too_big.status_code == 413 and local_store.get(slot["video_key"]).body == b"x" * 500
-    assert client.put(target, content=b"<html>", headers={"Content-Type": "text/html"}).status_code == 415
+    assert client.put(tampered, content=b"x" * 500, headers=headers).json()["code"] == "invalid_signature"
+    stretched = target.replace("size=500", "size=900")
+    assert client.put(stretched, content=b"x" * 900, headers=headers).json()["code"] == "invalid_signature"
+    too_big = client.put(target, content=b"x" * 1001, headers=headers)
+    assert too_big.status_code == 413 and not local_store.exists(slot["video_key"])
+    longer = client.put(target, content=b"x" * 501, headers=headers)
+    assert longer.status_code == 400 and longer.json()["code"] == "size_mismatch"
+    shorter = client.put(target, content=b"x" * 499, headers=headers)
+    assert shorter.status_code == 400 and shorter.json()["code"] == "size_mismatch" and not local_store.exists(slot["video_key"])
+    unconditional = client.put(target, content=b"x" * 500, headers={"Content-Type": "video/mp4"})
+    assert unconditional.status_code == 403 and "If-None-Match" in unconditional.json()["error"]
+    assert client.put(target, content=b"<html>", headers={**headers, "Content-Type": "text/html"}).status_code == 415
+    assert client.put(target, content=b"x" * 500, headers=headers).status_code == 200
+    assert local_store.get(slot["video_key"]).body == b"x" * 500
+    replaced = client.put(target, content=b"y" * 500, headers=headers)  # the same link, used again
+    assert replaced.status_code == 412 and replaced.json()["code"] == "already_uploaded"
+    assert local_store.get(slot["video_key"]).body == b"x" * 500
     as_download = target.replace("method=PUT", "method=GET")
     assert client.get(as_download).json()["code"] == "invalid_signature"
     expired = local_store.presign_put(slot["video_key"], expires_in=-5)

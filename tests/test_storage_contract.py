@@ -146,22 +146,65 @@ def test_s3_presigned_url_expires(s3_store):
     assert caught.value.code == 403
 
 
-def test_local_signed_urls_cover_method_key_and_expiry(local_store):
-    url = local_store.presign_put("uploads/a.mp4", expires_in=60)
+def test_local_signed_urls_cover_method_key_expiry_and_conditions(local_store):
+    url = local_store.presign_put("uploads/a.mp4", expires_in=60, size=500, new_only=True)
     parsed = urllib.parse.urlparse(url)
     query = dict(urllib.parse.parse_qsl(parsed.query))
     key = urllib.parse.unquote(parsed.path.removeprefix("/storage/"))
     assert key == "uploads/a.mp4"
-    local_store.verify_signed("PUT", key, query["expires"], query["signature"])
+    assert local_store.verify_signed("PUT", key, query) == {"size": "500", "new_only": "1"}
     with pytest.raises(SignatureInvalid):
-        local_store.verify_signed("GET", key, query["expires"], query["signature"])  # other method
+        local_store.verify_signed("GET", key, query)  # other method
     with pytest.raises(SignatureInvalid):
-        local_store.verify_signed("PUT", "uploads/b.mp4", query["expires"], query["signature"])  # other key
+        local_store.verify_signed("PUT", "uploads/b.mp4", query)  # other key
     with pytest.raises(SignatureInvalid):
-        local_store.verify_signed("PUT", key, int(query["expires"]) + 100, query["signature"])  # stretched expiry
-    expired = urllib.parse.parse_qs(urllib.parse.urlparse(local_store.presign_get("uploads/a.mp4", expires_in=-1)).query)
+        local_store.verify_signed("PUT", key, {**query, "expires": str(int(query["expires"]) + 100)})  # stretched expiry
+    with pytest.raises(SignatureInvalid):
+        local_store.verify_signed("PUT", key, {**query, "size": "5000"})  # a larger body
+    with pytest.raises(SignatureInvalid):
+        local_store.verify_signed("PUT", key, {k: v for k, v in query.items() if k != "new_only"})  # a replacement
+    expired = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(local_store.presign_get("uploads/a.mp4", expires_in=-1)).query))
     with pytest.raises(SignatureInvalid, match="expired"):
-        local_store.verify_signed("GET", key, expired["expires"][0], expired["signature"][0])
+        local_store.verify_signed("GET", key, expired)
+
+
+def test_uploads_in_parts_join_in_order_and_never_replace(store, tmp_path):
+    import requests
+
+    from statestore import PreconditionFailed, UploadedPart
+
+    key, part = "uploads/big.mp4", 5 * 1024 * 1024
+    data = bytes(range(256)) * (2 * part // 256) + b"tail"
+    upload_id = store.start_upload(key, "video/mp4")
+    for number, body in ((2, data[part:2 * part]), (1, data[:part]), (3, data[2 * part:])):  # in any order
+        url = store.presign_part(key, upload_id, number, len(body), 60)
+        if store.provider == "local":
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(url).query))
+            assert store.verify_signed("PUT", key, query) == {"upload_id": upload_id, "part": str(number), "size": str(len(body))}
+            store.put_part(key, upload_id, number, io.BytesIO(body))  # what the gateway does with that URL
+        else:
+            assert requests.put(url, data=body).status_code == 200
+    parts = store.uploaded_parts(key, upload_id)
+    assert [(p.number, p.size) for p in parts] == [(1, part), (2, part), (3, 4)]
+    assert not store.exists(key)  # nothing is visible before the upload completes
+    etag = store.complete_upload(key, upload_id, parts)
+    assert store.get(key).body == data and store.head(key).etag == etag
+    with pytest.raises(ObjectNotFound):
+        store.uploaded_parts(key, upload_id)  # completed: gone
+    again = store.start_upload(key, "video/mp4")
+    if store.provider == "local":
+        store.put_part(key, again, 1, io.BytesIO(b"other"))
+    else:
+        requests.put(store.presign_part(key, again, 1, 5, 60), data=b"other")
+    with pytest.raises(PreconditionFailed):
+        store.complete_upload(key, again, store.uploaded_parts(key, again))
+    assert store.get(key).body == data
+    store.abort_upload(key, again)
+    store.abort_upload(key, again)  # twice: nothing happens
+    with pytest.raises(ObjectNotFound):
+        store.uploaded_parts(key, again)
+    with pytest.raises((ObjectNotFound, PreconditionFailed)):
+        store.complete_upload(key, "0" * 32, [UploadedPart(1, 5, '"x"')])
 
 
 def test_local_signing_key_is_private_and_stable(tmp_path):

@@ -16,6 +16,8 @@ from statestore import StorageSettings
 
 #: Sampled frames per checkpointed chunk, unless a job says otherwise.
 DEFAULT_CHUNK_SIZE = 32
+#: The largest video accepted, by the service when it is uploaded and by the worker before it downloads.
+MAX_UPLOAD_BYTES = 10 * 1024**3
 
 
 class AnalysisSettings(BaseSettings):
@@ -33,6 +35,8 @@ class AnalysisSettings(BaseSettings):
     models_dir: Path | None = None
     #: Slack-compatible webhook told when an analysis succeeds or fails.
     webhook_url: str | None = None
+    #: A video larger than this is refused before it is downloaded (``ERGO_MAX_UPLOAD_BYTES``, as for the service).
+    max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, gt=0)
 
     def models_folder(self) -> Path:
         return self.models_dir or StorageSettings().data_dir / "models"

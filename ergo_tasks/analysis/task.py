@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from pipeline.errors import PipelineError
 from pipeline.presets import DEFAULT_PRESET
-from statestore import ObjectNotFound, ObjectStore, StorageUnavailable
+from statestore import ObjectInfo, ObjectNotFound, ObjectStore, StorageUnavailable
 
 from ..app import TaskApp
 from ..errors import TaskError, validation_message
@@ -91,12 +91,23 @@ def _options(quality: str, params: dict | None, chunk_size: int | None):
     return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE)
 
 
+def _check_upload(info: ObjectInfo, pinned_etag: str | None, max_bytes: int) -> None:
+    """Refuse a video that is not the one the job was started on, or that is over the size limit."""
+    if pinned_etag is not None and info.etag != pinned_etag:
+        raise TaskError("The uploaded video was replaced after the job was started, so it was not analysed; "
+                        "upload it again and start a new job.")
+    if info.size > max_bytes:
+        raise TaskError(f"The video ({info.size / 1024**3:.1f} GB) is larger than the {max_bytes / 1024**3:g} GB limit.")
+
+
 def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
-                       params: dict | None = None, chunk_size: int | None = None, *, settings: AnalysisSettings) -> dict[str, Any]:
+                       params: dict | None = None, chunk_size: int | None = None, video_etag: str | None = None, *,
+                       settings: AnalysisSettings) -> dict[str, Any]:
     """Analyse ``video_key``; returns the summary and records the result files' keys.
 
     Pipeline errors are expected failures (the task ``throws`` them): their
     message, written for the person who submitted the video, is the job's error.
+    ``video_etag`` pins the upload the job was started on: a replaced video is refused, not analysed.
     """
     from pipeline.analysis import analyze_video
     from pipeline.pose import load_pose_model
@@ -111,6 +122,7 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
         video = Path(scratch) / ("video" + (os.path.splitext(video_key)[1] or ".mp4"))
         self.update_state(meta={"progress": 0, "stage": "downloading video"})
         try:
+            _check_upload(store.head(video_key), video_etag, settings.max_upload_bytes)
             store.download_file(video_key, video)
         except ObjectNotFound:
             raise TaskError(f"The uploaded video {video_key} no longer exists.") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 from pipeline.presets import DEFAULT_PRESET, PRESETS
 from pipeline.results import FILES
 
-from ..service.client import ApiClient, download, upload_file
+from ..service.client import ApiClient, download, upload_video
 from ..service.errors import ApiFailure
 from ..service.settings import ClientSettings
 from .output import JobProgress
@@ -28,9 +28,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     token = args.token or (settings.api_token.get_secret_value() if settings.api_token else None)
     client = ApiClient(args.url or settings.api_url, token)
     try:
-        slot = client.call("generate_upload_url", filename=video.name)
-        upload_file(slot["upload_url"], video, slot["content_type"], show=not args.quiet)
-        job_id = client.call("start_processing", video_key=slot["video_key"], quality=args.quality)["job_id"]
+        video_key = upload_video(client, video, show=not args.quiet, state_dir=settings.upload_state_dir)
+        job_id = client.call("start_processing", video_key=video_key, quality=args.quality)["job_id"]
         print(f"Job {job_id} started.", file=sys.stderr)
         if not args.wait:
             print(job_id)

@@ -30,7 +30,7 @@ from pipeline.assessment import AssessmentParams
 from pipeline.ergonomics import RISK_LEVELS
 from pipeline.presets import DEFAULT_PRESET, PRESETS
 from pipeline.results import FILES
-from statestore import ObjectNotFound, StoreError
+from statestore import ObjectNotFound, PreconditionFailed, StoreError
 
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
@@ -52,6 +52,8 @@ log = structlog.get_logger(__name__)
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "avi": "video/x-msvideo", "mkv": "video/x-matroska",
                "webm": "video/webm", "m4v": "video/x-m4v"}
 _UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/[A-Za-z0-9._-]{1,80}$")
+#: S3's (and R2's) most parts per upload, and its smallest part size.
+MAX_PARTS, MIN_PART_BYTES = 10_000, 5 * 1024**2
 EXPIRED = "The result files of job {job_id} have expired and were deleted; analyse the video again to get them."
 PUBLIC_STATUS = {State.PENDING: "queued", State.RETRY: "queued", State.STARTED: "processing", State.PROGRESS: "processing",
                  State.SUCCESS: "completed", State.FAILURE: "failed", State.REVOKED: "cancelled"}
@@ -65,6 +67,21 @@ class _Request(BaseModel):
 class UploadRequest(_Request):
     filename: str = Field(min_length=1, max_length=255)
     content_type: str | None = Field(None, max_length=100)
+    #: The file's size in bytes: every URL is signed for exactly this many.
+    size: int = Field(gt=0)
+
+
+class UploadPartsRequest(_Request):
+    video_key: str = Field(min_length=1, max_length=300)
+    upload_id: str = Field(min_length=1, max_length=1024)
+
+
+class SizedUploadRequest(UploadPartsRequest):
+    size: int = Field(gt=0)
+
+
+class SignPartsRequest(SizedUploadRequest):
+    parts: list[int] = Field(min_length=1, max_length=100)
 
 
 # The choices come from their one source; as Literals they are validated and listed in the OpenAPI spec.
@@ -127,7 +144,11 @@ class Action:
 
 #: Every action; the handler is the :class:`JobService` method of the same name.
 ACTIONS: dict[str, Action] = {
-    "generate_upload_url": Action(UploadRequest, "user", "Get a signed URL to upload a video (PUT)"),
+    "generate_upload_url": Action(UploadRequest, "user", "Get a signed URL to upload a video (PUT), or an upload in parts"),
+    "sign_upload_parts": Action(SignPartsRequest, "user", "Signed URLs for parts of an upload in parts"),
+    "list_upload_parts": Action(UploadPartsRequest, "user", "The parts received so far (to resume an upload)"),
+    "complete_upload": Action(SizedUploadRequest, "user", "Join the parts of an upload once all are sent"),
+    "abort_upload": Action(UploadPartsRequest, "user", "Drop an upload in parts and what it sent"),
     "start_processing": Action(StartRequest, "user", "Start the analysis of an uploaded video"),
     "get_status": Action(JobRequest, "user", "A job's status, progress and, when completed, results"),
     "generate_download_url": Action(DownloadRequest, "user", "A signed URL for one result file"),
@@ -204,25 +225,71 @@ class JobService:
             raise ServiceError(f"Only video files can be uploaded ({', '.join(VIDEO_TYPES)}).", code="invalid_file_type")
         if request.content_type and not request.content_type.lower().startswith(("video/", "application/octet-stream")):
             raise ServiceError(f"'{request.content_type[:40]}' is not a video content type.", code="invalid_file_type")
+        self._check_size(request.size)
         key = upload_key(request.filename)
         content_type = VIDEO_TYPES[extension]
         expires = self.settings.upload_url_expiry_s
-        return {"upload_url": self.store.presign_put(key, expires, content_type), "video_key": key, "expires_in": expires,
-                "content_type": content_type, "method": "PUT", "max_bytes": self.settings.max_upload_bytes}
+        common = {"video_key": key, "size": request.size, "expires_in": expires, "content_type": content_type,
+                  "max_bytes": self.settings.max_upload_bytes}
+        if request.size <= self.settings.upload_part_bytes:
+            # One PUT, signed for this length and only while the key is new: it cannot replace the video later.
+            url = self.store.presign_put(key, expires, content_type, size=request.size, new_only=True)
+            return {**common, "method": "PUT", "upload_url": url, "headers": {"Content-Type": content_type, "If-None-Match": "*"}}
+        part_size = self._part_size(request.size)
+        return {**common, "method": "PARTS", "upload_id": self.store.start_upload(key, content_type), "part_size": part_size,
+                "part_count": -(-request.size // part_size)}
+
+    def sign_upload_parts(self, request: SignPartsRequest, caller: Caller) -> dict:
+        self._check_upload_key(request.video_key)
+        self._check_size(request.size)
+        part_size = self._part_size(request.size)
+        count = -(-request.size // part_size)
+        if not all(1 <= number <= count for number in request.parts):
+            raise ServiceError(f"Part numbers run from 1 to {count} for a file of this size.")
+        self._uploaded_parts(request)  # the upload must be in progress
+        expires = self.settings.upload_url_expiry_s
+        urls = {str(number): self.store.presign_part(request.video_key, request.upload_id, number,
+                                                     _part_length(request.size, part_size, number), expires)
+                for number in request.parts}
+        return {"urls": urls, "expires_in": expires}
+
+    def list_upload_parts(self, request: UploadPartsRequest, caller: Caller) -> dict:
+        return {"parts": [{"number": part.number, "size": part.size} for part in self._uploaded_parts(request)]}
+
+    def complete_upload(self, request: SizedUploadRequest, caller: Caller) -> dict:
+        self._check_size(request.size)
+        part_size = self._part_size(request.size)
+        count = -(-request.size // part_size)
+        received = {part.number: part for part in self._uploaded_parts(request)}
+        missing = [n for n in range(1, count + 1) if n not in received or received[n].size != _part_length(request.size, part_size, n)]
+        if missing:
+            listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+            raise ServiceError(f"The upload is not complete: part {listed} of {count} is missing or the wrong size; send it again.",
+                               code="upload_incomplete")
+        try:
+            self.store.complete_upload(request.video_key, request.upload_id, [received[n] for n in range(1, count + 1)])
+        except (PreconditionFailed, ObjectNotFound):
+            # a completion retried after its answer was lost finds the video there already: that is success
+            if not self.store.exists(request.video_key) or self.store.head(request.video_key).size != request.size:
+                raise ServiceError("This upload was completed or replaced already.", code="already_uploaded") from None
+        return {"video_key": request.video_key, "size": request.size}
+
+    def abort_upload(self, request: UploadPartsRequest, caller: Caller) -> dict:
+        self._check_upload_key(request.video_key)
+        self.store.abort_upload(request.video_key, request.upload_id)
+        return {"aborted": True}
 
     def start_processing(self, request: StartRequest, caller: Caller) -> dict:
-        if not _UPLOAD_KEY.match(request.video_key):
-            raise ServiceError("video_key must be a key returned by generate_upload_url.")
+        self._check_upload_key(request.video_key)
         try:
-            size = self.store.head(request.video_key).size
+            upload = self.store.head(request.video_key)
         except ObjectNotFound:
             raise ServiceError("No upload was found for that video_key; upload the video first.", code="upload_not_found") from None
-        if size == 0:
+        if upload.size == 0:
             raise ServiceError("The uploaded file is empty.")
-        if size > self.settings.max_upload_bytes:
-            limit = self.settings.max_upload_bytes / 1024**3
-            raise ServiceError(f"The video is larger than the {limit:g} GB limit.", code="file_too_large")
-        kwargs: dict[str, Any] = {"video_key": request.video_key, "quality": request.quality}
+        self._check_size(upload.size)
+        # the job pins the upload it was started on: the worker refuses the video if it was replaced since
+        kwargs: dict[str, Any] = {"video_key": request.video_key, "quality": request.quality, "video_etag": upload.etag}
         if request.params is not None:
             kwargs["params"] = request.params.model_dump(exclude_defaults=True)
         # A client that retries (after a timeout, a lost answer) gets the job it already has, never a second run.
@@ -290,6 +357,28 @@ class JobService:
         return {"job_status": self.job_view(doc)}
 
     # -- helpers ----------------------------------------------------------------------------
+    def _check_upload_key(self, video_key: str) -> None:
+        if not _UPLOAD_KEY.match(video_key):
+            raise ServiceError("video_key must be a key returned by generate_upload_url.")
+
+    def _check_size(self, size: int) -> None:
+        if size > self.settings.max_upload_bytes:
+            limit = self.settings.max_upload_bytes / 1024**3
+            raise ServiceError(f"The video is larger than the {limit:g} GB limit.", code="file_too_large")
+
+    def _part_size(self, size: int) -> int:
+        """The part size for a file of ``size`` bytes: the configured one, grown to stay within S3's part count."""
+        least = -(-size // MAX_PARTS)
+        return max(self.settings.upload_part_bytes, -(-least // MIN_PART_BYTES) * MIN_PART_BYTES)
+
+    def _uploaded_parts(self, request: UploadPartsRequest) -> list:
+        self._check_upload_key(request.video_key)
+        try:
+            return self.store.uploaded_parts(request.video_key, request.upload_id)
+        except ObjectNotFound:
+            raise ServiceError("That upload is not in progress (completed, cancelled or expired); upload the video again.",
+                               code="upload_not_found") from None
+
     def _own_job(self, job_id: str, caller: Caller) -> JobStatus:
         doc = self.app.jobs.read(job_id).doc
         if not caller.operator and doc.owner is not None and doc.owner != caller.client:
@@ -391,6 +480,11 @@ class JobService:
                 view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
                 view["download_url"] = None if view["results_expired"] else self._download_url(doc, "pkl")
         return view
+
+
+def _part_length(size: int, part_size: int, number: int) -> int:
+    """Bytes in part ``number`` (1-based) of a file of ``size`` bytes cut into ``part_size`` pieces."""
+    return min(part_size, size - (number - 1) * part_size)
 
 
 def _dispatch_record(count: int) -> dict:

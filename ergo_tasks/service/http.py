@@ -40,7 +40,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from statestore import ObjectNotFound, StorageSettings, open_store
+from statestore import ObjectNotFound, PreconditionFailed, StorageSettings, open_store
 from statestore.errors import InvalidKey, SignatureInvalid
 from statestore.local import LocalStore
 
@@ -253,48 +253,71 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
     return app
 
 
+def _wrong_size(size: int) -> JSONResponse:
+    return _reply(error_reply("size_mismatch", f"The link was signed for exactly {size} bytes; the upload was another size."))
+
+
 def _too_many(wait: float) -> JSONResponse:
     seconds = max(1, int(wait + 0.999))
     return _reply(error_reply("rate_limited", f"Too many requests; try again in {seconds} s."), {"Retry-After": str(seconds)})
 
 
 def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -> None:
-    """Where the embedded backend's signed URLs point: streamed, size-capped, signature and expiry checked."""
+    """Where the embedded backend's signed URLs point: streamed, size-capped, signature, conditions and expiry checked,
+    refusing what S3 would refuse for the same URL."""
 
-    def verified(method: str, key: str, request: Request) -> JSONResponse | None:
+    def verified(method: str, key: str, request: Request) -> dict[str, str] | JSONResponse:
         query = request.query_params
         try:
             if query.get("method") != method:
                 raise SignatureInvalid("The link is not for this operation.")
-            store.verify_signed(method, key, query.get("expires", ""), query.get("signature", ""))
+            return store.verify_signed(method, key, query)
         except (SignatureInvalid, InvalidKey) as error:
             return _reply(error_reply("invalid_signature", str(error)))
-        return None
+
+    def too_large() -> JSONResponse:
+        return _reply(error_reply("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
 
     @app.put("/storage/{key:path}", include_in_schema=False)
     async def upload(key: str, request: Request) -> JSONResponse:
-        refused = verified("PUT", key, request)
-        if refused:
-            return refused
+        conditions = verified("PUT", key, request)
+        if isinstance(conditions, JSONResponse):
+            return conditions
         if not key.startswith("uploads/"):
             return _reply(error_reply("invalid_signature", "Uploads go under uploads/ only."))
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and not content_type.startswith(("video/", "application/octet-stream")):
             return _reply(error_reply("unsupported_media_type", "Only video files can be uploaded."))
+        if conditions.get("new_only") and request.headers.get("if-none-match") != "*":
+            return _reply(error_reply("invalid_signature", "This link needs the header If-None-Match: * (it was signed with it)."))
+        size = int(conditions["size"]) if "size" in conditions else None
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
-            return _reply(error_reply("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
+        if declared and declared.isdigit() and int(declared) > (size if size is not None else max_bytes):
+            return too_large() if size is None or int(declared) > max_bytes else _wrong_size(size)
         received = 0
         with tempfile.TemporaryFile(prefix="ergo-upload-") as spool:
             async for chunk in request.stream():
                 received += len(chunk)
                 if received > max_bytes:
-                    return _reply(error_reply("file_too_large", f"The video is larger than the {max_bytes / 1024**3:g} GB limit."))
+                    return too_large()
+                if size is not None and received > size:
+                    return _wrong_size(size)
                 spool.write(chunk)
             if received == 0:
                 return _reply(error_reply("invalid_input", "The upload was empty."))
+            if size is not None and received != size:
+                return _wrong_size(size)
             spool.seek(0)
-            etag = store.upload_fileobj(key, spool, content_type=content_type or "application/octet-stream")
+            try:
+                if "upload_id" in conditions:
+                    etag = await run_in_threadpool(store.put_part, key, conditions["upload_id"], int(conditions["part"]), spool)
+                else:
+                    etag = await run_in_threadpool(lambda: store.upload_fileobj(
+                        key, spool, content_type=content_type or "application/octet-stream", new_only=bool(conditions.get("new_only"))))
+            except ObjectNotFound as error:
+                return _reply(error_reply("upload_not_found", str(error)))
+            except PreconditionFailed:
+                return _reply(error_reply("already_uploaded", "This video was uploaded already; a link cannot replace it."))
         return JSONResponse({"status": "success", "size": received}, headers={"ETag": etag})
 
     @app.get("/storage/{key:path}", include_in_schema=False)

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ..analysis.settings import MAX_UPLOAD_BYTES
+
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 RUNPOD_API_BASE = "https://api.runpod.ai/v2"
 
@@ -29,7 +31,10 @@ class ServiceSettings(RunPodSettings):
 
     upload_url_expiry_s: int = Field(3600, ge=1, le=7 * 86400)
     download_url_expiry_s: int = Field(600, ge=10, le=7 * 86400)
-    max_upload_bytes: int = Field(5 * 1024**3, gt=0)
+    max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, gt=0)
+    #: A file larger than this is uploaded in parts of this size, several at once and resumable (S3's
+    #: smallest part is 5 MiB; parts grow for files that would need more than 10 000).
+    upload_part_bytes: int = Field(16 * 1024**2, ge=5 * 1024**2, le=5 * 1024**3)
     dispatch_mode: Literal["runpod", "worker", "inline"] = "worker"
     gpu_price_per_second: float = Field(0.00013, ge=0)
     #: A queued job not picked up this long after its dispatch is dispatched again by the next status read.
@@ -80,3 +85,5 @@ class ClientSettings(_Settings):
 
     api_url: str = "http://127.0.0.1:8000"
     api_token: SecretStr | None = None
+    #: Where an upload in parts is remembered, so that running ``ergo submit`` again resumes it.
+    upload_state_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "ergo" / "uploads")
