@@ -69,17 +69,20 @@ async function startUpload() {
   show("#upload-progress");
   $("#upload-bar").value = 0; text("#upload-text", "");
   try {
-    const slot = await api.call("generate_upload_url", { filename: file.name, content_type: file.type || undefined });
     const started = performance.now();
-    state.upload = api.uploadFile(slot.upload_url, file, slot.content_type, (sent, total) => {
+    let first = null;  // bytes storage had before this session: a resumed upload's speed counts only what it sends
+    state.upload = api.uploadVideo(file, (sent, total) => {
+      first ??= sent;
       const seconds = (performance.now() - started) / 1000;
-      const speed = sent / Math.max(seconds, 1e-3);
+      const speed = (sent - first) / Math.max(seconds, 1e-3);
       $("#upload-bar").value = (100 * sent) / total;
-      text("#upload-text", `${humanBytes(sent)} of ${humanBytes(total)} · ${humanBytes(speed)}/s · ${formatTime((total - sent) / Math.max(speed, 1))} left`);
+      const left = speed > 0 ? ` · ${humanBytes(speed)}/s · ${formatTime((total - sent) / speed)} left` : "";
+      text("#upload-text", `${humanBytes(sent)} of ${humanBytes(total)}${left}`);
     });
-    await state.upload.promise;
+    const videoKey = await state.upload.promise;
     state.upload = null;
-    const job = await api.call("start_processing", { video_key: slot.video_key, quality });
+    show("#resume-hint", false);
+    const job = await api.call("start_processing", { video_key: videoKey, quality });
     watch(job.job_id);
   } catch (error) {
     state.upload = null;
@@ -362,13 +365,23 @@ function bind() {
   $("#refresh-jobs").addEventListener("click", loadJobs);
 }
 
+function hintUnfinishedUpload() {
+  const saved = api.unfinishedUpload();
+  if (saved) text("#resume-hint", `The upload of "${saved.name}" (${humanBytes(saved.size)}) stopped before it finished. `
+    + "Choose the same file again to continue where it stopped.");
+  show("#resume-hint", Boolean(saved));
+}
+
 async function main() {
   bind();
+  const refused = api.refusedApi();
   try {
     state.info = await api.info();
+    if (refused) banner(`The link asked for the API at ${refused}, which this page is not set up to use (config.js); it uses its own.`);
   } catch (error) {
     banner(error.message);
   }
+  hintUnfinishedUpload();
   renderQualities();
   acceptVideoTypes();
   const jobId = new URLSearchParams(location.search).get("job") || localStorage.getItem(JOB_KEY);

@@ -198,13 +198,76 @@ def test_the_page_fits_a_phone_and_works_from_the_keyboard(browser, server, loca
 
 
 def test_server_down_is_said_in_words(page, server, local_store):
-    from tests.localstack import free_port
-
     url = server(local_store)
-    page.goto(f"{url}/?api=http://127.0.0.1:{free_port()}")
+    page.route("**/api/info", lambda route: route.abort("connectionrefused"))
+    page.goto(url)
     page.wait_for_selector("#banner:not([hidden])")
     assert "Cannot reach the server" in page.inner_text("#banner")
     shot(page, "server-down")
+
+
+def test_a_link_cannot_send_the_token_to_another_server(page, server, local_store, clip):
+    from tests.fakes import RecordingServer
+
+    url = server(local_store, ERGO_API_TOKENS="alice")
+    with RecordingServer() as stranger:
+        page.goto(url)
+        page.evaluate("localStorage.setItem('ergo.token', 'alice')")
+        page.goto(f"{url}/?api={stranger.url}")  # a crafted link
+        page.wait_for_selector("#banner:not([hidden])")
+        assert stranger.url in page.inner_text("#banner") and "not set up to use" in page.inner_text("#banner")
+        shot(page, "refused-api")
+        sent = []
+        page.on("request", lambda r: sent.append((r.url, r.headers.get("authorization"))) if "/api/" in r.url else None)
+        choose_and_start(page, clip)
+        page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+        assert stranger.requests == []  # the stranger heard nothing, token or not
+        assert sent and all(target.startswith(url) and token == "Bearer alice" for target, token in sent)
+
+
+def test_a_large_upload_goes_in_parts_and_resumes_after_a_reload(page, server, local_store, tmp_path):
+    from statestore.local import LocalStore
+
+    big = tmp_path / "long shift.mp4"
+    big.write_bytes(bytes(range(256)) * (12 * 1024 * 1024 // 256) + b"end")  # 3 parts of 5 MiB
+    url = server(local_store, ERGO_UPLOAD_PART_BYTES=str(5 * 1024 * 1024))
+    page.goto(url)
+    parts_sent, held = [], []
+
+    def third_part_hangs(route):
+        if "part=3" in route.request.url:
+            held.append(route)  # a dropped connection: it never completes
+        else:
+            parts_sent.append(route.request.url)
+            route.continue_()
+
+    page.route("**/storage/**", third_part_hangs)
+    choose_and_start(page, big)
+    for _ in range(300):
+        if held and len(parts_sent) == 2:
+            break
+        page.wait_for_timeout(100)
+    assert held and len(parts_sent) == 2
+    shot(page, "2-part-3-hangs")
+    store = LocalStore(local_store.root)
+    [upload] = [folder for folder in (store.root / "parts").iterdir()]
+    assert sorted(p.name for p in upload.iterdir() if p.name != "meta.json") == ["00001", "00002"]
+
+    page.unroute("**/storage/**")
+    page.reload()
+    page.wait_for_selector("#resume-hint:not([hidden])")
+    assert "Choose the same file again" in page.inner_text("#resume-hint")
+    shot(page, "3-after-reload")
+    resent = []
+    page.on("request", lambda r: resent.append(r.url) if r.method == "PUT" else None)
+    page.set_input_files("#file-input", str(big))
+    page.click("#start-button")
+    page.wait_for_selector("#job-progress:not([hidden])", timeout=60_000)
+    shot(page, "4-resumed")
+    assert len(resent) == 1 and "part=3" in resent[0]  # only the part storage did not have
+    [video] = [info for info in store.list("uploads/")]
+    assert store.get(video.key).body == big.read_bytes()
+    assert page.evaluate("localStorage.getItem('ergo.upload')") is None
 
 
 def test_a_failed_job_shows_its_error_and_an_operator_can_resume_it(page, server, local_store, tmp_path):
@@ -271,3 +334,28 @@ def test_cancelling_an_upload(page, server, local_store, tmp_path):
     assert page.is_visible("#retry-upload")
     shot(page, "cancelled")
     assert list(local_store.list("status/")) == [] and list(local_store.list("uploads/")) == []
+
+
+def test_cancelling_an_upload_in_parts_drops_what_it_sent(page, server, local_store, tmp_path):
+    big = tmp_path / "big.mp4"
+    big.write_bytes(b"\0" * (11 * 1024 * 1024))  # 3 parts of 5 MiB, the last short
+    url = server(local_store, ERGO_UPLOAD_PART_BYTES=str(5 * 1024 * 1024))
+    page.goto(url)
+    held = []
+    page.route("**/storage/**", lambda route: held.append(route) if "part=2" in route.request.url else route.continue_())
+    choose_and_start(page, big)
+    for _ in range(300):
+        if held and any((local_store.root / "parts").glob("*/00001")):
+            break
+        page.wait_for_timeout(100)
+    assert held, "part 2 never started"
+    page.click("#cancel-upload")
+    page.wait_for_selector("#upload-failure:not([hidden])")
+    assert "cancelled" in page.inner_text("#upload-error")
+    for _ in range(100):  # the abort is sent as the upload stops
+        if not any((local_store.root / "parts").iterdir()):
+            break
+        page.wait_for_timeout(100)
+    assert list((local_store.root / "parts").iterdir()) == [] and list(local_store.list("uploads/")) == []
+    assert page.evaluate("localStorage.getItem('ergo.upload')") is None
+    shot(page, "cancelled-parts")
