@@ -44,7 +44,7 @@ from ..timeutil import parse as parse_time
 from .dispatch import Dispatcher, make_dispatcher
 from .errors import DispatchError, ServiceError, error_reply
 from .progress import ProgressRelay
-from .settings import ServiceSettings
+from .settings import MAX_PARTS, MIN_PART_BYTES, ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +52,6 @@ log = structlog.get_logger(__name__)
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "avi": "video/x-msvideo", "mkv": "video/x-matroska",
                "webm": "video/webm", "m4v": "video/x-m4v"}
 _UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/[A-Za-z0-9._-]{1,80}$")
-#: S3's (and R2's) most parts per upload, and its smallest part size.
-MAX_PARTS, MIN_PART_BYTES = 10_000, 5 * 1024**2
 EXPIRED = "The result files of job {job_id} have expired and were deleted; analyse the video again to get them."
 PUBLIC_STATUS = {State.PENDING: "queued", State.RETRY: "queued", State.STARTED: "processing", State.PROGRESS: "processing",
                  State.SUCCESS: "completed", State.FAILURE: "failed", State.REVOKED: "cancelled"}

@@ -12,6 +12,8 @@ from ..analysis.settings import MAX_UPLOAD_BYTES
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 RUNPOD_API_BASE = "https://api.runpod.ai/v2"
+#: S3's (and R2's) most parts per upload, and its smallest part size.
+MAX_PARTS, MIN_PART_BYTES = 10_000, 5 * 1024**2
 
 
 class _Settings(BaseSettings):
@@ -34,7 +36,7 @@ class ServiceSettings(RunPodSettings):
     max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, gt=0)
     #: A file larger than this is uploaded in parts of this size, several at once and resumable (S3's
     #: smallest part is 5 MiB; parts grow for files that would need more than 10 000).
-    upload_part_bytes: int = Field(16 * 1024**2, ge=5 * 1024**2, le=5 * 1024**3)
+    upload_part_bytes: int = Field(16 * 1024**2, ge=MIN_PART_BYTES, le=5 * 1024**3)
     dispatch_mode: Literal["runpod", "worker", "inline"] = "worker"
     gpu_price_per_second: float = Field(0.00013, ge=0)
     #: A queued job not picked up this long after its dispatch is dispatched again by the next status read.
