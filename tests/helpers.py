@@ -100,8 +100,27 @@ class RecordingStore(ObjectStore):
         self._record("download", key)
         return self.inner.iter_chunks(key, chunk_size)
 
-    def presign_put(self, key, expires_in, content_type=None):
-        return self.inner.presign_put(key, expires_in, content_type)
+    def presign_put(self, key, expires_in, content_type=None, **conditions):
+        return self.inner.presign_put(key, expires_in, content_type, **conditions)
+
+    def start_upload(self, key, content_type="application/octet-stream"):
+        self._record("start_upload", key)
+        return self.inner.start_upload(key, content_type)
+
+    def presign_part(self, key, upload_id, number, size, expires_in):
+        return self.inner.presign_part(key, upload_id, number, size, expires_in)
+
+    def uploaded_parts(self, key, upload_id):
+        self._record("uploaded_parts", key)
+        return self.inner.uploaded_parts(key, upload_id)
+
+    def complete_upload(self, key, upload_id, parts):
+        self._record("complete_upload", key)
+        return self.inner.complete_upload(key, upload_id, parts)
+
+    def abort_upload(self, key, upload_id):
+        self._record("abort_upload", key)
+        return self.inner.abort_upload(key, upload_id)
 
     def presign_get(self, key, expires_in, filename=None):
         return self.inner.presign_get(key, expires_in, filename)

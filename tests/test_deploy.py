@@ -130,6 +130,7 @@ def test_storage_init_creates_the_bucket_with_cors_and_lifecycle(localstack_endp
     rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=store.bucket)["Rules"]}
     assert rules["expire-uploads"]["Expiration"]["Days"] == 3 and rules["expire-results"]["Expiration"]["Days"] == 60
     assert rules["expire-checkpoints"]["Filter"]["Prefix"] == "checkpoints/"
+    assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1  # parts never joined
     assert rules["expire-status"]["Expiration"]["Days"] == 90 and rules["expire-queue/keys"]["Filter"]["Prefix"] == "queue/keys/"
     assert not any(rule["Filter"]["Prefix"].startswith("queue/open") for rule in rules.values())  # unfinished jobs keep their place
     bare = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "storage", "init"], env=storage_env(store),
