@@ -33,13 +33,19 @@ demo: $(VENV)/.installed
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# axe-core, injected into the page by the browser tests (never part of the page), from the npm registry.
+AXE := tests/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	npm ci --prefix tests/axe --silent --no-audit --no-fund
+	touch $@
+
 # Lint and the import direction between the layers (contracts in setup.cfg); a violation fails `make test`.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
 # The test session starts LocalStack itself (tests/localstack.py) and stops it at the end.
-test: lint $(LS_VENV)/.installed $(CHROMIUM)
+test: lint $(LS_VENV)/.installed $(CHROMIUM) $(AXE)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

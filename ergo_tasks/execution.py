@@ -220,7 +220,7 @@ def _json_result(value: Any) -> Any:
 
 def _error_info(error: BaseException, job_id: str, expected: bool) -> ErrorInfo:
     if expected:
-        return ErrorInfo(type=type(error).__name__, message=str(error))
+        return ErrorInfo(type=type(error).__name__, message=str(error), expected=True)
     return ErrorInfo(type=type(error).__name__, message=f"The task failed unexpectedly ({type(error).__name__}); the worker log of job {job_id} has the details.")
 
 

@@ -45,6 +45,8 @@ class TaskRequest(_Model):
 class ErrorInfo(_Model):
     type: str
     message: str
+    #: An expected failure (the task ``throws`` it: a bad input, say): running the job again ends the same way.
+    expected: bool = False
 
 
 class Transition(_Model):

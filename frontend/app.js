@@ -1,12 +1,16 @@
 // The page: choose a video, upload it straight to storage, follow the job, read the results.
 import * as api from "./api.js";
-import { REBA_COLORS, RULA_COLORS, bandChart, formatTime, parseFrames, readable, timelineChart } from "./charts.js";
+import { REBA_COLORS, RULA_COLORS, bandChart, formatMoment, formatTime, parseFrames, readable, timelineChart, timelineLegend }
+  from "./charts.js";
 
 const $ = (selector) => document.querySelector(selector);
 const JOB_KEY = "ergo.job";
 const FIRST_POLL_MS = 2000, MAX_POLL_MS = 10000;
+const FIRST_LIST_MS = 5000, MAX_LIST_MS = 30000;
+const ETA_WINDOW_MS = 120000;  // the time left comes from the progress made over the last two minutes
 
-const state = { info: null, file: null, upload: null, jobId: null, pollTimer: null, pollDelay: FIRST_POLL_MS, lastStatus: null };
+const state = { info: null, file: null, upload: null, jobId: null, pollTimer: null, pollDelay: FIRST_POLL_MS, lastStatus: null,
+  listTimer: null, listDelay: FIRST_LIST_MS, progress: { jobId: null, best: 0, samples: [] } };
 
 function show(id, visible = true) { $(id).hidden = !visible; }
 function text(id, value) { $(id).textContent = value; }
@@ -88,8 +92,29 @@ async function startUpload() {
     state.upload = null;
     show("#upload-progress", false);
     show("#upload-failure");
-    text("#upload-error", error.message);
+    text("#upload-error", error.code === "unauthorized"
+      ? "This server needs an access token. Enter it above, then try again." : error.message);
+    if (error.code === "unauthorized") askForToken();
   }
+}
+
+// -- access token ---------------------------------------------------------------------------------
+function askForToken() {
+  showAccess(true);
+  $("#token-input").focus();
+}
+
+function showAccess(visible) {
+  show("#access-section", visible);
+  $("#token-toggle").setAttribute("aria-expanded", String(visible));
+}
+
+/** A token in the link's fragment (#token=..., which browsers never send to a server) is saved, then removed from the address. */
+function tokenFromLink() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (!fragment.get("token")) return;
+  api.setToken(fragment.get("token"));
+  history.replaceState(null, "", location.pathname + location.search);
 }
 
 // -- following a job --------------------------------------------------------------------------
@@ -152,16 +177,48 @@ function schedule(jobId) {
   state.pollDelay = Math.min(state.pollDelay * 1.5, MAX_POLL_MS);
 }
 
+const ordinal = (n) => `${n}${n % 10 === 1 && n % 100 !== 11 ? "st" : n % 10 === 2 && n % 100 !== 12 ? "nd" : n % 10 === 3 && n % 100 !== 13 ? "rd" : "th"}`;
+
+/** The time left from the progress this page has seen over the last two minutes, or null until there is some. */
+function timeLeft(progress) {
+  const now = Date.now(), track = state.progress;
+  const last = track.samples[track.samples.length - 1];
+  if (!last || last.progress !== progress) track.samples.push({ at: now, progress });
+  track.samples = track.samples.filter((sample) => now - sample.at <= ETA_WINDOW_MS);
+  const first = track.samples[0], newest = track.samples[track.samples.length - 1];
+  if (track.samples.length < 3 || newest.progress <= first.progress) return null;
+  const rate = (newest.progress - first.progress) / (newest.at - first.at);  // percent per millisecond
+  return (100 - progress) / rate / 1000;
+}
+
 function renderProgress(status) {
-  const stage = status.status === "queued" ? "Queued" : status.stage || "Processing";
+  const track = state.progress;
+  if (track.jobId !== status.job_id) Object.assign(track, { jobId: status.job_id, best: 0, samples: [] });
+  const progress = Math.max(track.best, status.progress);  // what the page showed never goes back
+  track.best = progress;
+  const queued = status.status === "queued";
+  const stage = queued ? "Queued" : status.stage || "Processing";
   text("#job-stage", stage.charAt(0).toUpperCase() + stage.slice(1));
-  $("#job-bar").value = status.progress;
-  const parts = [`${status.progress.toFixed(0)}%`];
-  if (status.frames_total) parts.push(`${status.frames_done} of ${status.frames_total} frames`);
-  if (status.eta_s != null && status.status === "processing") parts.push(`about ${formatTime(status.eta_s)} left`);
+  $("#job-bar").value = progress;
+  const parts = [`${progress.toFixed(0)}%`];
+  if (status.frames_total && !queued) parts.push(`${status.frames_done} of ${status.frames_total} frames`);
+  const detail = $("#job-detail");
+  detail.classList.toggle("stalled", Boolean(status.stalled));
+  if (queued && status.queue) {
+    const { position, running, estimate_s: estimate } = status.queue;
+    parts.push(position === 1 ? "next in line" : `${ordinal(position)} in line`);
+    if (running) parts.push(`${running} running now`);
+    parts.push(estimate == null ? "estimating when it starts…" : estimate < 5 ? "starting shortly" : `starts in about ${formatTime(estimate)}`);
+  } else if (status.stalled) {
+    parts.push(`no word from the worker for ${formatTime(status.quiet_s)}: it may have stopped. The job is taken up again ` +
+      "when its lease runs out, from its last checkpoint.");
+  } else if (status.status === "processing") {
+    const left = timeLeft(progress);
+    parts.push(left == null ? "estimating time left…" : `about ${formatTime(left)} left`);
+  }
   if (status.attempts > 1) parts.push(`attempt ${status.attempts}`);
   text("#job-detail", parts.join(" · "));
-  show("#cancel-job", Boolean(api.getToken()) && ["queued", "processing"].includes(status.status));
+  show("#cancel-job", ["queued", "processing"].includes(status.status));  // the owner may cancel their own job
 }
 
 function renderFailure(status) {
@@ -170,7 +227,8 @@ function renderFailure(status) {
   const title = status.status === "cancelled" ? "The analysis was cancelled" : "The analysis did not finish";
   text("#failure-title", title);
   text("#failure-message", status.error || (status.status === "cancelled" ? "It was cancelled." : "It failed."));
-  show("#resume-job", Boolean(api.getToken()));
+  // resuming helps only where the failure was not the job's own (a file that is not a video fails again)
+  show("#resume-job", Boolean(status.resumable) && Boolean(api.getToken()));
 }
 
 // -- results ------------------------------------------------------------------------------------
@@ -181,9 +239,9 @@ function methodCard(id, name, block, colors) {
     `<span class="lv${level}" style="width:${(row.share * 100).toFixed(2)}%;background:${colors[level]}" title="${row.label}: ${(row.share * 100).toFixed(0)}%"></span>`).join("");
   const rows = Object.entries(block.levels).filter(([, row]) => row.frames > 0).map(([level, row]) =>
     `<tr><td><span class="swatch" style="color:${colors[level]}">■</span> ${level} · ${row.label}</td><td>${(row.share * 100).toFixed(0)}%</td><td>${row.seconds.toFixed(1)} s</td></tr>`).join("");
-  const worst = block.worst_moments.map((m) => `<li>${formatTime(m.time_s)}: score ${m.score}</li>`).join("");
+  const worst = block.worst_moments.map((m) => `<li>${formatMoment(m.time_s)}: score ${m.score}</li>`).join("");
   card.innerHTML = `<h3>${name}</h3>
-    <p><span class="big">${block.max ?? "–"}</span> max · mean ${block.mean ?? "–"}</p>
+    <p><span class="big">${block.max ?? "–"}</span> max · mean ${block.mean == null ? "–" : block.mean.toFixed(1)}</p>
     <div class="levels" aria-hidden="true">${bar}</div>
     <table><tbody>${rows || "<tr><td>No scored frames</td></tr>"}</tbody></table>
     <p class="muted">Worst moments</p><ol>${worst}</ol>`;
@@ -193,8 +251,8 @@ async function renderResults(status) {
   show("#progress-section", false);
   show("#results-section");
   const summary = status.summary;
-  text("#results-meta", `Job ${status.job_id} · quality ${status.quality} · ${summary.frames_analysed} frames analysed · ` +
-    `worker time ${status.cost.gpu_seconds.toFixed(0)} s (≈ $${status.cost.estimated_usd.toFixed(4)})`);
+  text("#results-meta", `${status.filename || "Video"} · job ${status.job_id} · quality ${status.quality} · ` +
+    `${summary.frames_analysed} frames analysed`);
   text("#results-warning", status.warning || "");
   show("#results-warning", Boolean(status.warning));
   methodCard("#rula-card", "RULA", summary.rula, RULA_COLORS);
@@ -206,16 +264,17 @@ async function renderResults(status) {
   $("#band-tables").innerHTML = Object.entries(summary.time_in_band).map(([part, bands]) =>
     `<table><caption>${readable(part)}</caption><tbody>${Object.entries(bands).map(([band, v]) =>
       `<tr><td>${band}</td><td>${v.seconds.toFixed(1)} s</td><td>${(v.share * 100).toFixed(0)}%</td></tr>`).join("")}</tbody></table>`).join("");
-  const sustained = summary.sustained_postures;
+  const sustained = summary.sustained_postures.filter((run) => run.band !== "normal");  // holding a normal posture is no risk
   $("#sustained").innerHTML = sustained.length ? sustained.map((run) =>
-    `<li>${readable(run.part)}: ${run.band} from ${formatTime(run.start_s)} for ${run.duration_s.toFixed(1)} s</li>`).join("")
-    : "<li>None</li>";
+    `<li>${readable(run.part)}: ${run.band} from ${formatMoment(run.start_s)} for ${run.duration_s.toFixed(1)} s</li>`).join("")
+    : "<li>No posture outside the normal band lasted 4 s or longer.</li>";
   renderDownloads(status);
   try {
     const url = (await api.call("generate_download_url", { job_id: status.job_id, artifact: "csv" })).download_url;
     const frames = parseFrames(await (await fetch(url)).text());
     const duration = frames.length ? frames[frames.length - 1].time + (frames.length > 1 ? frames[1].time - frames[0].time : 0) : 0;
     timelineChart($("#timeline"), frames, duration, state.info.risk_levels);
+    timelineLegend($("#timeline-legend"), state.info.risk_levels);
   } catch (error) {
     text("#timeline", `The timeline could not be drawn (${error.message}).`);
   }
@@ -246,9 +305,14 @@ function renderMeasurement(root, status) {
     const summary = document.createElement("summary");
     summary.textContent = "Assumed from the job's settings (what the video cannot show)";
     const list = document.createElement("ul");
+    const measured = new Set(inputs.measured || []);
     for (const [name, value] of Object.entries(inputs.assumed)) {
       const item = document.createElement("li");
       item.textContent = `${readable(name)}: ${value}`;
+      if (measured.has(name)) {  // measured where it was seen: the setting stood in only for the other frames
+        const unmeasured = (inputs.frames_scored ?? 0) - (inputs.frames_measured?.[name] ?? 0);
+        item.textContent += ` (measured where seen; this value stood in for the ${unmeasured} scored frames where it was not)`;
+      }
       list.append(item);
     }
     details.append(summary, list);
@@ -279,16 +343,23 @@ function renderDownloads(status) {
 }
 
 // -- operator ----------------------------------------------------------------------------------
-async function operatorAction(action, jobId) {
+const CONFIRM = {
+  cancel_job: "Cancel this analysis? It stops at its next checkpoint; an operator can resume it later.",
+};
+
+async function jobAction(action, jobId) {
+  if (CONFIRM[action] && !window.confirm(CONFIRM[action])) return;
   try {
     await api.call(action, { job_id: jobId });
     banner("");
     if (jobId === state.jobId) watch(jobId);
-    loadJobs();
+    if (!$("#operator-section").hidden) refreshJobs();
   } catch (error) {
     banner(error.message);
   }
 }
+
+const age = (iso) => formatTime((Date.now() - Date.parse(iso)) / 1000);
 
 async function loadJobs() {
   const tbody = $("#jobs-table tbody");
@@ -298,17 +369,51 @@ async function loadJobs() {
     const { jobs } = await api.call("list_jobs", { limit: 50, state: state_ });
     tbody.replaceChildren(...jobs.map((job) => {
       const row = document.createElement("tr");
-      row.innerHTML = `<td><a href="?job=${job.job_id}">${job.job_id}</a></td><td>${job.status}</td><td>${job.progress.toFixed(0)}%</td>
-        <td>${job.created_at.replace("T", " ").slice(0, 19)}</td><td></td>`;
-      const actions = row.lastElementChild;
-      if (["failed", "cancelled"].includes(job.status)) actions.append(actionButton("Resume", () => operatorAction("resume_job", job.job_id)));
-      if (["queued", "processing"].includes(job.status)) actions.append(actionButton("Cancel", () => operatorAction("cancel_job", job.job_id)));
+      const cells = [job.filename || job.job_id, job.quality || "", job.stalled ? `${job.status} (stalled)` : job.status,
+        `${job.progress.toFixed(0)}%`, `${age(job.created_at)} ago`, job.run_seconds ? formatTime(job.run_seconds) : "–",
+        `${job.attempts} of ${job.max_retries + 1}`];
+      cells.forEach((value, index) => {
+        const cell = document.createElement("td");
+        if (index === 0) {
+          const link = Object.assign(document.createElement("a"), { href: `?job=${job.job_id}`, textContent: value, title: job.job_id });
+          cell.append(link);
+        } else {
+          cell.textContent = value;
+        }
+        row.append(cell);
+      });
+      const actions = document.createElement("td");
+      if (job.resumable) actions.append(actionButton("Resume", () => jobAction("resume_job", job.job_id)));
+      if (["queued", "processing"].includes(job.status)) actions.append(actionButton("Cancel", () => jobAction("cancel_job", job.job_id)));
+      row.append(actions);
       return row;
     }));
+    text("#jobs-updated", `updated ${new Date().toLocaleTimeString()}`);
+    return true;
   } catch (error) {
-    text("#jobs-error", error.message);
+    text("#jobs-error", error.code === "forbidden" || error.code === "unauthorized"
+      ? "The job list needs an operator token: set it under \"Access token\"." : error.message);
     show("#jobs-error");
+    return false;
   }
+}
+
+/** Refreshes the list while the panel is open and the page is visible: every 5 s, slower while nothing changes. */
+async function refreshJobs() {
+  clearTimeout(state.listTimer);
+  state.listDelay = FIRST_LIST_MS;
+  await loadJobs();
+  scheduleJobs();
+}
+
+function scheduleJobs() {
+  clearTimeout(state.listTimer);
+  if ($("#operator-section").hidden || document.visibilityState !== "visible") return;
+  state.listTimer = setTimeout(async () => {
+    const ok = await loadJobs();
+    state.listDelay = ok ? Math.min(state.listDelay * 1.5, MAX_LIST_MS) : MAX_LIST_MS;
+    scheduleJobs();
+  }, state.listDelay);
 }
 
 function actionButton(label, onClick) {
@@ -346,23 +451,32 @@ function bind() {
   $("#cancel-upload").addEventListener("click", () => state.upload?.abort());
   $("#retry-upload").addEventListener("click", startUpload);
   document.querySelectorAll(".new-analysis").forEach((button) => button.addEventListener("click", reset));
-  $("#cancel-job").addEventListener("click", () => operatorAction("cancel_job", state.jobId));
-  $("#resume-job").addEventListener("click", () => operatorAction("resume_job", state.jobId));
+  $("#cancel-job").addEventListener("click", () => jobAction("cancel_job", state.jobId));
+  $("#resume-job").addEventListener("click", () => jobAction("resume_job", state.jobId));
   $("#operator-toggle").addEventListener("click", () => {
     const section = $("#operator-section");
     section.hidden = !section.hidden;
-    if (!section.hidden) loadJobs();
+    $("#operator-toggle").setAttribute("aria-expanded", String(!section.hidden));
+    if (section.hidden) clearTimeout(state.listTimer);
+    else refreshJobs();
   });
+  $("#token-toggle").addEventListener("click", () => showAccess($("#access-section").hidden));
   $("#token-input").value = api.getToken();
   $("#token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     api.setToken($("#token-input").value.trim());
-    loadJobs();
+    text("#token-saved", api.getToken() ? "Saved in this browser." : "Forgotten.");
+    if (!$("#operator-section").hidden) refreshJobs();
     if (state.lastStatus) renderProgress(state.lastStatus);
   });
-  $("#token-clear").addEventListener("click", () => { api.setToken(""); $("#token-input").value = ""; });
-  $("#state-filter").addEventListener("change", loadJobs);
-  $("#refresh-jobs").addEventListener("click", loadJobs);
+  $("#token-clear").addEventListener("click", () => {
+    api.setToken("");
+    $("#token-input").value = "";
+    text("#token-saved", "Forgotten.");
+  });
+  $("#state-filter").addEventListener("change", refreshJobs);
+  $("#refresh-jobs").addEventListener("click", refreshJobs);
+  document.addEventListener("visibilitychange", () => (document.visibilityState === "visible" ? scheduleJobs() : clearTimeout(state.listTimer)));
 }
 
 function hintUnfinishedUpload() {
@@ -373,6 +487,7 @@ function hintUnfinishedUpload() {
 }
 
 async function main() {
+  tokenFromLink();
   bind();
   const refused = api.refusedApi();
   try {
@@ -382,6 +497,7 @@ async function main() {
     banner(error.message);
   }
   hintUnfinishedUpload();
+  if (state.info?.auth_required && !api.getToken()) showAccess(true);
   renderQualities();
   acceptVideoTypes();
   const jobId = new URLSearchParams(location.search).get("job") || localStorage.getItem(JOB_KEY);

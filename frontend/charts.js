@@ -18,40 +18,81 @@ export function formatTime(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+/** A moment in the video to a tenth of a second, as the result files give it (0:11.5). */
+export function formatMoment(seconds) {
+  const tenths = Math.max(0, Math.round(seconds * 10));
+  const s = Math.floor(tenths / 10);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}.${tenths % 10}`;
+}
+
 /** The level of a score, from the server's table of [level, highest score, label] rows (/api/info: risk_levels). */
 function levelOf(table, score) {
   const row = table.find(([, highest]) => score <= highest) || table[table.length - 1];
   return row[0];
 }
 
-// Two strips (RULA, REBA) coloured by level per analysed frame, over the video's duration.
+export const NOT_SCORED = "#eceff1";
+const SCALES = { rula: [1, 3, 5, 7], reba: [1, 4, 8, 11, 15] };
+
+// Two bar strips (RULA, REBA): each analysed frame's score as a bar on a score axis, coloured by its level,
+// over the video's duration; grey where the frame has no score.
 export function timelineChart(container, frames, duration, riskLevels) {
-  const width = 800, left = 60, right = 10, strip = 28, gap = 14, top = 10;
-  const height = top + 2 * strip + gap + 34;
+  const width = 800, left = 64, right = 10, band = 64, gap = 26, top = 8;
+  const height = top + 2 * band + gap + 36;
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, "data-frames": frames.length });
   const x = (t) => left + (t / Math.max(duration, 1e-6)) * (width - left - right);
   const step = frames.length > 1 ? frames[1].time - frames[0].time : duration;
-  const rows = [["RULA", "rula", RULA_COLORS, (s) => levelOf(riskLevels.rula, s)], ["REBA", "reba", REBA_COLORS, (s) => levelOf(riskLevels.reba, s)]];
-  rows.forEach(([label, key, colors, level], row) => {
-    const y = top + row * (strip + gap);
-    svg.append(el("text", { x: 0, y: y + strip * 0.7, "font-size": 14 }, label));
-    svg.append(el("rect", { x: left, y, width: width - left - right, height: strip, fill: "#eceff1" }));
+  const rows = [["RULA", "rula", RULA_COLORS], ["REBA", "reba", REBA_COLORS]];
+  rows.forEach(([label, key, colors], row) => {
+    const y0 = top + row * (band + gap);
+    const ticks = SCALES[key], highest = ticks[ticks.length - 1];
+    const y = (score) => y0 + band - (score / highest) * band;
+    svg.append(el("text", { x: 0, y: y0 + band / 2 + 5, "font-size": 14, "font-weight": 600 }, label));
+    svg.append(el("rect", { x: left, y: y0, width: width - left - right, height: band, fill: NOT_SCORED }));
+    for (const tick of ticks) {
+      svg.append(el("line", { x1: left - 4, x2: width - right, y1: y(tick), y2: y(tick), stroke: "#b0bec5", "stroke-width": 0.5 }));
+      svg.append(el("text", { x: left - 7, y: y(tick) + 4, "font-size": 11, "text-anchor": "end" }, String(tick)));
+    }
     for (const frame of frames) {
       const score = frame[key];
       if (score == null) continue;
-      const rect = el("rect", { x: x(frame.time), y, width: Math.max(1, x(frame.time + step) - x(frame.time)), height: strip,
-                                fill: colors[level(score)], class: `seg ${key}` });
-      rect.append(el("title", {}, `${formatTime(frame.time)}: ${label} ${score}`));
+      const rect = el("rect", { x: x(frame.time), y: y(score), width: Math.max(1, x(frame.time + step) - x(frame.time)),
+                                height: y0 + band - y(score), fill: colors[levelOf(riskLevels[key], score)], class: `seg ${key}` });
+      rect.append(el("title", {}, `${formatMoment(frame.time)}: ${label} ${score}`));
       svg.append(rect);
     }
   });
-  const axisY = top + 2 * strip + gap + 18;
+  const axisY = top + 2 * band + gap + 20;
   const label = (t) => (duration < 20 ? `${t.toFixed(1)} s` : formatTime(t));  // short clips need tenths
   for (let i = 0; i <= 5; i++) {
     const t = (duration * i) / 5;
     svg.append(el("text", { x: x(t), y: axisY, "font-size": 12, "text-anchor": i === 0 ? "start" : i === 5 ? "end" : "middle" }, label(t)));
   }
+  svg.append(el("text", { x: width - right, y: axisY + 14, "font-size": 11, "text-anchor": "end" }, "time in the video"));
   container.replaceChildren(svg);
+}
+
+/** The timeline's legend: each method's levels with their score ranges, and what grey means. */
+export function timelineLegend(list, riskLevels) {
+  const item = (colour, words) => {
+    const li = document.createElement("li");
+    const swatch = document.createElement("span");
+    swatch.className = "swatch-box";
+    swatch.style.background = colour;
+    li.append(swatch, words);
+    return li;
+  };
+  const items = [];
+  for (const [name, key, colors] of [["RULA", "rula", RULA_COLORS], ["REBA", "reba", REBA_COLORS]]) {
+    let lowest = 1;  // both scores start at 1
+    for (const [level, highest, words] of riskLevels[key]) {
+      const range = lowest === highest ? `${lowest}` : `${lowest}-${highest}`;
+      items.push(item(colors[level], `${name} ${range}: ${words}`));
+      lowest = highest + 1;
+    }
+  }
+  items.push(item(NOT_SCORED, "grey: no score for that frame (no person found, or a joint the score needs was not seen)"));
+  list.replaceChildren(...items);
 }
 
 // One horizontal stacked bar per body part: share of time in each band.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 
 from statestore.local import LocalStore
 from statestore.s3 import S3Store
+from tests.browser import ARTIFACTS, CHROMIUM, FLAGS
+from tests.helpers import serve
 from tests.localstack import running_localstack
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
@@ -80,3 +83,52 @@ def pytest_terminal_summary(terminalreporter) -> None:
     artifacts = REPO / "test-artifacts" / "frontend"
     if artifacts.exists():
         terminalreporter.write_line(f"Screenshots of the web page, step by step: {artifacts}")
+
+
+# -- the browser tests (Debian's Chromium, driven by Playwright) ------------------------------------
+@pytest.fixture(scope="module")  # Playwright's loop holds the main thread: closed after each browser module
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.shots = ARTIFACTS / request.node.name.replace("[", "-").replace("]", "")
+    page.shots.mkdir(parents=True, exist_ok=True)
+    page.status_requests = []
+    page.on("request", lambda r: page.status_requests.append(time.monotonic()) if r.url.endswith("/api/get_status") else None)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def server(request, tmp_path):
+    processes = []
+
+    def start(store, **env):
+        process, url = serve(store, tmp_path, **env)
+        processes.append(process)
+        return url
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory):
+    """A 4 s clip the browser tests upload."""
+    from pipeline.synthetic import make_video
+
+    return make_video(tmp_path_factory.mktemp("v") / "station.mp4", frames=40, width=96, height=64, fps=10)

@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ergo_tasks.analysis import AnalysisSettings, register
-from ergo_tasks.service.actions import build_service
+from ergo_tasks.analysis.keys import upload_key
+from ergo_tasks.service.actions import Caller, build_service
 from ergo_tasks.service.dispatch import make_dispatcher
 from ergo_tasks.service.errors import DispatchError
 from ergo_tasks.service.settings import ServiceSettings
@@ -350,3 +351,63 @@ def test_expired_results_are_said_to_have_expired(s3_store, tmp_path):
     assert status["results_expired"] is True and status["download_url"] is None
     answer = service.handle_event({"input": {"action": "generate_download_url", "job_id": job_id, "artifact": "csv"}})
     assert answer["code"] == "results_expired" and "expired" in answer["error"]
+
+
+# -- what the page needs to tell a person where their job stands ------------------------------------------
+def test_the_status_says_whether_resuming_can_help(s3_store):
+    service = service_for(s3_store)
+    failed = service.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, b"not a video\n" * 50)}})
+    status = service.handle_event({"input": {"action": "get_status", "job_id": failed["job_id"]}})["job_status"]
+    assert status["status"] == "failed" and status["resumable"] is False  # the same file fails the same way
+    queued = service_for(s3_store, dispatch_mode="worker")
+    job_id = queued.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, b"0" * 2000, "b.mp4")}})["job_id"]
+    cancelled = queued.handle_event({"input": {"action": "cancel_job", "job_id": job_id}})["job_status"]
+    assert cancelled["status"] == "cancelled" and cancelled["resumable"] is True
+
+
+def test_owners_cancel_their_own_jobs_and_no_one_elses(s3_store):
+    service = service_for(s3_store, dispatch_mode="worker")
+    alice, bob = Caller(client="alice", operator=False, internal=False), Caller(client="bob", operator=False, internal=False)
+    job_id = service.handle("start_processing", {"video_key": _uploaded(s3_store, b"0" * 2000)}, alice)["job_id"]
+    assert service.handle("cancel_job", {"job_id": job_id}, bob)["code"] == "job_not_found"
+    assert service.handle("get_status", {"job_id": job_id}, alice)["job_status"]["status"] == "queued"
+    assert service.handle("cancel_job", {"job_id": job_id}, alice)["job_status"]["status"] == "cancelled"
+    assert service.handle("resume_job", {"job_id": job_id}, alice)["code"] == "forbidden"  # resuming stays an operator's
+
+
+def test_a_queued_job_knows_its_place_and_a_quiet_one_is_called_stalled(s3_store):
+    service = service_for(s3_store, dispatch_mode="worker")
+    jobs = [service.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, b"0" * 2000, f"{n}.mp4")}})
+            ["job_id"] for n in range(3)]
+    places = [service.handle_event({"input": {"action": "get_status", "job_id": job}})["job_status"]["queue"] for job in jobs]
+    assert [place["position"] for place in places] == [1, 2, 3] and places[2]["estimate_s"] is None  # nothing finished yet
+    service.app.queue.claim("gpu-1", job_id=jobs[0])
+    service.app.jobs.mark_open(jobs[0], running=True)
+    third = service.handle_event({"input": {"action": "get_status", "job_id": jobs[2]}})["job_status"]["queue"]
+    assert (third["position"], third["running"]) == (2, 1)
+    running = service.handle_event({"input": {"action": "get_status", "job_id": jobs[0]}})["job_status"]
+    assert running["stalled"] is False and "queue" not in running
+    service.app.settings.heartbeat_seconds = 0.1  # three heartbeats missed
+    time.sleep(0.4)
+    assert service.handle_event({"input": {"action": "get_status", "job_id": jobs[0]}})["job_status"]["stalled"] is True
+
+
+def test_a_jobs_progress_never_goes_back(s3_store, tmp_path):
+    from ergo_tasks.middleware import Middleware
+
+    class Seen(Middleware):
+        def __init__(self):
+            self.values = []
+
+        def on_progress(self, app, job_id, progress, stage):
+            if progress is not None:
+                self.values.append(progress)
+
+    service = service_for(s3_store)
+    seen = Seen()
+    service.app.middleware.add(seen)
+    key = upload_key("clip.mp4")
+    s3_store.upload_file(key, make_video(tmp_path / "clip.mp4", frames=30, width=96, height=64))
+    job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key, "quality": "low"}})["job_id"]
+    assert service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["job_status"]["status"] == "completed"
+    assert len(seen.values) > 4 and seen.values == sorted(seen.values) and seen.values[-1] >= 97

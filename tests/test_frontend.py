@@ -7,78 +7,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
-from tests.helpers import serve
+from tests.browser import ARTIFACTS, RESULT_TIMEOUT, choose_and_start, shot
 
 pytestmark = pytest.mark.slow
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "frontend"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]
-RESULT_TIMEOUT = 180_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.shots = ARTIFACTS / request.node.name.replace("[", "-").replace("]", "")
-    page.shots.mkdir(parents=True, exist_ok=True)
-    page.status_requests = []
-    page.on("request", lambda r: page.status_requests.append(time.monotonic()) if r.url.endswith("/api/get_status") else None)
-    yield page
-    context.close()
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(page.shots / f"{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def server(request, tmp_path):
-    processes = []
-
-    def start(store, **env):
-        process, url = serve(store, tmp_path, **env)
-        processes.append(process)
-        return url
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return make_video(tmp_path_factory.mktemp("v") / "station.mp4", frames=40, width=96, height=64, fps=10)
-
-
-def choose_and_start(page, video: Path, quality: str = "low") -> None:
-    page.set_input_files("#file-input", str(video))
-    page.check(f"input[name=quality][value={quality}]")
-    shot(page, "1-chosen")
-    page.click("#start-button")
-
 
 def assert_polling_stopped(page) -> None:
     count = len(page.status_requests)
@@ -273,27 +209,39 @@ def test_a_large_upload_goes_in_parts_and_resumes_after_a_reload(page, server, l
     assert page.evaluate("localStorage.getItem('ergo.upload')") is None
 
 
-def test_a_failed_job_shows_its_error_and_an_operator_can_resume_it(page, server, local_store, tmp_path):
+def test_a_failed_job_shows_its_error_and_offers_no_resume_that_cannot_help(page, server, local_store, tmp_path):
     fake = tmp_path / "fake.mp4"
     fake.write_text("definitely not a video\n" * 100)
     url = server(local_store, ERGO_API_TOKENS="user1,boss:operator")
-    page.goto(url)
-    page.click("#operator-toggle")
-    page.fill("#token-input", "boss")
-    page.click("#token-form button[type=submit]")
+    page.goto(f"{url}/#token=boss")
     choose_and_start(page, fake)
     page.wait_for_selector("#failure-section:not([hidden])", timeout=RESULT_TIMEOUT)
     assert "The file is not a readable video" in page.inner_text("#failure-message")
-    assert page.is_visible("#resume-job")
+    assert page.is_hidden("#resume-job")  # the same file fails the same way
+    assert page.is_visible("#failure-section .new-analysis")
     shot(page, "failed")
     assert_polling_stopped(page)
-    page.click("#refresh-jobs")
+    page.click("#operator-toggle")
     page.wait_for_selector("#jobs-table tbody tr")
-    assert "failed" in page.inner_text("#jobs-table tbody tr")
+    row = page.locator("#jobs-table tbody tr").first
+    assert "failed" in row.inner_text() and row.get_by_role("button").count() == 0
     shot(page, "jobs-view")
+
+
+def test_a_cancelled_job_is_resumed_by_an_operator(page, server, local_store, clip):
+    url = server(local_store, ERGO_API_TOKENS="boss:operator", ERGO_SERVE_WORKERS="0")
+    page.goto(f"{url}/#token=boss")
+    choose_and_start(page, clip)
+    page.wait_for_selector("#cancel-job:not([hidden])")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#cancel-job")
+    page.wait_for_selector("#failure-section:not([hidden])")
+    assert page.is_visible("#resume-job")  # a cancelled job can go on from its checkpoint
+    shot(page, "cancelled")
     page.click("#resume-job")
-    page.wait_for_selector("#failure-section:not([hidden])", timeout=RESULT_TIMEOUT)  # it fails again, honestly
-    assert "attempt" not in page.inner_text("#failure-message")
+    page.wait_for_selector("#job-progress:not([hidden])")
+    page.wait_for_function("document.querySelector('#job-detail').innerText.includes('in line')")
+    shot(page, "resumed")
 
 
 def test_an_expired_upload_link_is_explained_and_retried(page, server, local_store, clip):

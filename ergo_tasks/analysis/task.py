@@ -91,6 +91,10 @@ def _options(quality: str, params: dict | None, chunk_size: int | None):
     return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE)
 
 
+#: Where the analysis's own progress sits in the job's 0-100 (the job's progress never goes back).
+ANALYSIS_START, ANALYSIS_END = 2.0, 97.0
+
+
 def _check_upload(info: ObjectInfo, pinned_etag: str | None, max_bytes: int) -> None:
     """Refuse a video that is not the one the job was started on, or that is over the size limit."""
     if pinned_etag is not None and info.etag != pinned_etag:
@@ -131,13 +135,14 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
         pose_model = load_pose_model(settings.pose(model, weights))
 
         def progress(p) -> None:
-            self.update_state(meta={"progress": p.percent, "stage": p.stage, "frames_done": p.frames_done,
+            # the analysis is 2-97% of the job: downloading and loading come before it, writing results after
+            self.update_state(meta={"progress": ANALYSIS_START + p.percent * (ANALYSIS_END - ANALYSIS_START) / 100, "stage": p.stage, "frames_done": p.frames_done,
                                     "frames_total": p.frames_total, "eta_s": None if p.eta_s is None else round(p.eta_s, 1)})
 
         checkpoints = StorageCheckpoints(store, job_id, on_saved=lambda key: self.save_checkpoint(key, wait=False))
         result = analyze_video(video, pose_model, options, checkpoints=checkpoints, on_progress=progress,
                                on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id)
-        self.update_state(meta={"progress": 98, "stage": "writing results"})
+        self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
         paths = write_results(result, Path(scratch) / "results")
         prefix = results_prefix(job_id)
         keys = {}

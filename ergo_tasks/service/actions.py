@@ -17,6 +17,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import statistics
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,7 +154,7 @@ ACTIONS: dict[str, Action] = {
     "generate_download_url": Action(DownloadRequest, "user", "A signed URL for one result file"),
     "health": Action(EmptyRequest, "user", "Storage and dispatch health"),
     "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
-    "cancel_job": Action(JobRequest, "operator", "Cancel a job (operator)"),
+    "cancel_job": Action(JobRequest, "user", "Cancel a job (your own; an operator's, any)"),
     "resume_job": Action(JobRequest, "operator", "Resume a failed or cancelled job from its checkpoint (operator)"),
     "execute": Action(JobRequest, "internal", "Run a job to its end in this request (the RunPod endpoint only)"),
 }
@@ -173,6 +175,7 @@ class JobService:
         self.analysis = app.tasks[ANALYZE_TASK]
         self.progress = ProgressRelay()
         app.middleware.add(self.progress)
+        self._typical: tuple[float, float | None] | None = None
 
     # -- entry points ---------------------------------------------------------------------
     def handle_event(self, event: Any, on_progress: Callable[[dict], None] | None = None) -> dict:
@@ -310,7 +313,10 @@ class JobService:
     def get_status(self, request: JobRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
         doc = self._keep_moving(doc)
-        return {"job_status": self.job_view(doc)}
+        view = self.job_view(doc)
+        if doc.state in CLAIMABLE_STATES:
+            view["queue"] = self._queue_place(doc.job_id)
+        return {"job_status": view}
 
     def generate_download_url(self, request: DownloadRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
@@ -327,7 +333,9 @@ class JobService:
         return {"jobs": jobs, "next_cursor": jobs[-1]["job_id"] if more else None}
 
     def cancel_job(self, request: JobRequest, caller: Caller) -> dict:
-        doc = self.app.queue.revoke(request.job_id, by="operator (api)", reason="cancelled through the API").doc
+        self._own_job(request.job_id, caller)
+        by = "operator (api)" if caller.operator else "owner (api)"
+        doc = self.app.queue.revoke(request.job_id, by=by, reason="cancelled through the API").doc
         message = "Cancelled; a running analysis stops at its next checkpoint."
         request_id = (doc.annotations.get("dispatch") or {}).get("request_id")
         if request_id:  # withdraw the executor's request too, so a queued one never takes a GPU
@@ -443,6 +451,29 @@ class JobService:
             doc = self._dispatch(doc.job_id)
         return doc
 
+    def _queue_place(self, job_id: str) -> dict:
+        """Where a queued job stands: jobs waiting before it (ids sort by creation), jobs running, and a guess at the wait."""
+        markers = self.app.jobs.open_markers()
+        running = sum(marker.running for marker in markers)
+        ahead = sum(1 for marker in markers if not marker.running and marker.job_id < job_id)
+        typical = self._typical_run_seconds()
+        if typical is None:
+            estimate = None
+        elif running:  # each running job frees a worker about halfway through its run; the jobs ahead then take turns
+            estimate = typical * (0.5 + ahead / running)
+        else:
+            estimate = typical * ahead
+        return {"position": ahead + 1, "ahead": ahead, "running": running,
+                "estimate_s": None if estimate is None else round(estimate)}
+
+    def _typical_run_seconds(self) -> float | None:
+        """The median run time of the last 10 completed jobs, remembered for a minute (status reads are frequent)."""
+        now = time.monotonic()
+        if self._typical is None or now - self._typical[0] > 60:
+            runs = [doc.run_seconds for doc in itertools.islice(self.app.jobs.recent(state=State.SUCCESS), 10) if doc.run_seconds]
+            self._typical = (now, statistics.median(runs) if runs else None)
+        return self._typical[1]
+
     def _download_url(self, doc: JobStatus, artifact: str) -> str:
         key = doc.result_keys[artifact]
         filename = f"ergo-{doc.job_id}-{key.rsplit('/', 1)[-1]}"
@@ -450,6 +481,12 @@ class JobService:
 
     def job_view(self, doc: JobStatus, with_urls: bool = True) -> dict:
         meta = doc.meta
+        now = utcnow()
+        quiet = (now - doc.updated_at).total_seconds()
+        # a running job writes at least every heartbeat; three missed in a row, or a lapsed lease, is a stall
+        stalled = doc.state in RUNNING_STATES and (quiet > 3 * self.app.settings.heartbeat_seconds
+                                                   or (doc.lease is not None and doc.lease.expired()))
+        key = doc.request.kwargs.get("video_key") or ""
         view = {
             "job_id": doc.job_id, "status": PUBLIC_STATUS[doc.state], "state": str(doc.state),
             "progress": round(doc.progress, 1), "stage": doc.stage,
@@ -459,7 +496,10 @@ class JobService:
             "created_at": isoformat(doc.created_at), "updated_at": isoformat(doc.updated_at),
             "started_at": isoformat(doc.started_at) if doc.started_at else None,
             "finished_at": isoformat(doc.finished_at) if doc.finished_at else None,
-            "quality": doc.request.kwargs.get("quality"), "video_key": doc.request.kwargs.get("video_key"),
+            "quality": doc.request.kwargs.get("quality"), "video_key": key or None, "filename": key.rsplit("/", 1)[-1] or None,
+            "run_seconds": round(doc.run_seconds, 1), "stalled": stalled, "quiet_s": round(quiet),
+            # what resuming can change: not an expected failure (a file that is not a video fails the same way again)
+            "resumable": doc.state == State.REVOKED or (doc.state == State.FAILURE and not (doc.error and doc.error.expected)),
             "artifacts": sorted(doc.result_keys),
             "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": self.settings.gpu_price_per_second,

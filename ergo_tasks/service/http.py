@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import ipaddress
+import json
 import tempfile
 import threading
 import time
@@ -35,7 +37,7 @@ import structlog
 from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -253,6 +255,13 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
     return app
 
 
+_LINK_REFUSED = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Download link not valid</title>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
+<h1>This download link cannot be used</h1><p>{reason}</p>
+<p>Download links last a few minutes. Go back to the results page and choose the file again:
+each click makes a new link.</p></body></html>"""
+
+
 def _wrong_size(size: int) -> JSONResponse:
     return _reply(error_reply("size_mismatch", f"The link was signed for exactly {size} bytes; the upload was another size."))
 
@@ -323,7 +332,9 @@ def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -
     @app.get("/storage/{key:path}", include_in_schema=False)
     async def download(key: str, request: Request):
         refused = verified("GET", key, request)
-        if refused:
+        if isinstance(refused, JSONResponse):
+            if "text/html" in request.headers.get("accept", ""):  # a person opened the link: words, not JSON
+                return HTMLResponse(_LINK_REFUSED.format(reason=html.escape(json.loads(refused.body)["error"])), status_code=403)
             return refused
         try:
             size = store.head(key).size
