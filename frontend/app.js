@@ -61,7 +61,11 @@ function renderQualities() {
 /** The file chooser offers the types the server accepts. */
 function acceptVideoTypes() {
   const types = Object.keys(state.info?.video_types || {});
-  if (types.length) $("#file-input").accept = ["video/*", ...types.map((type) => `.${type}`)].join(",");
+  if (!types.length) return;
+  $("#file-input").accept = ["video/*", ...types.map((type) => `.${type}`)].join(",");
+  const names = types.map((type) => type.toUpperCase());
+  const limit = state.info.max_upload_bytes ? `, up to ${humanBytes(state.info.max_upload_bytes)}` : "";
+  text("#file-hint", `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}${limit}`);
 }
 
 // -- uploading ------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ def test_a_user_can_enter_a_token_or_get_it_with_a_link(page, server, local_stor
     url = server(local_store, ERGO_API_TOKENS="user1,boss:operator")
     page.goto(url)
     page.wait_for_selector("#access-section:not([hidden])")  # the server says it needs one: the page asks at once
+    assert page.inner_text("#file-hint") == "MP4, MOV, AVI, MKV, WEBM or M4V, up to 10.0 GB"  # from /api/info
     shot(page, "1-asks-for-a-token")
     choose_and_start(page, clip)
     page.wait_for_selector("#upload-failure:not([hidden])")
