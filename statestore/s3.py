@@ -113,7 +113,8 @@ class S3Store(ObjectStore):
                 s3={"addressing_style": "path"},
                 retries={"mode": "standard", "total_max_attempts": 1},
                 connect_timeout=10,
-                read_timeout=60,
+                # no byte for 20 s: the connection is stalled; the retry opens a fresh one
+                read_timeout=20,
             ),
         )
         self._transfer = TransferConfig(multipart_threshold=CHUNK_SIZE, multipart_chunksize=CHUNK_SIZE, max_concurrency=4)
