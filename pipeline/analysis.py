@@ -129,8 +129,13 @@ def _decode(reader: FrameReader, todo: list[tuple[int, np.ndarray]]) -> Iterator
 
 def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, *,
                   checkpoints: Checkpoints | None = None, on_progress: Callable[[Progress], None] | None = None,
-                  on_chunk: Callable[[ChunkResult], None] | None = None, job_id: str | None = None) -> dict:
-    """Analyse a video file; returns the result dictionary (see :mod:`pipeline.results`)."""
+                  on_chunk: Callable[[ChunkResult], None] | None = None, job_id: str | None = None,
+                  video_name: str | None = None) -> dict:
+    """Analyse a video file; returns the result dictionary (see :mod:`pipeline.results`).
+
+    ``video_name`` is the file name the person knows the video by (the upload's), recorded in the results;
+    by default the file's own name.
+    """
     checkpoints = checkpoints or MemoryCheckpoints()
     report = on_progress or (lambda progress: None)
     info = probe(path)
@@ -156,6 +161,7 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
         report(Progress("analysing poses", finished, total, (total - finished) / rate, 95.0 * finished / total))
     report(Progress("scoring", total, total, 0.0, 96.0))
     result = assemble(info, options, model, [done[i] for i in range(len(chunks))], job_id)
+    result["video"] = {"name": video_name or Path(path).name, **result["video"]}
     report(Progress("done", total, total, 0.0, 100.0))
     return result
 

@@ -10,7 +10,7 @@ Keys of ``result.pkl`` (version 1):
 =====================  =====================================================================
 ``format``, ``version``  ``"ergo-result"``, ``1``
 ``job_id``, ``created_at``  job id (or None) and ISO-8601 UTC time
-``video``              frame count, fps, size, rotation, codec, reader, duration, file size
+``video``              file name, frame count, fps, size, rotation, codec, reader, duration, file size
 ``preset``             name, sampling rate (frames/s), inference long side
 ``model``              pose model name, weights, device, precision, keypoint names
 ``frame_indices``      (n,) int64: analysed frame numbers in the video
@@ -152,7 +152,7 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
     title(sheet, "Ergonomic risk assessment")
     if "warning" in result["model"]:
         sheet.append(["WARNING", result["model"]["warning"]])
-    for label, value in [("Job", result.get("job_id") or ""), ("Created (UTC)", result["created_at"]),
+    for label, value in [("Video file", video.get("name", "")), ("Job", result.get("job_id") or ""), ("Created (UTC)", result["created_at"]),
                          ("Video duration (s)", round(video["duration"], 2)), ("Video size", f"{video['width']} x {video['height']}"),
                          ("Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"),
                          ("Pose model", f"{result['model']['name']} ({result['model'].get('weights', '')})"),

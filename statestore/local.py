@@ -324,7 +324,8 @@ class LocalStore(ObjectStore):
         return signing.sign_url(self.public_url, self.signing_key, "PUT", validate_key(key), expires_in, conditions=conditions)
 
     def presign_get(self, key: str, expires_in: int, filename: str | None = None) -> str:
-        return signing.sign_url(self.public_url, self.signing_key, "GET", validate_key(key), expires_in)
+        return signing.sign_url(self.public_url, self.signing_key, "GET", validate_key(key), expires_in,
+                                conditions={"filename": filename} if filename else None)
 
     def verify_signed(self, method: str, key: str, query: Mapping[str, str]) -> dict[str, str]:
         """Check a URL made by :meth:`presign_put`, :meth:`presign_part` or :meth:`presign_get`; returns its conditions."""

@@ -19,8 +19,8 @@ from urllib.parse import quote, urlencode
 from .errors import SignatureInvalid
 
 #: The conditions a URL may carry, each signed: the body's exact size, the multipart upload and part it
-#: belongs to, and "only if the key does not exist yet".
-CONDITIONS = ("size", "upload_id", "part", "new_only")
+#: belongs to, "only if the key does not exist yet", and the file name a download is saved under.
+CONDITIONS = ("size", "upload_id", "part", "new_only", "filename")
 
 
 def _mac(secret: bytes, method: str, key: str, expires: int, conditions: dict[str, str]) -> str:

@@ -95,10 +95,16 @@ def test_the_whole_flow_through_the_runpod_api(runpod_client, s3_store, tmp_path
     assert status["cost"]["estimated_usd"] == pytest.approx(status["cost"]["gpu_seconds"] * 0.00013, abs=1e-4)
     with urllib.request.urlopen(status["download_url"]) as response:
         assert response.read(2) == b"\x80\x05"  # a protocol-5 pickle
-    for artifact in ("pkl", "json", "csv", "xlsx"):
+    prefix = f"My_Station_1-{started['job_id'][:8].lower()}"
+    for artifact, name in (("pkl", "result.pkl"), ("json", "summary.json"), ("csv", "frames.csv"), ("xlsx", "report.xlsx")):
         url = runpod_client(action="generate_download_url", job_id=started["job_id"], artifact=artifact)["download_url"]
         with urllib.request.urlopen(url) as response:
-            assert len(response.read()) > 100
+            body = response.read()
+            assert len(body) > 100
+            # saved under the video's name, not as the fiftieth report.xlsx in the downloads folder
+            assert response.headers["Content-Disposition"] == f'attachment; filename="{prefix}-{name}"'
+        if artifact == "json":
+            assert json.loads(body)["video"]["name"] == "My_Station_1.mp4"
     listed = runpod_client(action="list_jobs", limit=5)
     assert [job["job_id"] for job in listed["jobs"]] == [started["job_id"]] and listed["next_cursor"] is None
     health = runpod_client(action="health")

@@ -49,6 +49,8 @@ def test_the_whole_flow_on_the_embedded_backend(page, server, local_store, clip,
             page.click(f"#downloads button[data-artifact={artifact}]")
         saved[artifact] = tmp_path / f"download.{artifact}"
         download.value.save_as(saved[artifact])
+        job_id = page.inner_text("#results-meta").split("job ")[1].split(" ")[0]
+        assert download.value.suggested_filename.startswith(f"station-{job_id[:8].lower()}-")
     assert load_result(saved["pkl"])["summary"]["frames_analysed"] == 8
     assert json.loads(saved["json"].read_text())["format"] == "ergo-result"
     assert saved["csv"].read_text().startswith("frame_index,time_s")

@@ -179,6 +179,10 @@ def test_local_downloads_stream_with_a_file_name(local_store):
     answer = client.get(_signed(url))
     assert answer.status_code == 200 and answer.json() == {"ok": True}
     assert answer.headers["content-disposition"] == 'attachment; filename="summary.json"'
+    named = _signed(local_store.presign_get("results/01ARZ3NDEKTSV4RRFFQ69G5FAV/summary.json", 60, filename="line_3-01arz3nd-summary.json"))
+    assert client.get(named).headers["content-disposition"] == 'attachment; filename="line_3-01arz3nd-summary.json"'
+    renamed = named.replace("line_3-", "other-")  # the name is signed too
+    assert client.get(renamed).json()["code"] == "invalid_signature"
 
 
 def test_cors_is_off_unless_configured(local_store):

@@ -141,7 +141,8 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
 
         checkpoints = StorageCheckpoints(store, job_id, on_saved=lambda key: self.save_checkpoint(key, wait=False))
         result = analyze_video(video, pose_model, options, checkpoints=checkpoints, on_progress=progress,
-                               on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id)
+                               on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id,
+                               video_name=video_key.rsplit("/", 1)[-1])
         self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
         paths = write_results(result, Path(scratch) / "results")
         prefix = results_prefix(job_id)

@@ -475,8 +475,10 @@ class JobService:
         return self._typical[1]
 
     def _download_url(self, doc: JobStatus, artifact: str) -> str:
+        """A signed link that saves the file as ``<video stem>-<job id prefix>-<file>``: line_3-01m8jf3x-report.xlsx."""
         key = doc.result_keys[artifact]
-        filename = f"ergo-{doc.job_id}-{key.rsplit('/', 1)[-1]}"
+        stem = (doc.request.kwargs.get("video_key") or "ergo").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        filename = f"{stem}-{doc.job_id[:8].lower()}-{key.rsplit('/', 1)[-1]}"
         return self.store.presign_get(key, self.settings.download_url_expiry_s, filename)
 
     def job_view(self, doc: JobStatus, with_urls: bool = True) -> dict:

@@ -28,6 +28,7 @@ import hashlib
 import html
 import ipaddress
 import json
+import re
 import tempfile
 import threading
 import time
@@ -255,6 +256,7 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
     return app
 
 
+_SAFE_NAME = re.compile(r'[^A-Za-z0-9._-]')
 _LINK_REFUSED = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Download link not valid</title>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
 <h1>This download link cannot be used</h1><p>{reason}</p>
@@ -341,7 +343,7 @@ def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -
             content_type = store.content_type(key)
         except ObjectNotFound:
             return _reply(error_reply("job_not_found", "That file no longer exists."))
-        name = key.rsplit("/", 1)[-1]
+        name = _SAFE_NAME.sub("_", refused.get("filename") or key.rsplit("/", 1)[-1])  # the name the link was signed for
         return StreamingResponse(store.iter_chunks(key, 1 << 20), media_type=content_type,
                                  headers={"Content-Length": str(size), "Content-Disposition": f'attachment; filename="{name}"'})
 
