@@ -58,6 +58,39 @@ function renderQualities() {
   }));
 }
 
+/** The task details form, from the server's list (/api/info: task_details). */
+function renderTaskDetails() {
+  const fields = state.info?.task_details || [];
+  $("#task-fields").replaceChildren(...fields.map((field) => {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.name = field.name;
+    input.dataset.type = field.type;
+    if (field.type === "boolean") {
+      input.type = "checkbox";
+      input.checked = Boolean(field.default);
+      label.append(input, ` ${field.description}`);
+    } else {
+      Object.assign(input, { type: "number", value: field.default ?? 0, step: field.type === "integer" ? 1 : "any" });
+      if (field.minimum != null) input.min = field.minimum;
+      if (field.maximum != null) input.max = field.maximum;
+      label.append(`${field.description} `, input);
+    }
+    return label;
+  }));
+}
+
+/** The task details that differ from their defaults (what start_processing's params needs). */
+function taskDetails() {
+  const params = {};
+  for (const field of state.info?.task_details || []) {
+    const input = document.querySelector(`#task-fields input[name="${field.name}"]`);
+    const value = field.type === "boolean" ? input.checked : Number(input.value);
+    if (value !== field.default) params[field.name] = value;
+  }
+  return Object.keys(params).length ? params : undefined;
+}
+
 /** The file chooser offers the types the server accepts. */
 function acceptVideoTypes() {
   const types = Object.keys(state.info?.video_types || {});
@@ -90,7 +123,7 @@ async function startUpload() {
     const videoKey = await state.upload.promise;
     state.upload = null;
     show("#resume-hint", false);
-    const job = await api.call("start_processing", { video_key: videoKey, quality });
+    const job = await api.call("start_processing", { video_key: videoKey, quality, params: taskDetails() });
     watch(job.job_id);
   } catch (error) {
     state.upload = null;
@@ -503,6 +536,7 @@ async function main() {
   hintUnfinishedUpload();
   if (state.info?.auth_required && !api.getToken()) showAccess(true);
   renderQualities();
+  renderTaskDetails();
   acceptVideoTypes();
   const jobId = new URLSearchParams(location.search).get("job") || localStorage.getItem(JOB_KEY);
   if (jobId) watch(jobId);

@@ -30,26 +30,26 @@ class AssessmentParams(BaseModel):
     wrist_flexion: float = Field(0.0, ge=-90, le=90, description="assumed wrist flexion (+) / extension (-), degrees")
     wrist_deviated: bool = Field(False, description="wrist bent to the side (radial/ulnar deviation)")
     wrist_twist_end_of_range: bool = Field(False, description="wrist twisted near the end of its range")
-    neck_twisted: bool = False
-    neck_side_bent: bool = False
-    trunk_twisted: bool = False
-    trunk_side_bent: bool = False
-    shoulder_raised: bool = False
-    arm_abducted: bool = False
+    neck_twisted: bool = Field(False, description="neck twisted")
+    neck_side_bent: bool = Field(False, description="neck bent to the side (where the video cannot show it)")
+    trunk_twisted: bool = Field(False, description="trunk twisted")
+    trunk_side_bent: bool = Field(False, description="trunk bent to the side (where the video cannot show it)")
+    shoulder_raised: bool = Field(False, description="shoulder raised")
+    arm_abducted: bool = Field(False, description="upper arm abducted (out to the side)")
     arm_supported: bool = Field(False, description="arm supported or the worker leaning on it")
     across_midline: bool = Field(False, description="lower arm working across the midline or out to the side")
     legs_supported: bool = Field(True, description="legs and feet supported and balanced")
-    sitting: bool = False
-    unilateral_stance: bool = False
+    sitting: bool = Field(False, description="the worker sits (REBA legs)")
+    unilateral_stance: bool = Field(False, description="weight on one leg, or an unstable posture")
     load_kg: float = Field(0.0, ge=0, le=200, description="load handled, kg")
     shock: bool = Field(False, description="shock or rapid build-up of force")
     rula_force_load: int = Field(0, ge=0, le=3, description="RULA force/load score 0-3")
     muscle_use: bool = Field(False, description="posture mainly static (>1 min) or repeated >4 times/min")
     coupling: int = Field(0, ge=0, le=3, description="REBA coupling: 0 good, 1 fair, 2 poor, 3 unacceptable")
-    static_posture: bool = False
-    repeated_actions: bool = False
-    rapid_changes: bool = False
-    neutral_tolerance: float = Field(E.NEUTRAL_TOLERANCE, ge=0, le=20)
+    static_posture: bool = Field(False, description="one or more body parts held static for more than 1 minute")
+    repeated_actions: bool = Field(False, description="small-range actions repeated more than 4 times a minute")
+    rapid_changes: bool = Field(False, description="rapid large changes in posture, or an unstable base")
+    neutral_tolerance: float = Field(E.NEUTRAL_TOLERANCE, ge=0, le=20, description="degrees around neutral still counted as neutral")
     side_bend_threshold: float = Field(20.0, ge=0, le=60, description="a measured side bend beyond this many degrees counts as side-bent")
     assumed_knee_flexion: float = Field(0.0, ge=0, le=180, description="used when the knees are not visible")
 

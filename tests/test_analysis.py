@@ -179,13 +179,24 @@ def test_missing_weights_name_both_ways_to_provide_them(monkeypatch, tmp_path):
 def test_ergo_analyze_writes_the_files_and_prints_a_summary(local_store, clip, tmp_path):
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "analyze", str(clip), "--quality", "low",
-                             "--model", "keypointrcnn", "--weights", "random", "--chunk-size", "4", "--out", str(out)],
+                             "--model", "keypointrcnn", "--weights", "random", "--chunk-size", "4", "--out", str(out),
+                             "--load-kg", "12.5", "--coupling", "2", "--sitting", "--no-legs-supported"],
                             env=storage_env(local_store), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == ["frames.csv", "report.xlsx", "result.pkl", "summary.json"]
     assert "RULA: max" in result.stdout and "REBA: max" in result.stdout
     assert "MEANINGLESS" in result.stderr
-    assert load_result(out / "result.pkl")["summary"]["frames_analysed"] == 8
+    saved = load_result(out / "result.pkl")
+    assert saved["summary"]["frames_analysed"] == 8
+    assumed = saved["inputs"]["assumed"]  # the task details given on the command line are what was scored with
+    assert (assumed["load_kg"], assumed["coupling"], assumed["sitting"], assumed["legs_supported"]) == (12.5, 2, True, False)
+    assert saved["video"]["name"] == clip.name
+
+
+def test_ergo_analyze_refuses_task_details_the_worksheets_do_not_have(local_store, clip):
+    result = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "analyze", str(clip), "--coupling", "7"],
+                            env=storage_env(local_store), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Invalid task details: coupling" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_ergo_analyze_refuses_a_missing_file(local_store, tmp_path):

@@ -252,3 +252,22 @@ def test_accessibility_and_the_keyboard_path(page, server, local_store, clip, tm
         reached.add(page.evaluate("document.activeElement.outerHTML.slice(0, 80)"))
     missed = [control for control in controls if control not in reached]
     assert missed == [], missed
+
+
+def test_task_details_go_with_the_job_and_come_back_with_the_results(page, server, local_store, clip):
+    url = server(local_store)
+    page.goto(url)
+    page.click("#task-details summary")
+    page.fill("#task-fields input[name=load_kg]", "12")
+    page.check("#task-fields input[name=sitting]")
+    page.fill("#task-fields input[name=coupling]", "2")
+    shot(page, "1-task-details")
+    sent = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/start_processing") else None)
+    choose_and_start(page, clip)
+    page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    assert sent[0]["params"] == {"load_kg": 12, "sitting": True, "coupling": 2}  # only what differs from the worksheet's default
+    page.click("#measurement summary")
+    assumed = page.inner_text("#measurement details")
+    assert "load kg: 12" in assumed and "sitting: true" in assumed and "coupling: 2" in assumed
+    shot(page, "2-recorded-with-the-results")

@@ -31,7 +31,7 @@ RANDOM_WARNING = ("WARNING: --weights random uses an untrained pose model. The p
 
 
 def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
-                 chunk_size: int | None = None, out: str | Path | None = None,
+                 chunk_size: int | None = None, out: str | Path | None = None, params: dict | None = None,
                  on_status: Callable[[JobStatus], None] | None = None) -> tuple[JobStatus, Path | None]:
     """Analyse ``video`` here; returns (final status document, results folder or None when it did not succeed).
 
@@ -45,6 +45,8 @@ def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | Non
     kwargs = {"video_key": key, "quality": quality, "model": model, "weights": weights}
     if chunk_size:
         kwargs["chunk_size"] = chunk_size
+    if params:
+        kwargs["params"] = params
     job = app.send_task(ANALYZE_TASK, kwargs=kwargs)
     runner = threading.Thread(target=app.run_until_ready, args=(job.id, default_worker_id("analyze")), daemon=True)
     runner.start()

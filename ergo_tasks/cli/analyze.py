@@ -12,6 +12,7 @@ from pipeline.presets import DEFAULT_PRESET, PRESETS
 from ..analysis.local import RANDOM_WARNING, failure_message, run_analysis
 from ..status import JobStatus
 from .output import JobProgress, print_summary
+from .task_details import add_flags, task_details
 
 
 def follow(video: Path, progress: bool, **options) -> tuple[JobStatus, Path | None]:
@@ -38,8 +39,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 2
     if args.weights == "random":
         print(RANDOM_WARNING, file=sys.stderr)
+    params = task_details(args)
     doc, out = follow(video, args.progress, quality=args.quality, model=args.model, weights=args.weights,
-                      chunk_size=args.chunk_size, out=args.out)
+                      chunk_size=args.chunk_size, out=args.out, params=params)
     if out is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
@@ -62,4 +64,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                           "'default' (torchvision's, cached or downloaded) or 'random' (tests only)")
     parser.add_argument("--chunk-size", type=int, help="sampled frames per checkpointed chunk (default 32)")
     parser.add_argument("--progress", action="store_true", help="draw the progress bar even when not on a terminal")
+    add_flags(parser)
     parser.set_defaults(handler=cmd_analyze)

@@ -15,6 +15,7 @@ from ..service.client import ApiClient, download, upload_video
 from ..service.errors import ApiFailure
 from ..service.settings import ClientSettings
 from .output import JobProgress
+from .task_details import add_flags, task_details
 
 FINISHED = ("completed", "failed", "cancelled")
 
@@ -28,8 +29,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
     token = args.token or (settings.api_token.get_secret_value() if settings.api_token else None)
     client = ApiClient(args.url or settings.api_url, token)
     try:
+        params = task_details(args)
         video_key = upload_video(client, video, show=not args.quiet, state_dir=settings.upload_state_dir)
-        job_id = client.call("start_processing", video_key=video_key, quality=args.quality)["job_id"]
+        job_id = client.call("start_processing", video_key=video_key, quality=args.quality,
+                             **({"params": params} if params else {}))["job_id"]
         print(f"Job {job_id} started.", file=sys.stderr)
         if not args.wait:
             print(job_id)
@@ -79,4 +82,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--token", help="API token (default ERGO_API_TOKEN)")
     submit.add_argument("--poll", type=float, default=2.0, help="first polling interval in seconds (grows to 10)")
     submit.add_argument("--quiet", action="store_true")
+    add_flags(submit)
     submit.set_defaults(handler=cmd_submit)

@@ -165,7 +165,17 @@ PUBLIC_ACTIONS = {name: action for name, action in ACTIONS.items() if action.rol
 def service_info(settings: ServiceSettings | None) -> dict:
     """What a client needs before it uploads: the single source of the page's lists and limits."""
     return {"max_upload_bytes": settings.max_upload_bytes if settings else None, "video_types": VIDEO_TYPES,
-            "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "risk_levels": RISK_LEVELS}
+            "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "risk_levels": RISK_LEVELS,
+            "task_details": _task_details()}
+
+
+def _task_details() -> list[dict]:
+    """The job's task details (``start_processing``'s ``params``) as a form needs them, from the one model."""
+    fields = []
+    for name, spec in AssessmentParams.model_json_schema()["properties"].items():
+        fields.append({"name": name, "type": spec["type"], "description": spec.get("description", name.replace("_", " ")),
+                       "default": spec.get("default"), "minimum": spec.get("minimum"), "maximum": spec.get("maximum")})
+    return fields
 
 
 class JobService:

@@ -1,0 +1,42 @@
+"""Task details on the command line: one flag per :class:`~pipeline.assessment.AssessmentParams` field.
+
+The flags are made from the model, so the model stays the one list of what a job may say about the task
+(load, force, coupling, activity, ...) and its limits; values are checked by it with the same words the API uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pydantic import ValidationError
+
+from pipeline.assessment import AssessmentParams
+
+from ..errors import validation_message
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("task details", "what the video cannot show (the RULA/REBA worksheets' other "
+                                                      "questions); recorded in the results")
+    for name, field in AssessmentParams.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        words = field.description or name.replace("_", " ")
+        if field.annotation is bool:
+            group.add_argument(flag, dest=f"task_{name}", action=argparse.BooleanOptionalAction, default=None,
+                               help=f"{words} (default: {'yes' if field.default else 'no'})")
+        else:
+            group.add_argument(flag, dest=f"task_{name}", type=field.annotation, default=None, metavar="N",
+                               help=f"{words} (default {field.default:g})")
+
+
+def task_details(args: argparse.Namespace) -> dict | None:
+    """The task details given on the command line, checked; None when none were given."""
+    given = {name: getattr(args, f"task_{name}") for name in AssessmentParams.model_fields
+             if getattr(args, f"task_{name}", None) is not None}
+    if not given:
+        return None
+    try:
+        AssessmentParams(**given)
+    except ValidationError as error:
+        raise ValueError(f"Invalid task details: {validation_message(error.errors())}") from None
+    return given
