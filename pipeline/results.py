@@ -188,4 +188,30 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
     frames.append(header)
     for row in rows:
         frames.append(row)
+    _add_body_part_charts(book.create_sheet("Charts"), frames, header, len(rows))
     book.save(path)
+
+
+#: The body parts each method scores, as the per-frame score columns name them, in worksheet order.
+BODY_PARTS = {"rula": ("upper_arm", "lower_arm", "wrist", "neck", "trunk", "legs"),
+              "reba": ("trunk", "neck", "legs", "upper_arm", "lower_arm", "wrist")}
+
+
+def _add_body_part_charts(sheet, frames, header: list[str], count: int) -> None:
+    """Native Excel line charts of each body part's score over time, drawn from the Frames sheet (so they follow
+    any edit there): one for RULA, one for REBA, and one for the two final scores."""
+    from openpyxl.chart import LineChart, Reference
+
+    times = Reference(worksheet=frames, min_col=header.index("time_s") + 1, min_row=2, max_row=count + 1)
+    plots = [("RULA body-part scores", [f"rula_{part}" for part in BODY_PARTS["rula"]]),
+             ("REBA body-part scores", [f"reba_{part}" for part in BODY_PARTS["reba"]]),
+             ("RULA grand score and REBA score", ["rula_grand_score", "reba_reba_score"])]
+    for index, (name, columns) in enumerate(plots):
+        chart = LineChart()
+        chart.title, chart.y_axis.title, chart.x_axis.title = name, "score", "time in the video (s)"
+        chart.height, chart.width = 8, 24
+        for column in columns:
+            at = header.index(column) + 1
+            chart.add_data(Reference(worksheet=frames, min_col=at, min_row=1, max_row=count + 1), titles_from_data=True)
+        chart.set_categories(times)
+        sheet.add_chart(chart, f"A{1 + index * 17}")

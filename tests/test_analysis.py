@@ -66,8 +66,21 @@ def test_analysis_job_writes_four_loadable_result_files(store, clip, tmp_path):
     from openpyxl import load_workbook
 
     book = load_workbook(tmp_path / "result.xlsx", read_only=True)
-    assert book.sheetnames == ["Summary", "Frames"]
+    assert book.sheetnames == ["Summary", "Frames", "Charts"]
     assert sum(1 for _ in book["Frames"].iter_rows()) == 9
+    charts = load_workbook(tmp_path / "result.xlsx")["Charts"]._charts  # native charts, drawn from the Frames sheet
+    header = rows[0].keys()
+    assert [chart.title.tx.rich.p[0].r[0].t for chart in charts] == [
+        "RULA body-part scores", "REBA body-part scores", "RULA grand score and REBA score"]
+    from openpyxl.utils import column_index_from_string
+
+    names = list(header)
+    plotted = [[names[column_index_from_string(series.tx.strRef.f.split("!")[1].rstrip("1").replace("$", "")) - 1]
+                for series in chart.series] for chart in charts]
+    parts = ("upper_arm", "lower_arm", "wrist", "neck", "trunk", "legs")
+    assert sorted(plotted[0]) == sorted(f"rula_{part}" for part in parts)
+    assert sorted(plotted[1]) == sorted(f"reba_{part}" for part in parts)
+    assert plotted[2] == ["rula_grand_score", "reba_reba_score"]
 
 
 def test_damaged_chunks_become_gaps_and_the_rest_is_analysed(local_store, tmp_path):

@@ -56,7 +56,7 @@ def test_the_whole_flow_on_the_embedded_backend(page, server, local_store, clip,
     assert saved["csv"].read_text().startswith("frame_index,time_s")
     from openpyxl import load_workbook
 
-    assert load_workbook(saved["xlsx"], read_only=True).sheetnames == ["Summary", "Frames"]
+    assert load_workbook(saved["xlsx"], read_only=True).sheetnames == ["Summary", "Frames", "Charts"]
     assert_polling_stopped(page)
 
 
