@@ -1,7 +1,7 @@
 // The page: choose a video, upload it straight to storage, follow the job, read the results.
 import * as api from "./api.js";
-import { REBA_COLORS, RULA_COLORS, bandChart, formatMoment, formatTime, parseFrames, readable, timelineChart, timelineLegend }
-  from "./charts.js";
+import { REBA_COLORS, RULA_COLORS, bandChart, bodyPartChart, formatMoment, formatTime, parseFrames, readable, timelineChart,
+  timelineLegend } from "./charts.js";
 
 const $ = (selector) => document.querySelector(selector);
 const JOB_KEY = "ergo.job";
@@ -312,6 +312,7 @@ async function renderResults(status) {
     const duration = frames.length ? frames[frames.length - 1].time + (frames.length > 1 ? frames[1].time - frames[0].time : 0) : 0;
     timelineChart($("#timeline"), frames, duration, state.info.risk_levels);
     timelineLegend($("#timeline-legend"), state.info.risk_levels);
+    bodyPartChart($("#body-parts"), frames, duration);
   } catch (error) {
     text("#timeline", `The timeline could not be drawn (${error.message}).`);
   }

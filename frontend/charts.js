@@ -119,15 +119,56 @@ export function bandChart(container, timeInBand) {
   container.replaceChildren(svg);
 }
 
-// Parse frames.csv into [{time, rula, reba}].
+// The worksheets' body parts and the highest score each can get.
+export const BODY_PARTS = {
+  rula: [["upper_arm", 6], ["lower_arm", 3], ["wrist", 4], ["neck", 6], ["trunk", 6], ["legs", 2]],
+  reba: [["trunk", 5], ["neck", 3], ["legs", 4], ["upper_arm", 6], ["lower_arm", 2], ["wrist", 3]],
+};
+const SHADES = ["#2e7d32", "#9e7c00", "#d35400", "#b3261e"];  // a part's score as a share of its highest: quarters
+
+// Parse frames.csv into [{time, rula, reba, parts: {"rula_upper_arm": score, ...}}].
 export function parseFrames(csv) {
   const [header, ...lines] = csv.trim().split(/\r?\n/);
   const columns = header.split(",");
   const at = (name) => columns.indexOf(name);
   const time = at("time_s"), rula = at("rula_grand_score"), reba = at("reba_reba_score");
+  const parts = Object.entries(BODY_PARTS).flatMap(([method, list]) => list.map(([part]) => `${method}_${part}`));
   return lines.map((line) => {
     const cells = line.split(",");
-    const number = (i) => (cells[i] === "" || cells[i] === undefined ? null : Number(cells[i]));
-    return { time: number(time), rula: number(rula), reba: number(reba) };
+    const number = (i) => (i < 0 || cells[i] === "" || cells[i] === undefined ? null : Number(cells[i]));
+    return { time: number(time), rula: number(rula), reba: number(reba),
+             parts: Object.fromEntries(parts.map((name) => [name, number(at(name))])) };
   });
+}
+
+// One thin strip per body part and method: each frame coloured by the part's score against the highest it can get.
+export function bodyPartChart(container, frames, duration) {
+  const width = 800, left = 150, right = 10, strip = 12, gap = 4, heading = 22;
+  const rows = Object.entries(BODY_PARTS).flatMap(([method, list]) => list.map(([part, highest]) => [method, part, highest]));
+  const height = rows.length * (strip + gap) + 2 * heading + 24;
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}` });
+  const x = (t) => left + (t / Math.max(duration, 1e-6)) * (width - left - right);
+  const step = frames.length > 1 ? frames[1].time - frames[0].time : duration;
+  let y = 0;
+  rows.forEach(([method, part, highest], index) => {
+    if (index === 0 || rows[index - 1][0] !== method) {
+      y += heading;
+      svg.append(el("text", { x: 0, y: y - 6, "font-size": 13, "font-weight": 600 }, method.toUpperCase()));
+    }
+    svg.append(el("text", { x: 0, y: y + strip - 2, "font-size": 11, class: "part-label" }, `${readable(part)} (1-${highest})`));
+    svg.append(el("rect", { x: left, y, width: width - left - right, height: strip, fill: NOT_SCORED }));
+    for (const frame of frames) {
+      const score = frame.parts[`${method}_${part}`];
+      if (score == null) continue;
+      const shade = SHADES[Math.min(3, Math.floor((4 * (score - 1)) / Math.max(highest, 2)))];
+      const rect = el("rect", { x: x(frame.time), y, width: Math.max(1, x(frame.time + step) - x(frame.time)), height: strip,
+                                fill: shade, class: "part-seg" });
+      rect.append(el("title", {}, `${formatMoment(frame.time)}: ${method.toUpperCase()} ${readable(part)} ${score} of ${highest}`));
+      svg.append(rect);
+    }
+    y += strip + gap;
+  });
+  svg.append(el("text", { x: left, y: y + 16, "font-size": 11 },
+    "green: lowest quarter of the part's range · yellow · orange · red: highest · grey: not scored"));
+  container.replaceChildren(svg);
 }

@@ -54,6 +54,13 @@ def test_the_whole_flow_on_the_embedded_backend(page, server, local_store, clip,
     assert load_result(saved["pkl"])["summary"]["frames_analysed"] == 8
     assert json.loads(saved["json"].read_text())["format"] == "ergo-result"
     assert saved["csv"].read_text().startswith("frame_index,time_s")
+    # each body part over time: one strip per part and method, a segment per frame the part was scored in
+    import csv as csv_module
+
+    rows = list(csv_module.DictReader(saved["csv"].open()))
+    parts = [f"{m}_{p}" for m in ("rula", "reba") for p in ("upper_arm", "lower_arm", "wrist", "neck", "trunk", "legs")]
+    assert page.locator("#body-parts svg text.part-label").count() == 12
+    assert page.locator("#body-parts svg rect.part-seg").count() == sum(1 for row in rows for part in parts if row[part]) > 0
     from openpyxl import load_workbook
 
     assert load_workbook(saved["xlsx"], read_only=True).sheetnames == ["Summary", "Frames", "Charts"]
