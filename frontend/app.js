@@ -281,6 +281,8 @@ function methodCard(id, name, block, colors) {
     <p><span class="big">${block.max ?? "–"}</span> max · mean ${block.mean == null ? "–" : block.mean.toFixed(1)}</p>
     <div class="levels" aria-hidden="true">${bar}</div>
     <table><tbody>${rows || "<tr><td>No scored frames</td></tr>"}</tbody></table>
+    <p class="muted">Shares of the ${block.scored_frames} exactly scored frames.${block.ranged_frames
+      ? ` ${block.ranged_frames} more had a body part out of sight: their score lies in a range, up to ${block.ranged_max}.` : ""}</p>
     <p class="muted">Worst moments</p><ol>${worst}</ol>`;
 }
 
@@ -294,7 +296,11 @@ async function renderResults(status) {
   show("#results-warning", Boolean(status.warning));
   methodCard("#rula-card", "RULA", summary.rula, RULA_COLORS);
   methodCard("#reba-card", "REBA", summary.reba, REBA_COLORS);
-  $("#detection-card").innerHTML = `<h3>Detection</h3><p><span class="big">${(summary.detection_rate * 100).toFixed(0)}%</span> of frames show the worker</p>` +
+  const share = (n) => `${Math.round((100 * n) / Math.max(summary.frames_analysed, 1))}%`;
+  const basis = summary.frames_scored == null ? "" : `<p id="score-basis">What the scores stand on: ${share(summary.frames_scored)} of ` +
+    `frames scored exactly, ${share(summary.frames_ranged)} as a range (a body part out of sight), ` +
+    `${share(summary.frames_unscored)} not scored (no person, or nothing to score).</p>`;
+  $("#detection-card").innerHTML = `<h3>Detection</h3><p><span class="big">${(summary.detection_rate * 100).toFixed(0)}%</span> of frames show the worker</p>` + basis +
     (summary.damaged_spans.length ? `<p class="error">Damaged video skipped: ${summary.damaged_spans.join("; ")}</p>` : "");
   renderMeasurement($("#measurement"), status);
   bandChart($("#bands"), summary.time_in_band);

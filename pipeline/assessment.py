@@ -12,6 +12,7 @@ how many frames the assumption stood in) and which were assumed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -80,51 +81,104 @@ def _side_bent(angles: dict[str, np.ndarray], name: str, frame: int, assumed: bo
     return (assumed, False) if math.isnan(value) else (value > threshold, True)
 
 
+#: Where a frame's trunk, neck or arm was not seen, its grand scores are given as a range: the lowest and the
+#: highest over every band the worksheets have for the unseen angle (the part's own adjustments stay as measured or
+#: assumed). These fields hold the ends of the range, equal to the score where the frame was scored exactly.
+RANGE_FIELDS = {"rula": ("grand_score_min", "grand_score_max"), "reba": ("reba_score_min", "reba_score_max")}
+
+
+def _representatives(grid: np.ndarray, *scores: Callable[[float], int]) -> tuple[float, ...]:
+    """One angle of ``grid`` for each distinct combination of the band ``scores`` give it."""
+    chosen: dict[tuple[int, ...], float] = {}
+    for angle in grid:
+        chosen.setdefault(tuple(score(float(angle)) for score in scores), float(angle))
+    return tuple(chosen.values())
+
+
+def unseen_angles(params: AssessmentParams) -> dict[str, tuple]:
+    """Angles standing for every band of each part, for a part that was not seen (the bands follow the tolerance)."""
+    tolerance = params.neutral_tolerance
+    trunk = _representatives(np.arange(-90, 180.5, 0.5), lambda a: E.rula_trunk_base(a, tolerance),
+                             lambda a: E.reba_trunk_base(a, tolerance))
+    neck = _representatives(np.arange(-90, 90.5, 0.5), lambda a: E.rula_neck_base(a, tolerance), lambda a: E.reba_neck_base(a, tolerance))
+    upper = _representatives(np.arange(-180, 180.5, 0.5), E.upper_arm_base)
+    elbow = _representatives(np.arange(0, 180.5, 0.5), E.lower_arm_base)
+    return {"trunk": trunk, "neck": neck, "arm": tuple((u, e, math.nan) for u in upper for e in elbow)}
+
+
+def _scores(trunk: float, neck: float, arm: tuple[float, float, float], knee: float, trunk_side_bent: bool, neck_side_bent: bool,
+            params: AssessmentParams) -> tuple[E.RulaResult, E.RebaResult]:
+    upper_arm, elbow, wrist = arm
+    wrist_flexion = params.wrist_flexion if math.isnan(wrist) else float(wrist)
+    r = E.rula_score(
+        upper_arm=upper_arm, elbow_flexion=elbow, wrist_flexion=wrist_flexion, neck_flexion=neck, trunk_flexion=trunk,
+        shoulder_raised=params.shoulder_raised, arm_abducted=params.arm_abducted, arm_supported=params.arm_supported,
+        across_midline=params.across_midline, wrist_deviated=params.wrist_deviated,
+        wrist_twist_end_of_range=params.wrist_twist_end_of_range, neck_twisted=params.neck_twisted,
+        neck_side_bent=neck_side_bent, trunk_twisted=params.trunk_twisted, trunk_side_bent=trunk_side_bent,
+        legs_supported=params.legs_supported, muscle_use=params.muscle_use, force_load=params.rula_force_load,
+        neutral_tolerance=params.neutral_tolerance,
+    )
+    b = E.reba_score(
+        trunk_flexion=trunk, neck_flexion=neck, knee_flexion=knee, upper_arm=upper_arm, elbow_flexion=elbow,
+        wrist_flexion=wrist_flexion, trunk_twisted_or_side_bent=params.trunk_twisted or trunk_side_bent,
+        neck_twisted_or_side_bent=params.neck_twisted or neck_side_bent, unilateral_stance=params.unilateral_stance,
+        sitting=params.sitting, load_kg=params.load_kg, shock=params.shock, shoulder_raised=params.shoulder_raised,
+        arm_abducted=params.arm_abducted, arm_supported=params.arm_supported,
+        wrist_deviated_or_twisted=params.wrist_deviated or params.wrist_twist_end_of_range, coupling=params.coupling,
+        static_posture=params.static_posture, repeated_actions=params.repeated_actions,
+        rapid_changes=params.rapid_changes, neutral_tolerance=params.neutral_tolerance,
+    )
+    return r, b
+
+
 def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
-    """RULA and REBA arrays (NaN where the posture was not measurable) and a record of the inputs."""
+    """RULA and REBA arrays and a record of the inputs.
+
+    A frame with trunk, neck and an arm seen is scored exactly.  A frame with some of them seen is *ranged*: the
+    scores of what was seen (a body part's score, an intermediate table score where the unseen part does not move
+    it), and its grand scores as a range (:data:`RANGE_FIELDS`), NaN in the exact fields.  A frame with none seen
+    is unscored: NaN throughout.
+    """
     frames = len(angles["trunk_flexion"])
-    rula = {name: np.full(frames, np.nan) for name in RULA_FIELDS}
-    reba = {name: np.full(frames, np.nan) for name in REBA_FIELDS}
-    knees_assumed = 0
+    rula = {name: np.full(frames, np.nan) for name in (*RULA_FIELDS, *RANGE_FIELDS["rula"])}
+    reba = {name: np.full(frames, np.nan) for name in (*REBA_FIELDS, *RANGE_FIELDS["reba"])}
+    unseen = unseen_angles(params)
+    knees_assumed, ranged = 0, 0
     measured = dict.fromkeys(SOMETIMES_MEASURED, 0)  # frames where each optional input was measured
     for frame in range(frames):
         trunk, neck = angles["trunk_flexion"][frame], angles["neck_flexion"][frame]
         arm = _worst_side(angles, frame)
-        if math.isnan(trunk) or math.isnan(neck) or arm is None:
+        seen = {"trunk": not math.isnan(trunk), "neck": not math.isnan(neck), "arm": arm is not None}
+        if not any(seen.values()):
             continue
-        upper_arm, elbow, wrist = arm
+        exact = all(seen.values())
+        ranged += not exact
         knee = np.nanmax([angles["knee_left"][frame], angles["knee_right"][frame], -1.0])
         if knee < 0:
-            knee, knees_assumed = params.assumed_knee_flexion, knees_assumed + 1
-        wrist_flexion = params.wrist_flexion if math.isnan(wrist) else float(wrist)
+            knee = params.assumed_knee_flexion
+            knees_assumed += exact
         trunk_side_bent, trunk_bend_measured = _side_bent(angles, "trunk_side_bend", frame, params.trunk_side_bent, params.side_bend_threshold)
         neck_side_bent, neck_bend_measured = _side_bent(angles, "neck_side_bend", frame, params.neck_side_bent, params.side_bend_threshold)
-        for name, was_measured in (("wrist_flexion", not math.isnan(wrist)), ("trunk_side_bent", trunk_bend_measured),
+        wrist_seen = arm is not None and not math.isnan(arm[2])
+        for name, was_measured in (("wrist_flexion", wrist_seen), ("trunk_side_bent", trunk_bend_measured),
                                    ("neck_side_bent", neck_bend_measured)):
-            measured[name] += was_measured
-        r = E.rula_score(
-            upper_arm=upper_arm, elbow_flexion=elbow, wrist_flexion=wrist_flexion, neck_flexion=neck, trunk_flexion=trunk,
-            shoulder_raised=params.shoulder_raised, arm_abducted=params.arm_abducted, arm_supported=params.arm_supported,
-            across_midline=params.across_midline, wrist_deviated=params.wrist_deviated,
-            wrist_twist_end_of_range=params.wrist_twist_end_of_range, neck_twisted=params.neck_twisted,
-            neck_side_bent=neck_side_bent, trunk_twisted=params.trunk_twisted, trunk_side_bent=trunk_side_bent,
-            legs_supported=params.legs_supported, muscle_use=params.muscle_use, force_load=params.rula_force_load,
-            neutral_tolerance=params.neutral_tolerance,
-        )
-        b = E.reba_score(
-            trunk_flexion=trunk, neck_flexion=neck, knee_flexion=knee, upper_arm=upper_arm, elbow_flexion=elbow,
-            wrist_flexion=wrist_flexion, trunk_twisted_or_side_bent=params.trunk_twisted or trunk_side_bent,
-            neck_twisted_or_side_bent=params.neck_twisted or neck_side_bent, unilateral_stance=params.unilateral_stance,
-            sitting=params.sitting, load_kg=params.load_kg, shock=params.shock, shoulder_raised=params.shoulder_raised,
-            arm_abducted=params.arm_abducted, arm_supported=params.arm_supported,
-            wrist_deviated_or_twisted=params.wrist_deviated or params.wrist_twist_end_of_range, coupling=params.coupling,
-            static_posture=params.static_posture, repeated_actions=params.repeated_actions,
-            rapid_changes=params.rapid_changes, neutral_tolerance=params.neutral_tolerance,
-        )
-        for name, value in r.as_dict().items():
-            rula[name][frame] = value
-        for name, value in b.as_dict().items():
-            reba[name][frame] = value
+            measured[name] += was_measured and exact  # counted over the exactly scored frames, as frames_scored is
+        results = [_scores(t, n, a, knee, trunk_side_bent, neck_side_bent, params)
+                   for t in ((trunk,) if seen["trunk"] else unseen["trunk"])
+                   for n in ((neck,) if seen["neck"] else unseen["neck"])
+                   for a in ((arm,) if seen["arm"] else unseen["arm"])]
+        for method, scores, grand, index in ((rula, [r for r, _ in results], "grand_score", 0), (reba, [b for _, b in results], "reba_score", 1)):
+            rows = [score.as_dict() for score in scores]
+            for name in rows[0]:
+                values = {row[name] for row in rows}
+                if len(values) == 1 and (exact or name != grand):  # what the unseen parts cannot move
+                    method[name][frame] = values.pop()
+            low, high = RANGE_FIELDS["rula" if index == 0 else "reba"]
+            method[low][frame] = min(row[grand] for row in rows)
+            method[high][frame] = max(row[grand] for row in rows)
+            if not exact:  # the level of an unknown score is unknown too
+                method["action_level" if index == 0 else "risk_level"][frame] = np.nan
     scored = int(np.sum(~np.isnan(rula["grand_score"])))
     inputs = {
         "measured": list(MEASURED) + [name for name, count in measured.items() if count],
@@ -133,5 +187,7 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tup
         # the assumed value stood in for the optional measurements in the remaining scored frames
         "frames_measured": {name: count for name, count in measured.items()},
         "frames_scored": scored,
+        # frames with some of trunk, neck and arm seen: scores of what was seen, grand scores as a range
+        "frames_ranged": ranged,
     }
     return rula, reba, inputs

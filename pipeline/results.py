@@ -22,7 +22,10 @@ Keys of ``result.pkl`` (version 1):
 ``boxes``              (n, 5) float32: the main worker's box and score
 ``detected``           (n,) bool: a person was found
 ``angles``             dict of (n,) float64 angles in degrees (see pipeline/angles.py), NaN if not measurable
-``rula``, ``reba``     dicts of (n,) float64 per-frame scores, every intermediate score; NaN if not scored
+``rula``, ``reba``     dicts of (n,) float64 per-frame scores, every intermediate score; NaN if not scored.  Where a
+                       body part was out of sight the frame is *ranged*: the scores of what was seen, NaN for the
+                       rest, and ``grand_score_min``/``_max`` (RULA), ``reba_score_min``/``_max`` (REBA) bound
+                       the grand score (equal to it in exactly scored frames)
 ``inputs``             which inputs were measured, which assumed (and their values), and per angle how many
                        frames were measured in 3D and in 2D (``angle_sources``)
 ``summary``            the summary (also in summary.json)
@@ -157,12 +160,16 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
                          ("Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"),
                          ("Pose model", f"{result['model']['name']} ({result['model'].get('weights', '')})"),
                          ("Frames analysed", summary["frames_analysed"]), ("Frames with a person", summary["frames_with_person"]),
+                         ("Frames scored exactly", summary["frames_scored"]),
+                         ("Frames scored as a range (a body part out of sight)", summary["frames_ranged"]),
+                         ("Frames not scored", summary["frames_unscored"]),
                          ("Detection rate", summary["detection_rate"])]:
         sheet.append([label, value])
     for method, key in (("RULA", "rula"), ("REBA", "reba")):
         block = summary[key]
         sheet.append([])
-        title(sheet, f"{method}: max {block['max']}, mean {block['mean']} over {block['scored_frames']} scored frames")
+        ranged = f"; {block['ranged_frames']} more frames as a range, up to {block['ranged_max']}" if block["ranged_frames"] else ""
+        title(sheet, f"{method}: max {block['max']}, mean {block['mean']} over {block['scored_frames']} exactly scored frames{ranged}")
         sheet.append(["Level", "Meaning", "Frames", "Seconds", "Share of scored time"])
         for level, row in block["levels"].items():
             sheet.append([level, row["label"], row["frames"], row["seconds"], row["share"]])

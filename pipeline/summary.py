@@ -32,10 +32,15 @@ def worst_moments(scores: np.ndarray, times: np.ndarray, frame_indices: np.ndarr
     return [{"time_s": round(float(times[i]), 3), "frame_index": int(frame_indices[i]), "score": int(scores[i])} for i in chosen]
 
 
-def _method(scores: np.ndarray, levels: dict, times: np.ndarray, frame_indices: np.ndarray) -> dict:
+def _method(scores: np.ndarray, highest: np.ndarray, levels: dict, times: np.ndarray, frame_indices: np.ndarray) -> dict:
     scored = scores[~np.isnan(scores)]
+    ranged = np.isnan(scores) & ~np.isnan(highest)
     return {
         "scored_frames": int(len(scored)),
+        # frames with a body part not seen: their score lies in a range; the highest it could reach
+        "ranged_frames": int(ranged.sum()),
+        "ranged_max": int(highest[ranged].max()) if ranged.any() else None,
+        "shares_of": "scored_frames",
         "max": int(scored.max()) if len(scored) else None,
         "mean": round(float(scored.mean()), 3) if len(scored) else None,
         "levels": levels,
@@ -46,12 +51,18 @@ def _method(scores: np.ndarray, levels: dict, times: np.ndarray, frame_indices: 
 def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
               frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
               missing: list, damaged: list) -> dict:
+    scored = int((~np.isnan(rula["grand_score"])).sum())
+    ranged = int((np.isnan(rula["grand_score"]) & ~np.isnan(rula["grand_score_max"])).sum())
     return {
         "frames_analysed": int(len(times)),
         "frames_with_person": int(detected.sum()),
         "detection_rate": round(float(detected.mean()), 4) if len(detected) else 0.0,
-        "rula": _method(rula["grand_score"], _levels(rula["action_level"], level_labels("rula"), frame_seconds), times, frame_indices),
-        "reba": _method(reba["reba_score"], _levels(reba["risk_level"], level_labels("reba"), frame_seconds), times, frame_indices),
+        # what the result stands on: frames scored exactly, as a range (a body part not seen), not at all
+        "frames_scored": scored, "frames_ranged": ranged, "frames_unscored": int(len(times)) - scored - ranged,
+        "rula": _method(rula["grand_score"], rula["grand_score_max"], _levels(rula["action_level"], level_labels("rula"), frame_seconds),
+                        times, frame_indices),
+        "reba": _method(reba["reba_score"], reba["reba_score_max"], _levels(reba["risk_level"], level_labels("reba"), frame_seconds),
+                        times, frame_indices),
         "time_in_band": bands,
         "sustained_postures": sustained,
         "person_missing_spans": missing,

@@ -220,6 +220,14 @@ def test_the_results_read_right_at_phone_width_with_legends_and_no_console_error
     # a 4 s clip has no posture held 4 s; the answer gets two, as a longer video's would
     assert phone.locator("#sustained li").all_inner_texts() == ["trunk: moderate from 0:01.5 for 5.0 s"]
     status = api(url, "get_status", job_id=re.search(r"job=(\w+)", phone.url).group(1))["job_status"]
+    summary = status["summary"]  # what the result stands on, in words, each share of all analysed frames
+    counts = [summary["frames_scored"], summary["frames_ranged"], summary["frames_unscored"]]
+    assert sum(counts) == summary["frames_analysed"]
+    basis = phone.inner_text("#score-basis")
+    for count, words in zip(counts, ("scored exactly", "as a range", "not scored"), strict=True):
+        assert f"{round(100 * count / summary['frames_analysed'])}% of frames {words}" in basis or \
+            f"{round(100 * count / summary['frames_analysed'])}% {words}" in basis, basis
+    assert f"Shares of the {summary['rula']['scored_frames']} exactly scored frames" in phone.inner_text("#rula-card")
     phone.click("#measurement summary")
     inputs = status["inputs"]
     wrist = [line for line in phone.locator("#measurement details li").all_inner_texts() if line.startswith("wrist flexion")]
