@@ -123,7 +123,8 @@ async function startUpload() {
     const videoKey = await state.upload.promise;
     state.upload = null;
     show("#resume-hint", false);
-    const job = await api.call("start_processing", { video_key: videoKey, quality, params: taskDetails() });
+    const job = await api.call("start_processing", { video_key: videoKey, quality, params: taskDetails(),
+      blur_faces: $("#blur-faces").checked });
     watch(job.job_id);
   } catch (error) {
     state.upload = null;
@@ -276,7 +277,8 @@ function methodCard(id, name, block, colors) {
     `<span class="lv${level}" style="width:${(row.share * 100).toFixed(2)}%;background:${colors[level]}" title="${row.label}: ${(row.share * 100).toFixed(0)}%"></span>`).join("");
   const rows = Object.entries(block.levels).filter(([, row]) => row.frames > 0).map(([level, row]) =>
     `<tr><td><span class="swatch" style="color:${colors[level]}">■</span> ${level} · ${row.label}</td><td>${(row.share * 100).toFixed(0)}%</td><td>${row.seconds.toFixed(1)} s</td></tr>`).join("");
-  const worst = block.worst_moments.map((m) => `<li>${formatMoment(m.time_s)}: score ${m.score}</li>`).join("");
+  const worst = block.worst_moments.map((m) =>
+    `<li><a href="#picture-${m.frame_index}" class="moment">${formatMoment(m.time_s)}</a>: score ${m.score}</li>`).join("");
   card.innerHTML = `<h3>${name}</h3>
     <p><span class="big">${block.max ?? "–"}</span> max · mean ${block.mean == null ? "–" : block.mean.toFixed(1)}</p>
     <div class="levels" aria-hidden="true">${bar}</div>
@@ -303,6 +305,7 @@ async function renderResults(status) {
   $("#detection-card").innerHTML = `<h3>Detection</h3><p><span class="big">${(summary.detection_rate * 100).toFixed(0)}%</span> of frames show the worker</p>` + basis +
     (summary.damaged_spans.length ? `<p class="error">Damaged video skipped: ${summary.damaged_spans.join("; ")}</p>` : "");
   renderMeasurement($("#measurement"), status);
+  renderPictures($("#pictures"), status.pictures || []);
   bandChart($("#bands"), summary.time_in_band);
   $("#band-tables").innerHTML = Object.entries(summary.time_in_band).map(([part, bands]) =>
     `<table><caption>${readable(part)}</caption><tbody>${Object.entries(bands).map(([band, v]) =>
@@ -364,8 +367,23 @@ function renderMeasurement(root, status) {
   }
 }
 
+/** The posture pictures, each with when and why; a worst moment's link above scrolls to its picture. */
+function renderPictures(root, pictures) {
+  root.replaceChildren(...pictures.map((picture) => {
+    const figure = document.createElement("figure");
+    figure.id = `picture-${picture.frame_index}`;
+    const image = Object.assign(document.createElement("img"), { src: picture.url, loading: "lazy",
+      alt: `The worker at ${formatMoment(picture.time_s)} with the measured skeleton and scores` });
+    const caption = document.createElement("figcaption");
+    caption.textContent = `${formatMoment(picture.time_s)}: ${picture.reasons.join("; ")}`;
+    figure.append(image, caption);
+    return figure;
+  }));
+  if (!pictures.length) root.textContent = "No pictures for this job.";
+}
+
 function renderDownloads(status) {
-  const names = { pkl: "Data (PKL)", json: "Summary (JSON)", csv: "Frames (CSV)", xlsx: "Report (Excel)" };
+  const names = { pkl: "Data (PKL)", json: "Summary (JSON)", csv: "Frames (CSV)", xlsx: "Report (Excel)", pdf: "Report (PDF)" };
   $("#downloads").replaceChildren(...status.artifacts.map((artifact) => {
     const button = document.createElement("button");
     button.type = "button";

@@ -170,6 +170,10 @@ def rula_trunk_base(flexion: float, tolerance: float = NEUTRAL_TOLERANCE) -> int
     return 3 if flexion <= 60 else 4
 
 
+#: The highest score each body part can get on each worksheet (with its adjustments), in worksheet order.
+BODY_PART_MAXIMA = {"rula": {"upper_arm": 6, "lower_arm": 3, "wrist": 4, "neck": 6, "trunk": 6, "legs": 2},
+                    "reba": {"trunk": 5, "neck": 3, "legs": 4, "upper_arm": 6, "lower_arm": 2, "wrist": 3}}
+
 #: Each method's levels as (level, highest score in the level, label), lowest first: the one source of the
 #: level thresholds for the scoring code, the summaries and the web page (which reads them from /api/info).
 RISK_LEVELS: dict[str, list[tuple[int, int, str]]] = {

@@ -29,6 +29,7 @@ Keys of ``result.pkl`` (version 1):
 ``inputs``             which inputs were measured, which assumed (and their values), and per angle how many
                        frames were measured in 3D and in 2D (``angle_sources``)
 ``summary``            the summary (also in summary.json)
+``pictures``           the posture pictures: file (under ``frames/``), time, frame index, why, whether a face was blurred
 =====================  =====================================================================
 """
 
@@ -48,9 +49,11 @@ from .errors import UnsafeResult
 
 RESULT_FORMAT = "ergo-result"
 RESULT_VERSION = 1
-FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx"}
+FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf"}
 CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", "csv": "text/csv",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+#: Where the posture pictures go, beside the files.
+PICTURES = "frames"
 
 _ALLOWED_GLOBALS = {
     ("numpy", "dtype"), ("numpy", "ndarray"),
@@ -102,8 +105,8 @@ def _json_safe(value: Any) -> Any:
 
 
 def summary_document(result: dict) -> dict:
-    keys = ("format", "version", "job_id", "created_at", "video", "preset", "model", "inputs", "summary")
-    return _json_safe({key: result[key] for key in keys})
+    keys = ("format", "version", "job_id", "created_at", "video", "preset", "model", "inputs", "summary", "pictures")
+    return _json_safe({key: result.get(key, []) if key == "pictures" else result[key] for key in keys})
 
 
 def frame_rows(result: dict) -> tuple[list[str], list[list]]:
@@ -118,10 +121,15 @@ def frame_rows(result: dict) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def write_results(result: dict, directory: str | Path) -> dict[str, Path]:
-    """Write the four files into ``directory``; returns {artifact: path}."""
+def write_results(result: dict, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True) -> dict[str, Path]:
+    """Write the files into ``directory``, and with ``video`` the posture pictures under ``frames/`` (recorded in
+    ``result["pictures"]``); returns {artifact: path}."""
+    from .evidence import write_pictures
+    from .report import write_report
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    result["pictures"] = write_pictures(result, video, directory / PICTURES, blur_faces=blur_faces) if video else []
     paths = {artifact: directory / name for artifact, name in FILES.items()}
     with open(paths["pkl"], "wb") as out:
         pickle.dump(result, out, protocol=5)
@@ -132,6 +140,7 @@ def write_results(result: dict, directory: str | Path) -> dict[str, Path]:
         writer.writerow(header)
         writer.writerows(["" if v is None else v for v in row] for row in rows)
     _write_workbook(result, header, rows, paths["xlsx"])
+    write_report(result, paths["pdf"], [(directory / PICTURES / p["file"], p) for p in result["pictures"]])
     return paths
 
 

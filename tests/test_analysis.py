@@ -43,16 +43,20 @@ def _run(app, job):
     return job.status_doc
 
 
-def test_analysis_job_writes_four_loadable_result_files(store, clip, tmp_path):
+def test_analysis_job_writes_loadable_result_files_and_pictures(store, clip, tmp_path):
     app, job = submit(store, clip)
     doc = _run(app, job)
     assert doc.state == State.SUCCESS, doc.error
-    assert set(doc.result_keys) == {"pkl", "json", "csv", "xlsx"}
+    pictures = {name for name in doc.result_keys if name.startswith("frames/")}
+    assert set(doc.result_keys) - pictures == {"pkl", "json", "csv", "xlsx", "pdf"}
+    assert pictures == {f"frames/{p['file']}" for p in doc.result["pictures"]} and pictures  # listed in the result too
     assert all(key.startswith(f"results/{job.id}/") for key in doc.result_keys.values())
     assert doc.checkpoint.startswith(f"checkpoints/{job.id}/chunk-")
     assert list(store.list(f"checkpoints/{job.id}/")) == []  # a finished analysis needs its checkpoints no more
     for artifact, key in doc.result_keys.items():
-        store.download_file(key, tmp_path / f"result.{artifact}")
+        if artifact not in pictures:
+            store.download_file(key, tmp_path / f"result.{artifact}")
+    assert store.get(doc.result_keys[min(pictures)]).body[:3] == b"\xff\xd8\xff"  # a JPEG
     result = load_result(tmp_path / "result.pkl")
     frames = len(result["frame_indices"])
     assert frames == 8 and result["keypoints"].shape == (8, 17, 3)
@@ -196,7 +200,8 @@ def test_ergo_analyze_writes_the_files_and_prints_a_summary(local_store, clip, t
                              "--load-kg", "12.5", "--coupling", "2", "--sitting", "--no-legs-supported"],
                             env=storage_env(local_store), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert sorted(p.name for p in out.iterdir()) == ["frames.csv", "report.xlsx", "result.pkl", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["frames", "frames.csv", "report.pdf", "report.xlsx", "result.pkl", "summary.json"]
+    assert "PDF report:" in result.stdout and "Posture pictures (" in result.stdout
     assert "RULA: max" in result.stdout and "REBA: max" in result.stdout
     assert "MEANINGLESS" in result.stderr
     saved = load_result(out / "result.pkl")

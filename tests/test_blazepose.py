@@ -163,7 +163,9 @@ def test_ergo_demo_runs_offline_and_shows_the_risk_changing(pose_models, local_s
     detected = int(result.stdout.split("Check: person detected in ")[1].split("%")[0])
     assert detected >= 80 and "RULA changes over the clip" in result.stdout
     assert "RULA over time" in result.stdout and "REBA over time" in result.stdout
-    assert {"demo.mp4", "result.pkl", "summary.json", "frames.csv", "report.xlsx"} <= {p.name for p in out.iterdir()}
+    assert {"demo.mp4", "result.pkl", "summary.json", "frames.csv", "report.xlsx", "report.pdf"} <= {p.name for p in out.iterdir()}
+    assert f"PDF report: {out / 'report.pdf'}" in result.stdout and "Posture pictures (" in result.stdout
+    assert list((out / "frames").glob("*.jpg"))
 
 
 def test_the_largest_person_is_followed(model):

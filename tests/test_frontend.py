@@ -44,7 +44,7 @@ def test_the_whole_flow_on_the_embedded_backend(page, server, local_store, clip,
     assert "load kg: 0" in page.inner_text("#measurement")
     assert "?job=" in page.url
     saved = {}
-    for artifact in ("pkl", "json", "csv", "xlsx"):
+    for artifact in ("pkl", "json", "csv", "xlsx", "pdf"):
         with page.expect_download() as download:
             page.click(f"#downloads button[data-artifact={artifact}]")
         saved[artifact] = tmp_path / f"download.{artifact}"

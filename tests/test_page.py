@@ -279,3 +279,27 @@ def test_task_details_go_with_the_job_and_come_back_with_the_results(page, serve
     assumed = page.inner_text("#measurement details")
     assert "load kg: 12" in assumed and "sitting: true" in assumed and "coupling: 2" in assumed
     shot(page, "2-recorded-with-the-results")
+
+
+def test_the_results_show_the_posture_pictures_and_offer_the_pdf(page, server, local_store, clip):
+    url = server(local_store)
+    page.goto(url)
+    sent = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/start_processing") else None)
+    page.uncheck("#blur-faces")
+    choose_and_start(page, clip)
+    page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    assert sent[0]["blur_faces"] is False
+    status = api(url, "get_status", job_id=re.search(r"job=(\w+)", page.url).group(1))["job_status"]
+    assert status["pictures"] and not any(picture["face_blurred"] for picture in status["pictures"])
+    figures = page.locator("#pictures figure")
+    assert figures.count() == len(status["pictures"])
+    page.wait_for_function("[...document.querySelectorAll('#pictures img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.locator("#rula-card a.moment").first.click()
+    target = page.evaluate("document.querySelector(':target')?.id")
+    assert target and target.startswith("picture-") and page.locator(f"#{target}").is_visible()
+    shot(page, "pictures")
+    with page.expect_download() as download:
+        page.click("#downloads button[data-artifact=pdf]")
+    assert download.value.suggested_filename.endswith("-report.pdf")
+    assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"

@@ -22,7 +22,7 @@ from ..settings import TaskSettings
 from ..states import State
 from ..status import JobStatus
 from . import TASK_MODULES
-from .keys import upload_key
+from .keys import results_prefix, upload_key
 from .task import ANALYZE_TASK
 
 #: What ``--weights random`` users are told, before and after the run.
@@ -32,6 +32,7 @@ RANDOM_WARNING = ("WARNING: --weights random uses an untrained pose model. The p
 
 def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                  chunk_size: int | None = None, out: str | Path | None = None, params: dict | None = None,
+                 blur_faces: bool = True,
                  on_status: Callable[[JobStatus], None] | None = None) -> tuple[JobStatus, Path | None]:
     """Analyse ``video`` here; returns (final status document, results folder or None when it did not succeed).
 
@@ -47,6 +48,8 @@ def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | Non
         kwargs["chunk_size"] = chunk_size
     if params:
         kwargs["params"] = params
+    if not blur_faces:
+        kwargs["blur_faces"] = False
     job = app.send_task(ANALYZE_TASK, kwargs=kwargs)
     runner = threading.Thread(target=app.run_until_ready, args=(job.id, default_worker_id("analyze")), daemon=True)
     runner.start()
@@ -61,8 +64,11 @@ def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | Non
         return doc, None
     folder = Path(out or Path("ergo-results") / job.id)
     folder.mkdir(parents=True, exist_ok=True)
-    for result_key in doc.result_keys.values():
-        store.download_file(result_key, folder / result_key.rsplit("/", 1)[-1])
+    prefix = results_prefix(job.id)
+    for result_key in doc.result_keys.values():  # the files, and the posture pictures under frames/
+        target = folder / result_key[len(prefix):]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        store.download_file(result_key, target)
     return doc, folder
 
 

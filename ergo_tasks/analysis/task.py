@@ -105,17 +105,18 @@ def _check_upload(info: ObjectInfo, pinned_etag: str | None, max_bytes: int) -> 
 
 
 def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
-                       params: dict | None = None, chunk_size: int | None = None, video_etag: str | None = None, *,
-                       settings: AnalysisSettings) -> dict[str, Any]:
+                       params: dict | None = None, chunk_size: int | None = None, video_etag: str | None = None,
+                       blur_faces: bool = True, *, settings: AnalysisSettings) -> dict[str, Any]:
     """Analyse ``video_key``; returns the summary and records the result files' keys.
 
     Pipeline errors are expected failures (the task ``throws`` them): their
     message, written for the person who submitted the video, is the job's error.
     ``video_etag`` pins the upload the job was started on: a replaced video is refused, not analysed.
+    ``blur_faces`` blurs the faces in the posture pictures (these are pictures of employees).
     """
     from pipeline.analysis import analyze_video
     from pipeline.pose import load_pose_model
-    from pipeline.results import CONTENT_TYPES, FILES, summary_document, write_results
+    from pipeline.results import CONTENT_TYPES, FILES, PICTURES, summary_document, write_results
 
     if not isinstance(video_key, str) or not video_key.startswith(UPLOADS):
         raise TaskError("The video key must name an uploaded video (uploads/...).")
@@ -144,12 +145,16 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
                                on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id,
                                video_name=video_key.rsplit("/", 1)[-1])
         self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
-        paths = write_results(result, Path(scratch) / "results")
+        paths = write_results(result, Path(scratch) / "results", video, blur_faces=blur_faces)
         prefix = results_prefix(job_id)
         keys = {}
         for artifact, path in paths.items():
             keys[artifact] = f"{prefix}{FILES[artifact]}"
             store.upload_file(keys[artifact], path, content_type=CONTENT_TYPES[artifact])
+        for picture in result["pictures"]:  # listed by their path under the job's results: frames/<time>.jpg
+            name = f"{PICTURES}/{picture['file']}"
+            keys[name] = f"{prefix}{name}"
+            store.upload_file(keys[name], Path(scratch) / "results" / name, content_type="image/jpeg")
         self.set_result_keys(**keys)
     return summary_document(result)
 

@@ -11,7 +11,7 @@ from pipeline.presets import DEFAULT_PRESET, PRESETS
 
 from ..analysis.local import RANDOM_WARNING, failure_message, run_analysis
 from ..status import JobStatus
-from .output import JobProgress, print_summary
+from .output import JobProgress, print_files, print_summary
 from .task_details import add_flags, task_details
 
 
@@ -41,12 +41,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(RANDOM_WARNING, file=sys.stderr)
     params = task_details(args)
     doc, out = follow(video, args.progress, quality=args.quality, model=args.model, weights=args.weights,
-                      chunk_size=args.chunk_size, out=args.out, params=params)
+                      chunk_size=args.chunk_size, out=args.out, params=params, blur_faces=args.blur_faces)
     if out is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
     print_summary(doc.result["summary"])
-    print(f"Result files in {out}/: {', '.join(sorted(p.name for p in out.iterdir()))}")
+    print_files(out)
     if args.weights == "random":
         print(RANDOM_WARNING, file=sys.stderr)
     return 0
@@ -64,5 +64,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                           "'default' (torchvision's, cached or downloaded) or 'random' (tests only)")
     parser.add_argument("--chunk-size", type=int, help="sampled frames per checkpointed chunk (default 32)")
     parser.add_argument("--progress", action="store_true", help="draw the progress bar even when not on a terminal")
+    parser.add_argument("--no-blur-faces", dest="blur_faces", action="store_false",
+                        help="leave faces unblurred in the posture pictures (they are blurred by default)")
     add_flags(parser)
     parser.set_defaults(handler=cmd_analyze)

@@ -18,7 +18,7 @@ from pipeline.presets import DEFAULT_PRESET, PRESETS
 from ..analysis.demo import TIMELINE_STEP_S, DemoCheck, fetch_demo_models, risk_timeline
 from ..analysis.local import failure_message
 from .analyze import follow
-from .output import print_summary
+from .output import print_files, print_summary
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -44,7 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for method, scores in (("RULA", result["rula"]["grand_score"]), ("REBA", result["reba"]["reba_score"])):
         steps = ", ".join(f"{start:.0f}s:{'-' if top is None else int(top)}" for start, top in risk_timeline(result["timestamps"], scores))
         print(f"{method} over time (highest per {TIMELINE_STEP_S:.0f} s): {steps}")
-    print(f"Result files in {folder}/: {', '.join(sorted(p.name for p in folder.iterdir()))}")
+    print_files(folder)
     check = DemoCheck.of(result)
     print(f"Check: {check}")
     return 0 if check.passed else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -83,3 +84,14 @@ def print_summary(summary: dict) -> None:
         print(f"Sustained: {run['part']} {run['band']} from {run['start_s']:.1f} s for {run['duration_s']:.1f} s")
     for damage in summary["damaged_spans"]:
         print(f"Skipped damaged video: {damage}")
+
+
+def print_files(folder: Path) -> None:
+    """Where the result files, the PDF report and the posture pictures are."""
+    print(f"Result files in {folder}/: {', '.join(sorted(p.name for p in folder.iterdir() if p.is_file()))}")
+    report = folder / "report.pdf"
+    if report.exists():
+        print(f"PDF report: {report}")
+    pictures = sorted((folder / "frames").glob("*.jpg"))
+    if pictures:
+        print(f"Posture pictures ({len(pictures)}): " + ", ".join(str(p) for p in pictures))

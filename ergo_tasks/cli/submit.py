@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from pipeline.presets import DEFAULT_PRESET, PRESETS
-from pipeline.results import FILES
+from pipeline.results import FILES, PICTURES
 
 from ..service.client import ApiClient, download, upload_video
 from ..service.errors import ApiFailure
@@ -31,7 +31,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     try:
         params = task_details(args)
         video_key = upload_video(client, video, show=not args.quiet, state_dir=settings.upload_state_dir)
-        job_id = client.call("start_processing", video_key=video_key, quality=args.quality,
+        job_id = client.call("start_processing", video_key=video_key, quality=args.quality, blur_faces=args.blur_faces,
                              **({"params": params} if params else {}))["job_id"]
         print(f"Job {job_id} started.", file=sys.stderr)
         if not args.wait:
@@ -46,6 +46,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
         for artifact in status["artifacts"]:
             url = client.call("generate_download_url", job_id=job_id, artifact=artifact)["download_url"]
             download(url, out / FILES[artifact])
+        for picture in status.get("pictures") or []:  # signed with the status just read
+            (out / PICTURES).mkdir(exist_ok=True)
+            download(picture["url"], out / PICTURES / picture["url"].split("?")[0].rsplit("/", 1)[-1])
         print(json.dumps({"job_id": job_id, "out": str(out), "rula_max": status["summary"]["rula"]["max"],
                           "reba_max": status["summary"]["reba"]["max"]}))
         return 0
@@ -82,5 +85,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--token", help="API token (default ERGO_API_TOKEN)")
     submit.add_argument("--poll", type=float, default=2.0, help="first polling interval in seconds (grows to 10)")
     submit.add_argument("--quiet", action="store_true")
+    submit.add_argument("--no-blur-faces", dest="blur_faces", action="store_false",
+                        help="leave faces unblurred in the posture pictures (they are blurred by default)")
     add_flags(submit)
     submit.set_defaults(handler=cmd_submit)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.assessment import AssessmentParams
 from pipeline.ergonomics import RISK_LEVELS
 from pipeline.presets import DEFAULT_PRESET, PRESETS
-from pipeline.results import FILES
+from pipeline.results import FILES, PICTURES
 from statestore import ObjectNotFound, PreconditionFailed, StoreError
 
 from .. import bootstrap
@@ -93,6 +93,8 @@ class StartRequest(_Request):
     video_key: str = Field(min_length=1, max_length=300)
     quality: Quality = DEFAULT_PRESET
     params: AssessmentParams | None = None
+    #: Blur faces in the posture pictures (on by default: they are pictures of employees).
+    blur_faces: bool = True
     #: Every request with this key gets the same job; unset, the upload and the options are the key.
     idempotency_key: str | None = Field(None, min_length=8, max_length=128)
 
@@ -303,6 +305,8 @@ class JobService:
         kwargs: dict[str, Any] = {"video_key": request.video_key, "quality": request.quality, "video_etag": upload.etag}
         if request.params is not None:
             kwargs["params"] = request.params.model_dump(exclude_defaults=True)
+        if not request.blur_faces:
+            kwargs["blur_faces"] = False
         # A client that retries (after a timeout, a lost answer) gets the job it already has, never a second run.
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
         given = request.idempotency_key or json.dumps(kwargs, sort_keys=True)
@@ -512,7 +516,7 @@ class JobService:
             "run_seconds": round(doc.run_seconds, 1), "stalled": stalled, "quiet_s": round(quiet),
             # what resuming can change: not an expected failure (a file that is not a video fails the same way again)
             "resumable": doc.state == State.REVOKED or (doc.state == State.FAILURE and not (doc.error and doc.error.expected)),
-            "artifacts": sorted(doc.result_keys),
+            "artifacts": sorted(name for name in doc.result_keys if name in FILES),
             "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": self.settings.gpu_price_per_second,
                      "estimated_usd": round(doc.run_seconds * self.settings.gpu_price_per_second, 5)},
@@ -525,6 +529,10 @@ class JobService:
             # how the scores were made: which model, which inputs were measured and which assumed
             view["model"] = {key: model.get(key) for key in ("name", "weights")}
             view["inputs"] = result.get("inputs")
+            view["pictures"] = [
+                {**{k: picture.get(k) for k in ("time_s", "frame_index", "reasons", "face_blurred")},
+                 "url": self.store.presign_get(doc.result_keys[key], self.settings.download_url_expiry_s) if with_urls else None}
+                for picture in result.get("pictures") or [] if (key := f"{PICTURES}/{picture['file']}") in doc.result_keys]
             if with_urls and "pkl" in doc.result_keys:
                 # the bucket's lifecycle rules may have removed the files while the status document stayed
                 view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])

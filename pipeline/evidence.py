@@ -1,0 +1,151 @@
+"""Posture pictures: the frames a safety engineer needs to see, with the skeleton, angles and scores drawn on.
+
+For each of the worst moments (per method, at least 1 s apart, from the summary) and for the first frame of each
+sustained posture outside the normal band, the analysed frame is decoded again and drawn on: each body segment
+coloured by its body part's RULA score (as a quarter of the highest the worksheet gives that part), the measured
+angles, and the frame's RULA and REBA scores.  Faces are blurred by default, from the face points the pose model
+found, since these are pictures of employees.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .ergonomics import BODY_PART_MAXIMA
+from .presets import get_preset
+from .video import FrameReader, probe
+
+#: A body part's score as a quarter of its range: green, yellow, orange, red (the page's shades).
+SHADES = ((46, 125, 50), (158, 124, 0), (211, 84, 0), (179, 38, 30))
+UNSCORED = (120, 144, 156)
+#: Segments drawn (from point, to point, the RULA body part whose score colours it).
+SEGMENTS = [(f"{side}_{a}", f"{side}_{b}", part) for side in ("left", "right")
+            for a, b, part in (("shoulder", "elbow", "upper_arm"), ("elbow", "wrist", "lower_arm"), ("hip", "shoulder", "trunk"),
+                               ("hip", "knee", "legs"), ("knee", "ankle", "legs"))]
+#: Angles labelled, at the point they are measured around.
+LABELS = (("trunk_flexion", "hip", "trunk"), ("neck_flexion", "shoulder", "neck"), ("upper_arm_left", "left_shoulder", "upper arm"),
+          ("upper_arm_right", "right_shoulder", "upper arm"), ("elbow_left", "left_elbow", "elbow"), ("elbow_right", "right_elbow", "elbow"))
+MIN_CONFIDENCE = 0.3
+
+
+def moments(result: dict) -> list[dict]:
+    """The frames to picture, earliest first: (position in the result, frame index, time, why)."""
+    times, summary = result["timestamps"], result["summary"]
+    chosen: dict[int, list[str]] = {}
+    for method in ("rula", "reba"):
+        for moment in summary[method]["worst_moments"]:
+            position = int(np.argmin(np.abs(times - moment["time_s"])))
+            chosen.setdefault(position, []).append(f"one of the worst {method.upper()} moments (score {moment['score']})")
+    for run in summary["sustained_postures"]:
+        if run["band"] != "normal":
+            position = int(np.argmin(np.abs(times - run["start_s"])))
+            chosen.setdefault(position, []).append(f"{run['part'].replace('_', ' ')} {run['band']} held {run['duration_s']:.1f} s from here")
+    return [{"position": p, "frame_index": int(result["frame_indices"][p]), "time_s": round(float(times[p]), 3), "reasons": why}
+            for p, why in sorted(chosen.items())]
+
+
+def shade(score: float, highest: int) -> tuple[int, int, int] | None:
+    """The colour of a body part's score, as a quarter of the highest the worksheet gives it; None if not scored."""
+    if math.isnan(score):
+        return None
+    return SHADES[min(3, int(4 * (score - 1) / max(highest, 2)))]
+
+
+def _point(names: list[str], keypoints: np.ndarray, name: str) -> tuple[float, float] | None:
+    if name not in names:
+        return None
+    x, y, confidence = keypoints[names.index(name)]
+    return None if math.isnan(x) or confidence < MIN_CONFIDENCE else (float(x), float(y))
+
+
+def _mid(a, b):
+    return None if a is None or b is None else ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+
+
+def blur_face(image, names: list[str], keypoints: np.ndarray) -> bool:
+    """Blur the face, from the face points (nose, eyes, ears, mouth) that were found; False if none were."""
+    from PIL import ImageFilter
+
+    face = [p for n in names if n.startswith(("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth"))
+            if (p := _point(names, keypoints, n))]
+    if not face:
+        return False
+    xs, ys = [p[0] for p in face], [p[1] for p in face]
+    shoulders = [p for p in (_point(names, keypoints, "left_shoulder"), _point(names, keypoints, "right_shoulder")) if p]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), abs(shoulders[0][0] - shoulders[1][0]) * 0.45 if len(shoulders) == 2 else 0, 12)
+    cx, cy, half = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, span * 0.9
+    box = tuple(int(v) for v in (max(0, cx - half), max(0, cy - half * 1.2), min(image.width, cx + half), min(image.height, cy + half)))
+    if box[2] <= box[0] or box[3] <= box[1]:
+        return False
+    region = image.crop(box)
+    image.paste(region.filter(ImageFilter.GaussianBlur(radius=max(4, span / 4))), box)
+    return True
+
+
+def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True):
+    """The frame as a picture: skeleton coloured by body-part score, angles, the frame's scores."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    names, keypoints = list(result["keypoint_names"]), result["keypoints"][position]
+    rula, reba, angles = result["rula"], result["reba"], result["angles"]
+    scale = max(1.0, 640 / max(frame.shape[:2]))  # small inference frames are enlarged so the labels stay readable
+    image = Image.fromarray(frame).resize((round(frame.shape[1] * scale), round(frame.shape[0] * scale)))
+    points = keypoints.copy()
+    points[:, :2] *= scale
+    blurred = blur_faces and blur_face(image, names, points)
+    pen = ImageDraw.Draw(image)
+    width = max(3, round(image.width / 160))
+    small, large = (ImageFont.load_default(size=max(12, image.width // size)) for size in (48, 32))
+    for start, end, part in SEGMENTS:
+        a, b = _point(names, points, start), _point(names, points, end)
+        if a and b:
+            pen.line([a, b], fill=shade(float(rula[part][position]), BODY_PART_MAXIMA["rula"][part]) or UNSCORED, width=width)
+    neck_from = _mid(_point(names, points, "left_shoulder"), _point(names, points, "right_shoulder"))
+    head = _point(names, points, "nose")
+    if neck_from and head:
+        pen.line([neck_from, head], fill=shade(float(rula["neck"][position]), BODY_PART_MAXIMA["rula"]["neck"]) or UNSCORED, width=width)
+    hip = _mid(_point(names, points, "left_hip"), _point(names, points, "right_hip"))
+    anchors = {"hip": hip, "shoulder": neck_from}
+    for angle, where, label in LABELS:
+        value = angles.get(angle, np.full(position + 1, np.nan))[position]
+        spot = anchors.get(where) or _point(names, points, where)
+        if spot and not math.isnan(value):
+            pen.text((spot[0] + width * 2, spot[1]), f"{label} {value:.0f}°", fill=(255, 255, 255), font=small,
+                     stroke_width=2, stroke_fill=(0, 0, 0))
+
+    def score(values, low, high) -> str:
+        exact = float(values[position])
+        if not math.isnan(exact):
+            return str(int(exact))
+        lo, hi = float(low[position]), float(high[position])
+        return "–" if math.isnan(lo) else f"{int(lo)}-{int(hi)}"
+
+    caption = (f"{int(time_s // 60)}:{time_s % 60:04.1f}   RULA {score(rula['grand_score'], rula['grand_score_min'], rula['grand_score_max'])}"
+               f"   REBA {score(reba['reba_score'], reba['reba_score_min'], reba['reba_score_max'])}")
+    pen.rectangle((0, 0, image.width, large.size + 12), fill=(0, 0, 0))
+    pen.text((8, 6), caption, fill=(255, 255, 255), font=large)
+    return image, blurred
+
+
+def write_pictures(result: dict, video: str | Path, directory: str | Path, *, blur_faces: bool = True) -> list[dict]:
+    """JPEGs of :func:`moments` under ``directory``; returns, per picture, its file name, time, reasons and whether
+    a face was blurred."""
+    chosen = moments(result)
+    if not chosen:
+        return []
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    info = probe(video)
+    size = get_preset(result["preset"]["name"]).target_size(info.width, info.height)
+    frames = FrameReader(video, info, size).read(np.array([m["frame_index"] for m in chosen]))
+    pictures = []
+    for moment, frame in zip(chosen, frames, strict=True):
+        image, blurred = draw(frame, result, moment["position"], moment["time_s"], blur_faces=blur_faces)
+        name = f"{moment['time_s']:08.2f}s.jpg".replace(".", "_", 1)
+        image.save(directory / name, quality=88)
+        pictures.append({"file": name, "time_s": moment["time_s"], "frame_index": moment["frame_index"],
+                         "reasons": moment["reasons"], "face_blurred": blurred})
+    return pictures

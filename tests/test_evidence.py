@@ -1,0 +1,91 @@
+"""Evidence an engineer can sign: posture pictures with the skeleton, blurred faces, and the PDF report, made by a
+real BlazePose analysis of the demo clip (a person leaning over and straightening up)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from ergo_tasks.analysis import ANALYZE_TASK, register
+from ergo_tasks.analysis.keys import upload_key
+from ergo_tasks.states import State
+from pipeline.evidence import moments, write_pictures
+from pipeline.results import load_result
+from tests.helpers import make_app
+
+
+@pytest.fixture(scope="module")
+def analysed(pose_models, tmp_path_factory):
+    """The demo clip analysed by the real task on an embedded store: (store, status document, video path)."""
+    from pipeline.demo import make_demo_video
+    from statestore.local import LocalStore
+
+    folder = tmp_path_factory.mktemp("evidence")
+    store = LocalStore(folder / "store")
+    video = make_demo_video(folder / "line 3 packing.mp4")
+    app = make_app(store)
+    register(app)
+    key = upload_key(video.name)
+    store.upload_file(key, video)
+    doc = app.send_task(ANALYZE_TASK, kwargs={"video_key": key, "quality": "low", "model": "blazepose"}).status_doc
+    assert doc.state == State.SUCCESS, doc.error
+    return store, doc, video
+
+
+def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurred(analysed, tmp_path):
+    from PIL import Image
+
+    store, doc, video = analysed
+    result = load_result(store.get(doc.result_keys["pkl"]).body)
+    chosen = moments(result)
+    worst = {m["time_s"] for method in ("rula", "reba") for m in result["summary"][method]["worst_moments"]}
+    assert {round(m["time_s"], 3) for m in chosen} >= worst  # every worst moment is pictured
+    pictures = result["pictures"]
+    assert len(pictures) == len(chosen) and all(p["face_blurred"] for p in pictures)
+    assert all(f"frames/{p['file']}" in doc.result_keys for p in pictures)
+    first = pictures[0]
+    blurred = Image.open(io.BytesIO(store.get(doc.result_keys[f"frames/{first['file']}"]).body))
+    assert blurred.width >= 640  # small analysed frames are enlarged so the labels read
+
+    plain = write_pictures(result, video, tmp_path / "plain", blur_faces=False)
+    assert [p["file"] for p in plain] == [p["file"] for p in pictures] and not any(p["face_blurred"] for p in plain)
+    sharp = np.asarray(Image.open(tmp_path / "plain" / first["file"]).convert("L"), dtype=float)
+    soft = np.asarray(blurred.convert("L"), dtype=float)
+    names = list(result["keypoint_names"])
+    position = int(np.argmin(np.abs(result["timestamps"] - first["time_s"])))
+    nose = result["keypoints"][position][names.index("nose")][:2] * (blurred.width / _analysed_width(result, video))
+    x, y = int(nose[0]), int(nose[1])
+    face = (slice(max(0, y - 8), y + 8), slice(max(0, x - 8), x + 8))
+    assert np.abs(sharp[face] - soft[face]).mean() > 3  # the face changed...
+    far = (slice(int(soft.shape[0] * 0.85), None), slice(None))
+    assert np.abs(sharp[far] - soft[far]).mean() < 0.5  # ...the rest of the picture did not
+
+
+def _analysed_width(result: dict, video) -> int:
+    from pipeline.presets import get_preset
+    from pipeline.video import probe
+
+    info = probe(video)
+    return get_preset(result["preset"]["name"]).target_size(info.width, info.height)[0]
+
+
+def test_the_pdf_report_reads_page_by_page(analysed, tmp_path):
+    from pypdf import PdfReader
+
+    store, doc, _ = analysed
+    reader = PdfReader(io.BytesIO(store.get(doc.result_keys["pdf"]).body))
+    pages = [page.extract_text() for page in reader.pages]
+    first = pages[0]
+    for words in ("Ergonomic risk assessment", "line_3_packing.mp4", doc.job_id, "Quality preset", "low",
+                  "Pose model", "blazepose", "What the scores stand on", "scored exactly", "RULA: highest", "REBA: highest"):
+        assert words in first, words
+    assert "Risk over time" in "".join(pages)
+    pictured = [index for index, page in enumerate(reader.pages) if page.images]
+    assert pictured and "Posture pictures (faces blurred)" in pages[pictured[0]]
+    assert sum(len(reader.pages[i].images) for i in pictured) == len(doc.result["pictures"])
+    last = pages[-1]
+    for words in ("Time in each posture band", "Measured from the video", "load kg", "McAtamney", "Hignett",
+                  "Assessor's name", "Signature"):
+        assert words in "".join(pages[-2:]) or words in last, words
