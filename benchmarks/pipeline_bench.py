@@ -11,6 +11,8 @@ measures side by side (same machine, same run):
 * model-only fps    the pose model on frames already in memory, chunk by chunk as the pipeline calls it
 * full fps          the whole analysis (decode prefetched behind inference, scoring)
 * naive fps         decode one full-size frame, resize, infer it, repeat
+* evidence          seconds to write the files alone, with the posture pictures and PDF, and with the
+                    annotated video too (overlay.mp4), and the video's cost per analysed frame
 * peak RSS          of a fresh process running the full analysis on the short and the long clip, and
                     within the long run, RSS after its last chunk against after its first
 
@@ -126,8 +128,9 @@ def measure(video: str, quality: str, model_name: str, weights: str | None) -> d
     del frames
 
     start = time.perf_counter()
-    analyze_video(video, model, options)
+    result = analyze_video(video, model, options)
     full = len(indices) / (time.perf_counter() - start)
+    evidence = evidence_cost(result, video)
 
     start = time.perf_counter()
     naive_reader = decord.VideoReader(video, num_threads=0)
@@ -137,8 +140,28 @@ def measure(video: str, quality: str, model_name: str, weights: str | None) -> d
         model.predict(small[0].permute(1, 2, 0).clamp(0, 255).byte().numpy()[None])
     naive = len(indices) / (time.perf_counter() - start)
     return {"frames": int(len(indices)), "size": list(size), "decode_fps": round(decode, 2), "model_fps": round(model_only, 2),
-            "full_fps": round(full, 2), "naive_fps": round(naive, 2), "frames_with_person": round(detected, 3), **crops,
+            "full_fps": round(full, 2), "naive_fps": round(naive, 2), "frames_with_person": round(detected, 3), **crops, **evidence,
             "model": {k: v for k, v in model.describe().items() if k != "keypoints"}}
+
+
+def evidence_cost(result: dict, video: str) -> dict:
+    """Seconds to write the result files without and with the evidence: posture pictures and PDF, then the
+    annotated video too, and the video's cost per analysed frame."""
+    from pipeline.results import write_results
+
+    with tempfile.TemporaryDirectory() as scratch:
+        start = time.perf_counter()
+        write_results(result, Path(scratch) / "files")
+        files = time.perf_counter() - start
+        start = time.perf_counter()
+        write_results(result, Path(scratch) / "evidence", video)
+        evidence = time.perf_counter() - start
+        start = time.perf_counter()
+        write_results(result, Path(scratch) / "overlay", video, overlay=True)
+        overlay = time.perf_counter() - start
+    frames = len(result["frame_indices"])
+    return {"files_s": round(files, 2), "files_pictures_pdf_s": round(evidence, 2), "with_overlay_s": round(overlay, 2),
+            "overlay_ms_per_frame": round(1000 * (overlay - evidence) / max(frames, 1), 1)}
 
 
 def peak_rss(video: str, quality: str, model_name: str, weights: str | None) -> dict:

@@ -53,7 +53,10 @@ function renderQualities() {
     const cost = preset.relative_time === 1 ? "fastest" : `about ${preset.relative_time}x the time of ${fastest}`;
     label.innerHTML = `<input type="radio" name="quality" value="${preset.name}"> <strong>${preset.name}</strong>
       <small>${preset.description} (${cost})</small>`;
-    label.querySelector("input").checked = preset.default;
+    const input = label.querySelector("input");
+    input.checked = preset.default;
+    input.addEventListener("change", () => { $("#overlay").checked = preset.overlay; });  // each preset's default
+    if (preset.default) $("#overlay").checked = preset.overlay;
     return label;
   }));
 }
@@ -124,7 +127,7 @@ async function startUpload() {
     state.upload = null;
     show("#resume-hint", false);
     const job = await api.call("start_processing", { video_key: videoKey, quality, params: taskDetails(),
-      blur_faces: $("#blur-faces").checked });
+      blur_faces: $("#blur-faces").checked, overlay: $("#overlay").checked });
     watch(job.job_id);
   } catch (error) {
     state.upload = null;
@@ -383,7 +386,8 @@ function renderPictures(root, pictures) {
 }
 
 function renderDownloads(status) {
-  const names = { pkl: "Data (PKL)", json: "Summary (JSON)", csv: "Frames (CSV)", xlsx: "Report (Excel)", pdf: "Report (PDF)" };
+  const names = { pkl: "Data (PKL)", json: "Summary (JSON)", csv: "Frames (CSV)", xlsx: "Report (Excel)", pdf: "Report (PDF)",
+    mp4: "Annotated video (MP4)" };
   $("#downloads").replaceChildren(...status.artifacts.map((artifact) => {
     const button = document.createElement("button");
     button.type = "button";

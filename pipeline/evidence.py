@@ -85,13 +85,14 @@ def blur_face(image, names: list[str], keypoints: np.ndarray) -> bool:
     return True
 
 
-def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True):
+def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True, enlarge: bool = True):
     """The frame as a picture: skeleton coloured by body-part score, angles, the frame's scores."""
     from PIL import Image, ImageDraw, ImageFont
 
     names, keypoints = list(result["keypoint_names"]), result["keypoints"][position]
     rula, reba, angles = result["rula"], result["reba"], result["angles"]
-    scale = max(1.0, 640 / max(frame.shape[:2]))  # small inference frames are enlarged so the labels stay readable
+    # small inference frames are enlarged so the labels stay readable (not in the video: it keeps the inference size)
+    scale = max(1.0, 640 / max(frame.shape[:2])) if enlarge else 1.0
     image = Image.fromarray(frame).resize((round(frame.shape[1] * scale), round(frame.shape[0] * scale)))
     points = keypoints.copy()
     points[:, :2] *= scale
@@ -149,3 +150,48 @@ def write_pictures(result: dict, video: str | Path, directory: str | Path, *, bl
         pictures.append({"file": name, "time_s": moment["time_s"], "frame_index": moment["frame_index"],
                          "reasons": moment["reasons"], "face_blurred": blurred})
     return pictures
+
+
+#: RULA's level colours for the overlay's running strip (the page's and the report's).
+LEVEL_SHADES = {1: SHADES[0], 2: SHADES[1], 3: SHADES[2], 4: SHADES[3]}
+
+
+def _level_strip(result: dict, width: int, height: int) -> np.ndarray:
+    """The whole video's RULA levels as a strip ``width`` wide (grey where not scored)."""
+    levels = result["rula"]["action_level"]
+    strip = np.empty((height, width, 3), np.uint8)
+    strip[:] = UNSCORED
+    for column in range(width):
+        level = levels[min(len(levels) - 1, column * len(levels) // width)]
+        if not math.isnan(level):
+            strip[:, column] = LEVEL_SHADES[int(level)]
+    return strip
+
+
+def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_faces: bool = True, chunk: int = 32) -> Path:
+    """overlay.mp4: every analysed frame, at the analysed rate and inference size, with the skeleton coloured by
+    body-part score, the frame's scores, and a running strip of the RULA levels with a cursor.
+
+    Frames are decoded, drawn and encoded ``chunk`` at a time, so a long video never sits in memory."""
+    from fractions import Fraction
+
+    from .video import write_video
+
+    info = probe(video)
+    size = get_preset(result["preset"]["name"]).target_size(info.width, info.height)
+    indices = np.asarray(result["frame_indices"])
+    reader = FrameReader(video, info, size)
+    bar = max(8, size[1] // 24)
+    strip = _level_strip(result, size[0], bar)
+
+    def frames():
+        for start in range(0, len(indices), chunk):
+            for offset, frame in enumerate(reader.read(indices[start:start + chunk])):
+                position = start + offset
+                image, _ = draw(frame, result, position, float(result["timestamps"][position]), blur_faces=blur_faces, enlarge=False)
+                picture = np.concatenate([np.asarray(image), strip], axis=0)
+                cursor = min(size[0] - 1, position * size[0] // max(len(indices), 1))
+                picture[-bar:, max(0, cursor - 1):cursor + 2] = 255
+                yield picture[: picture.shape[0] // 2 * 2, : picture.shape[1] // 2 * 2]  # H.264 in yuv420p needs even sides
+
+    return write_video(path, frames(), fps=Fraction(result["preset"]["sample_fps"]).limit_denominator(1000))

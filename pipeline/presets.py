@@ -24,6 +24,8 @@ class Preset:
     sample_fps: float
     long_side: int
     description: str
+    #: Whether a job at this preset writes the annotated video (overlay.mp4) unless it says otherwise.
+    overlay: bool = True
 
     def as_dict(self) -> dict:
         """The preset for clients, with its analysis time relative to the fastest preset."""
@@ -46,7 +48,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "low": Preset("low", 2.0, 480, "2 frames per second at 480 px: quick screening"),
+    "low": Preset("low", 2.0, 480, "2 frames per second at 480 px: quick screening", overlay=False),
     "medium": Preset("medium", 5.0, 640, "5 frames per second at 640 px: the default"),
     "high": Preset("high", 10.0, 960, "10 frames per second at 960 px: short clips and fast movements"),
 }

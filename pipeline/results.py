@@ -49,9 +49,13 @@ from .errors import UnsafeResult
 
 RESULT_FORMAT = "ergo-result"
 RESULT_VERSION = 1
-FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf"}
+FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf",
+         "mp4": "overlay.mp4"}
 CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", "csv": "text/csv",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
+                 "mp4": "video/mp4"}
+#: Files a job writes only when asked (the annotated video).
+OPTIONAL = ("mp4",)
 #: Where the posture pictures go, beside the files.
 PICTURES = "frames"
 
@@ -121,16 +125,19 @@ def frame_rows(result: dict) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def write_results(result: dict, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True) -> dict[str, Path]:
-    """Write the files into ``directory``, and with ``video`` the posture pictures under ``frames/`` (recorded in
-    ``result["pictures"]``); returns {artifact: path}."""
-    from .evidence import write_pictures
+def write_results(result: dict, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True,
+                  overlay: bool = False) -> dict[str, Path]:
+    """Write the files into ``directory``; with ``video``, the posture pictures under ``frames/`` (recorded in
+    ``result["pictures"]``) and, with ``overlay``, the annotated video; returns {artifact: path}."""
+    from .evidence import write_overlay, write_pictures
     from .report import write_report
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     result["pictures"] = write_pictures(result, video, directory / PICTURES, blur_faces=blur_faces) if video else []
-    paths = {artifact: directory / name for artifact, name in FILES.items()}
+    paths = {artifact: directory / name for artifact, name in FILES.items() if artifact not in OPTIONAL}
+    if video and overlay:
+        paths["mp4"] = write_overlay(result, video, directory / FILES["mp4"], blur_faces=blur_faces)
     with open(paths["pkl"], "wb") as out:
         pickle.dump(result, out, protocol=5)
     paths["json"].write_text(json.dumps(summary_document(result), indent=2))

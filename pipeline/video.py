@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -183,7 +184,7 @@ def read_errors() -> tuple[type[BaseException], ...]:
 
 
 
-def write_video(path: str | Path, frames: Iterable[np.ndarray], *, fps: int, codec: str = "libx264",
+def write_video(path: str | Path, frames: Iterable[np.ndarray], *, fps: int | Fraction, codec: str = "libx264",
                 display_rotation: int | None = None, gop: int = 10) -> Path:
     """Encode (h, w, 3) uint8 RGB frames (all one size) into ``path``; ``display_rotation`` sets a phone-style flag."""
     import av

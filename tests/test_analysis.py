@@ -87,6 +87,16 @@ def test_analysis_job_writes_loadable_result_files_and_pictures(store, clip, tmp
     assert plotted[2] == ["rula_grand_score", "reba_reba_score"]
 
 
+def test_a_job_that_asks_gets_the_annotated_video(local_store, clip, tmp_path):
+    from pipeline.video import probe
+
+    app, job = submit(local_store, clip, overlay=True)
+    doc = _run(app, job)
+    assert doc.state == State.SUCCESS, doc.error
+    local_store.download_file(doc.result_keys["mp4"], tmp_path / "overlay.mp4")
+    assert probe(tmp_path / "overlay.mp4").frame_count == doc.result["summary"]["frames_analysed"]
+
+
 def test_damaged_chunks_become_gaps_and_the_rest_is_analysed(local_store, tmp_path):
     rng = np.random.default_rng(0)
     video = make_video(tmp_path / "noisy.mp4", frames=90, width=96, height=64, fps=15, gop=10,

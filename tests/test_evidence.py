@@ -89,3 +89,17 @@ def test_the_pdf_report_reads_page_by_page(analysed, tmp_path):
     for words in ("Time in each posture band", "Measured from the video", "load kg", "McAtamney", "Hignett",
                   "Assessor's name", "Signature"):
         assert words in "".join(pages[-2:]) or words in last, words
+
+
+def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analysed, tmp_path):
+    from pipeline.evidence import write_overlay
+    from pipeline.video import probe
+
+    store, doc, video = analysed
+    assert "mp4" not in doc.result_keys  # the low preset leaves it out unless the job asks
+    result = load_result(store.get(doc.result_keys["pkl"]).body)
+    path = write_overlay(result, video, tmp_path / "overlay.mp4")
+    info = probe(path)
+    frames = len(result["frame_indices"])
+    assert info.frame_count == frames and info.fps == pytest.approx(result["preset"]["sample_fps"])
+    assert info.width == _analysed_width(result, video) and info.height % 2 == 0

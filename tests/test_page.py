@@ -287,9 +287,12 @@ def test_the_results_show_the_posture_pictures_and_offer_the_pdf(page, server, l
     sent = []
     page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/start_processing") else None)
     page.uncheck("#blur-faces")
+    assert page.is_checked("#overlay")  # medium, the default preset, writes the annotated video...
+    page.check("input[name=quality][value=low]")
+    assert not page.is_checked("#overlay")  # ...low does not
     choose_and_start(page, clip)
     page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
-    assert sent[0]["blur_faces"] is False
+    assert sent[0]["blur_faces"] is False and sent[0]["overlay"] is False  # the low preset's default
     status = api(url, "get_status", job_id=re.search(r"job=(\w+)", page.url).group(1))["job_status"]
     assert status["pictures"] and not any(picture["face_blurred"] for picture in status["pictures"])
     figures = page.locator("#pictures figure")

@@ -32,7 +32,7 @@ RANDOM_WARNING = ("WARNING: --weights random uses an untrained pose model. The p
 
 def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                  chunk_size: int | None = None, out: str | Path | None = None, params: dict | None = None,
-                 blur_faces: bool = True,
+                 blur_faces: bool = True, overlay: bool | None = None,
                  on_status: Callable[[JobStatus], None] | None = None) -> tuple[JobStatus, Path | None]:
     """Analyse ``video`` here; returns (final status document, results folder or None when it did not succeed).
 
@@ -50,6 +50,8 @@ def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | Non
         kwargs["params"] = params
     if not blur_faces:
         kwargs["blur_faces"] = False
+    if overlay is not None:
+        kwargs["overlay"] = overlay
     job = app.send_task(ANALYZE_TASK, kwargs=kwargs)
     runner = threading.Thread(target=app.run_until_ready, args=(job.id, default_worker_id("analyze")), daemon=True)
     runner.start()

@@ -106,13 +106,14 @@ def _check_upload(info: ObjectInfo, pinned_etag: str | None, max_bytes: int) -> 
 
 def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                        params: dict | None = None, chunk_size: int | None = None, video_etag: str | None = None,
-                       blur_faces: bool = True, *, settings: AnalysisSettings) -> dict[str, Any]:
+                       blur_faces: bool = True, overlay: bool | None = None, *, settings: AnalysisSettings) -> dict[str, Any]:
     """Analyse ``video_key``; returns the summary and records the result files' keys.
 
     Pipeline errors are expected failures (the task ``throws`` them): their
     message, written for the person who submitted the video, is the job's error.
     ``video_etag`` pins the upload the job was started on: a replaced video is refused, not analysed.
-    ``blur_faces`` blurs the faces in the posture pictures (these are pictures of employees).
+    ``blur_faces`` blurs the faces in the posture pictures (these are pictures of employees); ``overlay`` writes
+    the annotated video (unset: the preset's default).
     """
     from pipeline.analysis import analyze_video
     from pipeline.pose import load_pose_model
@@ -145,7 +146,8 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
                                on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id,
                                video_name=video_key.rsplit("/", 1)[-1])
         self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
-        paths = write_results(result, Path(scratch) / "results", video, blur_faces=blur_faces)
+        paths = write_results(result, Path(scratch) / "results", video, blur_faces=blur_faces,
+                              overlay=options.preset.overlay if overlay is None else overlay)
         prefix = results_prefix(job_id)
         keys = {}
         for artifact, path in paths.items():

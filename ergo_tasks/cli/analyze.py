@@ -41,7 +41,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(RANDOM_WARNING, file=sys.stderr)
     params = task_details(args)
     doc, out = follow(video, args.progress, quality=args.quality, model=args.model, weights=args.weights,
-                      chunk_size=args.chunk_size, out=args.out, params=params, blur_faces=args.blur_faces)
+                      chunk_size=args.chunk_size, out=args.out, params=params, blur_faces=args.blur_faces,
+                      overlay=args.overlay)
     if out is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
@@ -66,5 +67,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--progress", action="store_true", help="draw the progress bar even when not on a terminal")
     parser.add_argument("--no-blur-faces", dest="blur_faces", action="store_false",
                         help="leave faces unblurred in the posture pictures (they are blurred by default)")
+    parser.add_argument("--overlay", action=argparse.BooleanOptionalAction, default=None,
+                        help="write the annotated video overlay.mp4 (default: on, except at quality low)")
     add_flags(parser)
     parser.set_defaults(handler=cmd_analyze)

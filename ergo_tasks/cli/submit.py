@@ -31,8 +31,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     try:
         params = task_details(args)
         video_key = upload_video(client, video, show=not args.quiet, state_dir=settings.upload_state_dir)
+        options = {**({"params": params} if params else {}), **({"overlay": args.overlay} if args.overlay is not None else {})}
         job_id = client.call("start_processing", video_key=video_key, quality=args.quality, blur_faces=args.blur_faces,
-                             **({"params": params} if params else {}))["job_id"]
+                             **options)["job_id"]
         print(f"Job {job_id} started.", file=sys.stderr)
         if not args.wait:
             print(job_id)
@@ -87,5 +88,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--quiet", action="store_true")
     submit.add_argument("--no-blur-faces", dest="blur_faces", action="store_false",
                         help="leave faces unblurred in the posture pictures (they are blurred by default)")
+    submit.add_argument("--overlay", action=argparse.BooleanOptionalAction, default=None,
+                        help="write the annotated video overlay.mp4 (default: on, except at quality low)")
     add_flags(submit)
     submit.set_defaults(handler=cmd_submit)

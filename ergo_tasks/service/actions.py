@@ -95,6 +95,8 @@ class StartRequest(_Request):
     params: AssessmentParams | None = None
     #: Blur faces in the posture pictures (on by default: they are pictures of employees).
     blur_faces: bool = True
+    #: Write the annotated video (overlay.mp4); unset, the preset decides (off at low).
+    overlay: bool | None = None
     #: Every request with this key gets the same job; unset, the upload and the options are the key.
     idempotency_key: str | None = Field(None, min_length=8, max_length=128)
 
@@ -307,6 +309,8 @@ class JobService:
             kwargs["params"] = request.params.model_dump(exclude_defaults=True)
         if not request.blur_faces:
             kwargs["blur_faces"] = False
+        if request.overlay is not None:
+            kwargs["overlay"] = request.overlay
         # A client that retries (after a timeout, a lost answer) gets the job it already has, never a second run.
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
         given = request.idempotency_key or json.dumps(kwargs, sort_keys=True)
@@ -334,8 +338,10 @@ class JobService:
 
     def generate_download_url(self, request: DownloadRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
-        if doc.state != State.SUCCESS or request.artifact not in doc.result_keys:
+        if doc.state != State.SUCCESS:
             raise ServiceError(f"Job {doc.job_id} has no results yet (it is {PUBLIC_STATUS[doc.state]}).", code="not_ready")
+        if request.artifact not in doc.result_keys:
+            raise ServiceError(f"Job {doc.job_id} has no {FILES[request.artifact]}: it was not asked for.", code="job_not_found")
         if not self.store.exists(doc.result_keys[request.artifact]):
             raise ServiceError(EXPIRED.format(job_id=doc.job_id), code="results_expired")
         return {"download_url": self._download_url(doc, request.artifact), "expires_in": self.settings.download_url_expiry_s}
