@@ -128,6 +128,8 @@ def test_the_whole_flow_through_the_runpod_api(runpod_client, s3_store, tmp_path
     ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4"}, "upload_not_found"),
     ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4", "quality": "ultra"}, "invalid_input"),
     ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4", "params": {"load_kg": -1}}, "invalid_input"),
+    ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4", "params": {"coupling": 7}}, "invalid_input"),
+    ({"action": "start_processing", "video_key": "uploads/" + "0" * 32 + "/a.mp4", "overlay": "sometimes"}, "invalid_input"),
     ({"action": "get_status", "job_id": "../../status/x"}, "invalid_job_id"),
     ({"action": "get_status", "job_id": 12345}, "invalid_input"),
     ({"action": "get_status", "job_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, "job_not_found"),
