@@ -110,6 +110,11 @@ def test_damaged_chunks_become_gaps_and_the_rest_is_analysed(local_store, tmp_pa
     summary = doc.result["summary"]
     assert summary["damaged_spans"] and "could not be decoded" in summary["damaged_spans"][0]
     assert 0 < summary["frames_with_person"] < summary["frames_analysed"]
+    # the evidence is made around the damage too: the annotated video (on at high) keeps every analysed frame
+    local_store.download_file(doc.result_keys["mp4"], tmp_path / "overlay.mp4")
+    from pipeline.video import probe
+
+    assert probe(tmp_path / "overlay.mp4").frame_count == summary["frames_analysed"]
 
 
 @pytest.mark.parametrize("kwargs,message", [
