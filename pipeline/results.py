@@ -1,4 +1,5 @@
-"""The four result files, and a safe way to read the pickle back.
+"""The result files (data, summary, frames, workbook, PDF report, annotated video), and a safe way to read
+the pickle back.
 
 ``result.pkl`` is a plain dict (documented below) of numpy arrays, numbers,
 strings, lists and dicts, with ``format`` and ``version`` keys.  Pickle from an

@@ -1,8 +1,9 @@
 """The analysis job: a task that wires the pipeline to object storage.
 
 Reads ``uploads/...``, keeps finished chunks under ``checkpoints/<job_id>/``
-(so a requeued or resumed job continues where it stopped), writes the four
-result files under ``results/<job_id>/`` and records their keys.
+(so a requeued or resumed job continues where it stopped), writes the result
+files, the PDF report, the posture pictures (``frames/``) and, when asked, the
+annotated video under ``results/<job_id>/`` and records their keys.
 """
 
 from __future__ import annotations
