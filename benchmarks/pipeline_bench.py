@@ -11,6 +11,8 @@ measures side by side (same machine, same run):
 * model-only fps    the pose model on frames already in memory, chunk by chunk as the pipeline calls it
 * full fps          the whole analysis (decode prefetched behind inference, scoring)
 * naive fps         decode one full-size frame, resize, infer it, repeat
+* --threads         instead: full fps alone and beside a busy process, with Torch's default threading and with
+                    the worker's (a thread per core less the decoder's, OMP_WAIT_POLICY=PASSIVE); slowdown goal <= 1.2
 * evidence          seconds to write the files alone, with the posture pictures and PDF, and with the
                     annotated video too (overlay.mp4), and the video's cost per analysed frame
 * peak RSS          of a fresh process running the full analysis on the short and the long clip, and
@@ -181,10 +183,47 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def _child(mode: str, video: Path, args: argparse.Namespace) -> dict:
+def full_only(video: str, quality: str, model_name: str, weights: str | None) -> dict:
+    """The full analysis alone, for the threading comparison."""
+    import torch
+
+    from pipeline.analysis import analyze_video
+
+    options, _, _, indices, model = _setup(video, quality, model_name, weights)
+    analyze_video(video, model, options)  # warm-up
+    start = time.perf_counter()
+    analyze_video(video, model, options)
+    return {"full_fps": round(len(indices) / (time.perf_counter() - start), 2), "torch_threads": torch.get_num_threads()}
+
+
+def _child(mode: str, video: Path, args: argparse.Namespace, env: dict | None = None) -> dict:
     command = [sys.executable, __file__, "--child", mode, "--video", str(video), "--quality", args.quality, "--model", args.model]
-    output = subprocess.run(command + (["--weights", args.weights] if args.weights else []), capture_output=True, text=True, check=True)
+    output = subprocess.run(command + (["--weights", args.weights] if args.weights else []), capture_output=True, text=True,
+                            check=True, env=env)
     return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def threading_check(video: Path, args: argparse.Namespace) -> dict:
+    """Full-pipeline fps alone and beside a competing CPU-bound process, with Torch's defaults (a thread per core,
+    OpenMP threads spinning) and with the worker's settings (ERGO_TORCH_THREADS, OMP_WAIT_POLICY=PASSIVE)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "ERGO_TORCH"))}
+    setups = {"torch_defaults": {**base, "ERGO_TORCH_THREADS": str(cores), "OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": str(cores)},
+              "worker_settings": base}
+    report = {}
+    for name, env in setups.items():
+        alone = _child("full", video, args, env)
+        competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            busy = _child("full", video, args, env)
+        finally:
+            competitor.kill()
+            competitor.wait()
+        report[name] = {"alone_fps": alone["full_fps"], "beside_busy_fps": busy["full_fps"], "torch_threads": alone["torch_threads"],
+                        "slowdown": round(alone["full_fps"] / busy["full_fps"], 2)}
+    return report
 
 
 def main() -> None:
@@ -194,16 +233,25 @@ def main() -> None:
     parser.add_argument("--weights", help="blazepose: lite, full (default) or heavy; keypointrcnn: default random")
     parser.add_argument("--short", type=int, default=10, help="seconds of the short clip")
     parser.add_argument("--long", type=int, default=60, help="seconds of the long clip")
-    parser.add_argument("--child", choices=["measure", "rss"])
+    parser.add_argument("--child", choices=["measure", "rss", "full"])
+    parser.add_argument("--threads", action="store_true",
+                        help="only compare Torch's default threading with the worker's, alone and beside a busy process")
     parser.add_argument("--video")
     args = parser.parse_args()
     if args.model == "keypointrcnn" and not args.weights:
         args.weights = "random"
     if args.child:
-        run = measure if args.child == "measure" else peak_rss
+        from ergo_tasks.analysis.settings import AnalysisSettings
+
+        AnalysisSettings().prepare_process()  # as a worker does, before Torch loads
+        run = {"measure": measure, "rss": peak_rss, "full": full_only}[args.child]
         print(json.dumps(run(args.video, args.quality, args.model, args.weights)))
         return
     scene = person_scene() if args.model == "blazepose" else block_scene
+    if args.threads:
+        with tempfile.TemporaryDirectory(prefix="ergo-bench-") as scratch:
+            print(json.dumps(threading_check(make_clip(Path(scratch) / "short.mp4", args.short, scene), args), indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="ergo-bench-") as scratch:
         short = make_clip(Path(scratch) / "short.mp4", args.short, scene)
         long = make_clip(Path(scratch) / "long.mp4", args.long, scene)

@@ -27,6 +27,7 @@ TASK_MODULES = (__name__,)
 def register(app: TaskApp, settings: AnalysisSettings | None = None) -> None:
     """Register the analysis task, and its webhook notifier when ``ERGO_WEBHOOK_URL`` is set."""
     settings = settings or AnalysisSettings()
+    settings.prepare_process()  # before any analysis imports Torch in this process
     register_analysis(app, settings)
     if not any(isinstance(m, CheckpointCleanup) for m in app.middleware):
         app.middleware.add(CheckpointCleanup())

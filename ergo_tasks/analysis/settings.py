@@ -6,7 +6,9 @@ the pipeline itself never reads the environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +39,15 @@ class AnalysisSettings(BaseSettings):
     webhook_url: str | None = None
     #: A video larger than this is refused before it is downloaded (``ERGO_MAX_UPLOAD_BYTES``, as for the service).
     max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, gt=0)
+    #: Torch's threads for the pose model on the CPU; unset: one per core this process may use, less one for the
+    #: decode thread that runs beside inference.
+    torch_threads: int | None = Field(None, ge=1)
+    #: OpenMP's wait policy, set before Torch loads: PASSIVE lets idle threads sleep instead of spinning on a core
+    #: the decoder or another process needs (the same value in ``OMP_WAIT_POLICY`` wins).
+    omp_wait_policy: Literal["PASSIVE", "ACTIVE"] = "PASSIVE"
+
+    def threads(self) -> int:
+        return self.torch_threads or max(1, usable_cores() - DECODE_THREADS)
 
     def models_folder(self) -> Path:
         return self.models_dir or StorageSettings().data_dir / "models"
@@ -45,4 +56,18 @@ class AnalysisSettings(BaseSettings):
         """The pose settings of one job: its own model and weights where it names them, else these defaults."""
         chosen = model or self.pose_model
         return PoseSettings(model=chosen, weights=weights or (self.pose_weights if chosen == self.pose_model else None),
-                            device=self.device, batch_size=self.batch_size, models_dir=self.models_folder())
+                            device=self.device, batch_size=self.batch_size, models_dir=self.models_folder(), threads=self.threads())
+
+    def prepare_process(self) -> None:
+        """What must be set before Torch is imported in this process: OpenMP's wait policy and thread count."""
+        os.environ.setdefault("OMP_WAIT_POLICY", self.omp_wait_policy)
+        os.environ.setdefault("OMP_NUM_THREADS", str(self.threads()))
+
+
+#: Threads that decode video beside inference (the pipeline's prefetching reader).
+DECODE_THREADS = 1
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers narrow), not the machine's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

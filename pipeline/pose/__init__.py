@@ -36,6 +36,9 @@ class PoseSettings:
     batch_size: int | None = None
     #: Folder of BlazePose's verified ``.tflite`` files (``ergo models fetch`` fills it).
     models_dir: Path | None = None
+    #: Torch's intra-op threads on the CPU; None leaves Torch's own choice (one per core, which collapses when
+    #: a decode thread or another process wants a core: see the analysis's ``torch_threads``).
+    threads: int | None = None
 
 
 _LOADERS: dict[str, Callable[[PoseSettings], PoseModel]] = {}
@@ -77,6 +80,10 @@ def load_pose_model(settings: PoseSettings = PoseSettings()) -> PoseModel:
     loader = _LOADERS.get(settings.model)
     if loader is None:
         raise PoseModelUnavailable(f"Unknown pose model '{settings.model}'; available: {', '.join(_LOADERS)}.")
+    if settings.threads is not None:
+        import torch
+
+        torch.set_num_threads(settings.threads)
     return loader(settings)
 
 
