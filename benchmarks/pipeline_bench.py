@@ -12,7 +12,7 @@ measures side by side (same machine, same run):
 * full fps          the whole analysis (decode prefetched behind inference, scoring)
 * naive fps         decode one full-size frame, resize, infer it, repeat
 * --threads         instead: full fps alone and beside a busy process, with Torch's default threading and with
-                    the worker's (a thread per core less the decoder's, OMP_WAIT_POLICY=PASSIVE); slowdown goal <= 1.2
+                    the worker's (a thread per usable core, OMP_WAIT_POLICY=PASSIVE); slowdown goal <= 1.2
 * evidence          seconds to write the files alone, with the posture pictures and PDF, and with the
                     annotated video too (overlay.mp4), and the video's cost per analysed frame
 * peak RSS          of a fresh process running the full analysis on the short and the long clip, and

@@ -1,7 +1,8 @@
-"""Threading that cannot collapse: a worker leaves a core to the video decoder and lets idle OpenMP threads sleep.
+"""Threading that cannot collapse: a worker sizes Torch's threads to the cores it may use and lets idle OpenMP
+threads sleep.
 
-Torch's default (a spinning thread per core) slowed the landmark network from 16 ms to 1.7 s per crop on a busy
-2-core machine; `benchmarks/pipeline_bench.py --threads` measures the slowdown beside a busy process."""
+Torch's default (threads that spin while they wait) slowed the landmark network from 16 ms to 1.7 s per crop on
+a busy 2-core machine; `benchmarks/pipeline_bench.py --threads` measures the slowdown beside a busy process."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def fresh_process(code: str, tmp_path, **env: str) -> list[str]:
     return done.stdout.split()
 
 
-def test_a_worker_leaves_a_core_to_the_decoder_and_lets_idle_threads_sleep(tmp_path):
-    expected = str(max(1, usable_cores() - 1))
+def test_a_worker_sizes_torch_to_its_cores_and_lets_idle_threads_sleep(tmp_path):
+    expected = str(usable_cores())
     assert fresh_process(START_LIKE_A_WORKER, tmp_path)[-3:] == ["PASSIVE", expected, expected]
     # an operator's choice wins: the settings, and OMP_WAIT_POLICY where it is already set
     told = fresh_process(START_LIKE_A_WORKER, tmp_path, ERGO_TORCH_THREADS="1", OMP_WAIT_POLICY="ACTIVE")
@@ -34,7 +35,7 @@ def test_a_worker_leaves_a_core_to_the_decoder_and_lets_idle_threads_sleep(tmp_p
 
 def test_the_pose_settings_carry_the_threads_and_loading_applies_them(tmp_path, monkeypatch):
     monkeypatch.delenv("ERGO_TORCH_THREADS", raising=False)
-    assert AnalysisSettings().pose("keypointrcnn", "random").threads == max(1, usable_cores() - 1)
+    assert AnalysisSettings().pose("keypointrcnn", "random").threads == usable_cores()
     assert AnalysisSettings(torch_threads=2).pose("keypointrcnn", "random").threads == 2
     code = ("import torch; torch.set_num_threads(4); from pipeline.pose import PoseSettings, load_pose_model; "
             "load_pose_model(PoseSettings(model='keypointrcnn', weights='random', threads=1)); print(torch.get_num_threads())")

@@ -39,15 +39,16 @@ class AnalysisSettings(BaseSettings):
     webhook_url: str | None = None
     #: A video larger than this is refused before it is downloaded (``ERGO_MAX_UPLOAD_BYTES``, as for the service).
     max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, gt=0)
-    #: Torch's threads for the pose model on the CPU; unset: one per core this process may use, less one for the
-    #: decode thread that runs beside inference.
+    #: Torch's threads for the pose model on the CPU; unset: one per core this process may use.  Measured on 2
+    #: cores (benchmarks/pipeline_bench.py --threads), a core per thread with the PASSIVE wait policy beat one
+    #: thread less (left to the decoder) both alone and beside a busy process.
     torch_threads: int | None = Field(None, ge=1)
     #: OpenMP's wait policy, set before Torch loads: PASSIVE lets idle threads sleep instead of spinning on a core
     #: the decoder or another process needs (the same value in ``OMP_WAIT_POLICY`` wins).
     omp_wait_policy: Literal["PASSIVE", "ACTIVE"] = "PASSIVE"
 
     def threads(self) -> int:
-        return self.torch_threads or max(1, usable_cores() - DECODE_THREADS)
+        return self.torch_threads or usable_cores()
 
     def models_folder(self) -> Path:
         return self.models_dir or StorageSettings().data_dir / "models"
@@ -62,10 +63,6 @@ class AnalysisSettings(BaseSettings):
         """What must be set before Torch is imported in this process: OpenMP's wait policy and thread count."""
         os.environ.setdefault("OMP_WAIT_POLICY", self.omp_wait_policy)
         os.environ.setdefault("OMP_NUM_THREADS", str(self.threads()))
-
-
-#: Threads that decode video beside inference (the pipeline's prefetching reader).
-DECODE_THREADS = 1
 
 
 def usable_cores() -> int:

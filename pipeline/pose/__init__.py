@@ -36,8 +36,7 @@ class PoseSettings:
     batch_size: int | None = None
     #: Folder of BlazePose's verified ``.tflite`` files (``ergo models fetch`` fills it).
     models_dir: Path | None = None
-    #: Torch's intra-op threads on the CPU; None leaves Torch's own choice (one per core, which collapses when
-    #: a decode thread or another process wants a core: see the analysis's ``torch_threads``).
+    #: Torch's intra-op threads on the CPU; None leaves Torch's own choice (see the analysis's ``torch_threads``).
     threads: int | None = None
 
 
