@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ergonomics import BODY_PART_MAXIMA, RISK_LEVELS
+from .ergonomics import BODY_PART_MAXIMA
 from .evidence import shade
 
 REFERENCES = (
@@ -36,10 +36,6 @@ GREY = (236, 239, 241)
 def _text(value: str) -> str:
     """fpdf2's core fonts speak Latin-1: keep the words, drop what they cannot print."""
     return value.replace("–", "-").replace("°", " deg").encode("latin-1", "replace").decode("latin-1")
-
-
-def _level(method: str, score: float) -> int:
-    return next((level for level, highest, _ in RISK_LEVELS[method] if score <= highest), RISK_LEVELS[method][-1][0])
 
 
 def write_report(result: dict, path: str | Path, pictures: list[tuple[Path, dict]] = ()) -> Path:
@@ -159,9 +155,8 @@ def _timelines(pdf, result: dict, width: float) -> None:
                 pdf.rect(x0 + span * t / duration, y, max(0.2, span * step / duration), strip, style="F")
         pdf.set_y(y + strip + 1.5)
 
-    for method, key in (("rula", "grand_score"), ("reba", "reba_score")):
-        scores = result[method][key]
-        strip_row(f"{method.upper()} level", [None if math.isnan(s) else LEVEL_COLOURS[method][_level(method, s)] for s in scores])
+    for method, key in (("rula", "action_level"), ("reba", "risk_level")):  # each frame's level, as scored
+        strip_row(f"{method.upper()} level", [None if math.isnan(v) else LEVEL_COLOURS[method][int(v)] for v in result[method][key]])
     pdf.ln(2)
     for method, parts in BODY_PART_MAXIMA.items():
         for part, highest in parts.items():

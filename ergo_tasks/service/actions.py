@@ -250,15 +250,13 @@ class JobService:
             # One PUT, signed for this length and only while the key is new: it cannot replace the video later.
             url = self.store.presign_put(key, expires, content_type, size=request.size, new_only=True)
             return {**common, "method": "PUT", "upload_url": url, "headers": {"Content-Type": content_type, "If-None-Match": "*"}}
-        part_size = self._part_size(request.size)
+        part_size, count = self._parts(request.size)
         return {**common, "method": "PARTS", "upload_id": self.store.start_upload(key, content_type), "part_size": part_size,
-                "part_count": -(-request.size // part_size)}
+                "part_count": count}
 
     def sign_upload_parts(self, request: SignPartsRequest, caller: Caller) -> dict:
         self._check_upload_key(request.video_key)
-        self._check_size(request.size)
-        part_size = self._part_size(request.size)
-        count = -(-request.size // part_size)
+        part_size, count = self._parts(request.size)
         if not all(1 <= number <= count for number in request.parts):
             raise ServiceError(f"Part numbers run from 1 to {count} for a file of this size.")
         self._uploaded_parts(request)  # the upload must be in progress
@@ -272,9 +270,7 @@ class JobService:
         return {"parts": [{"number": part.number, "size": part.size} for part in self._uploaded_parts(request)]}
 
     def complete_upload(self, request: SizedUploadRequest, caller: Caller) -> dict:
-        self._check_size(request.size)
-        part_size = self._part_size(request.size)
-        count = -(-request.size // part_size)
+        part_size, count = self._parts(request.size)
         received = {part.number: part for part in self._uploaded_parts(request)}
         missing = [n for n in range(1, count + 1) if n not in received or received[n].size != _part_length(request.size, part_size, n)]
         if missing:
@@ -392,10 +388,13 @@ class JobService:
             limit = self.settings.max_upload_bytes / 1024**3
             raise ServiceError(f"The video is larger than the {limit:g} GB limit.", code="file_too_large")
 
-    def _part_size(self, size: int) -> int:
-        """The part size for a file of ``size`` bytes: the configured one, grown to stay within S3's part count."""
+    def _parts(self, size: int) -> tuple[int, int]:
+        """(part size, part count) for a file of ``size`` bytes, which must be within the limit: the configured
+        part size, grown to stay within S3's part count."""
+        self._check_size(size)
         least = -(-size // MAX_PARTS)
-        return max(self.settings.upload_part_bytes, -(-least // MIN_PART_BYTES) * MIN_PART_BYTES)
+        part_size = max(self.settings.upload_part_bytes, -(-least // MIN_PART_BYTES) * MIN_PART_BYTES)
+        return part_size, -(-size // part_size)
 
     def _uploaded_parts(self, request: UploadPartsRequest) -> list:
         self._check_upload_key(request.video_key)

@@ -74,14 +74,18 @@ def upload_video(client: ApiClient, path: Path, *, show: bool = True, workers: i
             return slot["video_key"]
         record.save(slot)
     part_size, count = slot["part_size"], slot["part_count"]
-    todo = [n for n in range(1, count + 1) if done.get(n) != min(part_size, size - (n - 1) * part_size)]
-    with _progress(size, size - sum(min(part_size, size - (n - 1) * part_size) for n in todo), show) as bar, \
+
+    def length(number: int) -> int:
+        return min(part_size, size - (number - 1) * part_size)
+
+    todo = [n for n in range(1, count + 1) if done.get(n) != length(n)]
+    with _progress(size, size - sum(length(n) for n in todo), show) as bar, \
             ThreadPoolExecutor(max_workers=workers) as pool:
         for first in range(0, len(todo), 100):  # URLs are signed in batches, as the parts are reached
             batch = todo[first:first + 100]
             urls = client.call("sign_upload_parts", video_key=slot["video_key"], upload_id=slot["upload_id"], size=size,
                                parts=batch)["urls"]
-            sends = [pool.submit(_put_range, urls[str(n)], path, (n - 1) * part_size, min(part_size, size - (n - 1) * part_size),
+            sends = [pool.submit(_put_range, urls[str(n)], path, (n - 1) * part_size, length(n),
                                  {}, bar) for n in batch]
             for send in sends:
                 send.result()

@@ -333,17 +333,17 @@ def _add_local_storage_routes(app: FastAPI, store: LocalStore, max_bytes: int) -
 
     @app.get("/storage/{key:path}", include_in_schema=False)
     async def download(key: str, request: Request):
-        refused = verified("GET", key, request)
-        if isinstance(refused, JSONResponse):
+        conditions = verified("GET", key, request)
+        if isinstance(conditions, JSONResponse):
             if "text/html" in request.headers.get("accept", ""):  # a person opened the link: words, not JSON
-                return HTMLResponse(_LINK_REFUSED.format(reason=html.escape(json.loads(refused.body)["error"])), status_code=403)
-            return refused
+                return HTMLResponse(_LINK_REFUSED.format(reason=html.escape(json.loads(conditions.body)["error"])), status_code=403)
+            return conditions
         try:
             size = store.head(key).size
             content_type = store.content_type(key)
         except ObjectNotFound:
             return _reply(error_reply("job_not_found", "That file no longer exists."))
-        name = _SAFE_NAME.sub("_", refused.get("filename") or key.rsplit("/", 1)[-1])  # the name the link was signed for
+        name = _SAFE_NAME.sub("_", conditions.get("filename") or key.rsplit("/", 1)[-1])  # the name the link was signed for
         return StreamingResponse(store.iter_chunks(key, 1 << 20), media_type=content_type,
                                  headers={"Content-Length": str(size), "Content-Disposition": f'attachment; filename="{name}"'})
 
