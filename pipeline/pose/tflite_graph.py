@@ -6,6 +6,10 @@ fail on them (the detector's weights are sparse).  This reads the flatbuffer
 (float16 -> float32 ``DEQUANTIZE``, sparse -> dense ``DENSIFY``) and replays the
 operators with Torch: no TensorFlow at run time, batched, on any device.
 
+Only the steps the wanted outputs depend on are run (``outputs=``): the
+landmark network's segmentation mask, which the pipeline never reads, is
+computed at full crop resolution and would cost a fifth of its steps.
+
 Layout: TFLite is NHWC; 4-D activations are kept NCHW inside (what Torch's
 convolutions want) and turned back at reshapes and outputs, so inputs and
 outputs look exactly as in TFLite.  Only the operators these models use are
@@ -14,6 +18,7 @@ implemented; anything else fails loudly at load time, never silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,25 +115,52 @@ def _index_vector(table: Any, kind: int) -> np.ndarray:
     return vector.ValuesAsNumpy().astype(np.int64)
 
 
+def _needed(steps: list[_Step], wanted: list[int]) -> list[_Step]:
+    """The steps (in graph order) that the ``wanted`` tensors depend on."""
+    producer = {step.outputs[0]: step for step in steps}
+    needed: set[int] = set()
+    pending = list(wanted)
+    while pending:
+        step = producer.get(pending.pop())
+        if step is not None and id(step) not in needed:
+            needed.add(id(step))
+            pending += step.inputs
+    return [step for step in steps if id(step) in needed]
+
+
 def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
     effective = (kernel - 1) * dilation + 1
     total = max((-(-size // stride) - 1) * stride + effective - size, 0)
     return total // 2, total - total // 2
 
 
+def _read(source: str | Path | bytes) -> Any:
+    import tflite
+
+    return tflite.Model.GetRootAsModel(source if isinstance(source, bytes) else Path(source).read_bytes(), 0)
+
+
+def output_shapes(source: str | Path | bytes) -> list[list[int]]:
+    """The shapes of a model's outputs, in its order (to pick outputs by what they are)."""
+    model = _read(source)
+    graph = model.Subgraphs(0)
+    return [graph.Tensors(graph.Outputs(i)).ShapeAsNumpy().tolist() for i in range(graph.OutputsLength())]
+
+
 class TFLiteGraph(nn.Module):
-    """A TFLite model as a Torch module: ``forward(*inputs)`` takes and returns NHWC tensors like TFLite."""
+    """A TFLite model as a Torch module: ``forward(*inputs)`` takes and returns NHWC tensors like TFLite.
 
-    def __init__(self, source: str | Path | bytes):
+    ``outputs``: the positions, among the model's outputs, of those to compute (in that order); by default all.
+    """
+
+    def __init__(self, source: str | Path | bytes, outputs: Sequence[int] | None = None):
         super().__init__()
-        import tflite
-
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        model = tflite.Model.GetRootAsModel(data, 0)
+        model = _read(source)
         graph = model.Subgraphs(0)
         names = _operator_names()
         self.input_ids = [graph.Inputs(i) for i in range(graph.InputsLength())]
-        self.output_ids = [graph.Outputs(i) for i in range(graph.OutputsLength())]
+        positions = range(graph.OutputsLength()) if outputs is None else outputs
+        self.output_ids = [graph.Outputs(i) for i in positions]
         self.output_names = [graph.Tensors(i).Name().decode() for i in self.output_ids]
         self.shapes = {i: graph.Tensors(i).ShapeAsNumpy().tolist() if graph.Tensors(i).ShapeLength() else []
                        for i in range(graph.TensorsLength())}
@@ -154,6 +186,7 @@ class TFLiteGraph(nn.Module):
                 raise UnsupportedGraph(f"operator {op} is not supported by this executor")
             else:
                 self.steps.append(_Step(op, inputs, outputs, _options(op, operator)))
+        self.steps = _needed(self.steps, self.output_ids)
         self.constant_ids = sorted(i for i in constants if any(i in s.inputs for s in self.steps))
         # Activations no later step reads are dropped as the graph runs: peak memory is then the widest
         # layer's, not the sum of all of them (a batch of 16 crops held about 500 MB more without this).
