@@ -15,6 +15,8 @@ measures side by side (same machine, same run):
                     the worker's (a thread per usable core, OMP_WAIT_POLICY=PASSIVE); slowdown goal <= 1.2
 * evidence          seconds to write the files alone, with the posture pictures and PDF, and with the
                     annotated video too (overlay.mp4), and the video's cost per analysed frame
+* slow_bucket       full fps with checkpoint writes taking 80 ms, written behind the computation (as the
+                    pipeline does) and in line, against instant writes
 * peak RSS          of a fresh process running the full analysis on the short and the long clip, and
                     within the long run, RSS after its last chunk against after its first
 
@@ -133,6 +135,7 @@ def measure(video: str, quality: str, model_name: str, weights: str | None) -> d
     result = analyze_video(video, model, options)
     full = len(indices) / (time.perf_counter() - start)
     evidence = evidence_cost(result, video)
+    bucket = slow_bucket(video, model, options, len(indices))
 
     start = time.perf_counter()
     naive_reader = decord.VideoReader(video, num_threads=0)
@@ -143,7 +146,29 @@ def measure(video: str, quality: str, model_name: str, weights: str | None) -> d
     naive = len(indices) / (time.perf_counter() - start)
     return {"frames": int(len(indices)), "size": list(size), "decode_fps": round(decode, 2), "model_fps": round(model_only, 2),
             "full_fps": round(full, 2), "naive_fps": round(naive, 2), "frames_with_person": round(detected, 3), **crops, **evidence,
-            "model": {k: v for k, v in model.describe().items() if k != "keypoints"}}
+            "slow_bucket": bucket, "model": {k: v for k, v in model.describe().items() if k != "keypoints"}}
+
+
+def slow_bucket(video: str, model, options, frames: int, write_s: float = 0.08) -> dict:
+    """Full fps with checkpoints that take ``write_s`` to write (a slow bucket), written behind the computation
+    as the pipeline does, against the same writes in line (the analysis's own thread, as before) and none."""
+    from pipeline.analysis import MemoryCheckpoints, analyze_video
+
+    class SlowCheckpoints(MemoryCheckpoints):
+        def save(self, chunk) -> None:
+            time.sleep(write_s)
+            super().save(chunk)
+
+    def fps(checkpoints, on_chunk=None) -> float:
+        start = time.perf_counter()
+        analyze_video(video, model, options, checkpoints=checkpoints, on_chunk=on_chunk)
+        return round(frames / (time.perf_counter() - start), 2)
+
+    instant = fps(MemoryCheckpoints())
+    behind = fps(SlowCheckpoints())
+    in_line = fps(MemoryCheckpoints(), on_chunk=lambda chunk: time.sleep(write_s))
+    return {"write_ms": write_s * 1000, "instant_fps": instant, "written_behind_fps": behind, "in_line_fps": in_line,
+            "slowdown_behind": round(instant / behind, 3), "slowdown_in_line": round(instant / in_line, 3)}
 
 
 def evidence_cost(result: dict, video: str) -> dict:

@@ -2,7 +2,8 @@
 
 The pipeline knows nothing of queues or storage.  It reads the video in
 chunks, runs the pose model on each and hands every finished chunk to a
-:class:`Checkpoints` object (the task stores them in object storage); chunks
+:class:`Checkpoints` object (the task stores them in object storage), written
+behind the computation by a background thread (:mod:`.writebehind`); chunks
 already finished by an earlier, interrupted run are taken from there instead
 of being computed again.  Everything after pose estimation (tracking, angles,
 scoring) is cheap and runs once over all chunks, so a resumed run gives
@@ -33,6 +34,7 @@ from .results import RESULT_FORMAT, RESULT_VERSION
 from .summary import summarize
 from .tracking import select_main_person
 from .video import FrameReader, VideoInfo, probe, read_errors, sample_indices
+from .writebehind import WriteBehind
 
 #: A person missing for at least this long is reported as a gap.
 REPORTED_GAP_S = 1.0
@@ -104,7 +106,9 @@ class AnalysisOptions:
     angles: AngleSettings = field(default_factory=AngleSettings)
     #: Sampled frames per chunk: the unit of checkpointing (and of work lost to a crash).
     chunk_size: int = 32
+    #: Chunks decoded ahead of the pose model, and checkpoints waiting to be written behind it.
     prefetch_depth: int = 2
+    write_behind_depth: int = 2
 
 
 def fingerprint(info: VideoInfo, options: AnalysisOptions, model: PoseModel) -> str:
@@ -149,16 +153,17 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
     started, computed = time.monotonic(), 0
     report(Progress("analysing poses", finished, total, None, 95.0 * finished / total))
     reader = FrameReader(path, info, size)
-    for index, frame_indices, frames, error in prefetch(_decode(reader, todo), options.prefetch_depth):
-        chunk = ChunkResult(index, frame_indices, None if frames is None else model.predict_sequence(frames), error)
-        checkpoints.save(chunk)
-        if on_chunk:
-            on_chunk(chunk)
-        done[index] = chunk
-        finished += len(frame_indices)
-        computed += len(frame_indices)
-        rate = computed / max(time.monotonic() - started, 1e-6)
-        report(Progress("analysing poses", finished, total, (total - finished) / rate, 95.0 * finished / total))
+    with WriteBehind(checkpoints, options.write_behind_depth) as saving:
+        for index, frame_indices, frames, error in prefetch(_decode(reader, todo), options.prefetch_depth):
+            chunk = ChunkResult(index, frame_indices, None if frames is None else model.predict_sequence(frames), error)
+            saving.save(chunk)
+            if on_chunk:
+                on_chunk(chunk)
+            done[index] = chunk
+            finished += len(frame_indices)
+            computed += len(frame_indices)
+            rate = computed / max(time.monotonic() - started, 1e-6)
+            report(Progress("analysing poses", finished, total, (total - finished) / rate, 95.0 * finished / total))
     report(Progress("scoring", total, total, 0.0, 96.0))
     result = assemble(info, options, model, [done[i] for i in range(len(chunks))], job_id)
     result["video"] = {"name": video_name or Path(path).name, **result["video"]}
