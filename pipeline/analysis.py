@@ -27,13 +27,14 @@ import numpy as np
 from .angles import AngleSettings, clean_angles, compute_angles, compute_world_angles, missing_spans, prefer_3d
 from .assessment import AssessmentParams, score_frames
 from .bands import time_in_bands
+from .errors import UnreadableVideo
 from .pose.base import PoseModel, PoseOutput
 from .prefetch import prefetch
 from .presets import Preset
 from .results import RESULT_FORMAT, RESULT_VERSION
 from .summary import summarize
 from .tracking import select_main_person
-from .video import FrameReader, VideoInfo, probe, read_errors, sample_indices
+from .video import FrameReader, VideoInfo, probe, sample_indices
 from .writebehind import WriteBehind
 
 #: A person missing for at least this long is reported as a gap.
@@ -44,8 +45,8 @@ REPORTED_GAP_S = 1.0
 class ChunkResult:
     index: int
     frame_indices: np.ndarray
-    pose: PoseOutput | None  # None when the chunk could not be decoded
-    error: str | None = None
+    pose: PoseOutput | None  # None when none of its frames could be decoded
+    error: str | None = None  # which frames could not be decoded
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -122,13 +123,35 @@ def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
     return [indices[start:start + size] for start in range(0, len(indices), size)]
 
 
-def _decode(reader: FrameReader, todo: list[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray, np.ndarray | None, str | None]]:
-    damage = read_errors()
+def _decode(reader: FrameReader, todo: list[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray, list[np.ndarray | None]]]:
     for index, frame_indices in todo:
-        try:
-            yield index, frame_indices, reader.read(frame_indices), None
-        except damage as error:
-            yield index, frame_indices, None, f"frames {int(frame_indices[0])}-{int(frame_indices[-1])} could not be decoded ({type(error).__name__})"
+        yield index, frame_indices, reader.read_each(frame_indices)
+
+
+def _unreadable(frame_indices: np.ndarray, frames: list[np.ndarray | None]) -> str | None:
+    """Which of a chunk's frames could not be decoded, in words (runs of consecutive sampled frames)."""
+    missing = [position for position, frame in enumerate(frames) if frame is None]
+    if not missing:
+        return None
+    runs = np.split(np.asarray(missing), np.flatnonzero(np.diff(missing) > 1) + 1)
+    spans = [f"{int(frame_indices[run[0]])}" if len(run) == 1 else f"{int(frame_indices[run[0]])}-{int(frame_indices[run[-1]])}"
+             for run in runs]
+    return f"frames {', '.join(spans)} could not be decoded"
+
+
+def _poses(model: PoseModel, frames: list[np.ndarray | None]) -> PoseOutput | None:
+    """The model's poses for a chunk's readable frames; unreadable ones are NaN rows, like frames without a person."""
+    readable = [position for position, frame in enumerate(frames) if frame is not None]
+    if not readable:
+        return None
+    found = model.predict_sequence(np.stack([frames[position] for position in readable]))
+    if len(readable) == len(frames):
+        return found
+    pose = PoseOutput.empty(len(frames), found.keypoints.shape[1], found.keypoints.shape[2], found.world is not None)
+    pose.keypoints[readable], pose.boxes[readable] = found.keypoints, found.boxes
+    if found.world is not None:
+        pose.world[readable] = found.world
+    return pose
 
 
 def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, *,
@@ -154,8 +177,8 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
     report(Progress("analysing poses", finished, total, None, 95.0 * finished / total))
     reader = FrameReader(path, info, size)
     with WriteBehind(checkpoints, options.write_behind_depth) as saving:
-        for index, frame_indices, frames, error in prefetch(_decode(reader, todo), options.prefetch_depth):
-            chunk = ChunkResult(index, frame_indices, None if frames is None else model.predict_sequence(frames), error)
+        for index, frame_indices, frames in prefetch(_decode(reader, todo), options.prefetch_depth):
+            chunk = ChunkResult(index, frame_indices, _poses(model, frames), _unreadable(frame_indices, frames))
             saving.save(chunk)
             if on_chunk:
                 on_chunk(chunk)
@@ -164,6 +187,8 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
             computed += len(frame_indices)
             rate = computed / max(time.monotonic() - started, 1e-6)
             report(Progress("analysing poses", finished, total, (total - finished) / rate, 95.0 * finished / total))
+    if all(done[i].pose is None for i in range(len(chunks))):
+        raise UnreadableVideo("No frame of the video could be decoded: the file is damaged. Export or copy it again and upload it anew.")
     report(Progress("scoring", total, total, 0.0, 96.0))
     result = assemble(info, options, model, [done[i] for i in range(len(chunks))], job_id)
     result["video"] = {"name": video_name or Path(path).name, **result["video"]}

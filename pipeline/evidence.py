@@ -16,7 +16,7 @@ import numpy as np
 
 from .ergonomics import BODY_PART_MAXIMA
 from .presets import get_preset
-from .video import FrameReader, probe, read_errors
+from .video import FrameReader, probe
 
 #: A body part's score as a quarter of its range: green, yellow, orange, red (the page's shades).
 SHADES = ((46, 125, 50), (158, 124, 0), (211, 84, 0), (179, 38, 30))
@@ -131,20 +131,6 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
     return image, blurred
 
 
-def _frames(reader: FrameReader, indices: np.ndarray) -> list[np.ndarray | None]:
-    """The frames at ``indices``; where the video is damaged, frame by frame, None for those that cannot be read."""
-    try:
-        return list(reader.read(indices))
-    except read_errors():
-        frames = []
-        for index in indices:
-            try:
-                frames.append(reader.read(np.array([index]))[0])
-            except read_errors():
-                frames.append(None)
-        return frames
-
-
 def write_pictures(result: dict, video: str | Path, directory: str | Path, *, blur_faces: bool = True) -> list[dict]:
     """JPEGs of :func:`moments` under ``directory``; returns, per picture, its file name, time, reasons and whether
     a face was blurred."""
@@ -157,7 +143,7 @@ def write_pictures(result: dict, video: str | Path, directory: str | Path, *, bl
     size = get_preset(result["preset"]["name"]).target_size(info.width, info.height)
     reader = FrameReader(video, info, size)
     pictures = []
-    for moment, frame in zip(chosen, _frames(reader, np.array([m["frame_index"] for m in chosen])), strict=True):
+    for moment, frame in zip(chosen, reader.read_each(np.array([m["frame_index"] for m in chosen])), strict=True):
         if frame is None:
             continue  # a damaged spot of the video: no picture rather than a wrong one
         image, blurred = draw(frame, result, moment["position"], moment["time_s"], blur_faces=blur_faces)
@@ -202,7 +188,7 @@ def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_fac
 
     def frames():
         for start in range(0, len(indices), chunk):
-            for offset, frame in enumerate(_frames(reader, indices[start:start + chunk])):
+            for offset, frame in enumerate(reader.read_each(indices[start:start + chunk])):
                 position = start + offset
                 if frame is None:  # a damaged spot: a grey frame keeps the video's timing
                     frame = np.full((size[1], size[0], 3), 96, np.uint8)

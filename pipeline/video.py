@@ -135,6 +135,24 @@ class FrameReader:
         frames = self._read_decord(indices) if self.reader == "decord" else self._read_pyav(indices)
         return _upright(frames, self.info.rotation)
 
+    def read_each(self, indices: np.ndarray) -> list[np.ndarray | None]:
+        """The frames at ``indices``, None for those that cannot be decoded.
+
+        In one batch while the video is sound; where a batch meets a damaged spot, frame by frame, so the
+        damage costs only the frames it touches (a seek lands on the keyframe before each frame).
+        """
+        try:
+            return list(self.read(indices))
+        except read_errors():
+            pass
+        frames: list[np.ndarray | None] = []
+        for index in indices:
+            try:
+                frames.append(self.read(np.array([index]))[0])
+            except read_errors():
+                frames.append(None)
+        return frames
+
     def _read_decord(self, indices: np.ndarray) -> np.ndarray:
         import decord
 

@@ -117,6 +117,21 @@ def test_damaged_chunks_become_gaps_and_the_rest_is_analysed(local_store, tmp_pa
     assert probe(tmp_path / "overlay.mp4").frame_count == summary["frames_analysed"]
 
 
+def test_a_video_without_one_readable_frame_fails_with_a_clear_error(local_store, clip, monkeypatch):
+    from pipeline.video import FrameReader
+
+    def damaged(self, indices):
+        raise RuntimeError("Error sending packet")  # what decord says of a frame it cannot decode
+
+    monkeypatch.setattr(FrameReader, "read", damaged)
+    app, job = submit(local_store, clip)
+    doc = _run(app, job)
+    assert doc.state == State.FAILURE
+    assert doc.error.message.startswith("No frame of the video could be decoded: the file is damaged.")
+    assert doc.error.expected and doc.attempts == 1  # an expected failure: not retried
+    assert list(local_store.list(f"results/{job.id}/")) == []
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"video_key": "status/../secret"}, "must name an uploaded video"),
     ({"video_key": "uploads/nothing-here/x.mp4"}, "no longer exists"),

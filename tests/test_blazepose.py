@@ -200,3 +200,18 @@ def test_a_resumed_analysis_equals_an_uninterrupted_one(pose_models, tmp_path):
         np.testing.assert_array_equal(resumed[key], whole[key])
     for name, series in whole["rula"].items():
         np.testing.assert_array_equal(resumed["rula"][name], series)
+
+
+def test_a_damaged_spot_costs_only_its_frames_not_whole_chunks(pose_models, tmp_path):
+    from pipeline.demo import make_demo_video
+
+    video = make_demo_video(tmp_path / "demo.mp4", fps=10)
+    data = bytearray(video.read_bytes())
+    middle, length = len(data) // 2, len(data) // 10  # about 300 KB of garbage in the middle
+    data[middle:middle + length] = np.random.default_rng(1).integers(0, 256, length, dtype=np.uint8).tobytes()
+    video.write_bytes(data)
+    result = analyze_video(video, load_pose_model(AnalysisSettings().pose("blazepose")), AnalysisOptions(PRESETS["low"], chunk_size=8))
+    damaged = result["summary"]["damaged_spans"]
+    # two of the four chunks cannot be read as a whole; frame by frame, 4 of their 16 sampled frames are lost
+    assert damaged == ["frames 70-75 could not be decoded", "frames 80-85 could not be decoded"]
+    assert result["detected"].sum() >= len(result["detected"]) - 4 - 2
