@@ -2,6 +2,7 @@
 
 Owns: states and their transition table, the status document (``status/``),
 the work index (``queue/``), leases and heartbeats, execution, workers,
+groups and chords (:mod:`.canvas`),
 middleware, settings (``ERGO_*`` engine variables), logging, and the one
 start-up path (:mod:`.bootstrap`).  May import: :mod:`statestore` only.
 
@@ -17,6 +18,7 @@ the lease rules, and ``docs/writing-tasks.md`` for writing your own tasks.
 """
 
 from .app import TaskApp
+from .canvas import GroupResult, Signature, chord, group
 from .errors import (
     CorruptStatus,
     EngineError,
@@ -38,7 +40,7 @@ from .status import JobStatus
 from .task import Task
 
 __all__ = [
-    "AsyncResult", "CorruptStatus", "EngineError", "IllegalTransition", "JobNotFound", "JobStatus", "JobStore", "Middleware",
+    "AsyncResult", "GroupResult", "Signature", "chord", "group", "CorruptStatus", "EngineError", "IllegalTransition", "JobNotFound", "JobStatus", "JobStore", "Middleware",
     "OperationRefused", "Retry", "State", "Task", "TaskApp", "TaskError", "TaskFailed", "TaskRevoked", "TaskSettings",
     "TimeLimitExceeded",
 ]

@@ -93,17 +93,30 @@ class TaskApp:
                        write_interval=self.settings.status_write_interval, heartbeat_seconds=self.settings.heartbeat_seconds)
 
     def run_until_ready(self, job_id: str, worker_id: str | None = None) -> JobStatus:
-        """Run ``job_id`` here, retries included, until it is finished (eager mode)."""
+        """Run ``job_id`` here, retries included, until it is finished (eager mode, a RunPod request).
+
+        A job that waits for parts gets them run here too, one after another, unless others hold them:
+        then it is left waiting (claimable once they have succeeded) and returned as it is.
+        """
         worker_id = worker_id or default_worker_id("eager")
         while True:
             ran = self.run_claimed_job(job_id, worker_id)
             doc = ran or self.jobs.read(job_id).doc
             if doc.state not in CLAIMABLE_STATES:
                 return doc
+            if doc.waiting_for and self._run_parts(doc, worker_id):
+                continue
             if doc.not_before and doc.not_before > utcnow():  # a retry's backoff, or a countdown/eta
                 time.sleep((doc.not_before - utcnow()).total_seconds())
             elif ran is None:
                 return doc  # claimable, yet not claimed here: nothing more this process can do
+
+    def _run_parts(self, doc: JobStatus, worker_id: str) -> bool:
+        """Run here the parts ``doc`` waits for that nobody holds; whether it can go on (none is left unfinished)."""
+        for part in self.queue.statuses(doc.waiting_for):
+            if not part.ready:
+                self.run_until_ready(part.job_id, worker_id)
+        return all(part.ready for part in self.queue.statuses(doc.waiting_for))
 
     def _unknown_task(self, name: str) -> Task:
         """A stand-in that fails the job clearly (without retries) instead of leaving it stuck."""

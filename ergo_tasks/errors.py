@@ -135,6 +135,22 @@ class Retry(Exception):
         super().__init__(f"retry requested ({type(exc).__name__ if exc else 'no error'})")
 
 
+class WaitFor(Exception):
+    """Raised by ``ctx.wait_for()``: this attempt ends, and the job runs again once ``job_ids`` have succeeded."""
+
+    def __init__(self, job_ids: list[str]):
+        self.job_ids = job_ids
+        super().__init__(f"waiting for {len(job_ids)} parts")
+
+
+class PartFailed(Exception):
+    """Raised by ``ctx.wait_for()``: a part failed or was cancelled, and the job fails with the part's error."""
+
+    def __init__(self, error_type: str, message: str, expected: bool):
+        self.error_type, self.message, self.expected = error_type, message, expected
+        super().__init__(message)
+
+
 class WorkerShutdown(Exception):
     """The worker is stopping: the job is handed back to the queue at this checkpoint."""
 

@@ -15,7 +15,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,14 +25,15 @@ import structlog
 from statestore import StoreError
 from statestore.retry import Backoff
 
-from .errors import CorruptStatus, LeaseLost, Retry, Revoked, TaskError, TimeLimitExceeded, WorkerShutdown
+from .errors import CorruptStatus, LeaseLost, PartFailed, Retry, Revoked, TaskError, TimeLimitExceeded, WaitFor, WorkerShutdown
 from .jobstore import Versioned
-from .queue import Queue
+from .queue import Queue, part_failure
 from .states import CUSTOM_STATE, CUSTOM_STATE_KEY, State
 from .status import ErrorInfo, JobStatus
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
+    from .result import AsyncResult
     from .task import Task
 
 log = structlog.get_logger(__name__)
@@ -198,6 +199,26 @@ class TaskContext:
             self.writer.flush(wait=True)
         self.check()
 
+    def wait_for(self, parts: Sequence[str | AsyncResult]) -> list[Any]:
+        """The results of ``parts`` (jobs this task queued), once they have all succeeded.
+
+        Until then, this attempt ends here: the job goes back to the queue without using up an
+        attempt, waiting for its parts, and runs again from the start once they have all succeeded.
+        Its worker is free for other jobs meanwhile (the parts, say).  The task is written to come
+        back to the same call: it queues its parts with idempotency keys (the same parts again), and
+        ``wait_for`` then returns their results.  A part that failed or was cancelled fails the job
+        with the part's error.  Cancelling the job cancels its unfinished parts; resuming it resumes them.
+        """
+        ids = [part if isinstance(part, str) else part.id for part in parts]
+        docs = self.task.app.queue.statuses(ids)
+        for doc in docs:
+            if doc.state in (State.FAILURE, State.REVOKED):
+                error = part_failure(doc)
+                raise PartFailed(error.type, error.message, error.expected)
+        if all(doc.state == State.SUCCESS for doc in docs):
+            return [doc.result for doc in docs]
+        raise WaitFor(ids)
+
     def set_result_keys(self, **keys: str) -> None:
         self.result_keys.update(keys)
 
@@ -237,7 +258,7 @@ def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write
     bound = log.bind(task=doc.task, attempt=doc.attempts)
     writer = StatusWriter(queue, doc.job_id, worker_id, write_interval)
     ctx = TaskContext(
-        request=RequestInfo(id=doc.job_id, args=list(doc.request.args), kwargs=dict(doc.request.kwargs),
+        request=RequestInfo(id=doc.job_id, args=_arguments(doc, queue), kwargs=dict(doc.request.kwargs),
                             attempts=doc.attempts, max_retries=doc.max_retries, checkpoint=doc.checkpoint, worker_id=worker_id),
         writer=writer, task=task, should_stop=should_stop,
         deadline=time.monotonic() + task.time_limit if task.time_limit else None,
@@ -264,12 +285,28 @@ def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write
     return final
 
 
+def _arguments(doc: JobStatus, queue: Queue) -> list[Any]:
+    """The job's positional arguments; a chord's body gets the results of the header's jobs first."""
+    if not doc.request.results_of:
+        return list(doc.request.args)
+    header = queue.statuses(doc.request.results_of)
+    return [[part.result for part in header], *doc.request.args]
+
+
 def _outcome(task: Task, ctx: TaskContext, doc: JobStatus, bound: Any) -> tuple[State, dict[str, Any]]:
     """Run the task; return the state this attempt ends in and the changes to record."""
     try:
         result = _json_result(task.run_with(ctx))
     except (Revoked, LeaseLost, WorkerShutdown):
         raise
+    except WaitFor as waiting:
+        bound.info("task.waiting", parts=len(waiting.job_ids))
+        return State.PENDING, {"reason": f"waiting for {len(waiting.job_ids)} parts", "waiting_for": waiting.job_ids,
+                               "attempts": max(0, doc.attempts - 1)}
+    except PartFailed as failed:
+        bound.warning("task.failed", error=failed.error_type, message=failed.message)
+        return State.FAILURE, {"reason": "failed: a part failed", "finished_at": utcnow(),
+                               "error": ErrorInfo(type=failed.error_type, message=failed.message, expected=failed.expected)}
     except Exception as error:  # noqa: BLE001 - every failure is recorded, none escapes
         retry = task.retry_decision(error, doc)
         if retry is not None:

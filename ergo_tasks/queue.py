@@ -7,6 +7,7 @@ can never both win: exactly one worker holds a job at a time.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ class Queue:
     lease_seconds: float = 60.0
     #: A marker whose document is missing is dropped only once its job id is older than this (seconds).
     creation_grace: float = 300.0
+    #: How long a claim leaves a job that waits for unfinished parts before reading its parts again (seconds).
+    waiting_recheck: float = 5.0
     #: Told of an attempt that ended without its worker: a lost lease moved the job to RETRY or FAILURE.
     #: (The app passes its middleware's ``after_process``, so a lost worker's job alerts like any other.)
     attempt_lost: Callable[[JobStatus], None] = lambda doc: None
@@ -45,11 +48,14 @@ class Queue:
     # -- producing -----------------------------------------------------------
     def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None,
                 idempotency_key: str | None = None, annotations: dict[str, Any] | None = None, *, job_id: str | None = None,
-                not_before: datetime | None = None, expires_at: datetime | None = None) -> JobStatus:
+                not_before: datetime | None = None, expires_at: datetime | None = None, waiting_for: list[str] | None = None,
+                results_of: list[str] | None = None, parent: str | None = None) -> JobStatus:
         """Create a job; with ``idempotency_key``, every call with that key gets the one job it names.
 
         After any failure the job either exists (and will be run) or does not; a caller that retries
-        with the same key gets the same job, never a second one.
+        with the same key gets the same job, never a second one.  ``waiting_for``: jobs that must
+        succeed first (their results are the first argument for those in ``results_of``: a chord's
+        body); ``parent``: the job this one is a part of.
         """
         job_id = validate_job_id(job_id) if job_id else new_job_id()
         if idempotency_key:
@@ -58,9 +64,10 @@ class Queue:
                 return self.jobs.read(job_id).doc  # asked for before: the same job
             except JobNotFound:
                 pass  # recorded, but its creation did not finish: finish it now
-        doc = JobStatus.new(job_id, task, TaskRequest(args=args, kwargs=kwargs), max_retries)
+        doc = JobStatus.new(job_id, task, TaskRequest(args=args, kwargs=kwargs, results_of=list(results_of or [])), max_retries)
         doc.owner, doc.idempotency_key, doc.annotations = owner, idempotency_key, dict(annotations or {})
         doc.not_before, doc.expires_at = not_before, expires_at
+        doc.waiting_for, doc.parent = list(waiting_for or []), parent
         try:
             return self.jobs.create(doc).doc
         except PreconditionFailed:
@@ -134,12 +141,54 @@ class Queue:
         if doc.expires_at and doc.state in CLAIMABLE_STATES and doc.expires_at <= utcnow():
             self._expire(job_id, worker_id)
             return None
+        if doc.state in CLAIMABLE_STATES and doc.waiting_for and self._still_waiting(doc, worker_id):
+            return None
         try:
             claimed = self.jobs.update(job_id, lambda d: self._claimed(d, worker_id), seen=current)
         except NotClaimable:
             return None
         self._mark(job_id, running=True)
         return claimed
+
+    # -- jobs that wait for others ----------------------------------------------
+    def statuses(self, job_ids: list[str]) -> list[JobStatus]:
+        """The status of each of ``job_ids`` (the parts a job waits for), in order; a part whose document is
+        gone reads as failed."""
+        found = []
+        for part_id in job_ids:
+            try:
+                found.append(self.jobs.read(part_id).doc)
+            except JobNotFound:
+                now = utcnow()
+                found.append(JobStatus(job_id=part_id, task="?", state=State.FAILURE, created_at=now, updated_at=now,
+                                       error=ErrorInfo(type="JobNotFound", message="its status document no longer exists")))
+        return found
+
+    def _still_waiting(self, doc: JobStatus, worker_id: str) -> bool:
+        """Whether a claimable job must wait for its parts still; fails it when one of them failed."""
+        parts = self.statuses(doc.waiting_for)
+        failed = next((part for part in parts if part.state in (State.FAILURE, State.REVOKED)), None)
+        if failed is not None:
+            self._fail_waiting(doc.job_id, failed, worker_id)
+            return True
+        if all(part.state == State.SUCCESS for part in parts):
+            return False
+        self._busy[doc.job_id] = utcnow() + timedelta(seconds=self.waiting_recheck)
+        return True
+
+    def _fail_waiting(self, job_id: str, part: JobStatus, by: str) -> None:
+        """A job whose part failed (after its own retries) or was cancelled fails too, with the part's error."""
+
+        def change(doc: JobStatus) -> JobStatus | None:
+            if doc.state not in CLAIMABLE_STATES:
+                return None  # claimed, cancelled or failed by someone else first
+            return doc.moved(State.FAILURE, worker=by, reason=f"part {part.job_id} is {part.state}", finished_at=utcnow(),
+                             error=part_failure(part))
+
+        result = self.jobs.update(job_id, change)
+        if result.doc.state == State.FAILURE:
+            self.jobs.close(job_id)
+            self.attempt_lost(result.doc)
 
     def _mark(self, job_id: str, *, running: bool) -> None:
         """Update the hint in the job's open marker; a failure costs others a read, so it is only logged."""
@@ -227,7 +276,7 @@ class Queue:
 
     # -- operators -------------------------------------------------------------
     def revoke(self, job_id: str, by: str = "operator", reason: str = "cancelled") -> Versioned:
-        """Cancel a job; a running task stops at its next checkpoint."""
+        """Cancel a job and the unfinished parts it waits for; a running task stops at its next checkpoint."""
 
         def change(doc: JobStatus) -> JobStatus:
             if doc.ready:
@@ -236,6 +285,10 @@ class Queue:
 
         result = self.jobs.update(job_id, change)
         self.jobs.close(job_id)
+        for part in self.statuses(result.doc.waiting_for):
+            if not part.ready:
+                with contextlib.suppress(OperationRefused):  # it finished meanwhile
+                    self.revoke(part.job_id, by, f"{reason} (with job {job_id})")
         return result
 
     def resume(self, job_id: str, by: str = "operator") -> Versioned:
@@ -254,10 +307,13 @@ class Queue:
 
         result = self.jobs.update(job_id, change)
         self.jobs.mark_open(job_id)
+        for part in self.statuses(result.doc.waiting_for):  # the parts that failed or were cancelled with it go back too
+            if part.state in (State.FAILURE, State.REVOKED):
+                self.resume(part.job_id, by)
         return result
 
     def finish(self, job_id: str, worker_id: str, target: State, **changes: Any) -> Versioned:
-        """Record the end of an attempt (SUCCESS, FAILURE or RETRY) by the lease holder."""
+        """Record the end of an attempt (SUCCESS, FAILURE, RETRY, or PENDING: waiting for its parts) by the lease holder."""
 
         def change(doc: JobStatus) -> JobStatus:
             self.held(doc, worker_id)
@@ -270,5 +326,13 @@ class Queue:
         if target in READY_STATES:
             self.jobs.close(job_id)
         else:
-            self._mark(job_id, running=False)  # RETRY: waiting for its next attempt
+            self._mark(job_id, running=False)  # RETRY, PENDING: waiting for its next attempt
         return result
+
+
+def part_failure(part: JobStatus) -> ErrorInfo:
+    """The error of a job whose part failed or was cancelled: the part's own, named (expected if the part's was)."""
+    what = "was cancelled" if part.state == State.REVOKED else "failed"
+    detail = f": {part.error.message}" if part.error else "."
+    return ErrorInfo(type=part.error.type if part.error else "PartRevoked", message=f"Part {part.job_id} of this job {what}{detail}",
+                     expected=bool(part.error and part.error.expected))

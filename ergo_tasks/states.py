@@ -5,10 +5,16 @@
     PENDING ──claim──▶ STARTED ──▶ PROGRESS ⟲
        ▲                 │            │
        │   lease lost /  ├────────────┼──▶ SUCCESS
-       │   released      ├────────────┼──▶ FAILURE ──resume──▶ PENDING
+       │   released /    ├────────────┼──▶ FAILURE ──resume──▶ PENDING
+       │   waits for     │            │
+       │   its parts     │            │
        ├─────────────────┤            │
        │                 └─retry──▶ RETRY ──claim──▶ STARTED
        └───────resume──── REVOKED ◀── cancel (from any unfinished state)
+
+A PENDING job that waits for others (``waiting_for``: a chord's body, or a task
+that handed out parts) is claimable once they have all succeeded, and goes
+straight to FAILURE when one of them fails or is cancelled.
 
 Anything not in :data:`TRANSITIONS` is an :class:`IllegalTransition`: a status
 document is never silently overwritten with a state it cannot reach.
@@ -33,8 +39,8 @@ class State(StrEnum):
 
 
 TRANSITIONS: dict[State, frozenset[State]] = {
-    # claimed by a worker, or cancelled before it ran
-    State.PENDING: frozenset({State.STARTED, State.REVOKED}),
+    # claimed by a worker, cancelled before it ran, or failed by a job it waited for
+    State.PENDING: frozenset({State.STARTED, State.REVOKED, State.FAILURE}),
     # running: report, finish, fail, retry, be cancelled, or go back to the
     # queue (lease expired or released by a worker that is shutting down)
     State.STARTED: frozenset({State.PROGRESS, State.SUCCESS, State.FAILURE, State.RETRY, State.REVOKED, State.PENDING}),

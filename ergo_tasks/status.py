@@ -40,6 +40,8 @@ class TaskRequest(_Model):
 
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    #: A chord's body: the results of these jobs, in this order, are passed as the first argument.
+    results_of: list[str] = Field(default_factory=list)
 
 
 class ErrorInfo(_Model):
@@ -79,6 +81,11 @@ class JobStatus(_Model):
     #: A job not started by this time is revoked instead of run (Celery's ``expires``).
     expires_at: Timestamp | None = None
     lease: Lease | None = None
+    #: Jobs that must succeed before this one may be claimed (a chord's header, or the parts a running task
+    #: handed out and waits for); if one of them fails or is cancelled, so is this job.
+    waiting_for: list[str] = Field(default_factory=list)
+    #: The job this one is a part of (it waits for this one); parts are not listed as jobs of their own.
+    parent: str | None = None
     #: Opaque pointer to the task's last checkpoint (e.g. a key under checkpoints/<job_id>/).
     checkpoint: str | None = None
     #: Storage keys of the job's outputs (keys, never URLs: URLs are signed on request).

@@ -17,6 +17,7 @@ from .timeutil import utcnow
 
 if TYPE_CHECKING:
     from .app import TaskApp
+    from .canvas import Signature
     from .execution import TaskContext
 
 
@@ -60,20 +61,30 @@ class Task:
     def delay(self, *args: Any, **kwargs: Any) -> AsyncResult:
         return self.apply_async(args, kwargs)
 
+    def s(self, *args: Any, **kwargs: Any) -> Signature:
+        """This task with these arguments, to queue later or to put in a ``group`` or ``chord`` (Celery's ``s``)."""
+        from .canvas import Signature
+
+        return Signature(self, args, kwargs)
+
     def apply_async(self, args: tuple | list = (), kwargs: dict | None = None, *, countdown: float | None = None,
                     eta: datetime | None = None, expires: float | datetime | None = None, task_id: str | None = None,
-                    owner: str | None = None, idempotency_key: str | None = None, **unsupported: Any) -> AsyncResult:
+                    owner: str | None = None, idempotency_key: str | None = None, parent: str | None = None,
+                    waiting_for: list[str] | None = None, results_of: list[str] | None = None, **unsupported: Any) -> AsyncResult:
         """Queue a run (JSON arguments only); in eager mode, run it here before returning.
 
         Celery's options: ``countdown`` (seconds) or ``eta`` (a datetime; naive means UTC) delay the
         start; ``expires`` (seconds or a datetime) revokes the job if it has not started by then;
         ``task_id`` names the job (an id in this engine's format, see ``ergo_tasks.ids``).  Every call
         with the same ``idempotency_key`` gets the same job: a caller that retries after an error (or
-        a lost answer) never queues a second run.  Any other option is refused in words.
+        a lost answer) never queues a second run.  ``parent``: the job this one is a part of;
+        ``waiting_for`` and ``results_of``: see :mod:`ergo_tasks.canvas` (``chord``).  Any other
+        option is refused in words.
         """
         if unsupported:
             raise UnsupportedOption(f"apply_async does not support {', '.join(sorted(unsupported))}; it takes countdown, eta, "
-                                    "expires, task_id, owner and idempotency_key (queues and routing: one queue per bucket).")
+                                    "expires, task_id, owner, idempotency_key, parent, waiting_for and results_of "
+                                    "(queues and routing: one queue per bucket).")
         if countdown is not None and eta is not None:
             raise UnsupportedOption("Give countdown or eta, not both.")
         args, kwargs = list(args), dict(kwargs or {})
@@ -85,7 +96,8 @@ class Task:
         not_before = now + timedelta(seconds=countdown) if countdown is not None else _utc(eta)
         expires_at = now + timedelta(seconds=expires) if isinstance(expires, int | float) else _utc(expires)
         doc = self.app.queue.enqueue(self.name, args, kwargs, self.max_retries, owner=owner, idempotency_key=idempotency_key,
-                                     job_id=task_id, not_before=not_before, expires_at=expires_at)
+                                     job_id=task_id, not_before=not_before, expires_at=expires_at, parent=parent,
+                                     waiting_for=waiting_for, results_of=results_of)
         if self.app.settings.eager:
             self.app.run_until_ready(doc.job_id)
         return AsyncResult(doc.job_id, self.app)

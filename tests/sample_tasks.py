@@ -12,6 +12,34 @@ def register(app: TaskApp) -> None:
     app.task(name="tests.record_execution")(lambda job_marker: record_execution(app, job_marker))
     app.task(name="tests.steps", bind=True, max_retries=3)(steps)
     app.task(name="tests.explode")(explode)
+    app.task(name="tests.add")(add)
+    app.task(name="tests.total")(total)
+    app.task(name="tests.refuse", throws=(ValueError,), max_retries=0)(refuse)
+    app.task(name="tests.split", bind=True)(split)
+
+
+def add(x: float, y: float, delay: float = 0.0) -> float:
+    time.sleep(delay)
+    return x + y
+
+
+def total(values: list[float], offset: float = 0.0) -> float:
+    return sum(values) + offset
+
+
+def refuse(message: str) -> None:
+    """An expected failure (``throws``): its message is for the submitter."""
+    raise ValueError(message)
+
+
+def split(self, numbers: list[float], delay: float = 0.0, fail_at: int | None = None) -> dict:
+    """Adds each number to itself in a part of its own, then sums the parts: a task that splits its work."""
+    parts = [(self.task.app.tasks["tests.refuse"].s(f"part {i} refused") if i == fail_at
+              else self.task.app.tasks["tests.add"].s(n, n, delay)).set(idempotency_key=f"{self.request.id}/part/{i}", parent=self.request.id)
+             for i, n in enumerate(numbers)]
+    self.update_state(meta={"stage": "handing out parts"})
+    results = self.wait_for([part.apply_async() for part in parts])
+    return {"total": sum(results), "runs": self.request.attempts}
 
 
 def record_execution(app: TaskApp, job_marker: str) -> str:
