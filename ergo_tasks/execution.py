@@ -144,6 +144,8 @@ class RequestInfo:
     max_retries: int
     checkpoint: str | None
     worker_id: str
+    #: The job this one is a part of, if any.
+    parent: str | None = None
 
 
 @dataclass
@@ -214,6 +216,7 @@ class TaskContext:
         for doc in docs:
             if doc.state in (State.FAILURE, State.REVOKED):
                 error = part_failure(doc)
+                self.task.app.queue.revoke_parts(ids, self.request.worker_id, f"job {self.request.id} failed with its part {doc.job_id}")
                 raise PartFailed(error.type, error.message, error.expected)
         if all(doc.state == State.SUCCESS for doc in docs):
             return [doc.result for doc in docs]
@@ -259,7 +262,8 @@ def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write
     writer = StatusWriter(queue, doc.job_id, worker_id, write_interval)
     ctx = TaskContext(
         request=RequestInfo(id=doc.job_id, args=_arguments(doc, queue), kwargs=dict(doc.request.kwargs),
-                            attempts=doc.attempts, max_retries=doc.max_retries, checkpoint=doc.checkpoint, worker_id=worker_id),
+                            attempts=doc.attempts, max_retries=doc.max_retries, checkpoint=doc.checkpoint, worker_id=worker_id,
+                            parent=doc.parent),
         writer=writer, task=task, should_stop=should_stop,
         deadline=time.monotonic() + task.time_limit if task.time_limit else None,
     )

@@ -196,8 +196,9 @@ class JobStore:
             if name.endswith(".json"):
                 yield name[: -len(".json")]
 
-    def recent(self, *, state: str | None = None, before: str | None = None) -> Iterator[JobStatus]:
-        """Status documents newest first, optionally of one state and older than job ``before``.
+    def recent(self, *, state: str | None = None, before: str | None = None, parts: bool = False) -> Iterator[JobStatus]:
+        """Status documents newest first, optionally of one state and older than job ``before``; the parts of
+        other jobs only with ``parts``.
 
         Only the listing walks every key; documents are read one by one as the caller consumes
         them. Unreadable documents are logged and skipped.
@@ -210,7 +211,7 @@ class JobStore:
             except (JobNotFound, CorruptStatus) as error:
                 log.warning("status.unreadable", job_id=job_id, error=str(error))
                 continue
-            if state is None or doc.state == state:
+            if (state is None or doc.state == state) and (parts or doc.parent is None):
                 yield doc
 
     # -- work index --------------------------------------------------------------

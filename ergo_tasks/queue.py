@@ -188,6 +188,7 @@ class Queue:
         result = self.jobs.update(job_id, change)
         if result.doc.state == State.FAILURE:
             self.jobs.close(job_id)
+            self.revoke_parts(result.doc.waiting_for, by, f"job {job_id} failed with its part {part.job_id}")
             self.attempt_lost(result.doc)
 
     def _mark(self, job_id: str, *, running: bool) -> None:
@@ -285,11 +286,15 @@ class Queue:
 
         result = self.jobs.update(job_id, change)
         self.jobs.close(job_id)
-        for part in self.statuses(result.doc.waiting_for):
+        self.revoke_parts(result.doc.waiting_for, by, f"{reason} (with job {job_id})")
+        return result
+
+    def revoke_parts(self, job_ids: list[str], by: str, reason: str) -> None:
+        """Cancel those of ``job_ids`` (a job's parts) that have not finished: a job that ended needs them no more."""
+        for part in self.statuses(job_ids):
             if not part.ready:
                 with contextlib.suppress(OperationRefused):  # it finished meanwhile
-                    self.revoke(part.job_id, by, f"{reason} (with job {job_id})")
-        return result
+                    self.revoke(part.job_id, by, reason)
 
     def resume(self, job_id: str, by: str = "operator") -> Versioned:
         """Put a failed, cancelled or stalled job back in the queue, keeping its checkpoint."""

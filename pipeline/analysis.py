@@ -73,8 +73,8 @@ class ChunkResult:
 class Checkpoints(Protocol):
     """Where finished chunks are kept, so an interrupted analysis can resume."""
 
-    def load(self, fingerprint: str) -> dict[int, ChunkResult]:
-        """Chunks finished earlier with the same settings (others are discarded)."""
+    def load(self, fingerprint: str, only: range | None = None) -> dict[int, ChunkResult]:
+        """Chunks finished earlier with the same settings (others are discarded); ``only`` those, when given."""
 
     def save(self, chunk: ChunkResult) -> None:
         """Keep a finished chunk."""
@@ -84,8 +84,8 @@ class Checkpoints(Protocol):
 class MemoryCheckpoints:
     chunks: dict[int, ChunkResult] = field(default_factory=dict)
 
-    def load(self, fingerprint: str) -> dict[int, ChunkResult]:
-        return dict(self.chunks)
+    def load(self, fingerprint: str, only: range | None = None) -> dict[int, ChunkResult]:
+        return {i: c for i, c in self.chunks.items() if only is None or i in only}
 
     def save(self, chunk: ChunkResult) -> None:
         self.chunks[chunk.index] = chunk
@@ -154,28 +154,50 @@ def _poses(model: PoseModel, frames: list[np.ndarray | None]) -> PoseOutput | No
     return pose
 
 
-def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, *,
-                  checkpoints: Checkpoints | None = None, on_progress: Callable[[Progress], None] | None = None,
-                  on_chunk: Callable[[ChunkResult], None] | None = None, job_id: str | None = None,
-                  video_name: str | None = None) -> dict:
-    """Analyse a video file; returns the result dictionary (see :mod:`pipeline.results`).
+@dataclass(frozen=True)
+class Plan:
+    """What an analysis of one video with given options will read: the sampled frames, chunk by chunk."""
 
-    ``video_name`` is the file name the person knows the video by (the upload's), recorded in the results;
-    by default the file's own name.
-    """
+    info: VideoInfo
+    size: tuple[int, int]  # frames are read at this (width, height)
+    chunks: list[np.ndarray]  # sampled frame indices, chunk by chunk
+
+    @classmethod
+    def of(cls, path: str | Path, options: AnalysisOptions) -> Plan:
+        info = probe(path)
+        indices = sample_indices(info, options.preset.sample_fps)
+        return cls(info, options.preset.target_size(info.width, info.height), _chunks(indices, options.chunk_size))
+
+    @property
+    def frames(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
+
+def parts(chunks: int, chunks_per_part: int) -> list[range]:
+    """The chunks of a long video split into parts of ``chunks_per_part`` consecutive chunks (the last may be
+    shorter), to be analysed side by side.  They depend on the video and the setting only, never on how many
+    workers there are; every chunk starts afresh, so the result does not depend on how the work was split."""
+    if chunks_per_part < 1:
+        return [range(chunks)]
+    return [range(start, min(start + chunks_per_part, chunks)) for start in range(0, chunks, chunks_per_part)] or [range(0)]
+
+
+def analyze_chunks(path: str | Path, model: PoseModel, options: AnalysisOptions, plan: Plan, *, only: range | None = None,
+                   checkpoints: Checkpoints | None = None, on_progress: Callable[[Progress], None] | None = None,
+                   on_chunk: Callable[[ChunkResult], None] | None = None) -> dict[int, ChunkResult]:
+    """The poses of the plan's chunks (``only`` those, when given: a part), from the checkpoints where an earlier
+    run left them, else computed (and checkpointed).  Progress counts the frames of the chunks asked for."""
     checkpoints = checkpoints or MemoryCheckpoints()
     report = on_progress or (lambda progress: None)
-    info = probe(path)
-    size = options.preset.target_size(info.width, info.height)
-    indices = sample_indices(info, options.preset.sample_fps)
-    chunks = _chunks(indices, options.chunk_size)
-    done = {i: c for i, c in checkpoints.load(fingerprint(info, options, model)).items() if i < len(chunks)}
-    todo = [(i, chunk) for i, chunk in enumerate(chunks) if i not in done]
-    total = len(indices)
-    finished = sum(len(c.frame_indices) for c in done.values())
+    wanted = only if only is not None else range(len(plan.chunks))
+    saved = checkpoints.load(fingerprint(plan.info, options, model), only)
+    done = {i: saved[i] for i in wanted if i in saved}
+    todo = [(i, plan.chunks[i]) for i in wanted if i not in done]
+    total = sum(len(plan.chunks[i]) for i in wanted)
+    finished = sum(len(chunk.frame_indices) for chunk in done.values())
     started, computed = time.monotonic(), 0
-    report(Progress("analysing poses", finished, total, None, 95.0 * finished / total))
-    reader = FrameReader(path, info, size)
+    report(Progress("analysing poses", finished, total, None, 95.0 * finished / max(total, 1)))
+    reader = FrameReader(path, plan.info, plan.size)
     with WriteBehind(checkpoints, options.write_behind_depth) as saving:
         for index, frame_indices, frames in prefetch(_decode(reader, todo), options.prefetch_depth):
             chunk = ChunkResult(index, frame_indices, _poses(model, frames), _unreadable(frame_indices, frames))
@@ -187,12 +209,28 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
             computed += len(frame_indices)
             rate = computed / max(time.monotonic() - started, 1e-6)
             report(Progress("analysing poses", finished, total, (total - finished) / rate, 95.0 * finished / total))
-    if all(done[i].pose is None for i in range(len(chunks))):
+    return done
+
+
+def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, *,
+                  checkpoints: Checkpoints | None = None, on_progress: Callable[[Progress], None] | None = None,
+                  on_chunk: Callable[[ChunkResult], None] | None = None, job_id: str | None = None,
+                  video_name: str | None = None) -> dict:
+    """Analyse a video file; returns the result dictionary (see :mod:`pipeline.results`).
+
+    ``video_name`` is the file name the person knows the video by (the upload's), recorded in the results;
+    by default the file's own name.
+    """
+    report = on_progress or (lambda progress: None)
+    plan = Plan.of(path, options)
+    done = analyze_chunks(path, model, options, plan, checkpoints=checkpoints, on_progress=report, on_chunk=on_chunk)
+    chunks = [done[i] for i in range(len(plan.chunks))]
+    if all(chunk.pose is None for chunk in chunks):
         raise UnreadableVideo("No frame of the video could be decoded: the file is damaged. Export or copy it again and upload it anew.")
-    report(Progress("scoring", total, total, 0.0, 96.0))
-    result = assemble(info, options, model, [done[i] for i in range(len(chunks))], job_id)
+    report(Progress("scoring", plan.frames, plan.frames, 0.0, 96.0))
+    result = assemble(plan.info, options, model, chunks, job_id)
     result["video"] = {"name": video_name or Path(path).name, **result["video"]}
-    report(Progress("done", total, total, 0.0, 100.0))
+    report(Progress("done", plan.frames, plan.frames, 0.0, 100.0))
     return result
 
 

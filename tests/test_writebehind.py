@@ -48,7 +48,7 @@ class SlowBucket:
         self.overlapped: list[bool] = []
         self.threads: set[str] = set()
 
-    def load(self, fingerprint: str) -> dict[int, ChunkResult]:
+    def load(self, fingerprint: str, only: range | None = None) -> dict[int, ChunkResult]:
         return {}
 
     def save(self, chunk: ChunkResult) -> None:

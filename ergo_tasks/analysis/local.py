@@ -43,7 +43,8 @@ def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | Non
     app = bootstrap.start(TASK_MODULES, settings=TaskSettings(eager=False), store=store, log_level="WARNING")
     key = upload_key(video.name)
     store.upload_file(key, video, content_type="video/mp4")
-    kwargs = {"video_key": key, "quality": quality, "model": model, "weights": weights}
+    # one process: parts would only run one after another here, each copying the video again
+    kwargs = {"video_key": key, "quality": quality, "model": model, "weights": weights, "split": False}
     if chunk_size:
         kwargs["chunk_size"] = chunk_size
     if params:

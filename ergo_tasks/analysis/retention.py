@@ -56,6 +56,8 @@ def purge_job(app: TaskApp, job_id: str, keep: set[str]) -> bool:
         return False
     app.store.delete_prefix(checkpoint_prefix(job_id))
     app.store.delete_prefix(results_prefix(job_id))
+    for part in current.doc.waiting_for:  # the parts it was analysed in (any still running is left alone)
+        purge_job(app, part, keep)
     upload = current.doc.request.kwargs.get("video_key")
     if isinstance(upload, str) and upload.startswith(UPLOADS) and upload not in keep:
         app.store.delete(upload)

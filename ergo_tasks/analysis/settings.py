@@ -39,6 +39,10 @@ class AnalysisSettings(BaseSettings):
     webhook_url: str | None = None
     #: A video larger than this is refused before it is downloaded (``ERGO_MAX_UPLOAD_BYTES``, as for the service).
     max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, gt=0)
+    #: A video of more chunks than this is analysed in parts of this many chunks, side by side on as many workers as
+    #: are free (0: never split).  32 chunks of 32 sampled frames: about 3.4 min of video at `medium`.  Every worker
+    #: that takes a part downloads the video, so a part should be worth minutes of work.
+    part_chunks: int = Field(32, ge=0)
     #: Torch's threads for the pose model on the CPU; unset: one per core this process may use.  Measured on 2
     #: cores (benchmarks/pipeline_bench.py --threads), a core per thread with the PASSIVE wait policy beat one
     #: thread less (left to the decoder) both alone and beside a busy process.

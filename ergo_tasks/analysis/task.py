@@ -36,15 +36,21 @@ MAX_RETRIES = 2
 
 
 class StorageCheckpoints:
-    """Chunk checkpoints under ``checkpoints/<job_id>/``, guarded by a settings fingerprint."""
+    """Chunk checkpoints under ``checkpoints/<job_id>/``, guarded by a settings fingerprint.
 
-    def __init__(self, store: ObjectStore, job_id: str, on_saved=None):
-        self.store, self.prefix, self.on_saved = store, checkpoint_prefix(job_id), on_saved
+    The job's own run owns the folder: checkpoints made with other settings are discarded.  A part of the
+    job (``part=True``) writes into its job's folder alongside the other parts, and only checks the
+    fingerprint its job recorded: a part on a worker with other pose settings refuses to run rather than
+    mix its chunks with theirs.
+    """
+
+    def __init__(self, store: ObjectStore, job_id: str, on_saved=None, *, part: bool = False):
+        self.store, self.prefix, self.on_saved, self.part = store, checkpoint_prefix(job_id), on_saved, part
 
     def _key(self, index: int) -> str:
         return f"{self.prefix}chunk-{index:06d}.npz"
 
-    def load(self, fingerprint: str):
+    def load(self, fingerprint: str, only: range | None = None):
         from pipeline.analysis import ChunkResult
 
         manifest = f"{self.prefix}manifest.json"
@@ -53,6 +59,9 @@ class StorageCheckpoints:
         except (ObjectNotFound, ValueError):
             saved = None
         if saved != fingerprint:
+            if self.part:
+                raise TaskError("This worker's pose settings (model, device or batch size) differ from those of the worker "
+                                "that started the job, so its part of the video was not analysed here.")
             if saved is not None:
                 log.warning("checkpoints.discarded", reason="settings changed")
             self.store.delete_prefix(self.prefix)
@@ -60,6 +69,8 @@ class StorageCheckpoints:
             return {}
         chunks = {}
         for info in self.store.list(f"{self.prefix}chunk-"):
+            if only is not None and _chunk_index(info.key) not in only:
+                continue  # another part's
             try:
                 chunk = ChunkResult.from_bytes(self.store.get(info.key).body)
             except (ValueError, EOFError, OSError, KeyError, zipfile.BadZipFile) as error:
@@ -76,6 +87,12 @@ class StorageCheckpoints:
         self.store.put(key, chunk.to_bytes(), content_type="application/octet-stream")
         if self.on_saved:
             self.on_saved(key)
+
+
+def _chunk_index(key: str) -> int:
+    """``checkpoints/<job>/chunk-000012.npz`` -> 12 (-1 for a name that is not a chunk's)."""
+    digits = key.rsplit("chunk-", 1)[-1].split(".", 1)[0]
+    return int(digits) if digits.isdigit() else -1
 
 
 def _options(quality: str, params: dict | None, chunk_size: int | None):
@@ -107,7 +124,8 @@ def _check_upload(info: ObjectInfo, pinned_etag: str | None, max_bytes: int) -> 
 
 def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                        params: dict | None = None, chunk_size: int | None = None, video_etag: str | None = None,
-                       blur_faces: bool = True, overlay: bool | None = None, *, settings: AnalysisSettings) -> dict[str, Any]:
+                       blur_faces: bool = True, overlay: bool | None = None, split: bool = True, part: list[int] | None = None,
+                       *, settings: AnalysisSettings) -> dict[str, Any]:
     """Analyse ``video_key``; returns the summary and records the result files' keys.
 
     Pipeline errors are expected failures (the task ``throws`` them): their
@@ -115,51 +133,98 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
     ``video_etag`` pins the upload the job was started on: a replaced video is refused, not analysed.
     ``blur_faces`` blurs the faces in the posture pictures (these are pictures of employees); ``overlay`` writes
     the annotated video (unset: the preset's default).
+
+    A long video (more than ``ERGO_PART_CHUNKS`` chunks) is analysed in parts, side by side: the job queues
+    one job per part (``part``: its chunks, [start, stop)), waits for them without holding its worker, and
+    then assembles the result from the chunks they checkpointed.  ``split=False`` analyses it all here.
     """
-    from pipeline.analysis import analyze_video
+    from pipeline.analysis import Plan, analyze_video, fingerprint, parts
     from pipeline.pose import load_pose_model
-    from pipeline.results import CONTENT_TYPES, FILES, PICTURES, summary_document, write_results
+    from pipeline.results import summary_document
 
     if not isinstance(video_key, str) or not video_key.startswith(UPLOADS):
         raise TaskError("The video key must name an uploaded video (uploads/...).")
     options = _options(quality, params, chunk_size)
-    store = self.task.app.store
-    job_id = self.request.id
+    store, job_id = self.task.app.store, self.request.id
     with tempfile.TemporaryDirectory(prefix="ergo-job-") as scratch:
-        video = Path(scratch) / ("video" + (os.path.splitext(video_key)[1] or ".mp4"))
-        self.update_state(meta={"progress": 0, "stage": "downloading video"})
-        try:
-            _check_upload(store.head(video_key), video_etag, settings.max_upload_bytes)
-            store.download_file(video_key, video)
-        except ObjectNotFound:
-            raise TaskError(f"The uploaded video {video_key} no longer exists.") from None
-        self.check()
+        video = _download(self, video_key, video_etag, settings, Path(scratch))
         self.update_state(meta={"progress": 1, "stage": "loading pose model"})
         pose_model = load_pose_model(settings.pose(model, weights))
-
-        def progress(p) -> None:
-            # the analysis is 2-97% of the job: downloading and loading come before it, writing results after
-            self.update_state(meta={"progress": ANALYSIS_START + p.percent * (ANALYSIS_END - ANALYSIS_START) / 100, "stage": p.stage, "frames_done": p.frames_done,
-                                    "frames_total": p.frames_total, "eta_s": None if p.eta_s is None else round(p.eta_s, 1)})
-
+        plan = Plan.of(video, options)
+        if part is not None:
+            return _analyse_part(self, video, pose_model, options, plan, range(*part))
         checkpoints = StorageCheckpoints(store, job_id, on_saved=lambda key: self.save_checkpoint(key, wait=False))
-        result = analyze_video(video, pose_model, options, checkpoints=checkpoints, on_progress=progress,
+        pieces = parts(len(plan.chunks), settings.part_chunks if split else 0)
+        if len(pieces) > 1:
+            checkpoints.load(fingerprint(plan.info, options, pose_model), only=range(0))  # the parts' settings, recorded
+            self.update_state(meta={"progress": ANALYSIS_START, "stage": f"analysing poses in {len(pieces)} parts"})
+            handed_out = [self.task.s(*self.request.args, **{**self.request.kwargs, "part": [piece.start, piece.stop]})
+                          .set(idempotency_key=f"{job_id}/part/{number}", parent=job_id).apply_async()
+                          for number, piece in enumerate(pieces)]
+            self.wait_for(handed_out)  # this attempt ends here until every part has succeeded; then the chunks are all saved
+        result = analyze_video(video, pose_model, options, checkpoints=checkpoints, on_progress=_progress(self),
                                on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id,
                                video_name=video_key.rsplit("/", 1)[-1])
         self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
-        paths = write_results(result, Path(scratch) / "results", video, blur_faces=blur_faces,
-                              overlay=options.preset.overlay if overlay is None else overlay)
-        prefix = results_prefix(job_id)
-        keys = {}
-        for artifact, path in paths.items():
-            keys[artifact] = f"{prefix}{FILES[artifact]}"
-            store.upload_file(keys[artifact], path, content_type=CONTENT_TYPES[artifact])
-        for picture in result["pictures"]:  # listed by their path under the job's results: frames/<time>.jpg
-            name = f"{PICTURES}/{picture['file']}"
-            keys[name] = f"{prefix}{name}"
-            store.upload_file(keys[name], Path(scratch) / "results" / name, content_type="image/jpeg")
-        self.set_result_keys(**keys)
+        _write_results(self, result, video, Path(scratch), blur_faces, options.preset.overlay if overlay is None else overlay)
     return summary_document(result)
+
+
+def _download(self, video_key: str, video_etag: str | None, settings: AnalysisSettings, scratch: Path) -> Path:
+    """The job's video, downloaded into ``scratch`` once checked (the one the job was started on, within the limit)."""
+    store = self.task.app.store
+    video = scratch / ("video" + (os.path.splitext(video_key)[1] or ".mp4"))
+    self.update_state(meta={"progress": 0, "stage": "downloading video"})
+    try:
+        _check_upload(store.head(video_key), video_etag, settings.max_upload_bytes)
+        store.download_file(video_key, video)
+    except ObjectNotFound:
+        raise TaskError(f"The uploaded video {video_key} no longer exists.") from None
+    self.check()
+    return video
+
+
+def _progress(self):
+    """Reports the analysis's progress as the job's: the analysis is 2-97% of the job (downloading and loading
+    come before it, writing results after)."""
+
+    def report(p) -> None:
+        self.update_state(meta={"progress": ANALYSIS_START + p.percent * (ANALYSIS_END - ANALYSIS_START) / 100, "stage": p.stage,
+                                "frames_done": p.frames_done, "frames_total": p.frames_total,
+                                "eta_s": None if p.eta_s is None else round(p.eta_s, 1)})
+
+    return report
+
+
+def _analyse_part(self, video: Path, pose_model, options, plan, chunks: range) -> dict[str, Any]:
+    """One part of a long video: its chunks' poses, checkpointed in the folder of the job it is a part of."""
+    from pipeline.analysis import analyze_chunks
+
+    if self.request.parent is None:
+        raise TaskError("A part of an analysis is queued by its analysis job, not on its own.")
+    checkpoints = StorageCheckpoints(self.task.app.store, self.request.parent, part=True,
+                                     on_saved=lambda key: self.save_checkpoint(key, wait=False))
+    done = analyze_chunks(video, pose_model, options, plan, only=chunks, checkpoints=checkpoints, on_progress=_progress(self),
+                          on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index, part_of=self.request.parent))
+    return {"part": [chunks.start, chunks.stop], "frames": sum(len(chunk.frame_indices) for chunk in done.values())}
+
+
+def _write_results(self, result: dict, video: Path, scratch: Path, blur_faces: bool, overlay: bool) -> None:
+    """The result files, the posture pictures and (when asked) the annotated video, under ``results/<job_id>/``."""
+    from pipeline.results import CONTENT_TYPES, FILES, PICTURES, write_results
+
+    store = self.task.app.store
+    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, overlay=overlay)
+    prefix = results_prefix(self.request.id)
+    keys = {}
+    for artifact, path in paths.items():
+        keys[artifact] = f"{prefix}{FILES[artifact]}"
+        store.upload_file(keys[artifact], path, content_type=CONTENT_TYPES[artifact])
+    for picture in result["pictures"]:  # listed by their path under the job's results: frames/<time>.jpg
+        name = f"{PICTURES}/{picture['file']}"
+        keys[name] = f"{prefix}{name}"
+        store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
+    self.set_result_keys(**keys)
 
 
 def register_analysis(app: TaskApp, settings: AnalysisSettings) -> None:

@@ -37,6 +37,7 @@ from statestore import ObjectNotFound, PreconditionFailed, StoreError
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
 from ..analysis.keys import upload_key
+from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp, default_worker_id
 from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
 from ..states import CLAIMABLE_STATES, RUNNING_STATES, State
@@ -327,8 +328,8 @@ class JobService:
     def get_status(self, request: JobRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
         doc = self._keep_moving(doc)
-        view = self.job_view(doc)
-        if doc.state in CLAIMABLE_STATES:
+        view = self.status_view(doc)
+        if doc.state in CLAIMABLE_STATES and view["status"] == "queued":
             view["queue"] = self._queue_place(doc.job_id)
         return {"job_status": view}
 
@@ -353,20 +354,23 @@ class JobService:
         by = "operator (api)" if caller.operator else "owner (api)"
         doc = self.app.queue.revoke(request.job_id, by=by, reason="cancelled through the API").doc
         message = "Cancelled; a running analysis stops at its next checkpoint."
-        request_id = (doc.annotations.get("dispatch") or {}).get("request_id")
-        if request_id:  # withdraw the executor's request too, so a queued one never takes a GPU
+        # withdraw the executor's requests too (the job's, and its parts'), so a queued one never takes a GPU
+        requests = [request_id for job in [doc, *self.app.queue.statuses(doc.waiting_for)]
+                    if (request_id := (job.annotations.get("dispatch") or {}).get("request_id"))]
+        if requests:
             try:
-                self.dispatcher.cancel(request_id)
-                message += f" Its {self.dispatcher.mode} request was withdrawn."
+                for request_id in requests:
+                    self.dispatcher.cancel(request_id)
+                message += f" Its {self.dispatcher.mode} request{'s were' if len(requests) > 1 else ' was'} withdrawn."
             except DispatchError as error:
                 log.warning("dispatch.cancel_failed", job_id=doc.job_id, request_id=request_id, error=str(error))
                 message += f" The {self.dispatcher.mode} request could not be withdrawn; it ends as soon as it sees the job cancelled."
-        return {"job_status": self.job_view(doc), "message": message}
+        return {"job_status": self.status_view(doc), "message": message}
 
     def resume_job(self, request: JobRequest, caller: Caller) -> dict:
         doc = self.app.queue.resume(request.job_id, by="operator (api)").doc
         doc = self._dispatch(doc.job_id)
-        return {"job_status": self.job_view(doc), "message": "Resumed from its last checkpoint."}
+        return {"job_status": self.status_view(doc), "message": "Resumed from its last checkpoint."}
 
     def health(self, request: EmptyRequest, caller: Caller) -> dict:
         self.store.check()
@@ -376,7 +380,7 @@ class JobService:
         """Run a job to its end in this request (what a RunPod ``execute`` job does)."""
         with self.progress.listening(request.job_id, caller.on_progress):
             doc = self.app.run_until_ready(request.job_id, default_worker_id("runpod"))
-        return {"job_status": self.job_view(doc)}
+        return {"job_status": self.status_view(doc)}
 
     # -- helpers ----------------------------------------------------------------------------
     def _check_upload_key(self, video_key: str) -> None:
@@ -463,9 +467,18 @@ class JobService:
         return self.app.jobs.update(job_id, change).doc
 
     def _keep_moving(self, doc: JobStatus) -> JobStatus:
-        """Serverless has no supervisor: a status read requeues a lost job and re-dispatches a stalled one."""
+        """Serverless has no supervisor: a status read requeues a lost job and re-dispatches a stalled one.
+
+        A job waiting for its parts is not dispatched while they run: its parts are kept moving instead.
+        """
         if doc.state in RUNNING_STATES and doc.lease and doc.lease.expired():
             doc = self.app.queue.requeue_expired(doc.job_id, by="status check").doc
+        if doc.state in CLAIMABLE_STATES and doc.waiting_for:
+            unfinished = [part for part in self.app.queue.statuses(doc.waiting_for) if not part.ready]
+            for part in unfinished:
+                self._keep_moving(part)
+            if unfinished:
+                return doc
         if doc.state in CLAIMABLE_STATES and self.dispatcher.mode != "worker":
             doc = self._dispatch(doc.job_id)
         return doc
@@ -499,6 +512,14 @@ class JobService:
         stem = (doc.request.kwargs.get("video_key") or "ergo").rsplit("/", 1)[-1].rsplit(".", 1)[0]
         filename = f"{stem}-{doc.job_id[:8].lower()}-{key.rsplit('/', 1)[-1]}"
         return self.store.presign_get(key, self.settings.download_url_expiry_s, filename)
+
+    def status_view(self, doc: JobStatus) -> dict:
+        """One job's status as its owner sees it: :meth:`job_view`, and for a job analysed in parts, how they stand."""
+        view = self.job_view(doc)
+        parts = self.app.queue.statuses(doc.waiting_for)
+        if parts:
+            view.update(_parts_view(doc, parts, self.settings.gpu_price_per_second))
+        return view
 
     def job_view(self, doc: JobStatus, with_urls: bool = True) -> dict:
         meta = doc.meta
@@ -543,6 +564,25 @@ class JobService:
                 view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
                 view["download_url"] = None if view["results_expired"] else self._download_url(doc, "pkl")
         return view
+
+
+def _parts_view(doc: JobStatus, parts: list[JobStatus], price_per_second: float) -> dict:
+    """How a job analysed in parts stands, from its parts: while it waits for them it is processing, with their
+    progress together; its cost counts theirs."""
+    gpu_seconds = doc.run_seconds + sum(part.run_seconds for part in parts)
+    view: dict = {"parts": {"total": len(parts), "done": sum(part.state == State.SUCCESS for part in parts),
+                            "running": sum(part.state in RUNNING_STATES for part in parts)},
+                  "cost": {"gpu_seconds": round(gpu_seconds, 1), "price_per_second": price_per_second,
+                           "estimated_usd": round(gpu_seconds * price_per_second, 5)}}
+    if doc.state in CLAIMABLE_STATES:
+        counted = [part for part in parts if part.meta.get("frames_total")]
+        share = sum(part.progress for part in parts) / len(parts)  # each part runs 0-100 itself
+        view.update(status="processing", progress=round(ANALYSIS_START + share * (ANALYSIS_END - ANALYSIS_START) / 100, 1),
+                    stage=f"analysing poses in {len(parts)} parts ({view['parts']['done']} done, {view['parts']['running']} running)",
+                    frames_done=sum(part.meta.get("frames_done") or 0 for part in counted) if counted else None,
+                    frames_total=sum(part.meta["frames_total"] for part in counted) if len(counted) == len(parts) else None,
+                    eta_s=max((part.meta.get("eta_s") or 0 for part in parts if part.state in RUNNING_STATES), default=None))
+    return view
 
 
 def _part_length(size: int, part_size: int, number: int) -> int:
