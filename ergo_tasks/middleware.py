@@ -42,6 +42,10 @@ class Middleware:
     def on_progress(self, app: TaskApp, job_id: str, progress: float | None, stage: str | None) -> None:
         """The running task reported progress (``update_state``), in the task's own thread: keep it quick."""
 
+    def after_worker_boot(self, app: TaskApp) -> None:
+        """A worker is about to look for its first job: the place for start-up costs (imports, say), which
+        would otherwise fall on the first job it runs."""
+
 
 class MiddlewareStack:
     """The app's middleware, called in the order they were added."""
@@ -63,6 +67,9 @@ class MiddlewareStack:
 
     def on_progress(self, app: TaskApp, job_id: str, progress: float | None, stage: str | None) -> None:
         self._call("on_progress", app, job_id, progress, stage)
+
+    def after_worker_boot(self, app: TaskApp) -> None:
+        self._call("after_worker_boot", app)
 
     def _call(self, hook: str, app: TaskApp, *args) -> None:
         for middleware in self._items:

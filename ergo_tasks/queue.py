@@ -330,6 +330,8 @@ class Queue:
         result = self.jobs.update(job_id, change)
         if target in READY_STATES:
             self.jobs.close(job_id)
+            if result.doc.parent:  # the job this was a part of may be ready to go on: look at it in the next claim
+                self._busy.pop(result.doc.parent, None)
         else:
             self._mark(job_id, running=False)  # RETRY, PENDING: waiting for its next attempt
         return result

@@ -60,6 +60,7 @@ class Worker:
     def run(self, max_jobs: int | None = None) -> int:
         """Work until asked to stop (or after ``max_jobs``); returns how many jobs ran."""
         structlog.contextvars.bind_contextvars(worker_id=self.worker_id)
+        self.app.middleware.after_worker_boot(self.app)
         self.log.info("worker.started", tasks=sorted(self.app.tasks))
         done = 0
         while not self.stopping.is_set() and (max_jobs is None or done < max_jobs):

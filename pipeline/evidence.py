@@ -9,6 +9,7 @@ found, since these are pictures of employees.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -85,9 +86,29 @@ def blur_face(image, names: list[str], keypoints: np.ndarray) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=8)
+def _font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(text: str, size: int):
+    """White text with a black outline on a transparent tile, drawn once per text: outlined text is slow to draw
+    (the annotated video has about eight labels a frame, and their values repeat)."""
+    from PIL import Image, ImageDraw
+
+    font = _font(size)
+    left, top, right, bottom = ImageDraw.Draw(Image.new("RGBA", (1, 1))).textbbox((0, 0), text, font=font, stroke_width=2)
+    tile = Image.new("RGBA", (right, bottom), (0, 0, 0, 0))
+    ImageDraw.Draw(tile).text((0, 0), text, fill=(255, 255, 255, 255), font=font, stroke_width=2, stroke_fill=(0, 0, 0, 255))
+    return tile
+
+
 def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True, enlarge: bool = True):
     """The frame as a picture: skeleton coloured by body-part score, angles, the frame's scores."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     names, keypoints = list(result["keypoint_names"]), result["keypoints"][position]
     rula, reba, angles = result["rula"], result["reba"], result["angles"]
@@ -99,7 +120,7 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
     blurred = blur_faces and blur_face(image, names, points)
     pen = ImageDraw.Draw(image)
     width = max(3, round(image.width / 160))
-    small, large = (ImageFont.load_default(size=max(12, image.width // size)) for size in (48, 32))
+    small, large = (_font(max(12, image.width // size)) for size in (48, 32))
     for start, end, part in SEGMENTS:
         a, b = _point(names, points, start), _point(names, points, end)
         if a and b:
@@ -114,8 +135,8 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
         value = angles.get(angle, np.full(position + 1, np.nan))[position]
         spot = anchors.get(where) or _point(names, points, where)
         if spot and not math.isnan(value):
-            pen.text((spot[0] + width * 2, spot[1]), f"{label} {value:.0f}°", fill=(255, 255, 255), font=small,
-                     stroke_width=2, stroke_fill=(0, 0, 0))
+            text = _label(f"{label} {value:.0f}°", small.size)
+            image.paste(text, (round(spot[0] + width * 2), round(spot[1])), text)
 
     def score(values, low, high) -> str:
         exact = float(values[position])

@@ -215,3 +215,19 @@ def test_a_damaged_spot_costs_only_its_frames_not_whole_chunks(pose_models, tmp_
     # two of the four chunks cannot be read as a whole; frame by frame, 4 of their 16 sampled frames are lost
     assert damaged == ["frames 70-75 could not be decoded", "frames 80-85 could not be decoded"]
     assert result["detected"].sum() >= len(result["detected"]) - 4 - 2
+
+
+@pytest.mark.parametrize("precision,limit,kept", [("bf16", None, False), ("fp16", None, False), ("fp16", 100.0, True)])
+def test_a_reduced_precision_is_used_only_within_half_a_pixel_of_fp32(pose_models, monkeypatch, precision, limit, kept):
+    from pipeline.pose import blazepose
+
+    if limit is not None:  # a limit it meets, to see it kept (on this CPU neither fp16 nor bf16 meets 0.5 px)
+        monkeypatch.setattr(blazepose, "MAX_PRECISION_DRIFT_PX", limit)
+    model = blazepose.BlazePose("full", models_dir=pose_models["pose_detection"].parent, device="cpu", precision=precision)
+    check = model.describe()["precision_check"]
+    assert check["asked"] == precision and check["kept"] is kept and check["limit_px"] == blazepose.MAX_PRECISION_DRIFT_PX
+    assert (check["mean_px_from_fp32"] <= blazepose.MAX_PRECISION_DRIFT_PX) is kept
+    assert check["mean_px_from_fp32"] > 0.5  # measured through tracking: one photo alone understates it (0.19 px)
+    assert model.describe()["precision"] == (precision if kept else "fp32")
+    found = model.predict(posed()[None])
+    assert np.isfinite(found.keypoints).all() and found.keypoints.dtype == np.float32  # a person, in float32 either way

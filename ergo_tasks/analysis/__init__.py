@@ -18,7 +18,7 @@ from ..app import TaskApp
 from .notify import WebhookNotifier
 from .retention import CheckpointCleanup
 from .settings import AnalysisSettings
-from .task import ANALYZE_TASK, register_analysis
+from .task import ANALYZE_TASK, Preload, register_analysis
 
 #: What to give :func:`ergo_tasks.bootstrap.start` for an app that runs analyses.
 TASK_MODULES = (__name__,)
@@ -31,6 +31,8 @@ def register(app: TaskApp, settings: AnalysisSettings | None = None) -> None:
     register_analysis(app, settings)
     if not any(isinstance(m, CheckpointCleanup) for m in app.middleware):
         app.middleware.add(CheckpointCleanup())
+    if not any(isinstance(m, Preload) for m in app.middleware):
+        app.middleware.add(Preload())
     if settings.webhook_url and not any(isinstance(m, WebhookNotifier) for m in app.middleware):
         app.middleware.add(WebhookNotifier(settings.webhook_url))
 

@@ -33,6 +33,10 @@ class AnalysisSettings(BaseSettings):
     device: str | None = None
     #: Frames (or tracks) per network batch; unset: the model's default for its device.
     batch_size: int | None = Field(None, ge=1)
+    #: blazepose: ``fp32`` (default), or ``fp16``/``bf16`` for the landmark network where it stays within 0.5 px of fp32
+    #: (checked when the model loads; the result's ``model.precision_check`` says what was measured and kept);
+    #: keypointrcnn: ``auto``, ``fp32``, ``fp16`` or ``bf16`` autocast.
+    precision: str | None = None
     #: Folder of the verified BlazePose files; unset: ``<ERGO_DATA_DIR>/models``.
     models_dir: Path | None = None
     #: Slack-compatible webhook told when an analysis succeeds or fails.
@@ -61,7 +65,8 @@ class AnalysisSettings(BaseSettings):
         """The pose settings of one job: its own model and weights where it names them, else these defaults."""
         chosen = model or self.pose_model
         return PoseSettings(model=chosen, weights=weights or (self.pose_weights if chosen == self.pose_model else None),
-                            device=self.device, batch_size=self.batch_size, models_dir=self.models_folder(), threads=self.threads())
+                            device=self.device, batch_size=self.batch_size, models_dir=self.models_folder(), threads=self.threads(),
+                            precision=self.precision)
 
     def prepare_process(self) -> None:
         """What must be set before Torch is imported in this process: OpenMP's wait policy and thread count."""

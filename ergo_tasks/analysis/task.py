@@ -8,6 +8,7 @@ annotated video under ``results/<job_id>/`` and records their keys.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import tempfile
@@ -24,6 +25,7 @@ from statestore import ObjectInfo, ObjectNotFound, ObjectStore, StorageUnavailab
 
 from ..app import TaskApp
 from ..errors import TaskError, validation_message
+from ..middleware import Middleware
 from .keys import UPLOADS, checkpoint_prefix, results_prefix
 from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
@@ -225,6 +227,17 @@ def _write_results(self, result: dict, video: Path, scratch: Path, blur_faces: b
         keys[name] = f"{prefix}{name}"
         store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
     self.set_result_keys(**keys)
+
+
+class Preload(Middleware):
+    """Imports Torch and the pipeline when a worker starts (a few seconds), not during its first job: a part of a
+    long video would otherwise pay them on every fresh worker."""
+
+    modules = ("torch", "pipeline.analysis", "pipeline.results", "pipeline.pose.blazepose", "decord", "av")
+
+    def after_worker_boot(self, app: TaskApp) -> None:
+        for module in self.modules:
+            importlib.import_module(module)
 
 
 def register_analysis(app: TaskApp, settings: AnalysisSettings) -> None:

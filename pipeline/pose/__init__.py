@@ -38,6 +38,9 @@ class PoseSettings:
     models_dir: Path | None = None
     #: Torch's intra-op threads on the CPU; None leaves Torch's own choice (see the analysis's ``torch_threads``).
     threads: int | None = None
+    #: blazepose: ``fp32`` (default) or ``fp16``/``bf16`` for the landmark network, kept only when it stays within
+    #: 0.5 px of fp32 on a reference clip; keypointrcnn: autocast precision (``auto``: fp16 on CUDA, bf16 on CPU).
+    precision: str | None = None
 
 
 _LOADERS: dict[str, Callable[[PoseSettings], PoseModel]] = {}
@@ -59,14 +62,15 @@ def _load_blazepose(settings: PoseSettings) -> PoseModel:
 
     if settings.models_dir is None:
         raise PoseModelUnavailable("BlazePose needs the folder of its model files; run `ergo models fetch`.")
-    return BlazePose(settings.weights, models_dir=settings.models_dir, device=settings.device, batch_size=settings.batch_size)
+    return BlazePose(settings.weights, models_dir=settings.models_dir, device=settings.device, batch_size=settings.batch_size,
+                     precision=settings.precision or "fp32")
 
 
 @register_model("keypointrcnn")
 def _load_keypointrcnn(settings: PoseSettings) -> PoseModel:
     from .keypointrcnn import KeypointRCNN
 
-    return KeypointRCNN(settings.weights, device=settings.device, batch_size=settings.batch_size)
+    return KeypointRCNN(settings.weights, device=settings.device, batch_size=settings.batch_size, precision=settings.precision or "auto")
 
 
 #: The registered model names.

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import PoseModelUnavailable
 from .base import PoseModel, PoseOutput, default_device
 from .blazepose_detector import PoseDetector, RegionOfInterest, region_from_alignment, region_of_interest
-from .blazepose_landmarks import LandmarkModel
+from .blazepose_landmarks import PRECISIONS, LandmarkModel
 
 BLAZEPOSE_KEYPOINTS = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
@@ -44,6 +44,10 @@ BODY = len(BLAZEPOSE_KEYPOINTS)  # 33; points 33 and 34 are MediaPipe's auxiliar
 HIP_CENTRE, FULL_BODY = 33, 34
 #: MediaPipe's default min_tracking_confidence: below it the person is lost.
 MIN_PRESENCE = 0.5
+#: A reduced precision moving the tracked landmarks further than this from fp32's (mean, image pixels) is not used.
+MAX_PRECISION_DRIFT_PX = 0.5
+#: Frames of the demo clip (2 a second: far enough apart to move) the precision check tracks the person through.
+PRECISION_CHECK_FRAMES = 12
 #: People the detector may report; the largest is followed, as the main worker (see pipeline/tracking.py).
 CANDIDATES = 5
 
@@ -77,7 +81,8 @@ class BlazePose(PoseModel):
     min_person_score = MIN_PRESENCE
     world_landmarks = True
 
-    def __init__(self, variant: str | None = None, *, models_dir: Path, device: str | None = None, batch_size: int | None = None):
+    def __init__(self, variant: str | None = None, *, models_dir: Path, device: str | None = None, batch_size: int | None = None,
+                 precision: str = "fp32"):
         from .assets import cached
 
         self.variant = variant or "full"
@@ -91,6 +96,37 @@ class BlazePose(PoseModel):
         self.batch_size = batch_size or (16 if self.device.startswith("cuda") else 4)
         self.detector = PoseDetector(cached("pose_detection", models_dir), self.device)
         self.landmarks = LandmarkModel(cached(f"pose_landmark_{self.variant}", models_dir), self.device)
+        self.precision_check = self._use_precision(precision)
+
+    def _use_precision(self, precision: str) -> dict | None:
+        """Run the landmark network in ``precision`` only if its landmarks stay within MAX_PRECISION_DRIFT_PX of fp32's
+        on a reference clip; otherwise stay in fp32.  Returns what was measured (None for fp32)."""
+        if precision not in PRECISIONS:
+            raise PoseModelUnavailable(f"BlazePose runs in {', '.join(PRECISIONS)}, not '{precision}'.")
+        if precision == "fp32":
+            return None
+        drift = self._drift(precision)
+        kept = drift <= MAX_PRECISION_DRIFT_PX
+        self.landmarks.set_precision(precision if kept else "fp32")
+        return {"asked": precision, "mean_px_from_fp32": round(drift, 3), "limit_px": MAX_PRECISION_DRIFT_PX, "kept": kept}
+
+    def _drift(self, precision: str) -> float:
+        """Mean distance (image pixels) between the body landmarks found in ``precision`` and in fp32, through the
+        whole tracking of a short clip of a person (the demo's): a small difference in one frame moves the next
+        frame's crop, so a single image would understate it (fp16 on a CPU: 0.19 px on one photo, 3 px tracked)."""
+        import itertools
+
+        from ..demo import frames
+
+        clip = np.stack(list(itertools.islice(frames(fps=2), PRECISION_CHECK_FRAMES)))
+        reference = self.predict_sequence(clip).keypoints[:, 0, :, :2]
+        self.landmarks.set_precision(precision)
+        reduced = self.predict_sequence(clip).keypoints[:, 0, :, :2]
+        self.landmarks.set_precision("fp32")
+        both = np.isfinite(reference[..., 0]) & np.isfinite(reduced[..., 0])
+        if not both.any():  # pragma: no cover - the demo's person is found (tested)
+            raise PoseModelUnavailable("The precision check found nobody in its reference clip.")
+        return float(np.linalg.norm(reduced - reference, axis=-1)[both].mean())
 
     def predict(self, frames: np.ndarray) -> PoseOutput:
         """Independent frames: each one detected afresh."""
@@ -145,5 +181,9 @@ class BlazePose(PoseModel):
         out.boxes[position, 0] = [*body[:, :2].min(0), *body[:, :2].max(0), found.presence]
 
     def describe(self) -> dict:
-        return {**super().describe(), "weights": f"pose_landmark_{self.variant}", "variant": self.variant, "device": self.device,
-                "tracking": f"{self.batch_size} tracks per chunk, detector when the person is lost"}
+        described = {**super().describe(), "weights": f"pose_landmark_{self.variant}", "variant": self.variant, "device": self.device,
+                     "precision": self.landmarks.precision,
+                     "tracking": f"{self.batch_size} tracks per chunk, detector when the person is lost"}
+        if self.precision_check is not None:
+            described["precision_check"] = self.precision_check
+        return described

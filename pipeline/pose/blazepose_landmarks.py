@@ -61,11 +61,22 @@ def world_to_image_axes(world: np.ndarray, roi: RegionOfInterest) -> np.ndarray:
     return np.concatenate([xy, world[..., 2:3]], axis=-1)
 
 
+#: The landmark network's precisions: the float type its weights and activations are kept in.
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
 class LandmarkModel:
-    def __init__(self, model_path: str | Path, device: str = "cpu"):
+    def __init__(self, model_path: str | Path, device: str = "cpu", precision: str = "fp32"):
         self.device = torch.device(device)
         shapes = output_shapes(model_path)
         self.graph = TFLiteGraph(model_path, outputs=[shapes.index(shape) for shape in OUTPUTS.values()]).eval().to(self.device)
+        self.precision = "fp32"
+        self.set_precision(precision)
+
+    def set_precision(self, precision: str) -> None:
+        """Keep the network's weights and activations in ``precision`` (the outputs are always float32)."""
+        self.graph.to(PRECISIONS[precision])  # floating-point buffers only: the integer shapes stay as they are
+        self.precision = precision
 
     def predict(self, frames: np.ndarray, rois: list[RegionOfInterest], frame_index: list[int]) -> dict[str, np.ndarray]:
         """For each ROI: image landmarks (39, 3: x, y, visibility), presence, and world landmarks (39, 3) in metres.
@@ -76,7 +87,7 @@ class LandmarkModel:
             # only the frames cropped from go to the device, not the whole chunk
             selected = torch.from_numpy(frames[frame_index]).to(self.device)
             crops = crop_regions(selected, rois, list(range(len(rois))))
-            outputs = self.graph(crops)
+            outputs = self.graph(crops.to(PRECISIONS[self.precision]))
         raw, presence, _, world = (output.float().cpu().numpy() for output in outputs)
         raw = raw.reshape(len(rois), POINTS, 5)
         image = np.stack([to_image(raw[i], roi) for i, roi in enumerate(rois)])
