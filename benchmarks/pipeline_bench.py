@@ -7,7 +7,7 @@ keypointrcnn, a moving block: random weights find "people" anywhere), then
 measures side by side (same machine, same run):
 
 * ms per crop       BlazePose only: the landmark network (and the detector) at batch 1 and 16
-* decode-only fps   chunked decord reads at the inference size
+* decode-only fps   chunked decord reads at the inference size, and the frames decoded per analysed frame
 * model-only fps    the pose model on frames already in memory, chunk by chunk as the pipeline calls it
 * full fps          the whole analysis (decode prefetched behind inference, scoring)
 * naive fps         decode one full-size frame, resize, infer it, repeat
@@ -122,6 +122,7 @@ def measure(video: str, quality: str, model_name: str, weights: str | None) -> d
     reader = FrameReader(video, info, size)
     frames = np.concatenate([reader.read(chunk) for chunk in chunks])
     decode = len(indices) / (time.perf_counter() - start)
+    decoded = decoded_per_analysed(video, chunks)
 
     start = time.perf_counter()
     found = []
@@ -144,9 +145,31 @@ def measure(video: str, quality: str, model_name: str, weights: str | None) -> d
         small = torch.nn.functional.interpolate(frame, size=(size[1], size[0]), mode="bilinear")
         model.predict(small[0].permute(1, 2, 0).clamp(0, 255).byte().numpy()[None])
     naive = len(indices) / (time.perf_counter() - start)
-    return {"frames": int(len(indices)), "size": list(size), "decode_fps": round(decode, 2), "model_fps": round(model_only, 2),
+    return {"frames": int(len(indices)), "size": list(size), "decode_fps": round(decode, 2),
+            "decoded_per_analysed_frame": round(decoded, 2), "model_fps": round(model_only, 2),
             "full_fps": round(full, 2), "naive_fps": round(naive, 2), "frames_with_person": round(detected, 3), **crops, **evidence,
             "slow_bucket": bucket, "model": {k: v for k, v in model.describe().items() if k != "keypoints"}}
+
+
+def decoded_per_analysed(video: str, chunks: list) -> float:
+    """Frames decord decodes per analysed frame, from the video's keyframes: within a chunk a frame is reached by
+    decoding on from the one before it when both lie in one GOP, else from its keyframe; every chunk starts at
+    its first frame's keyframe (the reader seeks after each chunk)."""
+    import decord
+
+    keys = np.asarray(decord.VideoReader(video, num_threads=0, width=32, height=32).get_key_indices())
+
+    def keyframe(index: int) -> int:
+        return int(keys[np.searchsorted(keys, index, side="right") - 1])
+
+    decoded = 0
+    for chunk in chunks:
+        position = None  # the next frame the decoder would produce
+        for index in map(int, chunk):
+            start = position if position is not None and keyframe(index) == keyframe(position - 1) and index >= position else keyframe(index)
+            decoded += index - start + 1
+            position = index + 1
+    return decoded / sum(len(chunk) for chunk in chunks)
 
 
 def slow_bucket(video: str, model, options, frames: int, write_s: float = 0.08) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +105,21 @@ def test_damage_in_the_middle_costs_only_the_frames_it_damages(tmp_path):
     before = [position for position, index in enumerate(indices) if index < lost[0] - 10]  # decoded before the damage
     assert before and all(np.array_equal(frames[p], sound[p]) for p in before)
 
+
+
+def test_the_reader_does_not_go_on_decoding_in_the_background_between_chunks(tmp_path):
+    """decord's decoder thread, left alone after a batch, decodes the frames that follow into memory (about 1 GB
+    for this clip, within a second); the reader stops it, so memory does not jump while the model works."""
+    import time
+
+    def resident_mb() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    video = make_video(tmp_path / "minute.mp4", frames=1800, width=640, height=360, fps=30, gop=30)
+    reader = FrameReader(video, probe(video), (640, 360))
+    assert reader.reader == "decord"
+    reader.read(np.arange(0, 150, 6))
+    before = resident_mb()
+    time.sleep(1.5)  # what the pose model's time on a chunk looks like to the reader
+    assert resident_mb() - before < 100
+    assert reader.read(np.arange(150, 300, 6)).shape == (25, 360, 640, 3)  # and it reads on from where it was
