@@ -8,9 +8,10 @@ spreads over cores.  On the same random crops, in interleaved rounds (this
 machine is shared and noisy; a ratio from one round is worth little, the
 median of several is what is printed):
 
-* ``<network>_ms_per_crop_batch<N>``  TFLite runtime (``ai-edge-litert``), the whole Torch graph, and the graph
-                                      pruned to the outputs the pipeline reads, at batch 1 and 4
-* ``ratio``                           pruned Torch / TFLite runtime (goal <= 1.0)
+* ``<network>_ms_per_crop_batch<N>``  TFLite runtime (``ai-edge-litert``), the Torch executor as it was (``torch_before``:
+                                      every output, PAD steps on their own) and as the pipeline runs it (``torch``:
+                                      the outputs it reads, PADs folded into the convolutions), at batch 1 and 4
+* ``ratio_to_tflite``                 Torch / TFLite runtime (goal <= 1.0)
 * ``--mediapipe``                     ms per frame of MediaPipe's whole pose solution (``mp.solutions.pose``,
                                       video mode, in ``.reference-venv``: ``make reference``) and of ergo's
                                       BlazePose ``predict_sequence`` on the same 640x360 frames of the demo's
@@ -85,7 +86,8 @@ def executors(models: dict[str, Path], seconds: float, rounds: int) -> dict:
         path = models[network]
         shapes = output_shapes(path)
         wanted = [shapes.index(s) for s in OUTPUTS.values()] if network.startswith("pose_landmark") else None
-        graphs = {"torch_whole": TFLiteGraph(path).eval(), "torch_pruned": TFLiteGraph(path, outputs=wanted).eval()}
+        # as the executor was (every step of every output, PAD steps on their own), and as the pipeline runs it now
+        graphs = {"torch_before": TFLiteGraph(path, fold_pads=False).eval(), "torch": TFLiteGraph(path, outputs=wanted).eval()}
         for batch_size in (1, 4):
             batch = np.random.default_rng(0).random((batch_size, size, size, 3), dtype=np.float32)
             runners = {"tflite": _tflite(path, batch), **{name: _torch(graph, batch) for name, graph in graphs.items()}}
@@ -94,8 +96,8 @@ def executors(models: dict[str, Path], seconds: float, rounds: int) -> dict:
                 for name, run in runners.items():
                     samples[name].append(_timed(run, seconds / rounds) / batch_size * 1000)
             medians = {name: round(statistics.median(values), 2) for name, values in samples.items()}
-            medians["ratio_pruned_to_tflite"] = round(medians["torch_pruned"] / medians["tflite"], 2)
-            medians["ratio_whole_to_tflite"] = round(medians["torch_whole"] / medians["tflite"], 2)
+            medians["ratio_to_tflite"] = round(medians["torch"] / medians["tflite"], 2)
+            medians["ratio_before_to_tflite"] = round(medians["torch_before"] / medians["tflite"], 2)
             figures[f"{network}_ms_per_crop_batch{batch_size}"] = medians
         figures[f"{network}_steps"] = {name: len(graph.steps) for name, graph in graphs.items()}
     return figures
