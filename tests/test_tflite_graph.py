@@ -132,3 +132,15 @@ def test_models_are_verified_and_cached(pose_models, tmp_path, monkeypatch):
     corrupted.write_bytes(b"tampered")
     with pytest.raises(ModelMissing):
         cached("pose_detection", elsewhere)  # a wrong hash is never used
+
+
+@pytest.mark.parametrize("network", ["pose_detection", "pose_landmark_full"])
+def test_pads_folded_into_the_convolutions_change_nothing(pose_models, network):
+    path = pose_models[network]
+    folded, padded = TFLiteGraph(path).eval(), TFLiteGraph(path, fold_pads=False).eval()
+    assert not any(step.op == "PAD" for step in folded.steps) and any(step.op == "PAD" for step in padded.steps)
+    size = 256 if network.startswith("pose_landmark") else 224
+    images = torch.from_numpy(np.stack(photos(size)[:2]))
+    with torch.inference_mode():
+        for got, want in zip(folded(images), padded(images)):
+            assert torch.allclose(got, want, rtol=1e-5, atol=1e-5)
