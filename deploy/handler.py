@@ -36,4 +36,5 @@ def concurrency(_current: int) -> int:
 
 
 if __name__ == "__main__":
+    service.app.middleware.after_worker_boot(service.app)  # imports paid at the container's start, not by its first job
     runpod.serverless.start({"handler": handler, "concurrency_modifier": concurrency})

@@ -456,3 +456,22 @@ def test_a_stale_etag_write_is_rejected(store):
     with pytest.raises(PreconditionFailed):
         app.jobs.write(stale, stale.doc.moved(State.STARTED, worker="second"))
     assert result.status_doc.lease.worker_id == "first"
+
+
+def test_middleware_hears_a_worker_boot_before_its_first_job(local_store):
+    from ergo_tasks import Middleware
+
+    app = make_app(local_store, eager=False)
+    heard = []
+
+    class Boot(Middleware):
+        def after_worker_boot(self, app):
+            heard.append(("boot", len(list(app.jobs.job_ids()))))
+
+        def before_process(self, app, doc):
+            heard.append(("job", doc.job_id))
+
+    app.middleware.add(Boot())
+    job = app.task(name="noop")(lambda: None).delay()
+    assert Worker(app, "w").run(max_jobs=1) == 1
+    assert heard == [("boot", 1), ("job", job.id)]
