@@ -1,6 +1,7 @@
 """The product's job: analysing a work video, on top of the engine.
 
-Owns: the analysis task and its checkpoints (:mod:`.task`), the key layout of
+Owns: the analysis task and its checkpoints (:mod:`.task`), its scratch folders on a
+worker's disk (:mod:`.scratch`), the key layout of
 ``uploads/``, ``checkpoints/`` and ``results/`` (:mod:`.keys`), webhook
 notifications (:mod:`.notify`), retention (:mod:`.retention`), analysing a
 file on this machine (:mod:`.local`), the demo and its check (:mod:`.demo`),
@@ -17,6 +18,7 @@ from __future__ import annotations
 from ..app import TaskApp
 from .notify import WebhookNotifier
 from .retention import CheckpointCleanup
+from .scratch import ScratchSweep
 from .settings import AnalysisSettings
 from .task import ANALYZE_TASK, Preload, register_analysis
 
@@ -33,6 +35,8 @@ def register(app: TaskApp, settings: AnalysisSettings | None = None) -> None:
         app.middleware.add(CheckpointCleanup())
     if not any(isinstance(m, Preload) for m in app.middleware):
         app.middleware.add(Preload())
+    if not any(isinstance(m, ScratchSweep) for m in app.middleware):
+        app.middleware.add(ScratchSweep())
     if settings.webhook_url and not any(isinstance(m, WebhookNotifier) for m in app.middleware):
         app.middleware.add(WebhookNotifier(settings.webhook_url))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from ..app import TaskApp
 from ..errors import TaskError, validation_message
 from ..middleware import Middleware
 from .keys import UPLOADS, checkpoint_prefix, results_prefix
+from .scratch import scratch_folder
 from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
 log = structlog.get_logger(__name__)
@@ -148,8 +148,8 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
         raise TaskError("The video key must name an uploaded video (uploads/...).")
     options = _options(quality, params, chunk_size)
     store, job_id = self.task.app.store, self.request.id
-    with tempfile.TemporaryDirectory(prefix="ergo-job-") as scratch:
-        video = _download(self, video_key, video_etag, settings, Path(scratch))
+    with scratch_folder() as scratch:
+        video = _download(self, video_key, video_etag, settings, scratch)
         self.update_state(meta={"progress": 1, "stage": "loading pose model"})
         pose_model = load_pose_model(settings.pose(model, weights))
         plan = Plan.of(video, options)
@@ -168,7 +168,7 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
                                on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id,
                                video_name=video_key.rsplit("/", 1)[-1])
         self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
-        _write_results(self, result, video, Path(scratch), blur_faces, options.preset.overlay if overlay is None else overlay)
+        _write_results(self, result, video, scratch, blur_faces, options.preset.overlay if overlay is None else overlay)
     return summary_document(result)
 
 
