@@ -9,7 +9,7 @@ const FIRST_POLL_MS = 2000, MAX_POLL_MS = 10000;
 const FIRST_LIST_MS = 5000, MAX_LIST_MS = 30000;
 const ETA_WINDOW_MS = 120000;  // the time left comes from the progress made over the last two minutes
 
-const state = { info: null, file: null, upload: null, jobId: null, pollTimer: null, pollDelay: FIRST_POLL_MS, lastStatus: null,
+const state = { info: null, chosen: null, file: null, upload: null, jobId: null, pollTimer: null, pollDelay: FIRST_POLL_MS, lastStatus: null,
   listTimer: null, listDelay: FIRST_LIST_MS, progress: { jobId: null, best: 0, samples: [] } };
 
 function show(id, visible = true) { $(id).hidden = !visible; }
@@ -37,6 +37,7 @@ function checkFile(file) {
 }
 
 function chooseFile(file) {
+  state.chosen = file;  // checked again once the server has said which files it accepts, if it had not yet
   const problem = checkFile(file);
   state.file = problem ? null : file;
   text("#file-error", problem || "");
@@ -567,6 +568,7 @@ async function main() {
   renderQualities();
   renderTaskDetails();
   acceptVideoTypes();
+  if (state.chosen && state.info) chooseFile(state.chosen);  // a file chosen while the server had not answered yet
   const jobId = new URLSearchParams(location.search).get("job") || localStorage.getItem(JOB_KEY);
   if (jobId) watch(jobId);
 }

@@ -306,3 +306,18 @@ def test_the_results_show_the_posture_pictures_and_offer_the_pdf(page, server, l
         page.click("#downloads button[data-artifact=pdf]")
     assert download.value.suggested_filename.endswith("-report.pdf")
     assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"
+
+
+def test_a_file_chosen_before_the_server_answers_is_accepted_when_it_does(page, server, local_store, clip):
+    url = server(local_store)
+    held = []
+    page.route("**/api/info", lambda route: held.append(route))  # the server's list of accepted files is slow to come
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_function("() => document.querySelector('#file-input') !== null")
+    page.set_input_files("#file-input", str(clip))
+    assert "has not said which files it accepts yet" in page.inner_text("#file-error")
+    assert page.is_disabled("#start-button")
+    assert held  # the page asked
+    held[0].continue_()
+    page.wait_for_selector("#start-button:not([disabled])")
+    assert page.is_hidden("#file-error") and clip.name in page.inner_text("#file-info")
