@@ -130,58 +130,51 @@ def long_clip(tmp_path_factory):
     return make_video(tmp_path_factory.mktemp("clip") / "whole-shift.mp4", frames=400, width=96, height=64, fps=10)
 
 
-def runpod_service(store, runpod):
+@pytest.fixture
+def on_runpod(local_store, long_clip, random_weights):
+    """A service dispatching to a RunPod stand-in, and a long video started on it: (service, stand-in, job id)."""
     from ergo_tasks.service.actions import build_service
     from ergo_tasks.service.settings import ServiceSettings
+    from tests.fakes import runpod_standin
 
-    app = analysis_app(store, part_chunks=1)
-    return build_service(app, ServiceSettings(dispatch_mode="runpod", runpod_endpoint_id="ep", runpod_api_key="k",
-                                              runpod_api_base=f"{runpod.url}/v2"))
+    with runpod_standin() as runpod:
+        service = build_service(analysis_app(local_store, part_chunks=1),
+                                ServiceSettings(dispatch_mode="runpod", runpod_endpoint_id="ep", runpod_api_key="k",
+                                                runpod_api_base=f"{runpod.url}/v2"))
+        key = upload_key(long_clip.name)
+        local_store.upload_file(key, long_clip)
+        yield service, runpod, call(service, "start_processing", video_key=key, quality="low")["job_id"]
 
 
 def call(service, action: str, **fields) -> dict:
     return service.handle_event({"input": {"action": action, **fields}})
 
 
-def test_on_runpod_status_reads_dispatch_the_parts_and_cancel_reaches_them(local_store, long_clip, random_weights):
-    clip = long_clip
-    from tests.fakes import runpod_standin
-
-    with runpod_standin() as runpod:
-        service = runpod_service(local_store, runpod)
-        key = upload_key(clip.name)
-        local_store.upload_file(key, clip)
-        job_id = call(service, "start_processing", video_key=key, quality="low")["job_id"]
-        assert len(runpod.requests) == 1
-        # what the execute request does first: hand out the parts and wait (RunPod's worker is then free)
-        service.app.run_claimed_job(job_id, "gpu-1")
-        status = call(service, "get_status", job_id=job_id)["job_status"]
-        executed = [request["body"]["input"]["job_id"] for request in runpod.requests if request["path"].endswith("/run")]
-        parts_ids = service.app.jobs.read(job_id).doc.waiting_for
-        assert executed == [job_id, *parts_ids]  # each part went to a GPU of its own; the job waits
-        assert len(parts_ids) == 3
-        assert status["status"] == "processing" and status["parts"] == {"total": 3, "done": 0, "running": 0}
-        assert status["stage"].startswith(f"analysing poses in {len(parts_ids)} parts")
-        call(service, "get_status", job_id=job_id)
-        assert len(runpod.requests) == 1 + len(parts_ids)  # not dispatched twice
-        listed = call(service, "list_jobs")["jobs"]
-        assert [job["job_id"] for job in listed] == [job_id]  # parts are not jobs of their own to the user
-        cancelled = call(service, "cancel_job", job_id=job_id)
-        assert cancelled["message"].endswith("Its runpod requests were withdrawn.")
-        withdrawn = [request["path"].rsplit("/", 1)[-1] for request in runpod.requests if "/cancel/" in request["path"]]
-        assert len(withdrawn) == 1 + len(parts_ids)
-        assert {part.state for part in service.app.queue.statuses(parts_ids)} == {State.REVOKED}
+def test_on_runpod_status_reads_dispatch_the_parts_and_cancel_reaches_them(on_runpod):
+    service, runpod, job_id = on_runpod
+    assert len(runpod.requests) == 1
+    # what the execute request does first: hand out the parts and wait (RunPod's worker is then free)
+    service.app.run_claimed_job(job_id, "gpu-1")
+    status = call(service, "get_status", job_id=job_id)["job_status"]
+    executed = [request["body"]["input"]["job_id"] for request in runpod.requests if request["path"].endswith("/run")]
+    parts_ids = service.app.jobs.read(job_id).doc.waiting_for
+    assert executed == [job_id, *parts_ids]  # each part went to a GPU of its own; the job waits
+    assert len(parts_ids) == 3
+    assert status["status"] == "processing" and status["parts"] == {"total": 3, "done": 0, "running": 0}
+    assert status["stage"].startswith(f"analysing poses in {len(parts_ids)} parts")
+    call(service, "get_status", job_id=job_id)
+    assert len(runpod.requests) == 1 + len(parts_ids)  # not dispatched twice
+    listed = call(service, "list_jobs")["jobs"]
+    assert [job["job_id"] for job in listed] == [job_id]  # parts are not jobs of their own to the user
+    cancelled = call(service, "cancel_job", job_id=job_id)
+    assert cancelled["message"].endswith("Its runpod requests were withdrawn.")
+    withdrawn = [request["path"].rsplit("/", 1)[-1] for request in runpod.requests if "/cancel/" in request["path"]]
+    assert len(withdrawn) == 1 + len(parts_ids)
+    assert {part.state for part in service.app.queue.statuses(parts_ids)} == {State.REVOKED}
 
 
-def test_one_runpod_request_can_run_a_job_and_all_its_parts(local_store, long_clip, random_weights):
-    clip = long_clip
-    from tests.fakes import runpod_standin
-
-    with runpod_standin() as runpod:
-        service = runpod_service(local_store, runpod)
-        key = upload_key(clip.name)
-        local_store.upload_file(key, clip)
-        job_id = call(service, "start_processing", video_key=key, quality="low")["job_id"]
-        done = call(service, "execute", job_id=job_id)["job_status"]
+def test_one_runpod_request_can_run_a_job_and_all_its_parts(on_runpod):
+    service, _, job_id = on_runpod
+    done = call(service, "execute", job_id=job_id)["job_status"]
     assert done["status"] == "completed" and done["summary"]["frames_analysed"] == 80
     assert done["parts"] == {"total": 3, "done": 3, "running": 0}
