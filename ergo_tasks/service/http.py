@@ -164,6 +164,10 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if workers:
+            # the workers' start-up (Torch's import: seconds of CPU) is paid before the server answers, not while
+            # the page's first requests wait behind it; each worker's own call is then instant
+            service.app.middleware.after_worker_boot(service.app)
         threads = [threading.Thread(target=w.run, name=f"ergo-worker-{i}", daemon=True) for i, w in enumerate(workers or [])]
         for thread in threads:
             thread.start()
