@@ -27,7 +27,7 @@ from statestore.retry import Backoff
 
 from .errors import CorruptStatus, LeaseLost, PartFailed, Retry, Revoked, TaskError, TimeLimitExceeded, WaitFor, WorkerShutdown
 from .jobstore import Versioned
-from .queue import Queue, part_failure
+from .queue import Queue, failed_part, part_failure
 from .states import CUSTOM_STATE, CUSTOM_STATE_KEY, State
 from .status import ErrorInfo, JobStatus
 from .timeutil import utcnow
@@ -213,11 +213,11 @@ class TaskContext:
         """
         ids = [part if isinstance(part, str) else part.id for part in parts]
         docs = self.task.app.queue.statuses(ids)
-        for doc in docs:
-            if doc.state in (State.FAILURE, State.REVOKED):
-                error = part_failure(doc)
-                self.task.app.queue.revoke_parts(ids, self.request.worker_id, f"job {self.request.id} failed with its part {doc.job_id}")
-                raise PartFailed(error.type, error.message, error.expected)
+        failed = failed_part(docs)
+        if failed is not None:
+            error = part_failure(failed)
+            self.task.app.queue.revoke_parts(ids, self.request.worker_id, f"job {self.request.id} failed with its part {failed.job_id}")
+            raise PartFailed(error.type, error.message, error.expected)
         if all(doc.state == State.SUCCESS for doc in docs):
             return [doc.result for doc in docs]
         raise WaitFor(ids)

@@ -167,7 +167,7 @@ class Queue:
     def _still_waiting(self, doc: JobStatus, worker_id: str) -> bool:
         """Whether a claimable job must wait for its parts still; fails it when one of them failed."""
         parts = self.statuses(doc.waiting_for)
-        failed = next((part for part in parts if part.state in (State.FAILURE, State.REVOKED)), None)
+        failed = failed_part(parts)
         if failed is not None:
             self._fail_waiting(doc.job_id, failed, worker_id)
             return True
@@ -335,6 +335,11 @@ class Queue:
         else:
             self._mark(job_id, running=False)  # RETRY, PENDING: waiting for its next attempt
         return result
+
+
+def failed_part(parts: list[JobStatus]) -> JobStatus | None:
+    """The first of ``parts`` that failed or was cancelled: the one whose job cannot go on."""
+    return next((part for part in parts if part.state in (State.FAILURE, State.REVOKED)), None)
 
 
 def part_failure(part: JobStatus) -> ErrorInfo:

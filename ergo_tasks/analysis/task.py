@@ -52,22 +52,28 @@ class StorageCheckpoints:
     def _key(self, index: int) -> str:
         return f"{self.prefix}chunk-{index:06d}.npz"
 
-    def load(self, fingerprint: str, only: range | None = None):
-        from pipeline.analysis import ChunkResult
-
+    def prepare(self, fingerprint: str) -> bool:
+        """Make the folder the one of these settings; whether it already was (else what it held is discarded)."""
         manifest = f"{self.prefix}manifest.json"
         try:
             saved = json.loads(self.store.get(manifest).body).get("fingerprint")
         except (ObjectNotFound, ValueError):
             saved = None
-        if saved != fingerprint:
-            if self.part:
-                raise TaskError("This worker's pose settings (model, device or batch size) differ from those of the worker "
-                                "that started the job, so its part of the video was not analysed here.")
-            if saved is not None:
-                log.warning("checkpoints.discarded", reason="settings changed")
-            self.store.delete_prefix(self.prefix)
-            self.store.put(manifest, json.dumps({"fingerprint": fingerprint}).encode(), content_type="application/json")
+        if saved == fingerprint:
+            return True
+        if self.part:
+            raise TaskError("This worker's pose settings (model, device, batch size or precision) differ from those of the "
+                            "worker that started the job, so its part of the video was not analysed here.")
+        if saved is not None:
+            log.warning("checkpoints.discarded", reason="settings changed")
+        self.store.delete_prefix(self.prefix)
+        self.store.put(manifest, json.dumps({"fingerprint": fingerprint}).encode(), content_type="application/json")
+        return False
+
+    def load(self, fingerprint: str, only: range | None = None):
+        from pipeline.analysis import ChunkResult
+
+        if not self.prepare(fingerprint):
             return {}
         chunks = {}
         for info in self.store.list(f"{self.prefix}chunk-"):
@@ -158,7 +164,7 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
         checkpoints = StorageCheckpoints(store, job_id, on_saved=lambda key: self.save_checkpoint(key, wait=False))
         pieces = parts(len(plan.chunks), settings.part_chunks if split else 0)
         if len(pieces) > 1:
-            checkpoints.load(fingerprint(plan.info, options, pose_model), only=range(0))  # the parts' settings, recorded
+            checkpoints.prepare(fingerprint(plan.info, options, pose_model))  # the settings the parts must share
             self.update_state(meta={"progress": ANALYSIS_START, "stage": f"analysing poses in {len(pieces)} parts"})
             handed_out = [self.task.s(*self.request.args, **{**self.request.kwargs, "part": [piece.start, piece.stop]})
                           .set(idempotency_key=f"{job_id}/part/{number}", parent=job_id).apply_async()
