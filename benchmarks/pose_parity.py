@@ -1,19 +1,28 @@
-"""ergo's BlazePose against MediaPipe's own pose solution, end to end, on clips of people made here.
+"""ergo's BlazePose against MediaPipe's own pose solution, on clips and photos of people made here.
 
     make reference
     .venv/bin/python benchmarks/pose_parity.py [--quality medium] [--clips demo mirrored ...]
 
-For each clip, both sides read the same sampled frames (``pipeline.video.sample_indices``):
+Both sides read the same pixels: the frames ergo's pipeline decodes (sampled and resized by the preset) are
+handed to MediaPipe's pose graph (``mp.solutions.pose``, ``model_complexity=1``, the same ``.tflite`` files) in
+its own environment (``benchmarks/mediapipe_reference.py``), each with its real time.  Three comparisons:
 
-* ergo: ``analyze_video`` as ``ergo analyze`` runs it (chunked, batched, BlazePose ``full``);
-* MediaPipe: ``mp.solutions.pose`` (``model_complexity=1``, the same ``.tflite`` files) in video mode, in
-  its own environment (``benchmarks/mediapipe_reference.py``), with landmark smoothing on and off.
+* ``pipeline``: ``analyze_video`` as ``ergo analyze`` runs it (chunked, tracking through the chunks) against
+  MediaPipe's video mode, each smoothing setting against MediaPipe's same setting;
+* ``floor``: MediaPipe against itself, on the same frames with three pixels per frame one level brighter or
+  darker.  Tracking feeds each frame's answer into the next frame's crop, and on some people (a photo that shows
+  no legs, below) the landmark network turns sub-pixel differences into large ones: this is how closely any
+  reimplementation can follow MediaPipe's track, however exact;
+* ``stepwise``: ergo's landmark step and filters fed MediaPipe's own regions frame by frame: the whole of
+  MediaPipe's video mode (crop, network, heatmap refinement, projection, filters, the next region), without the
+  feedback that makes tracks drift apart.  ``region_px`` is the largest distance between the next-frame regions
+  (centre, or side), ``joints_max`` the largest landmark difference.
 
-MediaPipe's landmarks then go through ergo's own angles and scoring (``pipeline.analysis.assemble``),
-so any difference in angles or scores comes from the landmarks alone.  Printed per clip and smoothing
-setting (issue 11's targets in brackets):
+MediaPipe's landmarks go through ergo's own angles and scoring (``pipeline.analysis.assemble``), so differences
+in angles or scores come from the landmarks alone.  Per comparison (issue 11's targets in brackets):
 
 * ``found_agree``       share of frames where both found the person or neither did   (>= 0.98)
+* ``other_person``      frames where both found someone, but not the same person (each chooses whom to follow)
 * ``joints_mean/p95``   main joints (nose, ears, shoulders, elbows, wrists, hips), distance as a fraction of
                         the torso length (MediaPipe's shoulder-centre to hip-centre), and in pixels
                                                                                      (<= 0.02 / 0.05)
@@ -23,9 +32,11 @@ setting (issue 11's targets in brackets):
 * ``rula_same / reba_same``   frames scored by both with identical scores            (>= 0.95)
 * ``scored_by_one``     frames scored by exactly one side                            (<= 0.02)
 
-Clips (made from the demo's person, a real photograph, so both detectors see a person): ``demo`` (leaning
-over), ``mirrored``, ``small`` (a third of the height), ``dark``, ``rotated`` (20 degrees), ``cut_off`` (legs
-out of the frame), ``two_people`` (a smaller second person beside the main one).
+Clips (made from the demo's person, a real photograph of the upper body, so both detectors see a person):
+``demo`` (leaning over), ``mirrored``, ``small`` (a third of the height), ``dark``, ``rotated`` (20 degrees),
+``cut_off`` (the lower half out of the frame), ``two_people`` (a smaller second person beside the main one).
+Photos (``static``, MediaPipe's static image mode against ``BlazePose.predict``): the astronaut upright, turned,
+mirrored and small.
 """
 
 from __future__ import annotations
@@ -96,13 +107,82 @@ def make_clip(path: Path, name: str) -> Path:
     return write_video(path, clip_frames(name), fps=FPS, gop=FPS)
 
 
-def mediapipe(video: Path, indices: np.ndarray, smooth: bool, scratch: Path) -> dict:
-    np.save(scratch / "indices.npy", indices)
-    out = scratch / f"mediapipe-{'smooth' if smooth else 'raw'}.npz"
-    command = [str(REFERENCE_PYTHON), str(REPO / "benchmarks" / "mediapipe_reference.py"), str(video), str(scratch / "indices.npy"), str(out)]
-    subprocess.run(command + ([] if smooth else ["--no-smooth"]), check=True, capture_output=True)
+def mediapipe(frames: Path, times: Path, scratch: Path, *, smooth: bool = True, static: bool = False) -> dict:
+    """MediaPipe's answers for the frames saved in ``frames``/``times``, in its own environment."""
+    out = scratch / f"mediapipe-{frames.stem}-{'static' if static else 'smooth' if smooth else 'raw'}.npz"
+    command = [str(REFERENCE_PYTHON), str(REPO / "benchmarks" / "mediapipe_reference.py"), str(frames), str(times), str(out)]
+    subprocess.run(command + ([] if smooth else ["--no-smooth"]) + (["--static"] if static else []), check=True, capture_output=True)
     with np.load(out) as data:
         return {key: data[key] for key in data.files}
+
+
+def analysed_frames(video: Path, plan, scratch: Path) -> tuple[Path, Path]:
+    """The frames ergo's pipeline reads for ``plan`` (decoded and resized as it decodes them), and their times."""
+    from pipeline.video import FrameReader, frame_times_us
+
+    indices = np.concatenate(plan.chunks)
+    frames, times = scratch / "frames.npy", scratch / "times.npy"
+    np.save(frames, FrameReader(video, plan.info, plan.size).read(indices))
+    np.save(times, frame_times_us(indices, plan.info.fps))
+    return frames, times
+
+
+#: Pixels per frame the floor's frames differ in, by one level each.
+FLOOR_PIXELS = 3
+
+
+def perturbed(frames: Path) -> Path:
+    """The frames with ``FLOOR_PIXELS`` random pixels per frame one level brighter or darker (in one channel)."""
+    rng = np.random.default_rng(11)
+    changed = np.load(frames)
+    count, height, width = changed.shape[:3]
+    for frame in changed:
+        ys, xs, channels = rng.integers(height, size=FLOOR_PIXELS), rng.integers(width, size=FLOOR_PIXELS), rng.integers(3, size=FLOOR_PIXELS)
+        levels = frame[ys, xs, channels].astype(np.int16)
+        frame[ys, xs, channels] = np.where(levels == 255, 254, np.where(levels == 0, 1, levels + rng.choice([-1, 1], FLOOR_PIXELS)))
+    path = frames.with_name(frames.stem + "-perturbed.npy")
+    np.save(path, changed)
+    return path
+
+
+def stepwise(model, frames: np.ndarray, times: np.ndarray, reference: dict, smooth: bool) -> dict:
+    """ergo's step of MediaPipe's video mode fed MediaPipe's own regions: for each frame, the region MediaPipe's
+    landmark network read (from its detector, else from the frame before), ergo's landmarks in it and ergo's
+    filters over them; compared with MediaPipe's landmarks and with the region MediaPipe placed for the next
+    frame."""
+    from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS, BODY, Tracker, _Found
+    from pipeline.pose.blazepose_detector import RegionOfInterest
+
+    tracker = Tracker(smooth)
+    detected, placed = reference["region_from_detection"], reference["region_from_landmarks"]
+    main = [BLAZEPOSE_KEYPOINTS.index(joint) for joint in MAIN_JOINTS]
+    found, region_px, joints, world, visible = np.zeros(len(frames), bool), [], [], [], []
+    for position, time_us in enumerate(times):
+        source = detected[position] if np.isfinite(detected[position]).all() else placed[position - 1] if position else detected[position]
+        if not np.isfinite(source).all():
+            tracker.lose()
+            continue
+        region = RegionOfInterest(source[:2].copy(), float(source[2]), float(source[4]))
+        answer = model.landmarks.predict(frames, [region], [position])
+        step = _Found(answer["landmarks"][0], answer["world"][0], float(answer["presence"][0]))
+        if not step.present:
+            tracker.lose()
+            continue
+        step = tracker.follow(step, int(time_us))
+        found[position] = True
+        if not reference["found"][position]:
+            continue
+        theirs = reference["landmarks"][position]
+        torso = np.linalg.norm(theirs[[11, 12], :2].mean(0) - theirs[[23, 24], :2].mean(0))
+        joints.append(np.linalg.norm(step.landmarks[main, :2] - theirs[main, :2], axis=-1).max() / torso)  # the worst joint
+        visible.append((step.landmarks[:BODY, 2] >= 0.5) == (theirs[:, 3] >= 0.5))
+        world.append(np.linalg.norm(step.world[:BODY] - reference["world"][position], axis=-1).max())
+        after = placed[position]
+        region_px.append(max(np.linalg.norm(tracker.region.center - after[:2]), abs(tracker.region.size - after[2])))
+    return {"frames": len(frames), "found_agree": round(float((found == reference["found"]).mean()), 3),
+            "region_px": round(float(max(region_px, default=np.nan)), 3), "joints_mean": round(float(np.mean(joints)), 5) if joints else None,
+            "joints_max": round(float(max(joints, default=np.nan)), 4), "world_max_m": round(float(max(world, default=np.nan)), 4),
+            "visibility_agree": round(float(np.mean(visible)), 4) if visible else None}
 
 
 def scored_from(reference: dict, info, options, model) -> dict:
@@ -120,39 +200,111 @@ def scored_from(reference: dict, info, options, model) -> dict:
     return assemble(info, options, model, [ChunkResult(0, reference["indices"], pose)], None)
 
 
-def compare(ours: dict, theirs: dict, reference: dict, names: list[str], scale: float) -> dict:
-    """``scale``: the video's pixels per pixel of the frames ergo analysed (it reads them at the preset's size)."""
+def compare(ours: dict, theirs: dict, reference: dict, names: list[str]) -> dict:
+    """ergo's result against MediaPipe's, on the frames where both follow the same person (hip centres less than
+    half a torso apart: with two people in the picture each side chooses whom to follow)."""
     main = [names.index(joint) for joint in MAIN_JOINTS]
+    hips, shoulders = [names.index("left_hip"), names.index("right_hip")], [names.index("left_shoulder"), names.index("right_shoulder")]
+    reference_xy = reference["landmarks"][..., :2]
+    torso = np.linalg.norm(reference_xy[:, shoulders].mean(1) - reference_xy[:, hips].mean(1), axis=-1)
+    apart = np.linalg.norm(ours["keypoints"][:, hips, :2].mean(1) - reference_xy[:, hips].mean(1), axis=-1)
     both = ours["detected"] & theirs["detected"]
-    mine, ref = ours["keypoints"][both][:, main, :2] * scale, reference["landmarks"][both][:, main, :2]
-    shoulders = reference["landmarks"][:, [11, 12], :2].mean(1)
-    hips = reference["landmarks"][:, [23, 24], :2].mean(1)
-    torso = np.linalg.norm(shoulders - hips, axis=-1)[both]
-    distance = np.linalg.norm(mine - ref, axis=-1)
-    relative = distance / torso[:, None]
-    world = np.linalg.norm(ours["world_keypoints"][both][:, main] - reference["world"][both][:, main], axis=-1)
-    visible = (ours["keypoints"][both][..., 2] >= 0.5) == (reference["landmarks"][both][..., 3] >= 0.5)
+    same = both & (apart < 0.5 * torso)
+    distance = np.linalg.norm(ours["keypoints"][same][:, main, :2] - reference_xy[same][:, main], axis=-1)
+    relative = distance / torso[same, None]
+    world = np.linalg.norm(ours["world_keypoints"][same] - reference["world"][same], axis=-1)
+    visible = (ours["keypoints"][same][..., 2] >= 0.5) == (reference["landmarks"][same][..., 3] >= 0.5)
     angles = {}
     for angle, values in ours["angles"].items():
-        difference = np.abs(values - theirs["angles"][angle])
+        difference = np.abs(values - theirs["angles"][angle])[same]
         if np.isfinite(difference).any():
             angles[angle] = [round(float(np.nanmean(difference)), 1), round(float(np.nanmax(difference)), 1)]
     rula_ours, rula_theirs = ours["rula"]["grand_score"], theirs["rula"]["grand_score"]
     reba_ours, reba_theirs = ours["reba"]["reba_score"], theirs["reba"]["reba_score"]
-    scored = np.isfinite(rula_ours) & np.isfinite(rula_theirs)
+    scored = np.isfinite(rula_ours) & np.isfinite(rula_theirs) & same
     one = np.isfinite(rula_ours) ^ np.isfinite(rula_theirs)
 
     def share(mask) -> float | None:
         return round(float(mask.mean()), 3) if mask.size else None
 
+    def rounded(values: np.ndarray, statistic, digits: int = 3) -> float | None:
+        return round(float(statistic(values)), digits) if values.size else None
+
     return {"frames": int(len(both)), "found_agree": share(ours["detected"] == theirs["detected"]),
-            "joints_mean": round(float(relative.mean()), 3) if relative.size else None,
-            "joints_p95": round(float(np.percentile(relative, 95)), 3) if relative.size else None,
-            "joints_mean_px": round(float(distance.mean()), 1) if distance.size else None,
-            "world_mean_m": round(float(world.mean()), 3) if world.size else None,
+            "other_person": share((both & ~same)[both]) if both.any() else None,
+            "joints_mean": rounded(relative, np.mean), "joints_p95": rounded(relative, lambda v: np.percentile(v, 95)),
+            "joints_mean_px": rounded(distance, np.mean, 2), "world_mean_m": rounded(world, np.mean, 4),
             "visibility_agree": share(visible), "angles": angles,
             "rula_same": share(rula_ours[scored] == rula_theirs[scored]), "reba_same": share(reba_ours[scored] == reba_theirs[scored]),
             "scored_by_one": share(one)}
+
+
+def photos() -> np.ndarray:
+    """Still photos of the demo's person: upright, turned by 30 degrees, mirrored, and a third of the size."""
+    from skimage.transform import rotate
+
+    from pipeline import demo
+
+    upright = next(demo.frames(fps=FPS))
+    small = np.full_like(upright, demo.BACKGROUND)
+    shrunk = _shrink(upright, 1 / 3)
+    small[-shrunk.shape[0]:, 300:300 + shrunk.shape[1]] = shrunk
+    return np.stack([upright, (rotate(upright, 30, mode="edge") * 255).astype(np.uint8), np.ascontiguousarray(upright[:, ::-1]), small])
+
+
+def still(model, folder: Path) -> dict:
+    """``BlazePose.predict`` (each photo on its own) against MediaPipe's static image mode."""
+    frames, times = folder / "photos.npy", folder / "photo-times.npy"
+    np.save(frames, photos())
+    np.save(times, np.arange(1, 5) * 1_000_000)
+    reference = mediapipe(frames, times, folder, static=True)
+    ours = model.predict(np.load(frames))
+    found = np.isfinite(ours.keypoints[:, 0, 0, 0])
+    names = list(model.keypoint_names)
+    main = [names.index(joint) for joint in MAIN_JOINTS]
+    theirs = reference["landmarks"]
+    torso = np.linalg.norm(theirs[:, [11, 12], :2].mean(1) - theirs[:, [23, 24], :2].mean(1), axis=-1)
+    relative = np.linalg.norm(ours.keypoints[:, 0, main, :2] - theirs[:, main, :2], axis=-1) / torso[:, None]
+    return {"photos": len(found), "found_agree": round(float((found == reference["found"]).mean()), 3),
+            "joints_mean": round(float(np.nanmean(relative)), 5), "joints_max": round(float(np.nanmax(relative)), 5),
+            "world_max_m": round(float(np.nanmax(np.linalg.norm(ours.world[:, 0] - reference["world"], axis=-1))), 5),
+            "visibility_agree": round(float(np.nanmean((ours.keypoints[:, 0, :, 2] >= 0.5) == (theirs[..., 3] >= 0.5))), 4)}
+
+
+def parity(names: list[str], quality: str, folder: Path, on_clip=None) -> dict:
+    """Every comparison for each clip in ``names``, and for the photos."""
+    from ergo_tasks.analysis.settings import AnalysisSettings
+    from pipeline.analysis import AnalysisOptions, Plan, analyze_video
+    from pipeline.pose import load_pose_model
+    from pipeline.presets import get_preset
+
+    options = AnalysisOptions(get_preset(quality))
+    models = {smooth: load_pose_model(AnalysisSettings(smooth_landmarks=smooth).pose("blazepose")) for smooth in (False, True)}
+    report = {"static": still(models[False], folder)}
+    if on_clip:
+        on_clip("static", report["static"])
+    for name in names:
+        scratch = folder / name
+        scratch.mkdir(parents=True, exist_ok=True)
+        video = make_clip(scratch / f"{name}.mp4", name)
+        plan = Plan.of(video, options)
+        frames, times = analysed_frames(video, plan, scratch)
+        shaken = perturbed(frames)
+        report[name] = {}
+        for smooth, model in models.items():
+            setting = "smoothed" if smooth else "unsmoothed"
+            indices = np.concatenate(plan.chunks)
+            reference = {**mediapipe(frames, times, scratch, smooth=smooth), "indices": indices}
+            again = {**mediapipe(shaken, times, scratch, smooth=smooth), "indices": indices}
+            theirs = scored_from(reference, plan.info, options, model)
+            names_ = list(model.keypoint_names)
+            report[name][setting] = {
+                "pipeline": compare(analyze_video(video, model, options), theirs, reference, names_),
+                "floor": compare(scored_from(again, plan.info, options, model), theirs, reference, names_),
+                "stepwise": stepwise(model, np.load(frames), np.load(times), reference, smooth)}
+        if on_clip:
+            on_clip(name, report[name])
+    return report
 
 
 def main() -> None:
@@ -162,28 +314,9 @@ def main() -> None:
     args = parser.parse_args()
     if not REFERENCE_PYTHON.exists():
         sys.exit("MediaPipe's environment is missing: run `make reference` first.")
-    from ergo_tasks.analysis.settings import AnalysisSettings
-    from pipeline.analysis import AnalysisOptions, Plan, analyze_video
-    from pipeline.pose import load_pose_model
-    from pipeline.presets import get_preset
-
-    model = load_pose_model(AnalysisSettings().pose("blazepose"))
-    options = AnalysisOptions(get_preset(args.quality))
-    report = {}
     with tempfile.TemporaryDirectory(prefix="ergo-parity-") as folder:
-        scratch = Path(folder)
-        for name in args.clips:
-            video = make_clip(scratch / f"{name}.mp4", name)
-            plan = Plan.of(video, options)
-            indices = np.concatenate(plan.chunks)
-            ours = analyze_video(video, model, options)
-            report[name] = {}
-            for smooth in (False, True):
-                reference = {**mediapipe(video, indices, smooth, scratch), "indices": indices}
-                theirs = scored_from(reference, plan.info, options, model)
-                report[name]["smoothed" if smooth else "unsmoothed"] = compare(ours, theirs, reference, list(model.keypoint_names),
-                                                                               plan.info.width / plan.size[0])
-            print(name, json.dumps(report[name]), flush=True, file=sys.stderr)
+        report = parity(args.clips, args.quality, Path(folder),
+                        on_clip=lambda name, figures: print(name, json.dumps(figures), flush=True, file=sys.stderr))
     print(json.dumps(report, indent=1))
 
 

@@ -5,9 +5,16 @@ chunks, runs the pose model on each and hands every finished chunk to a
 :class:`Checkpoints` object (the task stores them in object storage), written
 behind the computation by a background thread (:mod:`.writebehind`); chunks
 already finished by an earlier, interrupted run are taken from there instead
-of being computed again.  Everything after pose estimation (tracking, angles,
-scoring) is cheap and runs once over all chunks, so a resumed run gives
-exactly the result of an uninterrupted one.
+of being computed again.
+
+The pose model follows the person from chunk to chunk, as MediaPipe follows
+them through a stream: each chunk's checkpoint carries the tracker's state,
+and the next chunk starts from it, so a resumed run continues exactly where
+the interrupted one stopped.  Tracking restarts only where a long video may
+be split into parts (every ``part_chunks`` chunks), primed on the chunk
+before, so the result is the same whether the parts ran side by side or one
+after the other.  Everything after pose estimation (choosing the worker,
+angles, scoring) is cheap and runs once over all chunks.
 """
 
 from __future__ import annotations
@@ -34,11 +41,15 @@ from .presets import Preset
 from .results import RESULT_FORMAT, RESULT_VERSION
 from .summary import summarize
 from .tracking import select_main_person
-from .video import FrameReader, VideoInfo, probe, sample_indices
+from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
 from .writebehind import WriteBehind
 
 #: A person missing for at least this long is reported as a gap.
 REPORTED_GAP_S = 1.0
+
+
+#: Prefix of the tracker's arrays in a chunk's checkpoint.
+_STATE = "state."
 
 
 @dataclass
@@ -47,10 +58,12 @@ class ChunkResult:
     frame_indices: np.ndarray
     pose: PoseOutput | None  # None when none of its frames could be decoded
     error: str | None = None  # which frames could not be decoded
+    state: dict[str, np.ndarray] = field(default_factory=dict)  # the pose model's tracker after this chunk
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        arrays = {"frame_indices": self.frame_indices, "index": np.array(self.index)}
+        arrays = {"frame_indices": self.frame_indices, "index": np.array(self.index),
+                  **{_STATE + name: value for name, value in self.state.items()}}
         if self.pose is not None:
             arrays.update(keypoints=self.pose.keypoints, boxes=self.pose.boxes)
             if self.pose.world is not None:
@@ -67,7 +80,8 @@ class ChunkResult:
             if "keypoints" in arrays:
                 pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays.get("world"))
             error = str(arrays["error"]) if "error" in arrays else None
-            return cls(int(arrays["index"]), arrays["frame_indices"], pose, error)
+            state = {name[len(_STATE):]: arrays[name] for name in arrays.files if name.startswith(_STATE)}
+            return cls(int(arrays["index"]), arrays["frame_indices"], pose, error, state)
 
 
 class Checkpoints(Protocol):
@@ -107,6 +121,9 @@ class AnalysisOptions:
     angles: AngleSettings = field(default_factory=AngleSettings)
     #: Sampled frames per chunk: the unit of checkpointing (and of work lost to a crash).
     chunk_size: int = 32
+    #: Tracking restarts every this many chunks (primed on the chunk before), and a long video's parts, which
+    #: workers may analyse side by side, are this long: the result is the same either way (0: never restarts).
+    part_chunks: int = 32
     #: Chunks decoded ahead of the pose model, and checkpoints waiting to be written behind it.
     prefetch_depth: int = 2
     write_behind_depth: int = 2
@@ -115,7 +132,8 @@ class AnalysisOptions:
 def fingerprint(info: VideoInfo, options: AnalysisOptions, model: PoseModel) -> str:
     """Identifies what a chunk depends on; checkpoints made with other settings are not reused."""
     basis = {"video": [info.frame_count, info.fps, info.width, info.height, info.rotation, info.size_bytes],
-             "preset": options.preset.as_dict(), "chunk_size": options.chunk_size, "model": model.describe()}
+             "preset": options.preset.as_dict(), "chunk_size": options.chunk_size,
+             "part_chunks": options.part_chunks, "model": model.describe()}
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -123,9 +141,22 @@ def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
     return [indices[start:start + size] for start in range(0, len(indices), size)]
 
 
-def _decode(reader: FrameReader, todo: list[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray, list[np.ndarray | None]]]:
-    for index, frame_indices in todo:
-        yield index, frame_indices, reader.read_each(frame_indices)
+@dataclass(frozen=True)
+class _Step:
+    """One chunk to compute, and where its tracking starts from."""
+
+    index: int
+    frame_indices: np.ndarray
+    #: The frames to prime a restarted tracker on (the chunk before), or None.
+    prime: np.ndarray | None = None
+    #: Restart tracking here (a part's first chunk), else continue from ``state`` or, when None, the step before.
+    restart: bool = False
+    state: dict[str, np.ndarray] | None = None
+
+
+def _decode(reader: FrameReader, steps: list[_Step]) -> Iterator[tuple[_Step, list[np.ndarray | None], list[np.ndarray | None]]]:
+    for step in steps:
+        yield step, reader.read_each(step.frame_indices), [] if step.prime is None else reader.read_each(step.prime)
 
 
 def _unreadable(frame_indices: np.ndarray, frames: list[np.ndarray | None]) -> str | None:
@@ -139,19 +170,21 @@ def _unreadable(frame_indices: np.ndarray, frames: list[np.ndarray | None]) -> s
     return f"frames {', '.join(spans)} could not be decoded"
 
 
-def _poses(model: PoseModel, frames: list[np.ndarray | None]) -> PoseOutput | None:
-    """The model's poses for a chunk's readable frames; unreadable ones are NaN rows, like frames without a person."""
+def _track(model: PoseModel, frames: list[np.ndarray | None], frame_indices: np.ndarray, fps: float,
+           state: dict[str, np.ndarray]) -> tuple[PoseOutput | None, dict[str, np.ndarray]]:
+    """The model's poses for a chunk's readable frames, continuing its tracking from ``state``; unreadable frames
+    are NaN rows, like frames without a person (the tracker never sees them)."""
     readable = [position for position, frame in enumerate(frames) if frame is not None]
     if not readable:
-        return None
-    found = model.predict_sequence(np.stack([frames[position] for position in readable]))
+        return None, state
+    found, state = model.track(np.stack([frames[position] for position in readable]), frame_times_us(frame_indices[readable], fps), state)
     if len(readable) == len(frames):
-        return found
+        return found, state
     pose = PoseOutput.empty(len(frames), found.keypoints.shape[1], found.keypoints.shape[2], found.world is not None)
     pose.keypoints[readable], pose.boxes[readable] = found.keypoints, found.boxes
     if found.world is not None:
         pose.world[readable] = found.world
-    return pose
+    return pose, state
 
 
 @dataclass(frozen=True)
@@ -176,10 +209,31 @@ class Plan:
 def parts(chunks: int, chunks_per_part: int) -> list[range]:
     """The chunks of a long video split into parts of ``chunks_per_part`` consecutive chunks (the last may be
     shorter), to be analysed side by side.  They depend on the video and the setting only, never on how many
-    workers there are; every chunk starts afresh, so the result does not depend on how the work was split."""
+    workers there are; tracking restarts at each (see :func:`analyze_chunks`), so the result does not depend on
+    how the work was split."""
     if chunks_per_part < 1:
         return [range(chunks)]
     return [range(start, min(start + chunks_per_part, chunks)) for start in range(0, chunks, chunks_per_part)] or [range(0)]
+
+
+def _steps(plan: Plan, options: AnalysisOptions, wanted: range, saved: dict[int, ChunkResult]) -> tuple[dict[int, ChunkResult], list[_Step]]:
+    """Which of the ``wanted`` chunks come from the checkpoints and which are computed, and how each computed one
+    starts tracking.  Within a part, saved chunks are used up to the first missing one; from there on every chunk
+    is computed, continuing from the last saved chunk's tracker (or restarting at the part's start)."""
+    done, steps = {}, []
+    for part in parts(len(plan.chunks), options.part_chunks):
+        chunks = [index for index in part if index in wanted]
+        if not chunks:
+            continue
+        if chunks[0] != part.start:
+            raise ValueError(f"Chunks {wanted.start}-{wanted.stop - 1} do not begin where tracking restarts (every {options.part_chunks} chunks).")
+        missing = next((index for index in chunks if index not in saved), None)
+        done.update({index: saved[index] for index in chunks if missing is None or index < missing})
+        for index in chunks[chunks.index(missing):] if missing is not None else []:
+            restart = index == part.start
+            steps.append(_Step(index, plan.chunks[index], prime=plan.chunks[index - 1] if restart and index > 0 else None, restart=restart,
+                               state=saved[index - 1].state if index == missing and not restart else None))
+    return done, steps
 
 
 def analyze_chunks(path: str | Path, model: PoseModel, options: AnalysisOptions, plan: Plan, *, only: range | None = None,
@@ -190,23 +244,28 @@ def analyze_chunks(path: str | Path, model: PoseModel, options: AnalysisOptions,
     checkpoints = checkpoints or MemoryCheckpoints()
     report = on_progress or (lambda progress: None)
     wanted = only if only is not None else range(len(plan.chunks))
-    saved = checkpoints.load(fingerprint(plan.info, options, model), only)
-    done = {i: saved[i] for i in wanted if i in saved}
-    todo = [(i, plan.chunks[i]) for i in wanted if i not in done]
+    done, steps = _steps(plan, options, wanted, checkpoints.load(fingerprint(plan.info, options, model), only))
     total = sum(len(plan.chunks[i]) for i in wanted)
     finished = sum(len(chunk.frame_indices) for chunk in done.values())
     started, computed = time.monotonic(), 0
     report(Progress("analysing poses", finished, total, None, 95.0 * finished / max(total, 1)))
     reader = FrameReader(path, plan.info, plan.size)
+    fps = plan.info.fps
+    state: dict[str, np.ndarray] = {}
     with WriteBehind(checkpoints, options.write_behind_depth) as saving:
-        for index, frame_indices, frames in prefetch(_decode(reader, todo), options.prefetch_depth):
-            chunk = ChunkResult(index, frame_indices, _poses(model, frames), _unreadable(frame_indices, frames))
+        for step, frames, prime in prefetch(_decode(reader, steps), options.prefetch_depth):
+            if step.restart:
+                state = {} if step.prime is None else _track(model, prime, step.prime, fps, {})[1]  # its poses are the chunk before's
+            elif step.state is not None:
+                state = step.state
+            pose, state = _track(model, frames, step.frame_indices, fps, state)
+            chunk = ChunkResult(step.index, step.frame_indices, pose, _unreadable(step.frame_indices, frames), state)
             saving.save(chunk)
             if on_chunk:
                 on_chunk(chunk)
-            done[index] = chunk
-            finished += len(frame_indices)
-            computed += len(frame_indices)
+            done[step.index] = chunk
+            finished += len(step.frame_indices)
+            computed += len(step.frame_indices)
             rate = computed / max(time.monotonic() - started, 1e-6)
             report(Progress("analysing poses", finished, total, (total - finished) / rate, 95.0 * finished / total))
     return done

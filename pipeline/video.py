@@ -104,6 +104,11 @@ def sample_indices(info: VideoInfo, sample_fps: float) -> np.ndarray:
     return np.unique(np.round(np.arange(0, info.frame_count, step)).astype(np.int64).clip(0, info.frame_count - 1))
 
 
+def frame_times_us(indices: np.ndarray, fps: float) -> np.ndarray:
+    """When frames ``indices`` are shown, in whole microseconds (the timestamps the pose model's filters use)."""
+    return np.round(np.asarray(indices, np.float64) * 1e6 / fps).astype(np.int64)
+
+
 def _upright(frames: np.ndarray, rotation: int) -> np.ndarray:
     turns = (rotation // 90) % 4
     return np.ascontiguousarray(np.rot90(frames, k=turns, axes=(1, 2))) if turns else frames

@@ -38,11 +38,43 @@ def test_crops_and_projection_are_inverse():
     roi = RegionOfInterest(center=np.array([200.0, 100.0]), size=80.0, rotation=math.radians(30))
     import torch
 
-    crop = crop_regions(torch.from_numpy(frame), [roi], [0])[0].numpy()
+    crop = crop_regions(torch.from_numpy(frame), [roi])[0].numpy()
     ys, xs = np.nonzero(crop[..., 0] > 0.5)
-    assert abs(xs.mean() - 127.5) < 2 and abs(ys.mean() - 127.5) < 2  # the ROI centre lands in the crop centre
+    # the square's centre, (199.5, 99.5) (pixel i lies at i), is half a pixel up-left of the ROI's: in the crop's axes
+    # (turned by 30 degrees) and scale (256 / 80), that is where it lands around the crop's centre (128, 128)
+    x_axis, y_axis = np.array([math.cos(math.radians(30)), math.sin(math.radians(30))]), np.array([-math.sin(math.radians(30)), math.cos(math.radians(30))])
+    offset = np.array([-0.5, -0.5])
+    expected = 128 + 256 / 80 * np.array([offset @ x_axis, offset @ y_axis])
+    assert [xs.mean(), ys.mean()] == pytest.approx(expected, abs=0.2)
     corner = to_image(np.array([[256.0, 128.0]]), roi)[0]  # right edge of the crop, halfway down
     assert corner == pytest.approx([200 + 40 * math.cos(math.radians(30)), 100 + 40 * math.sin(math.radians(30))], abs=1e-6)
+
+
+def test_outside_the_frame_the_crop_repeats_its_border_and_the_detector_sees_black():
+    import torch
+
+    from pipeline.pose.image_to_tensor import Rect, letterbox_rect, warp
+
+    frame = np.zeros((1, 100, 200, 3), np.uint8)
+    frame[0, :, :100], frame[0, :, 100:] = 40, 200  # dark left half, bright right half
+    outside = warp(torch.from_numpy(frame), [Rect((250.0, 50.0), 100, 100)], 64, "replicate", (0.0, 1.0))[0]
+    assert outside[..., 0].min() == pytest.approx(200 / 255)  # right of the frame: the rightmost column, repeated
+    letterboxed = warp(torch.from_numpy(frame), [letterbox_rect(200, 100)], 224, "zero", (-1.0, 1.0))[0]
+    assert letterboxed[0, :, 0].max() == -1.0 and letterboxed[-1, :, 0].max() == -1.0  # black bands above and below
+    assert letterboxed[112, 10, 0] == pytest.approx(40 / 255 * 2 - 1) and letterboxed[112, 200, 0] == pytest.approx(200 / 255 * 2 - 1)
+
+
+def test_heatmap_refinement_moves_confident_points_to_the_peak_and_leaves_the_rest():
+    from pipeline.pose.blazepose_landmarks import refine_from_heatmap
+
+    heatmap = np.full((1, 64, 64, 3), -10.0, np.float32)  # sigmoid(-10): no confidence anywhere...
+    heatmap[0, 20, 30, 0] = 10.0  # ...but a sharp peak for point 0 at row 20, column 30
+    heatmap[0, 40, 40, 1] = -0.5  # a weak one (confidence 0.38) for point 1
+    points = np.array([[[122.0, 82.0], [161.0, 161.0], [-30.0, 10.0]]])  # crop pixels: 4 per heatmap cell
+    refined = refine_from_heatmap(points, heatmap)[0]
+    assert refined[0] == pytest.approx([120.0, 80.0], abs=0.01)  # MediaPipe: a cell stands for its corner (30 / 64 * 256)
+    assert refined[1].tolist() == [161.0, 161.0]  # not confident enough (< 0.5): kept
+    assert refined[2].tolist() == [-30.0, 10.0]  # left of the heatmap: kept
 
 
 def test_the_astronauts_landmarks_are_anatomically_plausible(models):
@@ -64,7 +96,9 @@ def test_the_shoulder_line_turns_with_the_photo(models, degrees):
                                        points[LEFT_SHOULDER, 0] - points[RIGHT_SHOULDER, 0]))
 
     change = shoulder_angle(astronaut(degrees)) - shoulder_angle(astronaut())
-    assert abs(change + degrees) < 8  # a counter-clockwise turn of the photo, in y-down image coordinates
+    # a counter-clockwise turn of the photo, in y-down image coordinates; at -45 degrees MediaPipe itself measures
+    # 56.2 (and so does this pipeline: the same landmarks)
+    assert abs(change + degrees) < 12
 
 
 def test_several_regions_go_through_in_one_batch(models):

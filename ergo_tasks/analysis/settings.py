@@ -31,8 +31,11 @@ class AnalysisSettings(BaseSettings):
     pose_weights: str | None = None
     #: ``cuda`` or ``cpu``; unset: CUDA when a GPU is present.
     device: str | None = None
-    #: Frames (or tracks) per network batch; unset: the model's default for its device.
+    #: keypointrcnn: frames per network batch; unset: its default for the device (BlazePose reads one crop at a time).
     batch_size: int | None = Field(None, ge=1)
+    #: blazepose: filter the landmarks over time as MediaPipe does by default (``smooth_landmarks``); recorded in the
+    #: result's ``model.smooth_landmarks``.
+    smooth_landmarks: bool = True
     #: blazepose: ``fp32`` (default), or ``fp16``/``bf16`` for the landmark network where it stays within 0.5 px of fp32
     #: (checked when the model loads; the result's ``model.precision_check`` says what was measured and kept);
     #: keypointrcnn: ``auto``, ``fp32``, ``fp16`` or ``bf16`` autocast.
@@ -66,7 +69,7 @@ class AnalysisSettings(BaseSettings):
         chosen = model or self.pose_model
         return PoseSettings(model=chosen, weights=weights or (self.pose_weights if chosen == self.pose_model else None),
                             device=self.device, batch_size=self.batch_size, models_dir=self.models_folder(), threads=self.threads(),
-                            precision=self.precision)
+                            precision=self.precision, smooth=self.smooth_landmarks)
 
     def prepare_process(self) -> None:
         """What must be set before Torch is imported in this process: OpenMP's wait policy and thread count."""

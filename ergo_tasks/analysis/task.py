@@ -103,7 +103,7 @@ def _chunk_index(key: str) -> int:
     return int(digits) if digits.isdigit() else -1
 
 
-def _options(quality: str, params: dict | None, chunk_size: int | None):
+def _options(quality: str, params: dict | None, chunk_size: int | None, part_chunks: int):
     from pipeline.analysis import AnalysisOptions
     from pipeline.assessment import AssessmentParams
     from pipeline.presets import get_preset
@@ -114,7 +114,7 @@ def _options(quality: str, params: dict | None, chunk_size: int | None):
     except ValueError as error:  # pydantic's ValidationError is a ValueError
         message = validation_message(error.errors()) if isinstance(error, ValidationError) else str(error)
         raise TaskError(f"Invalid analysis settings: {message}") from None
-    return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE)
+    return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, part_chunks=part_chunks)
 
 
 #: Where the analysis's own progress sits in the job's 0-100 (the job's progress never goes back).
@@ -152,7 +152,7 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
 
     if not isinstance(video_key, str) or not video_key.startswith(UPLOADS):
         raise TaskError("The video key must name an uploaded video (uploads/...).")
-    options = _options(quality, params, chunk_size)
+    options = _options(quality, params, chunk_size, settings.part_chunks)
     store, job_id = self.task.app.store, self.request.id
     with scratch_folder() as scratch:
         video = _download(self, video_key, video_etag, settings, scratch)
@@ -162,7 +162,7 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
         if part is not None:
             return _analyse_part(self, video, pose_model, options, plan, range(*part))
         checkpoints = StorageCheckpoints(store, job_id, on_saved=lambda key: self.save_checkpoint(key, wait=False))
-        pieces = parts(len(plan.chunks), settings.part_chunks if split else 0)
+        pieces = parts(len(plan.chunks), options.part_chunks if split else 0)
         if len(pieces) > 1:
             checkpoints.prepare(fingerprint(plan.info, options, pose_model))  # the settings the parts must share
             self.update_state(meta={"progress": ANALYSIS_START, "stage": f"analysing poses in {len(pieces)} parts"})

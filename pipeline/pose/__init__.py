@@ -32,7 +32,8 @@ class PoseSettings:
     weights: str | None = None
     #: ``cuda``, ``cpu``...; None: CUDA when available, else the CPU.
     device: str | None = None
-    #: Frames (or tracks) per network batch; None: the model's default for its device.
+    #: keypointrcnn: frames per network batch; None: its default for the device.  (BlazePose reads one crop at a
+    #: time: each frame's region comes from the frame before.)
     batch_size: int | None = None
     #: Folder of BlazePose's verified ``.tflite`` files (``ergo models fetch`` fills it).
     models_dir: Path | None = None
@@ -41,6 +42,8 @@ class PoseSettings:
     #: blazepose: ``fp32`` (default) or ``fp16``/``bf16`` for the landmark network, kept only when it stays within
     #: 0.5 px of fp32 on a reference clip; keypointrcnn: autocast precision (``auto``: fp16 on CUDA, bf16 on CPU).
     precision: str | None = None
+    #: blazepose: filter the landmarks over time, as MediaPipe does by default (``smooth_landmarks``).
+    smooth: bool = True
 
 
 _LOADERS: dict[str, Callable[[PoseSettings], PoseModel]] = {}
@@ -62,8 +65,8 @@ def _load_blazepose(settings: PoseSettings) -> PoseModel:
 
     if settings.models_dir is None:
         raise PoseModelUnavailable("BlazePose needs the folder of its model files; run `ergo models fetch`.")
-    return BlazePose(settings.weights, models_dir=settings.models_dir, device=settings.device, batch_size=settings.batch_size,
-                     precision=settings.precision or "fp32")
+    return BlazePose(settings.weights, models_dir=settings.models_dir, device=settings.device, precision=settings.precision or "fp32",
+                     smooth=settings.smooth)
 
 
 @register_model("keypointrcnn")

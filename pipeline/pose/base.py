@@ -68,15 +68,19 @@ class PoseModel(abc.ABC):
         """Pose for ``frames`` of shape (n, height, width, 3), uint8 RGB."""
 
     def predict_sequence(self, frames: np.ndarray) -> PoseOutput:
-        """Pose for consecutive sampled frames of one chunk, in batches of ``batch_size``.
-
-        Models that follow a person from frame to frame (BlazePose) override
-        this; they must start afresh on each call, so that a chunk's result
-        depends on that chunk alone and a resumed analysis equals an
-        uninterrupted one.
-        """
+        """Pose for consecutive frames, in batches of ``batch_size``."""
         return PoseOutput.concatenate([self.predict(frames[start:start + self.batch_size])
                                        for start in range(0, len(frames), self.batch_size)])
+
+    def track(self, frames: np.ndarray, times_us: np.ndarray, state: dict[str, np.ndarray] | None = None
+              ) -> tuple[PoseOutput, dict[str, np.ndarray]]:
+        """Pose for consecutive sampled frames (at ``times_us``, integer microseconds), continuing from ``state``.
+
+        Returns the poses and the state to continue from: arrays only, so a checkpoint can keep them and a
+        resumed analysis goes on exactly as an uninterrupted one.  Models that follow a person from frame to
+        frame (BlazePose) override this; others keep no state.
+        """
+        return self.predict_sequence(frames), {}
 
     def describe(self) -> dict:
         """What the result records about the model."""

@@ -1,23 +1,27 @@
-"""BlazePose GHUM as a pose model: detection, tracking between frames, batched landmarks, 3D world points.
+"""BlazePose GHUM as a pose model: MediaPipe's pose solution in video mode, in Torch.
 
-MediaPipe's video mode, in Torch.  The detector finds the person (the
-largest, if several: the main worker, as in :mod:`pipeline.tracking`); the
-landmark network then reads a rotated crop around them, and the next frame's
-crop is taken from this frame's landmarks (the auxiliary hip-centre and
-full-body points, 33 and 34).  The detector runs again only when tracking is
-lost: the landmark network's presence score falls below 0.5.  Unlike
-MediaPipe, a frame whose tracked crop loses the person is detected again at
-once rather than reported empty, since sampled frames are far apart in time.
+Frame by frame, as MediaPipe's ``pose_landmark_cpu`` graph runs (each step reproduced
+from its calculators, :mod:`.image_to_tensor`, :mod:`.blazepose_detector`,
+:mod:`.blazepose_landmarks`, :mod:`.filters`):
 
-Tracking is sequential, and batching wants many crops at once.  A chunk is
-therefore split into ``batch_size`` consecutive runs ("tracks") that advance
-in lockstep: each step crops one frame of every track and sends all crops
-through the landmark network as one batch (and any detections as one detector
-batch).  Every chunk starts afresh with a detection, so a chunk's poses depend
-on that chunk alone and a resumed analysis equals an uninterrupted one.
+1. Without a region from the previous frame, the detector looks for people and the
+   region is taken from the largest (the main worker, as in :mod:`pipeline.tracking`;
+   MediaPipe takes the highest-scoring one: for one person they are the same).
+2. The landmark network reads the rotated 256x256 crop of the region; below a presence
+   of 0.5 the person is lost: nothing is reported for this frame, the filters are reset
+   and the next frame is detected afresh.
+3. The landmarks are refined from the heatmap, turned back into the image, and
+   filtered over time (One Euro filters on the points, a low-pass filter on their
+   visibility: MediaPipe's smoothing, on unless ``smooth=False``).
+4. The auxiliary hip-centre and full-body points, always filtered, place the next
+   frame's region.
 
-Weights (Apache-2.0) come from ``ergo models fetch``; ``lite``, ``full``
-(default) and ``heavy`` differ in landmark-network size only.
+What one frame passes to the next is a :class:`Tracker`, whose state (a few arrays) a
+checkpoint carries: the analysis tracks continuously through a video's chunks, and a
+resumed analysis continues exactly where the interrupted one stopped.
+
+Weights (Apache-2.0) come from ``ergo models fetch``; ``lite``, ``full`` (default) and
+``heavy`` differ in landmark-network size only.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from ..errors import PoseModelUnavailable
 from .base import PoseModel, PoseOutput, default_device
 from .blazepose_detector import PoseDetector, RegionOfInterest, region_from_alignment, region_of_interest
 from .blazepose_landmarks import PRECISIONS, LandmarkModel
+from .filters import LowPass, OneEuro
 
 BLAZEPOSE_KEYPOINTS = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
@@ -50,6 +55,14 @@ MAX_PRECISION_DRIFT_PX = 0.5
 PRECISION_CHECK_FRAMES = 12
 #: People the detector may report; the largest is followed, as the main worker (see pipeline/tracking.py).
 CANDIDATES = 5
+#: MediaPipe's filters (pose_landmark_filtering graph): One Euro (min cutoff, beta, derivative cutoff) for the
+#: landmarks, the world points and the auxiliary points that place the next region; low-pass for visibility.
+LANDMARK_FILTER = (0.05, 80.0, 1.0)
+WORLD_FILTER = (0.1, 40.0, 1.0)
+AUXILIARY_FILTER = (0.01, 10.0, 1.0)
+VISIBILITY_ALPHA = 0.1
+#: MediaPipe's min_allowed_object_scale: a smaller person (pixels) is not filtered.
+MIN_OBJECT_SCALE = 1e-6
 
 
 @dataclass
@@ -64,14 +77,64 @@ class _Found:
     def present(self) -> bool:
         return self.presence >= MIN_PRESENCE
 
-    def next_region(self) -> RegionOfInterest:
-        """Where to look in the next frame: MediaPipe's region from the auxiliary landmarks."""
-        return region_from_alignment(self.landmarks[HIP_CENTRE, :2], self.landmarks[FULL_BODY, :2])
 
+class Tracker:
+    """What MediaPipe's video mode carries from one frame to the next: the region to look in and the filters.
 
-def _tracks(count: int, tracks: int) -> list[np.ndarray]:
-    """``count`` frame positions split into at most ``tracks`` consecutive, nearly equal runs."""
-    return [run for run in np.array_split(np.arange(count), min(tracks, count)) if len(run)]
+    ``smooth``: filter the landmarks and world points (MediaPipe's ``smooth_landmarks``); the auxiliary points
+    that place the next region are filtered either way, as in MediaPipe's graph.
+    """
+
+    def __init__(self, smooth: bool = True):
+        self.smooth = smooth
+        self.region: RegionOfInterest | None = None
+        self._reset_filters()
+
+    def _reset_filters(self) -> None:
+        self.points, self.world, self.auxiliary = OneEuro(*LANDMARK_FILTER), OneEuro(*WORLD_FILTER), OneEuro(*AUXILIARY_FILTER)
+        self.visibility = LowPass(VISIBILITY_ALPHA)
+
+    def lose(self) -> None:
+        """The person is gone: detect in the next frame, and start the filters afresh."""
+        self.region = None
+        self._reset_filters()
+
+    def follow(self, found: _Found, time_us: int) -> _Found:
+        """Filter this frame's answer and place the next frame's region from it; returns the filtered answer."""
+        hip_centre, full_body = found.landmarks[HIP_CENTRE, :2], found.landmarks[FULL_BODY, :2]
+        # MediaPipe's object scale: the unscaled square between the unfiltered auxiliary points (its side, in pixels)
+        scale = 2 * float(np.hypot(*(full_body - hip_centre)))
+        if scale < MIN_OBJECT_SCALE:  # MediaPipe leaves such landmarks unfiltered
+            self.region = region_from_alignment(hip_centre, full_body)
+            return found
+        auxiliary = self.auxiliary(found.landmarks[[HIP_CENTRE, FULL_BODY], :2], time_us, 1 / scale)
+        self.region = region_from_alignment(auxiliary[0], auxiliary[1])
+        if not self.smooth:
+            return found
+        landmarks = found.landmarks.astype(np.float64)
+        landmarks[:BODY, :2] = self.points(landmarks[:BODY, :2], time_us, 1 / scale)
+        landmarks[:BODY, 2] = self.visibility(landmarks[:BODY, 2])
+        world = found.world.astype(np.float64)
+        world[:BODY] = self.world(world[:BODY], time_us)
+        return _Found(landmarks.astype(np.float32), world.astype(np.float32), found.presence)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The tracker as arrays (for a checkpoint); :meth:`restore` takes them back."""
+        arrays = {}
+        if self.region is not None:
+            arrays["region"] = np.array([*self.region.center, self.region.size, self.region.rotation], np.float64)
+        for name, bank in self._banks().items():
+            arrays.update({f"{name}.{key}": value for key, value in bank.state().items()})
+        return arrays
+
+    def restore(self, arrays: dict[str, np.ndarray]) -> None:
+        region = arrays.get("region")
+        self.region = None if region is None else RegionOfInterest(np.asarray(region[:2]), float(region[2]), float(region[3]))
+        for name, bank in self._banks().items():
+            bank.restore({key.split(".", 1)[1]: value for key, value in arrays.items() if key.startswith(f"{name}.")})
+
+    def _banks(self) -> dict:
+        return {"points": self.points, "world": self.world, "auxiliary": self.auxiliary, "visibility": self.visibility}
 
 
 class BlazePose(PoseModel):
@@ -80,9 +143,10 @@ class BlazePose(PoseModel):
     max_persons = 1  # MediaPipe's pose pipeline follows one person: the main worker
     min_person_score = MIN_PRESENCE
     world_landmarks = True
+    batch_size = 1  # one crop at a time: each frame's region comes from the frame before
 
-    def __init__(self, variant: str | None = None, *, models_dir: Path, device: str | None = None, batch_size: int | None = None,
-                 precision: str = "fp32"):
+    def __init__(self, variant: str | None = None, *, models_dir: Path, device: str | None = None, precision: str = "fp32",
+                 smooth: bool = True):
         from .assets import cached
 
         self.variant = variant or "full"
@@ -91,9 +155,7 @@ class BlazePose(PoseModel):
             raise PoseModelUnavailable("BlazePose comes as lite, full or heavy; set the variant with ERGO_POSE_WEIGHTS or "
                                        "--weights (random weights and weight files are for keypointrcnn).")
         self.device = device or default_device()
-        # Tracks per chunk = crops per landmark batch.  More tracks batch better but start more detections;
-        # the CPU gains little from batching (see benchmarks/pipeline_bench.py), a GPU a lot.
-        self.batch_size = batch_size or (16 if self.device.startswith("cuda") else 4)
+        self.smooth = smooth
         self.detector = PoseDetector(cached("pose_detection", models_dir), self.device)
         self.landmarks = LandmarkModel(cached(f"pose_landmark_{self.variant}", models_dir), self.device)
         self.precision_check = self._use_precision(precision)
@@ -129,49 +191,43 @@ class BlazePose(PoseModel):
         return float(np.linalg.norm(reduced - reference, axis=-1)[both].mean())
 
     def predict(self, frames: np.ndarray) -> PoseOutput:
-        """Independent frames: each one detected afresh."""
-        return self._track(frames, [np.array([i]) for i in range(len(frames))])
-
-    def predict_sequence(self, frames: np.ndarray) -> PoseOutput:
-        return self._track(frames, _tracks(len(frames), self.batch_size))
-
-    def _track(self, frames: np.ndarray, tracks: list[np.ndarray]) -> PoseOutput:
+        """Independent frames (MediaPipe's static image mode): each one detected afresh, nothing smoothed."""
         out = PoseOutput.empty(len(frames), 1, BODY, world=True)
-        regions: list[RegionOfInterest | None] = [None] * len(tracks)
-        for step in range(max(len(track) for track in tracks)):
-            active = [t for t, track in enumerate(tracks) if step < len(track)]
-            positions = {t: int(tracks[t][step]) for t in active}
-            found = self._look(frames, {t: positions[t] for t in active if regions[t] is not None}, regions)
-            lost = [t for t in active if t not in found or not found[t].present]
-            found.update(self._look(frames, self._detect(frames, {t: positions[t] for t in lost}, regions), regions))
-            for t in active:
-                result = found.get(t)
-                regions[t] = result.next_region() if result is not None and result.present else None
-                if regions[t] is not None:
-                    self._record(out, positions[t], result)
+        for position in range(len(frames)):
+            self._step(frames, position, 0, Tracker(smooth=False), out)
         return out
 
-    def _detect(self, frames: np.ndarray, positions: dict[int, int], regions: list[RegionOfInterest | None]) -> dict[int, int]:
-        """Run the detector (one batch) for ``positions``; returns the tracks where someone was found."""
-        if not positions:
-            return {}
-        detections = self.detector.detect_batch(frames[list(positions.values())], max_people=CANDIDATES)
-        found = {}
-        for (track, position), people in zip(positions.items(), detections):
-            # the largest region: the detector's boxes are all about one size, its alignment points are not
-            regions[track] = max((region_of_interest(person) for person in people), key=lambda roi: roi.size, default=None)
-            if people:
-                found[track] = position
-        return found
+    def predict_sequence(self, frames: np.ndarray) -> PoseOutput:
+        """Consecutive frames of a 30-per-second stream (MediaPipe's Python solution assumes the same)."""
+        return self.track(frames, np.arange(1, len(frames) + 1) * 33_333)[0]
 
-    def _look(self, frames: np.ndarray, positions: dict[int, int], regions: list[RegionOfInterest | None]) -> dict[int, _Found]:
-        """Landmarks (one batch) in the current region of each track in ``positions``."""
-        if not positions:
-            return {}
-        rois = [regions[track] for track in positions]
-        answer = self.landmarks.predict(frames, rois, list(positions.values()))
-        return {track: _Found(answer["landmarks"][i], answer["world"][i], float(answer["presence"][i]))
-                for i, track in enumerate(positions)}
+    def track(self, frames: np.ndarray, times_us: np.ndarray, state: dict[str, np.ndarray] | None = None):
+        tracker = Tracker(self.smooth)
+        if state:
+            tracker.restore(state)
+        out = PoseOutput.empty(len(frames), 1, BODY, world=True)
+        for position, time_us in enumerate(times_us):
+            self._step(frames, position, int(time_us), tracker, out)
+        return out, tracker.state()
+
+    def _step(self, frames: np.ndarray, position: int, time_us: int, tracker: Tracker, out: PoseOutput) -> None:
+        """One frame of MediaPipe's video mode: find the region, read the landmarks, filter, record."""
+        region = tracker.region or self._detect(frames[position:position + 1])
+        if region is None:
+            tracker.lose()
+            return
+        answer = self.landmarks.predict(frames, [region], [position])
+        found = _Found(answer["landmarks"][0], answer["world"][0], float(answer["presence"][0]))
+        if not found.present:
+            tracker.lose()
+            return
+        self._record(out, position, tracker.follow(found, time_us))
+
+    def _detect(self, frame: np.ndarray) -> RegionOfInterest | None:
+        """The region of the largest person the detector finds (its boxes are all about one size, its alignment
+        points are not), or None."""
+        people = self.detector.detect_batch(frame, max_people=CANDIDATES)[0]
+        return max((region_of_interest(person) for person in people), key=lambda roi: roi.size, default=None)
 
     @staticmethod
     def _record(out: PoseOutput, position: int, found: _Found) -> None:
@@ -182,8 +238,8 @@ class BlazePose(PoseModel):
 
     def describe(self) -> dict:
         described = {**super().describe(), "weights": f"pose_landmark_{self.variant}", "variant": self.variant, "device": self.device,
-                     "precision": self.landmarks.precision,
-                     "tracking": f"{self.batch_size} tracks per chunk, detector when the person is lost"}
+                     "precision": self.landmarks.precision, "smooth_landmarks": self.smooth,
+                     "tracking": "continuous (MediaPipe's video mode): the detector runs when the person is lost"}
         if self.precision_check is not None:
             described["precision_check"] = self.precision_check
         return described

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..boxes import iou
+from .image_to_tensor import Rect, letterbox_rect, warp
 from .tflite_graph import TFLiteGraph
 
 INPUT_SIZE = 224
@@ -63,16 +63,12 @@ class RegionOfInterest:
     rotation: float  # radians; 0 for an upright person
 
 
-def _letterbox(images: np.ndarray) -> tuple[torch.Tensor, float, float, float]:
-    """Fit (n, h, w, 3) uint8 images into 224x224 keeping their aspect; returns NHWC [-1, 1] and (scale, pad_x, pad_y) in pixels."""
+def _letterbox(images: np.ndarray, device: torch.device) -> tuple[torch.Tensor, Rect]:
+    """(n, h, w, 3) uint8 images fitted into 224x224 (NHWC, [-1, 1], black borders) and the square they fill."""
     height, width = images.shape[1:3]
-    scale = INPUT_SIZE / max(height, width)
-    new_h, new_w = round(height * scale), round(width * scale)
-    tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # the detector takes [-1, 1]
-    tensor = F.interpolate(tensor, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=True)
-    pad_y, pad_x = (INPUT_SIZE - new_h) // 2, (INPUT_SIZE - new_w) // 2
-    tensor = F.pad(tensor, (pad_x, INPUT_SIZE - new_w - pad_x, pad_y, INPUT_SIZE - new_h - pad_y))
-    return tensor.permute(0, 2, 3, 1), scale, float(pad_x), float(pad_y)
+    frame = letterbox_rect(width, height)
+    tensor = warp(torch.from_numpy(images).to(device), [frame] * len(images), INPUT_SIZE, "zero", (-1.0, 1.0))
+    return tensor, frame
 
 
 def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, threshold: float = NMS_IOU):
@@ -101,14 +97,14 @@ class PoseDetector:
 
     def detect_batch(self, images: np.ndarray, max_people: int = 1) -> list[list[Detection]]:
         """People in each of (n, h, w, 3) uint8 RGB images (one network call), best first."""
-        tensor, scale, pad_x, pad_y = _letterbox(images)
         with torch.inference_mode():
-            outputs = self.graph(tensor.to(self.device))
+            tensor, frame = _letterbox(images, self.device)
+            outputs = self.graph(tensor)
         order = np.argsort(self.graph.output_names)
         raw_all, logits_all = (outputs[i].float().cpu().numpy() for i in order)
-        return [self._decode(raw, logits, scale, pad_x, pad_y, max_people) for raw, logits in zip(raw_all, logits_all)]
+        return [self._decode(raw, logits, frame, max_people) for raw, logits in zip(raw_all, logits_all)]
 
-    def _decode(self, raw: np.ndarray, logits: np.ndarray, scale: float, pad_x: float, pad_y: float, max_people: int) -> list[Detection]:
+    def _decode(self, raw: np.ndarray, logits: np.ndarray, frame: Rect, max_people: int) -> list[Detection]:
         scores = 1 / (1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
         keep = scores >= MIN_SCORE
         if not keep.any():
@@ -120,8 +116,10 @@ class PoseDetector:
         boxes = np.concatenate([centres - half, centres + half], axis=1)
         keypoints = raw[:, 4:12].reshape(-1, 4, 2) / INPUT_SIZE + anchors[:, None, :]
 
-        def to_image(points: np.ndarray) -> np.ndarray:  # undo the letterbox
-            return (points * INPUT_SIZE - [pad_x, pad_y]) / scale
+        corner = np.asarray(frame.center) - frame.width / 2
+
+        def to_image(points: np.ndarray) -> np.ndarray:  # undo the letterbox: [0, 1] of the square -> frame pixels
+            return corner + points * frame.width
 
         return [Detection(score, np.concatenate([to_image(box[:2]), to_image(box[2:])]), to_image(points))
                 for score, box, points in weighted_nms(scores, boxes, keypoints)[:max_people]]
