@@ -26,8 +26,8 @@ $(LS_VENV)/.installed: requirements-localstack.txt
 	$(LS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-localstack.txt
 	touch $@
 
-# MediaPipe itself, the reference our BlazePose is measured against (benchmarks only; it needs numpy<2,
-# so it never goes into .venv).
+# MediaPipe itself, the reference our BlazePose is measured against (tests and benchmarks only, never at run
+# time; it needs numpy<2, so it never goes into .venv).
 reference: $(REF_VENV)/.installed
 $(REF_VENV)/.installed:
 	$(PYTHON) -m venv $(REF_VENV)
@@ -54,8 +54,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-# The test session starts LocalStack itself (tests/localstack.py) and stops it at the end.
-test: lint $(LS_VENV)/.installed $(CHROMIUM) $(AXE)
+# The test session starts LocalStack itself (tests/localstack.py) and stops it at the end; the pose-parity tests
+# run MediaPipe in its own environment.
+test: lint $(LS_VENV)/.installed $(REF_VENV)/.installed $(CHROMIUM) $(AXE)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -96,12 +96,12 @@ def _setup(video: str, quality: str, model_name: str, weights: str | None):
     from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.analysis import AnalysisOptions
     from pipeline.pose import load_pose_model
-    from pipeline.presets import get_preset
+    from pipeline.presets import analysis_size, get_preset
     from pipeline.video import probe, sample_indices
 
     options = AnalysisOptions(get_preset(quality))
     info = probe(video)
-    size = options.preset.target_size(info.width, info.height)
+    size = analysis_size(info.width, info.height)
     return options, info, size, sample_indices(info, options.preset.sample_fps), load_pose_model(AnalysisSettings().pose(model_name, weights))
 
 

@@ -37,7 +37,7 @@ from .bands import time_in_bands
 from .errors import UnreadableVideo
 from .pose.base import PoseModel, PoseOutput
 from .prefetch import prefetch
-from .presets import Preset
+from .presets import Preset, analysis_size, person_size_warning
 from .results import RESULT_FORMAT, RESULT_VERSION
 from .summary import summarize
 from .tracking import select_main_person
@@ -199,7 +199,7 @@ class Plan:
     def of(cls, path: str | Path, options: AnalysisOptions) -> Plan:
         info = probe(path)
         indices = sample_indices(info, options.preset.sample_fps)
-        return cls(info, options.preset.target_size(info.width, info.height), _chunks(indices, options.chunk_size))
+        return cls(info, analysis_size(info.width, info.height), _chunks(indices, options.chunk_size))
 
     @property
     def frames(self) -> int:
@@ -293,6 +293,14 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
     return result
 
 
+def worker_height(keypoints: np.ndarray, frame_height: int) -> float | None:
+    """The worker's median height in the frames read (pixels): the extent of the body's landmarks within the frame."""
+    if not len(keypoints):
+        return None
+    ys = np.clip(keypoints[..., 1], 0, frame_height)
+    return round(float(np.nanmedian(np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1))), 1)
+
+
 def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks: list[ChunkResult], job_id: str | None) -> dict:
     """Everything after pose estimation: tracking, angles, scores, bands, summary."""
     points = len(model.keypoint_names)
@@ -314,6 +322,8 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,
                         frame_seconds=frame_seconds, bands=bands, sustained=sustained,
                         missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged)
+    summary["worker_height_px"] = worker_height(keypoints[detected], analysis_size(info.width, info.height)[1])
+    summary["warnings"] = [warning for warning in [person_size_warning(summary["worker_height_px"], options.preset.name)] if warning]
     return {
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "video": info.as_dict(), "preset": options.preset.as_dict(), "model": model.describe(),

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .ergonomics import BODY_PART_MAXIMA
-from .presets import get_preset
+from .presets import analysis_size
 from .video import FrameReader, probe
 
 #: A body part's score as a quarter of its range: green, yellow, orange, red (the page's shades).
@@ -161,7 +161,7 @@ def write_pictures(result: dict, video: str | Path, directory: str | Path, *, bl
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     info = probe(video)
-    size = get_preset(result["preset"]["name"]).target_size(info.width, info.height)
+    size = analysis_size(info.width, info.height)
     reader = FrameReader(video, info, size)
     pictures = []
     for moment, frame in zip(chosen, reader.read_each(np.array([m["frame_index"] for m in chosen])), strict=True):
@@ -201,7 +201,7 @@ def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_fac
     from .video import write_video
 
     info = probe(video)
-    size = get_preset(result["preset"]["name"]).target_size(info.width, info.height)
+    size = analysis_size(info.width, info.height)
     indices = np.asarray(result["frame_indices"])
     reader = FrameReader(video, info, size)
     bar = max(8, size[1] // 24)

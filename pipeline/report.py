@@ -70,8 +70,9 @@ def write_report(result: dict, path: str | Path, pictures: list[tuple[Path, dict
            ["Video", f"{video['duration']:.1f} s, {video['width']} x {video['height']}"],
            ["Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"],
            ["Pose model", f"{model['name']} ({model.get('weights', '')})"]], [1, 3])
-    if model.get("warning"):
-        heading(model["warning"], 11)
+    for warning in [model.get("warning"), *summary.get("warnings", [])]:
+        if warning:
+            heading(warning, 11)
     analysed = max(summary["frames_analysed"], 1)
     heading("What the scores stand on")
     line(f"{summary['frames_analysed']} frames analysed: {summary['frames_scored']} scored exactly "

@@ -170,8 +170,9 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
     sheet = book.create_sheet("Summary")
     sheet.column_dimensions["A"].width = 34
     title(sheet, "Ergonomic risk assessment")
-    if "warning" in result["model"]:
-        sheet.append(["WARNING", result["model"]["warning"]])
+    for warning in [result["model"].get("warning"), *result["summary"].get("warnings", [])]:
+        if warning:
+            sheet.append(["WARNING", warning])
     for label, value in [("Video file", video.get("name", "")), ("Job", result.get("job_id") or ""), ("Created (UTC)", result["created_at"]),
                          ("Video duration (s)", round(video["duration"], 2)), ("Video size", f"{video['width']} x {video['height']}"),
                          ("Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"),

@@ -233,3 +233,22 @@ def test_tracking_runs_through_the_chunks_and_restarts_only_at_a_part(pose_model
     assert calls.detections == [1] * parts
     np.testing.assert_array_equal(restarted["keypoints"][:10], continuous["keypoints"][:10])  # the first part is the same track
     assert (restarted["detected"] == continuous["detected"]).all()
+
+
+def test_a_worker_too_small_to_measure_well_is_flagged_in_the_result(pose_models, tmp_path):
+    from benchmarks.pose_parity import make_clip
+    from pipeline.presets import MIN_PERSON_PX
+    from pipeline.results import write_results
+
+    model, options = load_pose_model(AnalysisSettings().pose("blazepose")), AnalysisOptions(PRESETS["low"])
+    small = analyze_video(make_clip(tmp_path / "small.mp4", "small"), model, options)
+    assert small["summary"]["worker_height_px"] < MIN_PERSON_PX
+    [warning] = small["summary"]["warnings"]
+    assert f"about {small['summary']['worker_height_px']:.0f} px tall" in warning and "Film closer" in warning
+    paths = write_results(small, tmp_path / "results")
+    assert json.loads(paths["json"].read_text())["summary"]["warnings"] == [warning]
+    from pypdf import PdfReader
+
+    assert "Film closer" in " ".join(page.extract_text() for page in PdfReader(paths["pdf"]).pages).replace("\n", " ")
+    large = analyze_video(make_clip(tmp_path / "demo.mp4", "demo"), model, options)
+    assert large["summary"]["worker_height_px"] >= MIN_PERSON_PX and large["summary"]["warnings"] == []

@@ -64,11 +64,11 @@ def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurre
 
 
 def _analysed_width(result: dict, video) -> int:
-    from pipeline.presets import get_preset
+    from pipeline.presets import analysis_size
     from pipeline.video import probe
 
     info = probe(video)
-    return get_preset(result["preset"]["name"]).target_size(info.width, info.height)[0]
+    return analysis_size(info.width, info.height)[0]
 
 
 def test_the_pdf_report_reads_page_by_page(analysed, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.presets import PRESETS, get_preset
+from pipeline.presets import analysis_size, get_preset
 from pipeline.synthetic import make_video
 from pipeline.video import FrameReader, UnreadableVideo, probe, read_errors, sample_indices
 
@@ -19,12 +19,13 @@ def test_probe_reads_size_rate_and_frame_count(tmp_path):
     assert info.reader == "decord" and info.duration == pytest.approx(2.0)
 
 
-def test_presets_set_sampling_rate_and_size(tmp_path):
+def test_presets_set_the_sampling_rate_and_every_preset_reads_the_same_size(tmp_path):
     info = probe(make_video(tmp_path / "a.mp4", frames=60, fps=30))
     assert len(sample_indices(info, get_preset("low").sample_fps)) == 4  # 2 s at 2 frames/s
     assert len(sample_indices(info, get_preset("high").sample_fps)) == 20
-    assert PRESETS["medium"].target_size(1920, 1080) == (640, 360)
-    assert PRESETS["high"].target_size(1080, 1920)[1] == pytest.approx(968, abs=2)  # portrait keeps its aspect
+    assert analysis_size(1920, 1080) == (960, 540)
+    assert analysis_size(1080, 1920)[1] == pytest.approx(968, abs=2)  # portrait: the long side is the height
+    assert analysis_size(640, 360) == (640, 360)  # never upscaled
     with pytest.raises(ValueError, match="choose one of: low, medium, high"):
         get_preset("ultra")
 

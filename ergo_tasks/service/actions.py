@@ -551,7 +551,8 @@ class JobService:
             result = doc.result if isinstance(doc.result, dict) else {}
             view["summary"] = result.get("summary")
             model = result.get("model") or {}
-            view["warning"] = model.get("warning")
+            warnings = [model.get("warning"), *((result.get("summary") or {}).get("warnings") or [])]
+            view["warning"] = " ".join(warning for warning in warnings if warning) or None
             # how the scores were made: which model, which inputs were measured and which assumed
             view["model"] = {key: model.get(key) for key in ("name", "weights")}
             view["inputs"] = result.get("inputs")
