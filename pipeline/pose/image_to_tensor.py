@@ -70,37 +70,40 @@ def box_points(rect: Rect) -> np.ndarray:
 
 
 def _sample_points(rect: Rect, size: int) -> torch.Tensor:
-    """(size, size, 2) int64: where each output pixel reads the frame, in 1/32 pixels (x, y)."""
+    """(size * size, 2) float64: where each output pixel reads the frame, in whole 1/32 pixels (x, y)."""
     bottom_left, top_left, top_right, _ = box_points(rect).astype(np.float64)
     steps = torch.arange(size, dtype=torch.float64) / size
-    along = torch.from_numpy(top_right - top_left)  # output x runs from the top-left corner to the top-right one
-    down = torch.from_numpy(bottom_left - top_left)
-    points = torch.from_numpy(top_left) + steps[None, :, None] * along + steps[:, None, None] * down
-    return torch.round(points * SUBPIXELS).long()  # OpenCV: saturate_cast<int>, to nearest (ties to even)
+    along = torch.from_numpy(top_right - top_left) * SUBPIXELS  # output x runs from the top-left corner to the top-right one
+    down = torch.from_numpy(bottom_left - top_left) * SUBPIXELS
+    points = torch.from_numpy(top_left * SUBPIXELS) + steps[None, :, None] * along + steps[:, None, None] * down
+    return points.view(-1, 2).round_()  # OpenCV: saturate_cast<int>, to nearest (ties to even)
 
 
 def warp(frames: torch.Tensor, rects: list[Rect], size: int, border: Border, value_range: tuple[float, float]) -> torch.Tensor:
     """(n, size, size, 3) float tensors in ``value_range`` of ``rects`` in ``frames`` ((n, h, w, 3) uint8, one per rect).
 
-    OpenCV's 8-bit bilinear remap, integer for integer: the weights of the four neighbours are products of
-    32nds, and the sum is rounded half up to a whole level.
+    OpenCV's 8-bit bilinear remap, level for level: the four neighbours' weights are products of 32nds, and the
+    sum is rounded half up to a whole level.  (Computed in floating point, which holds these integers exactly.)
     """
     n, height, width, _ = frames.shape
-    points = torch.stack([_sample_points(rect, size) for rect in rects]).to(frames.device)
-    whole, fraction = points // SUBPIXELS, points % SUBPIXELS  # floor and remainder, as OpenCV's >> and &
-    x0, y0 = whole[..., 0], whole[..., 1]
-    fx, fy = fraction[..., 0, None], fraction[..., 1, None]
-    image = torch.arange(n, device=frames.device)[:, None, None]
-    pixels = frames.long()
-
-    def at(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if border == "replicate":
-            return pixels[image, y.clamp(0, height - 1), x.clamp(0, width - 1)]
-        inside = ((x >= 0) & (x < width) & (y >= 0) & (y < height))[..., None]
-        return pixels[image, y.clamp(0, height - 1), x.clamp(0, width - 1)] * inside
-
-    total = (at(x0, y0) * (SUBPIXELS - fx) * (SUBPIXELS - fy) + at(x0 + 1, y0) * fx * (SUBPIXELS - fy)
-             + at(x0, y0 + 1) * (SUBPIXELS - fx) * fy + at(x0 + 1, y0 + 1) * fx * fy)
-    levels = (total + SUBPIXELS**2 // 2) // SUBPIXELS**2  # the weights sum to 32 * 32: rounded half up
     low, high = value_range
-    return levels.float().mul_((high - low) / 255).add_(low)
+    crops = []
+    for frame, rect in zip(frames, rects):
+        points = _sample_points(rect, size)
+        whole = torch.floor(points / SUBPIXELS)  # OpenCV's >> INTER_BITS...
+        fraction = (points - whole * SUBPIXELS).float()  # ...and & (INTER_TAB_SIZE - 1)
+        x0, y0 = whole[:, 0].long(), whole[:, 1].long()
+        columns = [(x0 + dx).clamp_(0, width - 1) for dx in (0, 1)]
+        rows = [(y0 + dy).clamp_(0, height - 1) * width for dy in (0, 1)]
+        across = [SUBPIXELS - fraction[:, :1], fraction[:, :1]]
+        down = [SUBPIXELS - fraction[:, 1:], fraction[:, 1:]]
+        index = torch.cat([rows[dy] + columns[dx] for dy in (0, 1) for dx in (0, 1)])
+        weight = torch.cat([down[dy] * across[dx] for dy in (0, 1) for dx in (0, 1)])
+        neighbours = frame.to(points.device).reshape(height * width, 3).index_select(0, index).float()
+        if border == "zero":  # outside the frame reads black
+            inside = [((x0 + d >= 0) & (x0 + d < width), (y0 + d >= 0) & (y0 + d < height)) for d in (0, 1)]
+            weight *= torch.cat([inside[dy][1] & inside[dx][0] for dy in (0, 1) for dx in (0, 1)]).unsqueeze(1)
+        total = neighbours.mul_(weight).view(4, -1, 3).sum(0)
+        levels = total.add_(SUBPIXELS**2 // 2).div_(SUBPIXELS**2).floor_()  # the weights sum to 32 * 32: rounded half up
+        crops.append(levels.mul_((high - low) / 255).add_(low).view(size, size, 3))
+    return torch.stack(crops).to(frames.device)
