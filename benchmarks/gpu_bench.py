@@ -1,12 +1,12 @@
 """The analysis on a GPU: real-time factor, decode fps, model fps, GPU memory, and fp16 against fp32.
 
-    benchmarks/gpu_bench.sh [--seconds 60] [--quality medium] [--device cuda] [--batch-size 16]
+    benchmarks/gpu_bench.sh [--seconds 60] [--quality medium] [--device cuda]
 
 Makes a 1080p30 clip of the demo's person at work (H.264, a keyframe a second),
 then, side by side in this process:
 
-* ``decode_fps``       chunked decord reads at the preset's size, as the pipeline reads them
-* ``model_fps``        BlazePose's ``predict_sequence`` on frames already in memory, chunk by chunk, per precision
+* ``decode_fps``       chunked decord reads at the analysis size, as the pipeline reads them
+* ``model_fps``        BlazePose tracking through frames already in memory, chunk by chunk, per precision
 * ``full``             the whole analysis (decode prefetched behind the model, checkpoints written behind it,
                        scoring), in fp32 and in fp16 where fp16 passed its check: seconds, frames per second and
                        the real-time factor (video seconds per second of analysis; the goal on one H200 is >= 20)
@@ -56,12 +56,15 @@ def decode_fps(video: Path, plan) -> float:
     return plan.frames / (time.perf_counter() - start)
 
 
-def model_fps(model, frames: np.ndarray, chunk_size: int, device: str) -> tuple[float, np.ndarray]:
-    """Frames per second of ``predict_sequence`` chunk by chunk, and the keypoints it found."""
-    model.predict_sequence(frames[:chunk_size])  # warm-up: kernels, allocator
+def model_fps(model, frames: np.ndarray, times: np.ndarray, chunk_size: int, device: str) -> tuple[float, np.ndarray]:
+    """Frames per second of the pose model tracking through the frames chunk by chunk, as the analysis calls it,
+    and the keypoints it found."""
+    model.track(frames[:chunk_size], times[:chunk_size])  # warm-up: kernels, allocator
     synchronize(device)
-    start = time.perf_counter()
-    found = [model.predict_sequence(frames[i:i + chunk_size]).keypoints for i in range(0, len(frames), chunk_size)]
+    start, state, found = time.perf_counter(), {}, []
+    for i in range(0, len(frames), chunk_size):
+        pose, state = model.track(frames[i:i + chunk_size], times[i:i + chunk_size], state)
+        found.append(pose.keypoints)
     synchronize(device)
     return len(frames) / (time.perf_counter() - start), np.concatenate(found)
 
@@ -91,7 +94,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--quality", default="medium")
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--batch-size", type=int, help="tracks per chunk (BlazePose's default: 16 on CUDA, 4 on the CPU)")
     args = parser.parse_args()
 
     import torch
@@ -101,7 +103,7 @@ def main() -> None:
     from pipeline.pose.assets import fetch
     from pipeline.pose.blazepose import BlazePose
     from pipeline.presets import get_preset
-    from pipeline.video import FrameReader
+    from pipeline.video import FrameReader, frame_times_us
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit("No CUDA device here; run with --device cpu to check the script.")
@@ -119,8 +121,9 @@ def main() -> None:
                           "made_in_s": round(time.perf_counter() - started, 1)}
         report["decode_fps"] = round(decode_fps(video, plan), 1)
         frames = np.concatenate([FrameReader(video, plan.info, plan.size).read(chunk) for chunk in plan.chunks])
-        models = {"fp32": BlazePose("full", models_dir=models_dir, device=args.device, batch_size=args.batch_size)}
-        half = BlazePose("full", models_dir=models_dir, device=args.device, batch_size=args.batch_size, precision="fp16")
+        times = frame_times_us(np.concatenate(plan.chunks), plan.info.fps)
+        models = {"fp32": BlazePose("full", models_dir=models_dir, device=args.device)}
+        half = BlazePose("full", models_dir=models_dir, device=args.device, precision="fp16")
         report["fp16"] = {"check": half.precision_check}
         if half.precision_check["kept"]:
             models["fp16"] = half
@@ -129,10 +132,9 @@ def main() -> None:
         keypoints = {}
         report["model_fps"], report["full"] = {}, {}
         for name, model in models.items():
-            fps, keypoints[name] = model_fps(model, frames, options.chunk_size, args.device)
+            fps, keypoints[name] = model_fps(model, frames, times, options.chunk_size, args.device)
             report["model_fps"][name] = round(fps, 1)
             report["full"][name] = full_run(video, model, options, args.device)
-        report["batch_size"] = models["fp32"].batch_size
         if "fp16" in keypoints:
             report["fp16"]["on_the_clip"] = landmark_distance(keypoints["fp32"], keypoints["fp16"])
         if args.device.startswith("cuda"):

@@ -112,3 +112,35 @@ def test_several_regions_go_through_in_one_batch(models):
     mirrored_nose_x = batched[1, NOSE, 0]
     # a learned model is not exactly mirror-symmetric: within 2% of the width (measured 6 px of 512)
     assert mirrored_nose_x == pytest.approx(frames.shape[2] - 1 - batched[0, NOSE, 0], abs=0.02 * frames.shape[2])
+
+
+def opencv_remap(frame: np.ndarray, points: np.ndarray, border: str) -> np.ndarray:
+    """OpenCV's 8-bit bilinear remap in its own integer arithmetic: positions in whole 32nds of a pixel, weights
+    in whole 1024ths, the sum rounded half up (``(sum + 512) >> 10``)."""
+    height, width = frame.shape[:2]
+    fixed = np.rint(points * 32).astype(np.int64)
+    x0, y0, fx, fy = fixed[..., 0] >> 5, fixed[..., 1] >> 5, fixed[..., 0] & 31, fixed[..., 1] & 31
+    total = np.zeros(points.shape[:-1] + (3,), np.int64)
+    for dx, dy, weight in ((0, 0, (32 - fx) * (32 - fy)), (1, 0, fx * (32 - fy)), (0, 1, (32 - fx) * fy), (1, 1, fx * fy)):
+        x, y = x0 + dx, y0 + dy
+        pixel = frame[np.clip(y, 0, height - 1), np.clip(x, 0, width - 1)].astype(np.int64)
+        if border == "zero":
+            pixel *= ((x >= 0) & (x < width) & (y >= 0) & (y < height))[..., None]
+        total += pixel * weight[..., None]
+    return (total + 512) >> 10
+
+
+@pytest.mark.parametrize("border", ["replicate", "zero"])
+def test_crops_are_opencvs_level_for_level(border):
+    import torch
+
+    from pipeline.pose.image_to_tensor import Rect, _sample_points, warp
+
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    for _ in range(12):  # inside, across the edges and wholly outside the frame, turned every way
+        rect = Rect((float(rng.uniform(-80, 240)), float(rng.uniform(-60, 180))), float(rng.uniform(10, 300)),
+                    float(rng.uniform(10, 300)), float(rng.uniform(-math.pi, math.pi)))
+        ours = warp(torch.from_numpy(frame[None]), [rect], 48, border, (0.0, 255.0))[0].numpy()
+        expected = opencv_remap(frame, (_sample_points(rect, 48) / 32).numpy().reshape(48, 48, 2), border)
+        np.testing.assert_array_equal(ours, expected)

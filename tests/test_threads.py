@@ -37,6 +37,8 @@ def test_the_pose_settings_carry_the_threads_and_loading_applies_them(tmp_path, 
     monkeypatch.delenv("ERGO_TORCH_THREADS", raising=False)
     assert AnalysisSettings().pose("keypointrcnn", "random").threads == usable_cores()
     assert AnalysisSettings(torch_threads=2).pose("keypointrcnn", "random").threads == 2
+    # BlazePose reads one crop at a time: one thread, unless told otherwise
+    assert AnalysisSettings().pose("blazepose").threads == 1 and AnalysisSettings(torch_threads=2).pose("blazepose").threads == 2
     code = ("import torch; torch.set_num_threads(4); from pipeline.pose import PoseSettings, load_pose_model; "
             "load_pose_model(PoseSettings(model='keypointrcnn', weights='random', threads=1)); print(torch.get_num_threads())")
     assert fresh_process(code, tmp_path)[-1] == "1"

@@ -50,16 +50,21 @@ class AnalysisSettings(BaseSettings):
     #: are free (0: never split).  32 chunks of 32 sampled frames: about 3.4 min of video at `medium`.  Every worker
     #: that takes a part downloads the video, so a part should be worth minutes of work.
     part_chunks: int = Field(32, ge=0)
-    #: Torch's threads for the pose model on the CPU; unset: one per core this process may use.  Measured on 2
-    #: cores (benchmarks/pipeline_bench.py --threads), a core per thread with the PASSIVE wait policy beat one
-    #: thread less (left to the decoder) both alone and beside a busy process.
+    #: Torch's threads for the pose model on the CPU; unset: one for BlazePose, one per core this process may use
+    #: for keypointrcnn.  BlazePose reads one crop at a time (each frame's region comes from the frame before), and
+    #: with so little work per step a second thread only adds waking under the PASSIVE policy (its landmark network:
+    #: 34 ms per crop with two threads against 15 with one, on 2 cores); the decoder has the other core.  For
+    #: keypointrcnn's batches, a core per thread beat one thread less (benchmarks/pipeline_bench.py --threads).
     torch_threads: int | None = Field(None, ge=1)
     #: OpenMP's wait policy, set before Torch loads: PASSIVE lets idle threads sleep instead of spinning on a core
     #: the decoder or another process needs (the same value in ``OMP_WAIT_POLICY`` wins).
     omp_wait_policy: Literal["PASSIVE", "ACTIVE"] = "PASSIVE"
 
-    def threads(self) -> int:
-        return self.torch_threads or usable_cores()
+    def threads(self, model: str | None = None) -> int:
+        """Torch's threads for ``model`` (see ``torch_threads``); without one, the size of OpenMP's pool."""
+        if self.torch_threads:
+            return self.torch_threads
+        return 1 if model == "blazepose" else usable_cores()
 
     def models_folder(self) -> Path:
         return self.models_dir or StorageSettings().data_dir / "models"
@@ -68,7 +73,7 @@ class AnalysisSettings(BaseSettings):
         """The pose settings of one job: its own model and weights where it names them, else these defaults."""
         chosen = model or self.pose_model
         return PoseSettings(model=chosen, weights=weights or (self.pose_weights if chosen == self.pose_model else None),
-                            device=self.device, batch_size=self.batch_size, models_dir=self.models_folder(), threads=self.threads(),
+                            device=self.device, batch_size=self.batch_size, models_dir=self.models_folder(), threads=self.threads(chosen),
                             precision=self.precision, smooth=self.smooth_landmarks)
 
     def prepare_process(self) -> None:
