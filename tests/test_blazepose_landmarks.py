@@ -36,9 +36,8 @@ def test_crops_and_projection_are_inverse():
     frame = np.zeros((1, 200, 300, 3), np.uint8)
     frame[0, 90:110, 190:210] = 255  # a white square centred at (200, 100)
     roi = RegionOfInterest(center=np.array([200.0, 100.0]), size=80.0, rotation=math.radians(30))
-    import torch
 
-    crop = crop_regions(torch.from_numpy(frame), [roi])[0].numpy()
+    crop = crop_regions(frame, [roi])[0].numpy()
     ys, xs = np.nonzero(crop[..., 0] > 0.5)
     # the square's centre, (199.5, 99.5) (pixel i lies at i), is half a pixel up-left of the ROI's: in the crop's axes
     # (turned by 30 degrees) and scale (256 / 80), that is where it lands around the crop's centre (128, 128)
@@ -51,15 +50,14 @@ def test_crops_and_projection_are_inverse():
 
 
 def test_outside_the_frame_the_crop_repeats_its_border_and_the_detector_sees_black():
-    import torch
 
     from pipeline.pose.image_to_tensor import Rect, letterbox_rect, warp
 
     frame = np.zeros((1, 100, 200, 3), np.uint8)
     frame[0, :, :100], frame[0, :, 100:] = 40, 200  # dark left half, bright right half
-    outside = warp(torch.from_numpy(frame), [Rect((250.0, 50.0), 100, 100)], 64, "replicate", (0.0, 1.0))[0]
+    outside = warp(frame, [Rect((250.0, 50.0), 100, 100)], 64, "replicate", (0.0, 1.0))[0]
     assert outside[..., 0].min() == pytest.approx(200 / 255)  # right of the frame: the rightmost column, repeated
-    letterboxed = warp(torch.from_numpy(frame), [letterbox_rect(200, 100)], 224, "zero", (-1.0, 1.0))[0]
+    letterboxed = warp(frame, [letterbox_rect(200, 100)], 224, "zero", (-1.0, 1.0))[0]
     assert letterboxed[0, :, 0].max() == -1.0 and letterboxed[-1, :, 0].max() == -1.0  # black bands above and below
     assert letterboxed[112, 10, 0] == pytest.approx(40 / 255 * 2 - 1) and letterboxed[112, 200, 0] == pytest.approx(200 / 255 * 2 - 1)
 
@@ -131,16 +129,23 @@ def opencv_remap(frame: np.ndarray, points: np.ndarray, border: str) -> np.ndarr
 
 
 @pytest.mark.parametrize("border", ["replicate", "zero"])
-def test_crops_are_opencvs_level_for_level(border):
-    import torch
+def test_crops_are_opencv_4s_level_for_level(border):
+    """Against OpenCV 4's integer arithmetic written out here (MediaPipe's crops): OpenCV 5 would fail this."""
+    import cv2
 
-    from pipeline.pose.image_to_tensor import Rect, _sample_points, warp
+    from pipeline.pose.image_to_tensor import Rect, warp
 
     rng = np.random.default_rng(5)
     frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    size, differ = 48, 0
     for _ in range(12):  # inside, across the edges and wholly outside the frame, turned every way
         rect = Rect((float(rng.uniform(-80, 240)), float(rng.uniform(-60, 180))), float(rng.uniform(10, 300)),
                     float(rng.uniform(10, 300)), float(rng.uniform(-math.pi, math.pi)))
-        ours = warp(torch.from_numpy(frame[None]), [rect], 48, border, (0.0, 255.0))[0].numpy()
-        expected = opencv_remap(frame, (_sample_points(rect, 48) / 32).numpy().reshape(48, 48, 2), border)
-        np.testing.assert_array_equal(ours, expected)
+        ours = warp(frame[None], [rect], size, border, (0.0, 255.0))[0].numpy()
+        bottom_left, top_left, top_right, _ = cv2.boxPoints((rect.center, (rect.width, rect.height), math.degrees(rect.rotation))).astype(np.float64)
+        steps = np.arange(size) / size
+        points = top_left + steps[None, :, None] * (top_right - top_left) + steps[:, None, None] * (bottom_left - top_left)
+        differ += int((ours != opencv_remap(frame, points, border)).sum())
+    # of 82,944 values, 5 and 7 differ by a level (positions that OpenCV's inverted matrix puts a hair across a 32nd
+    # from this formula's); OpenCV 5's crops differ from OpenCV 4's in 1.3% of their values
+    assert differ <= 0.0002 * 12 * size * size * 3

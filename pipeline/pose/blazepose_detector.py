@@ -67,7 +67,7 @@ def _letterbox(images: np.ndarray, device: torch.device) -> tuple[torch.Tensor, 
     """(n, h, w, 3) uint8 images fitted into 224x224 (NHWC, [-1, 1], black borders) and the square they fill."""
     height, width = images.shape[1:3]
     frame = letterbox_rect(width, height)
-    tensor = warp(torch.from_numpy(images).to(device), [frame] * len(images), INPUT_SIZE, "zero", (-1.0, 1.0))
+    tensor = warp(images, [frame] * len(images), INPUT_SIZE, "zero", (-1.0, 1.0)).to(device)
     return tensor, frame
 
 

@@ -1,10 +1,10 @@
 """BlazePose landmarks: rotated 256x256 crops, the landmark network, and projection back to the image.
 
 Each region of interest (from :func:`~pipeline.pose.blazepose_detector.region_of_interest`) is cut
-out of its frame as an upright 256x256 crop with one affine sampling grid, so the crops of a whole
-chunk go through the landmark network as one batch.  The network's 39 points (33 body landmarks and
-6 auxiliary ones MediaPipe uses for tracking) come back in crop pixels and are turned and scaled
-back into the image.
+out of its frame as an upright 256x256 crop, exactly as MediaPipe cuts it (:mod:`.image_to_tensor`).
+The network's 39 points (33 body landmarks and 6 auxiliary ones, two of which MediaPipe uses for
+tracking) come back in crop pixels, are refined from its heatmap as MediaPipe refines them, and are
+turned and scaled back into the image.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def crop_axes(rotation: float) -> tuple[np.ndarray, np.ndarray]:
     return np.array([math.cos(rotation), math.sin(rotation)]), np.array([-math.sin(rotation), math.cos(rotation)])
 
 
-def crop_regions(frames: torch.Tensor, rois: list[RegionOfInterest]) -> torch.Tensor:
+def crop_regions(frames: np.ndarray, rois: list[RegionOfInterest]) -> torch.Tensor:
     """(n, 256, 256, 3) crops in [0, 1] of ``frames`` ((n, h, w, 3) uint8, one per ROI), the border replicated."""
     rects = [Rect((float(roi.center[0]), float(roi.center[1])), roi.size, roi.size, roi.rotation) for roi in rois]
     return warp(frames, rects, CROP, "replicate", (0.0, 1.0))
@@ -130,9 +130,9 @@ class LandmarkModel:
         World landmarks are in the image's axes (x right, y down, z away from the camera), centred between the hips.
         """
         with torch.inference_mode():
-            # only the frames cropped from go to the device, not the whole chunk
-            selected = torch.from_numpy(frames[frame_index]).to(self.device)
-            outputs = self._network(crop_regions(selected, rois).to(PRECISIONS[self.precision]))
+            # cropped on the CPU, as MediaPipe crops: only the 256x256 crops go to the device
+            crops = crop_regions(frames[frame_index], rois)
+            outputs = self._network(crops.to(self.device, PRECISIONS[self.precision]))
         raw, presence, heatmap, world = (output.float().cpu().numpy() for output in outputs)
         raw = raw.reshape(len(rois), POINTS, 5)
         refined = refine_from_heatmap(raw[..., :2], heatmap)
