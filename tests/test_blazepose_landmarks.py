@@ -36,7 +36,6 @@ def test_crops_and_projection_are_inverse():
     frame = np.zeros((1, 200, 300, 3), np.uint8)
     frame[0, 90:110, 190:210] = 255  # a white square centred at (200, 100)
     roi = RegionOfInterest(center=np.array([200.0, 100.0]), size=80.0, rotation=math.radians(30))
-
     crop = crop_regions(frame, [roi])[0].numpy()
     ys, xs = np.nonzero(crop[..., 0] > 0.5)
     # the square's centre, (199.5, 99.5) (pixel i lies at i), is half a pixel up-left of the ROI's: in the crop's axes

@@ -201,7 +201,9 @@ class BlazePose(PoseModel):
         """Consecutive frames of a 30-per-second stream (MediaPipe's Python solution assumes the same)."""
         return self.track(frames, np.arange(1, len(frames) + 1) * 33_333)[0]
 
-    def track(self, frames: np.ndarray, times_us: np.ndarray, state: dict[str, np.ndarray] | None = None):
+    def track(self, frames: np.ndarray, times_us: np.ndarray, state: dict[str, np.ndarray] | None = None
+              ) -> tuple[PoseOutput, dict[str, np.ndarray]]:
+        """MediaPipe's video mode through ``frames``, from the :class:`Tracker` ``state`` (a fresh one without)."""
         tracker = Tracker(self.smooth)
         if state:
             tracker.restore(state)
