@@ -34,7 +34,9 @@ in angles or scores come from the landmarks alone.  Per comparison (issue 11's t
 
 Clips (made from the demo's person, a real photograph of the upper body, so both detectors see a person):
 ``demo`` (leaning over), ``mirrored``, ``small`` (a third of the height), ``dark``, ``rotated`` (20 degrees),
-``cut_off`` (the lower half out of the frame), ``two_people`` (a smaller second person beside the main one).
+``cut_off`` (the lower half out of the frame), ``two_people`` (a smaller second person beside the main one);
+and ``figure``, a full-body figure (a rendered avatar from the ``@vladmandic/human`` npm package, fetched with
+``npm pack`` by ``benchmarks/preset_consistency.py``) leaning over and back.
 Photos (``static``, MediaPipe's static image mode against ``BlazePose.predict``): the astronaut upright, turned,
 mirrored and small.
 """
@@ -64,12 +66,33 @@ def _shrink(frame: np.ndarray, scale: float) -> np.ndarray:
     return (rescale(frame, scale, channel_axis=2, anti_aliasing=True) * 255).astype(np.uint8)
 
 
+def figure_frames():
+    """A full-body figure (the avatar ``benchmarks/preset_consistency.py`` fetches) leaning over and back as the
+    demo's person does, drifting sideways, feet in the frame (960x720)."""
+    from skimage.transform import rotate
+
+    from benchmarks.preset_consistency import figure
+    from pipeline import demo
+
+    person = figure()
+    for index in range(int(demo.SECONDS * FPS)):
+        seconds = index / FPS
+        canvas = np.zeros((720, 960, 3), np.uint8)
+        left = 300 + int(60 * np.sin(seconds / 2))
+        canvas[720 - person.shape[0] - 20:700, left:left + person.shape[1]] = person[:700 - (720 - person.shape[0] - 20)]
+        feet = (left + person.shape[1] / 2, 700)
+        yield (rotate(canvas, -demo.lean_at(seconds) * 0.6, center=feet, mode="constant") * 255).astype(np.uint8)
+
+
 def clip_frames(name: str):
-    """The clip's frames, from the demo's person (768x576)."""
+    """The clip's frames, from the demo's person (768x576), or the full-body figure."""
     from skimage.transform import rotate
 
     from pipeline import demo
 
+    if name == "figure":
+        yield from figure_frames()
+        return
     for frame in demo.frames(fps=FPS):
         if name == "demo":
             yield frame
@@ -98,7 +121,7 @@ def clip_frames(name: str):
             raise SystemExit(f"unknown clip {name}")
 
 
-CLIPS = ("demo", "mirrored", "small", "dark", "rotated", "cut_off", "two_people")
+CLIPS = ("demo", "mirrored", "small", "dark", "rotated", "cut_off", "two_people", "figure")
 
 
 def make_clip(path: Path, name: str) -> Path:
