@@ -91,6 +91,9 @@ def test_the_whole_flow_through_the_runpod_api(runpod_client, s3_store, tmp_path
     assert status["status"] == "completed" and status["progress"] == 100
     assert status["summary"]["frames_analysed"] == 6 and status["cost"]["gpu_seconds"] > 0
     assert status["model"] == {"name": "keypointrcnn", "weights": "random"}  # what the page's "how it was measured" shows
+    # the page's warning line: the model's, then the result's own (a 64 px video holds no worker of 150 px)
+    assert status["warning"].startswith("RANDOM WEIGHTS") and "px tall in the analysed frames" in status["warning"]
+    assert status["summary"]["warnings"] and status["summary"]["worker_height_px"] < 150
     assert "trunk_flexion" in status["inputs"]["measured"] and status["inputs"]["assumed"]["load_kg"] == 0
     assert status["cost"]["estimated_usd"] == pytest.approx(status["cost"]["gpu_seconds"] * 0.00013, abs=1e-4)
     with urllib.request.urlopen(status["download_url"]) as response:
