@@ -104,7 +104,7 @@ def executors(models: dict[str, Path], seconds: float, rounds: int) -> dict:
 
 
 def demo_frames(count: int = 40) -> np.ndarray:
-    """The demo's leaning person on a 640x360 frame: what ``medium`` feeds the model from a 720p video."""
+    """The demo's leaning person on a 640x360 frame: what ``medium`` fed the model from a 720p video before issue 11 (960x540 since)."""
     from pipeline import demo
 
     pictures = list(demo.frames(fps=10))[:count]

@@ -12,8 +12,8 @@ Keys of ``result.pkl`` (version 1):
 ``format``, ``version``  ``"ergo-result"``, ``1``
 ``job_id``, ``created_at``  job id (or None) and ISO-8601 UTC time
 ``video``              file name, frame count, fps, size, rotation, codec, reader, duration, file size
-``preset``             name, sampling rate (frames/s), inference long side
-``model``              pose model name, weights, device, precision, keypoint names
+``preset``             name, sampling rate (frames/s), description (frames are read at one size: ``presets.ANALYSIS_LONG_SIDE``)
+``model``              pose model name, weights, device, precision, keypoint names; BlazePose: ``smooth_landmarks``, tracking
 ``frame_indices``      (n,) int64: analysed frame numbers in the video
 ``timestamps``         (n,) float64: their times in seconds
 ``keypoint_names``     list of the model's keypoint names
@@ -29,7 +29,7 @@ Keys of ``result.pkl`` (version 1):
                        the grand score (equal to it in exactly scored frames)
 ``inputs``             which inputs were measured, which assumed (and their values), and per angle how many
                        frames were measured in 3D and in 2D (``angle_sources``)
-``summary``            the summary (also in summary.json)
+``summary``            the summary (also in summary.json), with ``worker_height_px`` and ``warnings`` for the reader
 ``pictures``           the posture pictures: file (under ``frames/``), time, frame index, why, whether a face was blurred
 =====================  =====================================================================
 """
