@@ -11,7 +11,9 @@ median of several is what is printed):
 * ``<network>_ms_per_crop_batch<N>``  TFLite runtime (``ai-edge-litert``), the Torch executor as it was (``torch_before``:
                                       every output, PAD steps on their own) and as the pipeline runs it (``torch``:
                                       the outputs it reads, PADs folded into the convolutions), at batch 1 and 4
-* ``ratio_to_tflite``                 Torch / TFLite runtime (goal <= 1.0)
+* ``torch_frozen``                    the pipeline's executor as a TorchScript graph frozen for the input's shape, as
+                                      the landmark model runs it since issue 11 (bit-identical outputs)
+* ``ratio_to_tflite``                 Torch / TFLite runtime (goal <= 1.0), and ``ratio_frozen_to_tflite``
 * ``--mediapipe``                     ms per frame of MediaPipe's whole pose solution (``mp.solutions.pose``,
                                       video mode, in ``.reference-venv``: ``make reference``) and of ergo's
                                       BlazePose ``predict_sequence`` on the same 640x360 frames of the demo's
@@ -65,10 +67,17 @@ def _tflite(path: Path, batch: np.ndarray):
     return run
 
 
-def _torch(graph, batch: np.ndarray):
+def _torch(graph, batch: np.ndarray, frozen: bool = False):
+    """The graph on ``batch``; ``frozen``: as TorchScript frozen for that shape, as the landmark model runs it."""
+    import warnings
+
     import torch
 
     tensor = torch.from_numpy(batch)
+    if frozen:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            graph = torch.jit.freeze(torch.jit.trace(graph, tensor, check_trace=False))
 
     def run() -> None:
         with torch.inference_mode():
@@ -90,13 +99,15 @@ def executors(models: dict[str, Path], seconds: float, rounds: int) -> dict:
         graphs = {"torch_before": TFLiteGraph(path, fold_pads=False).eval(), "torch": TFLiteGraph(path, outputs=wanted).eval()}
         for batch_size in (1, 4):
             batch = np.random.default_rng(0).random((batch_size, size, size, 3), dtype=np.float32)
-            runners = {"tflite": _tflite(path, batch), **{name: _torch(graph, batch) for name, graph in graphs.items()}}
+            runners = {"tflite": _tflite(path, batch), **{name: _torch(graph, batch) for name, graph in graphs.items()},
+                       "torch_frozen": _torch(graphs["torch"], batch, frozen=True)}
             samples: dict[str, list[float]] = {name: [] for name in runners}
             for _ in range(rounds):  # interleaved, so a noisy moment hits every runner alike
                 for name, run in runners.items():
                     samples[name].append(_timed(run, seconds / rounds) / batch_size * 1000)
             medians = {name: round(statistics.median(values), 2) for name, values in samples.items()}
             medians["ratio_to_tflite"] = round(medians["torch"] / medians["tflite"], 2)
+            medians["ratio_frozen_to_tflite"] = round(medians["torch_frozen"] / medians["tflite"], 2)
             medians["ratio_before_to_tflite"] = round(medians["torch_before"] / medians["tflite"], 2)
             figures[f"{network}_ms_per_crop_batch{batch_size}"] = medians
         figures[f"{network}_steps"] = {name: len(graph.steps) for name, graph in graphs.items()}
