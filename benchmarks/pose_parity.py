@@ -60,6 +60,19 @@ MAIN_JOINTS = ("nose", "left_ear", "right_ear", "left_shoulder", "right_shoulder
 FPS = 10
 
 
+def _indices(*joints: str) -> list[int]:
+    """BlazePose's indices of ``joints`` (MediaPipe's landmarks come in the same order)."""
+    from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
+
+    return [BLAZEPOSE_KEYPOINTS.index(joint) for joint in joints]
+
+
+def torso(points: np.ndarray) -> np.ndarray:
+    """Shoulder-centre to hip-centre distance of (..., 33, >=2) landmarks: the unit the joints are measured in."""
+    shoulders, hips = _indices("left_shoulder", "right_shoulder"), _indices("left_hip", "right_hip")
+    return np.linalg.norm(points[..., shoulders, :2].mean(-2) - points[..., hips, :2].mean(-2), axis=-1)
+
+
 def _shrink(frame: np.ndarray, scale: float) -> np.ndarray:
     from skimage.transform import rescale
 
@@ -175,7 +188,7 @@ def floor(frames: Path, times: Path, scratch: Path, smooth: bool, theirs: dict, 
     runs = []
     for seed in FLOOR_SEEDS:
         again = {**mediapipe(perturbed(frames, seed), times, scratch, smooth=smooth), "indices": reference["indices"]}
-        runs.append(compare(scored_from(again, plan.info, options, model), theirs, reference, list(model.keypoint_names)))
+        runs.append(compare(scored_from(again, plan.info, options, model), theirs, reference))
     summary = dict(runs[0])
     for key, value in runs[0].items():
         if isinstance(value, float):
@@ -188,12 +201,12 @@ def stepwise(model, frames: np.ndarray, times: np.ndarray, reference: dict, smoo
     landmark network read (from its detector, else from the frame before), ergo's landmarks in it and ergo's
     filters over them; compared with MediaPipe's landmarks and with the region MediaPipe placed for the next
     frame."""
-    from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS, BODY, Tracker, _Found
+    from pipeline.pose.blazepose import BODY, Tracker, _Found
     from pipeline.pose.blazepose_detector import RegionOfInterest
 
     tracker = Tracker(smooth)
     detected, placed = reference["region_from_detection"], reference["region_from_landmarks"]
-    main = [BLAZEPOSE_KEYPOINTS.index(joint) for joint in MAIN_JOINTS]
+    main = _indices(*MAIN_JOINTS)
     found, region_px, joints, world, visible = np.zeros(len(frames), bool), [], [], [], []
     for position, time_us in enumerate(times):
         source = detected[position] if np.isfinite(detected[position]).all() else placed[position - 1] if position else detected[position]
@@ -211,8 +224,7 @@ def stepwise(model, frames: np.ndarray, times: np.ndarray, reference: dict, smoo
         if not reference["found"][position]:
             continue
         theirs = reference["landmarks"][position]
-        torso = np.linalg.norm(theirs[[11, 12], :2].mean(0) - theirs[[23, 24], :2].mean(0))
-        joints.append(np.linalg.norm(step.landmarks[main, :2] - theirs[main, :2], axis=-1).max() / torso)  # the worst joint
+        joints.append(np.linalg.norm(step.landmarks[main, :2] - theirs[main, :2], axis=-1).max() / torso(theirs))  # the worst joint
         visible.append((step.landmarks[:BODY, 2] >= 0.5) == (theirs[:, 3] >= 0.5))
         world.append(np.linalg.norm(step.world[:BODY] - reference["world"][position], axis=-1).max())
         after = placed[position]
@@ -238,18 +250,17 @@ def scored_from(reference: dict, info, options, model) -> dict:
     return assemble(info, options, model, [ChunkResult(0, reference["indices"], pose)], None)
 
 
-def compare(ours: dict, theirs: dict, reference: dict, names: list[str]) -> dict:
+def compare(ours: dict, theirs: dict, reference: dict) -> dict:
     """ergo's result against MediaPipe's, on the frames where both follow the same person (hip centres less than
     half a torso apart: with two people in the picture each side chooses whom to follow)."""
-    main = [names.index(joint) for joint in MAIN_JOINTS]
-    hips, shoulders = [names.index("left_hip"), names.index("right_hip")], [names.index("left_shoulder"), names.index("right_shoulder")]
+    main, hips = _indices(*MAIN_JOINTS), _indices("left_hip", "right_hip")
     reference_xy = reference["landmarks"][..., :2]
-    torso = np.linalg.norm(reference_xy[:, shoulders].mean(1) - reference_xy[:, hips].mean(1), axis=-1)
+    length = torso(reference_xy)
     apart = np.linalg.norm(ours["keypoints"][:, hips, :2].mean(1) - reference_xy[:, hips].mean(1), axis=-1)
     both = ours["detected"] & theirs["detected"]
-    same = both & (apart < 0.5 * torso)
+    same = both & (apart < 0.5 * length)
     distance = np.linalg.norm(ours["keypoints"][same][:, main, :2] - reference_xy[same][:, main], axis=-1)
-    relative = distance / torso[same, None]
+    relative = distance / length[same, None]
     world = np.linalg.norm(ours["world_keypoints"][same] - reference["world"][same], axis=-1)
     visible = (ours["keypoints"][same][..., 2] >= 0.5) == (reference["landmarks"][same][..., 3] >= 0.5)
     angles = {}
@@ -298,11 +309,8 @@ def still(model, folder: Path) -> dict:
     reference = mediapipe(frames, times, folder, static=True)
     ours = model.predict(np.load(frames))
     found = np.isfinite(ours.keypoints[:, 0, 0, 0])
-    names = list(model.keypoint_names)
-    main = [names.index(joint) for joint in MAIN_JOINTS]
-    theirs = reference["landmarks"]
-    torso = np.linalg.norm(theirs[:, [11, 12], :2].mean(1) - theirs[:, [23, 24], :2].mean(1), axis=-1)
-    relative = np.linalg.norm(ours.keypoints[:, 0, main, :2] - theirs[:, main, :2], axis=-1) / torso[:, None]
+    main, theirs = _indices(*MAIN_JOINTS), reference["landmarks"]
+    relative = np.linalg.norm(ours.keypoints[:, 0, main, :2] - theirs[:, main, :2], axis=-1) / torso(theirs)[:, None]
     return {"photos": len(found), "found_agree": round(float((found == reference["found"]).mean()), 3),
             "joints_mean": round(float(np.nanmean(relative)), 5), "joints_max": round(float(np.nanmax(relative)), 5),
             "world_max_m": round(float(np.nanmax(np.linalg.norm(ours.world[:, 0] - reference["world"], axis=-1))), 5),
@@ -334,7 +342,7 @@ def parity(names: list[str], quality: str, folder: Path, on_clip=None) -> dict:
             reference = {**mediapipe(frames, times, scratch, smooth=smooth), "indices": indices}
             theirs = scored_from(reference, plan.info, options, model)
             report[name][setting] = {
-                "pipeline": compare(analyze_video(video, model, options), theirs, reference, list(model.keypoint_names)),
+                "pipeline": compare(analyze_video(video, model, options), theirs, reference),
                 "floor": floor(frames, times, scratch, smooth, theirs, reference, plan, options, model),
                 "stepwise": stepwise(model, np.load(frames), np.load(times), reference, smooth)}
         if on_clip:

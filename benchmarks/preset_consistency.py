@@ -5,8 +5,8 @@
 1. ``presets``: the demo analysed at ``low``, ``medium`` and ``high``.  Every preset reads frames at the same
    size (``pipeline.presets.ANALYSIS_LONG_SIDE``), so a frame is the same pixels for all three; what can still
    differ is the tracking before it (a region placed from another earlier frame, other filter steps).  Printed:
-   whether the frames all three analyse are identical as read, and per angle the mean and largest difference
-   between presets on those frames.
+   the size each preset's plan reads frames at, and per angle the mean and largest difference between presets
+   on the frames all three analyse.
 2. ``sizes``: a full-body figure (the avatar in the ``@vladmandic/human`` npm package's screenshot, fetched with
    ``npm pack`` into ``~/.cache/ergo``) at heights from 600 px down, each frame on its own
    (``BlazePose.predict``), its angles against those at 600 px: the basis of ``pipeline.presets.MIN_PERSON_PX``.
@@ -41,17 +41,15 @@ def measured_angles(model, keypoints: np.ndarray, world: np.ndarray) -> dict[str
 
 
 def presets(model, folder: Path) -> dict:
-    from pipeline.analysis import AnalysisOptions, analyze_video
+    from pipeline.analysis import AnalysisOptions, Plan, analyze_video
     from pipeline.demo import make_demo_video
-    from pipeline.presets import PRESETS, analysis_size
-    from pipeline.video import FrameReader, probe
+    from pipeline.presets import PRESETS
 
     video = make_demo_video(folder / "demo.mp4", fps=30)
     results = {name: analyze_video(video, model, AnalysisOptions(preset)) for name, preset in PRESETS.items()}
     common = sorted(set.intersection(*(set(result["frame_indices"].tolist()) for result in results.values())))
-    info = probe(video)
-    reads = [FrameReader(video, info, analysis_size(info.width, info.height)).read(np.array(common)) for _ in PRESETS]
-    report = {"frames_in_common": len(common), "identical_as_read": all(np.array_equal(reads[0], read) for read in reads), "angles": {}}
+    read_at = {name: list(Plan.of(video, AnalysisOptions(preset)).size) for name, preset in PRESETS.items()}
+    report = {"frames_in_common": len(common), "read_at": read_at, "angles": {}}
     for angle in results["low"]["angles"]:
         values = np.stack([result["angles"][angle][np.isin(result["frame_indices"], common)] for result in results.values()])
         spread = np.ptp(values, axis=0)

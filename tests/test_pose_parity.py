@@ -69,7 +69,7 @@ def test_the_pipeline_tracks_as_closely_as_mediapipe_repeats_itself(reference, m
     model, answers = models[smooth], clip["mediapipe"][smooth]
     ours = analyze_video(clip["video"], model, clip["options"])
     theirs = reference.scored_from(answers, clip["plan"].info, clip["options"], model)
-    figures = reference.compare(ours, theirs, answers, list(model.keypoint_names))
+    figures = reference.compare(ours, theirs, answers)
     floor = reference.floor(clip["frames"], clip["times"], clip["folder"], smooth, theirs, answers, clip["plan"], clip["options"], model)
     assert figures["found_agree"] >= 0.98 and figures["other_person"] == 0.0
     first = np.linalg.norm(ours["keypoints"][:2, :, :2] - answers["landmarks"][:2, :, :2], axis=-1).max()

@@ -20,9 +20,17 @@ def test_probe_reads_size_rate_and_frame_count(tmp_path):
 
 
 def test_presets_set_the_sampling_rate_and_every_preset_reads_the_same_size(tmp_path):
-    info = probe(make_video(tmp_path / "a.mp4", frames=60, fps=30))
+    from pipeline.analysis import AnalysisOptions, Plan
+    from pipeline.presets import PRESETS
+
+    video = make_video(tmp_path / "a.mp4", frames=60, fps=30, width=1280, height=720)
+    info = probe(video)
     assert len(sample_indices(info, get_preset("low").sample_fps)) == 4  # 2 s at 2 frames/s
     assert len(sample_indices(info, get_preset("high").sample_fps)) == 20
+    plans = {name: Plan.of(video, AnalysisOptions(preset)) for name, preset in PRESETS.items()}
+    assert {plan.size for plan in plans.values()} == {(960, 540)}  # a frame is the same pixels at every preset
+    low, high = set(np.concatenate(plans["low"].chunks)), set(np.concatenate(plans["high"].chunks))
+    assert low < high  # low's frames are among high's: they are read, and so posed, alike
     assert analysis_size(1920, 1080) == (960, 540)
     assert analysis_size(1080, 1920)[1] == pytest.approx(968, abs=2)  # portrait: the long side is the height
     assert analysis_size(640, 360) == (640, 360)  # never upscaled
