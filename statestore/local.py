@@ -62,7 +62,9 @@ class LocalStore(ObjectStore):
         removed, cutoff = 0, time.time() - self.STALE_TMP_SECONDS
         for upload in (self.root / "parts").iterdir():
             with contextlib.suppress(FileNotFoundError):
-                if max((f.stat().st_mtime for f in upload.iterdir()), default=0) < time.time() - self.STALE_UPLOAD_SECONDS:
+                # the folder's own time counts: one another process has just made has no meta.json yet
+                touched = max([upload.stat().st_mtime, *(f.stat().st_mtime for f in upload.iterdir())])
+                if touched < time.time() - self.STALE_UPLOAD_SECONDS:
                     shutil.rmtree(upload, ignore_errors=True)
                     removed += 1
         for leftover in (self.root / "tmp").iterdir():

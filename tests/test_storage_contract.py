@@ -256,3 +256,21 @@ def test_the_local_store_clears_what_killed_writes_left(tmp_path):
     os.utime(stale, (old, old))
     assert LocalStore(tmp_path / "s").removed_stale == 1
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_local_upload_just_started_elsewhere_is_not_taken_for_a_stale_one(tmp_path):
+    """Another process (a worker starting, ``ergo serve``'s gateway) opens the store while an upload's folder exists
+    but its meta.json is not written yet: the upload stays (a browser test once met its upload gone)."""
+    import os
+    import time
+
+    LocalStore(tmp_path / "s")
+    starting, abandoned = tmp_path / "s" / "parts" / ("a" * 32), tmp_path / "s" / "parts" / ("b" * 32)
+    starting.mkdir()
+    abandoned.mkdir()
+    (abandoned / "meta.json").write_text("{}")
+    old = time.time() - LocalStore.STALE_UPLOAD_SECONDS - 60
+    for path in (abandoned / "meta.json", abandoned):
+        os.utime(path, (old, old))
+    assert LocalStore(tmp_path / "s").removed_stale == 1
+    assert starting.exists() and not abandoned.exists()
