@@ -42,3 +42,14 @@ def test_the_pose_settings_carry_the_threads_and_loading_applies_them(tmp_path, 
     code = ("import torch; torch.set_num_threads(4); from pipeline.pose import PoseSettings, load_pose_model; "
             "load_pose_model(PoseSettings(model='keypointrcnn', weights='random', threads=1)); print(torch.get_num_threads())")
     assert fresh_process(code, tmp_path)[-1] == "1"
+
+
+def test_a_cached_model_gets_its_own_threads_back_after_another_model_ran(tmp_path):
+    """A worker runs a keypointrcnn job, a BlazePose job, then keypointrcnn again from the cache: the third runs on
+    keypointrcnn's threads, not BlazePose's one (results would depend on the worker's history)."""
+    code = ("import torch; from pipeline.pose import PoseSettings, load_pose_model, register_model; "
+            "register_model('stub')(lambda settings: object()); "
+            "many, one = PoseSettings(model='keypointrcnn', weights='random', threads=2), PoseSettings(model='stub', threads=1); "
+            "first = load_pose_model(many); load_pose_model(one); again = load_pose_model(many); "
+            "print(again is first, torch.get_num_threads())")
+    assert fresh_process(code, tmp_path)[-2:] == ["True", "2"]

@@ -80,16 +80,23 @@ def _load_keypointrcnn(settings: PoseSettings) -> PoseModel:
 MODELS = tuple(_LOADERS)
 
 
-@functools.lru_cache(maxsize=2)
 def load_pose_model(settings: PoseSettings = PoseSettings()) -> PoseModel:
-    """The model ``settings`` name; cached, since a worker runs many jobs with the same one."""
-    loader = _LOADERS.get(settings.model)
-    if loader is None:
-        raise PoseModelUnavailable(f"Unknown pose model '{settings.model}'; available: {', '.join(_LOADERS)}.")
+    """The model ``settings`` name, with Torch's threads set for it; cached, since a worker runs many jobs with
+    the same one.  The threads are set on every call, the cached model's too: Torch's thread count belongs to
+    the process, and a worker that ran another model's job in between must not run this one on that model's
+    count (slower, and a model's floating-point sums depend on how many threads split them)."""
     if settings.threads is not None:
         import torch
 
         torch.set_num_threads(settings.threads)
+    return _load(settings)
+
+
+@functools.lru_cache(maxsize=2)
+def _load(settings: PoseSettings) -> PoseModel:
+    loader = _LOADERS.get(settings.model)
+    if loader is None:
+        raise PoseModelUnavailable(f"Unknown pose model '{settings.model}'; available: {', '.join(_LOADERS)}.")
     return loader(settings)
 
 
