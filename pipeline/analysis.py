@@ -131,7 +131,8 @@ class AnalysisOptions:
 
 def fingerprint(info: VideoInfo, options: AnalysisOptions, model: PoseModel) -> str:
     """Identifies what a chunk depends on; checkpoints made with other settings are not reused."""
-    basis = {"video": [info.frame_count, info.fps, info.width, info.height, info.rotation, info.size_bytes],
+    basis = {"video": [info.frame_count, info.fps, info.width, info.height, info.rotation, info.size_bytes,
+                       info.reader],  # the readers resize alike only to within a level: never mix their chunks
              "preset": options.preset.as_dict(), "chunk_size": options.chunk_size,
              "part_chunks": options.part_chunks, "model": model.describe()}
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -157,6 +158,12 @@ class _Step:
 def _decode(reader: FrameReader, steps: list[_Step]) -> Iterator[tuple[_Step, list[np.ndarray | None], list[np.ndarray | None]]]:
     for step in steps:
         yield step, reader.read_each(step.frame_indices), [] if step.prime is None else reader.read_each(step.prime)
+
+
+def _frames_read(steps: list[_Step]) -> np.ndarray:
+    """Every frame the steps read, their chunks' and those they prime on (what the reader must not skip)."""
+    read = [step.frame_indices for step in steps] + [step.prime for step in steps if step.prime is not None]
+    return np.unique(np.concatenate(read)) if read else np.zeros(0, np.int64)
 
 
 def _unreadable(frame_indices: np.ndarray, frames: list[np.ndarray | None]) -> str | None:
@@ -205,6 +212,11 @@ class Plan:
     def frames(self) -> int:
         return sum(len(chunk) for chunk in self.chunks)
 
+    @property
+    def indices(self) -> np.ndarray:
+        """Every sampled frame, in order."""
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int64)
+
 
 def parts(chunks: int, chunks_per_part: int) -> list[range]:
     """The chunks of a long video split into parts of ``chunks_per_part`` consecutive chunks (the last may be
@@ -249,7 +261,7 @@ def analyze_chunks(path: str | Path, model: PoseModel, options: AnalysisOptions,
     finished = sum(len(chunk.frame_indices) for chunk in done.values())
     started, computed = time.monotonic(), 0
     report(Progress("analysing poses", finished, total, None, 95.0 * finished / max(total, 1)))
-    reader = FrameReader(path, plan.info, plan.size)
+    reader = FrameReader(path, plan.info, plan.size, sampled=_frames_read(steps))
     fps = plan.info.fps
     state: dict[str, np.ndarray] = {}
     with WriteBehind(checkpoints, options.write_behind_depth) as saving:

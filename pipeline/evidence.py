@@ -203,7 +203,7 @@ def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_fac
     info = probe(video)
     size = analysis_size(info.width, info.height)
     indices = np.asarray(result["frame_indices"])
-    reader = FrameReader(video, info, size)
+    reader = FrameReader(video, info, size, sampled=indices)
     bar = max(8, size[1] // 24)
     strip = _level_strip(result, size[0], bar)
 

@@ -21,7 +21,8 @@ def moving_scene(index: int, width: int, height: int) -> np.ndarray:
 
 def make_video(path: str | Path, *, frames: int = 30, width: int = 64, height: int = 48, fps: int = 10,
                codec: str = "libx264", display_rotation: int | None = None,
-               scene: Callable[[int, int, int], np.ndarray] = moving_scene, gop: int = 10) -> Path:
-    """Encode ``frames`` frames of ``scene``; ``display_rotation`` sets a phone-style rotation flag."""
+               scene: Callable[[int, int, int], np.ndarray] = moving_scene, gop: int = 10,
+               bframes: int = 0, preset: str = "ultrafast") -> Path:
+    """Encode ``frames`` frames of ``scene`` (see :func:`~pipeline.video.write_video` for the encoder's settings)."""
     return write_video(path, (scene(index, width, height) for index in range(frames)), fps=fps, codec=codec,
-                       display_rotation=display_rotation, gop=gop)
+                       display_rotation=display_rotation, gop=gop, bframes=bframes, preset=preset)

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UnreadableVideo
+from .pyav_reader import PacketIndex, PyAVReader, has_nonreference_frames
 
 try:  # decord's own error type is not a RuntimeError
     from decord._ffi.base import DECORDError
@@ -77,25 +78,45 @@ def probe(path: str | Path) -> VideoInfo:
             rate = stream.average_rate or stream.guessed_rate
             fps = float(rate) if rate else 0.0
             rotation = int(round(first.rotation or 0)) % 360
-            estimated = stream.frames or (int(float(stream.duration * stream.time_base) * fps) if stream.duration else 0)
             stored_w, stored_h = first.width, first.height
     except UnreadableVideo:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, StopIteration) as error:
         raise _not_readable(f"{type(error).__name__}") from None
-    reader, frame_count = "pyav", estimated
-    if rotation == 0:
-        try:
-            import decord
-
-            video = decord.VideoReader(str(path), num_threads=0, width=32, height=32)
-            reader, frame_count, fps = "decord", len(video), float(video.get_avg_fps()) or fps
-        except (RuntimeError, DECORDError):
-            pass  # e.g. AV1, which decord cannot decode
+    reader, frame_count, fps = _reader_for(path, rotation, fps)
     if frame_count < 2 or not fps or not math.isfinite(fps):
         raise _not_readable("it has fewer than two frames or no frame rate")
     width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
     return VideoInfo(frame_count, fps, width, height, rotation, codec, reader, size)
+
+
+def _reader_for(path: Path, rotation: int, fps: float) -> tuple[str, int, float]:
+    """Which reader decodes the video, and its frame count and rate as that reader numbers the frames.
+
+    decord, unless it cannot turn the video upright or decode it, or the video has non-reference frames: those
+    the PyAV reader skips between sampled frames (`benchmarks/decode_bench.py` measures both).
+    """
+    import av
+
+    try:
+        skippable = has_nonreference_frames(path)
+    except (av.error.FFmpegError, ValueError):
+        skippable = False  # the readers find out what they can read
+    order = ("pyav",) if rotation else ("pyav", "decord") if skippable else ("decord", "pyav")
+    reasons = []
+    for reader in order:
+        try:
+            if reader == "pyav":
+                return "pyav", len(PacketIndex.of(path)), fps
+            import decord
+
+            video = decord.VideoReader(str(path), num_threads=0, width=32, height=32)
+            return "decord", len(video), float(video.get_avg_fps()) or fps
+        except ValueError as error:  # the PyAV reader's: the packets cannot be numbered
+            reasons.append(str(error))
+        except (RuntimeError, DECORDError):  # e.g. AV1, which decord cannot decode
+            reasons.append("it cannot be decoded")
+    raise _not_readable(reasons[0])
 
 
 def sample_indices(info: VideoInfo, sample_fps: float) -> np.ndarray:
@@ -115,18 +136,27 @@ def _upright(frames: np.ndarray, rotation: int) -> np.ndarray:
 
 
 class FrameReader:
-    """Reads batches of frames (sorted indices) as ``(n, height, width, 3)`` uint8, upright, resized."""
+    """Reads batches of frames (sorted indices) as ``(n, height, width, 3)`` uint8, upright, resized.
 
-    def __init__(self, path: str | Path, info: VideoInfo, size: tuple[int, int]):
+    ``sampled``, when given, are all the frames that will be asked for: the PyAV reader decodes them whenever it
+    passes them, and skips the non-reference frames between them (see :mod:`pipeline.pyav_reader`).
+    """
+
+    def __init__(self, path: str | Path, info: VideoInfo, size: tuple[int, int], sampled: Iterable[int] | None = None):
         self.path, self.info = str(path), info
         width, height = size  # display size; decoders work in stored orientation
         self.decode_size = (height, width) if info.rotation in (90, 270) else (width, height)
+        self._sampled = None if sampled is None else np.asarray(list(sampled), np.int64)
         self._decord = None
-        self._pyav: Iterator | None = None
-        self._pyav_next = 0
+        self._pyav: PyAVReader | None = None
         self.reader = info.reader
         if self.reader == "decord" and not self._decord_works():
             self.reader = "pyav"
+
+    @property
+    def frames_decoded(self) -> int | None:
+        """Frames the PyAV reader has decoded so far (None for decord, which does not say)."""
+        return self._pyav.frames_decoded if self._pyav is not None else None
 
     def _decord_works(self) -> bool:
         """decord's resize fails for some sizes; find out on the first frame, not mid-video."""
@@ -176,32 +206,12 @@ class FrameReader:
         return frames
 
     def _read_pyav(self, indices: np.ndarray) -> np.ndarray:
-        """Sequential decode (PyAV cannot seek by frame index reliably); keeps only wanted frames."""
-        wanted = {int(i) for i in indices}
-        if self._pyav is None or min(wanted) < self._pyav_next:
-            self._pyav, self._pyav_next = self._pyav_frames(), 0
-        width, height = self.decode_size
-        out = []
-        for frame in self._pyav:
-            index = self._pyav_next
-            self._pyav_next += 1
-            if index in wanted:
-                out.append(frame.reformat(width=width, height=height, format="rgb24").to_ndarray())
-            if index >= max(wanted):
-                break
-        if len(out) != len(wanted):
-            raise RuntimeError(f"only {len(out)} of {len(wanted)} frames could be decoded")
-        return np.stack(out)
-
-    def _pyav_frames(self) -> Iterator:
-        import av
-
-        container = av.open(self.path)
-        container.streams.video[0].thread_type = "AUTO"
-        try:
-            yield from container.decode(video=0)
-        finally:
-            container.close()
+        if self._pyav is None:
+            try:
+                self._pyav = PyAVReader(self.path, self.decode_size, self._sampled)
+            except ValueError as error:
+                raise RuntimeError(str(error)) from None
+        return self._pyav.read(indices)
 
 
 def read_errors() -> tuple[type[BaseException], ...]:
@@ -213,8 +223,11 @@ def read_errors() -> tuple[type[BaseException], ...]:
 
 
 def write_video(path: str | Path, frames: Iterable[np.ndarray], *, fps: int | Fraction, codec: str = "libx264",
-                display_rotation: int | None = None, gop: int = 10) -> Path:
-    """Encode (h, w, 3) uint8 RGB frames (all one size) into ``path``; ``display_rotation`` sets a phone-style flag."""
+                display_rotation: int | None = None, gop: int = 10, bframes: int = 0, preset: str = "ultrafast") -> Path:
+    """Encode (h, w, 3) uint8 RGB frames (all one size) into ``path``; ``display_rotation`` sets a phone-style flag.
+
+    With x264 or x265: a keyframe every ``gop`` frames, ``bframes`` B-frames between two reference frames (the
+    middle one of x264's is a reference too, the others are not), the encoder's speed ``preset``."""
     import av
 
     path = Path(path)
@@ -225,8 +238,9 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], *, fps: int | Fr
                 stream = container.add_stream(codec, rate=fps)
                 stream.height, stream.width = frame.shape[:2]
                 stream.pix_fmt = "yuv420p"
-                if codec == "libx264":
-                    stream.options = {"g": str(gop), "preset": "ultrafast"}
+                if codec in ("libx264", "libx265"):
+                    stream.options = {"g": str(gop), "preset": preset, "bf": str(bframes),
+                                      **({"x265-params": "log-level=error"} if codec == "libx265" else {})}
                 if display_rotation is not None:
                     stream.set_display_rotation(display_rotation)
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):

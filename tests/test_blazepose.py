@@ -198,11 +198,14 @@ def test_the_largest_person_is_followed(model):
     assert 20 < nose_x < 532
 
 
-def test_a_resumed_analysis_equals_an_uninterrupted_one(pose_models, tmp_path):
+@pytest.mark.parametrize("bframes", [0, 3])  # read by decord, and by the PyAV reader that skips frames
+def test_a_resumed_analysis_equals_an_uninterrupted_one(pose_models, tmp_path, bframes):
     from pipeline.analysis import MemoryCheckpoints
-    from pipeline.demo import make_demo_video
+    from pipeline.demo import frames
+    from pipeline.video import probe, write_video
 
-    video = make_demo_video(tmp_path / "demo.mp4", fps=4)
+    video = write_video(tmp_path / "demo.mp4", frames(fps=4), fps=4, bframes=bframes)
+    assert probe(video).reader == ("pyav" if bframes else "decord")
     model, options = load_pose_model(AnalysisSettings().pose("blazepose")), AnalysisOptions(PRESETS["low"], chunk_size=5)
     finished = MemoryCheckpoints()
     whole = analyze_video(video, model, options, checkpoints=finished)
