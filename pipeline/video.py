@@ -1,7 +1,10 @@
-"""Reading videos in chunks: decord first, PyAV for what decord cannot open.
+"""Reading videos in chunks: decord, or PyAV where it decodes less or decord cannot read the video.
 
 * Frames are resized at decode time (faster, and about 5x lighter at 1080p),
   and only the sampled frames of one chunk are ever in memory.
+* Videos with non-reference frames (B-frames) are read by the PyAV reader of
+  :mod:`pipeline.pyav_reader`, which leaves those undecoded between sampled
+  frames; :func:`probe` chooses, once per video, and the result records it.
 * Phone videos are often stored landscape with a rotation flag.  decord
   0.6 mishandles that flag (at a decode-time size it flips 90-degree videos
   instead of turning them; at native size it returns 4 garbled channels), so
@@ -9,7 +12,7 @@
   way ffmpeg's autorotate does: the model always sees upright frames.
 * A file that is not a readable video fails with :class:`UnreadableVideo`, a
   message for people.  Damage inside an otherwise good file only costs the
-  chunk it hits: the chunk is reported as a gap and the rest goes on.
+  frames it hits: they are reported as a gap and the rest goes on.
 """
 
 from __future__ import annotations
