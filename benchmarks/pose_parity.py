@@ -156,7 +156,7 @@ def analysed_frames(video: Path, plan, scratch: Path) -> tuple[Path, Path]:
     """The frames ergo's pipeline reads for ``plan`` (decoded and resized as it decodes them), and their times."""
     from pipeline.video import FrameReader, frame_times_us
 
-    indices = np.concatenate(plan.chunks)
+    indices = plan.indices
     frames, times = scratch / "frames.npy", scratch / "times.npy"
     np.save(frames, FrameReader(video, plan.info, plan.size).read(indices))
     np.save(times, frame_times_us(indices, plan.info.fps))
@@ -338,7 +338,7 @@ def parity(names: list[str], quality: str, folder: Path, on_clip=None) -> dict:
         report[name] = {}
         for smooth, model in models.items():
             setting = "smoothed" if smooth else "unsmoothed"
-            indices = np.concatenate(plan.chunks)
+            indices = plan.indices
             reference = {**mediapipe(frames, times, scratch, smooth=smooth), "indices": indices}
             theirs = scored_from(reference, plan.info, options, model)
             report[name][setting] = {

@@ -99,13 +99,10 @@ def _reader_for(path: Path, rotation: int, fps: float) -> tuple[str, int, float]
     decord, unless it cannot turn the video upright or decode it, or the video has non-reference frames: those
     the PyAV reader skips between sampled frames (`benchmarks/decode_bench.py` measures both).
     """
-    import av
-
-    try:
-        skippable = has_nonreference_frames(path)
-    except (av.error.FFmpegError, ValueError):
-        skippable = False  # the readers find out what they can read
-    order = ("pyav",) if rotation else ("pyav", "decord") if skippable else ("decord", "pyav")
+    if rotation:
+        order: tuple[str, ...] = ("pyav",)  # decord cannot turn it upright: no need to look for skippable frames
+    else:
+        order = ("pyav", "decord") if _skippable(path) else ("decord", "pyav")
     reasons = []
     for reader in order:
         try:
@@ -120,6 +117,15 @@ def _reader_for(path: Path, rotation: int, fps: float) -> tuple[str, int, float]
         except (RuntimeError, DECORDError):  # e.g. AV1, which decord cannot decode
             reasons.append("it cannot be decoded")
     raise _not_readable(reasons[0])
+
+
+def _skippable(path: Path) -> bool:
+    import av
+
+    try:
+        return has_nonreference_frames(path)
+    except (av.error.FFmpegError, ValueError):
+        return False  # the readers find out what they can read
 
 
 def sample_indices(info: VideoInfo, sample_fps: float) -> np.ndarray:

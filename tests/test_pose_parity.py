@@ -40,7 +40,7 @@ def clip(reference, tmp_path_factory):
     video = reference.make_clip(folder / "demo.mp4", "demo")
     plan = Plan.of(video, options)
     frames, times = reference.analysed_frames(video, plan, folder)
-    answers = {smooth: {**reference.mediapipe(frames, times, folder, smooth=smooth), "indices": np.concatenate(plan.chunks)}
+    answers = {smooth: {**reference.mediapipe(frames, times, folder, smooth=smooth), "indices": plan.indices}
                for smooth in (False, True)}
     return {"folder": folder, "video": video, "options": options, "plan": plan, "frames": frames, "times": times, "mediapipe": answers}
 
