@@ -13,6 +13,9 @@ measures side by side (same machine, same run):
 * naive fps         decode one full-size frame, resize, infer it, repeat
 * --threads         instead: full fps alone and beside a busy process, with Torch's default threading and with
                     the worker's (a thread per usable core, OMP_WAIT_POLICY=PASSIVE); slowdown goal <= 1.2
+* --numerics        instead: full fps with the numeric libraries pinned to AVX2 (pipeline/numerics.py, as the
+                    product runs), each left to choose by this CPU, and held to the oldest kernels (a CPU without
+                    AVX2), median of three runs each
 * evidence          seconds to write the files alone, with the posture pictures and PDF, and with the
                     annotated video too (overlay.mp4), and the video's cost per analysed frame
 * slow_bucket       full fps with checkpoint writes taking 80 ms, written behind the computation (as the
@@ -274,6 +277,23 @@ def threading_check(video: Path, args: argparse.Namespace) -> dict:
     return report
 
 
+def numerics_check(video: Path, args: argparse.Namespace, runs: int = 3) -> dict:
+    """Full-pipeline fps with the pin, without it (this CPU's own kernels) and on the oldest kernels, side by side."""
+    import os
+    import statistics
+
+    from pipeline.numerics import PINS
+
+    base = {k: v for k, v in os.environ.items() if k not in PINS}
+    oldest = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "SSE4_2", "ONEDNN_MAX_CPU_ISA": "SSE41",
+              "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Nehalem",
+              "OPENCV_CPU_DISABLE": "AVX,AVX2,FP16,AVX512F,AVX512-SKX"}
+    setups = {"pinned_avx2": base, "this_cpu": {**base, **dict.fromkeys(PINS, "")}, "oldest": {**base, **oldest}}
+    fps = {name: statistics.median(_child("full", video, args, env)["full_fps"] for _ in range(runs)) for name, env in setups.items()}
+    return {"full_fps": fps, "pinned_vs_this_cpu": round(fps["pinned_avx2"] / fps["this_cpu"], 3),
+            "oldest_vs_pinned": round(fps["oldest"] / fps["pinned_avx2"], 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", default="low")
@@ -284,6 +304,8 @@ def main() -> None:
     parser.add_argument("--child", choices=["measure", "rss", "full"])
     parser.add_argument("--threads", action="store_true",
                         help="only compare Torch's default threading with the worker's, alone and beside a busy process")
+    parser.add_argument("--numerics", action="store_true",
+                        help="only compare the pinned numeric libraries with this CPU's own kernels and the oldest ones")
     parser.add_argument("--video")
     args = parser.parse_args()
     if args.model == "keypointrcnn" and not args.weights:
@@ -296,9 +318,10 @@ def main() -> None:
         print(json.dumps(run(args.video, args.quality, args.model, args.weights)))
         return
     scene = person_scene() if args.model == "blazepose" else block_scene
-    if args.threads:
+    if args.threads or args.numerics:
+        check = threading_check if args.threads else numerics_check
         with tempfile.TemporaryDirectory(prefix="ergo-bench-") as scratch:
-            print(json.dumps(threading_check(make_clip(Path(scratch) / "short.mp4", args.short, scene), args), indent=2))
+            print(json.dumps(check(make_clip(Path(scratch) / "short.mp4", args.short, scene), args), indent=2))
         return
     with tempfile.TemporaryDirectory(prefix="ergo-bench-") as scratch:
         short = make_clip(Path(scratch) / "short.mp4", args.short, scene)

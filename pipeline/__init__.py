@@ -5,5 +5,11 @@ Owns: video decoding (:mod:`.video`), pose models and their registry
 checkpointed analysis (:mod:`.analysis`, storage kept out through the
 ``Checkpoints`` protocol), result files, quality presets, the demo and
 synthetic videos.  May import: nothing of this project; every setting comes in
-as an argument (this package never reads the environment).
+as an argument (this package never reads the environment; it pins the numeric
+libraries' instruction sets in it, :mod:`.numerics`).
 """
+
+from . import numerics
+
+# before anything of the pipeline imports NumPy, OpenCV or Torch: see pipeline/numerics.py
+numerics.pin()

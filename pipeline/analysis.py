@@ -31,6 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
+from . import numerics
 from .angles import AngleSettings, clean_angles, compute_angles, compute_world_angles, missing_spans, prefer_3d
 from .assessment import AssessmentParams, score_frames
 from .bands import time_in_bands
@@ -338,7 +339,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     summary["warnings"] = [warning for warning in [person_size_warning(summary["worker_height_px"], options.preset.name)] if warning]
     return {
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "video": info.as_dict(), "preset": options.preset.as_dict(), "model": model.describe(),
+        "video": info.as_dict(), "preset": options.preset.as_dict(), "model": {**model.describe(), "numerics": numerics.in_force()},
         "angle_settings": asdict(options.angles), "frame_indices": frame_indices, "timestamps": times,
         "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "world_keypoints": main.world, "boxes": boxes, "detected": detected,
         "angles": angles, "angle_sources": angle_sources, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,

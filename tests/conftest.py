@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import pipeline  # noqa: F401  (first: it pins the numeric libraries before a test module loads NumPy)
 from statestore.local import LocalStore
 from statestore.s3 import S3Store
 from tests.browser import ARTIFACTS, CHROMIUM, FLAGS
