@@ -34,7 +34,8 @@ in angles or scores come from the landmarks alone.  Per comparison (issue 11's t
 
 Clips (made from the demo's person, a real photograph of the upper body, so both detectors see a person):
 ``demo`` (leaning over), ``mirrored``, ``small`` (a third of the height), ``dark``, ``rotated`` (20 degrees),
-``cut_off`` (the lower half out of the frame), ``two_people`` (a smaller second person beside the main one);
+``cut_off`` (the lower half out of the frame), ``two_people`` (a smaller second person beside the main one), ``lost`` (nobody in the picture
+from 5 to 7 s: the tracker loses the person and finds them again);
 and ``figure``, a full-body figure (a rendered avatar from the ``@vladmandic/human`` npm package, fetched with
 ``npm pack`` by ``benchmarks/preset_consistency.py``) leaning over and back.
 Photos (``static``, MediaPipe's static image mode against ``BlazePose.predict``): the astronaut upright, turned,
@@ -97,6 +98,10 @@ def figure_frames():
         yield (rotate(canvas, -demo.lean_at(seconds) * 0.6, center=feet, mode="constant") * 255).astype(np.uint8)
 
 
+#: Seconds of the ``lost`` clip with nobody in the picture.
+LOST_S = (5.0, 7.0)
+
+
 def clip_frames(name: str):
     """The clip's frames, from the demo's person (768x576), or the full-body figure."""
     from skimage.transform import rotate
@@ -106,7 +111,7 @@ def clip_frames(name: str):
     if name == "figure":
         yield from figure_frames()
         return
-    for frame in demo.frames(fps=FPS):
+    for index, frame in enumerate(demo.frames(fps=FPS)):
         if name == "demo":
             yield frame
         elif name == "mirrored":
@@ -124,6 +129,8 @@ def clip_frames(name: str):
             small = _shrink(frame, 1 / 3)
             canvas[-small.shape[0]:, 200:200 + small.shape[1]] = small
             yield canvas
+        elif name == "lost":  # the person leaves for a second and comes back: the tracker loses and re-finds them
+            yield np.full_like(frame, demo.BACKGROUND) if LOST_S[0] <= index / FPS < LOST_S[1] else frame
         elif name == "two_people":
             canvas = np.full((frame.shape[0], frame.shape[1] * 3 // 2, 3), demo.BACKGROUND, np.uint8)
             canvas[:, : frame.shape[1]] = frame
@@ -134,7 +141,7 @@ def clip_frames(name: str):
             raise SystemExit(f"unknown clip {name}")
 
 
-CLIPS = ("demo", "mirrored", "small", "dark", "rotated", "cut_off", "two_people", "figure")
+CLIPS = ("demo", "mirrored", "small", "dark", "rotated", "cut_off", "two_people", "lost", "figure")
 
 
 def make_clip(path: Path, name: str) -> Path:
@@ -208,16 +215,20 @@ def stepwise(model, frames: np.ndarray, times: np.ndarray, reference: dict, smoo
     detected, placed = reference["region_from_detection"], reference["region_from_landmarks"]
     main = _indices(*MAIN_JOINTS)
     found, region_px, joints, world, visible = np.zeros(len(frames), bool), [], [], [], []
+    refound = {"visibility": [], "world_m": []}  # the first frame after each loss: what the kept filters carry
+    was_lost = False
     for position, time_us in enumerate(times):
         source = detected[position] if np.isfinite(detected[position]).all() else placed[position - 1] if position else detected[position]
         if not np.isfinite(source).all():
             tracker.lose()
+            was_lost = position > 0
             continue
         region = RegionOfInterest(source[:2].copy(), float(source[2]), float(source[4]))
         answer = model.landmarks.predict(frames, [region], [position])
         step = _Found(answer["landmarks"][0], answer["world"][0], float(answer["presence"][0]))
         if not step.present:
             tracker.lose()
+            was_lost = position > 0
             continue
         step = tracker.follow(step, int(time_us))
         found[position] = True
@@ -227,12 +238,19 @@ def stepwise(model, frames: np.ndarray, times: np.ndarray, reference: dict, smoo
         joints.append(np.linalg.norm(step.landmarks[main, :2] - theirs[main, :2], axis=-1).max() / torso(theirs))  # the worst joint
         visible.append((step.landmarks[:BODY, 2] >= 0.5) == (theirs[:, 3] >= 0.5))
         world.append(np.linalg.norm(step.world[:BODY] - reference["world"][position], axis=-1).max())
+        if was_lost:
+            refound["visibility"].append(float(np.abs(step.landmarks[:BODY, 2] - theirs[:, 3]).max()))
+            refound["world_m"].append(world[-1])
+            was_lost = False
         after = placed[position]
         region_px.append(max(np.linalg.norm(tracker.region.center - after[:2]), abs(tracker.region.size - after[2])))
     return {"frames": len(frames), "found_agree": round(float((found == reference["found"]).mean()), 3),
             "region_px": round(float(max(region_px, default=np.nan)), 3), "joints_mean": round(float(np.mean(joints)), 5) if joints else None,
             "joints_max": round(float(max(joints, default=np.nan)), 4), "world_max_m": round(float(max(world, default=np.nan)), 4),
-            "visibility_agree": round(float(np.mean(visible)), 4) if visible else None}
+            "visibility_agree": round(float(np.mean(visible)), 4) if visible else None,
+            "refound": len(refound["visibility"]),
+            "refound_visibility_max": round(max(refound["visibility"], default=np.nan), 4),
+            "refound_world_max_m": round(max(refound["world_m"], default=np.nan), 4)}
 
 
 def scored_from(reference: dict, info, options, model) -> dict:

@@ -74,5 +74,30 @@ def test_the_pipeline_tracks_as_closely_as_mediapipe_repeats_itself(reference, m
     assert figures["found_agree"] >= 0.98 and figures["other_person"] == 0.0
     first = np.linalg.norm(ours["keypoints"][:2, :, :2] - answers["landmarks"][:2, :, :2], axis=-1).max()
     assert first < 0.5  # pixels: the first frames are MediaPipe's (measured 0.2 and 0.4; the third, 1.3, drifts)
-    assert figures["joints_mean"] <= 2 * floor["joints_mean"]  # measured 0.046 against 0.036
-    assert figures["world_mean_m"] <= 2 * floor["world_mean_m"]
+    # MediaPipe's XNNPACK chooses its kernels by the CPU (ours are pinned, pipeline/numerics.py), so the reference
+    # track itself moves between machines: measured 2.1 times the floor on an AMD EPYC with AVX-512 (0.063 against
+    # 0.030), 1.3 on an AVX2 machine (0.046 against 0.036)
+    assert figures["joints_mean"] <= 3 * floor["joints_mean"]
+    assert figures["world_mean_m"] <= 3 * floor["world_mean_m"]
+
+
+@pytest.fixture(scope="module")
+def lost_clip(reference, tmp_path_factory):
+    """The demo's person gone for two seconds and back, as the pipeline reads it at ``low``, and MediaPipe's answers."""
+    folder = tmp_path_factory.mktemp("parity-lost")
+    video = reference.make_clip(folder / "lost.mp4", "lost")
+    frames, times = reference.analysed_frames(video, Plan.of(video, AnalysisOptions(get_preset("low"))), folder)
+    return np.load(frames), np.load(times), reference.mediapipe(frames, times, folder, smooth=True)
+
+
+def test_a_person_lost_and_found_again_is_filtered_as_mediapipe_does(reference, models, lost_clip):
+    """MediaPipe resets the image landmarks' filters when the person is lost, and keeps the world points' and
+    visibility's: at the re-detection ergo's visibility and world points are MediaPipe's (resetting every filter
+    put visibility 0.52 and world points 9 mm away)."""
+    frames, times, answers = lost_clip
+    assert not answers["found"].all() and answers["found"][-1]  # MediaPipe lost the person and found them again
+    figures = reference.stepwise(models[True], frames, times, answers, smooth=True)
+    assert figures["found_agree"] == 1.0 and figures["refound"] >= 1
+    assert figures["refound_visibility_max"] <= 0.01  # measured 0.0001
+    assert figures["refound_world_max_m"] <= 0.002  # measured 0.0
+    assert figures["region_px"] <= 0.1 and figures["visibility_agree"] >= 0.99

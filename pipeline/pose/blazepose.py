@@ -8,8 +8,9 @@ from its calculators, :mod:`.image_to_tensor`, :mod:`.blazepose_detector`,
    region is taken from the largest (the main worker, as in :mod:`pipeline.tracking`;
    MediaPipe takes the highest-scoring one: for one person they are the same).
 2. The landmark network reads the rotated 256x256 crop of the region; below a presence
-   of 0.5 the person is lost: nothing is reported for this frame, the filters are reset
-   and the next frame is detected afresh.
+   of 0.5 the person is lost: nothing is reported for this frame, the filters of image
+   positions are reset (the world points' and visibility's go on, as MediaPipe's do) and
+   the next frame is detected afresh.
 3. The landmarks are refined from the heatmap, turned back into the image, and
    filtered over time (One Euro filters on the points, a low-pass filter on their
    visibility: MediaPipe's smoothing, on unless ``smooth=False``).
@@ -88,16 +89,18 @@ class Tracker:
     def __init__(self, smooth: bool = True):
         self.smooth = smooth
         self.region: RegionOfInterest | None = None
-        self._reset_filters()
-
-    def _reset_filters(self) -> None:
         self.points, self.world, self.auxiliary = OneEuro(*LANDMARK_FILTER), OneEuro(*WORLD_FILTER), OneEuro(*AUXILIARY_FILTER)
         self.visibility = LowPass(VISIBILITY_ALPHA)
 
     def lose(self) -> None:
-        """The person is gone: detect in the next frame, and start the filters afresh."""
+        """The person is gone: detect in the next frame, and start the filters of image positions afresh.
+
+        As MediaPipe does: its smoothing of image landmarks (the body's and the auxiliary points) resets when a
+        frame has none, while the world points' and visibility's filters keep their state, so the first frame
+        after a loss is filtered with the values from before it (visibility: 0.1 of the new value, 0.9 of the
+        old)."""
         self.region = None
-        self._reset_filters()
+        self.points, self.auxiliary = OneEuro(*LANDMARK_FILTER), OneEuro(*AUXILIARY_FILTER)
 
     def follow(self, found: _Found, time_us: int) -> _Found:
         """Filter this frame's answer and place the next frame's region from it; returns the filtered answer."""
