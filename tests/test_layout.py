@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import configparser
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,3 +120,33 @@ def test_the_writing_tasks_example_runs_as_written(tmp_path, local_store):
     result = subprocess.run([sys.executable, "greetings.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("SUCCESS {'greeting': 'Hello, Ada!', 'times': 3}")
+
+
+#: For each import contract in setup.cfg, a file and an import that breaks it (the module must exist, so that a
+#: contract naming modules that do not exist is caught: it would keep anything).
+BREAKERS = {
+    "statestore-stands-alone": ("statestore/keys.py", "import pipeline"),
+    "pipeline-stands-alone": ("pipeline/boxes.py", "import statestore"),
+    "layers": ("ergo_tasks/analysis/keys.py", "import ergo_tasks.service"),
+    "engine-is-generic": ("ergo_tasks/ids.py", "import ergo_tasks.service.errors"),
+    "no-cycles": ("statestore/base.py", "from statestore import s3"),
+}
+
+
+def test_every_import_contract_breaks_when_its_rule_is_broken(tmp_path):
+    """A contract that nothing can break checks nothing: each one, given one forbidden import, must fail."""
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    contracts = {section.split(":")[-1] for section in config.sections() if section.startswith("importlinter:contract:")}
+    assert contracts == set(BREAKERS)  # a new contract needs its breaker here
+    linter = Path(sys.executable).with_name("lint-imports")
+    for contract, (path, line) in BREAKERS.items():  # one at a time: a broken layer breaks the layers above it too
+        tree = tmp_path / contract
+        for package in ("ergo_tasks", "pipeline", "statestore"):
+            shutil.copytree(REPO / package, tree / package, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(REPO / "setup.cfg", tree / "setup.cfg")
+        with open(tree / path, "a") as module:
+            module.write(f"\n{line}  # breaks a contract (tests/test_layout.py)\n")
+        done = subprocess.run([str(linter), "--no-cache", "--contract", contract], cwd=tree,
+                              env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0 and "BROKEN" in done.stdout, f"{contract} kept {line} in {path}"
