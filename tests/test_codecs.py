@@ -1,0 +1,80 @@
+"""Every common video is read: a matrix of the codecs and containers people upload (`tests/codec_clips.py`).
+
+For each clip: the reader chosen is the one proven for its codec, every frame comes out as a full decode by FFmpeg
+(PyAV) gives it (whichever reader, in one batch, chunk by chunk as the analysis samples, and back and forth as
+parts and resumes read), the frames are numbered in presentation order with the times they were written at, and
+no frame is lost.  The clips are written in a process of their own (see `tests/codec_clips.py` for why).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from pipeline.pyav_reader import PacketIndex
+from pipeline.video import FrameReader, probe
+from tests.codec_clips import CLIPS, Clip, frame_times
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: The clips decord reads: 8-bit 4:2:0 H.264 and HEVC of even size, upright, without B-frames, in MP4/MOV or Matroska
+#: (the design's choice where nothing can be skipped); PyAV reads all the others.
+DECORD = {"h264-baseline.mp4", "h264-high.mkv", "hevc.mp4", "h264-vfr.mp4", "h264-322x242.mp4",
+          "h264-aac.mp4", "h264-audio-first.mkv"}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("codecs")
+    subprocess.run([sys.executable, "-m", "tests.codec_clips", str(folder)], cwd=REPO, check=True, capture_output=True)
+    return folder
+
+
+def full_decode(path: Path, rotation: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame as FFmpeg decodes it, in presentation order, RGB at the stored size and turned upright; and
+    when each is shown, in seconds."""
+    with av.open(str(path)) as container:
+        frames = sorted(container.decode(video=0), key=lambda frame: frame.pts)
+        rgb = np.stack([frame.to_ndarray(format="rgb24") for frame in frames])
+        times = np.array([float(frame.time) for frame in frames])
+    turns = rotation // 90
+    return (np.ascontiguousarray(np.rot90(rgb, k=turns, axes=(1, 2))) if turns else rgb), times - times[0]
+
+
+def reads(clip: Clip) -> list[list[np.ndarray]]:
+    """How the analysis reads a video: every frame in one go; sampled frames (every 5th), chunk by chunk; and
+    back and forth (a part primes on the chunk before its own, a resume starts mid-video)."""
+    last = clip.frames - 1
+    sampled = np.arange(0, clip.frames, 5)
+    return [[np.arange(clip.frames)], [sampled[start:start + 2] for start in range(0, len(sampled), 2)],
+            [np.array([last - 4, last]), np.array([0, 3]), np.array([clip.frames // 2])]]
+
+
+@pytest.mark.parametrize("clip", CLIPS, ids=lambda clip: clip.name)
+def test_every_frame_of_a_common_video_is_read_as_ffmpeg_decodes_it(clips, clip):
+    path = clips / clip.name
+    info = probe(path)
+    assert info.reader == ("decord" if clip.name in DECORD else "pyav")
+    stored = clip.size
+    shown = stored[::-1] if clip.rotation in (90, 270) else stored
+    assert (info.frame_count, info.rotation, (info.width, info.height)) == (clip.frames, clip.rotation, shown)
+    reference, times = full_decode(path, clip.rotation)
+    assert len(reference) == clip.frames
+    assert np.allclose(times, np.array(frame_times(clip)) / 1000, atol=0.002)  # shown when they were written
+    index = PacketIndex.of(path)  # how the PyAV reader numbers frames: by presentation time
+    with av.open(str(path)) as container:
+        time_base = float(container.streams.video[0].time_base)
+    assert np.allclose((index.pts - index.pts[0]) * time_base, times, atol=1e-6)
+    for chunks in reads(clip):
+        reader = FrameReader(path, info, shown, sampled=np.unique(np.concatenate(chunks)))
+        for chunk in chunks:
+            frames = reader.read_each(chunk)
+            assert all(frame is not None for frame in frames), f"frames {list(chunk)} reported damaged"
+            for number, frame in zip(chunk, frames, strict=True):
+                assert np.array_equal(frame, reference[number]), f"frame {number} differs from FFmpeg's"
+        assert reader.reader == info.reader and reader.fallbacks == []
