@@ -78,3 +78,31 @@ def test_every_frame_of_a_common_video_is_read_as_ffmpeg_decodes_it(clips, clip)
             for number, frame in zip(chunk, frames, strict=True):
                 assert np.array_equal(frame, reference[number]), f"frame {number} differs from FFmpeg's"
         assert reader.reader == info.reader and reader.fallbacks == []
+
+
+def test_frames_decord_fails_on_mid_file_are_read_by_pyav_and_not_called_damaged(tmp_path, monkeypatch):
+    """decord failing from about 12 frames after each keyframe on, as it did on a real 1768x994 VP9 webm ("frames
+    12-54, 72-114, ... could not be decoded", while FFmpeg decodes every frame): those frames come from PyAV, equal
+    to a full decode, and are listed as fallbacks; none is reported damaged.  (The clips made here decord read
+    right; its failure is played by failing its reads where it failed on that video.)"""
+    from pipeline.synthetic import make_video
+    from pipeline.video import DECORDError
+
+    video = make_video(tmp_path / "a.mp4", frames=120, width=96, height=64, fps=30, gop=60)
+    info = probe(video)
+    assert info.reader == "decord"
+    read_decord = FrameReader._read_decord
+
+    def failing_late_in_each_gop(self, indices):
+        if any(int(i) % 60 >= 12 for i in indices):
+            raise DECORDError("Error getting frame")
+        return read_decord(self, indices)
+
+    monkeypatch.setattr(FrameReader, "_read_decord", failing_late_in_each_gop)
+    sampled = np.arange(0, 120, 6)
+    reader = FrameReader(video, info, (96, 64), sampled=sampled)
+    frames = [frame for start in range(0, len(sampled), 8) for frame in reader.read_each(sampled[start:start + 8])]
+    assert all(frame is not None for frame in frames)
+    reference, _ = full_decode(video, 0)
+    assert all(np.array_equal(frame, reference[number]) for number, frame in zip(sampled, frames, strict=True))
+    assert reader.reader == "decord" and reader.fallbacks == [int(n) for n in sampled if n % 60 >= 12]
