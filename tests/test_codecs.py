@@ -80,29 +80,52 @@ def test_every_frame_of_a_common_video_is_read_as_ffmpeg_decodes_it(clips, clip)
         assert reader.reader == info.reader and reader.fallbacks == []
 
 
-def test_frames_decord_fails_on_mid_file_are_read_by_pyav_and_not_called_damaged(tmp_path, monkeypatch):
-    """decord failing from about 12 frames after each keyframe on, as it did on a real 1768x994 VP9 webm ("frames
-    12-54, 72-114, ... could not be decoded", while FFmpeg decodes every frame): those frames come from PyAV, equal
-    to a full decode, and are listed as fallbacks; none is reported damaged.  (The clips made here decord read
-    right; its failure is played by failing its reads where it failed on that video.)"""
+@pytest.fixture
+def decord_failing_late_in_each_gop(tmp_path, monkeypatch) -> Path:
+    """A video decord reads, and decord failing from 12 frames after each keyframe (every 60) on, as it did on a
+    real 1768x994 VP9 webm ("frames 12-54, 72-114, ... could not be decoded", while FFmpeg decodes every frame).
+    The clips made here decord reads right: its failure is played by failing its reads where it failed there."""
     from pipeline.synthetic import make_video
     from pipeline.video import DECORDError
 
     video = make_video(tmp_path / "a.mp4", frames=120, width=96, height=64, fps=30, gop=60)
-    info = probe(video)
-    assert info.reader == "decord"
+    assert probe(video).reader == "decord"
     read_decord = FrameReader._read_decord
 
-    def failing_late_in_each_gop(self, indices):
+    def failing(self, indices):
         if any(int(i) % 60 >= 12 for i in indices):
             raise DECORDError("Error getting frame")
         return read_decord(self, indices)
 
-    monkeypatch.setattr(FrameReader, "_read_decord", failing_late_in_each_gop)
+    monkeypatch.setattr(FrameReader, "_read_decord", failing)
+    return video
+
+
+def test_frames_decord_fails_on_mid_file_are_read_by_pyav_and_not_called_damaged(decord_failing_late_in_each_gop):
+    video = decord_failing_late_in_each_gop
     sampled = np.arange(0, 120, 6)
-    reader = FrameReader(video, info, (96, 64), sampled=sampled)
+    reader = FrameReader(video, probe(video), (96, 64), sampled=sampled)
     frames = [frame for start in range(0, len(sampled), 8) for frame in reader.read_each(sampled[start:start + 8])]
     assert all(frame is not None for frame in frames)
     reference, _ = full_decode(video, 0)
     assert all(np.array_equal(frame, reference[number]) for number, frame in zip(sampled, frames, strict=True))
     assert reader.reader == "decord" and reader.fallbacks == [int(n) for n in sampled if n % 60 >= 12]
+
+
+def test_the_result_and_the_checkpoints_record_which_frames_pyav_read_for_decord(pose_models, decord_failing_late_in_each_gop):
+    from ergo_tasks.analysis.settings import AnalysisSettings
+    from pipeline.analysis import AnalysisOptions, ChunkResult, MemoryCheckpoints, analyze_video
+    from pipeline.pose import load_pose_model
+    from pipeline.presets import PRESETS
+
+    video = decord_failing_late_in_each_gop
+    model = load_pose_model(AnalysisSettings().pose("blazepose"))
+    options = AnalysisOptions(PRESETS["low"], chunk_size=3)  # 2 frames a second: 0, 15, 30, ... 105
+    saved = MemoryCheckpoints()
+    whole = analyze_video(video, model, options, checkpoints=saved)
+    assert whole["video"]["reader"] == "decord" and whole["video"]["fallback_frames"] == [15, 30, 45, 75, 90, 105]
+    assert whole["summary"]["damaged_spans"] == []
+    assert [ChunkResult.from_bytes(chunk.to_bytes()).fallbacks.tolist() for chunk in saved.chunks.values()] == \
+        [chunk.fallbacks.tolist() for chunk in saved.chunks.values()]
+    resumed = analyze_video(video, model, options, checkpoints=MemoryCheckpoints({0: saved.chunks[0]}))
+    assert resumed["video"]["fallback_frames"] == whole["video"]["fallback_frames"]
