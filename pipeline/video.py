@@ -131,16 +131,41 @@ def _reader_for(path: Path, decord_proven: bool, rotation: int, fps: float) -> t
     for reader in order:
         try:
             if reader == "pyav":
-                return "pyav", len(PacketIndex.of(path)), fps
+                index = PacketIndex.of(path)
+                return "pyav", len(index), _rate(index, fps)
             import decord
 
             video = decord.VideoReader(str(path), num_threads=0, width=32, height=32)
-            return "decord", len(video), float(video.get_avg_fps()) or fps
+            return "decord", len(video), _rate(_packet_index(path), float(video.get_avg_fps()) or fps)
         except ValueError as error:  # the PyAV reader's: the packets cannot be numbered
             reasons.append(str(error))
         except (RuntimeError, DECORDError):  # e.g. AV1, which decord cannot decode
             reasons.append("it cannot be decoded")
     raise _not_readable(reasons[0])
+
+
+def _rate(index: PacketIndex | None, declared: float) -> float:
+    """The declared frame rate, unless the frames' timestamps show another (by over 1%, beyond their rounding).
+
+    A frame's time is its number over the rate.  Matroska and WebM declare the rate of one frame's duration, which a
+    variable-rate video (a phone's in low light, a browser's recording) does not keep to: with the declared 24 a
+    VFR webm's last frame was placed 0.32 s early, 25% of its length; the timestamps' own rate places every frame
+    within one frame's interval.  A constant-rate video keeps its declared rate exactly (30, not 29.99).
+    """
+    if index is None or len(index) < 2:
+        return declared
+    measured = index.rate()
+    rounding = float(index.time_base) * measured / (len(index) - 1)  # a tick, relative to the time the frames span
+    return measured if not declared or abs(measured / declared - 1) > 0.01 + rounding else declared
+
+
+def _packet_index(path: Path) -> PacketIndex | None:
+    import av
+
+    try:
+        return PacketIndex.of(path)
+    except (av.error.FFmpegError, ValueError):
+        return None  # no timestamps to go by: the declared rate stands
 
 
 def _skippable(path: Path) -> bool:

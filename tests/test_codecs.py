@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from pipeline.pyav_reader import PacketIndex
-from pipeline.video import FrameReader, probe
+from pipeline.video import FrameReader, frame_times_us, probe
 from tests.codec_clips import CLIPS, Clip, frame_times
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,6 +70,11 @@ def test_every_frame_of_a_common_video_is_read_as_ffmpeg_decodes_it(clips, clip)
     with av.open(str(path)) as container:
         time_base = float(container.streams.video[0].time_base)
     assert np.allclose((index.pts - index.pts[0]) * time_base, times, atol=1e-6)
+    # the analysis times a frame by its number over the rate: exactly where the rate is constant, within a frame's
+    # interval where it varies (VFR: the rate the timestamps show, not one frame's rate that Matroska declares)
+    assert info.fps == pytest.approx((clip.frames - 1) / times[-1], rel=0.01)
+    analysis_times = frame_times_us(np.arange(clip.frames), info.fps) / 1e6
+    assert np.abs(analysis_times - times).max() < (1 / info.fps if clip.vfr else 0.002)
     for chunks in reads(clip):
         reader = FrameReader(path, info, shown, sampled=np.unique(np.concatenate(chunks)))
         for chunk in chunks:
