@@ -208,7 +208,7 @@ class FrameReader:
         self._decord = None
         self._pyav: PyAVReader | None = None
         self.reader = info.reader
-        #: Frames decord failed on and PyAV read (the reader's choice stands for the others).
+        #: Frames PyAV read where decord was chosen: those decord failed on, or all once it failed on frame 0.
         self.fallbacks: list[int] = []
         if self.reader == "decord" and not self._decord_works():
             self.reader = "pyav"
@@ -227,7 +227,10 @@ class FrameReader:
             return False
 
     def read(self, indices: np.ndarray) -> np.ndarray:
-        return self._read_with(self.reader, indices)
+        frames = self._read_with(self.reader, indices)
+        if self.reader != self.info.reader:
+            self.fallbacks.extend(int(index) for index in indices)
+        return frames
 
     def _read_with(self, reader: str, indices: np.ndarray) -> np.ndarray:
         frames = self._read_decord(indices) if reader == "decord" else self._read_pyav(indices)

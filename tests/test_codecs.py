@@ -117,6 +117,24 @@ def test_frames_decord_fails_on_mid_file_are_read_by_pyav_and_not_called_damaged
     assert reader.reader == "decord" and reader.fallbacks == [int(n) for n in sampled if n % 60 >= 12]
 
 
+def test_a_video_decord_cannot_start_on_is_read_by_pyav_and_the_frames_are_listed(tmp_path, monkeypatch):
+    """decord failing on frame 0 (its resize fails at some sizes): PyAV reads the whole video, and every frame it
+    read is listed, as the result must tell that the reader it names did not read them."""
+    from pipeline.synthetic import make_video
+    from pipeline.video import DECORDError
+
+    video = make_video(tmp_path / "a.mp4", frames=20, width=96, height=64)
+
+    def failing(self, indices):
+        raise DECORDError("cannot resize")
+
+    monkeypatch.setattr(FrameReader, "_read_decord", failing)
+    reader = FrameReader(video, probe(video), (96, 64))
+    frames = reader.read_each(np.array([0, 5, 10]))
+    assert reader.reader == "pyav" and reader.fallbacks == [0, 5, 10]
+    assert np.array_equal(np.stack(frames), full_decode(video, 0)[0][[0, 5, 10]])
+
+
 def test_the_result_and_the_checkpoints_record_which_frames_pyav_read_for_decord(pose_models, decord_failing_late_in_each_gop):
     from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.analysis import AnalysisOptions, ChunkResult, MemoryCheckpoints, analyze_video
