@@ -31,7 +31,8 @@ DECORD = {"h264-baseline.mp4", "h264-high.mkv", "hevc.mp4", "h264-vfr.mp4", "h26
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("codecs")
-    subprocess.run([sys.executable, "-m", "tests.codec_clips", str(folder)], cwd=REPO, check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "tests.codec_clips", str(folder)], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
     return folder
 
 
