@@ -6,9 +6,10 @@
   itself does (``tests/test_codecs.py``): 8-bit 4:2:0 H.264 and HEVC of even
   size, upright, without non-reference frames, in MP4/MOV or Matroska.
   Everything else (B-frames, VP8, VP9, AV1, MPEG-4 Part 2, MJPEG, ProRes,
-  10-bit, odd sizes, AVI, rotation flags) is read by the PyAV reader of :mod:`pipeline.pyav_reader`, which
-  also leaves non-reference frames undecoded between sampled frames.
-  :func:`probe` chooses, once per video, and the result records it.
+  10-bit, odd sizes, AVI, rotation flags) is read by the PyAV reader of
+  :mod:`pipeline.pyav_reader`, which also leaves non-reference frames
+  undecoded between sampled frames.  :func:`probe` chooses, once per video,
+  and the result records it.
 * Phone videos are often stored landscape with a rotation flag.  decord
   0.6 mishandles that flag (at a decode-time size it flips 90-degree videos
   instead of turning them; at native size it returns 4 garbled channels), so
