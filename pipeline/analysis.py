@@ -60,6 +60,8 @@ class ChunkResult:
     pose: PoseOutput | None  # None when none of its frames could be decoded
     error: str | None = None  # which frames could not be decoded
     state: dict[str, np.ndarray] = field(default_factory=dict)  # the pose model's tracker after this chunk
+    #: Its frames decord failed on and PyAV read (see :meth:`FrameReader.read_each`): recorded in the result.
+    fallbacks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -71,6 +73,8 @@ class ChunkResult:
                 arrays["world"] = self.pose.world
         if self.error:
             arrays["error"] = np.array(self.error)
+        if len(self.fallbacks):
+            arrays["fallbacks"] = self.fallbacks
         np.savez(buffer, **arrays)
         return buffer.getvalue()
 
@@ -82,7 +86,8 @@ class ChunkResult:
                 pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays.get("world"))
             error = str(arrays["error"]) if "error" in arrays else None
             state = {name[len(_STATE):]: arrays[name] for name in arrays.files if name.startswith(_STATE)}
-            return cls(int(arrays["index"]), arrays["frame_indices"], pose, error, state)
+            fallbacks = arrays["fallbacks"] if "fallbacks" in arrays else np.zeros(0, np.int64)
+            return cls(int(arrays["index"]), arrays["frame_indices"], pose, error, state, fallbacks)
 
 
 class Checkpoints(Protocol):
@@ -156,9 +161,12 @@ class _Step:
     state: dict[str, np.ndarray] | None = None
 
 
-def _decode(reader: FrameReader, steps: list[_Step]) -> Iterator[tuple[_Step, list[np.ndarray | None], list[np.ndarray | None]]]:
+def _decode(reader: FrameReader, steps: list[_Step]) -> Iterator[tuple[_Step, list[np.ndarray | None], list[np.ndarray | None], np.ndarray]]:
+    """Each step's frames, the frames it primes on, and which of its frames PyAV read where decord failed."""
     for step in steps:
-        yield step, reader.read_each(step.frame_indices), [] if step.prime is None else reader.read_each(step.prime)
+        frames = reader.read_each(step.frame_indices)
+        fallbacks = np.intersect1d(step.frame_indices, np.asarray(reader.fallbacks, np.int64))
+        yield step, frames, [] if step.prime is None else reader.read_each(step.prime), fallbacks
 
 
 def _frames_read(steps: list[_Step]) -> np.ndarray:
@@ -266,13 +274,13 @@ def analyze_chunks(path: str | Path, model: PoseModel, options: AnalysisOptions,
     fps = plan.info.fps
     state: dict[str, np.ndarray] = {}
     with WriteBehind(checkpoints, options.write_behind_depth) as saving:
-        for step, frames, prime in prefetch(_decode(reader, steps), options.prefetch_depth):
+        for step, frames, prime, fallbacks in prefetch(_decode(reader, steps), options.prefetch_depth):
             if step.restart:
                 state = {} if step.prime is None else _track(model, prime, step.prime, fps, {})[1]  # its poses are the chunk before's
             elif step.state is not None:
                 state = step.state
             pose, state = _track(model, frames, step.frame_indices, fps, state)
-            chunk = ChunkResult(step.index, step.frame_indices, pose, _unreadable(step.frame_indices, frames), state)
+            chunk = ChunkResult(step.index, step.frame_indices, pose, _unreadable(step.frame_indices, frames), state, fallbacks)
             saving.save(chunk)
             if on_chunk:
                 on_chunk(chunk)
@@ -339,7 +347,8 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     summary["warnings"] = [warning for warning in [person_size_warning(summary["worker_height_px"], options.preset.name)] if warning]
     return {
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "video": info.as_dict(), "preset": options.preset.as_dict(), "model": {**model.describe(), "numerics": numerics.in_force()},
+        "video": {**info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]},
+        "preset": options.preset.as_dict(), "model": {**model.describe(), "numerics": numerics.in_force()},
         "angle_settings": asdict(options.angles), "frame_indices": frame_indices, "timestamps": times,
         "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "world_keypoints": main.world, "boxes": boxes, "detected": detected,
         "angles": angles, "angle_sources": angle_sources, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,

@@ -21,6 +21,7 @@ import bisect
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ class PacketIndex:
     position: np.ndarray  # per frame: the place of its packet in decode order
     keyframes: list[int]  # frame numbers of the keyframes, ascending
     seek_to: dict[int, int]  # keyframe number -> a timestamp at or before it in decode and presentation time
+    time_base: Fraction  # seconds per timestamp tick
 
     @classmethod
     def of(cls, path: str | Path) -> PacketIndex:
@@ -47,6 +49,7 @@ class PacketIndex:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             packets = [(packet.pts, packet.dts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
+            time_base = stream.time_base
         if not packets or any(pts is None for pts, _, _ in packets):
             raise ValueError("the video's packets carry no presentation timestamps")
         order = sorted(range(len(packets)), key=lambda place: packets[place][0])
@@ -57,10 +60,15 @@ class PacketIndex:
         # A demuxer seeks by presentation or decode time, depending on the format: the smaller of the two
         # lands at or before the keyframe either way (the reader tries the presentation time first).
         seek_to = {number: min(t for t in packets[order[number]][:2] if t is not None) for number in keyframes}
-        return cls(pts, np.array(order, np.int64), keyframes, seek_to)
+        return cls(pts, np.array(order, np.int64), keyframes, seek_to, time_base)
 
     def __len__(self) -> int:
         return len(self.pts)
+
+    def rate(self) -> float:
+        """Frames a second as the timestamps space them: the frames after the first over the time they span."""
+        span = float((self.pts[-1] - self.pts[0]) * self.time_base)
+        return (len(self.pts) - 1) / span if span > 0 else 0.0
 
     def keyframe_before(self, number: int) -> int:
         """The last keyframe shown at or before frame ``number`` (the first keyframe if none is)."""

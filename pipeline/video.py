@@ -1,10 +1,15 @@
-"""Reading videos in chunks: decord, or PyAV where it decodes less or decord cannot read the video.
+"""Reading videos in chunks: decord where it is proven right for the codec, PyAV elsewhere.
 
 * Frames are resized at decode time (faster, and about 5x lighter at 1080p),
   and only the sampled frames of one chunk are ever in memory.
-* Videos with non-reference frames (B-frames) are read by the PyAV reader of
-  :mod:`pipeline.pyav_reader`, which leaves those undecoded between sampled
-  frames; :func:`probe` chooses, once per video, and the result records it.
+* decord reads only what it is proven to read frame for frame as FFmpeg
+  itself does (``tests/test_codecs.py``): 8-bit 4:2:0 H.264 and HEVC of even
+  size, upright, without non-reference frames, in MP4/MOV or Matroska.
+  Everything else (B-frames, VP8, VP9, AV1, MPEG-4 Part 2, MJPEG, ProRes,
+  10-bit, odd sizes, AVI, rotation flags) is read by the PyAV reader of
+  :mod:`pipeline.pyav_reader`, which also leaves non-reference frames
+  undecoded between sampled frames.  :func:`probe` chooses, once per video,
+  and the result records it.
 * Phone videos are often stored landscape with a rotation flag.  decord
   0.6 mishandles that flag (at a decode-time size it flips 90-degree videos
   instead of turning them; at native size it returns 4 garbled channels), so
@@ -12,7 +17,9 @@
   way ffmpeg's autorotate does: the model always sees upright frames.
 * A file that is not a readable video fails with :class:`UnreadableVideo`, a
   message for people.  Damage inside an otherwise good file only costs the
-  frames it hits: they are reported as a gap and the rest goes on.
+  frames it hits: they are reported as a gap and the rest goes on.  A frame
+  decord fails on is read by PyAV before it is given up: only frames FFmpeg
+  itself cannot decode count as damaged.
 """
 
 from __future__ import annotations
@@ -82,41 +89,84 @@ def probe(path: str | Path) -> VideoInfo:
             fps = float(rate) if rate else 0.0
             rotation = int(round(first.rotation or 0)) % 360
             stored_w, stored_h = first.width, first.height
+            decord_proven = _decord_proven(container.format.name, codec, first.format.name, stored_w, stored_h)
     except UnreadableVideo:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, StopIteration) as error:
         raise _not_readable(f"{type(error).__name__}") from None
-    reader, frame_count, fps = _reader_for(path, rotation, fps)
+    reader, frame_count, fps = _reader_for(path, decord_proven, rotation, fps)
     if frame_count < 2 or not fps or not math.isfinite(fps):
         raise _not_readable("it has fewer than two frames or no frame rate")
     width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
     return VideoInfo(frame_count, fps, width, height, rotation, codec, reader, size)
 
 
-def _reader_for(path: Path, rotation: int, fps: float) -> tuple[str, int, float]:
+#: What decord is proven to read as FFmpeg itself decodes it, frame for frame at every seek (tests/test_codecs.py):
+#: the codecs the design names it for, in 8-bit 4:2:0, in MP4/MOV and Matroska.  Outside this it was not: 10-bit
+#: HEVC and odd-sized VP9 come out in other colours (decord's FFmpeg 4.1 converts them otherwise), MPEG-4 Part 2 a
+#: level off here and there (its IDCT is not bit-exact across FFmpeg versions), H.264 in AVI as another frame
+#: after a seek, and a real 1768x994 VP9 webm failed from about 12 frames after each keyframe on; rotation flags
+#: it mishandles (see the module's docstring).
+_DECORD_CONTAINERS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"})
+_DECORD_CODECS = frozenset({"h264", "hevc"})
+_DECORD_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
+
+
+def _decord_proven(container: str, codec: str, pixel_format: str, width: int, height: int) -> bool:
+    return (container in _DECORD_CONTAINERS and codec in _DECORD_CODECS and pixel_format in _DECORD_PIXEL_FORMATS
+            and width % 2 == 0 and height % 2 == 0)
+
+
+def _reader_for(path: Path, decord_proven: bool, rotation: int, fps: float) -> tuple[str, int, float]:
     """Which reader decodes the video, and its frame count and rate as that reader numbers the frames.
 
-    decord, unless it cannot turn the video upright or decode it, or the video has non-reference frames: those
-    the PyAV reader skips between sampled frames (`benchmarks/decode_bench.py` measures both).
+    decord where it is proven (:func:`_decord_proven`) and there are no non-reference frames, which the PyAV
+    reader skips between sampled frames (`benchmarks/decode_bench.py` measures both); else PyAV, and decord
+    only where PyAV cannot number the frames (never for a rotated video, which decord cannot turn upright).
     """
     if rotation:
-        order: tuple[str, ...] = ("pyav",)  # decord cannot turn it upright: no need to look for skippable frames
+        order: tuple[str, ...] = ("pyav",)
     else:
-        order = ("pyav", "decord") if _skippable(path) else ("decord", "pyav")
+        order = ("decord", "pyav") if decord_proven and not _skippable(path) else ("pyav", "decord")
     reasons = []
     for reader in order:
         try:
             if reader == "pyav":
-                return "pyav", len(PacketIndex.of(path)), fps
+                index = PacketIndex.of(path)
+                return "pyav", len(index), _rate(index, fps)
             import decord
 
             video = decord.VideoReader(str(path), num_threads=0, width=32, height=32)
-            return "decord", len(video), float(video.get_avg_fps()) or fps
+            return "decord", len(video), _rate(_packet_index(path), float(video.get_avg_fps()) or fps)
         except ValueError as error:  # the PyAV reader's: the packets cannot be numbered
             reasons.append(str(error))
         except (RuntimeError, DECORDError):  # e.g. AV1, which decord cannot decode
             reasons.append("it cannot be decoded")
     raise _not_readable(reasons[0])
+
+
+def _rate(index: PacketIndex | None, declared: float) -> float:
+    """The declared frame rate, unless the frames' timestamps show another (by over 1%, beyond their rounding).
+
+    A frame's time is its number over the rate.  Matroska and WebM declare the rate of one frame's duration, which a
+    variable-rate video (a phone's in low light, a browser's recording) does not keep to: with the declared 24 a
+    VFR webm's last frame was placed 0.32 s early, 25% of its length; the timestamps' own rate places every frame
+    within one frame's interval.  A constant-rate video keeps its declared rate exactly (30, not 29.99).
+    """
+    if index is None or len(index) < 2:
+        return declared
+    measured = index.rate()
+    rounding = float(index.time_base) * measured / (len(index) - 1)  # a tick, relative to the time the frames span
+    return measured if not declared or abs(measured / declared - 1) > 0.01 + rounding else declared
+
+
+def _packet_index(path: Path) -> PacketIndex | None:
+    import av
+
+    try:
+        return PacketIndex.of(path)
+    except (av.error.FFmpegError, ValueError):
+        return None  # no timestamps to go by: the declared rate stands
 
 
 def _skippable(path: Path) -> bool:
@@ -159,6 +209,8 @@ class FrameReader:
         self._decord = None
         self._pyav: PyAVReader | None = None
         self.reader = info.reader
+        #: Frames PyAV read where decord was chosen: those decord failed on, or all once it failed on frame 0.
+        self.fallbacks: list[int] = []
         if self.reader == "decord" and not self._decord_works():
             self.reader = "pyav"
 
@@ -176,26 +228,40 @@ class FrameReader:
             return False
 
     def read(self, indices: np.ndarray) -> np.ndarray:
-        frames = self._read_decord(indices) if self.reader == "decord" else self._read_pyav(indices)
+        frames = self._read_with(self.reader, indices)
+        if self.reader != self.info.reader:
+            self.fallbacks.extend(int(index) for index in indices)
+        return frames
+
+    def _read_with(self, reader: str, indices: np.ndarray) -> np.ndarray:
+        frames = self._read_decord(indices) if reader == "decord" else self._read_pyav(indices)
         return _upright(frames, self.info.rotation)
 
     def read_each(self, indices: np.ndarray) -> list[np.ndarray | None]:
         """The frames at ``indices``, None for those that cannot be decoded.
 
         In one batch while the video is sound; where a batch meets a damaged spot, frame by frame, so the
-        damage costs only the frames it touches (a seek lands on the keyframe before each frame).
+        damage costs only the frames it touches (a seek lands on the keyframe before each frame).  A frame
+        decord fails on is read by PyAV (FFmpeg itself) before it is given up; :attr:`fallbacks` lists them.
         """
         try:
             return list(self.read(indices))
         except read_errors():
             pass
-        frames: list[np.ndarray | None] = []
-        for index in indices:
-            try:
-                frames.append(self.read(np.array([index]))[0])
-            except read_errors():
-                frames.append(None)
-        return frames
+        return [self._read_one(int(index)) for index in indices]
+
+    def _read_one(self, index: int) -> np.ndarray | None:
+        try:
+            return self.read(np.array([index]))[0]
+        except read_errors():
+            if self.reader == "pyav":
+                return None  # FFmpeg itself cannot decode it: damaged
+        try:
+            frame = self._read_with("pyav", np.array([index]))[0]
+        except read_errors():
+            return None
+        self.fallbacks.append(index)
+        return frame
 
     def _read_decord(self, indices: np.ndarray) -> np.ndarray:
         import decord

@@ -120,10 +120,10 @@ def test_damaged_chunks_become_gaps_and_the_rest_is_analysed(local_store, tmp_pa
 def test_a_video_without_one_readable_frame_fails_with_a_clear_error(local_store, clip, monkeypatch):
     from pipeline.video import FrameReader
 
-    def damaged(self, indices):
-        raise RuntimeError("Error sending packet")  # what decord says of a frame it cannot decode
+    def damaged(self, reader, indices):
+        raise RuntimeError("Error sending packet")  # what decord says of a frame it cannot decode (PyAV fails too)
 
-    monkeypatch.setattr(FrameReader, "read", damaged)
+    monkeypatch.setattr(FrameReader, "_read_with", damaged)
     app, job = submit(local_store, clip)
     doc = _run(app, job)
     assert doc.state == State.FAILURE
