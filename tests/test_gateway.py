@@ -221,3 +221,16 @@ def test_the_page_gets_its_lists_from_the_one_source(local_store):
         assert rula_action_level(highest) == level
     refused = client.post("/api/start_processing", json={"video_key": "uploads/x/y.mp4", "quality": "ultra"}).json()
     assert refused["code"] == "invalid_input" and "'low', 'medium' or 'high'" in refused["error"]
+
+
+def test_tokens_may_contain_colons_and_equals_signs(local_store, tmp_path):
+    """A token is the whole entry; only a final ':operator' is a role (the old parser cut 'alice:secret' at the ':')."""
+    settings = GatewaySettings(api_tokens=" alice:longsecret-XYZ , b64:QUJD==:operator,plain")
+    assert settings.tokens() == {"alice:longsecret-XYZ": "user", "b64:QUJD==": "operator", "plain": "user"}
+    client, _ = gateway(local_store, tokens="alice:longsecret-XYZ,root=1:operator")
+    assert client.post("/api/health", json={}, headers={"Authorization": "Bearer alice"}).status_code == 401
+    assert client.post("/api/health", json={}, headers={"Authorization": "Bearer alice:longsecret-XYZ"}).status_code == 200
+    assert client.post("/api/list_jobs", json={}, headers={"Authorization": "Bearer root=1"}).status_code == 200
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# comment\nbob:s=e:cret\nops:key operator\n")
+    assert GatewaySettings(api_tokens_file=tokens).tokens() == {"bob:s=e:cret": "user", "ops:key": "operator"}
