@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from ergo_tasks.analysis import TASK_MODULES
 from ergo_tasks.service.actions import build_service
-from ergo_tasks.service.http import RateLimiter, create_gateway
+from ergo_tasks.service.http import AUTH_FAILURE_BURST, AUTH_GLOBAL_FAILURE_BURST, RateLimiter, create_gateway
 from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
@@ -234,3 +234,52 @@ def test_tokens_may_contain_colons_and_equals_signs(local_store, tmp_path):
     tokens = tmp_path / "tokens"
     tokens.write_text("# comment\nbob:s=e:cret\nops:key operator\n")
     assert GatewaySettings(api_tokens_file=tokens).tokens() == {"bob:s=e:cret": "user", "ops:key": "operator"}
+
+
+def _from(app, address: str) -> TestClient:
+    return TestClient(app, client=(address, 40000))
+
+
+def test_wrong_tokens_are_limited_per_address_and_overall_and_never_lock_out_a_right_token(local_store):
+    """The issue's attack: 40 addresses x 12 wrong tokens got 400 guesses answered; one address's failures locked out
+    the right tokens behind it. Now a global ceiling holds across addresses and a right token always gets in."""
+    client, _ = gateway(local_store, tokens="alice-secret-token,ops-secret-token:operator", rate_limit_burst=100)
+    app = client.app
+    right = {"Authorization": "Bearer alice-secret-token"}
+    answered = refused = 0
+    for address in range(40):
+        guesser = _from(app, f"10.0.{address}.1")
+        for guess in range(12):
+            code = guesser.post("/api/health", json={}, headers={"Authorization": f"Bearer guess-{address}-{guess}"}).status_code
+            answered += code == 401
+            refused += code == 429
+        assert guesser.post("/api/health", json={}, headers=right).status_code == 200  # the same address, the right token
+    assert answered + refused == 480
+    assert answered <= AUTH_GLOBAL_FAILURE_BURST + 5, (answered, refused)  # the ceiling, with room for refill while it ran
+    assert _from(app, "10.9.9.9").post("/api/list_jobs", json={}, headers={"Authorization": "Bearer ops-secret-token"}).status_code == 200
+
+
+def test_an_address_that_guesses_is_refused_before_the_global_ceiling(local_store):
+    client, _ = gateway(local_store, tokens="alice-secret-token")
+    guesser, bystander = _from(client.app, "10.1.1.1"), _from(client.app, "10.2.2.2")
+    codes = [guesser.post("/api/health", json={}, headers={"Authorization": f"Bearer g{n}"}).status_code for n in range(12)]
+    assert codes[:AUTH_FAILURE_BURST] == [401] * AUTH_FAILURE_BURST and set(codes[AUTH_FAILURE_BURST:]) == {429}
+    assert bystander.post("/api/health", json={}, headers={"Authorization": "Bearer typo"}).status_code == 401  # its own budget
+
+
+def test_serve_ignores_x_forwarded_for_unless_told_which_proxy_to_trust(local_store, tmp_path):
+    """uvicorn trusts X-Forwarded-For from loopback by default: a new header per guess was a new address, no limit at all."""
+    process, url = serve(local_store, tmp_path, ERGO_API_TOKENS="alice-secret-token", ERGO_SERVE_WORKERS="0")
+    try:
+        codes = []
+        for n in range(AUTH_FAILURE_BURST + 3):
+            request = urllib.request.Request(f"{url}/api/health", data=b"{}", method="POST", headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer g{n}", "X-Forwarded-For": f"203.0.113.{n}"})
+            try:
+                urllib.request.urlopen(request, timeout=10)
+            except urllib.error.HTTPError as error:
+                codes.append(error.code)
+        assert codes[-1] == 429, codes
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -215,9 +215,9 @@ def test_wrong_tokens_are_limited_per_address(local_store):
     client = gateway(local_store, tokens="alice,root:operator")
     wrong = [client.post("/api/health", json={}, headers={"Authorization": f"Bearer guess-{n}"}).status_code for n in range(12)]
     assert wrong == [401] * 10 + [429] * 2
-    # while the address is held back, even a right token gets no answer about itself
-    held = client.post("/api/health", json={}, headers={"Authorization": "Bearer alice"})
-    assert held.status_code == 429 and int(held.headers["Retry-After"]) >= 1
+    assert int(client.post("/api/health", json={}, headers={"Authorization": "Bearer guess"}).headers["Retry-After"]) >= 1
+    # a right token from the same address (a shared NAT, a proxy) is never refused for someone else's guesses
+    assert client.post("/api/health", json={}, headers={"Authorization": "Bearer alice"}).status_code == 200
 
 
 def test_identity_never_comes_from_the_input(s3_store):

@@ -16,7 +16,8 @@ Access control (when ``ERGO_API_TOKENS`` / ``ERGO_API_TOKENS_FILE`` name
 tokens): ``Authorization: Bearer <token>`` on every API call; tokens marked
 ``:operator`` may also list, cancel and resume.  Each client (token, or IP
 address without auth) has a token-bucket rate limit; past it, a 429 says when
-to come back; wrong tokens are limited per address on their own.  Bodies over
+to come back.  Wrong tokens are limited per address and by a global ceiling
+(:class:`TokenCheck`), never at the expense of a right token.  Bodies over
 64 KB are refused before they are parsed, and every answer, a 404 included,
 is the JSON error envelope.
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import html
 import ipaddress
 import json
@@ -90,7 +92,38 @@ class RateLimiter:
 MAX_BODY_BYTES = 64 * 1024
 #: Failed authentications a client address may make at once, and how fast it may try again.
 AUTH_FAILURE_BURST, AUTH_FAILURES_PER_MINUTE = 10, 6.0
+#: Failed authentications from all addresses together: a ceiling that many addresses cannot multiply.
+AUTH_GLOBAL_FAILURE_BURST, AUTH_GLOBAL_FAILURES_PER_MINUTE = 30, 30.0
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class TokenCheck:
+    """Which token a request carries, compared in constant time, and how many wrong ones may be tried.
+
+    Every known token is compared (by its SHA-256, so lengths never differ) on every request, and a right token is
+    never refused for others' failures: wrong tokens are limited per address and, across all addresses, by a
+    global ceiling; past either, a wrong token is answered 429 instead of 401.  A right token still gets in, so a
+    guesser past the limits learns only whether a guess was right: tokens must be long random strings.
+    """
+
+    def __init__(self, tokens: dict[str, str], clock=time.monotonic):
+        self._known = [(hashlib.sha256(token.encode()).digest(), role) for token, role in tokens.items()]
+        self.per_address = RateLimiter(AUTH_FAILURES_PER_MINUTE, AUTH_FAILURE_BURST, clock)
+        self.everyone = RateLimiter(AUTH_GLOBAL_FAILURES_PER_MINUTE, AUTH_GLOBAL_FAILURE_BURST, clock)
+
+    def identify(self, token: str) -> tuple[str, str] | None:
+        """(client id, role) of a known token, else None; the same work whatever the token."""
+        digest, found = hashlib.sha256(token.encode()).digest(), None
+        for known, role in self._known:
+            if hmac.compare_digest(digest, known):
+                found = (known.hex()[:16], role)
+        return found
+
+    def failed(self, address: str) -> float:
+        """Count a wrong token from ``address``: 0 to answer 401, else the seconds to tell it to wait.
+
+        Only guesses the address may make count towards the ceiling: one address cannot spend everyone's budget."""
+        return self.per_address.take(address) or self.everyone.take("*")
 
 
 def _reply(body: dict, headers: dict | None = None) -> JSONResponse:
@@ -160,7 +193,7 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
     """
     tokens = settings.tokens()
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    failures = RateLimiter(AUTH_FAILURES_PER_MINUTE, AUTH_FAILURE_BURST)
+    check = TokenCheck(tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -202,16 +235,14 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
         """Who is calling, from the transport alone: the bearer token (never anything in the body)."""
         if not tokens:
             return Caller(client=None, operator=True, internal=False)
-        address = request.client.host if request.client else "unknown"
-        wait = failures.waiting(address)
-        if wait:  # too many wrong tokens from this address: no more guesses for a while, right or wrong
-            return _too_many(wait)
         header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        if token not in tokens:
-            failures.take(address)
-            return _reply(error_reply("unauthorized", "A valid API token is needed (Authorization: Bearer <token>)."))
-        return Caller(client=hashlib.sha256(token.encode()).hexdigest()[:16], operator=tokens[token] == "operator", internal=False)
+        known = check.identify(header[7:].strip() if header.lower().startswith("bearer ") else "")
+        if known is None:
+            # the address is the transport's (a proxy's header counts only where `ergo serve --forwarded-allow-ips` says)
+            wait = check.failed(request.client.host if request.client else "unknown")
+            return _too_many(wait) if wait else _reply(error_reply("unauthorized", "A valid API token is needed (Authorization: Bearer <token>)."))
+        client, role = known
+        return Caller(client=client, operator=role == "operator", internal=False)
 
     def call(action: str, request: Request, body: Any) -> JSONResponse:
         caller = caller_of(request)
