@@ -73,7 +73,7 @@ def test_submit_through_serve_with_localstack_storage(s3_store, clip, tmp_path):
 def gateway(store, tokens: str | None = None, **settings):
     service = build_service(make_app(store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker", **settings.pop("service", {})))
     config = GatewaySettings(api_tokens=tokens, **settings)
-    return TestClient(create_gateway(config, service=service)), service
+    return TestClient(create_gateway(config, service=service), base_url="http://127.0.0.1"), service
 
 
 def test_tokens_and_the_operator_role(local_store):
@@ -199,7 +199,7 @@ def test_cors_is_off_unless_configured(local_store):
 def test_the_frontend_is_served_when_present(local_store, tmp_path):
     (tmp_path / "index.html").write_text("<!doctype html><title>ergo</title>")
     service = build_service(make_app(local_store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker"))
-    client = TestClient(create_gateway(GatewaySettings(frontend_dir=tmp_path), service=service))
+    client = TestClient(create_gateway(GatewaySettings(frontend_dir=tmp_path), service=service), base_url="http://localhost")
     assert "<title>ergo</title>" in client.get("/").text
     info = client.get("/api/info").json()
     assert info["video_types"]["mov"] == "video/quicktime"
@@ -283,3 +283,19 @@ def test_serve_ignores_x_forwarded_for_unless_told_which_proxy_to_trust(local_st
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_without_tokens_only_local_host_names_are_answered(local_store):
+    """DNS rebinding: a page on another site that resolves its name to 127.0.0.1 reaches the API through the browser,
+    with its own name in Host. Without tokens, only the names this server is known by are answered."""
+    client, _ = gateway(local_store)
+    for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST"):
+        assert client.post("/api/list_jobs", json={}, headers={"Host": host}).status_code == 200, host
+    for host in ("attacker.example", "attacker.example:8000", "127.0.0.1.attacker.example", ""):
+        refused = client.post("/api/list_jobs", json={}, headers={"Host": host})
+        assert refused.status_code == 421 and refused.json()["code"] == "invalid_host", host
+    assert client.get("/api/info", headers={"Host": "attacker.example"}).status_code == 421
+    listed, _ = gateway(local_store, allowed_hosts="ergo.lan, box.local")
+    assert listed.post("/api/health", json={}, headers={"Host": "ergo.lan:8000"}).status_code == 200
+    with_tokens, _ = gateway(local_store, tokens="alice-secret-token")  # tokens protect the API: any name
+    assert with_tokens.post("/api/health", json={}, headers={"Host": "ergo.example", "Authorization": "Bearer alice-secret-token"}).status_code == 200

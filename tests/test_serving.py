@@ -184,7 +184,7 @@ def test_the_runpod_handler_reports_progress_with_the_sdk(local_store, monkeypat
 # -- guards ------------------------------------------------------------------------------------------------
 def gateway(store, tokens: str | None = None):
     service = build_service(make_app(store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker"))
-    return TestClient(create_gateway(GatewaySettings(api_tokens=tokens), service))
+    return TestClient(create_gateway(GatewaySettings(api_tokens=tokens), service), base_url="http://localhost")
 
 
 def test_large_bodies_are_refused_before_they_are_parsed(local_store):

@@ -171,6 +171,32 @@ class BodyLimit:
         await reply(scope, receive, send)
 
 
+class HostCheck:
+    """ASGI middleware: only requests whose ``Host`` is one of ``hosts`` are answered (against DNS rebinding).
+
+    Without tokens the server trusts whoever reaches it on loopback; a web page on another site can reach it
+    too, through the user's browser, under a name of its own that resolves to 127.0.0.1. Its Host header
+    gives it away.
+    """
+
+    def __init__(self, app, hosts: set[str]):
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or _host_name(dict(scope["headers"]).get(b"host", b"").decode("latin-1")) in self.hosts:
+            return await self.app(scope, receive, send)
+        reply = _reply(error_reply("invalid_host", "This server answers only to its own names (ERGO_ALLOWED_HOSTS lists more)."))
+        await reply(scope, receive, send)
+
+
+def _host_name(header: str) -> str:
+    """``Host: [::1]:8000`` -> ``::1``; ``Host: LocalHost:80`` -> ``localhost``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
 def check_exposure(host: str, settings: GatewaySettings, insecure_no_auth: bool = False) -> None:
     """Refuse to serve without tokens on an address other machines can reach, unless told to."""
     if settings.tokens() or insecure_no_auth:
@@ -184,7 +210,8 @@ def check_exposure(host: str, settings: GatewaySettings, insecure_no_auth: bool 
                          "(or ERGO_API_TOKENS_FILE), listen on 127.0.0.1, or pass --insecure-no-auth if that is really meant.")
 
 
-def create_gateway(settings: GatewaySettings, service: JobService, workers: list | None = None) -> FastAPI:
+def create_gateway(settings: GatewaySettings, service: JobService, workers: list | None = None,
+                   listen_host: str | None = None) -> FastAPI:
     """The FastAPI app over ``service``: every action is answered here, from storage.
 
     Only the analysis itself leaves this process: ``start_processing`` (and a status read that finds a
@@ -214,6 +241,8 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
                   description="Ergonomic risk assessment of work videos. Every answer is "
                               '`{"status": "success", ...}` or `{"status": "error", "error", "code"}`.')
     app.add_middleware(BodyLimit)
+    if not tokens and listen_host not in ("0.0.0.0", "::"):
+        app.add_middleware(HostCheck, hosts=settings.hosts() | ({listen_host.lower()} if listen_host else set()))
     origins = settings.origins()
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
@@ -400,4 +429,4 @@ def build_gateway(host: str, port: int, settings: GatewaySettings | None = None)
         storage.public_url = storage.public_url or f"http://{host}:{port}"
         service_settings, workers = ServiceSettings(), settings.serve_workers
     service = build_service(bootstrap.start(TASK_MODULES, store=open_store(storage)), service_settings)
-    return create_gateway(settings, service, [Worker(service.app, f"serve-{i}") for i in range(workers)])
+    return create_gateway(settings, service, [Worker(service.app, f"serve-{i}") for i in range(workers)], listen_host=host)

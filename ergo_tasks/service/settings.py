@@ -62,6 +62,8 @@ class GatewaySettings(RunPodSettings):
     api_tokens_file: Path | None = None
     #: Comma-separated origins allowed to call the API and upload to the bucket from a browser.
     cors_origins: str = ""
+    #: Comma-separated host names (besides localhost and the loopback addresses) a server without tokens answers to.
+    allowed_hosts: str = ""
     rate_limit_per_minute: float = Field(120.0, gt=0)
     rate_limit_burst: int = Field(30, ge=1)
     serve_workers: int = Field(1, ge=0, le=16)
@@ -69,6 +71,10 @@ class GatewaySettings(RunPodSettings):
 
     def origins(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    def hosts(self) -> set[str]:
+        """The names a server without tokens answers to (the ``Host`` header, without its port)."""
+        return {"localhost", "127.0.0.1", "::1", *(host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip())}
 
     def tokens(self) -> dict[str, str]:
         """token -> role ("user" or "operator"), read the one way the format above says: never cut at a ':' or '='."""
