@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,7 +13,9 @@ import urllib.request
 import pytest
 from fastapi.testclient import TestClient
 
-from ergo_tasks.analysis import TASK_MODULES
+from ergo_tasks import State
+from ergo_tasks.analysis import ANALYZE_TASK, TASK_MODULES
+from ergo_tasks.analysis.keys import OPERATOR
 from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.http import AUTH_FAILURE_BURST, AUTH_GLOBAL_FAILURE_BURST, RateLimiter, create_gateway
 from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
@@ -299,3 +302,71 @@ def test_without_tokens_only_local_host_names_are_answered(local_store):
     assert listed.post("/api/health", json={}, headers={"Host": "ergo.lan:8000"}).status_code == 200
     with_tokens, _ = gateway(local_store, tokens="alice-secret-token")  # tokens protect the API: any name
     assert with_tokens.post("/api/health", json={}, headers={"Host": "ergo.example", "Authorization": "Bearer alice-secret-token"}).status_code == 200
+
+
+# -- ownership: another client's ids reach nothing ------------------------------------------------
+MB = 1024 * 1024
+ALICE, BOB = ({"Authorization": f"Bearer {name}-secret-token"} for name in ("alice", "bob"))
+
+
+def _two_clients(store):
+    return gateway(store, tokens="alice-secret-token,bob-secret-token,ops-secret-token:operator",
+                   service={"upload_part_bytes": 5 * MB})
+
+
+def _parts_upload(client, store, size: int = 6 * MB) -> dict:
+    """Alice's upload in parts (5 MB + the rest), every part sent."""
+    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": size}, headers=ALICE).json()
+    assert slot["method"] == "PARTS"
+    for number, length in ((1, 5 * MB), (2, size - 5 * MB)):
+        store.put_part(slot["video_key"], slot["upload_id"], number, io.BytesIO(b"\0" * length))
+    return {"video_key": slot["video_key"], "upload_id": slot["upload_id"]}
+
+
+@pytest.mark.parametrize("action,extra", [("list_upload_parts", {}), ("sign_upload_parts", {"size": 6 * MB, "parts": [1]}),
+                                          ("complete_upload", {"size": 6 * MB}), ("abort_upload", {})])
+def test_multipart_actions_with_another_clients_ids_reach_nothing(local_store, action, extra):
+    client, _ = _two_clients(local_store)
+    ids = _parts_upload(client, local_store)
+    answer = client.post(f"/api/{action}", json={**ids, **extra}, headers=BOB)
+    assert answer.status_code == 404 and answer.json()["code"] == "upload_not_found", answer.json()
+    assert not local_store.exists(ids["video_key"])
+    parts = client.post("/api/list_upload_parts", json=ids, headers=ALICE).json()["parts"]
+    assert [part["number"] for part in parts] == [1, 2]  # Alice's upload is untouched
+    assert client.post("/api/complete_upload", json={**ids, "size": 6 * MB}, headers=ALICE).json()["status"] == "success"
+
+
+def test_another_clients_video_and_jobs_reach_nothing(local_store):
+    client, service = _two_clients(local_store)
+    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers=ALICE).json()
+    local_store.put(slot["video_key"], b"0" * 5000)
+    stolen = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=BOB)
+    assert stolen.status_code == 404 and stolen.json()["code"] == "upload_not_found"
+    job_id = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=ALICE).json()["job_id"]
+    for action, extra in (("get_status", {}), ("generate_download_url", {"artifact": "pkl"}), ("cancel_job", {})):
+        answer = client.post(f"/api/{action}", json={"job_id": job_id, **extra}, headers=BOB)
+        assert answer.status_code == 404 and answer.json()["code"] == "job_not_found", action
+    assert service.app.jobs.read(job_id).doc.state == State.PENDING
+
+
+def test_jobs_always_have_an_owner_and_ownerless_ones_are_for_operators(local_store):
+    """A job without an owner (started before owners were recorded, or by another tool) was readable by every client."""
+    client, service = _two_clients(local_store)
+    orphan = service.app.queue.enqueue(ANALYZE_TASK, [], {"video_key": "uploads/" + "0" * 32 + "/a.mp4"}, 0).job_id
+    hidden = client.post("/api/get_status", json={"job_id": orphan}, headers=BOB)
+    assert hidden.status_code == 404 and hidden.json()["code"] == "job_not_found"
+    ops = {"Authorization": "Bearer ops-secret-token"}
+    assert client.post("/api/get_status", json={"job_id": orphan}, headers=ops).json()["status"] == "success"
+    key = service.handle_event({"input": {"action": "generate_upload_url", "filename": "b.mp4", "size": 5000}})["video_key"]
+    local_store.put(key, b"0" * 5000)
+    started = service.handle_event({"input": {"action": "start_processing", "video_key": key}})  # the RunPod console: an operator
+    assert service.app.jobs.read(started["job_id"]).doc.owner == OPERATOR
+
+
+def test_abort_upload_with_a_forged_id_says_so(local_store):
+    client, _ = _two_clients(local_store)
+    ids = _parts_upload(client, local_store)
+    for forged in ("0" * 32, "not-an-id", ids["upload_id"][::-1]):
+        answer = client.post("/api/abort_upload", json={**ids, "upload_id": forged}, headers=ALICE)
+        assert answer.status_code == 404 and answer.json()["code"] == "upload_not_found", forged
+    assert client.post("/api/abort_upload", json=ids, headers=ALICE).json() == {"status": "success", "aborted": True}

@@ -36,7 +36,7 @@ from statestore import ObjectNotFound, PreconditionFailed, StoreError
 
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
-from ..analysis.keys import upload_key
+from ..analysis.keys import OPERATOR, upload_key, upload_owned_by
 from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp, default_worker_id
 from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
@@ -55,6 +55,9 @@ log = structlog.get_logger(__name__)
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "avi": "video/x-msvideo", "mkv": "video/x-matroska",
                "webm": "video/webm", "m4v": "video/x-m4v"}
 _UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/[A-Za-z0-9._-]{1,80}$")
+#: What a request about an upload that is not there, or not the caller's, is told (the same words for both).
+UPLOAD_GONE = "That upload is not in progress (completed, cancelled or expired); upload the video again."
+NO_UPLOAD = "No upload was found for that video_key; upload the video first."
 EXPIRED = "The result files of job {job_id} have expired and were deleted; analyse the video again to get them."
 PUBLIC_STATUS = {State.PENDING: "queued", State.RETRY: "queued", State.STARTED: "processing", State.PROGRESS: "processing",
                  State.SUCCESS: "completed", State.FAILURE: "failed", State.REVOKED: "cancelled"}
@@ -242,7 +245,7 @@ class JobService:
         if request.content_type and not request.content_type.lower().startswith(("video/", "application/octet-stream")):
             raise ServiceError(f"'{request.content_type[:40]}' is not a video content type.", code="invalid_file_type")
         self._check_size(request.size)
-        key = upload_key(request.filename)
+        key = upload_key(request.filename, _owner(caller))
         content_type = VIDEO_TYPES[extension]
         expires = self.settings.upload_url_expiry_s
         common = {"video_key": key, "size": request.size, "expires_in": expires, "content_type": content_type,
@@ -256,11 +259,11 @@ class JobService:
                 "part_count": count}
 
     def sign_upload_parts(self, request: SignPartsRequest, caller: Caller) -> dict:
-        self._check_upload_key(request.video_key)
+        self._check_upload_key(request.video_key, caller, UPLOAD_GONE)
         part_size, count = self._parts(request.size)
         if not all(1 <= number <= count for number in request.parts):
             raise ServiceError(f"Part numbers run from 1 to {count} for a file of this size.")
-        self._uploaded_parts(request)  # the upload must be in progress
+        self._uploaded_parts(request, caller)  # the upload must be in progress
         expires = self.settings.upload_url_expiry_s
         urls = {str(number): self.store.presign_part(request.video_key, request.upload_id, number,
                                                      _part_length(request.size, part_size, number), expires)
@@ -268,11 +271,17 @@ class JobService:
         return {"urls": urls, "expires_in": expires}
 
     def list_upload_parts(self, request: UploadPartsRequest, caller: Caller) -> dict:
-        return {"parts": [{"number": part.number, "size": part.size} for part in self._uploaded_parts(request)]}
+        return {"parts": [{"number": part.number, "size": part.size} for part in self._uploaded_parts(request, caller)]}
 
     def complete_upload(self, request: SizedUploadRequest, caller: Caller) -> dict:
         part_size, count = self._parts(request.size)
-        received = {part.number: part for part in self._uploaded_parts(request)}
+        self._check_upload_key(request.video_key, caller, UPLOAD_GONE)
+        try:
+            received = {part.number: part for part in self._uploaded_parts(request, caller)}
+        except ServiceError:
+            if self._is_stored(request):  # a completion retried after its answer was lost: the video is there
+                return {"video_key": request.video_key, "size": request.size}
+            raise
         missing = [n for n in range(1, count + 1) if n not in received or received[n].size != _part_length(request.size, part_size, n)]
         if missing:
             listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
@@ -281,22 +290,22 @@ class JobService:
         try:
             self.store.complete_upload(request.video_key, request.upload_id, [received[n] for n in range(1, count + 1)])
         except (PreconditionFailed, ObjectNotFound):
-            # a completion retried after its answer was lost finds the video there already: that is success
-            if not self.store.exists(request.video_key) or self.store.head(request.video_key).size != request.size:
+            # a completion retried while the first was joining the parts finds the video there already: that is success
+            if not self._is_stored(request):
                 raise ServiceError("This upload was completed or replaced already.", code="already_uploaded") from None
         return {"video_key": request.video_key, "size": request.size}
 
     def abort_upload(self, request: UploadPartsRequest, caller: Caller) -> dict:
-        self._check_upload_key(request.video_key)
+        self._uploaded_parts(request, caller)  # a forged or finished upload is an error, not "aborted"
         self.store.abort_upload(request.video_key, request.upload_id)
         return {"aborted": True}
 
     def start_processing(self, request: StartRequest, caller: Caller) -> dict:
-        self._check_upload_key(request.video_key)
+        self._check_upload_key(request.video_key, caller, NO_UPLOAD)
         try:
             upload = self.store.head(request.video_key)
         except ObjectNotFound:
-            raise ServiceError("No upload was found for that video_key; upload the video first.", code="upload_not_found") from None
+            raise ServiceError(NO_UPLOAD, code="upload_not_found") from None
         if upload.size == 0:
             raise ServiceError("The uploaded file is empty.")
         self._check_size(upload.size)
@@ -314,7 +323,7 @@ class JobService:
         key = f"{caller.client or '-'}:{ANALYZE_TASK}:{given}"
         # The first dispatch is recorded in the document as it is created; its outcome follows it.
         record = _dispatch_record(1)
-        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.client, idempotency_key=key,
+        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=_owner(caller), idempotency_key=key,
                                      annotations={"dispatch": record} if self.dispatcher.mode != "worker" else None)
         if doc.annotations.get("dispatch", {}).get("by") == record["by"]:
             doc = self._send(doc.job_id, record["by"])  # this request created the job
@@ -383,9 +392,20 @@ class JobService:
         return {"job_status": self.status_view(doc)}
 
     # -- helpers ----------------------------------------------------------------------------
-    def _check_upload_key(self, video_key: str) -> None:
+    def _check_upload_key(self, video_key: str, caller: Caller, missing: str) -> None:
+        """A well-formed upload key, made for this caller (operators may act on any): another client's upload
+        is answered ``missing``, as if it were not there."""
         if not _UPLOAD_KEY.match(video_key):
             raise ServiceError("video_key must be a key returned by generate_upload_url.")
+        if not caller.operator and not upload_owned_by(video_key, _owner(caller)):
+            raise ServiceError(missing, code="upload_not_found")
+
+    def _is_stored(self, request: SizedUploadRequest) -> bool:
+        """Whether the upload's video is in storage with the size it was sent with (its parts joined)."""
+        try:
+            return self.store.head(request.video_key).size == request.size
+        except ObjectNotFound:
+            return False
 
     def _check_size(self, size: int) -> None:
         if size > self.settings.max_upload_bytes:
@@ -400,18 +420,17 @@ class JobService:
         part_size = max(self.settings.upload_part_bytes, -(-least // MIN_PART_BYTES) * MIN_PART_BYTES)
         return part_size, -(-size // part_size)
 
-    def _uploaded_parts(self, request: UploadPartsRequest) -> list:
-        self._check_upload_key(request.video_key)
+    def _uploaded_parts(self, request: UploadPartsRequest, caller: Caller) -> list:
+        self._check_upload_key(request.video_key, caller, UPLOAD_GONE)
         try:
             return self.store.uploaded_parts(request.video_key, request.upload_id)
         except ObjectNotFound:
-            raise ServiceError("That upload is not in progress (completed, cancelled or expired); upload the video again.",
-                               code="upload_not_found") from None
+            raise ServiceError(UPLOAD_GONE, code="upload_not_found") from None
 
     def _own_job(self, job_id: str, caller: Caller) -> JobStatus:
         doc = self.app.jobs.read(job_id).doc
-        if not caller.operator and doc.owner is not None and doc.owner != caller.client:
-            raise JobNotFound(job_id)  # another client's job: do not reveal that it exists
+        if not caller.operator and doc.owner != caller.client:
+            raise JobNotFound(job_id)  # another client's job (or an operator's, owner unknown): do not reveal that it exists
         return doc
 
     def _dispatch(self, job_id: str) -> JobStatus:
@@ -584,6 +603,11 @@ def _parts_view(doc: JobStatus, parts: list[JobStatus], price_per_second: float)
                     frames_total=sum(part.meta["frames_total"] for part in counted) if len(counted) == len(parts) else None,
                     eta_s=max((part.meta.get("eta_s") or 0 for part in parts if part.state in RUNNING_STATES), default=None))
     return view
+
+
+def _owner(caller: Caller) -> str:
+    """Whose uploads and jobs the caller's are: its token's fingerprint, or the operator's (no token: CLI, RunPod)."""
+    return caller.client or OPERATOR
 
 
 def _part_length(size: int, part_size: int, number: int) -> int:
