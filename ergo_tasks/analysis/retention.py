@@ -24,22 +24,24 @@ def finished_before(app: TaskApp, days: float) -> Iterator[JobStatus]:
             yield doc
 
 
-def uploads_in_use(app: TaskApp) -> set[str]:
-    """The videos that unfinished jobs still need (every unfinished job has an open marker)."""
-    needed = set()
-    for job_id in app.jobs.open_job_ids():
-        try:
-            doc = app.jobs.read(job_id).doc
-        except JobNotFound:
-            continue
-        if not doc.ready and isinstance(doc.request.kwargs.get("video_key"), str):
-            needed.add(doc.request.kwargs["video_key"])
-    return needed
+def can_resume(doc: JobStatus) -> bool:
+    """A finished job an operator may resume: cancelled, or failed for a reason running it again can change."""
+    return doc.state == State.REVOKED or (doc.state == State.FAILURE and not (doc.error and doc.error.expected))
 
 
-def purge_job(app: TaskApp, job_id: str, keep: set[str]) -> bool:
+def video_needed(app: TaskApp, key: str) -> bool:
+    """Whether a job that can still run or be resumed refers to the video ``key``.
+
+    Read at each deletion, from every status document: a job started or resumed since the purge began, and a
+    cancelled job still offered for resume, keep their video.
+    """
+    return any(doc.request.kwargs.get("video_key") == key and (not doc.ready or can_resume(doc))
+               for doc in app.jobs.recent(parts=True))
+
+
+def purge_job(app: TaskApp, job_id: str) -> bool:
     """Delete a finished job: its status document first (only the version read, and only if it is still
-    finished), then its marker, key record, checkpoints, results and video, unless the video is in ``keep``.
+    finished), then its marker, key record, checkpoints, results and video, unless a job still needs the video.
 
     Returns False, deleting nothing, when the job changed meanwhile (an operator resumed it, say).
     Whatever a crash leaves behind after the document is gone, the bucket's lifecycle rules expire.
@@ -57,9 +59,9 @@ def purge_job(app: TaskApp, job_id: str, keep: set[str]) -> bool:
     app.store.delete_prefix(checkpoint_prefix(job_id))
     app.store.delete_prefix(results_prefix(job_id))
     for part in current.doc.waiting_for:  # the parts it was analysed in (any still running is left alone)
-        purge_job(app, part, keep)
+        purge_job(app, part)
     upload = current.doc.request.kwargs.get("video_key")
-    if isinstance(upload, str) and upload.startswith(UPLOADS) and upload not in keep:
+    if isinstance(upload, str) and upload.startswith(UPLOADS) and not video_needed(app, upload):
         app.store.delete(upload)
     return True
 

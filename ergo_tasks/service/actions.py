@@ -37,6 +37,7 @@ from statestore import ObjectNotFound, PreconditionFailed, StoreError
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
 from ..analysis.keys import OPERATOR, upload_key, upload_owned_by
+from ..analysis.retention import can_resume, finished_before, purge_job
 from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp, default_worker_id
 from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
@@ -123,6 +124,15 @@ class EmptyRequest(_Request):
     pass
 
 
+class PurgeRequest(_Request):
+    #: Finished jobs whose end lies more than this many days back are deleted.
+    older_than_days: float = Field(ge=0)
+    #: Only say what would be deleted (the default: deleting takes an explicit false).
+    dry_run: bool = True
+    #: At most this many jobs per call; ``more`` says whether to call again.
+    limit: int = Field(100, ge=1, le=1000)
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who is calling, as the transport says (never the request's input).
@@ -137,6 +147,9 @@ class Caller:
     internal: bool = True
     on_progress: Callable[[dict], None] | None = field(default=None, compare=False)
 
+
+#: An operator at a console (``ergo jobs``): every job, but not the RunPod endpoint's ``execute``.
+OPERATOR_CONSOLE = Caller(client=None, operator=True, internal=False)
 
 Role = Literal["user", "operator", "internal"]
 
@@ -164,6 +177,7 @@ ACTIONS: dict[str, Action] = {
     "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
     "cancel_job": Action(JobRequest, "user", "Cancel a job (your own; an operator's, any)"),
     "resume_job": Action(JobRequest, "operator", "Resume a failed or cancelled job from its checkpoint (operator)"),
+    "purge_jobs": Action(PurgeRequest, "operator", "Delete old finished jobs, their files and the videos no job needs (operator)"),
     "execute": Action(JobRequest, "internal", "Run a job to its end in this request (the RunPod endpoint only)"),
 }
 #: What the public gateway lets through ('execute' is for the RunPod endpoint itself).
@@ -381,6 +395,18 @@ class JobService:
         doc = self._dispatch(doc.job_id)
         return {"job_status": self.status_view(doc), "message": "Resumed from its last checkpoint."}
 
+    def purge_jobs(self, request: PurgeRequest, caller: Caller) -> dict:
+        """Old finished jobs and what they left; a video goes only when no job that can run or resume needs it."""
+        victims = list(itertools.islice(finished_before(self.app, request.older_than_days), request.limit + 1))
+        more, victims = len(victims) > request.limit, victims[:request.limit]
+        if request.dry_run:
+            listed = [{"job_id": doc.job_id, "state": str(doc.state), "finished_at": isoformat(doc.finished_at or doc.updated_at)}
+                      for doc in victims]
+            return {"would_delete": listed, "deleted": [], "kept": [], "more": more}
+        deleted = [doc.job_id for doc in victims if purge_job(self.app, doc.job_id)]
+        kept = [doc.job_id for doc in victims if doc.job_id not in deleted]  # changed meanwhile (resumed, say)
+        return {"would_delete": [], "deleted": deleted, "kept": kept, "more": more}
+
     def health(self, request: EmptyRequest, caller: Caller) -> dict:
         self.store.check()
         return {"healthy": True, "storage": self.store.provider, "dispatch": self.dispatcher.mode}
@@ -560,7 +586,7 @@ class JobService:
             "quality": doc.request.kwargs.get("quality"), "video_key": key or None, "filename": key.rsplit("/", 1)[-1] or None,
             "run_seconds": round(doc.run_seconds, 1), "stalled": stalled, "quiet_s": round(quiet),
             # what resuming can change: not an expected failure (a file that is not a video fails the same way again)
-            "resumable": doc.state == State.REVOKED or (doc.state == State.FAILURE and not (doc.error and doc.error.expected)),
+            "resumable": can_resume(doc),
             "artifacts": sorted(name for name in doc.result_keys if name in FILES),
             "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": self.settings.gpu_price_per_second,
