@@ -92,6 +92,8 @@ class RateLimiter:
 MAX_BODY_BYTES = 64 * 1024
 #: Failed authentications a client address may make at once, and how fast it may try again.
 AUTH_FAILURE_BURST, AUTH_FAILURES_PER_MINUTE = 10, 6.0
+#: Tokens shorter than this are reported at start-up: guessing, not the limits, is what they must withstand.
+MIN_TOKEN_LENGTH = 24
 #: Failed authentications from all addresses together: a ceiling that many addresses cannot multiply.
 AUTH_GLOBAL_FAILURE_BURST, AUTH_GLOBAL_FAILURES_PER_MINUTE = 30, 30.0
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -221,6 +223,9 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
     tokens = settings.tokens()
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     check = TokenCheck(tokens)
+    if short := sum(len(token) < MIN_TOKEN_LENGTH for token in tokens):
+        # past the limits a guess still learns whether it was right (a right token is never refused): length is the defence
+        log.warning("gateway.short_tokens", count=short, advice=f"use random tokens of {MIN_TOKEN_LENGTH}+ characters")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
