@@ -203,3 +203,32 @@ def test_another_client_cannot_touch_an_upload_on_s3(s3_store):
     assert service.handle("abort_upload", ids, bob)["code"] == "upload_not_found"
     assert s3_store.uploaded_parts(**{"key": ids["video_key"], "upload_id": ids["upload_id"]}) == []  # still in progress
     assert service.handle("abort_upload", ids, alice)["aborted"] is True
+
+
+def test_ergo_submit_run_again_after_a_lost_completion_answer_sends_nothing(local_store, tmp_path, monkeypatch):
+    """The completion's answer was lost (the client died before it heard): running it again found the upload gone
+    and sent the whole file a second time, orphaning the first copy."""
+    video = tmp_path / "shift.mp4"
+    video.write_bytes(os.urandom(6 * MB))
+    process, url = serve(local_store, tmp_path, ERGO_UPLOAD_PART_BYTES=str(5 * MB), ERGO_SERVE_WORKERS="0")
+    try:
+        client, state = ApiClient(url), tmp_path / "upload-state"
+        real_call = client.call
+
+        def answer_lost(action, **params):
+            answer = real_call(action, **params)
+            if action == "complete_upload":
+                raise SystemExit("the connection dropped before the answer came")
+            return answer
+
+        monkeypatch.setattr(client, "call", answer_lost)
+        with pytest.raises(SystemExit):
+            upload_video(client, video, show=False, workers=2, state_dir=state)
+        monkeypatch.setattr(client, "call", real_call)
+        monkeypatch.setattr(client_module, "_put_range", lambda *a, **k: pytest.fail("sent the video again"))
+        key = upload_video(client, video, show=False, workers=2, state_dir=state)
+        assert local_store.get(key).body == video.read_bytes() and list(state.iterdir()) == []
+        assert [info.key for info in local_store.list("uploads/")] == [key]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
