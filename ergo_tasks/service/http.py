@@ -14,7 +14,9 @@ Every action is answered here, from storage; only the analysis runs elsewhere:
 
 Access control (when ``ERGO_API_TOKENS`` / ``ERGO_API_TOKENS_FILE`` name
 tokens): ``Authorization: Bearer <token>`` on every API call; tokens marked
-``:operator`` may also list, cancel and resume.  Each client (token, or IP
+``:operator`` may also list, resume and purge, and cancel any job (a client
+cancels its own).  Without tokens, only this server's host names are answered
+(:class:`HostCheck`).  Each client (token, or IP
 address without auth) has a token-bucket rate limit; past it, a 429 says when
 to come back.  Wrong tokens are limited per address and by a global ceiling
 (:class:`TokenCheck`), never at the expense of a right token.  Bodies over
