@@ -29,19 +29,46 @@ def can_resume(doc: JobStatus) -> bool:
     return doc.state == State.REVOKED or (doc.state == State.FAILURE and not (doc.error and doc.error.expected))
 
 
-def video_needed(app: TaskApp, key: str) -> bool:
-    """Whether a job that can still run or be resumed refers to the video ``key``.
+def _may_need(doc: JobStatus) -> str | None:
+    """The video a job that can still run or be resumed refers to (None for any other job)."""
+    video = doc.request.kwargs.get("video_key")
+    return video if isinstance(video, str) and (not doc.ready or can_resume(doc)) else None
 
-    Read at each deletion, from every status document: a job started or resumed since the purge began, and a
-    cancelled job still offered for resume, keep their video.
+
+class VideoUsers:
+    """Which jobs may still need each video: every status document read once, when a purge begins, then checked
+    again at each deletion, so a job started, resumed or cancelled since then keeps its video.
+
+    At a deletion, the jobs read are those that needed the video at the start, every unfinished job (a job
+    resumed since is unfinished again) and every job created since; never the whole bucket again.
     """
-    return any(doc.request.kwargs.get("video_key") == key and (not doc.ready or can_resume(doc))
-               for doc in app.jobs.recent(parts=True))
+
+    def __init__(self, app: TaskApp):
+        self.app = app
+        self.seen: set[str] = set()
+        self.users: dict[str, set[str]] = {}
+        for doc in app.jobs.recent(parts=True):
+            self.seen.add(doc.job_id)
+            if video := _may_need(doc):
+                self.users.setdefault(video, set()).add(doc.job_id)
+
+    def needed(self, video: str) -> bool:
+        """Whether a job that can still run or be resumed refers to ``video``, read now."""
+        newer = (job_id for job_id in self.app.jobs.job_ids() if job_id not in self.seen)
+        candidates = self.users.get(video, set()) | set(self.app.jobs.open_job_ids()) | set(newer)
+        for job_id in sorted(candidates):
+            try:
+                if _may_need(self.app.jobs.read(job_id).doc) == video:
+                    return True
+            except JobNotFound:
+                continue
+        return False
 
 
-def purge_job(app: TaskApp, job_id: str) -> bool:
+def purge_job(app: TaskApp, job_id: str, users: VideoUsers | None = None) -> bool:
     """Delete a finished job: its status document first (only the version read, and only if it is still
-    finished), then its marker, key record, checkpoints, results and video, unless a job still needs the video.
+    finished), then its marker, key record, checkpoints, results and video, unless a job still needs the video
+    (``users``: made once for a purge of many jobs; read here when not given).
 
     Returns False, deleting nothing, when the job changed meanwhile (an operator resumed it, say).
     Whatever a crash leaves behind after the document is gone, the bucket's lifecycle rules expire.
@@ -59,9 +86,9 @@ def purge_job(app: TaskApp, job_id: str) -> bool:
     app.store.delete_prefix(checkpoint_prefix(job_id))
     app.store.delete_prefix(results_prefix(job_id))
     for part in current.doc.waiting_for:  # the parts it was analysed in (any still running is left alone)
-        purge_job(app, part)
+        purge_job(app, part, users)
     upload = current.doc.request.kwargs.get("video_key")
-    if isinstance(upload, str) and upload.startswith(UPLOADS) and not video_needed(app, upload):
+    if isinstance(upload, str) and upload.startswith(UPLOADS) and not (users or VideoUsers(app)).needed(upload):
         app.store.delete(upload)
     return True
 

@@ -37,7 +37,7 @@ from statestore import ObjectNotFound, PreconditionFailed, StoreError
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
 from ..analysis.keys import OPERATOR, upload_key, upload_owned_by
-from ..analysis.retention import can_resume, finished_before, purge_job
+from ..analysis.retention import VideoUsers, can_resume, finished_before, purge_job
 from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp, default_worker_id
 from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
@@ -403,7 +403,8 @@ class JobService:
             listed = [{"job_id": doc.job_id, "state": str(doc.state), "finished_at": isoformat(doc.finished_at or doc.updated_at)}
                       for doc in victims]
             return {"would_delete": listed, "deleted": [], "kept": [], "more": more}
-        deleted = [doc.job_id for doc in victims if purge_job(self.app, doc.job_id)]
+        users = VideoUsers(self.app)  # every document read once for the whole batch; each video checked again as it goes
+        deleted = [doc.job_id for doc in victims if purge_job(self.app, doc.job_id, users)]
         kept = [doc.job_id for doc in victims if doc.job_id not in deleted]  # changed meanwhile (resumed, say)
         return {"would_delete": [], "deleted": deleted, "kept": kept, "more": more}
 
