@@ -370,3 +370,17 @@ def test_abort_upload_with_a_forged_id_says_so(local_store):
         answer = client.post("/api/abort_upload", json={**ids, "upload_id": forged}, headers=ALICE)
         assert answer.status_code == 404 and answer.json()["code"] == "upload_not_found", forged
     assert client.post("/api/abort_upload", json=ids, headers=ALICE).json() == {"status": "success", "aborted": True}
+
+
+@pytest.mark.parametrize("argv,trusted", [([], None), (["--forwarded-allow-ips", "10.0.0.5"], "10.0.0.5")])
+def test_serve_believes_proxy_headers_only_from_the_proxies_it_is_told(monkeypatch, argv, trusted):
+    import uvicorn
+
+    from ergo_tasks.cli import main
+    from ergo_tasks.service import http
+
+    ran = {}
+    monkeypatch.setattr(http, "build_gateway", lambda host, port, settings: "app")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.update(options))
+    assert main(["serve", *argv]) == 0
+    assert ran["proxy_headers"] is (trusted is not None) and ran["forwarded_allow_ips"] == trusted
