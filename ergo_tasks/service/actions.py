@@ -288,14 +288,26 @@ class JobService:
         return {"parts": [{"number": part.number, "size": part.size} for part in self._uploaded_parts(request, caller)]}
 
     def complete_upload(self, request: SizedUploadRequest, caller: Caller) -> dict:
-        part_size, count = self._parts(request.size)
+        # ownership first: another client's completed upload must not pass for a retry of theirs
         self._check_upload_key(request.video_key, caller, UPLOAD_GONE)
+        received = self._parts_to_join(request, caller)
+        if received is not None:
+            self._join(request, received)
+        return {"video_key": request.video_key, "size": request.size}
+
+    def _parts_to_join(self, request: SizedUploadRequest, caller: Caller) -> dict | None:
+        """The parts storage has, by number; None when the upload was completed already (a retry after its
+        answer was lost finds the video there: that is the answer it missed)."""
         try:
-            received = {part.number: part for part in self._uploaded_parts(request, caller)}
+            return {part.number: part for part in self._uploaded_parts(request, caller)}
         except ServiceError:
-            if self._is_stored(request):  # a completion retried after its answer was lost: the video is there
-                return {"video_key": request.video_key, "size": request.size}
+            if self._is_stored(request):
+                return None
             raise
+
+    def _join(self, request: SizedUploadRequest, received: dict) -> None:
+        """Join the parts into the video once every one is there at its size; never over an existing video."""
+        part_size, count = self._parts(request.size)
         missing = [n for n in range(1, count + 1) if n not in received or received[n].size != _part_length(request.size, part_size, n)]
         if missing:
             listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
@@ -307,7 +319,6 @@ class JobService:
             # a completion retried while the first was joining the parts finds the video there already: that is success
             if not self._is_stored(request):
                 raise ServiceError("This upload was completed or replaced already.", code="already_uploaded") from None
-        return {"video_key": request.video_key, "size": request.size}
 
     def abort_upload(self, request: UploadPartsRequest, caller: Caller) -> dict:
         self._uploaded_parts(request, caller)  # a forged or finished upload is an error, not "aborted"
