@@ -46,6 +46,9 @@ class Middleware:
         """A worker is about to look for its first job: the place for start-up costs (imports, say), which
         would otherwise fall on the first job it runs."""
 
+    def on_worker_lost(self, app: TaskApp, worker: str, cause: str) -> None:
+        """A worker pool's child process died unasked (``cause``: how) and was replaced: the place for an alert."""
+
 
 class MiddlewareStack:
     """The app's middleware, called in the order they were added."""
@@ -70,6 +73,9 @@ class MiddlewareStack:
 
     def after_worker_boot(self, app: TaskApp) -> None:
         self._call("after_worker_boot", app)
+
+    def on_worker_lost(self, app: TaskApp, worker: str, cause: str) -> None:
+        self._call("on_worker_lost", app, worker, cause)
 
     def _call(self, hook: str, app: TaskApp, *args) -> None:
         for middleware in self._items:

@@ -1,7 +1,8 @@
 """``ergo worker``: processes that claim jobs from storage and run them.
 
 Each process runs :class:`Worker` alone (one job at a time); ``--concurrency
-N`` starts N such processes under a small supervisor.  Shutdown is clean:
+N`` starts N such processes under a small supervisor (:class:`WorkerPool`),
+which replaces a child that died unasked (OOM-killed, say).  Shutdown is clean:
 
 * first SIGTERM / SIGINT: stop claiming; the running job may finish within
   ``ERGO_SHUTDOWN_GRACE_SECONDS``, after which it is handed back to the queue
@@ -106,17 +107,53 @@ def run_workers(app: TaskApp, modules: list[str], concurrency: int = 1) -> None:
         _install_signal_handlers(worker)
         worker.run()
         return
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: boto3 clients are not fork-safe
-    children = [context.Process(target=_child_main, args=(modules, index), name=f"ergo-worker-{index}") for index in range(concurrency)]
-    for child in children:
-        child.start()
+    WorkerPool(app, modules, concurrency).run()
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        for child in children:
+
+class WorkerPool:
+    """``size`` worker processes, kept at ``size``: a child that dies while the pool is not stopping is replaced,
+    with an error in the log and an alert (the app's middleware, ``on_worker_lost``), as RQ's ``WorkerPool`` does.
+
+    Signals are forwarded to the children (the first asks them to stop, a second makes them leave now).
+    """
+
+    #: How often the supervisor looks at its children, in seconds.
+    check_seconds = 0.5
+
+    def __init__(self, app: TaskApp, modules: list[str], size: int):
+        self.app, self.modules, self.size = app, modules, size
+        self.context = multiprocessing.get_context("spawn")  # fresh interpreters: boto3 clients are not fork-safe
+        self.children: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        for index in range(self.size):
+            self._start(index)
+        signal.signal(signal.SIGTERM, self._forward)
+        signal.signal(signal.SIGINT, self._forward)
+        while not self.stopping.is_set():
+            for index, child in list(self.children.items()):
+                if child.exitcode is not None and not self.stopping.is_set():
+                    self._replace(index, child)
+            self.stopping.wait(self.check_seconds)
+        for child in self.children.values():
+            child.join()
+
+    def _start(self, index: int) -> None:
+        child = self.context.Process(target=_child_main, args=(self.modules, index), name=f"ergo-worker-{index}")
+        child.start()
+        self.children[index] = child
+
+    def _replace(self, index: int, child: multiprocessing.process.BaseProcess) -> None:
+        code = child.exitcode or 0
+        cause = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        log.error("worker.child_died", worker=child.name, pid=child.pid, exitcode=code,
+                  signal=signal.Signals(-code).name if code < 0 else None, cause=cause)
+        self._start(index)
+        self.app.middleware.on_worker_lost(self.app, child.name, cause)
+
+    def _forward(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping.set()
+        for child in self.children.values():
             if child.is_alive() and child.pid:
                 os.kill(child.pid, signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for child in children:
-        child.join()

@@ -15,7 +15,7 @@ import pytest
 
 from ergo_tasks import State
 from ergo_tasks.analysis import ANALYZE_TASK, register
-from ergo_tasks.analysis.keys import upload_key
+from ergo_tasks.analysis.keys import OPERATOR, upload_key
 from pipeline.errors import PoseModelUnavailable
 from pipeline.results import UnsafeResult, load_result
 from pipeline.synthetic import make_video
@@ -239,6 +239,7 @@ def test_ergo_analyze_writes_the_files_and_prints_a_summary(local_store, clip, t
     assumed = saved["inputs"]["assumed"]  # the task details given on the command line are what was scored with
     assert (assumed["load_kg"], assumed["coupling"], assumed["sitting"], assumed["legs_supported"]) == (12.5, 2, True, False)
     assert saved["video"]["name"] == clip.name
+    assert [doc.owner for doc in make_app(local_store).jobs.recent()] == [OPERATOR]  # the CLI's job has an owner
 
 
 def test_ergo_analyze_refuses_task_details_the_worksheets_do_not_have(local_store, clip):

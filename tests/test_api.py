@@ -379,7 +379,10 @@ def test_the_status_says_whether_resuming_can_help(s3_store):
 def test_owners_cancel_their_own_jobs_and_no_one_elses(s3_store):
     service = service_for(s3_store, dispatch_mode="worker")
     alice, bob = Caller(client="alice", operator=False, internal=False), Caller(client="bob", operator=False, internal=False)
-    job_id = service.handle("start_processing", {"video_key": _uploaded(s3_store, b"0" * 2000)}, alice)["job_id"]
+    key = upload_key("clip.mp4", owner="alice")  # made for alice (by generate_upload_url): not bob's to start
+    s3_store.put(key, b"0" * 2000)
+    assert service.handle("start_processing", {"video_key": key}, bob)["code"] == "upload_not_found"
+    job_id = service.handle("start_processing", {"video_key": key}, alice)["job_id"]
     assert service.handle("cancel_job", {"job_id": job_id}, bob)["code"] == "job_not_found"
     assert service.handle("get_status", {"job_id": job_id}, alice)["job_status"]["status"] == "queued"
     assert service.handle("cancel_job", {"job_id": job_id}, alice)["job_status"]["status"] == "cancelled"

@@ -102,7 +102,7 @@ def test_the_console_script_is_installed():
 
 
 def test_purge_keeps_a_video_another_job_still_needs_and_a_job_resumed_meanwhile(store):
-    from ergo_tasks.analysis.retention import purge_job, uploads_in_use
+    from ergo_tasks.analysis.retention import purge_job
     from statestore import PreconditionFailed
 
     app = make_app(store, eager=False)
@@ -112,8 +112,7 @@ def test_purge_keeps_a_video_another_job_still_needs_and_a_job_resumed_meanwhile
     waiting = app.queue.enqueue("t", [], {"video_key": video}, 0)  # queued: it will need the video
     app.queue.claim("w", job_id=old.job_id)
     app.queue.finish(old.job_id, "w", State.SUCCESS, reason="done")
-    assert uploads_in_use(app) == {video}
-    assert purge_job(app, old.job_id, keep=uploads_in_use(app))
+    assert purge_job(app, old.job_id)
     assert not store.exists(JobStore.status_key(old.job_id)) and store.exists(video)
 
     app.queue.revoke(waiting.job_id)
@@ -121,5 +120,5 @@ def test_purge_keeps_a_video_another_job_still_needs_and_a_job_resumed_meanwhile
     app.queue.resume(waiting.job_id)  # an operator resumes it while a purge holds the old version
     with pytest.raises(PreconditionFailed):
         app.jobs.delete(seen)
-    assert not purge_job(app, waiting.job_id, keep=set())  # unfinished now: purge leaves it alone
+    assert not purge_job(app, waiting.job_id)  # unfinished now: purge leaves it alone
     assert store.exists(JobStore.status_key(waiting.job_id)) and store.exists(video)

@@ -147,3 +147,16 @@ def test_storage_init_on_the_local_backend_explains_itself(local_store):
     result = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "storage", "init"], env=storage_env(local_store),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "needs no setup" in result.stdout
+
+
+def test_the_handlers_local_check_refuses_malformed_input_in_words(local_store):
+    """The SDK's --test_input printed a JSONDecodeError (or an AttributeError) traceback for malformed input."""
+    env = storage_env(local_store, ERGO_POSE_MODEL="keypointrcnn", ERGO_POSE_WEIGHTS="random")
+    for given in ("{not json", "[1, 2]", '"health"', '{"action": "health"}'):
+        result = subprocess.run([sys.executable, str(DEPLOY / "handler.py"), "--test_input", given], env=env, cwd=REPO,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout, (given, result.stderr[-1500:])
+        assert '{"input": {"action": ...' in result.stderr, given
+    good = subprocess.run([sys.executable, str(DEPLOY / "handler.py"), "--test_input", '{"input": {"action": "health"}}'],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0 and "Traceback" not in good.stderr + good.stdout, good.stderr[-1500:]

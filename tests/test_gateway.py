@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,9 +13,11 @@ import urllib.request
 import pytest
 from fastapi.testclient import TestClient
 
-from ergo_tasks.analysis import TASK_MODULES
+from ergo_tasks import State
+from ergo_tasks.analysis import ANALYZE_TASK, TASK_MODULES
+from ergo_tasks.analysis.keys import OPERATOR
 from ergo_tasks.service.actions import build_service
-from ergo_tasks.service.http import RateLimiter, create_gateway
+from ergo_tasks.service.http import AUTH_FAILURE_BURST, AUTH_GLOBAL_FAILURE_BURST, RateLimiter, create_gateway
 from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
@@ -73,7 +76,7 @@ def test_submit_through_serve_with_localstack_storage(s3_store, clip, tmp_path):
 def gateway(store, tokens: str | None = None, **settings):
     service = build_service(make_app(store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker", **settings.pop("service", {})))
     config = GatewaySettings(api_tokens=tokens, **settings)
-    return TestClient(create_gateway(config, service=service)), service
+    return TestClient(create_gateway(config, service=service), base_url="http://127.0.0.1"), service
 
 
 def test_tokens_and_the_operator_role(local_store):
@@ -199,7 +202,7 @@ def test_cors_is_off_unless_configured(local_store):
 def test_the_frontend_is_served_when_present(local_store, tmp_path):
     (tmp_path / "index.html").write_text("<!doctype html><title>ergo</title>")
     service = build_service(make_app(local_store, eager=False, tasks=TASK_MODULES), ServiceSettings(dispatch_mode="worker"))
-    client = TestClient(create_gateway(GatewaySettings(frontend_dir=tmp_path), service=service))
+    client = TestClient(create_gateway(GatewaySettings(frontend_dir=tmp_path), service=service), base_url="http://localhost")
     assert "<title>ergo</title>" in client.get("/").text
     info = client.get("/api/info").json()
     assert info["video_types"]["mov"] == "video/quicktime"
@@ -221,3 +224,163 @@ def test_the_page_gets_its_lists_from_the_one_source(local_store):
         assert rula_action_level(highest) == level
     refused = client.post("/api/start_processing", json={"video_key": "uploads/x/y.mp4", "quality": "ultra"}).json()
     assert refused["code"] == "invalid_input" and "'low', 'medium' or 'high'" in refused["error"]
+
+
+def test_tokens_may_contain_colons_and_equals_signs(local_store, tmp_path):
+    """A token is the whole entry; only a final ':operator' is a role (the old parser cut 'alice:secret' at the ':')."""
+    settings = GatewaySettings(api_tokens=" alice:longsecret-XYZ , b64:QUJD==:operator,plain")
+    assert settings.tokens() == {"alice:longsecret-XYZ": "user", "b64:QUJD==": "operator", "plain": "user"}
+    client, _ = gateway(local_store, tokens="alice:longsecret-XYZ,root=1:operator")
+    assert client.post("/api/health", json={}, headers={"Authorization": "Bearer alice"}).status_code == 401
+    assert client.post("/api/health", json={}, headers={"Authorization": "Bearer alice:longsecret-XYZ"}).status_code == 200
+    assert client.post("/api/list_jobs", json={}, headers={"Authorization": "Bearer root=1"}).status_code == 200
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# comment\nbob:s=e:cret\nops:key operator\n")
+    assert GatewaySettings(api_tokens_file=tokens).tokens() == {"bob:s=e:cret": "user", "ops:key": "operator"}
+
+
+def _from(app, address: str) -> TestClient:
+    return TestClient(app, client=(address, 40000))
+
+
+def test_wrong_tokens_are_limited_per_address_and_overall_and_never_lock_out_a_right_token(local_store):
+    """The issue's attack: 40 addresses x 12 wrong tokens got 400 guesses answered; one address's failures locked out
+    the right tokens behind it. Now a global ceiling holds across addresses and a right token always gets in."""
+    client, _ = gateway(local_store, tokens="alice-secret-token,ops-secret-token:operator", rate_limit_burst=100)
+    app = client.app
+    right = {"Authorization": "Bearer alice-secret-token"}
+    answered = refused = 0
+    for address in range(40):
+        guesser = _from(app, f"10.0.{address}.1")
+        for guess in range(12):
+            code = guesser.post("/api/health", json={}, headers={"Authorization": f"Bearer guess-{address}-{guess}"}).status_code
+            answered += code == 401
+            refused += code == 429
+        assert guesser.post("/api/health", json={}, headers=right).status_code == 200  # the same address, the right token
+    assert answered + refused == 480
+    assert answered <= AUTH_GLOBAL_FAILURE_BURST + 5, (answered, refused)  # the ceiling, with room for refill while it ran
+    assert _from(app, "10.9.9.9").post("/api/list_jobs", json={}, headers={"Authorization": "Bearer ops-secret-token"}).status_code == 200
+
+
+def test_an_address_that_guesses_is_refused_before_the_global_ceiling(local_store):
+    client, _ = gateway(local_store, tokens="alice-secret-token")
+    guesser, bystander = _from(client.app, "10.1.1.1"), _from(client.app, "10.2.2.2")
+    codes = [guesser.post("/api/health", json={}, headers={"Authorization": f"Bearer g{n}"}).status_code for n in range(12)]
+    assert codes[:AUTH_FAILURE_BURST] == [401] * AUTH_FAILURE_BURST and set(codes[AUTH_FAILURE_BURST:]) == {429}
+    assert bystander.post("/api/health", json={}, headers={"Authorization": "Bearer typo"}).status_code == 401  # its own budget
+
+
+def test_serve_ignores_x_forwarded_for_unless_told_which_proxy_to_trust(local_store, tmp_path):
+    """uvicorn trusts X-Forwarded-For from loopback by default: a new header per guess was a new address, no limit at all."""
+    process, url = serve(local_store, tmp_path, ERGO_API_TOKENS="alice-secret-token", ERGO_SERVE_WORKERS="0")
+    try:
+        codes = []
+        for n in range(AUTH_FAILURE_BURST + 3):
+            request = urllib.request.Request(f"{url}/api/health", data=b"{}", method="POST", headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer g{n}", "X-Forwarded-For": f"203.0.113.{n}"})
+            try:
+                urllib.request.urlopen(request, timeout=10)
+            except urllib.error.HTTPError as error:
+                codes.append(error.code)
+        assert codes[-1] == 429, codes
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_without_tokens_only_local_host_names_are_answered(local_store):
+    """DNS rebinding: a page on another site that resolves its name to 127.0.0.1 reaches the API through the browser,
+    with its own name in Host. Without tokens, only the names this server is known by are answered."""
+    client, _ = gateway(local_store)
+    for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST"):
+        assert client.post("/api/list_jobs", json={}, headers={"Host": host}).status_code == 200, host
+    for host in ("attacker.example", "attacker.example:8000", "127.0.0.1.attacker.example", ""):
+        refused = client.post("/api/list_jobs", json={}, headers={"Host": host})
+        assert refused.status_code == 421 and refused.json()["code"] == "invalid_host", host
+    assert client.get("/api/info", headers={"Host": "attacker.example"}).status_code == 421
+    listed, _ = gateway(local_store, allowed_hosts="ergo.lan, box.local")
+    assert listed.post("/api/health", json={}, headers={"Host": "ergo.lan:8000"}).status_code == 200
+    with_tokens, _ = gateway(local_store, tokens="alice-secret-token")  # tokens protect the API: any name
+    assert with_tokens.post("/api/health", json={}, headers={"Host": "ergo.example", "Authorization": "Bearer alice-secret-token"}).status_code == 200
+
+
+# -- ownership: another client's ids reach nothing ------------------------------------------------
+MB = 1024 * 1024
+ALICE, BOB = ({"Authorization": f"Bearer {name}-secret-token"} for name in ("alice", "bob"))
+
+
+def _two_clients(store):
+    return gateway(store, tokens="alice-secret-token,bob-secret-token,ops-secret-token:operator",
+                   service={"upload_part_bytes": 5 * MB})
+
+
+def _parts_upload(client, store, size: int = 6 * MB) -> dict:
+    """Alice's upload in parts (5 MB + the rest), every part sent."""
+    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": size}, headers=ALICE).json()
+    assert slot["method"] == "PARTS"
+    for number, length in ((1, 5 * MB), (2, size - 5 * MB)):
+        store.put_part(slot["video_key"], slot["upload_id"], number, io.BytesIO(b"\0" * length))
+    return {"video_key": slot["video_key"], "upload_id": slot["upload_id"]}
+
+
+@pytest.mark.parametrize("action,extra", [("list_upload_parts", {}), ("sign_upload_parts", {"size": 6 * MB, "parts": [1]}),
+                                          ("complete_upload", {"size": 6 * MB}), ("abort_upload", {})])
+def test_multipart_actions_with_another_clients_ids_reach_nothing(local_store, action, extra):
+    client, _ = _two_clients(local_store)
+    ids = _parts_upload(client, local_store)
+    answer = client.post(f"/api/{action}", json={**ids, **extra}, headers=BOB)
+    assert answer.status_code == 404 and answer.json()["code"] == "upload_not_found", answer.json()
+    assert not local_store.exists(ids["video_key"])
+    parts = client.post("/api/list_upload_parts", json=ids, headers=ALICE).json()["parts"]
+    assert [part["number"] for part in parts] == [1, 2]  # Alice's upload is untouched
+    assert client.post("/api/complete_upload", json={**ids, "size": 6 * MB}, headers=ALICE).json()["status"] == "success"
+
+
+def test_another_clients_video_and_jobs_reach_nothing(local_store):
+    client, service = _two_clients(local_store)
+    slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers=ALICE).json()
+    local_store.put(slot["video_key"], b"0" * 5000)
+    stolen = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=BOB)
+    assert stolen.status_code == 404 and stolen.json()["code"] == "upload_not_found"
+    job_id = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=ALICE).json()["job_id"]
+    for action, extra in (("get_status", {}), ("generate_download_url", {"artifact": "pkl"}), ("cancel_job", {})):
+        answer = client.post(f"/api/{action}", json={"job_id": job_id, **extra}, headers=BOB)
+        assert answer.status_code == 404 and answer.json()["code"] == "job_not_found", action
+    assert service.app.jobs.read(job_id).doc.state == State.PENDING
+
+
+def test_jobs_always_have_an_owner_and_ownerless_ones_are_for_operators(local_store):
+    """A job without an owner (started before owners were recorded, or by another tool) was readable by every client."""
+    client, service = _two_clients(local_store)
+    orphan = service.app.queue.enqueue(ANALYZE_TASK, [], {"video_key": "uploads/" + "0" * 32 + "/a.mp4"}, 0).job_id
+    hidden = client.post("/api/get_status", json={"job_id": orphan}, headers=BOB)
+    assert hidden.status_code == 404 and hidden.json()["code"] == "job_not_found"
+    ops = {"Authorization": "Bearer ops-secret-token"}
+    assert client.post("/api/get_status", json={"job_id": orphan}, headers=ops).json()["status"] == "success"
+    key = service.handle_event({"input": {"action": "generate_upload_url", "filename": "b.mp4", "size": 5000}})["video_key"]
+    local_store.put(key, b"0" * 5000)
+    started = service.handle_event({"input": {"action": "start_processing", "video_key": key}})  # the RunPod console: an operator
+    assert service.app.jobs.read(started["job_id"]).doc.owner == OPERATOR
+
+
+def test_abort_upload_with_a_forged_id_says_so(local_store):
+    client, _ = _two_clients(local_store)
+    ids = _parts_upload(client, local_store)
+    for forged in ("0" * 32, "not-an-id", ids["upload_id"][::-1]):
+        answer = client.post("/api/abort_upload", json={**ids, "upload_id": forged}, headers=ALICE)
+        assert answer.status_code == 404 and answer.json()["code"] == "upload_not_found", forged
+    assert client.post("/api/abort_upload", json=ids, headers=ALICE).json() == {"status": "success", "aborted": True}
+
+
+@pytest.mark.parametrize("argv,trusted", [([], None), (["--forwarded-allow-ips", "10.0.0.5"], "10.0.0.5")])
+def test_serve_believes_proxy_headers_only_from_the_proxies_it_is_told(monkeypatch, argv, trusted):
+    import uvicorn
+
+    from ergo_tasks.cli import main
+    from ergo_tasks.service import http
+
+    ran = {}
+    monkeypatch.setattr(http, "build_gateway", lambda host, port, settings: "app")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.update(options))
+    assert main(["serve", *argv]) == 0
+    assert ran["proxy_headers"] is (trusted is not None) and ran["forwarded_allow_ips"] == trusted

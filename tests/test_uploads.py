@@ -15,7 +15,7 @@ import requests
 from ergo_tasks.analysis import register
 from ergo_tasks.analysis.settings import AnalysisSettings
 from ergo_tasks.service import client as client_module
-from ergo_tasks.service.actions import build_service
+from ergo_tasks.service.actions import Caller, build_service
 from ergo_tasks.service.client import ApiClient, upload_video
 from ergo_tasks.service.settings import ServiceSettings
 from pipeline.synthetic import make_video
@@ -180,3 +180,55 @@ def test_an_upload_can_be_cancelled_and_a_finished_one_is_not_resumed(s3_store, 
     assert gone["code"] == "upload_not_found" and "upload the video again" in gone["error"]
     forged = call(service, "list_upload_parts", video_key="uploads/../status/x.json", upload_id=slot["upload_id"])
     assert forged["code"] == "invalid_input"
+
+
+def test_a_completion_retried_after_its_answer_was_lost_returns_the_stored_video(s3_store):
+    """The retry found the upload gone and answered 404 upload_not_found: the client uploaded the whole file again."""
+    service = service_for(s3_store)
+    slot = call(service, "generate_upload_url", filename="a.mp4", size=9 * MB)
+    ids = {"video_key": slot["video_key"], "upload_id": slot["upload_id"]}
+    urls = call(service, "sign_upload_parts", **ids, size=9 * MB, parts=[1, 2])["urls"]
+    for number, length in (("1", PART), ("2", MB)):
+        assert requests.put(urls[number], data=b"z" * length).status_code == 200
+    first = call(service, "complete_upload", **ids, size=9 * MB)
+    assert call(service, "complete_upload", **ids, size=9 * MB) == first == {"status": "success", "video_key": ids["video_key"], "size": 9 * MB}
+    assert call(service, "complete_upload", **ids, size=9 * MB - 1)["code"] == "upload_not_found"  # not what was stored
+
+
+def test_another_client_cannot_touch_an_upload_on_s3(s3_store):
+    service = service_for(s3_store)
+    alice, bob = (Caller(client=name, operator=False, internal=False) for name in ("a" * 16, "b" * 16))
+    slot = service.handle("generate_upload_url", {"filename": "a.mp4", "size": 9 * MB}, alice)
+    ids = {"video_key": slot["video_key"], "upload_id": slot["upload_id"]}
+    assert service.handle("abort_upload", ids, bob)["code"] == "upload_not_found"
+    assert s3_store.uploaded_parts(**{"key": ids["video_key"], "upload_id": ids["upload_id"]}) == []  # still in progress
+    assert service.handle("abort_upload", ids, alice)["aborted"] is True
+
+
+def test_ergo_submit_run_again_after_a_lost_completion_answer_sends_nothing(local_store, tmp_path, monkeypatch):
+    """The completion's answer was lost (the client died before it heard): running it again found the upload gone
+    and sent the whole file a second time, orphaning the first copy."""
+    video = tmp_path / "shift.mp4"
+    video.write_bytes(os.urandom(6 * MB))
+    process, url = serve(local_store, tmp_path, ERGO_UPLOAD_PART_BYTES=str(5 * MB), ERGO_SERVE_WORKERS="0")
+    try:
+        client, state = ApiClient(url), tmp_path / "upload-state"
+        real_call = client.call
+
+        def answer_lost(action, **params):
+            answer = real_call(action, **params)
+            if action == "complete_upload":
+                raise SystemExit("the connection dropped before the answer came")
+            return answer
+
+        monkeypatch.setattr(client, "call", answer_lost)
+        with pytest.raises(SystemExit):
+            upload_video(client, video, show=False, workers=2, state_dir=state)
+        monkeypatch.setattr(client, "call", real_call)
+        monkeypatch.setattr(client_module, "_put_range", lambda *a, **k: pytest.fail("sent the video again"))
+        key = upload_video(client, video, show=False, workers=2, state_dir=state)
+        assert local_store.get(key).body == video.read_bytes() and list(state.iterdir()) == []
+        assert [info.key for info in local_store.list("uploads/")] == [key]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

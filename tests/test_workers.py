@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -85,3 +87,37 @@ def test_sigterm_releases_the_running_job_cleanly(s3_store):
     doc = job.status_doc
     assert doc.state == State.PENDING and doc.lease is None and doc.checkpoint is not None
     assert "shutting down" in doc.history[-1].reason
+
+
+def _children(process: subprocess.Popen) -> set[int]:
+    """The pool's worker processes (not multiprocessing's resource tracker)."""
+    found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "spawn_main"], capture_output=True, text=True).stdout.split()
+    return {int(pid) for pid in found}
+
+
+def test_the_pool_replaces_a_child_that_died_with_a_log_line_and_an_alert(local_store):
+    """`ergo worker -c 2` never replaced an OOM-killed child: the pool silently shrank (RQ's WorkerPool replaces it)."""
+    from tests.fakes import RecordingServer
+
+    with RecordingServer() as hook:
+        env = storage_env(local_store, ERGO_POLL_SECONDS="0.1", ERGO_LOG_FORMAT="json", ERGO_WEBHOOK_URL=f"{hook.url}/alerts")
+        pool = subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", "worker", "-c", "2", "-I", "tests.sample_tasks"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: len(_children(pool)) == 2, timeout=60, interval=0.2)
+            first = _children(pool)
+            victim = min(first)
+            os.kill(victim, signal.SIGKILL)  # what the kernel's OOM killer does
+            wait_for(lambda: len(_children(pool)) == 2 and victim not in _children(pool), timeout=60, interval=0.2)
+            wait_for(lambda: hook.requests, timeout=30, interval=0.2)
+            app = make_app(local_store, eager=False)
+            jobs = [app.send_task("tests.record_execution", [f"after-{n}"]) for n in range(4)]
+            wait_for(lambda: all(job.status_doc.state == State.SUCCESS for job in jobs), timeout=120, interval=0.3)
+        finally:
+            code = stop(pool)
+            log = pool.stderr.read()
+        assert code == 0, log[-2000:]
+        died = [json.loads(line) for line in log.splitlines() if '"worker.child_died"' in line]
+        assert len(died) == 1 and died[0]["level"] == "error" and died[0]["signal"] == "SIGKILL", log[-2000:]
+        alert = hook.requests[0]["body"]
+        assert "SIGKILL" in alert["text"] and "replaced" in alert["text"]

@@ -2,13 +2,16 @@
 
 ::
 
-    uploads/<random id>/<file name>   videos, uploaded through a signed URL
+    uploads/<random id>/<file name>   videos, uploaded through a signed URL; the id's second half is the
+                                      owner's tag (:func:`upload_owned_by`)
     checkpoints/<job_id>/             finished chunks of a running analysis
     results/<job_id>/                 the result files of a finished analysis
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import unicodedata
 import uuid
@@ -16,6 +19,8 @@ import uuid
 UPLOADS = "uploads/"
 RESULTS = "results/"
 CHECKPOINTS = "checkpoints/"
+#: The owner of what an operator starts (the CLI, the RunPod console, a server without tokens).
+OPERATOR = "operator"
 
 
 def checkpoint_prefix(job_id: str) -> str:
@@ -39,6 +44,21 @@ def safe_filename(name: str, max_length: int = 80) -> str:
     return f"{stem[: max_length - len(ext) - 1]}.{ext.lower()}"
 
 
-def upload_key(filename: str) -> str:
-    """A fresh key under uploads/: a unique id the client cannot choose, then the sanitised name."""
-    return f"{UPLOADS}{uuid.uuid4().hex}/{safe_filename(filename)}"
+def upload_key(filename: str, owner: str = OPERATOR) -> str:
+    """A fresh key under uploads/: a unique id the client cannot choose, then the sanitised name.
+
+    The id is 16 random hex digits and the owner's tag for them, so every request about an upload can tell
+    whether it comes from its owner without a record to look up (see :func:`upload_owned_by`).
+    """
+    random = uuid.uuid4().hex[:16]
+    return f"{UPLOADS}{random}{_owner_tag(random, owner)}/{safe_filename(filename)}"
+
+
+def upload_owned_by(key: str, owner: str) -> bool:
+    """Whether ``key`` (a well-formed upload key) was made for ``owner``: nobody else can make its tag match theirs."""
+    upload_id = key[len(UPLOADS):].split("/", 1)[0]
+    return hmac.compare_digest(upload_id[16:], _owner_tag(upload_id[:16], owner))
+
+
+def _owner_tag(random: str, owner: str) -> str:
+    return hashlib.sha256(f"{random}:{owner}".encode()).hexdigest()[:16]

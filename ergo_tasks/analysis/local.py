@@ -22,7 +22,7 @@ from ..settings import TaskSettings
 from ..states import State
 from ..status import JobStatus
 from . import TASK_MODULES
-from .keys import results_prefix, upload_key
+from .keys import OPERATOR, results_prefix, upload_key
 from .task import ANALYZE_TASK
 
 #: What ``--weights random`` users are told, before and after the run.
@@ -53,7 +53,7 @@ def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | Non
         kwargs["blur_faces"] = False
     if overlay is not None:
         kwargs["overlay"] = overlay
-    job = app.send_task(ANALYZE_TASK, kwargs=kwargs)
+    job = app.send_task(ANALYZE_TASK, kwargs=kwargs, owner=OPERATOR)  # an operator at this machine
     runner = threading.Thread(target=app.run_until_ready, args=(job.id, default_worker_id("analyze")), daemon=True)
     runner.start()
     while runner.is_alive():

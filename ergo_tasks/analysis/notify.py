@@ -30,7 +30,8 @@ def message(doc: JobStatus) -> dict:
 
 
 class WebhookNotifier(Middleware):
-    """Posts :func:`message` to ``url`` once a job has succeeded or failed (a canceller knows already)."""
+    """Posts :func:`message` to ``url`` once a job has succeeded or failed (a canceller knows already), and a line
+    when a worker pool lost a process."""
 
     def __init__(self, url: str, timeout: float = 5.0):
         self.url, self.timeout = url, timeout
@@ -38,8 +39,16 @@ class WebhookNotifier(Middleware):
     def after_process(self, app: TaskApp, doc: JobStatus) -> None:
         if doc.state not in (State.SUCCESS, State.FAILURE):
             return
-        request = urllib.request.Request(self.url, data=json.dumps(message(doc)).encode(), method="POST",
+        self._post(message(doc))
+        log.info("notify.sent", job_id=doc.job_id, state=str(doc.state))
+
+    def on_worker_lost(self, app: TaskApp, worker: str, cause: str) -> None:
+        self._post({"text": f"Worker process {worker} died ({cause}) and was replaced; its job, if any, is requeued "
+                            "when its lease expires.", "worker": worker})
+        log.info("notify.sent", worker=worker)
+
+    def _post(self, body: dict) -> None:
+        request = urllib.request.Request(self.url, data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=self.timeout):
             pass
-        log.info("notify.sent", job_id=doc.job_id, state=str(doc.state))

@@ -7,9 +7,9 @@ import itertools
 
 from .. import bootstrap
 from ..analysis import TASK_MODULES
-from ..analysis.retention import finished_before, purge_job, uploads_in_use
+from ..service.actions import OPERATOR_CONSOLE, build_service
+from ..service.errors import ServiceError
 from ..states import State
-from ..timeutil import isoformat
 from ..worker import run_workers
 from .output import describe, job_row, print_json, table
 
@@ -43,37 +43,48 @@ def cmd_jobs_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def operate(action: str, **params) -> dict:
+    """An operator's action through the service, as the API runs it: a cancel withdraws the RunPod request, a
+    resumed job is dispatched at once (``ERGO_DISPATCH_MODE`` and the RunPod settings as the gateway has them)."""
+    answer = build_service(bootstrap.start(TASK_MODULES)).handle(action, params, OPERATOR_CONSOLE)
+    if answer["status"] == "error":
+        raise ServiceError(answer["error"], code=answer["code"])
+    return answer
+
+
 def cmd_jobs_resume(args: argparse.Namespace) -> int:
-    doc = bootstrap.start().queue.resume(args.job_id, by="operator (ergo jobs resume)").doc
-    print(f"Job {doc.job_id} is {doc.state} again; it continues from checkpoint {doc.checkpoint or '(none: from the start)'}.")
+    answer = operate("resume_job", job_id=args.job_id)
+    status = answer["job_status"]
+    print(f"Job {status['job_id']} is {status['state']} again: {answer['message']}")
     return 0
 
 
 def cmd_jobs_cancel(args: argparse.Namespace) -> int:
-    doc = bootstrap.start().queue.revoke(args.job_id, by="operator", reason="cancelled with ergo jobs cancel").doc
-    print(f"Job {doc.job_id} is {doc.state}; a running worker stops at its next checkpoint.")
+    answer = operate("cancel_job", job_id=args.job_id)
+    print(f"Job {answer['job_status']['job_id']} is {answer['job_status']['state']}. {answer['message']}")
     return 0
 
 
 def cmd_jobs_purge(args: argparse.Namespace) -> int:
-    app = bootstrap.start()
-    victims = list(finished_before(app, args.older_than))
-    keep = uploads_in_use(app)
+    if not args.yes:
+        answer = operate("purge_jobs", older_than_days=args.older_than, limit=1000)
+        for job in answer["would_delete"]:
+            print(f"would delete {job['job_id']} ({job['state']}, finished {job['finished_at']})")
+        more = " (and more: the first 1000 are listed)" if answer["more"] else ""
+        print(f"Would delete {len(answer['would_delete'])} finished job(s){more} older than {args.older_than} day(s). "
+              "Add --yes to delete.")
+        return 0
     deleted = 0
-    for doc in victims:
-        if not args.yes:
-            print(f"would delete {doc.job_id} ({doc.state}, finished {isoformat(doc.finished_at or doc.updated_at)})")
-        elif purge_job(app, doc.job_id, keep):
-            deleted += 1
-            print(f"deleted {doc.job_id}")
-        else:
-            print(f"kept {doc.job_id}: it changed while purging (resumed?)")
-    if args.yes:
-        print(f"Deleted {deleted} finished job(s) older than {args.older_than} day(s).")
-    else:
-        print(f"Would delete {len(victims)} finished job(s) older than {args.older_than} day(s). Add --yes to delete.")
-    if keep:
-        print(f"Videos still needed by unfinished jobs are kept ({len(keep)}).")
+    while True:
+        answer = operate("purge_jobs", older_than_days=args.older_than, dry_run=False)
+        for job_id in answer["deleted"]:
+            print(f"deleted {job_id}")
+        for job_id in answer["kept"]:
+            print(f"kept {job_id}: it changed while purging (resumed?)")
+        deleted += len(answer["deleted"])
+        if not answer["more"] or not answer["deleted"]:
+            break
+    print(f"Deleted {deleted} finished job(s) older than {args.older_than} day(s); videos that a job can still use are kept.")
     return 0
 
 

@@ -26,7 +26,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # a log line, not a print: with ERGO_LOG_FORMAT=json the server writes nothing but JSON
     log.info("serve.listening", url=f"http://{args.host}:{args.port}/", api_docs="/docs", backend=settings.serve_backend)
     # log_config=None: uvicorn's loggers go through the process's logging setup (JSON when asked for)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=None)
+    # uvicorn believes X-Forwarded-For from loopback unless told otherwise: a client's address (rate limits, failed
+    # tokens) comes from the connection, or from the proxy header only when the proxy is named
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=None,
+                proxy_headers=bool(args.forwarded_allow_ips), forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -39,4 +42,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--workers", type=int, help="in-process workers for the embedded backend (default 1)")
     serve.add_argument("--insecure-no-auth", action="store_true",
                        help="serve a non-loopback address without API tokens (every caller is an operator)")
+    serve.add_argument("--forwarded-allow-ips", metavar="ADDRESSES",
+                       help="comma-separated addresses of the reverse proxies whose X-Forwarded-For names the client "
+                            "(default: none; every client is its connection's address)")
     serve.set_defaults(handler=cmd_serve)

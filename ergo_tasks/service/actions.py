@@ -36,7 +36,8 @@ from statestore import ObjectNotFound, PreconditionFailed, StoreError
 
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
-from ..analysis.keys import upload_key
+from ..analysis.keys import OPERATOR, upload_key, upload_owned_by
+from ..analysis.retention import VideoUsers, can_resume, finished_before, purge_job
 from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp, default_worker_id
 from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
@@ -55,6 +56,9 @@ log = structlog.get_logger(__name__)
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "avi": "video/x-msvideo", "mkv": "video/x-matroska",
                "webm": "video/webm", "m4v": "video/x-m4v"}
 _UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/[A-Za-z0-9._-]{1,80}$")
+#: What a request about an upload that is not there, or not the caller's, is told (the same words for both).
+UPLOAD_GONE = "That upload is not in progress (completed, cancelled or expired); upload the video again."
+NO_UPLOAD = "No upload was found for that video_key; upload the video first."
 EXPIRED = "The result files of job {job_id} have expired and were deleted; analyse the video again to get them."
 PUBLIC_STATUS = {State.PENDING: "queued", State.RETRY: "queued", State.STARTED: "processing", State.PROGRESS: "processing",
                  State.SUCCESS: "completed", State.FAILURE: "failed", State.REVOKED: "cancelled"}
@@ -120,6 +124,15 @@ class EmptyRequest(_Request):
     pass
 
 
+class PurgeRequest(_Request):
+    #: Finished jobs whose end lies more than this many days back are deleted.
+    older_than_days: float = Field(ge=0)
+    #: Only say what would be deleted (the default: deleting takes an explicit false).
+    dry_run: bool = True
+    #: At most this many jobs per call; ``more`` says whether to call again.
+    limit: int = Field(100, ge=1, le=1000)
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who is calling, as the transport says (never the request's input).
@@ -134,6 +147,9 @@ class Caller:
     internal: bool = True
     on_progress: Callable[[dict], None] | None = field(default=None, compare=False)
 
+
+#: An operator at a console (``ergo jobs``): every job, but not the RunPod endpoint's ``execute``.
+OPERATOR_CONSOLE = Caller(client=None, operator=True, internal=False)
 
 Role = Literal["user", "operator", "internal"]
 
@@ -161,6 +177,7 @@ ACTIONS: dict[str, Action] = {
     "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
     "cancel_job": Action(JobRequest, "user", "Cancel a job (your own; an operator's, any)"),
     "resume_job": Action(JobRequest, "operator", "Resume a failed or cancelled job from its checkpoint (operator)"),
+    "purge_jobs": Action(PurgeRequest, "operator", "Delete old finished jobs, their files and the videos no job needs (operator)"),
     "execute": Action(JobRequest, "internal", "Run a job to its end in this request (the RunPod endpoint only)"),
 }
 #: What the public gateway lets through ('execute' is for the RunPod endpoint itself).
@@ -242,7 +259,7 @@ class JobService:
         if request.content_type and not request.content_type.lower().startswith(("video/", "application/octet-stream")):
             raise ServiceError(f"'{request.content_type[:40]}' is not a video content type.", code="invalid_file_type")
         self._check_size(request.size)
-        key = upload_key(request.filename)
+        key = upload_key(request.filename, _owner(caller))
         content_type = VIDEO_TYPES[extension]
         expires = self.settings.upload_url_expiry_s
         common = {"video_key": key, "size": request.size, "expires_in": expires, "content_type": content_type,
@@ -256,11 +273,11 @@ class JobService:
                 "part_count": count}
 
     def sign_upload_parts(self, request: SignPartsRequest, caller: Caller) -> dict:
-        self._check_upload_key(request.video_key)
+        self._check_upload_key(request.video_key, caller, UPLOAD_GONE)
         part_size, count = self._parts(request.size)
         if not all(1 <= number <= count for number in request.parts):
             raise ServiceError(f"Part numbers run from 1 to {count} for a file of this size.")
-        self._uploaded_parts(request)  # the upload must be in progress
+        self._uploaded_parts(request, caller)  # the upload must be in progress
         expires = self.settings.upload_url_expiry_s
         urls = {str(number): self.store.presign_part(request.video_key, request.upload_id, number,
                                                      _part_length(request.size, part_size, number), expires)
@@ -268,11 +285,29 @@ class JobService:
         return {"urls": urls, "expires_in": expires}
 
     def list_upload_parts(self, request: UploadPartsRequest, caller: Caller) -> dict:
-        return {"parts": [{"number": part.number, "size": part.size} for part in self._uploaded_parts(request)]}
+        return {"parts": [{"number": part.number, "size": part.size} for part in self._uploaded_parts(request, caller)]}
 
     def complete_upload(self, request: SizedUploadRequest, caller: Caller) -> dict:
+        # ownership first: another client's completed upload must not pass for a retry of theirs
+        self._check_upload_key(request.video_key, caller, UPLOAD_GONE)
+        received = self._parts_to_join(request, caller)
+        if received is not None:
+            self._join(request, received)
+        return {"video_key": request.video_key, "size": request.size}
+
+    def _parts_to_join(self, request: SizedUploadRequest, caller: Caller) -> dict | None:
+        """The parts storage has, by number; None when the upload was completed already (a retry after its
+        answer was lost finds the video there: that is the answer it missed)."""
+        try:
+            return {part.number: part for part in self._uploaded_parts(request, caller)}
+        except ServiceError:
+            if self._is_stored(request):
+                return None
+            raise
+
+    def _join(self, request: SizedUploadRequest, received: dict) -> None:
+        """Join the parts into the video once every one is there at its size; never over an existing video."""
         part_size, count = self._parts(request.size)
-        received = {part.number: part for part in self._uploaded_parts(request)}
         missing = [n for n in range(1, count + 1) if n not in received or received[n].size != _part_length(request.size, part_size, n)]
         if missing:
             listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
@@ -281,22 +316,21 @@ class JobService:
         try:
             self.store.complete_upload(request.video_key, request.upload_id, [received[n] for n in range(1, count + 1)])
         except (PreconditionFailed, ObjectNotFound):
-            # a completion retried after its answer was lost finds the video there already: that is success
-            if not self.store.exists(request.video_key) or self.store.head(request.video_key).size != request.size:
+            # a completion retried while the first was joining the parts finds the video there already: that is success
+            if not self._is_stored(request):
                 raise ServiceError("This upload was completed or replaced already.", code="already_uploaded") from None
-        return {"video_key": request.video_key, "size": request.size}
 
     def abort_upload(self, request: UploadPartsRequest, caller: Caller) -> dict:
-        self._check_upload_key(request.video_key)
+        self._uploaded_parts(request, caller)  # a forged or finished upload is an error, not "aborted"
         self.store.abort_upload(request.video_key, request.upload_id)
         return {"aborted": True}
 
     def start_processing(self, request: StartRequest, caller: Caller) -> dict:
-        self._check_upload_key(request.video_key)
+        self._check_upload_key(request.video_key, caller, NO_UPLOAD)
         try:
             upload = self.store.head(request.video_key)
         except ObjectNotFound:
-            raise ServiceError("No upload was found for that video_key; upload the video first.", code="upload_not_found") from None
+            raise ServiceError(NO_UPLOAD, code="upload_not_found") from None
         if upload.size == 0:
             raise ServiceError("The uploaded file is empty.")
         self._check_size(upload.size)
@@ -314,7 +348,7 @@ class JobService:
         key = f"{caller.client or '-'}:{ANALYZE_TASK}:{given}"
         # The first dispatch is recorded in the document as it is created; its outcome follows it.
         record = _dispatch_record(1)
-        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.client, idempotency_key=key,
+        doc = self.app.queue.enqueue(ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=_owner(caller), idempotency_key=key,
                                      annotations={"dispatch": record} if self.dispatcher.mode != "worker" else None)
         if doc.annotations.get("dispatch", {}).get("by") == record["by"]:
             doc = self._send(doc.job_id, record["by"])  # this request created the job
@@ -372,6 +406,19 @@ class JobService:
         doc = self._dispatch(doc.job_id)
         return {"job_status": self.status_view(doc), "message": "Resumed from its last checkpoint."}
 
+    def purge_jobs(self, request: PurgeRequest, caller: Caller) -> dict:
+        """Old finished jobs and what they left; a video goes only when no job that can run or resume needs it."""
+        victims = list(itertools.islice(finished_before(self.app, request.older_than_days), request.limit + 1))
+        more, victims = len(victims) > request.limit, victims[:request.limit]
+        if request.dry_run:
+            listed = [{"job_id": doc.job_id, "state": str(doc.state), "finished_at": isoformat(doc.finished_at or doc.updated_at)}
+                      for doc in victims]
+            return {"would_delete": listed, "deleted": [], "kept": [], "more": more}
+        users = VideoUsers(self.app)  # every document read once for the whole batch; each video checked again as it goes
+        deleted = [doc.job_id for doc in victims if purge_job(self.app, doc.job_id, users)]
+        kept = [doc.job_id for doc in victims if doc.job_id not in deleted]  # changed meanwhile (resumed, say)
+        return {"would_delete": [], "deleted": deleted, "kept": kept, "more": more}
+
     def health(self, request: EmptyRequest, caller: Caller) -> dict:
         self.store.check()
         return {"healthy": True, "storage": self.store.provider, "dispatch": self.dispatcher.mode}
@@ -383,9 +430,20 @@ class JobService:
         return {"job_status": self.status_view(doc)}
 
     # -- helpers ----------------------------------------------------------------------------
-    def _check_upload_key(self, video_key: str) -> None:
+    def _check_upload_key(self, video_key: str, caller: Caller, missing: str) -> None:
+        """A well-formed upload key, made for this caller (operators may act on any): another client's upload
+        is answered ``missing``, as if it were not there."""
         if not _UPLOAD_KEY.match(video_key):
             raise ServiceError("video_key must be a key returned by generate_upload_url.")
+        if not caller.operator and not upload_owned_by(video_key, _owner(caller)):
+            raise ServiceError(missing, code="upload_not_found")
+
+    def _is_stored(self, request: SizedUploadRequest) -> bool:
+        """Whether the upload's video is in storage with the size it was sent with (its parts joined)."""
+        try:
+            return self.store.head(request.video_key).size == request.size
+        except ObjectNotFound:
+            return False
 
     def _check_size(self, size: int) -> None:
         if size > self.settings.max_upload_bytes:
@@ -400,18 +458,17 @@ class JobService:
         part_size = max(self.settings.upload_part_bytes, -(-least // MIN_PART_BYTES) * MIN_PART_BYTES)
         return part_size, -(-size // part_size)
 
-    def _uploaded_parts(self, request: UploadPartsRequest) -> list:
-        self._check_upload_key(request.video_key)
+    def _uploaded_parts(self, request: UploadPartsRequest, caller: Caller) -> list:
+        self._check_upload_key(request.video_key, caller, UPLOAD_GONE)
         try:
             return self.store.uploaded_parts(request.video_key, request.upload_id)
         except ObjectNotFound:
-            raise ServiceError("That upload is not in progress (completed, cancelled or expired); upload the video again.",
-                               code="upload_not_found") from None
+            raise ServiceError(UPLOAD_GONE, code="upload_not_found") from None
 
     def _own_job(self, job_id: str, caller: Caller) -> JobStatus:
         doc = self.app.jobs.read(job_id).doc
-        if not caller.operator and doc.owner is not None and doc.owner != caller.client:
-            raise JobNotFound(job_id)  # another client's job: do not reveal that it exists
+        if not caller.operator and doc.owner != caller.client:
+            raise JobNotFound(job_id)  # another client's job (or an operator's, owner unknown): do not reveal that it exists
         return doc
 
     def _dispatch(self, job_id: str) -> JobStatus:
@@ -541,7 +598,7 @@ class JobService:
             "quality": doc.request.kwargs.get("quality"), "video_key": key or None, "filename": key.rsplit("/", 1)[-1] or None,
             "run_seconds": round(doc.run_seconds, 1), "stalled": stalled, "quiet_s": round(quiet),
             # what resuming can change: not an expected failure (a file that is not a video fails the same way again)
-            "resumable": doc.state == State.REVOKED or (doc.state == State.FAILURE and not (doc.error and doc.error.expected)),
+            "resumable": can_resume(doc),
             "artifacts": sorted(name for name in doc.result_keys if name in FILES),
             "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": self.settings.gpu_price_per_second,
@@ -584,6 +641,11 @@ def _parts_view(doc: JobStatus, parts: list[JobStatus], price_per_second: float)
                     frames_total=sum(part.meta["frames_total"] for part in counted) if len(counted) == len(parts) else None,
                     eta_s=max((part.meta.get("eta_s") or 0 for part in parts if part.state in RUNNING_STATES), default=None))
     return view
+
+
+def _owner(caller: Caller) -> str:
+    """Whose uploads and jobs the caller's are: its token's fingerprint, or the operator's (no token: CLI, RunPod)."""
+    return caller.client or OPERATOR
 
 
 def _part_length(size: int, part_size: int, number: int) -> int:

@@ -65,7 +65,10 @@ def upload_video(client: ApiClient, path: Path, *, show: bool = True, workers: i
         except ApiFailure as error:
             if error.code != "upload_not_found":
                 raise
-            slot = None  # completed, aborted or expired: start afresh
+            if _completed_already(client, slot, size):  # its completion's answer was lost: the video is there
+                record.clear()
+                return slot["video_key"]
+            slot = None  # aborted or expired: start afresh
     if slot is None:
         slot = client.call("generate_upload_url", filename=path.name, size=size)
         if slot["method"] == "PUT":
@@ -92,6 +95,17 @@ def upload_video(client: ApiClient, path: Path, *, show: bool = True, workers: i
     client.call("complete_upload", video_key=slot["video_key"], upload_id=slot["upload_id"], size=size)
     record.clear()
     return slot["video_key"]
+
+
+def _completed_already(client: ApiClient, slot: dict, size: int) -> bool:
+    """Whether an upload that is no longer in progress was completed (``complete_upload`` answers so, again)."""
+    try:
+        client.call("complete_upload", video_key=slot["video_key"], upload_id=slot["upload_id"], size=size)
+    except ApiFailure as error:
+        if error.code != "upload_not_found":
+            raise
+        return False
+    return True
 
 
 class _ResumeRecord:

@@ -42,6 +42,7 @@ HTTP_STATUS = {
     "invalid_input": 400, "unknown_action": 400, "invalid_file_type": 400, "invalid_job_id": 400,
     "unauthorized": 401, "forbidden": 403, "invalid_signature": 403,
     "job_not_found": 404, "upload_not_found": 404, "not_found": 404, "method_not_allowed": 405,
+    "invalid_host": 421,
     "not_ready": 409, "results_expired": 410, "invalid_state": 409, "illegal_transition": 409, "conflict": 409,
     "file_too_large": 413, "body_too_large": 413, "size_mismatch": 400, "already_uploaded": 412,
     "upload_incomplete": 409, "unsupported_media_type": 415, "rate_limited": 429,

@@ -14,9 +14,12 @@ Every action is answered here, from storage; only the analysis runs elsewhere:
 
 Access control (when ``ERGO_API_TOKENS`` / ``ERGO_API_TOKENS_FILE`` name
 tokens): ``Authorization: Bearer <token>`` on every API call; tokens marked
-``:operator`` may also list, cancel and resume.  Each client (token, or IP
+``:operator`` may also list, resume and purge, and cancel any job (a client
+cancels its own).  Without tokens, only this server's host names are answered
+(:class:`HostCheck`).  Each client (token, or IP
 address without auth) has a token-bucket rate limit; past it, a 429 says when
-to come back; wrong tokens are limited per address on their own.  Bodies over
+to come back.  Wrong tokens are limited per address and by a global ceiling
+(:class:`TokenCheck`), never at the expense of a right token.  Bodies over
 64 KB are refused before they are parsed, and every answer, a 404 included,
 is the JSON error envelope.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import html
 import ipaddress
 import json
@@ -90,7 +94,40 @@ class RateLimiter:
 MAX_BODY_BYTES = 64 * 1024
 #: Failed authentications a client address may make at once, and how fast it may try again.
 AUTH_FAILURE_BURST, AUTH_FAILURES_PER_MINUTE = 10, 6.0
+#: Tokens shorter than this are reported at start-up: guessing, not the limits, is what they must withstand.
+MIN_TOKEN_LENGTH = 24
+#: Failed authentications from all addresses together: a ceiling that many addresses cannot multiply.
+AUTH_GLOBAL_FAILURE_BURST, AUTH_GLOBAL_FAILURES_PER_MINUTE = 30, 30.0
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class TokenCheck:
+    """Which token a request carries, compared in constant time, and how many wrong ones may be tried.
+
+    Every known token is compared (by its SHA-256, so lengths never differ) on every request, and a right token is
+    never refused for others' failures: wrong tokens are limited per address and, across all addresses, by a
+    global ceiling; past either, a wrong token is answered 429 instead of 401.  A right token still gets in, so a
+    guesser past the limits learns only whether a guess was right: tokens must be long random strings.
+    """
+
+    def __init__(self, tokens: dict[str, str], clock=time.monotonic):
+        self._known = [(hashlib.sha256(token.encode()).digest(), role) for token, role in tokens.items()]
+        self.per_address = RateLimiter(AUTH_FAILURES_PER_MINUTE, AUTH_FAILURE_BURST, clock)
+        self.everyone = RateLimiter(AUTH_GLOBAL_FAILURES_PER_MINUTE, AUTH_GLOBAL_FAILURE_BURST, clock)
+
+    def identify(self, token: str) -> tuple[str, str] | None:
+        """(client id, role) of a known token, else None; the same work whatever the token."""
+        digest, found = hashlib.sha256(token.encode()).digest(), None
+        for known, role in self._known:
+            if hmac.compare_digest(digest, known):
+                found = (known.hex()[:16], role)
+        return found
+
+    def failed(self, address: str) -> float:
+        """Count a wrong token from ``address``: 0 to answer 401, else the seconds to tell it to wait.
+
+        Only guesses the address may make count towards the ceiling: one address cannot spend everyone's budget."""
+        return self.per_address.take(address) or self.everyone.take("*")
 
 
 def _reply(body: dict, headers: dict | None = None) -> JSONResponse:
@@ -138,6 +175,32 @@ class BodyLimit:
         await reply(scope, receive, send)
 
 
+class HostCheck:
+    """ASGI middleware: only requests whose ``Host`` is one of ``hosts`` are answered (against DNS rebinding).
+
+    Without tokens the server trusts whoever reaches it on loopback; a web page on another site can reach it
+    too, through the user's browser, under a name of its own that resolves to 127.0.0.1. Its Host header
+    gives it away.
+    """
+
+    def __init__(self, app, hosts: set[str]):
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or _host_name(dict(scope["headers"]).get(b"host", b"").decode("latin-1")) in self.hosts:
+            return await self.app(scope, receive, send)
+        reply = _reply(error_reply("invalid_host", "This server answers only to its own names (ERGO_ALLOWED_HOSTS lists more)."))
+        await reply(scope, receive, send)
+
+
+def _host_name(header: str) -> str:
+    """``Host: [::1]:8000`` -> ``::1``; ``Host: LocalHost:80`` -> ``localhost``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
 def check_exposure(host: str, settings: GatewaySettings, insecure_no_auth: bool = False) -> None:
     """Refuse to serve without tokens on an address other machines can reach, unless told to."""
     if settings.tokens() or insecure_no_auth:
@@ -151,7 +214,8 @@ def check_exposure(host: str, settings: GatewaySettings, insecure_no_auth: bool 
                          "(or ERGO_API_TOKENS_FILE), listen on 127.0.0.1, or pass --insecure-no-auth if that is really meant.")
 
 
-def create_gateway(settings: GatewaySettings, service: JobService, workers: list | None = None) -> FastAPI:
+def create_gateway(settings: GatewaySettings, service: JobService, workers: list | None = None,
+                   listen_host: str | None = None) -> FastAPI:
     """The FastAPI app over ``service``: every action is answered here, from storage.
 
     Only the analysis itself leaves this process: ``start_processing`` (and a status read that finds a
@@ -160,7 +224,10 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
     """
     tokens = settings.tokens()
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    failures = RateLimiter(AUTH_FAILURES_PER_MINUTE, AUTH_FAILURE_BURST)
+    check = TokenCheck(tokens)
+    if short := sum(len(token) < MIN_TOKEN_LENGTH for token in tokens):
+        # past the limits a guess still learns whether it was right (a right token is never refused): length is the defence
+        log.warning("gateway.short_tokens", count=short, advice=f"use random tokens of {MIN_TOKEN_LENGTH}+ characters")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -181,6 +248,8 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
                   description="Ergonomic risk assessment of work videos. Every answer is "
                               '`{"status": "success", ...}` or `{"status": "error", "error", "code"}`.')
     app.add_middleware(BodyLimit)
+    if not tokens and listen_host not in ("0.0.0.0", "::"):
+        app.add_middleware(HostCheck, hosts=settings.hosts() | ({listen_host.lower()} if listen_host else set()))
     origins = settings.origins()
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT"],
@@ -202,16 +271,14 @@ def create_gateway(settings: GatewaySettings, service: JobService, workers: list
         """Who is calling, from the transport alone: the bearer token (never anything in the body)."""
         if not tokens:
             return Caller(client=None, operator=True, internal=False)
-        address = request.client.host if request.client else "unknown"
-        wait = failures.waiting(address)
-        if wait:  # too many wrong tokens from this address: no more guesses for a while, right or wrong
-            return _too_many(wait)
         header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        if token not in tokens:
-            failures.take(address)
-            return _reply(error_reply("unauthorized", "A valid API token is needed (Authorization: Bearer <token>)."))
-        return Caller(client=hashlib.sha256(token.encode()).hexdigest()[:16], operator=tokens[token] == "operator", internal=False)
+        known = check.identify(header[7:].strip() if header.lower().startswith("bearer ") else "")
+        if known is None:
+            # the address is the transport's (a proxy's header counts only where `ergo serve --forwarded-allow-ips` says)
+            wait = check.failed(request.client.host if request.client else "unknown")
+            return _too_many(wait) if wait else _reply(error_reply("unauthorized", "A valid API token is needed (Authorization: Bearer <token>)."))
+        client, role = known
+        return Caller(client=client, operator=role == "operator", internal=False)
 
     def call(action: str, request: Request, body: Any) -> JSONResponse:
         caller = caller_of(request)
@@ -369,4 +436,4 @@ def build_gateway(host: str, port: int, settings: GatewaySettings | None = None)
         storage.public_url = storage.public_url or f"http://{host}:{port}"
         service_settings, workers = ServiceSettings(), settings.serve_workers
     service = build_service(bootstrap.start(TASK_MODULES, store=open_store(storage)), service_settings)
-    return create_gateway(settings, service, [Worker(service.app, f"serve-{i}") for i in range(workers)])
+    return create_gateway(settings, service, [Worker(service.app, f"serve-{i}") for i in range(workers)], listen_host=host)

@@ -14,6 +14,8 @@ FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 RUNPOD_API_BASE = "https://api.runpod.ai/v2"
 #: S3's (and R2's) most parts per upload, and its smallest part size.
 MAX_PARTS, MIN_PART_BYTES = 10_000, 5 * 1024**2
+#: What marks an operator's token in ``ERGO_API_TOKENS``.
+OPERATOR_SUFFIX = ":operator"
 
 
 class _Settings(BaseSettings):
@@ -53,12 +55,15 @@ class GatewaySettings(RunPodSettings):
     """The HTTP gateway (``ergo serve``)."""
 
     serve_backend: Literal["embedded", "runpod"] = "embedded"
-    #: Comma-separated tokens; ``token:operator`` grants the operator role.
+    #: Comma-separated tokens; a final ``:operator`` grants the operator role.  A token is the whole entry otherwise,
+    #: ':' and '=' included (``alice:s3cret`` is one token); it may not contain ',' or white space.
     api_tokens: SecretStr | None = None
-    #: A file with one ``token`` or ``token operator`` per line.
+    #: A file with one ``token`` or ``token operator`` per line (``#`` starts a comment line).
     api_tokens_file: Path | None = None
     #: Comma-separated origins allowed to call the API and upload to the bucket from a browser.
     cors_origins: str = ""
+    #: Comma-separated host names (besides localhost and the loopback addresses) a server without tokens answers to.
+    allowed_hosts: str = ""
     rate_limit_per_minute: float = Field(120.0, gt=0)
     rate_limit_burst: int = Field(30, ge=1)
     serve_workers: int = Field(1, ge=0, le=16)
@@ -67,18 +72,21 @@ class GatewaySettings(RunPodSettings):
     def origins(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
+    def hosts(self) -> set[str]:
+        """The names a server without tokens answers to (the ``Host`` header, without its port)."""
+        return {"localhost", "127.0.0.1", "::1", *(host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip())}
+
     def tokens(self) -> dict[str, str]:
-        """token -> role ("user" or "operator")."""
-        entries = []
-        if self.api_tokens:
-            entries += [e.replace(":", " ") for e in self.api_tokens.get_secret_value().split(",")]
-        if self.api_tokens_file:
-            entries += self.api_tokens_file.read_text().splitlines()
+        """token -> role ("user" or "operator"), read the one way the format above says: never cut at a ':' or '='."""
         tokens = {}
-        for entry in entries:
-            parts = entry.split()
-            if parts and not parts[0].startswith("#"):
-                tokens[parts[0]] = "operator" if parts[1:2] == ["operator"] else "user"
+        if self.api_tokens:
+            for entry in filter(None, (e.strip() for e in self.api_tokens.get_secret_value().split(","))):
+                token, operator = (entry[:-len(OPERATOR_SUFFIX)], True) if entry.endswith(OPERATOR_SUFFIX) else (entry, False)
+                tokens[token] = "operator" if operator else "user"
+        if self.api_tokens_file:
+            for parts in (line.split() for line in self.api_tokens_file.read_text().splitlines()):
+                if parts and not parts[0].startswith("#"):
+                    tokens[parts[0]] = "operator" if parts[1:2] == ["operator"] else "user"
         return tokens
 
 
