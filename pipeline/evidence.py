@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .ergonomics import BODY_PART_MAXIMA
+from .fonts import image_font
 from .presets import analysis_size
 from .video import FrameReader, probe
 
@@ -86,20 +87,13 @@ def blur_face(image, names: list[str], keypoints: np.ndarray) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=8)
-def _font(size: int):
-    from PIL import ImageFont
-
-    return ImageFont.load_default(size=size)
-
-
 @functools.lru_cache(maxsize=4096)
 def _label(text: str, size: int):
     """White text with a black outline on a transparent tile, drawn once per text: outlined text is slow to draw
     (the annotated video has about eight labels a frame, and their values repeat)."""
     from PIL import Image, ImageDraw
 
-    font = _font(size)
+    font = image_font(size)
     left, top, right, bottom = ImageDraw.Draw(Image.new("RGBA", (1, 1))).textbbox((0, 0), text, font=font, stroke_width=2)
     tile = Image.new("RGBA", (right, bottom), (0, 0, 0, 0))
     ImageDraw.Draw(tile).text((0, 0), text, fill=(255, 255, 255, 255), font=font, stroke_width=2, stroke_fill=(0, 0, 0, 255))
@@ -120,7 +114,7 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
     blurred = blur_faces and blur_face(image, names, points)
     pen = ImageDraw.Draw(image)
     width = max(3, round(image.width / 160))
-    small, large = (_font(max(12, image.width // size)) for size in (48, 32))
+    small, large = (image_font(max(12, image.width // size)) for size in (48, 32))
     for start, end, part in SEGMENTS:
         a, b = _point(names, points, start), _point(names, points, end)
         if a and b:

@@ -1,5 +1,5 @@
-"""Evidence an engineer can sign: posture pictures with the skeleton, blurred faces, and the PDF report, made by a
-real BlazePose analysis of the demo clip (a person leaning over and straightening up)."""
+"""Evidence an engineer can sign: posture pictures with the skeleton, blurred faces, and the annotated video, made
+by a real BlazePose analysis of the demo clip (the ``analysed`` fixture: a person leaning over and straightening up)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,8 @@ import io
 import numpy as np
 import pytest
 
-from ergo_tasks.analysis import ANALYZE_TASK, register
-from ergo_tasks.analysis.keys import upload_key
-from ergo_tasks.states import State
 from pipeline.evidence import moments, write_pictures
 from pipeline.results import load_result
-from tests.helpers import make_app
-
-
-@pytest.fixture(scope="module")
-def analysed(pose_models, tmp_path_factory):
-    """The demo clip analysed by the real task on an embedded store: (store, status document, video path)."""
-    from pipeline.demo import make_demo_video
-    from statestore.local import LocalStore
-
-    folder = tmp_path_factory.mktemp("evidence")
-    store = LocalStore(folder / "store")
-    video = make_demo_video(folder / "line 3 packing.mp4")
-    app = make_app(store)
-    register(app)
-    key = upload_key(video.name)
-    store.upload_file(key, video)
-    doc = app.send_task(ANALYZE_TASK, kwargs={"video_key": key, "quality": "low", "model": "blazepose"}).status_doc
-    assert doc.state == State.SUCCESS, doc.error
-    return store, doc, video
 
 
 def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurred(analysed, tmp_path):
@@ -103,3 +81,20 @@ def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analy
     frames = len(result["frame_indices"])
     assert info.frame_count == frames and info.fps == pytest.approx(result["preset"]["sample_fps"])
     assert info.width == _analysed_width(result, video) and info.height % 2 == 0
+
+
+def test_an_unscored_frames_dash_is_drawn_not_the_missing_glyph_box():
+    """Pictures and the annotated video write "RULA –" on unscored frames: the dash must be in the font they use
+    (a font without it draws the box it draws for any missing character)."""
+    from pipeline.evidence import _label
+
+    def ink(text: str) -> np.ndarray:
+        return np.asarray(_label(text, 32))[..., 3] > 128
+
+    def extent(mask: np.ndarray, axis: int) -> int:
+        return len(np.flatnonzero(mask.any(axis=axis)))
+
+    dash, missing, letter = ink("–"), ink("\ue000"), ink("R")  # U+E000: private use, in no font
+    assert dash.shape != missing.shape or (dash != missing).any()
+    assert extent(dash, 1) < 0.4 * extent(letter, 1)  # a thin bar, not a box as tall as a letter
+    assert extent(dash, 0) > 1.5 * extent(dash, 1)  # wider than tall
