@@ -49,26 +49,6 @@ def _analysed_width(result: dict, video) -> int:
     return analysis_size(info.width, info.height)[0]
 
 
-def test_the_pdf_report_reads_page_by_page(analysed, tmp_path):
-    from pypdf import PdfReader
-
-    store, doc, _ = analysed
-    reader = PdfReader(io.BytesIO(store.get(doc.result_keys["pdf"]).body))
-    pages = [page.extract_text() for page in reader.pages]
-    first = pages[0]
-    for words in ("Ergonomic risk assessment", "line_3_packing.mp4", doc.job_id, "Quality preset", "low",
-                  "Pose model", "blazepose", "What the scores stand on", "scored exactly", "RULA: highest", "REBA: highest"):
-        assert words in first, words
-    assert "Risk over time" in "".join(pages)
-    pictured = [index for index, page in enumerate(reader.pages) if page.images]
-    assert pictured and "Posture pictures (faces blurred)" in pages[pictured[0]]
-    assert sum(len(reader.pages[i].images) for i in pictured) == len(doc.result["pictures"])
-    last = pages[-1]
-    for words in ("Time in each posture band", "Measured from the video", "load kg", "McAtamney", "Hignett",
-                  "Assessor's name", "Signature"):
-        assert words in "".join(pages[-2:]) or words in last, words
-
-
 def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analysed, tmp_path):
     from pipeline.evidence import write_overlay
     from pipeline.video import probe
