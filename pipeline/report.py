@@ -139,9 +139,9 @@ class _Layout:
     def lines_needed(self, words: str, width: float, height: float) -> float:
         return height * len(self.pdf.multi_cell(width, height, words, dry_run=True, output="LINES"))
 
-    def table(self, rows: list[list], widths: list[float], heading: str | None = None) -> None:
-        """A table with a grey heading row on white cells (whatever fill colour came before), its heading and first
-        rows on one page."""
+    def table(self, rows: list[list], widths: list[float], heading: str | None = None, header_row: bool = True) -> None:
+        """A table on white cells (whatever fill colour came before), with a grey header row unless it is a list of
+        (name, value); its heading and first rows on one page."""
         from fpdf.fonts import FontFace
 
         if heading:
@@ -151,7 +151,7 @@ class _Layout:
         self.font(9)
         with self.pdf.table(col_widths=widths, text_align="LEFT", line_height=5.5, width=self.width,
                             headings_style=FontFace(emphasis="BOLD", fill_color=GREY), cell_fill_color=WHITE,
-                            cell_fill_mode="ALL") as grid:
+                            cell_fill_mode="ALL", first_row_as_headings=header_row) as grid:
             for row in rows:
                 cells = grid.row()
                 for value in row:
@@ -210,7 +210,7 @@ def _first_page(page: _Layout, result: dict, pictures) -> None:
                 ["Analysed", _date(result["created_at"])],
                 ["Video", f"{video['duration']:.1f} s, {video['width']} x {video['height']}"],
                 ["Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"],
-                ["Pose model", f"{model['name']} ({model.get('weights', '')})"]], [1, 3], heading="The job")
+                ["Pose model", f"{model['name']} ({model.get('weights', '')})"]], [1, 3], heading="The job", header_row=False)
 
 
 def _headline(page: _Layout, summary: dict) -> None:
@@ -239,8 +239,9 @@ def _headline(page: _Layout, summary: dict) -> None:
         pdf.set_xy(x + 7, top + 18)
         mean = "–" if block["mean"] is None else f"{block['mean']:.1f}"
         ranged = f"; {block['ranged_frames']} more as a range, up to {block['ranged_max']}" if block["ranged_frames"] else ""
+        held = "" if level is None else f"; {block['levels'][str(level)]['share']:.0%} of their time at level {level}"
         page.font(8.5)
-        pdf.multi_cell(box - 9, 4, f"mean {mean} over {block['scored_frames']} exactly scored frames{ranged}")
+        pdf.multi_cell(box - 9, 4, f"mean {mean} over {block['scored_frames']} exactly scored frames{held}{ranged}")
     pdf.set_xy(pdf.l_margin, top + height + 2)
     page.font()
 

@@ -36,6 +36,13 @@ def evidence(analysed, tmp_path_factory):
     return result, [(folder / "frames" / p["file"], p) for p in pictures]
 
 
+@pytest.fixture(scope="module")
+def drawn(evidence, tmp_path_factory) -> tuple[Path, list[Page]]:
+    """The report of the demo clip without warnings, and its pages as drawn (rendered once for the checks below)."""
+    path = report(evidence, tmp_path_factory.mktemp("drawn") / "report.pdf")
+    return path, pages(path)
+
+
 def report(evidence, path: Path, warnings: int = 0) -> Path:
     result, pictures = evidence
     result = {**result, "summary": {**result["summary"], "warnings": [WARNING] * warnings}}
@@ -96,11 +103,10 @@ def strip_labels(page: Page) -> list[tuple[str, float, float, float, float]]:
             and after[0] in STRIP_WORDS and abs(after[2] - w[2]) < 1]
 
 
-def test_tables_after_the_timelines_are_white_not_the_last_strips_colour(evidence, tmp_path):
+def test_tables_after_the_timelines_are_white_not_the_last_strips_colour(drawn):
     """Issue 27, point 1: each table's cells after the coloured timelines are white."""
-    drawn = pages(report(evidence, tmp_path / "report.pdf"))
     sampled = 0
-    for page in drawn:
+    for page in drawn[1]:
         for word, _, y0, x1, y1 in page.words:
             if word in ("acceptable", "negligible", "backward", "handled"):  # words in table cells only
                 background = page.at(x1 + 4, (y0 + y1) / 2).astype(int)  # inside the cell, right of its words
@@ -128,18 +134,18 @@ def test_each_strip_label_is_on_the_page_of_its_bar_and_no_page_is_nearly_empty(
         assert inked[-1] > body.shape[0] / 3, f"{warnings} warnings: page {number} of {len(drawn)} is nearly empty"
 
 
-def test_every_page_names_the_job_the_video_the_date_and_page_n_of_n(analysed, evidence, tmp_path):
+def test_every_page_names_the_job_the_video_the_date_and_page_n_of_n(evidence, drawn):
     """Issue 27, point 3: a page on its own says which report it belongs to."""
     result, _ = evidence
-    drawn = pages(report(evidence, tmp_path / "report.pdf"))
+    _, drawn = drawn
     for number, page in enumerate(drawn, start=1):
         for words in (f"page {number} of {len(drawn)}", result["job_id"], result["video"]["name"], result["created_at"][:10]):
             assert words in page.text, (number, words)
 
 
-def test_timelines_have_a_time_axis(evidence, tmp_path):
+def test_timelines_have_a_time_axis(drawn):
     """Issue 27, point 3: the strips are read against time ticks (m:ss) under them."""
-    page = next(p for p in pages(report(evidence, tmp_path / "report.pdf")) if "Risk over time" in p.text)
+    page = next(p for p in drawn[1] if "Risk over time" in p.text)
     labels = strip_labels(page)
     ticks = [w for w in page.words if re.fullmatch(r"\d+:\d\d", w[0])]
     last = max(label[4] for label in labels)
@@ -148,12 +154,12 @@ def test_timelines_have_a_time_axis(evidence, tmp_path):
     assert len(ticks) >= 8  # under the levels and under the body parts
 
 
-def test_task_details_read_as_words_not_field_names(evidence, tmp_path):
+def test_task_details_read_as_words_not_field_names(drawn):
     """Issue 27, point 3: "Load handled: 0 kg", "Legs supported and balanced: yes"; no True/False, no field names."""
     from pipeline.assessment import AssessmentParams
 
     assert set(INPUT_WORDS) == set(AssessmentParams.model_fields)  # a new task detail needs its words
-    text = " ".join(page.text for page in pages(report(evidence, tmp_path / "report.pdf")))
+    text = " ".join(page.text for page in drawn[1])
     assert "Load handled 0 kg" in text and "Legs supported and balanced yes" in text
     for dump in ("True", "False", "load kg", "rula force load", "legs supported yes"):
         assert dump not in text, dump
@@ -171,12 +177,12 @@ def test_no_words_overlap(evidence, tmp_path):
                 assert not overlap, (number, word, other)
 
 
-def test_the_first_page_is_read_in_half_a_minute(analysed, evidence, tmp_path):
+def test_the_first_page_is_read_in_half_a_minute(drawn):
     """The first page: the headline scores with their levels, what they stand on, the three worst moments pictured."""
     from pypdf import PdfReader
 
-    path = report(evidence, tmp_path / "report.pdf")
-    first = pages(path)[0].text
+    path, drawn = drawn
+    first = drawn[0].text
     for words in ("RULA: highest score", "action level", "REBA: highest score", "risk level", "What the scores stand on",
                   "frames analysed", "scored exactly", "The worst moments", "Quality preset", "blazepose"):
         assert words in first, words
