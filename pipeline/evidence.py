@@ -100,6 +100,25 @@ def _label(text: str, size: int):
     return tile
 
 
+def _place(size: tuple[int, int], spot: tuple[int, int], taken: list[tuple[int, int, int, int]],
+           bounds: tuple[int, int]) -> tuple[int, int]:
+    """Where a label of ``size`` goes: at ``spot``, else the nearest place below or above it that overlaps no box in
+    ``taken`` (labels already drawn, the caption band), inside the picture; its box joins ``taken``.  The angles
+    around the shoulders sit close together, and their labels ran into each other."""
+    width, height = size
+    x = max(0, min(spot[0], bounds[0] - width))
+    boxes = [(x, y, x + width, y + height) for step in (0, 1, -1, 2, -2, 3, -3, 4, -4)
+             if 0 <= (y := spot[1] + step * (height + 2)) <= bounds[1] - height]
+    box = next((b for b in boxes if not any(_overlap(b, other) for other in taken)), boxes[0] if boxes else
+               (x, max(0, bounds[1] - height), x + width, bounds[1]))
+    taken.append(box)
+    return box[0], box[1]
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True, enlarge: bool = True):
     """The frame as a picture: skeleton coloured by body-part score, angles, the frame's scores."""
     from PIL import Image, ImageDraw
@@ -125,12 +144,13 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
         pen.line([neck_from, head], fill=shade(float(rula["neck"][position]), BODY_PART_MAXIMA["rula"]["neck"]) or UNSCORED, width=width)
     hip = _mid(_point(names, points, "left_hip"), _point(names, points, "right_hip"))
     anchors = {"hip": hip, "shoulder": neck_from}
+    taken = [(0, 0, image.width, large.size + 12)]  # the caption band
     for angle, where, label in LABELS:
         value = angles.get(angle, np.full(position + 1, np.nan))[position]
         spot = anchors.get(where) or _point(names, points, where)
         if spot and not math.isnan(value):
             text = _label(f"{label} {value:.0f}°", small.size)
-            image.paste(text, (round(spot[0] + width * 2), round(spot[1])), text)
+            image.paste(text, _place(text.size, (round(spot[0] + width * 2), round(spot[1])), taken, image.size), text)
 
     def score(values, low, high) -> str:
         exact = float(values[position])

@@ -33,7 +33,7 @@ def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurre
     soft = np.asarray(blurred.convert("L"), dtype=float)
     names = list(result["keypoint_names"])
     position = int(np.argmin(np.abs(result["timestamps"] - first["time_s"])))
-    nose = result["keypoints"][position][names.index("nose")][:2] * (blurred.width / _analysed_width(result, video))
+    nose = result["keypoints"][position][names.index("nose")][:2] * (blurred.width / _analysed_size(video)[0])
     x, y = int(nose[0]), int(nose[1])
     face = (slice(max(0, y - 8), y + 8), slice(max(0, x - 8), x + 8))
     assert np.abs(sharp[face] - soft[face]).mean() > 3  # the face changed...
@@ -41,12 +41,12 @@ def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurre
     assert np.abs(sharp[far] - soft[far]).mean() < 0.5  # ...the rest of the picture did not
 
 
-def _analysed_width(result: dict, video) -> int:
+def _analysed_size(video) -> tuple[int, int]:
     from pipeline.presets import analysis_size
     from pipeline.video import probe
 
     info = probe(video)
-    return analysis_size(info.width, info.height)[0]
+    return analysis_size(info.width, info.height)
 
 
 def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analysed, tmp_path):
@@ -60,7 +60,7 @@ def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analy
     info = probe(path)
     frames = len(result["frame_indices"])
     assert info.frame_count == frames and info.fps == pytest.approx(result["preset"]["sample_fps"])
-    assert info.width == _analysed_width(result, video) and info.height % 2 == 0
+    assert info.width == _analysed_size(video)[0] and info.height % 2 == 0
 
 
 def test_an_unscored_frames_dash_is_drawn_not_the_missing_glyph_box():
@@ -78,3 +78,32 @@ def test_an_unscored_frames_dash_is_drawn_not_the_missing_glyph_box():
     assert dash.shape != missing.shape or (dash != missing).any()
     assert extent(dash, 1) < 0.4 * extent(letter, 1)  # a thin bar, not a box as tall as a letter
     assert extent(dash, 0) > 1.5 * extent(dash, 1)  # wider than tall
+
+
+def test_the_angle_labels_in_a_picture_never_overlap(analysed, monkeypatch):
+    """Issue 27, point 3: the labels of the angles around the shoulders (neck, both upper arms) ran into each other;
+    every analysed frame of the demo is drawn, and the boxes its labels were placed in are compared."""
+    import pipeline.evidence as evidence
+
+    store, doc, video = analysed
+    result = load_result(store.get(doc.result_keys["pkl"]).body)
+    width, height = _analysed_size(video)
+    placed: list[tuple[int, int, int, int]] = []
+    real = evidence._place
+
+    def recorded(size, spot, taken, bounds):
+        x, y = real(size, spot, taken, bounds)
+        placed.append((x, y, x + size[0], y + size[1]))
+        return x, y
+
+    monkeypatch.setattr(evidence, "_place", recorded)
+    labels = 0
+    for position, time_s in enumerate(result["timestamps"]):
+        placed.clear()
+        image, _ = evidence.draw(np.zeros((height, width, 3), np.uint8), result, position, float(time_s), blur_faces=False)
+        labels += len(placed)
+        caption = (0, 0, image.width, evidence.image_font(max(12, image.width // 32)).size + 12)
+        for i, box in enumerate(placed):
+            assert box[0] >= 0 and box[1] >= 0 and box[2] <= image.width and box[3] <= image.height
+            assert not any(evidence._overlap(box, other) for other in [caption, *placed[i + 1:]]), (time_s, box)
+    assert labels > 3 * len(result["timestamps"])  # most frames have their labels
