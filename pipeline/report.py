@@ -64,8 +64,11 @@ INPUT_WORDS = {
 }
 #: Time axis steps (seconds) a timeline picks from: the smallest that leaves at most ten ticks.
 TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
-#: How many worst moments the first page shows.
+#: How many worst moments the first page shows, and how tall their pictures may be (mm).
 FIRST_PAGE_MOMENTS = 3
+THUMBNAIL_HEIGHT = 60.0
+#: How tall a posture picture may be (mm): two rows of a portrait video's on a page.
+PICTURE_HEIGHT = 105.0
 
 
 def input_words(assumed: dict) -> list[tuple[str, str]]:
@@ -290,31 +293,45 @@ def _worst(result: dict, pictures) -> list[tuple[Path | None, float]]:
 
 
 def _worst_moments(page: _Layout, result: dict, pictures) -> None:
-    """The three worst moments, each a picture with its time, scores and why it was chosen, side by side."""
+    """The three worst moments side by side, each a picture with its time and scores under it."""
+    worst = _worst(result, pictures)
+    if worst:
+        cells = [(image, "{}   RULA {}   REBA {}".format(clock(time_s, 1), *_frame_scores(result, time_s)[1:]))
+                 for image, time_s in worst]
+        _picture_row(page, cells, FIRST_PAGE_MOMENTS, THUMBNAIL_HEIGHT, heading=("The worst moments", 11))
+
+
+def _picture_row(page: _Layout, cells: list[tuple[Path | None, str]], columns: int, highest: float,
+                 heading: tuple[str, int] | None = None) -> None:
+    """Pictures side by side (``columns`` to a page's width, at most ``highest`` mm tall: a portrait video's too),
+    each caption under its own picture, the row and ``heading`` (words, size) on one page."""
     from PIL import Image
 
-    worst = _worst(result, pictures)
-    if not worst:
-        return
-    pdf, gap = page.pdf, 4.0
-    box = (page.width - gap * (FIRST_PAGE_MOMENTS - 1)) / FIRST_PAGE_MOMENTS
-    heights = []
-    for image, _ in worst:
-        if image is not None:
-            with Image.open(image) as picture:
-                heights.append(box * picture.height / picture.width)
-    height = max(heights, default=0.0)
-    page.heading("The worst moments", keep=height + 10, size=11)
+    pdf, gap, line = page.pdf, 5.0, 4.2
+    box = (page.width - gap * (columns - 1)) / columns
+    sizes = []
+    for image, _ in cells:
+        if image is None:
+            sizes.append((0.0, 0.0))
+            continue
+        with Image.open(image) as picture:
+            ratio = picture.height / picture.width
+        sizes.append((box, box * ratio) if box * ratio <= highest else (highest / ratio, highest))
+    tallest = max(height for _, height in sizes)
+    page.font(8.5)
+    needed = tallest + max(page.lines_needed(words, box, line) for _, words in cells) + 5
+    if heading:
+        page.heading(heading[0], keep=needed, size=heading[1])
+    page.room(needed)
     top = pdf.get_y() + 1
-    for column, (image, time_s) in enumerate(worst):
+    for column, ((image, words), (width, _)) in enumerate(zip(cells, sizes, strict=True)):
         x = pdf.l_margin + column * (box + gap)
         if image is not None:
-            pdf.image(str(image), x=x, y=top, w=box)
-        _, rula, reba = _frame_scores(result, time_s)
-        pdf.set_xy(x, top + height + 1)
-        page.font(9)
-        pdf.multi_cell(box, 4.5, f"{clock(time_s, 1)}   RULA {rula}   REBA {reba}")
-    pdf.set_xy(pdf.l_margin, top + height + 7)
+            pdf.image(str(image), x=x + (box - width) / 2, y=top, w=width)
+        pdf.set_xy(x, top + tallest + 1)
+        page.font(8.5)
+        pdf.multi_cell(box, line, words)
+    pdf.set_xy(pdf.l_margin, top + needed)
     page.font()
 
 
@@ -333,36 +350,13 @@ def _levels(page: _Layout, result: dict, method: str) -> None:
 
 
 def _pictures(page: _Layout, pictures) -> None:
-    """The posture pictures two to a row, each caption under its own picture, a row never split across pages."""
-    from PIL import Image
-
-    pdf, gap, columns = page.pdf, 6.0, 2
-    box = (page.width - gap * (columns - 1)) / columns
+    """The posture pictures two to a row, the first row with the section's heading."""
     blurred = all(record["face_blurred"] for _, record in pictures)
-    first = True
-    for start in range(0, len(pictures), columns):
-        row = pictures[start:start + columns]
-        heights, captions = [], []
-        for image, record in row:
-            with Image.open(image) as picture:
-                heights.append(box * picture.height / picture.width)
-            captions.append(f"{clock(record['time_s'], 1)}: " + "; ".join(record["reasons"]) + ".")
-        page.font(8.5)
-        caption = max(page.lines_needed(words, box, 4) for words in captions)
-        needed = max(heights) + caption + 6
-        if first:
-            page.heading("Posture pictures (faces blurred)" if blurred else "Posture pictures", keep=needed)
-            first = False
-        page.room(needed)
-        top = pdf.get_y()
-        for column, ((image, _), words) in enumerate(zip(row, captions, strict=True)):
-            x = pdf.l_margin + column * (box + gap)
-            pdf.image(str(image), x=x, y=top, w=box)
-            pdf.set_xy(x, top + max(heights) + 1)
-            page.font(8.5)
-            pdf.multi_cell(box, 4, words)
-        pdf.set_xy(pdf.l_margin, top + needed)
-    page.font()
+    heading = ("Posture pictures (faces blurred)" if blurred else "Posture pictures", 13)
+    for start in range(0, len(pictures), 2):
+        cells = [(image, f"{clock(record['time_s'], 1)}: " + "; ".join(record["reasons"]) + ".")
+                 for image, record in pictures[start:start + 2]]
+        _picture_row(page, cells, 2, PICTURE_HEIGHT, heading=None if start else heading)
 
 
 def _bands(page: _Layout, summary: dict) -> None:

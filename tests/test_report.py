@@ -191,6 +191,27 @@ def test_the_first_page_is_read_in_half_a_minute(drawn):
     assert fonts and all("OpenSans" in font for font in fonts)  # the shipped typeface, nothing else
 
 
+def test_a_portrait_videos_pictures_keep_the_first_page_whole(evidence, tmp_path):
+    """Phone videos are tall: their pictures are drawn no taller than a row allows, so the first page still holds the
+    headline, the three worst moments and the job, and picture rows leave no page nearly empty."""
+    from PIL import Image
+
+    result, pictures = evidence
+    portrait = []
+    for image, record in pictures:
+        with Image.open(image) as picture:
+            width = picture.height * 9 // 16
+            left = (picture.width - width) // 2
+            picture.crop((left, 0, left + width, picture.height)).save(tmp_path / image.name)
+        portrait.append((tmp_path / image.name, record))
+    drawn = pages(write_report(result, tmp_path / "report.pdf", portrait))
+    for words in ("RULA: highest score", "The worst moments", "Pose model"):
+        assert words in drawn[0].text, words
+    for number, page in enumerate(drawn[:-1], start=1):
+        body = page.pixels[: int(page.pixels.shape[0] * 0.93)]
+        assert np.flatnonzero((body.min(axis=2) < 200).any(axis=1))[-1] > body.shape[0] / 2, f"page {number} half empty"
+
+
 def test_the_pdf_report_reads_page_by_page(analysed):
     """The report the job wrote (its own pictures, from the store) has every section."""
     from pypdf import PdfReader
