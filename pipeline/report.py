@@ -195,9 +195,7 @@ def _first_page(page: _Layout, result: dict, pictures) -> None:
     page.pdf.multi_cell(page.width, 9, "Ergonomic risk assessment", new_x="LMARGIN", new_y="NEXT")
     page.line(f"{video.get('name', '')}  ·  RULA and REBA from video", size=11, height=6)
     page.pdf.ln(2)
-    verdict = summary.get("verdict")  # the assessability verdict (another issue's), once the summary carries one
-    if verdict:
-        page.heading(str(verdict), keep=0, size=12)
+    _verdict(page, summary)
     for warning in [model.get("warning"), *summary.get("warnings", [])]:
         if warning:
             page.font(10, bold=True)
@@ -214,6 +212,13 @@ def _first_page(page: _Layout, result: dict, pictures) -> None:
                 ["Video", f"{video['duration']:.1f} s, {video['width']} x {video['height']}"],
                 ["Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"],
                 ["Pose model", f"{model['name']} ({model.get('weights', '')})"]], [1, 3], heading="The job", header_row=False)
+
+
+def _verdict(page: _Layout, summary: dict) -> None:
+    """The place of the verdict (can this video be assessed, and why not), first thing on the first page: drawn
+    once the summary carries one as ``summary["verdict"]`` (words); the report never makes one up."""
+    if summary.get("verdict"):
+        page.heading(str(summary["verdict"]), keep=0, size=12)
 
 
 def _headline(page: _Layout, summary: dict) -> None:

@@ -191,6 +191,18 @@ def test_the_first_page_is_read_in_half_a_minute(drawn):
     assert fonts and all("OpenSans" in font for font in fonts)  # the shipped typeface, nothing else
 
 
+def test_the_verdict_heads_the_first_page_once_the_summary_carries_one(evidence, tmp_path):
+    """The report leaves the assessability verdict's place at the top of page 1 and invents none."""
+    from pypdf import PdfReader
+
+    result, pictures = evidence
+    plain = PdfReader(write_report(result, tmp_path / "plain.pdf", pictures)).pages[0].extract_text()
+    assert "Verdict" not in plain
+    given = {**result, "summary": {**result["summary"], "verdict": "Verdict: not assessable, the worker is hidden"}}
+    first = PdfReader(write_report(given, tmp_path / "given.pdf", pictures)).pages[0].extract_text()
+    assert first.index("Verdict: not assessable") < first.index("RULA: highest score")
+
+
 def test_a_portrait_videos_pictures_keep_the_first_page_whole(evidence, tmp_path):
     """Phone videos are tall: their pictures are drawn no taller than a row allows, so the first page still holds the
     headline, the three worst moments and the job, and picture rows leave no page nearly empty."""
