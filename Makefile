@@ -43,6 +43,11 @@ demo: $(VENV)/.installed
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# The report tests render the PDF's pages with Debian's Poppler (pdftoppm, pdftotext) and look at them.
+PDFTOPPM := /usr/bin/pdftoppm
+$(PDFTOPPM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
+
 # axe-core, injected into the page by the browser tests (never part of the page), from the npm registry.
 AXE := tests/axe/node_modules/axe-core/axe.min.js
 $(AXE): tests/axe/package.json tests/axe/package-lock.json
@@ -56,7 +61,7 @@ lint: $(VENV)/.installed
 
 # The test session starts LocalStack itself (tests/localstack.py) and stops it at the end; the pose-parity tests
 # run MediaPipe in its own environment.
-test: lint $(LS_VENV)/.installed $(REF_VENV)/.installed $(CHROMIUM) $(AXE)
+test: lint $(LS_VENV)/.installed $(REF_VENV)/.installed $(CHROMIUM) $(PDFTOPPM) $(AXE)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

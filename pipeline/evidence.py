@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .ergonomics import BODY_PART_MAXIMA
+from .fonts import image_font
 from .presets import analysis_size
 from .video import FrameReader, probe
 
@@ -86,24 +87,36 @@ def blur_face(image, names: list[str], keypoints: np.ndarray) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=8)
-def _font(size: int):
-    from PIL import ImageFont
-
-    return ImageFont.load_default(size=size)
-
-
 @functools.lru_cache(maxsize=4096)
 def _label(text: str, size: int):
     """White text with a black outline on a transparent tile, drawn once per text: outlined text is slow to draw
     (the annotated video has about eight labels a frame, and their values repeat)."""
     from PIL import Image, ImageDraw
 
-    font = _font(size)
+    font = image_font(size)
     left, top, right, bottom = ImageDraw.Draw(Image.new("RGBA", (1, 1))).textbbox((0, 0), text, font=font, stroke_width=2)
     tile = Image.new("RGBA", (right, bottom), (0, 0, 0, 0))
     ImageDraw.Draw(tile).text((0, 0), text, fill=(255, 255, 255, 255), font=font, stroke_width=2, stroke_fill=(0, 0, 0, 255))
     return tile
+
+
+def _place(size: tuple[int, int], spot: tuple[int, int], taken: list[tuple[int, int, int, int]],
+           bounds: tuple[int, int]) -> tuple[int, int]:
+    """Where a label of ``size`` goes: at ``spot``, else the nearest place below or above it that overlaps no box in
+    ``taken`` (labels already drawn, the caption band), inside the picture; its box joins ``taken``.  The angles
+    around the shoulders sit close together, and their labels ran into each other."""
+    width, height = size
+    x = max(0, min(spot[0], bounds[0] - width))
+    boxes = [(x, y, x + width, y + height) for step in (0, 1, -1, 2, -2, 3, -3, 4, -4)
+             if 0 <= (y := spot[1] + step * (height + 2)) <= bounds[1] - height]
+    box = next((b for b in boxes if not any(_overlap(b, other) for other in taken)), boxes[0] if boxes else
+               (x, max(0, bounds[1] - height), x + width, bounds[1]))
+    taken.append(box)
+    return box[0], box[1]
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True, enlarge: bool = True):
@@ -120,7 +133,7 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
     blurred = blur_faces and blur_face(image, names, points)
     pen = ImageDraw.Draw(image)
     width = max(3, round(image.width / 160))
-    small, large = (_font(max(12, image.width // size)) for size in (48, 32))
+    small, large = (image_font(max(12, image.width // size)) for size in (48, 32))
     for start, end, part in SEGMENTS:
         a, b = _point(names, points, start), _point(names, points, end)
         if a and b:
@@ -131,12 +144,13 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
         pen.line([neck_from, head], fill=shade(float(rula["neck"][position]), BODY_PART_MAXIMA["rula"]["neck"]) or UNSCORED, width=width)
     hip = _mid(_point(names, points, "left_hip"), _point(names, points, "right_hip"))
     anchors = {"hip": hip, "shoulder": neck_from}
+    taken = [(0, 0, image.width, large.size + 12)]  # the caption band
     for angle, where, label in LABELS:
         value = angles.get(angle, np.full(position + 1, np.nan))[position]
         spot = anchors.get(where) or _point(names, points, where)
         if spot and not math.isnan(value):
             text = _label(f"{label} {value:.0f}°", small.size)
-            image.paste(text, (round(spot[0] + width * 2), round(spot[1])), text)
+            image.paste(text, _place(text.size, (round(spot[0] + width * 2), round(spot[1])), taken, image.size), text)
 
     def score(values, low, high) -> str:
         exact = float(values[position])

@@ -57,6 +57,8 @@ CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", 
                  "mp4": "video/mp4"}
 #: Files a job writes only when asked (the annotated video).
 OPTIONAL = ("mp4",)
+#: Excel's number format of a share (0.2037 shows as 20.4%).
+PERCENT = "0.0%"
 #: Where the posture pictures go, beside the files.
 PICTURES = "frames"
 
@@ -154,17 +156,24 @@ def write_results(result: dict, directory: str | Path, video: str | Path | None 
 
 def _write_workbook(result: dict, header: list[str], rows: list[list], path: Path) -> None:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+
+    from .report import input_words
 
     book = Workbook(write_only=True)
     bold = Font(bold=True)
 
     def title(sheet, text):
-        from openpyxl.cell import WriteOnlyCell
-
         cell = WriteOnlyCell(sheet, value=text)
         cell.font = bold
         sheet.append([cell])
+
+    def percent(sheet, share: float):
+        """A share stays a number (sums and charts work on it) shown as a percentage."""
+        cell = WriteOnlyCell(sheet, value=share)
+        cell.number_format = PERCENT
+        return cell
 
     summary, video = result["summary"], result["video"]
     sheet = book.create_sheet("Summary")
@@ -181,7 +190,7 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
                          ("Frames scored exactly", summary["frames_scored"]),
                          ("Frames scored as a range (a body part out of sight)", summary["frames_ranged"]),
                          ("Frames not scored", summary["frames_unscored"]),
-                         ("Detection rate", summary["detection_rate"])]:
+                         ("Detection rate", percent(sheet, summary["detection_rate"]))]:
         sheet.append([label, value])
     for method, key in (("RULA", "rula"), ("REBA", "reba")):
         block = summary[key]
@@ -190,7 +199,7 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
         title(sheet, f"{method}: max {block['max']}, mean {block['mean']} over {block['scored_frames']} exactly scored frames{ranged}")
         sheet.append(["Level", "Meaning", "Frames", "Seconds", "Share of scored time"])
         for level, row in block["levels"].items():
-            sheet.append([level, row["label"], row["frames"], row["seconds"], row["share"]])
+            sheet.append([level, row["label"], row["frames"], row["seconds"], percent(sheet, row["share"])])
         sheet.append(["Worst moments (s)", *[f"{m['time_s']} s: {m['score']}" for m in block["worst_moments"]]])
     sheet.append([])
     title(sheet, "Time in band (seconds / share)")
@@ -204,8 +213,8 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
     sheet.append([])
     title(sheet, "Inputs")
     sheet.append(["Measured from the video", ", ".join(result["inputs"]["measured"])])
-    for name, value in result["inputs"]["assumed"].items():
-        sheet.append([f"Assumed: {name}", value])
+    for words, value in input_words(result["inputs"]["assumed"]):
+        sheet.append([f"Assumed: {words}", value])
     for name, counts in result["inputs"].get("angle_sources", {}).items():
         sheet.append([f"Angle {name}", f"from 3D points in {counts['3d']} frames, from the 2D image in {counts['2d']}"])
 

@@ -133,3 +133,25 @@ def clip(tmp_path_factory):
     from pipeline.synthetic import make_video
 
     return make_video(tmp_path_factory.mktemp("v") / "station.mp4", frames=40, width=96, height=64, fps=10)
+
+
+@pytest.fixture(scope="session")
+def analysed(pose_models, tmp_path_factory):
+    """The demo clip analysed by the real task on an embedded store: (store, status document, video path); shared by
+    the evidence and report tests, since the analysis is their slow part."""
+    from ergo_tasks.analysis import ANALYZE_TASK, register
+    from ergo_tasks.analysis.keys import upload_key
+    from ergo_tasks.states import State
+    from pipeline.demo import make_demo_video
+    from tests.helpers import make_app
+
+    folder = tmp_path_factory.mktemp("evidence")
+    store = LocalStore(folder / "store")
+    video = make_demo_video(folder / "line 3 packing.mp4")
+    app = make_app(store)
+    register(app)
+    key = upload_key(video.name)
+    store.upload_file(key, video)
+    doc = app.send_task(ANALYZE_TASK, kwargs={"video_key": key, "quality": "low", "model": "blazepose"}).status_doc
+    assert doc.state == State.SUCCESS, doc.error
+    return store, doc, video

@@ -1,5 +1,5 @@
-"""Evidence an engineer can sign: posture pictures with the skeleton, blurred faces, and the PDF report, made by a
-real BlazePose analysis of the demo clip (a person leaning over and straightening up)."""
+"""Evidence an engineer can sign: posture pictures with the skeleton, blurred faces, and the annotated video, made
+by a real BlazePose analysis of the demo clip (the ``analysed`` fixture: a person leaning over and straightening up)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,8 @@ import io
 import numpy as np
 import pytest
 
-from ergo_tasks.analysis import ANALYZE_TASK, register
-from ergo_tasks.analysis.keys import upload_key
-from ergo_tasks.states import State
 from pipeline.evidence import moments, write_pictures
 from pipeline.results import load_result
-from tests.helpers import make_app
-
-
-@pytest.fixture(scope="module")
-def analysed(pose_models, tmp_path_factory):
-    """The demo clip analysed by the real task on an embedded store: (store, status document, video path)."""
-    from pipeline.demo import make_demo_video
-    from statestore.local import LocalStore
-
-    folder = tmp_path_factory.mktemp("evidence")
-    store = LocalStore(folder / "store")
-    video = make_demo_video(folder / "line 3 packing.mp4")
-    app = make_app(store)
-    register(app)
-    key = upload_key(video.name)
-    store.upload_file(key, video)
-    doc = app.send_task(ANALYZE_TASK, kwargs={"video_key": key, "quality": "low", "model": "blazepose"}).status_doc
-    assert doc.state == State.SUCCESS, doc.error
-    return store, doc, video
 
 
 def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurred(analysed, tmp_path):
@@ -55,7 +33,7 @@ def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurre
     soft = np.asarray(blurred.convert("L"), dtype=float)
     names = list(result["keypoint_names"])
     position = int(np.argmin(np.abs(result["timestamps"] - first["time_s"])))
-    nose = result["keypoints"][position][names.index("nose")][:2] * (blurred.width / _analysed_width(result, video))
+    nose = result["keypoints"][position][names.index("nose")][:2] * (blurred.width / _analysed_size(video)[0])
     x, y = int(nose[0]), int(nose[1])
     face = (slice(max(0, y - 8), y + 8), slice(max(0, x - 8), x + 8))
     assert np.abs(sharp[face] - soft[face]).mean() > 3  # the face changed...
@@ -63,32 +41,12 @@ def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurre
     assert np.abs(sharp[far] - soft[far]).mean() < 0.5  # ...the rest of the picture did not
 
 
-def _analysed_width(result: dict, video) -> int:
+def _analysed_size(video) -> tuple[int, int]:
     from pipeline.presets import analysis_size
     from pipeline.video import probe
 
     info = probe(video)
-    return analysis_size(info.width, info.height)[0]
-
-
-def test_the_pdf_report_reads_page_by_page(analysed, tmp_path):
-    from pypdf import PdfReader
-
-    store, doc, _ = analysed
-    reader = PdfReader(io.BytesIO(store.get(doc.result_keys["pdf"]).body))
-    pages = [page.extract_text() for page in reader.pages]
-    first = pages[0]
-    for words in ("Ergonomic risk assessment", "line_3_packing.mp4", doc.job_id, "Quality preset", "low",
-                  "Pose model", "blazepose", "What the scores stand on", "scored exactly", "RULA: highest", "REBA: highest"):
-        assert words in first, words
-    assert "Risk over time" in "".join(pages)
-    pictured = [index for index, page in enumerate(reader.pages) if page.images]
-    assert pictured and "Posture pictures (faces blurred)" in pages[pictured[0]]
-    assert sum(len(reader.pages[i].images) for i in pictured) == len(doc.result["pictures"])
-    last = pages[-1]
-    for words in ("Time in each posture band", "Measured from the video", "load kg", "McAtamney", "Hignett",
-                  "Assessor's name", "Signature"):
-        assert words in "".join(pages[-2:]) or words in last, words
+    return analysis_size(info.width, info.height)
 
 
 def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analysed, tmp_path):
@@ -102,4 +60,50 @@ def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analy
     info = probe(path)
     frames = len(result["frame_indices"])
     assert info.frame_count == frames and info.fps == pytest.approx(result["preset"]["sample_fps"])
-    assert info.width == _analysed_width(result, video) and info.height % 2 == 0
+    assert info.width == _analysed_size(video)[0] and info.height % 2 == 0
+
+
+def test_an_unscored_frames_dash_is_drawn_not_the_missing_glyph_box():
+    """Pictures and the annotated video write "RULA –" on unscored frames: the dash must be in the font they use
+    (a font without it draws the box it draws for any missing character)."""
+    from pipeline.evidence import _label
+
+    def ink(text: str) -> np.ndarray:
+        return np.asarray(_label(text, 32))[..., 3] > 128
+
+    def extent(mask: np.ndarray, axis: int) -> int:
+        return len(np.flatnonzero(mask.any(axis=axis)))
+
+    dash, missing, letter = ink("–"), ink("\ue000"), ink("R")  # U+E000: private use, in no font
+    assert dash.shape != missing.shape or (dash != missing).any()
+    assert extent(dash, 1) < 0.4 * extent(letter, 1)  # a thin bar, not a box as tall as a letter
+    assert extent(dash, 0) > 1.5 * extent(dash, 1)  # wider than tall
+
+
+def test_the_angle_labels_in_a_picture_never_overlap(analysed, monkeypatch):
+    """Issue 27, point 3: the labels of the angles around the shoulders (neck, both upper arms) ran into each other;
+    every analysed frame of the demo is drawn, and the boxes its labels were placed in are compared."""
+    import pipeline.evidence as evidence
+
+    store, doc, video = analysed
+    result = load_result(store.get(doc.result_keys["pkl"]).body)
+    width, height = _analysed_size(video)
+    placed: list[tuple[int, int, int, int]] = []
+    real = evidence._place
+
+    def recorded(size, spot, taken, bounds):
+        x, y = real(size, spot, taken, bounds)
+        placed.append((x, y, x + size[0], y + size[1]))
+        return x, y
+
+    monkeypatch.setattr(evidence, "_place", recorded)
+    labels = 0
+    for position, time_s in enumerate(result["timestamps"]):
+        placed.clear()
+        image, _ = evidence.draw(np.zeros((height, width, 3), np.uint8), result, position, float(time_s), blur_faces=False)
+        labels += len(placed)
+        caption = (0, 0, image.width, evidence.image_font(max(12, image.width // 32)).size + 12)
+        for i, box in enumerate(placed):
+            assert box[0] >= 0 and box[1] >= 0 and box[2] <= image.width and box[3] <= image.height
+            assert not any(evidence._overlap(box, other) for other in [caption, *placed[i + 1:]]), (time_s, box)
+    assert labels > 3 * len(result["timestamps"])  # most frames have their labels

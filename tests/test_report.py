@@ -1,0 +1,257 @@
+"""The PDF report and the workbook, as a safety engineer opens them: the report of a real BlazePose analysis of the
+demo clip (the session's ``analysed`` fixture) is rendered to images with Poppler's pdftoppm and read back with
+pdftotext's word boxes, and each check looks at the pages as drawn."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.evidence import write_pictures
+from pipeline.report import INPUT_WORDS, write_report
+from pipeline.results import load_result
+
+DPI = 60
+#: Strip labels of the timelines: the two levels and each body part of each method.
+STRIP_COUNT = 2 + 12
+STRIP_WORDS = ("level", "upper", "lower", "wrist", "neck", "trunk", "legs")
+#: Warnings as the analysis writes them, to push the timelines down the first pages.
+WARNING = ("The worker is small in the frame (about 90 px tall): angles are less certain, and the scores may be off by "
+           "a band; film closer or at a higher quality preset.")
+
+
+@pytest.fixture(scope="module")
+def evidence(analysed, tmp_path_factory):
+    """(result, pictures) of the analysed demo clip, the pictures drawn again into a folder of this module."""
+    store, doc, video = analysed
+    result = load_result(store.get(doc.result_keys["pkl"]).body)
+    folder = tmp_path_factory.mktemp("report")
+    pictures = write_pictures(result, video, folder / "frames")
+    return result, [(folder / "frames" / p["file"], p) for p in pictures]
+
+
+@pytest.fixture(scope="module")
+def drawn(evidence, tmp_path_factory) -> tuple[Path, list[Page]]:
+    """The report of the demo clip without warnings, and its pages as drawn (rendered once for the checks below)."""
+    path = report(evidence, tmp_path_factory.mktemp("drawn") / "report.pdf")
+    return path, pages(path)
+
+
+def report(evidence, path: Path, warnings: int = 0) -> Path:
+    result, pictures = evidence
+    result = {**result, "summary": {**result["summary"], "warnings": [WARNING] * warnings}}
+    return write_report(result, path, pictures)
+
+
+class Page:
+    """One page as drawn: its pixels (RGB) and its words with their boxes, in points from the top left."""
+
+    def __init__(self, pixels: np.ndarray, size: tuple[float, float], words: list[tuple[str, float, float, float, float]]):
+        self.pixels, self.size, self.words = pixels, size, words
+
+    @property
+    def text(self) -> str:
+        return " ".join(word for word, *_ in self.words)
+
+    def at(self, x: float, y: float) -> np.ndarray:
+        """The pixel at a point (points from the top left)."""
+        scale = DPI / 72
+        return self.pixels[min(int(y * scale), self.pixels.shape[0] - 1), min(int(x * scale), self.pixels.shape[1] - 1)]
+
+
+class _Words(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.pages: list[tuple[tuple[float, float], list]] = []
+        self.word: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "page":
+            self.pages.append(((float(attrs["width"]), float(attrs["height"])), []))
+        elif tag == "word":
+            self.word = [float(attrs[k]) for k in ("xmin", "ymin", "xmax", "ymax")]
+
+    def handle_data(self, data):
+        if self.word is not None:
+            self.pages[-1][1].append((data, *self.word))
+            self.word = None
+
+
+def pages(pdf: Path) -> list[Page]:
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-png", str(pdf), str(pdf.with_suffix(""))], check=True)
+    parser = _Words()
+    parser.feed(subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout)
+    images = sorted(pdf.parent.glob(f"{pdf.stem}-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    assert len(images) == len(parser.pages)
+    return [Page(np.asarray(Image.open(image).convert("RGB")), size, words)
+            for image, (size, words) in zip(images, parser.pages, strict=True)]
+
+
+def strip_labels(page: Page) -> list[tuple[str, float, float, float, float]]:
+    """The timeline strips' labels ("RULA level", "REBA upper arm", ...): their first words, at the left margin."""
+    margin = min(x for _, x, *_ in page.words)
+    return [w for w, after in zip(page.words, page.words[1:]) if w[0] in ("RULA", "REBA") and abs(w[1] - margin) < 1
+            and after[0] in STRIP_WORDS and abs(after[2] - w[2]) < 1]
+
+
+def test_tables_after_the_timelines_are_white_not_the_last_strips_colour(drawn):
+    """Issue 27, point 1: each table's cells after the coloured timelines are white."""
+    sampled = 0
+    for page in drawn[1]:
+        for word, _, y0, x1, y1 in page.words:
+            if word in ("acceptable", "negligible", "backward", "handled"):  # words in table cells only
+                background = page.at(x1 + 4, (y0 + y1) / 2).astype(int)  # inside the cell, right of its words
+                assert background.min() > 245, (word, background)
+                sampled += 1
+    assert sampled >= 4  # the RULA and REBA level tables, the bands, the task details
+
+
+@pytest.mark.parametrize("warnings", [0, 2, 3, 5, 8])
+def test_each_strip_label_is_on_the_page_of_its_bar_and_no_page_is_nearly_empty(evidence, tmp_path, warnings):
+    """Issue 27, point 2: however far warnings push the content down, each timeline label sits beside its coloured
+    bar on the same page, and no page but the last is left mostly empty."""
+    drawn = pages(report(evidence, tmp_path / "report.pdf", warnings))
+    labels = 0
+    for page in drawn:
+        for _, x0, y0, _, y1 in strip_labels(page):
+            middle = (y0 + y1) / 2
+            bar = np.array([page.at(x, middle) for x in np.linspace(x0 + 110, page.size[0] - 40, 40)], dtype=int)
+            assert (bar.min(axis=1) < 245).mean() > 0.95, f"{warnings} warnings: a label without its bar"
+            labels += 1
+    assert labels == STRIP_COUNT
+    for number, page in enumerate(drawn[:-1], start=1):
+        body = page.pixels[: int(page.pixels.shape[0] * 0.93)]  # above the footer
+        inked = np.flatnonzero((body.min(axis=2) < 200).any(axis=1))
+        assert inked[-1] > body.shape[0] / 3, f"{warnings} warnings: page {number} of {len(drawn)} is nearly empty"
+
+
+def test_every_page_names_the_job_the_video_the_date_and_page_n_of_n(evidence, drawn):
+    """Issue 27, point 3: a page on its own says which report it belongs to."""
+    result, _ = evidence
+    _, drawn = drawn
+    for number, page in enumerate(drawn, start=1):
+        for words in (f"page {number} of {len(drawn)}", result["job_id"], result["video"]["name"], result["created_at"][:10]):
+            assert words in page.text, (number, words)
+
+
+def test_timelines_have_a_time_axis(drawn):
+    """Issue 27, point 3: the strips are read against time ticks (m:ss) under them."""
+    page = next(p for p in drawn[1] if "Risk over time" in p.text)
+    labels = strip_labels(page)
+    ticks = [w for w in page.words if re.fullmatch(r"\d+:\d\d", w[0])]
+    last = max(label[4] for label in labels)
+    below = [t for t in ticks if last < t[2] < last + 20]  # under the last strip
+    assert len(below) >= 4 and [t[1] for t in below] == sorted(t[1] for t in below)
+    assert len(ticks) >= 8  # under the levels and under the body parts
+
+
+def test_task_details_read_as_words_not_field_names(drawn):
+    """Issue 27, point 3: "Load handled: 0 kg", "Legs supported and balanced: yes"; no True/False, no field names."""
+    from pipeline.assessment import AssessmentParams
+
+    assert set(INPUT_WORDS) == set(AssessmentParams.model_fields)  # a new task detail needs its words
+    text = " ".join(page.text for page in drawn[1])
+    assert "Load handled 0 kg" in text and "Legs supported and balanced yes" in text
+    for dump in ("True", "False", "load kg", "rula force load", "legs supported yes"):
+        assert dump not in text, dump
+
+
+def test_no_words_overlap(evidence, tmp_path):
+    """Issue 27, point 3: captions and labels never run into each other."""
+    for number, page in enumerate(pages(report(evidence, tmp_path / "report.pdf", warnings=3)), start=1):
+        boxes = sorted(page.words, key=lambda w: (w[2], w[1]))
+        for i, (word, x0, y0, x1, y1) in enumerate(boxes):
+            for other, a0, b0, a1, b1 in boxes[i + 1:]:
+                if b0 >= y1 - 0.5:
+                    break
+                overlap = min(x1, a1) - max(x0, a0) > 0.5 and min(y1, b1) - max(y0, b0) > 1.5
+                assert not overlap, (number, word, other)
+
+
+def test_the_first_page_is_read_in_half_a_minute(drawn):
+    """The first page: the headline scores with their levels, what they stand on, the three worst moments pictured."""
+    from pypdf import PdfReader
+
+    path, drawn = drawn
+    first = drawn[0].text
+    for words in ("RULA: highest score", "action level", "REBA: highest score", "risk level", "What the scores stand on",
+                  "frames analysed", "scored exactly", "The worst moments", "Quality preset", "blazepose"):
+        assert words in first, words
+    assert len(PdfReader(path).pages[0].images) == 3
+    fonts = {font["/BaseFont"] for page in PdfReader(path).pages for font in page["/Resources"]["/Font"].values()}
+    assert fonts and all("OpenSans" in font for font in fonts)  # the shipped typeface, nothing else
+
+
+def test_the_verdict_heads_the_first_page_once_the_summary_carries_one(evidence, tmp_path):
+    """The report leaves the assessability verdict's place at the top of page 1 and invents none."""
+    from pypdf import PdfReader
+
+    result, pictures = evidence
+    plain = PdfReader(write_report(result, tmp_path / "plain.pdf", pictures)).pages[0].extract_text()
+    assert "Verdict" not in plain
+    given = {**result, "summary": {**result["summary"], "verdict": "Verdict: not assessable, the worker is hidden"}}
+    first = PdfReader(write_report(given, tmp_path / "given.pdf", pictures)).pages[0].extract_text()
+    assert first.index("Verdict: not assessable") < first.index("RULA: highest score")
+
+
+def test_a_portrait_videos_pictures_keep_the_first_page_whole(evidence, tmp_path):
+    """Phone videos are tall: their pictures are drawn no taller than a row allows, so the first page still holds the
+    headline, the three worst moments and the job, and picture rows leave no page nearly empty."""
+    from PIL import Image
+
+    result, pictures = evidence
+    portrait = []
+    for image, record in pictures:
+        with Image.open(image) as picture:
+            width = picture.height * 9 // 16
+            left = (picture.width - width) // 2
+            picture.crop((left, 0, left + width, picture.height)).save(tmp_path / image.name)
+        portrait.append((tmp_path / image.name, record))
+    drawn = pages(write_report(result, tmp_path / "report.pdf", portrait))
+    for words in ("RULA: highest score", "The worst moments", "Pose model"):
+        assert words in drawn[0].text, words
+    for number, page in enumerate(drawn[:-1], start=1):
+        body = page.pixels[: int(page.pixels.shape[0] * 0.93)]
+        assert np.flatnonzero((body.min(axis=2) < 200).any(axis=1))[-1] > body.shape[0] / 2, f"page {number} half empty"
+
+
+def test_the_pdf_report_reads_page_by_page(analysed):
+    """The report the job wrote (its own pictures, from the store) has every section."""
+    from pypdf import PdfReader
+
+    store, doc, _ = analysed
+    reader = PdfReader(io.BytesIO(store.get(doc.result_keys["pdf"]).body))
+    pages = [page.extract_text() for page in reader.pages]
+    for words in ("Ergonomic risk assessment", "line_3_packing.mp4", doc.job_id, "Quality preset", "low",
+                  "Pose model", "blazepose", "What the scores stand on", "scored exactly"):
+        assert words in pages[0], words
+    text = "".join(pages)
+    for words in ("Risk over time", "RULA: time at each level", "Posture pictures (faces blurred)", "Time in each posture band",
+                  "Measured from the video", "Load handled", "McAtamney", "Hignett", "Assessor's name", "Signature"):
+        assert words in text, words
+    pictured = sum(len(page.images) for page in reader.pages[1:])
+    assert pictured == len(doc.result["pictures"])
+
+
+def test_the_workbook_shows_shares_as_percentages(analysed):
+    """Issue 27, point 15: shares stay numbers, formatted as percentages (0.2037 reads 20.4%)."""
+    from openpyxl import load_workbook
+
+    store, doc, _ = analysed
+    sheet = load_workbook(io.BytesIO(store.get(doc.result_keys["xlsx"]).body))["Summary"]
+    rows = list(sheet.iter_rows())
+    shares = [row[4] for i, row in enumerate(rows) if len(row) > 4 and isinstance(row[4].value, (int, float))
+              and any(len(r) > 4 and r[4].value == "Share of scored time" for r in rows[max(0, i - 5):i])]
+    assert len(shares) >= 9  # RULA's four levels and REBA's five
+    assert all(cell.number_format.endswith("%") and 0 <= cell.value <= 1 for cell in shares)
+    rate = next(row[1] for row in rows if row[0].value == "Detection rate")
+    assert rate.number_format.endswith("%")
