@@ -15,9 +15,11 @@ first import NumPy and Torch.  A variable already set wins (an operator's
 choice, or a test simulating another machine).  :func:`in_force` says whether
 the pin holds in this process; the result records it (``model.numerics``).
 
-Not pinned, and so not identical across machines: a CPU without AVX2 (its
-kernels are older ones), a GPU (other kernels altogether), and keypointrcnn's
-batches on another number of cores (Torch splits the sums by thread).
+Not pinned: oneDNN, Torch's convolutions (its AVX2 and AVX-512 kernels gave the
+same bits here, and capping it at AVX2 made keypointrcnn a hundred times
+slower).  Not identical across machines: a CPU without AVX2 (its kernels are
+older ones), a GPU (other kernels altogether), and keypointrcnn's batches on
+another number of cores (Torch splits the sums by thread).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ ISA = "avx2"
 PINS = {
     "ATEN_CPU_CAPABILITY": "avx2",  # Torch's own kernels
     "MKL_CBWR": "AVX2,STRICT",  # Torch's matrix products (MKL's conditional numerical reproducibility)
-    "ONEDNN_MAX_CPU_ISA": "AVX2",  # Torch's convolutions
     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # NumPy's AVX-512 (SVML) math functions
     "OPENBLAS_CORETYPE": "Haswell",  # NumPy's matrix products
     "OPENCV_CPU_DISABLE": "AVX512F,AVX512-SKX",  # OpenCV's dispatched kernels

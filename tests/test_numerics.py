@@ -56,7 +56,7 @@ print(json.dumps({"numerics": result["model"]["numerics"], "torch": torch.backen
 
 
 def _analyse(video, out, **env) -> tuple[dict[str, np.ndarray], dict]:
-    environment = {k: v for k, v in os.environ.items() if k not in numerics.PINS and not k.startswith("MKL_")}
+    environment = {k: v for k, v in os.environ.items() if k not in {*numerics.PINS, *AVX2_CPU}}
     environment.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", **env)
     done = subprocess.run([sys.executable, "-c", ANALYSE, str(video), str(out)], env=environment, cwd=REPO,
                           capture_output=True, text=True, timeout=300)
