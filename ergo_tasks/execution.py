@@ -113,16 +113,25 @@ class StatusWriter:
         return doc.updated(**changes)
 
     def finish(self, target: State, **changes: Any) -> Versioned:
-        """The attempt's last write: waits for its turn, carries pending changes along."""
+        """The attempt's last write: waits for its turn, carries pending changes along.
+
+        It does not hold the writer's lock while it talks to storage: a heartbeat renewal may go on
+        beside it (both are compare-and-swaps of this attempt, so either order is consistent), and one
+        slow answer, to either of them, does not stop the lease being renewed.
+        """
         with self._lock:
-            time.sleep(max(0.0, self.interval - (self.clock() - self._last_write)))
+            wait = max(0.0, self.interval - (self.clock() - self._last_write))
+        time.sleep(wait)
+        with self._lock:
             changes = {**self._pending, **changes}
-            try:
-                finished = self.queue.finish(self.job_id, self.lease, target, **changes)
-            finally:
+        try:
+            finished = self.queue.finish(self.job_id, self.lease, target, **changes)
+        finally:
+            with self._lock:
                 self._last_write = self.clock()
+        with self._lock:
             self._pending.clear()  # only once written: a retried last write carries the progress along
-            return finished
+        return finished
 
 
 class Heartbeat(threading.Thread):

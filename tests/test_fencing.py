@@ -166,3 +166,25 @@ def test_the_heartbeat_renews_until_the_last_write_is_settled(local_store, monke
     first.join(timeout=10)
     doc = other.jobs.read(job.id).doc
     assert slow.failures == 0 and runs == [1] and doc.state == State.SUCCESS and doc.attempts == 1
+
+
+@pytest.mark.slow
+def test_no_job_runs_twice_when_answers_come_back_after_the_lease(s3_store):
+    """200 no-op jobs on 8 workers; 4% of answers held back 2.6 s, past the 2 s lease (benchmarks/late_answers.py)."""
+    from benchmarks.late_answers import run
+
+    counts = run(s3_store.endpoint_url, jobs=200, workers=8, rate=0.04, lease=LEASE, late=2.6, timeout=240)
+    print(f"late answers: {counts}")
+    histories = [[(step.to_state, step.worker, step.reason) for step in _history(s3_store, counts["bucket"], job_id)]
+                 for job_id in counts["doubled"]]
+    assert counts["doubled"] == [], histories
+    assert counts["never_ran"] == 0 and counts["states"] == {"SUCCESS": 200}
+    assert counts["late"] >= 0.02 * counts["requests"] and counts["handed_back"] >= 1  # the faults did happen
+
+
+def _history(s3_store: S3Store, bucket: str, job_id: str):
+    from ergo_tasks.jobstore import JobStore
+
+    store = S3Store(bucket, provider=s3_store.provider, endpoint_url=s3_store.endpoint_url, region="us-east-1",
+                    access_key_id="test", secret_access_key="test")
+    return JobStore(store).read(job_id).doc.history
