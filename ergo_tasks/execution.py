@@ -55,6 +55,7 @@ class StatusWriter:
         self.lease = lease
         self.interval, self.clock = interval, clock
         self._pending: dict[str, Any] = {}
+        self._final: dict[str, Any] = {}  # the progress taken along by the attempt's last write
         self._lock = threading.Lock()
         self._last_write = clock()  # the claim was a write
         self.stopped: BaseException | None = None  # Revoked or LeaseLost, once seen
@@ -123,15 +124,15 @@ class StatusWriter:
             wait = max(0.0, self.interval - (self.clock() - self._last_write))
         time.sleep(wait)
         with self._lock:
-            changes = {**self._pending, **changes}
+            # the pending progress goes with the last write, and with its retries; the heartbeat only renews
+            self._final = {**self._final, **self._pending}
+            self._pending.clear()
+            self._last_write = self.clock()  # the heartbeat's next renewal keeps the interval from this write
         try:
-            finished = self.queue.finish(self.job_id, self.lease, target, **changes)
+            return self.queue.finish(self.job_id, self.lease, target, **{**self._final, **changes})
         finally:
             with self._lock:
                 self._last_write = self.clock()
-        with self._lock:
-            self._pending.clear()  # only once written: a retried last write carries the progress along
-        return finished
 
 
 class Heartbeat(threading.Thread):
