@@ -92,15 +92,26 @@ class StatusWriter:
             pending = dict(self._pending)
             self._pending.clear()
             try:
-                written = self.queue.jobs.update(self.job_id, lambda doc: self._apply(doc, pending, renew))
-            except (Revoked, LeaseLost) as stop:
-                self.stopped = stop
-                raise
+                self._write(pending, renew)
             finally:
                 self._last_write = self.clock()
-            if written.doc.lease is not None:
-                self.lease = written.doc.lease
-            self.check()  # a renewal answered after it could have run out renews nothing this worker can trust
+
+    def renew(self) -> None:
+        """Renew the lease without waiting for the writer's lock: a write stalled there (its answer held back)
+        must not cost the lease.  Both are compare-and-swaps of this attempt, so either order is consistent."""
+        self.check()
+        self._write({}, renew=True)
+
+    def _write(self, pending: dict[str, Any], renew: bool) -> None:
+        try:
+            written = self.queue.jobs.update(self.job_id, lambda doc: self._apply(doc, pending, renew))
+        except (Revoked, LeaseLost) as stop:
+            self.stopped = stop
+            raise
+        lease = written.doc.lease
+        if lease is not None and lease.expires_at > self.lease.expires_at:  # renewals may come back out of order
+            self.lease = lease
+        self.check()  # a renewal answered after it could have run out renews nothing this worker can trust
 
     def _apply(self, doc: JobStatus, pending: dict[str, Any], renew: bool) -> JobStatus:
         self.queue.held(doc, self.lease)
@@ -136,31 +147,52 @@ class StatusWriter:
 
 
 class Heartbeat(threading.Thread):
-    """Renews the lease and flushes coalesced progress while the task runs."""
+    """Renews the lease and flushes coalesced progress while the task runs.
+
+    Each beat runs in a thread of its own: a beat whose answer is held back (or a task's write stalled in the
+    writer's lock) does not hold up the next one, which renews beside it once the stalled one is a beat old.
+    """
 
     def __init__(self, writer: StatusWriter, every: float):
         super().__init__(name=f"heartbeat-{writer.job_id}", daemon=True)
         self.writer, self.every = writer, every
         self._stopped = threading.Event()
         self._last_beat = writer.clock()
+        self._beats: list[tuple[threading.Thread, float]] = []  # (beat, when it started)
 
     def run(self) -> None:
         tick = max(0.05, min(self.every, self.writer.interval or self.every) / 2)
-        while not self._stopped.wait(tick):
-            beat_due = self.writer.clock() - self._last_beat >= self.every
-            if (beat_due or self.writer.has_pending()) and self.writer.due():
-                try:
-                    self.writer.flush()
-                    self._last_beat = self.writer.clock()
-                except (Revoked, LeaseLost):
-                    return  # the task sees it at its next checkpoint
-                except Exception as error:  # noqa: BLE001 - storage hiccup: try again next tick
-                    log.warning("heartbeat.failed", job_id=self.writer.job_id, worker_id=self.writer.worker_id, error=str(error))
+        while not self._stopped.wait(tick) and not self.writer.stopped:
+            now = self.writer.clock()
+            self._beats = [(beat, since) for beat, since in self._beats if beat.is_alive()]
+            if self._beats:
+                if now - self._beats[-1][1] >= self.every:  # stalled for a beat: renew beside it
+                    self._start(self.writer.renew, now)
+                continue
+            if (now - self._last_beat >= self.every or self.writer.has_pending()) and self.writer.due():
+                self._start(self.writer.flush, now)
+
+    def _start(self, write: Callable[[], None], now: float) -> None:
+        beat = threading.Thread(target=self._beat, args=(write,), name=f"beat-{self.writer.job_id}", daemon=True)
+        self._beats.append((beat, now))
+        beat.start()
+
+    def _beat(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+            self._last_beat = self.writer.clock()
+        except (Revoked, LeaseLost):
+            pass  # the writer keeps it: the task sees it at its next checkpoint, and the loop ends
+        except Exception as error:  # noqa: BLE001 - storage hiccup: try again next tick
+            log.warning("heartbeat.failed", job_id=self.writer.job_id, worker_id=self.writer.worker_id, error=str(error))
 
     def stop(self) -> None:
+        """Stop beating; returns once no beat is in flight (none writes after the attempt ended)."""
         self._stopped.set()
         if self.is_alive() and threading.current_thread() is not self:
             self.join()
+        for beat, _ in self._beats:
+            beat.join()
 
 
 @dataclass
