@@ -160,7 +160,8 @@ class NotClaimable(Exception):
 
 
 class LeaseLost(Exception):
-    """The worker no longer holds the job: its lease expired and another worker took it."""
+    """The worker no longer holds the job (its lease expired and another worker took it), or may no longer hold it
+    (an answer came back after the lease could have run out): either way this attempt does no more work."""
 
 
 class Revoked(Exception):

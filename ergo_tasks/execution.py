@@ -7,6 +7,13 @@ pending changes into a single compare-and-swap write and keeps writes to the
 key at least ``status_write_interval`` apart (Cloudflare R2 allows about one
 write per second to a key).  Every write re-reads the document, so it is also
 how a running task learns that it was cancelled or lost its lease.
+
+Fencing: the writer knows the lease its last claim or renewal wrote, timed from
+when that write was sent.  Once that lease may have lapsed (an answer that came
+late, or renewals that kept failing) the task stops at its next checkpoint and
+the job is handed back; the attempt's last write lands only while the document
+still carries the attempt's token, and the heartbeat keeps renewing until that
+write is settled.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from .errors import CorruptStatus, LeaseLost, PartFailed, Retry, Revoked, TaskEr
 from .jobstore import Versioned
 from .queue import Queue, failed_part, part_failure
 from .states import CUSTOM_STATE, CUSTOM_STATE_KEY, State
-from .status import ErrorInfo, JobStatus
+from .status import ErrorInfo, JobStatus, Lease
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -42,10 +49,13 @@ log = structlog.get_logger(__name__)
 class StatusWriter:
     """Coalesces a running job's status changes and throttles writes to its key."""
 
-    def __init__(self, queue: Queue, job_id: str, worker_id: str, interval: float, clock: Callable[[], float] = time.monotonic):
-        self.queue, self.job_id, self.worker_id = queue, job_id, worker_id
+    def __init__(self, queue: Queue, job_id: str, lease: Lease, interval: float, clock: Callable[[], float] = time.monotonic):
+        self.queue, self.job_id, self.worker_id = queue, job_id, lease.worker_id
+        #: This attempt's lease as last written (claim or renewal): until when it surely holds the job.
+        self.lease = lease
         self.interval, self.clock = interval, clock
         self._pending: dict[str, Any] = {}
+        self._final: dict[str, Any] = {}  # the progress taken along by the attempt's last write
         self._lock = threading.Lock()
         self._last_write = clock()  # the claim was a write
         self.stopped: BaseException | None = None  # Revoked or LeaseLost, once seen
@@ -62,11 +72,19 @@ class StatusWriter:
     def due(self) -> bool:
         return self.clock() - self._last_write >= self.interval
 
+    def check(self) -> None:
+        """Raise if the job was cancelled or taken over, or this attempt's lease may have lapsed."""
+        if self.stopped:
+            raise self.stopped
+        if self.queue.lapsed(self.lease):
+            log.warning("task.lease_lapsed", job_id=self.job_id, worker_id=self.worker_id, lease_until=str(self.lease.expires_at))
+            self.stopped = LeaseLost(self.job_id)
+            raise self.stopped
+
     def flush(self, *, wait: bool = False, renew: bool = True) -> None:
         """Write pending changes (and renew the lease) if the interval allows, or after waiting for it."""
         with self._lock:
-            if self.stopped:
-                raise self.stopped
+            self.check()
             if not self.due():
                 if not wait:
                     return
@@ -74,63 +92,107 @@ class StatusWriter:
             pending = dict(self._pending)
             self._pending.clear()
             try:
-                self.queue.jobs.update(self.job_id, lambda doc: self._apply(doc, pending, renew))
-            except (Revoked, LeaseLost) as stop:
-                self.stopped = stop
-                raise
+                self._write(pending, renew)
             finally:
                 self._last_write = self.clock()
 
+    def renew(self) -> None:
+        """Renew the lease without waiting for the writer's lock: a write stalled there (its answer held back)
+        must not cost the lease.  Both are compare-and-swaps of this attempt, so either order is consistent."""
+        self.check()
+        self._write({}, renew=True)
+
+    def _write(self, pending: dict[str, Any], renew: bool) -> None:
+        try:
+            written = self.queue.jobs.update(self.job_id, lambda doc: self._apply(doc, pending, renew))
+        except (Revoked, LeaseLost) as stop:
+            self.stopped = stop
+            raise
+        lease = written.doc.lease
+        if lease is not None and lease.expires_at > self.lease.expires_at:  # renewals may come back out of order
+            self.lease = lease
+        self.check()  # a renewal answered after it could have run out renews nothing this worker can trust
+
     def _apply(self, doc: JobStatus, pending: dict[str, Any], renew: bool) -> JobStatus:
-        self.queue.held(doc, self.worker_id)
+        self.queue.held(doc, self.lease)
         changes = dict(pending)
         if "meta" in changes:
             changes["meta"] = {**doc.meta, **changes["meta"]}
         if renew:
-            changes["lease"] = self.queue.renewed_lease(self.worker_id)
+            changes["lease"] = self.queue.renewed_lease(self.lease)
         if "progress" in changes or "stage" in changes:
             return doc.moved(State.PROGRESS, worker=self.worker_id, reason="running", **changes)
         return doc.updated(**changes)
 
     def finish(self, target: State, **changes: Any) -> Versioned:
-        """The attempt's last write: waits for its turn, carries pending changes along."""
+        """The attempt's last write: waits for its turn, carries pending changes along.
+
+        It does not hold the writer's lock while it talks to storage: a heartbeat renewal may go on
+        beside it (both are compare-and-swaps of this attempt, so either order is consistent), and one
+        slow answer, to either of them, does not stop the lease being renewed.
+        """
         with self._lock:
-            time.sleep(max(0.0, self.interval - (self.clock() - self._last_write)))
-            changes = {**self._pending, **changes}
-            try:
-                finished = self.queue.finish(self.job_id, self.worker_id, target, **changes)
-            finally:
+            wait = max(0.0, self.interval - (self.clock() - self._last_write))
+        time.sleep(wait)
+        with self._lock:
+            # the pending progress goes with the last write, and with its retries; the heartbeat only renews
+            self._final = {**self._final, **self._pending}
+            self._pending.clear()
+            self._last_write = self.clock()  # the heartbeat's next renewal keeps the interval from this write
+        try:
+            return self.queue.finish(self.job_id, self.lease, target, **{**self._final, **changes})
+        finally:
+            with self._lock:
                 self._last_write = self.clock()
-            self._pending.clear()  # only once written: a retried last write carries the progress along
-            return finished
 
 
 class Heartbeat(threading.Thread):
-    """Renews the lease and flushes coalesced progress while the task runs."""
+    """Renews the lease and flushes coalesced progress while the task runs.
+
+    Each beat runs in a thread of its own: a beat whose answer is held back (or a task's write stalled in the
+    writer's lock) does not hold up the next one, which renews beside it once the stalled one is a beat old.
+    """
 
     def __init__(self, writer: StatusWriter, every: float):
         super().__init__(name=f"heartbeat-{writer.job_id}", daemon=True)
         self.writer, self.every = writer, every
         self._stopped = threading.Event()
         self._last_beat = writer.clock()
+        self._beats: list[tuple[threading.Thread, float]] = []  # (beat, when it started)
 
     def run(self) -> None:
         tick = max(0.05, min(self.every, self.writer.interval or self.every) / 2)
-        while not self._stopped.wait(tick):
-            beat_due = self.writer.clock() - self._last_beat >= self.every
-            if (beat_due or self.writer.has_pending()) and self.writer.due():
-                try:
-                    self.writer.flush()
-                    self._last_beat = self.writer.clock()
-                except (Revoked, LeaseLost):
-                    return  # the task sees it at its next checkpoint
-                except Exception as error:  # noqa: BLE001 - storage hiccup: try again next tick
-                    log.warning("heartbeat.failed", job_id=self.writer.job_id, worker_id=self.writer.worker_id, error=str(error))
+        while not self._stopped.wait(tick) and not self.writer.stopped:
+            now = self.writer.clock()
+            self._beats = [(beat, since) for beat, since in self._beats if beat.is_alive()]
+            if self._beats:
+                if now - self._beats[-1][1] >= self.every:  # stalled for a beat: renew beside it
+                    self._start(self.writer.renew, now)
+                continue
+            if (now - self._last_beat >= self.every or self.writer.has_pending()) and self.writer.due():
+                self._start(self.writer.flush, now)
+
+    def _start(self, write: Callable[[], None], now: float) -> None:
+        beat = threading.Thread(target=self._beat, args=(write,), name=f"beat-{self.writer.job_id}", daemon=True)
+        self._beats.append((beat, now))
+        beat.start()
+
+    def _beat(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+            self._last_beat = self.writer.clock()
+        except (Revoked, LeaseLost):
+            pass  # the writer keeps it: the task sees it at its next checkpoint, and the loop ends
+        except Exception as error:  # noqa: BLE001 - storage hiccup: try again next tick
+            log.warning("heartbeat.failed", job_id=self.writer.job_id, worker_id=self.writer.worker_id, error=str(error))
 
     def stop(self) -> None:
+        """Stop beating; returns once no beat is in flight (none writes after the attempt ended)."""
         self._stopped.set()
         if self.is_alive() and threading.current_thread() is not self:
             self.join()
+        for beat, _ in self._beats:
+            beat.join()
 
 
 @dataclass
@@ -162,9 +224,8 @@ class TaskContext:
     custom_state: str | None = None
 
     def check(self) -> None:
-        """A checkpoint: raises if the job was cancelled, lost, timed out or the worker stops."""
-        if self.writer.stopped:
-            raise self.writer.stopped
+        """A checkpoint: raises if the job was cancelled, lost (or its lease may have lapsed), timed out or the worker stops."""
+        self.writer.check()
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise TimeLimitExceeded(f"The task ran longer than its time limit of {self.task.time_limit:.0f} s.")
         if self.should_stop():
@@ -259,7 +320,9 @@ def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write
              heartbeat_seconds: float, should_stop: Callable[[], bool]) -> JobStatus:
     doc = claimed.doc
     bound = log.bind(task=doc.task, attempt=doc.attempts)
-    writer = StatusWriter(queue, doc.job_id, worker_id, write_interval)
+    if doc.lease is None or doc.lease.worker_id != worker_id:
+        raise LeaseLost(doc.job_id)  # not a claim of this worker's: nothing to run
+    writer = StatusWriter(queue, doc.job_id, doc.lease, write_interval)
     ctx = TaskContext(
         request=RequestInfo(id=doc.job_id, args=_arguments(doc, queue), kwargs=dict(doc.request.kwargs),
                             attempts=doc.attempts, max_retries=doc.max_retries, checkpoint=doc.checkpoint, worker_id=worker_id,
@@ -278,13 +341,21 @@ def _execute(task: Task, claimed: Versioned, queue: Queue, worker_id: str, write
     except WorkerShutdown:
         heartbeat.stop()
         bound.info("task.released")
-        return _unless_stopped(queue, doc.job_id, lambda: queue.release(doc.job_id, worker_id, f"released by worker {worker_id} (shutting down)"))
-    except (Revoked, LeaseLost) as stop:
+        return _unless_stopped(queue, doc.job_id, lambda: queue.release(doc.job_id, writer.lease, f"released by worker {worker_id} (shutting down)"))
+    except Revoked:
         heartbeat.stop()
-        bound.warning("task.stopped", reason=type(stop).__name__)
+        bound.warning("task.stopped", reason="Revoked")
         return queue.jobs.read(doc.job_id).doc
-    heartbeat.stop()
-    final = _unless_stopped(queue, doc.job_id, lambda: writer.finish(target, **changes))
+    except LeaseLost:
+        heartbeat.stop()
+        bound.warning("task.stopped", reason="LeaseLost")
+        # taken over (the fenced release changes nothing), or only possibly lapsed: then back to the queue
+        return _unless_stopped(queue, doc.job_id, lambda: queue.release(doc.job_id, writer.lease,
+                                                                      f"released by worker {worker_id}: its lease may have lapsed"))
+    try:  # the heartbeat renews until the last write is settled: a slow last write must not cost the lease
+        final = _unless_stopped(queue, doc.job_id, lambda: writer.finish(target, **changes))
+    finally:
+        heartbeat.stop()
     task.app.middleware.after_process(task.app, final)
     return final
 
@@ -300,6 +371,7 @@ def _arguments(doc: JobStatus, queue: Queue) -> list[Any]:
 def _outcome(task: Task, ctx: TaskContext, doc: JobStatus, bound: Any) -> tuple[State, dict[str, Any]]:
     """Run the task; return the state this attempt ends in and the changes to record."""
     try:
+        ctx.check()  # reading its arguments took time: is the lease still this attempt's?
         result = _json_result(task.run_with(ctx))
     except (Revoked, LeaseLost, WorkerShutdown):
         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,10 @@ from .status import ErrorInfo, JobStatus, Lease, TaskRequest
 from .timeutil import utcnow
 
 log = structlog.get_logger(__name__)
+
+#: The share of a lease its holder leaves unused: a worker counts its lease as lapsed this much before it runs out,
+#: for the clocks of workers that differ a little and the moment it takes to act on an answer.
+LEASE_MARGIN = 0.1
 
 
 @dataclass
@@ -147,8 +152,27 @@ class Queue:
             claimed = self.jobs.update(job_id, lambda d: self._claimed(d, worker_id), seen=current)
         except NotClaimable:
             return None
+        if claimed.doc.lease and self.lapsed(claimed.doc.lease):  # the answer came late
+            self._hand_back(claimed.doc.lease, job_id)
+            return None
         self._mark(job_id, running=True)
         return claimed
+
+    def _hand_back(self, lease: Lease, job_id: str) -> None:
+        """Give back a claim whose answer came after its lease could have run out, without running it.
+
+        Another worker may have requeued the job and be running it already: the release is fenced
+        (it lands only while this claim's attempt token is still in the document), so it changes
+        nothing then.  If it fails for storage reasons the lease runs out and the job is requeued.
+        """
+        late = (utcnow() - lease.expires_at).total_seconds() + self.lease_seconds * LEASE_MARGIN
+        log.warning("queue.claim_lapsed", job_id=job_id, worker_id=lease.worker_id, late_s=round(late, 2))
+        try:
+            self.release(job_id, lease, "released unrun: the claim was confirmed after its lease could have run out")
+        except (LeaseLost, Revoked):
+            pass  # taken over or cancelled meanwhile: nothing of this attempt to undo
+        except StoreError as error:
+            log.warning("queue.claim_not_released", job_id=job_id, error=str(error))
 
     # -- jobs that wait for others ----------------------------------------------
     def statuses(self, job_ids: list[str]) -> list[JobStatus]:
@@ -219,7 +243,7 @@ class Queue:
             worker=worker_id,
             reason=f"claimed (attempt {doc.attempts + 1})",
             attempts=doc.attempts + 1,
-            lease=Lease(worker_id=worker_id, expires_at=now + timedelta(seconds=self.lease_seconds)),
+            lease=Lease(worker_id=worker_id, expires_at=now + timedelta(seconds=self.lease_seconds), attempt=secrets.token_hex(8)),
             not_before=None,
             started_at=doc.started_at or now,
         )
@@ -253,22 +277,33 @@ class Queue:
         return result
 
     # -- the holder of a lease ---------------------------------------------------
+    # A write by the holder (renewal, progress, release, the attempt's last write) checks ``held`` inside its
+    # compare-and-swap: it lands only if the document still carries this attempt's token when it is applied.
+    # A claim or renewal that lands is checked again once its answer is back (``lapsed``), against the time it
+    # was sent (the lease was timed then): a late answer means another worker may have requeued the job since.
     @staticmethod
-    def held(doc: JobStatus, worker_id: str) -> None:
-        """Raise unless ``worker_id`` still holds ``doc``'s lease."""
+    def held(doc: JobStatus, holder: Lease) -> None:
+        """Raise unless ``holder`` (the lease of one attempt, as claimed) still holds ``doc``."""
         if doc.state == State.REVOKED:
             raise Revoked(doc.job_id)
-        if doc.state not in RUNNING_STATES or doc.lease is None or doc.lease.worker_id != worker_id:
+        lease = doc.lease
+        if doc.state not in RUNNING_STATES or lease is None or (lease.worker_id, lease.attempt) != (holder.worker_id, holder.attempt):
             raise LeaseLost(doc.job_id)
 
-    def renewed_lease(self, worker_id: str) -> Lease:
-        return Lease(worker_id=worker_id, expires_at=utcnow() + timedelta(seconds=self.lease_seconds))
+    def renewed_lease(self, holder: Lease) -> Lease:
+        """``holder``'s lease, timed from now (the write that carries it is about to be sent)."""
+        return holder.model_copy(update={"expires_at": utcnow() + timedelta(seconds=self.lease_seconds)})
 
-    def release(self, job_id: str, worker_id: str, reason: str) -> Versioned:
-        """Hand a running job back to the queue without using up an attempt (clean shutdown)."""
+    def lapsed(self, lease: Lease) -> bool:
+        """Whether ``lease`` may have run out: its holder must not start more work on it."""
+        return utcnow() >= lease.expires_at - timedelta(seconds=self.lease_seconds * LEASE_MARGIN)
+
+    def release(self, job_id: str, holder: Lease, reason: str) -> Versioned:
+        """Hand a running job back to the queue without using up an attempt (clean shutdown, a lapsed lease)."""
+        worker_id = holder.worker_id
 
         def change(doc: JobStatus) -> JobStatus:
-            self.held(doc, worker_id)
+            self.held(doc, holder)
             return doc.moved(State.PENDING, worker=worker_id, reason=reason, lease=None, attempts=max(0, doc.attempts - 1))
 
         result = self.jobs.update(job_id, change)
@@ -317,15 +352,19 @@ class Queue:
                 self.resume(part.job_id, by)
         return result
 
-    def finish(self, job_id: str, worker_id: str, target: State, **changes: Any) -> Versioned:
-        """Record the end of an attempt (SUCCESS, FAILURE, RETRY, or PENDING: waiting for its parts) by the lease holder."""
+    def finish(self, job_id: str, holder: Lease, target: State, **changes: Any) -> Versioned:
+        """Record the end of an attempt (SUCCESS, FAILURE, RETRY, or PENDING: waiting for its parts) by the lease holder.
+
+        Fenced: it lands only while ``holder``'s attempt still holds the job, even if its lease ran out
+        meanwhile (nobody else can have run it then: taking over is a write that changes the token).
+        """
 
         def change(doc: JobStatus) -> JobStatus:
-            self.held(doc, worker_id)
+            self.held(doc, holder)
             final = dict(changes)
             if "meta" in final:  # progress details add up; an attempt's last write does not erase earlier ones
                 final["meta"] = {**doc.meta, **final["meta"]}
-            return doc.moved(target, worker=worker_id, lease=None, **final)
+            return doc.moved(target, worker=holder.worker_id, lease=None, **final)
 
         result = self.jobs.update(job_id, change)
         if target in READY_STATES:

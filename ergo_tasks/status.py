@@ -30,6 +30,10 @@ class Lease(_Model):
 
     worker_id: str
     expires_at: Timestamp
+    #: A fresh random token per claim: every later write of that attempt (progress, renewal, its last write)
+    #: lands only while the document still carries it, so an attempt that was taken over can change nothing,
+    #: even when its worker (same id, later claim) holds the job again.  None in documents of older releases.
+    attempt: str | None = None
 
     def expired(self, now: datetime | None = None) -> bool:
         return (now or utcnow()) >= self.expires_at

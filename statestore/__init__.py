@@ -12,6 +12,7 @@ from .errors import (
     BucketNotFound,
     ConfigurationError,
     InvalidKey,
+    InvalidUpload,
     ObjectNotFound,
     PreconditionFailed,
     StorageUnavailable,
@@ -20,7 +21,7 @@ from .errors import (
 from .settings import StorageSettings, open_store
 
 __all__ = [
-    "AccessDenied", "BucketNotFound", "ConfigurationError", "InvalidKey", "ListPage", "ObjectInfo",
+    "AccessDenied", "BucketNotFound", "ConfigurationError", "InvalidKey", "InvalidUpload", "ListPage", "ObjectInfo",
     "ObjectNotFound", "ObjectStore", "PreconditionFailed", "StorageSettings", "StorageUnavailable",
     "StoreError", "StoredObject", "UploadedPart", "open_store",
 ]

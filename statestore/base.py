@@ -14,10 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import ObjectNotFound
+from .errors import InvalidUpload, ObjectNotFound
 
 #: Chunk size for streamed copies (also the S3 multipart part size).
 CHUNK_SIZE = 8 * 1024 * 1024
+#: The least size of every part of a multipart upload but the last (AWS S3 and R2; both emulators check it too).
+MIN_PART_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,18 @@ class UploadedPart:
     number: int
     size: int
     etag: str
+
+
+def check_parts(key: str, parts: list[UploadedPart]) -> None:
+    """Refuse, before storage is asked, to join parts that AWS S3 or R2 would refuse: every part but the last
+    at least :data:`MIN_PART_BYTES` and, as R2 requires, all of one size.  Neither emulator checks the second
+    rule (LocalStack and moto join 6, 5 and 1 MiB), so every backend checks both here."""
+    ordered = sorted(parts, key=lambda part: part.number)
+    leading = ordered[:-1]
+    if any(part.size < MIN_PART_BYTES for part in leading):
+        raise InvalidUpload(f"Every part of the upload to '{key}' but the last must hold at least {MIN_PART_BYTES} bytes.")
+    if len({part.size for part in leading}) > 1:
+        raise InvalidUpload(f"Every part of the upload to '{key}' but the last must be of one size (Cloudflare R2 requires it).")
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,9 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> str:
-        """Join ``parts`` into ``key``, which must not exist yet (PreconditionFailed if it does); returns its ETag."""
+        """Join ``parts`` into ``key``, which must not exist yet (PreconditionFailed if it does); returns its ETag.
+
+        InvalidUpload if the parts break the rules of AWS S3 or R2 (:func:`check_parts`), whatever the backend."""
 
     @abc.abstractmethod
     def abort_upload(self, key: str, upload_id: str) -> None:

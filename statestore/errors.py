@@ -41,6 +41,12 @@ class NotSupported(StoreError):
     code = "not_supported"
 
 
+class InvalidUpload(StoreError):
+    """Parts that S3 or R2 would refuse to join (too small, or of different sizes)."""
+
+    code = "invalid_upload"
+
+
 class BucketNotFound(StoreError):
     """The configured bucket does not exist (run ``ergo storage init``)."""
 

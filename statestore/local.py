@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import signing
-from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject, UploadedPart
+from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject, UploadedPart, check_parts
 from .errors import ObjectNotFound, PreconditionFailed
 from .keys import validate_key, validate_prefix
 
@@ -285,6 +285,7 @@ class LocalStore(ObjectStore):
 
     def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> str:
         meta = self._upload_meta(key, upload_id)
+        check_parts(key, parts)
         folder = self._upload_dir(upload_id)
         paths = [folder / f"{part.number:05d}" for part in sorted(parts, key=lambda p: p.number)]
         if not all(path.exists() for path in paths):

@@ -11,6 +11,10 @@ ways a network and a busy service break:
                   before its answer arrives (the outcome is unknown to the client)
 ``500``, ``503``  the service fails (503 as S3's ``SlowDown``)
 ``slow``          the answer comes ``slow_s`` seconds late
+``late``          the server applies the request at once, and its answer is held
+                  back ``late_s`` seconds (longer than a lease, say): not among
+                  the default ``faults``; ask for it, or aim it at one request
+                  with :meth:`S3Proxy.hold_next`
 
 The ``Host`` header is passed through unchanged, so SigV4 signatures made for
 the proxy's address still verify at the server.
@@ -30,6 +34,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("reset_before", "reset_after", "500", "503", "slow")
+LATE = "late"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 _ERROR = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>injected by the test proxy</Message>'
           "</Error>")
@@ -37,10 +42,11 @@ _ERROR = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Mess
 
 class S3Proxy:
     def __init__(self, upstream: str, *, fault_rate: float = 0.0, faults: tuple[str, ...] = FAULTS, slow_s: float = 0.5,
-                 seed: int | None = None):
+                 late_s: float = 30.0, seed: int | None = None):
         target = urllib.parse.urlsplit(upstream)
         self.upstream_host, self.upstream_port = target.hostname or "127.0.0.1", target.port or 80
-        self.fault_rate, self.faults, self.slow_s = fault_rate, faults, slow_s
+        self.fault_rate, self.faults, self.slow_s, self.late_s = fault_rate, faults, slow_s, late_s
+        self._held: list[tuple[str, str, float]] = []  # (kind, part of the path, seconds): answers to hold back, once each
         self.random = random.Random(seed)
         self.requests: Counter[str] = Counter()  # by kind
         self.answers: Counter[tuple[str, int]] = Counter()  # by kind and status
@@ -69,6 +75,21 @@ class S3Proxy:
             self.answers.clear()
             self.injected.clear()
             self.conditional_refusals = 0
+
+    def hold_next(self, kind: str, path_part: str, seconds: float) -> None:
+        """Hold back the answer to the next ``kind`` request (``PUT``...) whose path contains ``path_part`` for
+        ``seconds``, once; the request itself reaches the server at once."""
+        with self._lock:
+            self._held.append((kind, path_part, seconds))
+
+    def _held_for(self, kind: str, path: str) -> float | None:
+        with self._lock:
+            for rule in self._held:
+                if rule[0] == kind and rule[1] in path:
+                    self._held.remove(rule)
+                    self.injected[LATE] += 1
+                    return rule[2]
+        return None
 
     def _pick_fault(self) -> str | None:
         with self._lock:
@@ -143,7 +164,8 @@ class S3Proxy:
             def _forward(self) -> None:
                 kind, body = self._kind(), self._body()
                 conditional = "If-Match" in self.headers or "If-None-Match" in self.headers
-                fault = proxy._pick_fault()
+                held = proxy._held_for(kind, self.path)
+                fault = LATE if held is not None else proxy._pick_fault()
                 if fault == "reset_before":
                     self._reset()
                     return
@@ -164,6 +186,8 @@ class S3Proxy:
                 if fault == "reset_after":
                     self._reset()
                     return
+                if fault == LATE:  # applied; the answer is on its way, slowly
+                    time.sleep(proxy.late_s if held is None else held)
                 self.send_response(response.status)
                 for name, value in response.getheaders():
                     if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":

@@ -29,7 +29,7 @@ from botocore.retries.standard import (
     TransientRetryableChecker,
 )
 
-from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject, UploadedPart
+from .base import CHUNK_SIZE, ListPage, ObjectInfo, ObjectStore, StoredObject, UploadedPart, check_parts
 from .errors import (
     AccessDenied,
     BucketNotFound,
@@ -268,6 +268,7 @@ class S3Store(ObjectStore):
 
     def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> str:
         validate_key(key)
+        check_parts(key, parts)
         joined = {"Parts": [{"PartNumber": part.number, "ETag": part.etag} for part in sorted(parts, key=lambda p: p.number)]}
         return self._call(lambda: self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
                                                                         MultipartUpload=joined, IfNoneMatch="*"), key)["ETag"]

@@ -1,8 +1,10 @@
-"""Start and stop a LocalStack S3 on this host, without Docker.
+"""Start and stop the S3 emulators on this host, without Docker: LocalStack, and moto's server.
 
 LocalStack lives in its own virtual environment (``make`` builds
 ``.localstack-venv``; ``ERGO_LOCALSTACK_PYTHON`` points at its interpreter).
-It keeps everything in a scratch folder and nothing across restarts.
+It keeps everything in a scratch folder and nothing across restarts.  moto
+(``moto[server]``, a test dependency) runs in a thread of the test process and
+keeps everything in memory.
 """
 
 from __future__ import annotations
@@ -81,3 +83,20 @@ def running_localstack() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def running_moto() -> Iterator[str]:
+    """Yield the endpoint of moto's S3 server, started on a free loopback port for as long as the context lasts."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -110,8 +110,8 @@ def test_purge_keeps_a_video_another_job_still_needs_and_a_job_resumed_meanwhile
     store.put(video, b"video")
     old = app.queue.enqueue("t", [], {"video_key": video}, 0)
     waiting = app.queue.enqueue("t", [], {"video_key": video}, 0)  # queued: it will need the video
-    app.queue.claim("w", job_id=old.job_id)
-    app.queue.finish(old.job_id, "w", State.SUCCESS, reason="done")
+    claimed = app.queue.claim("w", job_id=old.job_id)
+    app.queue.finish(old.job_id, claimed.doc.lease, State.SUCCESS, reason="done")
     assert purge_job(app, old.job_id)
     assert not store.exists(JobStore.status_key(old.job_id)) and store.exists(video)
 

@@ -12,8 +12,8 @@ VIDEO = "uploads/" + "c" * 32 + "/line.mp4"
 
 def _finished(app, state: State, **finish) -> str:
     job_id = app.queue.enqueue("t", [], {"video_key": VIDEO}, 0).job_id
-    app.queue.claim("w", job_id=job_id)
-    app.queue.finish(job_id, "w", state, reason="done", **finish)
+    claimed = app.queue.claim("w", job_id=job_id)
+    app.queue.finish(job_id, claimed.doc.lease, state, reason="done", **finish)
     return job_id
 
 
@@ -54,8 +54,8 @@ def test_a_batch_reads_every_job_once_and_still_sees_what_changed_before_each_de
     other = "uploads/" + "d" * 32 + "/other.mp4"
     local_store.put(other, b"video")
     failed = app.queue.enqueue("t", [], {"video_key": other}, 0).job_id
-    app.queue.claim("w", job_id=failed)
-    app.queue.finish(failed, "w", State.FAILURE, reason="done", error=ErrorInfo(type="X", message="x", expected=True))
+    claimed = app.queue.claim("w", job_id=failed)
+    app.queue.finish(failed, claimed.doc.lease, State.FAILURE, reason="done", error=ErrorInfo(type="X", message="x", expected=True))
     users = VideoUsers(app)
     since = app.queue.enqueue("t", [], {"video_key": VIDEO}, 0).job_id
     app.queue.revoke(since, by="owner (api)", reason="cancelled")  # finished again before the deletion: no open marker

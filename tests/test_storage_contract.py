@@ -274,3 +274,26 @@ def test_a_local_upload_just_started_elsewhere_is_not_taken_for_a_stale_one(tmp_
         os.utime(path, (old, old))
     assert LocalStore(tmp_path / "s").removed_stale == 1
     assert starting.exists() and not abandoned.exists()
+
+
+@pytest.mark.parametrize("sizes,rule", [((6 << 20, 5 << 20, 4), "of one size"), ((1024, 4), "at least")],
+                         ids=["unequal-parts", "small-part"])
+def test_parts_that_aws_or_r2_would_refuse_are_refused_on_every_backend(store, sizes, rule):
+    """R2 joins only parts of one size (all but the last), S3 none under 5 MiB (but the last); neither emulator checks
+    the first rule and the embedded store checked neither, so an upload that works in the tests could fail on R2."""
+    from statestore import InvalidUpload
+
+    key = "uploads/odd.mp4"
+    upload_id = store.start_upload(key, "video/mp4")
+    for number, size in enumerate(sizes, start=1):
+        body = bytes([number]) * size
+        if store.provider == "local":
+            store.put_part(key, upload_id, number, io.BytesIO(body))
+        else:
+            import requests
+
+            assert requests.put(store.presign_part(key, upload_id, number, size, 60), data=body).status_code == 200
+    with pytest.raises(InvalidUpload, match=rule):
+        store.complete_upload(key, upload_id, store.uploaded_parts(key, upload_id))
+    assert not store.exists(key)
+    store.abort_upload(key, upload_id)

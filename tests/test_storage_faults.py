@@ -1,4 +1,4 @@
-"""Storage faults on the real LocalStack S3: what botocore calls transient is retried, and a conditional
+"""Storage faults on both S3 emulators (LocalStack, moto): what botocore calls transient is retried, and a conditional
 write whose answer was lost is neither reported as a clash nor applied twice."""
 
 from __future__ import annotations
@@ -71,9 +71,9 @@ class Fault:
 
 
 @pytest.fixture
-def store(s3_store):
-    s3_store.retry = RetryPolicy(attempts=4, backoff=Backoff(base=0.01, cap=0.05))
-    return s3_store
+def store(emulated_store):
+    emulated_store.retry = RetryPolicy(attempts=4, backoff=Backoff(base=0.01, cap=0.05))
+    return emulated_store
 
 
 def test_a_reset_before_the_server_applied_the_write_is_retried(store):

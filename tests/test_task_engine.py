@@ -377,8 +377,8 @@ def test_every_writer_of_a_status_key_keeps_the_interval(local_store):
     job = app.queue.enqueue("t", [], {}, 0)
     app.queue.revoke(job.job_id)  # an operator cancels at once...
     app.queue.resume(job.job_id)  # ...and changes their mind
-    app.queue.claim("w1", job_id=job.job_id)
-    app.queue.finish(job.job_id, "w1", State.SUCCESS, reason="done")
+    claimed = app.queue.claim("w1", job_id=job.job_id)
+    app.queue.finish(job.job_id, claimed.doc.lease, State.SUCCESS, reason="done")
     writes = [at for name, key, at in recording.calls if name == "put" and key == JobStore.status_key(job.job_id)]
     assert len(writes) == 5
     assert min(b - a for a, b in zip(writes, writes[1:])) >= interval - 0.01
@@ -396,13 +396,13 @@ def test_claiming_does_not_slow_down_as_finished_jobs_pile_up(local_store):
 
         for _ in range(finished):
             done = app.queue.enqueue("t", [], {}, 0)
-            app.queue.claim("filler", job_id=done.job_id)
-            app.queue.finish(done.job_id, "filler", State.SUCCESS, reason="done")
+            claimed = app.queue.claim("filler", job_id=done.job_id)
+            app.queue.finish(done.job_id, claimed.doc.lease, State.SUCCESS, reason="done")
         target = work.delay()
         recording.calls.clear()
         claimed = app.queue.claim("measured")
         assert claimed.doc.job_id == target.id
-        app.queue.finish(target.id, "measured", State.SUCCESS, reason="done")
+        app.queue.finish(target.id, claimed.doc.lease, State.SUCCESS, reason="done")
         return len(recording.calls)
 
     assert requests_to_claim(1000) == requests_to_claim(0)
