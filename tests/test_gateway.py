@@ -19,7 +19,7 @@ from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
 from tests.conftest import storage_env
-from tests.helpers import make_app, serve
+from tests.helpers import make_app, mp4_lookalike, serve
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_tokens_and_the_operator_role(local_store):
     assert client.post("/api/health", json={}, headers={"Authorization": "Bearer nope"}).status_code == 401
     alice, bob, root = ({"Authorization": f"Bearer {t}"} for t in ("alice", "bob", "root"))
     slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers=alice).json()
-    local_store.put(slot["video_key"], b"0" * 5000)
+    local_store.put(slot["video_key"], mp4_lookalike(5000))
     job_id = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=alice).json()["job_id"]
     assert client.post("/api/get_status", json={"job_id": job_id}, headers=alice).json()["status"] == "success"
     other = client.post("/api/get_status", json={"job_id": job_id}, headers=bob)
@@ -107,7 +107,7 @@ def test_tokens_can_come_from_a_file(local_store, tmp_path):
 def test_callers_cannot_claim_another_identity(local_store):
     client, service = gateway(local_store, tokens="alice,bob")
     slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers={"Authorization": "Bearer alice"}).json()
-    local_store.put(slot["video_key"], b"0" * 5000)
+    local_store.put(slot["video_key"], mp4_lookalike(5000))
     answer = client.post("/api/start_processing", json={"video_key": slot["video_key"], "_client": "someone", "_operator": True},
                          headers={"Authorization": "Bearer bob"})
     assert answer.status_code == 400 and answer.json()["code"] == "invalid_input"
