@@ -45,8 +45,8 @@ class AssessmentParams(BaseModel):
     load_kg: float = Field(0.0, ge=0, le=200, description="load handled, kg")
     shock: bool = Field(False, description="shock or rapid build-up of force")
     # RULA's force and muscle use ask what the load and the activity below ask already: unset, they follow from those
-    rula_force_load: int | None = Field(None, ge=0, le=3, description="RULA force/load score 0-3 (unset: from the load, shock and activity)")
-    muscle_use: bool | None = Field(None, description="RULA muscle use: posture mainly static or repeated (unset: from the activity)")
+    rula_force_load: int | None = Field(None, ge=0, le=3, description="RULA force/load score 0-3")
+    muscle_use: bool | None = Field(None, description="RULA muscle use: posture mainly static (>1 min) or repeated >4 times/min")
     coupling: int = Field(0, ge=0, le=3, description="REBA coupling: 0 good, 1 fair, 2 poor, 3 unacceptable")
     static_posture: bool = Field(False, description="one or more body parts held static for more than 1 minute")
     repeated_actions: bool = Field(False, description="small-range actions repeated more than 4 times a minute")
