@@ -156,13 +156,15 @@ async function startUpload() {
   try {
     const started = performance.now();
     let first = null;  // bytes storage had before this session: a resumed upload's speed counts only what it sends
-    state.upload = api.uploadVideo(file, (sent, total) => {
+    state.upload = api.uploadVideo(file, (sent, total, stored) => {
       first ??= sent;
       const seconds = (performance.now() - started) / 1000;
       const speed = (sent - first) / Math.max(seconds, 1e-3);
-      $("#upload-bar").value = (100 * sent) / total;
+      // an upload in parts shows what storage holds whole: what a reload keeps, so the bar never goes back after one
+      $("#upload-bar").value = (100 * (stored ?? sent)) / total;
       const left = speed > 0 ? ` · ${humanBytes(speed)}/s · ${formatTime((total - sent) / speed)} left` : "";
-      text("#upload-text", `${humanBytes(sent)} of ${humanBytes(total)}${left}`);
+      const kept = stored == null || stored === sent ? "" : ` (${humanBytes(stored)} stored)`;
+      text("#upload-text", `${humanBytes(sent)} of ${humanBytes(total)} sent${kept}${left}`);
     });
     const videoKey = await state.upload.promise;
     state.upload = null;
@@ -382,9 +384,11 @@ async function renderResults(status) {
   const basis = summary.frames_scored == null ? null : h("p", { id: "score-basis" }, `What the scores stand on: ` +
     `${share(summary.frames_scored)} of frames scored exactly, ${share(summary.frames_ranged)} as a range (a body part ` +
     `out of sight), ${share(summary.frames_unscored)} not scored (no person, or nothing to score).`);
+  const damaged = summary.damaged_spans.length
+    ? h("p", { class: "error" }, `Damaged video skipped: ${summary.damaged_spans.join("; ")}`) : null;
   $("#detection-card").replaceChildren(h("h3", {}, "Detection"),
-    h("p", {}, h("span", { class: "big" }, `${(summary.detection_rate * 100).toFixed(0)}%`), " of frames show the worker"), basis,
-    summary.damaged_spans.length ? h("p", { class: "error" }, `Damaged video skipped: ${summary.damaged_spans.join("; ")}`) : null);
+    h("p", {}, h("span", { class: "big" }, `${(summary.detection_rate * 100).toFixed(0)}%`), " of frames show the worker"),
+    ...[basis, damaged].filter(Boolean));
   renderMeasurement($("#measurement"), status);
   renderPictures($("#pictures"), status.pictures || []);
   bandChart($("#bands"), summary.time_in_band);
