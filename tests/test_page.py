@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, RESULT_TIMEOUT, choose_and_start, shot
+from tests.browser import ARTIFACTS, RESULT_TIMEOUT, analyse_to_results, choose_and_start, shot
 from tests.helpers import mp4_lookalike
 
 pytestmark = pytest.mark.slow
@@ -197,9 +197,7 @@ def test_the_results_read_right_at_phone_width_with_legends_and_no_console_error
 
     phone.route("**/api/get_status", with_held_postures)
     phone.goto(url)
-    choose_and_start(phone, clip)
-    phone.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
-    phone.wait_for_selector("#timeline svg rect.seg")
+    analyse_to_results(phone, clip)
     shot(phone, "results")
     assert problems == []  # the favicon included
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -362,9 +360,7 @@ def test_the_results_fit_at_1280_and_390_px_and_text_from_the_server_stays_text(
     wide = new_page(browser, 1280, "third-pass-results-1280")
     wide.route("**/api/get_status", every_level_and_maybe_markup)
     wide.goto(url)
-    choose_and_start(wide, clip)
-    wide.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
-    wide.wait_for_selector("#timeline svg rect.seg")
+    analyse_to_results(wide, clip)
     shot(wide, "results-1280")
     overflowing = wide.evaluate(CARD_OVERFLOW)
     cards = wide.inner_text(".cards")
