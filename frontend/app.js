@@ -193,7 +193,7 @@ function tokenRefused() {
 async function saveToken() {
   api.setToken($("#token-input").value.trim());
   if (!api.getToken()) return text("#token-saved", "Forgotten.");
-  text("#token-saved", "Checking it with the server…");
+  text("#token-saved", "Saved in this browser; checking it with the server…");
   try {
     await api.call("health");
     text("#token-saved", "Saved in this browser; the server accepts it.");
