@@ -89,8 +89,9 @@ const forgetUpload = () => localStorage.removeItem(UPLOAD_KEY);
 /**
  * Send a video to storage through the URLs the API signs: one PUT for a small file, parts four at a time for
  * a large one. A large upload is remembered in this browser: choosing the same file again after a reload or a
- * dropped connection sends only the parts storage does not have. Returns {promise (the video_key), abort};
- * abort also drops the unfinished upload from storage.
+ * dropped connection sends only the parts storage does not have. onProgress(sent, total, stored): stored counts
+ * the parts storage has whole (a part cut off mid-way is sent again after a reload: only stored bytes are kept).
+ * Returns {promise (the video_key), abort}; abort also drops the unfinished upload from storage.
  */
 export function uploadVideo(file, onProgress) {
   const requests = new Set();
@@ -115,7 +116,7 @@ export function uploadVideo(file, onProgress) {
     if (!slot) {
       slot = await call("generate_upload_url", { filename: file.name, content_type: file.type || undefined, size: file.size });
       if (slot.method === "PUT") {
-        await put(slot.upload_url, file, slot.headers, (sent) => onProgress(sent, file.size));
+        await put(slot.upload_url, file, slot.headers, (sent) => onProgress(sent, file.size, null));
         return slot.video_key;
       }
       localStorage.setItem(UPLOAD_KEY, JSON.stringify({ fingerprint: fingerprint(file), name: file.name, size: file.size,
@@ -126,7 +127,8 @@ export function uploadVideo(file, onProgress) {
     for (let n = 1; n <= slot.part_count; n++) if (done.get(n) !== length(n)) todo.push(n);
     const before = file.size - todo.reduce((sum, n) => sum + length(n), 0);
     const sending = new Map();
-    const report = () => onProgress(before + [...sending.values()].reduce((a, b) => a + b, 0), file.size);
+    let stored = before;
+    const report = () => onProgress(before + [...sending.values()].reduce((a, b) => a + b, 0), file.size, stored);
     report();
     for (let first = 0; first < todo.length; first += 100) {  // URLs are signed in batches, as the parts are reached
       const batch = todo.slice(first, first + 100);
@@ -138,6 +140,8 @@ export function uploadVideo(file, onProgress) {
           const n = batch[next++];
           const start = (n - 1) * slot.part_size;
           await put(urls[n], file.slice(start, start + length(n)), {}, (sent) => { sending.set(n, sent); report(); });
+          stored += length(n);
+          report();
         }
       };
       await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, batch.length) }, sender));

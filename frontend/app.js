@@ -1,15 +1,16 @@
 // The page: choose a video, upload it straight to storage, follow the job, read the results.
 import * as api from "./api.js";
+import { h } from "./dom.js";
 import { REBA_COLORS, RULA_COLORS, bandChart, bodyPartChart, formatMoment, formatTime, parseFrames, readable, timelineChart,
   timelineLegend } from "./charts.js";
 
 const $ = (selector) => document.querySelector(selector);
-const JOB_KEY = "ergo.job";
+const JOB_KEY = "ergo.job", CHOICES_KEY = "ergo.choices";
 const FIRST_POLL_MS = 2000, MAX_POLL_MS = 10000;
 const FIRST_LIST_MS = 5000, MAX_LIST_MS = 30000;
 const ETA_WINDOW_MS = 120000;  // the time left comes from the progress made over the last two minutes
 
-const state = { info: null, chosen: null, file: null, upload: null, jobId: null, pollTimer: null, pollDelay: FIRST_POLL_MS, lastStatus: null,
+const state = { info: null, operator: false, chosen: null, file: null, upload: null, jobId: null, pollTimer: null, pollDelay: FIRST_POLL_MS, lastStatus: null,
   listTimer: null, listDelay: FIRST_LIST_MS, progress: { jobId: null, best: 0, samples: [] } };
 
 function show(id, visible = true) { $(id).hidden = !visible; }
@@ -50,11 +51,9 @@ function renderQualities() {
   const presets = state.info?.presets || [];
   const fastest = presets.find((preset) => preset.relative_time === 1)?.name;
   $("#quality-options").replaceChildren(...presets.map((preset) => {
-    const label = document.createElement("label");
     const cost = preset.relative_time === 1 ? "fastest" : `about ${preset.relative_time}x the time of ${fastest}`;
-    label.innerHTML = `<input type="radio" name="quality" value="${preset.name}"> <strong>${preset.name}</strong>
-      <small>${preset.description} (${cost})</small>`;
-    const input = label.querySelector("input");
+    const input = h("input", { type: "radio", name: "quality", value: preset.name });
+    const label = h("label", {}, input, " ", h("strong", {}, preset.name), h("small", {}, `${preset.description} (${cost})`));
     input.checked = preset.default;
     input.addEventListener("change", () => { $("#overlay").checked = preset.overlay; });  // each preset's default
     if (preset.default) $("#overlay").checked = preset.overlay;
@@ -62,34 +61,66 @@ function renderQualities() {
   }));
 }
 
-/** The task details form, from the server's list (/api/info: task_details). */
+/** The task details form, from the server's list (/api/info: task_details), in the worksheet's groups. */
 function renderTaskDetails() {
-  const fields = state.info?.task_details || [];
-  $("#task-fields").replaceChildren(...fields.map((field) => {
-    const label = document.createElement("label");
-    const input = document.createElement("input");
-    input.name = field.name;
-    input.dataset.type = field.type;
-    if (field.type === "boolean") {
-      input.type = "checkbox";
-      input.checked = Boolean(field.default);
-      label.append(input, ` ${field.description}`);
-    } else {
-      Object.assign(input, { type: "number", value: field.default ?? 0, step: field.type === "integer" ? 1 : "any" });
-      if (field.minimum != null) input.min = field.minimum;
-      if (field.maximum != null) input.max = field.maximum;
-      label.append(`${field.description} `, input);
-    }
-    return label;
-  }));
+  const groups = new Map();
+  for (const field of state.info?.task_details || []) {
+    if (!groups.has(field.group)) groups.set(field.group, []);
+    groups.get(field.group).push(taskField(field));
+  }
+  $("#task-fields").replaceChildren(...[...groups].map(([name, fields]) =>
+    h("fieldset", { class: "task-group" }, h("legend", {}, name || "Other"), fields)));
+}
+
+function taskField(field) {
+  const id = `task-${field.name}`;
+  if (field.type === "boolean") {
+    const box = h("input", { type: "checkbox", name: field.name, id });
+    box.checked = Boolean(field.default);
+    return h("label", { class: "task-field" }, box, ` ${field.description}`);
+  }
+  const input = h("input", { type: "number", name: field.name, id, value: field.default ?? "", min: field.minimum, max: field.maximum,
+    step: field.type === "integer" ? 1 : "any", "aria-describedby": `${id}-note` });
+  const note = h("small", { id: `${id}-note`, class: "field-note" });
+  input.addEventListener("input", () => checkField(field, input, note));
+  return h("label", { class: "task-field" }, `${field.description} `, input, note);
+}
+
+/** {value} of a task detail as the server's schema takes it, with a note where it was left empty; or {problem}. */
+function fieldValue(field, input) {
+  if (field.type === "boolean") return { value: input.checked };
+  const raw = input.value.trim();
+  if (raw === "" && !input.validity.badInput) return { value: field.default, note: `Left empty: the default, ${field.default}, is used.` };
+  const value = Number(raw);
+  const name = `"${field.description}"`;
+  const range = `from ${field.minimum ?? "any"} to ${field.maximum ?? "any"}`;
+  if (raw === "" || !Number.isFinite(value)) return { problem: `${name} must be a number ${range}.` };
+  if (field.type === "integer" && !Number.isInteger(value)) return { problem: `${name} must be a whole number ${range}.` };
+  if ((field.minimum != null && value < field.minimum) || (field.maximum != null && value > field.maximum)) {
+    return { problem: `${name} is ${value}; it must be ${range}.` };
+  }
+  return { value };
+}
+
+function checkField(field, input, note) {
+  const { problem, note: words } = fieldValue(field, input);
+  input.setAttribute("aria-invalid", String(Boolean(problem)));
+  note.textContent = problem || words || "";
+  note.classList.toggle("error", Boolean(problem));
+  return problem;
+}
+
+/** Every task detail checked against the server's schema before a byte is sent: the problems, in words. */
+function taskProblems() {
+  return (state.info?.task_details || []).filter((field) => field.type !== "boolean")
+    .map((field) => checkField(field, $(`#task-${field.name}`), $(`#task-${field.name}-note`))).filter(Boolean);
 }
 
 /** The task details that differ from their defaults (what start_processing's params needs). */
 function taskDetails() {
   const params = {};
   for (const field of state.info?.task_details || []) {
-    const input = document.querySelector(`#task-fields input[name="${field.name}"]`);
-    const value = field.type === "boolean" ? input.checked : Number(input.value);
+    const { value } = fieldValue(field, $(`#task-${field.name}`));
     if (value !== field.default) params[field.name] = value;
   }
   return Object.keys(params).length ? params : undefined;
@@ -108,21 +139,32 @@ function acceptVideoTypes() {
 // -- uploading ------------------------------------------------------------------------------
 async function startUpload() {
   if (!state.file) return;
+  const problems = taskProblems();
+  text("#details-error", problems.length ? `Check the task details first (nothing was sent): ${problems.join(" ")}` : "");
+  show("#details-error", Boolean(problems.length));
+  if (problems.length) {
+    $("#task-details").open = true;
+    $('#task-fields [aria-invalid="true"]').focus();
+    return;
+  }
   const file = state.file;
   const quality = document.querySelector('input[name="quality"]:checked')?.value;
+  rememberChoices(quality);
   show("#upload-section", false); show("#progress-section"); show("#upload-failure", false); show("#job-progress", false);
   show("#upload-progress");
   $("#upload-bar").value = 0; text("#upload-text", "");
   try {
     const started = performance.now();
     let first = null;  // bytes storage had before this session: a resumed upload's speed counts only what it sends
-    state.upload = api.uploadVideo(file, (sent, total) => {
+    state.upload = api.uploadVideo(file, (sent, total, stored) => {
       first ??= sent;
       const seconds = (performance.now() - started) / 1000;
       const speed = (sent - first) / Math.max(seconds, 1e-3);
-      $("#upload-bar").value = (100 * sent) / total;
+      // an upload in parts shows what storage holds whole: what a reload keeps, so the bar never goes back after one
+      $("#upload-bar").value = (100 * (stored ?? sent)) / total;
       const left = speed > 0 ? ` · ${humanBytes(speed)}/s · ${formatTime((total - sent) / speed)} left` : "";
-      text("#upload-text", `${humanBytes(sent)} of ${humanBytes(total)}${left}`);
+      const kept = stored == null || stored === sent ? "" : ` (${humanBytes(stored)} stored)`;
+      text("#upload-text", `${humanBytes(sent)} of ${humanBytes(total)} sent${kept}${left}`);
     });
     const videoKey = await state.upload.promise;
     state.upload = null;
@@ -134,13 +176,33 @@ async function startUpload() {
     state.upload = null;
     show("#upload-progress", false);
     show("#upload-failure");
-    text("#upload-error", error.code === "unauthorized"
-      ? "This server needs an access token. Enter it above, then try again." : error.message);
+    text("#upload-error", error.code === "unauthorized" ? tokenRefused() : error.message);
     if (error.code === "unauthorized") askForToken();
   }
 }
 
 // -- access token ---------------------------------------------------------------------------------
+/** What an "unauthorized" answer means here: no token yet, or a saved one the server does not accept. */
+function tokenRefused() {
+  if (!api.getToken()) return "This server needs an access token. Enter it above, then try again.";
+  text("#token-saved", "The server did not accept this token.");
+  return "The server did not accept the saved access token. Check it above (or ask for a new one), then try again.";
+}
+
+/** Save the typed token and ask the server at once whether it takes it (health needs a valid token). */
+async function saveToken() {
+  api.setToken($("#token-input").value.trim());
+  if (!api.getToken()) return text("#token-saved", "Forgotten.");
+  text("#token-saved", "Saved in this browser; checking it with the server…");
+  try {
+    await api.call("health");
+    text("#token-saved", "Saved in this browser; the server accepts it.");
+  } catch (error) {
+    text("#token-saved", error.code === "unauthorized" ? "Saved, but the server did not accept this token: check it."
+      : `Saved in this browser (the server could not check it now: ${error.message})`);
+  }
+}
+
 function askForToken() {
   showAccess(true);
   $("#token-input").focus();
@@ -184,17 +246,23 @@ function watch(jobId) {
   state.jobId = jobId;
   state.pollDelay = FIRST_POLL_MS;
   rememberJob(jobId);
-  show("#upload-section", false); show("#results-section", false); show("#failure-section", false);
-  show("#progress-section"); show("#upload-progress", false); show("#upload-failure", false); show("#job-progress");
+  showProgressView();
   text("#job-id", jobId);
   poll();
+}
+
+function showProgressView() {
+  show("#upload-section", false); show("#results-section", false); show("#failure-section", false);
+  show("#progress-section"); show("#upload-progress", false); show("#upload-failure", false); show("#job-progress");
 }
 
 async function poll() {
   const jobId = state.jobId;
   let status;
   try {
-    status = (await api.call("get_status", { job_id: jobId })).job_status;
+    const answer = await api.call("get_status", { job_id: jobId });
+    status = answer.job_status;
+    state.operator = Boolean(answer.caller?.operator);
   } catch (error) {
     if (error.code === "job_not_found" || error.code === "invalid_job_id") {
       forgetJob();
@@ -207,15 +275,21 @@ async function poll() {
   }
   if (jobId !== state.jobId) return;
   state.lastStatus = status;
-  renderProgress(status);
   if (status.status === "completed") return renderResults(status);
-  if (status.status === "failed" || status.status === "cancelled") return renderFailure(status);
+  if (status.status === "failed" || status.status === "cancelled") {
+    renderFailure(status);
+    // an operator may resume it: then this page follows it again, without a reload
+    if (status.resumable) schedule(jobId, MAX_POLL_MS);
+    return;
+  }
+  if (!$("#failure-section").hidden) showProgressView();  // resumed
+  renderProgress(status);
   schedule(jobId);
 }
 
-function schedule(jobId) {
+function schedule(jobId, delay = state.pollDelay) {
   if (jobId !== state.jobId) return;
-  state.pollTimer = setTimeout(poll, state.pollDelay);
+  state.pollTimer = setTimeout(poll, delay);
   state.pollDelay = Math.min(state.pollDelay * 1.5, MAX_POLL_MS);
 }
 
@@ -269,27 +343,31 @@ function renderFailure(status) {
   const title = status.status === "cancelled" ? "The analysis was cancelled" : "The analysis did not finish";
   text("#failure-title", title);
   text("#failure-message", status.error || (status.status === "cancelled" ? "It was cancelled." : "It failed."));
-  // resuming helps only where the failure was not the job's own (a file that is not a video fails again)
-  show("#resume-job", Boolean(status.resumable) && Boolean(api.getToken()));
+  // resuming helps only where the failure was not the job's own (a file that is not a video fails again), and
+  // only an operator may resume (on a server without tokens everyone is one): the server says who is asking
+  show("#resume-job", Boolean(status.resumable) && state.operator);
 }
 
 // -- results ------------------------------------------------------------------------------------
 
 function methodCard(id, name, block, colors) {
-  const card = $(id);
-  const bar = Object.entries(block.levels).map(([level, row]) =>
-    `<span class="lv${level}" style="width:${(row.share * 100).toFixed(2)}%;background:${colors[level]}" title="${row.label}: ${(row.share * 100).toFixed(0)}%"></span>`).join("");
-  const rows = Object.entries(block.levels).filter(([, row]) => row.frames > 0).map(([level, row]) =>
-    `<tr><td><span class="swatch" style="color:${colors[level]}">■</span> ${level} · ${row.label}</td><td>${(row.share * 100).toFixed(0)}%</td><td>${row.seconds.toFixed(1)} s</td></tr>`).join("");
+  const percent = (share, digits) => `${(share * 100).toFixed(digits)}%`;
+  const levels = Object.entries(block.levels);
+  const bar = levels.map(([level, row]) => h("span", { class: `lv${level}`,
+    style: `width:${percent(row.share, 2)};background:${colors[level]}`, title: `${row.label}: ${percent(row.share, 0)}` }));
+  const rows = levels.filter(([, row]) => row.frames > 0).map(([level, row]) => h("tr", {},
+    h("td", {}, h("span", { class: "swatch", style: `color:${colors[level]}` }, "■"), ` ${level} · ${row.label}`),
+    h("td", {}, percent(row.share, 0)), h("td", {}, `${row.seconds.toFixed(1)} s`)));
   const worst = block.worst_moments.map((m) =>
-    `<li><a href="#picture-${m.frame_index}" class="moment">${formatMoment(m.time_s)}</a>: score ${m.score}</li>`).join("");
-  card.innerHTML = `<h3>${name}</h3>
-    <p><span class="big">${block.max ?? "–"}</span> max · mean ${block.mean == null ? "–" : block.mean.toFixed(1)}</p>
-    <div class="levels" aria-hidden="true">${bar}</div>
-    <table><tbody>${rows || "<tr><td>No scored frames</td></tr>"}</tbody></table>
-    <p class="muted">Shares of the ${block.scored_frames} exactly scored frames.${block.ranged_frames
-      ? ` ${block.ranged_frames} more had a body part out of sight: their score lies in a range, up to ${block.ranged_max}.` : ""}</p>
-    <p class="muted">Worst moments</p><ol>${worst}</ol>`;
+    h("li", {}, h("a", { href: `#picture-${m.frame_index}`, class: "moment" }, formatMoment(m.time_s)), `: score ${m.score}`));
+  const ranged = block.ranged_frames
+    ? ` ${block.ranged_frames} more had a body part out of sight: their score lies in a range, up to ${block.ranged_max}.` : "";
+  $(id).replaceChildren(h("h3", {}, name),
+    h("p", {}, h("span", { class: "big" }, block.max ?? "–"), ` max · mean ${block.mean == null ? "–" : block.mean.toFixed(1)}`),
+    h("div", { class: "levels", "aria-hidden": "true" }, bar),
+    h("table", {}, h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", {}, "No scored frames")))),
+    h("p", { class: "muted" }, `Shares of the ${block.scored_frames} exactly scored frames.${ranged}`),
+    h("p", { class: "muted" }, "Worst moments"), h("ol", {}, worst));
 }
 
 async function renderResults(status) {
@@ -303,21 +381,24 @@ async function renderResults(status) {
   methodCard("#rula-card", "RULA", summary.rula, RULA_COLORS);
   methodCard("#reba-card", "REBA", summary.reba, REBA_COLORS);
   const share = (n) => `${Math.round((100 * n) / Math.max(summary.frames_analysed, 1))}%`;
-  const basis = summary.frames_scored == null ? "" : `<p id="score-basis">What the scores stand on: ${share(summary.frames_scored)} of ` +
-    `frames scored exactly, ${share(summary.frames_ranged)} as a range (a body part out of sight), ` +
-    `${share(summary.frames_unscored)} not scored (no person, or nothing to score).</p>`;
-  $("#detection-card").innerHTML = `<h3>Detection</h3><p><span class="big">${(summary.detection_rate * 100).toFixed(0)}%</span> of frames show the worker</p>` + basis +
-    (summary.damaged_spans.length ? `<p class="error">Damaged video skipped: ${summary.damaged_spans.join("; ")}</p>` : "");
+  const basis = summary.frames_scored == null ? null : h("p", { id: "score-basis" }, `What the scores stand on: ` +
+    `${share(summary.frames_scored)} of frames scored exactly, ${share(summary.frames_ranged)} as a range (a body part ` +
+    `out of sight), ${share(summary.frames_unscored)} not scored (no person, or nothing to score).`);
+  const damaged = summary.damaged_spans.length
+    ? h("p", { class: "error" }, `Damaged video skipped: ${summary.damaged_spans.join("; ")}`) : null;
+  $("#detection-card").replaceChildren(h("h3", {}, "Detection"),
+    h("p", {}, h("span", { class: "big" }, `${(summary.detection_rate * 100).toFixed(0)}%`), " of frames show the worker"),
+    ...[basis, damaged].filter(Boolean));
   renderMeasurement($("#measurement"), status);
   renderPictures($("#pictures"), status.pictures || []);
   bandChart($("#bands"), summary.time_in_band);
-  $("#band-tables").innerHTML = Object.entries(summary.time_in_band).map(([part, bands]) =>
-    `<table><caption>${readable(part)}</caption><tbody>${Object.entries(bands).map(([band, v]) =>
-      `<tr><td>${band}</td><td>${v.seconds.toFixed(1)} s</td><td>${(v.share * 100).toFixed(0)}%</td></tr>`).join("")}</tbody></table>`).join("");
+  $("#band-tables").replaceChildren(...Object.entries(summary.time_in_band).map(([part, bands]) =>
+    h("table", {}, h("caption", {}, readable(part)), h("tbody", {}, Object.entries(bands).map(([band, v]) =>
+      h("tr", {}, h("td", {}, band), h("td", {}, `${v.seconds.toFixed(1)} s`), h("td", {}, `${(v.share * 100).toFixed(0)}%`)))))));
   const sustained = summary.sustained_postures.filter((run) => run.band !== "normal");  // holding a normal posture is no risk
-  $("#sustained").innerHTML = sustained.length ? sustained.map((run) =>
-    `<li>${readable(run.part)}: ${run.band} from ${formatMoment(run.start_s)} for ${run.duration_s.toFixed(1)} s</li>`).join("")
-    : "<li>No posture outside the normal band lasted 4 s or longer.</li>";
+  $("#sustained").replaceChildren(...(sustained.length ? sustained.map((run) =>
+    h("li", {}, `${readable(run.part)}: ${run.band} from ${formatMoment(run.start_s)} for ${run.duration_s.toFixed(1)} s`))
+    : [h("li", {}, "No posture outside the normal band lasted 4 s or longer.")]));
   renderDownloads(status);
   try {
     const url = (await api.call("generate_download_url", { job_id: status.job_id, artifact: "csv" })).download_url;
@@ -428,40 +509,38 @@ async function jobAction(action, jobId) {
 
 const age = (iso) => formatTime((Date.now() - Date.parse(iso)) / 1000);
 
+/** One row of the operator list: what, whose, how it stands (with a failed job's error), when work started, for how long. */
+function jobRow(job) {
+  const link = h("a", { href: `?job=${job.job_id}`, title: job.job_id }, job.filename || job.job_id);
+  const status = h("td", {}, job.stalled ? `${job.status} (stalled)` : job.status);
+  if (job.error) status.append(h("small", { class: "job-error" }, job.error));
+  const attempts = job.attempts ? `${job.attempts} of ${job.max_retries + 1}` : "not started";
+  const resumed = job.resumes ? ` · resumed ${job.resumes === 1 ? "once" : `${job.resumes} times`}` : "";
+  const actions = h("td", {});
+  if (job.resumable) actions.append(actionButton("Resume", () => jobAction("resume_job", job.job_id)));
+  if (["queued", "processing"].includes(job.status)) actions.append(actionButton("Cancel", () => jobAction("cancel_job", job.job_id)));
+  return h("tr", {}, h("td", { class: "filename" }, link), h("td", {}, job.owner ? job.owner.slice(0, 8) : "–"),
+    h("td", {}, job.quality || ""), status, h("td", {}, `${job.progress.toFixed(0)}%`),
+    h("td", {}, job.work_started_at ? `${age(job.work_started_at)} ago` : "not yet"),
+    h("td", {}, job.work_seconds == null ? "–" : formatTime(job.work_seconds)), h("td", {}, attempts + resumed), actions);
+}
+
+/** "ok", "error" (tried again later) or "denied" (this token may not list jobs). */
 async function loadJobs() {
-  const tbody = $("#jobs-table tbody");
   show("#jobs-error", false);
   try {
-    const state_ = $("#state-filter").value || undefined;
-    const { jobs } = await api.call("list_jobs", { limit: 50, state: state_ });
-    tbody.replaceChildren(...jobs.map((job) => {
-      const row = document.createElement("tr");
-      const cells = [job.filename || job.job_id, job.quality || "", job.stalled ? `${job.status} (stalled)` : job.status,
-        `${job.progress.toFixed(0)}%`, `${age(job.created_at)} ago`, job.run_seconds ? formatTime(job.run_seconds) : "–",
-        `${job.attempts} of ${job.max_retries + 1}`];
-      cells.forEach((value, index) => {
-        const cell = document.createElement("td");
-        if (index === 0) {
-          const link = Object.assign(document.createElement("a"), { href: `?job=${job.job_id}`, textContent: value, title: job.job_id });
-          cell.append(link);
-        } else {
-          cell.textContent = value;
-        }
-        row.append(cell);
-      });
-      const actions = document.createElement("td");
-      if (job.resumable) actions.append(actionButton("Resume", () => jobAction("resume_job", job.job_id)));
-      if (["queued", "processing"].includes(job.status)) actions.append(actionButton("Cancel", () => jobAction("cancel_job", job.job_id)));
-      row.append(actions);
-      return row;
-    }));
+    const { jobs } = await api.call("list_jobs", { limit: 50, state: $("#state-filter").value || undefined });
+    state.listDenied = false;
+    $("#jobs-table tbody").replaceChildren(...jobs.map(jobRow));
     text("#jobs-updated", `updated ${new Date().toLocaleTimeString()}`);
-    return true;
+    return "ok";
   } catch (error) {
-    text("#jobs-error", error.code === "forbidden" || error.code === "unauthorized"
-      ? "The job list needs an operator token: set it under \"Access token\"." : error.message);
+    const denied = error.code === "forbidden" || error.code === "unauthorized";
+    state.listDenied = denied;
+    text("#jobs-error", error.code === "forbidden" ? "The job list is for operators: the saved token is not an operator's."
+      : error.code === "unauthorized" ? tokenRefused() : error.message);
     show("#jobs-error");
-    return false;
+    return denied ? "denied" : "error";
   }
 }
 
@@ -475,10 +554,11 @@ async function refreshJobs() {
 
 function scheduleJobs() {
   clearTimeout(state.listTimer);
-  if ($("#operator-section").hidden || document.visibilityState !== "visible") return;
+  // a token that may not list jobs only collects 403s: a new token (Save) or Refresh asks again
+  if ($("#operator-section").hidden || document.visibilityState !== "visible" || state.listDenied) return;
   state.listTimer = setTimeout(async () => {
-    const ok = await loadJobs();
-    state.listDelay = ok ? Math.min(state.listDelay * 1.5, MAX_LIST_MS) : MAX_LIST_MS;
+    const outcome = await loadJobs();
+    state.listDelay = outcome === "ok" ? Math.min(state.listDelay * 1.5, MAX_LIST_MS) : MAX_LIST_MS;
     scheduleJobs();
   }, state.listDelay);
 }
@@ -529,10 +609,9 @@ function bind() {
   });
   $("#token-toggle").addEventListener("click", () => showAccess($("#access-section").hidden));
   $("#token-input").value = api.getToken();
-  $("#token-form").addEventListener("submit", (event) => {
+  $("#token-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    api.setToken($("#token-input").value.trim());
-    text("#token-saved", api.getToken() ? "Saved in this browser." : "Forgotten.");
+    await saveToken();
     if (!$("#operator-section").hidden) refreshJobs();
     if (state.lastStatus) renderProgress(state.lastStatus);
   });
@@ -546,8 +625,24 @@ function bind() {
   document.addEventListener("visibilitychange", () => (document.visibilityState === "visible" ? scheduleJobs() : clearTimeout(state.listTimer)));
 }
 
+/** The options chosen for an upload, kept in this browser so that an upload resumed after a reload keeps them. */
+function rememberChoices(quality) {
+  localStorage.setItem(CHOICES_KEY, JSON.stringify({ quality, blur: $("#blur-faces").checked, overlay: $("#overlay").checked }));
+}
+
+function restoreChoices() {
+  let saved = null;
+  try { saved = JSON.parse(localStorage.getItem(CHOICES_KEY) || "null"); } catch { /* unreadable: the defaults stay */ }
+  const radio = saved && document.querySelector(`input[name="quality"][value="${CSS.escape(saved.quality || "")}"]`);
+  if (!radio) return;
+  radio.checked = true;
+  $("#blur-faces").checked = saved.blur;
+  $("#overlay").checked = saved.overlay;
+}
+
 function hintUnfinishedUpload() {
   const saved = api.unfinishedUpload();
+  if (saved) restoreChoices();
   if (saved) text("#resume-hint", `The upload of "${saved.name}" (${humanBytes(saved.size)}) stopped before it finished. `
     + "Choose the same file again to continue where it stopped.");
   show("#resume-hint", Boolean(saved));
@@ -563,10 +658,10 @@ async function main() {
   } catch (error) {
     banner(error.message);
   }
-  hintUnfinishedUpload();
   if (state.info?.auth_required && !api.getToken()) showAccess(true);
   renderQualities();
   renderTaskDetails();
+  hintUnfinishedUpload();
   acceptVideoTypes();
   if (state.chosen && state.info) chooseFile(state.chosen);  // a file chosen while the server had not answered yet
   const jobId = new URLSearchParams(location.search).get("job") || localStorage.getItem(JOB_KEY);

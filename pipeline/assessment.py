@@ -44,8 +44,9 @@ class AssessmentParams(BaseModel):
     unilateral_stance: bool = Field(False, description="weight on one leg, or an unstable posture")
     load_kg: float = Field(0.0, ge=0, le=200, description="load handled, kg")
     shock: bool = Field(False, description="shock or rapid build-up of force")
-    rula_force_load: int = Field(0, ge=0, le=3, description="RULA force/load score 0-3")
-    muscle_use: bool = Field(False, description="posture mainly static (>1 min) or repeated >4 times/min")
+    # RULA's force and muscle use ask what the load and the activity below ask already: unset, they follow from those
+    rula_force_load: int | None = Field(None, ge=0, le=3, description="RULA force/load score 0-3")
+    muscle_use: bool | None = Field(None, description="RULA muscle use: posture mainly static (>1 min) or repeated >4 times/min")
     coupling: int = Field(0, ge=0, le=3, description="REBA coupling: 0 good, 1 fair, 2 poor, 3 unacceptable")
     static_posture: bool = Field(False, description="one or more body parts held static for more than 1 minute")
     repeated_actions: bool = Field(False, description="small-range actions repeated more than 4 times a minute")
@@ -54,6 +55,39 @@ class AssessmentParams(BaseModel):
     side_bend_threshold: float = Field(20.0, ge=0, le=60, description="a measured side bend beyond this many degrees counts as side-bent")
     assumed_knee_flexion: float = Field(0.0, ge=0, le=180, description="used when the knees are not visible")
 
+    def rula_muscle_use(self) -> bool:
+        """RULA's muscle use (mainly static, or repeated more than 4 times a minute): REBA's activity asks the same."""
+        return self.muscle_use if self.muscle_use is not None else self.static_posture or self.repeated_actions
+
+    def rula_force(self) -> int:
+        """RULA's force/load score; unset, from the load, how it is handled and shock, by the worksheet's rule:
+        0 under 2 kg; 1 for 2-10 kg intermittent, 2 static or repeated; 2 over 10 kg intermittent, 3 static or
+        repeated; 3 with shock or rapid build-up of force."""
+        if self.rula_force_load is not None:
+            return self.rula_force_load
+        if self.shock:
+            return 3
+        if self.load_kg < 2:
+            return 0
+        return (1 if self.load_kg <= 10 else 2) + self.rula_muscle_use()
+
+    def resolved(self) -> dict:
+        """Every detail with the value the scores used (the ones that follow from others filled in)."""
+        return {**self.model_dump(), "rula_force_load": self.rula_force(), "muscle_use": self.rula_muscle_use()}
+
+
+#: The task details in the worksheets' groups, as a form asks them: each field in exactly one group, but for the
+#: fields that follow from others (:data:`FOLLOWING`), which a form need not ask.
+FOLLOWING = ("rula_force_load", "muscle_use")
+TASK_GROUPS = {
+    "Posture the video cannot show": ("wrist_flexion", "wrist_deviated", "wrist_twist_end_of_range", "neck_twisted", "neck_side_bent",
+                                      "trunk_twisted", "trunk_side_bent", "shoulder_raised", "arm_abducted", "arm_supported",
+                                      "across_midline", "legs_supported", "sitting", "unilateral_stance"),
+    "Load and force": ("load_kg", "shock"),
+    "Activity": ("static_posture", "repeated_actions", "rapid_changes"),
+    "Coupling": ("coupling",),
+    "How measured angles are judged": ("neutral_tolerance", "side_bend_threshold", "assumed_knee_flexion"),
+}
 
 #: Inputs the video always measures when the keypoints are visible.
 MEASURED = ("trunk_flexion", "neck_flexion", "upper_arm", "elbow_flexion", "knee_flexion")
@@ -116,7 +150,7 @@ def _scores(trunk: float, neck: float, arm: tuple[float, float, float], knee: fl
         across_midline=params.across_midline, wrist_deviated=params.wrist_deviated,
         wrist_twist_end_of_range=params.wrist_twist_end_of_range, neck_twisted=params.neck_twisted,
         neck_side_bent=neck_side_bent, trunk_twisted=params.trunk_twisted, trunk_side_bent=trunk_side_bent,
-        legs_supported=params.legs_supported, muscle_use=params.muscle_use, force_load=params.rula_force_load,
+        legs_supported=params.legs_supported, muscle_use=params.rula_muscle_use(), force_load=params.rula_force(),
         neutral_tolerance=params.neutral_tolerance,
     )
     b = E.reba_score(
@@ -182,7 +216,7 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tup
     scored = int(np.sum(~np.isnan(rula["grand_score"])))
     inputs = {
         "measured": list(MEASURED) + [name for name, count in measured.items() if count],
-        "assumed": params.model_dump(),
+        "assumed": params.resolved(),
         "frames_with_assumed_knees": knees_assumed,
         # the assumed value stood in for the optional measurements in the remaining scored frames
         "frames_measured": {name: count for name, count in measured.items()},

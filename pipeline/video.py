@@ -92,8 +92,9 @@ def probe(path: str | Path) -> VideoInfo:
             decord_proven = _decord_proven(container.format.name, codec, first.format.name, stored_w, stored_h)
     except UnreadableVideo:
         raise
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, StopIteration) as error:
-        raise _not_readable(f"{type(error).__name__}") from None
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, StopIteration):
+        # in words: the exception's class name ("InvalidDataError") means nothing to the person who sent the file
+        raise _not_readable("FFmpeg could not make sense of its contents") from None
     reader, frame_count, fps = _reader_for(path, decord_proven, rotation, fps)
     if frame_count < 2 or not fps or not math.isfinite(fps):
         raise _not_readable("it has fewer than two frames or no frame rate")

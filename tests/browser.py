@@ -22,3 +22,10 @@ def choose_and_start(page, video: Path, quality: str = "low") -> None:
     page.click("#start-button")
 
 
+
+
+def analyse_to_results(page, video: Path, quality: str = "low") -> None:
+    """Choose and upload ``video`` and wait for its results, charts drawn."""
+    choose_and_start(page, video, quality)
+    page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
+    page.wait_for_selector("#timeline svg rect.seg")

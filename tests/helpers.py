@@ -17,6 +17,13 @@ from statestore import ObjectStore
 FAST = dict(status_write_interval=0.05, heartbeat_seconds=0.2, lease_seconds=2.0, poll_seconds=0.05, shutdown_grace_seconds=0.0)
 
 
+def mp4_lookalike(size: int) -> bytes:
+    """``size`` bytes that begin like an MP4 (an ``ftyp`` box), so the service's look at the first bytes lets them
+    through to a job, but hold no video: a worker that opens them fails with "not a readable video"."""
+    head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    return (head + b"0" * size)[:size]
+
+
 def make_app(store: ObjectStore, *, tasks: tuple[str, ...] = (), **overrides: Any) -> TaskApp:
     """An app on ``store`` with fast timings (eager unless told otherwise) and the tasks of the ``tasks`` modules."""
     app = TaskApp(store=store, settings=TaskSettings(**{**FAST, "eager": True, **overrides}))

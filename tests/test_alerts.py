@@ -13,7 +13,7 @@ from ergo_tasks.analysis import ANALYZE_TASK, TASK_MODULES
 from ergo_tasks.analysis.keys import upload_key
 from tests.conftest import storage_env
 from tests.fakes import RecordingServer
-from tests.helpers import make_app, wait_for
+from tests.helpers import make_app, mp4_lookalike, wait_for
 
 
 class Heard(Middleware):
@@ -62,7 +62,7 @@ def test_the_webhook_hears_of_a_lost_worker_through_a_status_read(s3_store, monk
         register(app, AnalysisSettings(webhook_url=f"{hook.url}/alerts"))
         service = build_service(app, ServiceSettings(dispatch_mode="worker"))
         key = upload_key("clip.mp4")
-        s3_store.put(key, b"0" * 100)
+        s3_store.put(key, mp4_lookalike(100))
         job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
         for attempt in range(3):  # the analysis may be tried three times; every worker dies
             app.queue.claim(f"doomed-{attempt}", job_id=job_id)

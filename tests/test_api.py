@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from ergo_tasks.service.settings import ServiceSettings
 from pipeline.synthetic import make_video
 from tests.conftest import storage_env
 from tests.fakes import RecordingServer, runpod_standin
-from tests.helpers import make_app
+from tests.helpers import make_app, mp4_lookalike
 
 REPO_HANDLER = "deploy/handler.py"
 
@@ -172,11 +173,16 @@ def test_too_large_and_empty_uploads_are_refused(s3_store):
     assert list(s3_store.list("status/")) == []
 
 
-def test_a_non_video_upload_ends_as_a_clear_failure(runpod_client, s3_store):
-    key = _uploaded(s3_store, b"just some text, not a video\n" * 50)
-    job_id = runpod_client(action="start_processing", video_key=key)["job_id"]
+def test_a_non_video_is_refused_before_a_job_and_a_broken_one_fails_in_words(runpod_client, s3_store):
+    text = _uploaded(s3_store, b"just some text, not a video\n" * 50)  # a text file renamed .mp4
+    refused = runpod_client(action="start_processing", video_key=text)
+    assert refused["code"] == "invalid_file_type" and '"clip.mp4" is not a video this service can read' in refused["error"]
+    assert list(s3_store.list("status/")) == []  # nothing was queued
+    broken = _uploaded(s3_store, mp4_lookalike(1500), "broken.mp4")  # begins like an MP4, holds none: the worker finds out
+    job_id = runpod_client(action="start_processing", video_key=broken)["job_id"]
     status = runpod_client(action="get_status", job_id=job_id)["job_status"]
     assert status["status"] == "failed" and status["error"].startswith("The file is not a readable video")
+    assert not re.search(r"\(\w+Error\)", status["error"]), status["error"]  # words, not an exception's class name
     assert runpod_client(action="generate_download_url", job_id=job_id)["code"] == "not_ready"
     assert runpod_client(action="cancel_job", job_id=job_id)["code"] == "invalid_state"
 
@@ -192,7 +198,7 @@ def test_an_expired_upload_url_is_refused_by_storage(s3_store):
 
 def test_operator_actions_and_status_when_queued(s3_store):
     service = service_for(s3_store, dispatch_mode="worker")
-    key = _uploaded(s3_store, b"0" * 2000)
+    key = _uploaded(s3_store, mp4_lookalike(2000))
     job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
     status = service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["job_status"]
     assert status["status"] == "queued" and "download_url" not in status
@@ -224,7 +230,7 @@ def test_runpod_dispatch_sends_an_execute_request(s3_store):
     with runpod_standin() as runpod:
         service = service_for(s3_store, dispatch_mode="runpod", runpod_endpoint_id="ep123", runpod_api_key="rp-test-key",
                               runpod_api_base=f"{runpod.url}/v2")
-        key = _uploaded(s3_store, b"0" * 2000)
+        key = _uploaded(s3_store, mp4_lookalike(2000))
         job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
         assert len(runpod.requests) == 1
         sent = runpod.requests[0]
@@ -239,7 +245,7 @@ def test_a_stalled_or_lost_job_is_redispatched_once_by_status_reads(s3_store):
     with runpod_standin() as runpod:
         service = service_for(s3_store, dispatch_mode="runpod", runpod_endpoint_id="ep", runpod_api_key="k",
                               runpod_api_base=f"{runpod.url}/v2", stall_seconds=0.5)
-        key = _uploaded(s3_store, b"0" * 2000)
+        key = _uploaded(s3_store, mp4_lookalike(2000))
         job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
         time.sleep(0.6)  # the execute request never started the job
         import threading
@@ -270,7 +276,7 @@ def test_runpod_refusing_the_dispatch_leaves_the_job_queued(s3_store):
         service = service_for(s3_store, dispatch_mode="runpod", runpod_endpoint_id="ep", runpod_api_key="k",
                               runpod_api_base=f"{broken.url}/v2")
         service.dispatcher.client.retry = service.dispatcher.client.retry.__class__(attempts=2, sleep=lambda s: None)
-        key = _uploaded(s3_store, b"0" * 2000)
+        key = _uploaded(s3_store, mp4_lookalike(2000))
         answer = service.handle_event({"input": {"action": "start_processing", "video_key": key}})
         assert answer["status"] == "success"
         status = service.handle_event({"input": {"action": "get_status", "job_id": answer["job_id"]}})["job_status"]
@@ -287,7 +293,7 @@ def test_the_webhook_hears_of_completion_and_failure(s3_store, tmp_path):
         service = service_for(s3_store, webhook_url=f"{hook.url}/slack")
         video = make_video(tmp_path / "v.mp4", frames=20, width=96, height=64)
         good = _uploaded(s3_store, video.read_bytes(), "good.mp4")
-        bad = _uploaded(s3_store, b"not a video" * 100, "bad.mp4")
+        bad = _uploaded(s3_store, mp4_lookalike(1100), "bad.mp4")
         ok = service.handle_event({"input": {"action": "start_processing", "video_key": good, "quality": "low"}})["job_id"]
         failed = service.handle_event({"input": {"action": "start_processing", "video_key": bad}})["job_id"]
     texts = [request["body"]["text"] for request in hook.requests]
@@ -304,7 +310,7 @@ def test_storage_trouble_and_damaged_documents_have_their_own_codes(s3_store, lo
     assert answer["code"] == "storage_error" and "no-such-bucket" not in answer["error"]
 
     service = service_for(s3_store, dispatch_mode="worker")
-    key = _uploaded(s3_store, b"0" * 2000)
+    key = _uploaded(s3_store, mp4_lookalike(2000))
     job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
     s3_store.put(f"status/{job_id}.json", b'{"schema_version": 1, "job_id": ')
     damaged = service.handle_event({"input": {"action": "get_status", "job_id": job_id}})
@@ -326,7 +332,7 @@ def test_unexpected_errors_carry_a_reference_not_a_traceback(s3_store, monkeypat
 
 def test_list_jobs_pages_newest_first_and_skips_damaged_documents(s3_store):
     service = service_for(s3_store, dispatch_mode="worker")
-    key = _uploaded(s3_store, b"0" * 2000)
+    key = _uploaded(s3_store, mp4_lookalike(2000))
     ids = [service.handle_event({"input": {"action": "start_processing", "video_key": key, "idempotency_key": f"listing-{i}"}})["job_id"]
            for i in range(4)]
     s3_store.put(f"status/{ids[1]}.json", b"{broken")
@@ -338,7 +344,7 @@ def test_list_jobs_pages_newest_first_and_skips_damaged_documents(s3_store):
 
 def test_a_client_that_starts_again_gets_the_same_job(s3_store):
     service = service_for(s3_store, dispatch_mode="worker")
-    key = _uploaded(s3_store, b"0" * 2000)
+    key = _uploaded(s3_store, mp4_lookalike(2000))
 
     def start(**options):
         return service.handle_event({"input": {"action": "start_processing", "video_key": key, **options}})["job_id"]
@@ -367,11 +373,11 @@ def test_expired_results_are_said_to_have_expired(s3_store, tmp_path):
 # -- what the page needs to tell a person where their job stands ------------------------------------------
 def test_the_status_says_whether_resuming_can_help(s3_store):
     service = service_for(s3_store)
-    failed = service.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, b"not a video\n" * 50)}})
+    failed = service.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, mp4_lookalike(600))}})
     status = service.handle_event({"input": {"action": "get_status", "job_id": failed["job_id"]}})["job_status"]
     assert status["status"] == "failed" and status["resumable"] is False  # the same file fails the same way
     queued = service_for(s3_store, dispatch_mode="worker")
-    job_id = queued.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, b"0" * 2000, "b.mp4")}})["job_id"]
+    job_id = queued.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, mp4_lookalike(2000), "b.mp4")}})["job_id"]
     cancelled = queued.handle_event({"input": {"action": "cancel_job", "job_id": job_id}})["job_status"]
     assert cancelled["status"] == "cancelled" and cancelled["resumable"] is True
 
@@ -380,7 +386,7 @@ def test_owners_cancel_their_own_jobs_and_no_one_elses(s3_store):
     service = service_for(s3_store, dispatch_mode="worker")
     alice, bob = Caller(client="alice", operator=False, internal=False), Caller(client="bob", operator=False, internal=False)
     key = upload_key("clip.mp4", owner="alice")  # made for alice (by generate_upload_url): not bob's to start
-    s3_store.put(key, b"0" * 2000)
+    s3_store.put(key, mp4_lookalike(2000))
     assert service.handle("start_processing", {"video_key": key}, bob)["code"] == "upload_not_found"
     job_id = service.handle("start_processing", {"video_key": key}, alice)["job_id"]
     assert service.handle("cancel_job", {"job_id": job_id}, bob)["code"] == "job_not_found"
@@ -391,7 +397,7 @@ def test_owners_cancel_their_own_jobs_and_no_one_elses(s3_store):
 
 def test_a_queued_job_knows_its_place_and_a_quiet_one_is_called_stalled(s3_store):
     service = service_for(s3_store, dispatch_mode="worker")
-    jobs = [service.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, b"0" * 2000, f"{n}.mp4")}})
+    jobs = [service.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, mp4_lookalike(2000), f"{n}.mp4")}})
             ["job_id"] for n in range(3)]
     places = [service.handle_event({"input": {"action": "get_status", "job_id": job}})["job_status"]["queue"] for job in jobs]
     assert [place["position"] for place in places] == [1, 2, 3] and places[2]["estimate_s"] is None  # nothing finished yet
@@ -425,3 +431,81 @@ def test_a_jobs_progress_never_goes_back(s3_store, tmp_path):
     job_id = service.handle_event({"input": {"action": "start_processing", "video_key": key, "quality": "low"}})["job_id"]
     assert service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["job_status"]["status"] == "completed"
     assert len(seen.values) > 4 and seen.values == sorted(seen.values) and seen.values[-1] >= 97
+
+
+def _split_in_parts(service, job_id: str, count: int) -> list[str]:
+    """What the analysis does with a long video: its worker starts it, queues its parts and gives it back to wait for them."""
+    from ergo_tasks.analysis import ANALYZE_TASK
+    from ergo_tasks.states import State
+
+    queue = service.app.queue
+    queue.claim("gpu-0", job_id=job_id)
+    parts = [queue.enqueue(ANALYZE_TASK, [], {"part": n}, 2, parent=job_id).job_id for n in range(count)]
+    queue.finish(job_id, "gpu-0", State.PENDING, reason=f"waiting for {count} parts", waiting_for=parts, attempts=0)
+    service.app.jobs.mark_open(job_id)
+    return parts
+
+
+def test_the_queue_counts_jobs_not_their_parts_and_estimates_from_the_running_ones(s3_store):
+    service = service_for(s3_store, dispatch_mode="worker")
+
+    def start(name):
+        return service.handle_event({"input": {"action": "start_processing", "video_key": _uploaded(s3_store, mp4_lookalike(2000), name)}})
+
+    long_one = start("long.mp4")["job_id"]
+    parts = _split_in_parts(service, long_one, 3)
+    service.app.queue.claim("gpu-1", job_id=parts[0])
+    service.app.jobs.mark_open(parts[0], running=True)
+    service.app.jobs.update(parts[0], lambda doc: doc.updated(meta={**doc.meta, "eta_s": 40}))  # what a running part says
+    mine = start("mine.mp4")["job_id"]
+    place = service.handle_event({"input": {"action": "get_status", "job_id": mine}})["job_status"]["queue"]
+    # one job ahead, and it is running (in parts, one of them taken): next in line, not 4th; no job finished yet,
+    # so the wait comes from what the running part says it has left
+    assert (place["position"], place["running"]) == (1, 1), place
+    assert place["estimate_s"] == 40, place
+
+
+def test_the_operator_list_counts_a_job_analysed_in_parts_with_its_parts(s3_store):
+    from ergo_tasks.timeutil import isoformat
+
+    service = service_for(s3_store, dispatch_mode="worker")
+    alice = Caller(client="alice-token-hash", operator=False, internal=False)
+    job_id = service.handle("start_processing", {"video_key": _uploaded(s3_store, mp4_lookalike(2000), "long.mp4")}, alice)["job_id"]
+    queued = service.handle_event({"input": {"action": "list_jobs"}})["jobs"][0]
+    assert (queued["work_started_at"], queued["work_seconds"], queued["attempts"]) == (None, None, 0)  # not started yet
+    parts = _split_in_parts(service, job_id, 2)
+    for n, part in enumerate(parts):
+        service.app.queue.claim(f"gpu-{n + 1}", job_id=part)
+    time.sleep(1.2)  # the parts work; the job itself only waits for them
+    row = service.handle_event({"input": {"action": "list_jobs"}})["jobs"][-1]
+    doc = service.app.jobs.read(job_id).doc
+    assert row["job_id"] == job_id and row["owner"] == "alice-token-hash"
+    assert row["work_started_at"] == isoformat(doc.started_at)  # when work started, not when the job was sent
+    assert row["work_seconds"] >= 1.0 and row["run_seconds"] < 1.0  # its own run time alone says nothing
+    assert row["attempts"] == 1 and doc.attempts == 0  # the job gave its attempt back while it waits; its parts hold theirs
+    service.handle_event({"input": {"action": "cancel_job", "job_id": job_id}})
+    service.handle_event({"input": {"action": "resume_job", "job_id": job_id}})
+    row = next(job for job in service.handle_event({"input": {"action": "list_jobs"}})["jobs"] if job["job_id"] == job_id)
+    assert row["resumes"] == 1
+
+
+def test_the_status_says_whether_the_caller_may_resume_and_the_form_asks_each_thing_once(s3_store):
+    from ergo_tasks.service.actions import service_info
+    from pipeline.assessment import AssessmentParams
+
+    service = service_for(s3_store, dispatch_mode="worker")
+    alice = Caller(client="alice", operator=False, internal=False)
+    job_id = service.handle("start_processing", {"video_key": _uploaded(s3_store, mp4_lookalike(2000))}, alice)["job_id"]
+    assert service.handle("get_status", {"job_id": job_id}, alice)["caller"] == {"operator": False}
+    assert service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["caller"] == {"operator": True}
+    fields = service_info(None)["task_details"]
+    groups = list(dict.fromkeys(field["group"] for field in fields))
+    assert groups[:4] == ["Posture the video cannot show", "Load and force", "Activity", "Coupling"]
+    names = [field["name"] for field in fields]
+    assert "rula_force_load" not in names and "muscle_use" not in names and "load_kg" in names  # asked once
+    # what RULA's force and muscle use ask follows from the load, shock and activity (the worksheet's rule)
+    force = [AssessmentParams(**details).rula_force() for details in
+             ({}, {"load_kg": 1.9}, {"load_kg": 5}, {"load_kg": 5, "repeated_actions": True}, {"load_kg": 12},
+              {"load_kg": 12, "static_posture": True}, {"load_kg": 1, "shock": True}, {"load_kg": 50, "rula_force_load": 1})]
+    assert force == [0, 0, 1, 2, 2, 3, 3, 1]
+    assert AssessmentParams(static_posture=True).rula_muscle_use() and not AssessmentParams().rula_muscle_use()

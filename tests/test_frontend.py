@@ -13,6 +13,7 @@ import pytest
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
 from tests.browser import ARTIFACTS, RESULT_TIMEOUT, choose_and_start, shot
+from tests.helpers import mp4_lookalike
 
 pytestmark = pytest.mark.slow
 
@@ -174,7 +175,7 @@ def test_a_large_upload_goes_in_parts_and_resumes_after_a_reload(page, server, l
     from statestore.local import LocalStore
 
     big = tmp_path / "long shift.mp4"
-    big.write_bytes(bytes(range(256)) * (12 * 1024 * 1024 // 256) + b"end")  # 3 parts of 5 MiB
+    big.write_bytes(mp4_lookalike(1024) + bytes(range(256)) * (12 * 1024 * 1024 // 256) + b"end")  # 3 parts of 5 MiB
     url = server(local_store, ERGO_UPLOAD_PART_BYTES=str(5 * 1024 * 1024))
     page.goto(url)
     parts_sent = []
@@ -220,7 +221,7 @@ def test_a_large_upload_goes_in_parts_and_resumes_after_a_reload(page, server, l
 
 def test_a_failed_job_shows_its_error_and_offers_no_resume_that_cannot_help(page, server, local_store, tmp_path):
     fake = tmp_path / "fake.mp4"
-    fake.write_text("definitely not a video\n" * 100)
+    fake.write_bytes(mp4_lookalike(2400))  # begins like an MP4 (the service takes it), holds no video (the worker fails)
     url = server(local_store, ERGO_API_TOKENS="user1,boss:operator")
     page.goto(f"{url}/#token=boss")
     choose_and_start(page, fake)

@@ -22,7 +22,7 @@ from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
 from tests.conftest import storage_env
-from tests.helpers import make_app, serve
+from tests.helpers import make_app, mp4_lookalike, serve
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_tokens_and_the_operator_role(local_store):
     assert client.post("/api/health", json={}, headers={"Authorization": "Bearer nope"}).status_code == 401
     alice, bob, root = ({"Authorization": f"Bearer {t}"} for t in ("alice", "bob", "root"))
     slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers=alice).json()
-    local_store.put(slot["video_key"], b"0" * 5000)
+    local_store.put(slot["video_key"], mp4_lookalike(5000))
     job_id = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=alice).json()["job_id"]
     assert client.post("/api/get_status", json={"job_id": job_id}, headers=alice).json()["status"] == "success"
     other = client.post("/api/get_status", json={"job_id": job_id}, headers=bob)
@@ -110,7 +110,7 @@ def test_tokens_can_come_from_a_file(local_store, tmp_path):
 def test_callers_cannot_claim_another_identity(local_store):
     client, service = gateway(local_store, tokens="alice,bob")
     slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers={"Authorization": "Bearer alice"}).json()
-    local_store.put(slot["video_key"], b"0" * 5000)
+    local_store.put(slot["video_key"], mp4_lookalike(5000))
     answer = client.post("/api/start_processing", json={"video_key": slot["video_key"], "_client": "someone", "_operator": True},
                          headers={"Authorization": "Bearer bob"})
     assert answer.status_code == 400 and answer.json()["code"] == "invalid_input"
@@ -339,7 +339,7 @@ def test_multipart_actions_with_another_clients_ids_reach_nothing(local_store, a
 def test_another_clients_video_and_jobs_reach_nothing(local_store):
     client, service = _two_clients(local_store)
     slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": 5000}, headers=ALICE).json()
-    local_store.put(slot["video_key"], b"0" * 5000)
+    local_store.put(slot["video_key"], mp4_lookalike(5000))
     stolen = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=BOB)
     assert stolen.status_code == 404 and stolen.json()["code"] == "upload_not_found"
     job_id = client.post("/api/start_processing", json={"video_key": slot["video_key"]}, headers=ALICE).json()["job_id"]
@@ -358,7 +358,7 @@ def test_jobs_always_have_an_owner_and_ownerless_ones_are_for_operators(local_st
     ops = {"Authorization": "Bearer ops-secret-token"}
     assert client.post("/api/get_status", json={"job_id": orphan}, headers=ops).json()["status"] == "success"
     key = service.handle_event({"input": {"action": "generate_upload_url", "filename": "b.mp4", "size": 5000}})["video_key"]
-    local_store.put(key, b"0" * 5000)
+    local_store.put(key, mp4_lookalike(5000))
     started = service.handle_event({"input": {"action": "start_processing", "video_key": key}})  # the RunPod console: an operator
     assert service.app.jobs.read(started["job_id"]).doc.owner == OPERATOR
 

@@ -12,7 +12,7 @@ from ergo_tasks.service.actions import Caller, build_service
 from ergo_tasks.service.settings import ServiceSettings
 from ergo_tasks.timeutil import utcnow
 from tests.fakes import runpod_standin
-from tests.helpers import make_app
+from tests.helpers import make_app, mp4_lookalike
 from tests.test_cli import ergo
 
 RUNPOD_ENV = {"ERGO_DISPATCH_MODE": "runpod", "RUNPOD_ENDPOINT_ID": "ep", "RUNPOD_API_KEY": "rp-key"}
@@ -26,7 +26,7 @@ def _runpod_service(store, runpod):
 
 def _started(service, store) -> str:
     key = upload_key("clip.mp4")
-    store.put(key, b"0" * 2000, content_type="video/mp4")
+    store.put(key, mp4_lookalike(2000), content_type="video/mp4")
     return service.handle_event({"input": {"action": "start_processing", "video_key": key}})["job_id"]
 
 

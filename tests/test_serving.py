@@ -24,7 +24,7 @@ from ergo_tasks.service.progress import ProgressRelay
 from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from tests.conftest import storage_env
 from tests.fakes import runpod_standin
-from tests.helpers import make_app, serve
+from tests.helpers import make_app, mp4_lookalike, serve
 
 POLLERS, POLLS_EACH = 50, 8
 
@@ -37,7 +37,7 @@ def runpod_service(store, runpod, **settings):
 
 def uploaded(store, name: str = "clip.mp4") -> str:
     key = upload_key(name)
-    store.put(key, b"0" * 2000, content_type="video/mp4")
+    store.put(key, mp4_lookalike(2000), content_type="video/mp4")
     return key
 
 

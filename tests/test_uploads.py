@@ -19,7 +19,7 @@ from ergo_tasks.service.actions import Caller, build_service
 from ergo_tasks.service.client import ApiClient, upload_video
 from ergo_tasks.service.settings import ServiceSettings
 from pipeline.synthetic import make_video
-from tests.helpers import make_app, serve
+from tests.helpers import make_app, mp4_lookalike, serve
 
 MB = 1024 * 1024
 PART = 8 * MB
@@ -35,7 +35,8 @@ def random_weights(monkeypatch):
 def big_file(tmp_path):
     path = tmp_path / "long shift.mp4"
     with open(path, "wb") as out:
-        for _ in range(60):
+        out.write(mp4_lookalike(MB))  # the service looks at the first bytes before it takes the upload
+        for _ in range(59):
             out.write(os.urandom(MB))
     return path
 
@@ -121,7 +122,7 @@ def test_the_size_limit_holds_on_every_path(s3_store):
     key, upload_id = parts["video_key"], parts["upload_id"]
     urls = call(service, "sign_upload_parts", video_key=key, upload_id=upload_id, size=12 * MB, parts=[1, 2])["urls"]
     assert requests.put(urls["2"], data=b"x" * (4 * MB + 1)).status_code == 403  # each part's length is signed too
-    assert requests.put(urls["1"], data=b"x" * PART).status_code == 200
+    assert requests.put(urls["1"], data=mp4_lookalike(PART)).status_code == 200
     assert call(service, "sign_upload_parts", video_key=key, upload_id=upload_id, size=12 * MB, parts=[3])["code"] == "invalid_input"
     assert call(service, "sign_upload_parts", video_key=key, upload_id=upload_id, size=40 * MB, parts=[1])["code"] == "file_too_large"
     incomplete = call(service, "complete_upload", video_key=key, upload_id=upload_id, size=12 * MB)
@@ -131,6 +132,14 @@ def test_the_size_limit_holds_on_every_path(s3_store):
     assert requests.put(urls["2"], data=b"x" * (4 * MB)).status_code == 200
     assert call(service, "complete_upload", video_key=key, upload_id=upload_id, size=12 * MB)["size"] == 12 * MB
     assert s3_store.head(key).size == 12 * MB
+
+    # a file that does not begin like a video is refused in words when its upload completes, before any job
+    text = call(service, "generate_upload_url", filename="notes.mp4", size=9 * MB)
+    urls = call(service, "sign_upload_parts", video_key=text["video_key"], upload_id=text["upload_id"], size=9 * MB, parts=[1, 2])["urls"]
+    for number, length in (("1", PART), ("2", MB)):
+        assert requests.put(urls[number], data=b"meeting notes\n" * (length // 14) + b"\n" * (length % 14)).status_code == 200
+    refused = call(service, "complete_upload", video_key=text["video_key"], upload_id=text["upload_id"], size=9 * MB)
+    assert refused["code"] == "invalid_file_type" and "is not a video this service can read" in refused["error"]
 
 
 def test_the_worker_checks_the_size_again_before_it_downloads(s3_store, tmp_path):

@@ -7,6 +7,7 @@ The flags are made from the model, so the model stays the one list of what a job
 from __future__ import annotations
 
 import argparse
+import typing
 
 from pydantic import ValidationError
 
@@ -21,12 +22,15 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     for name, field in AssessmentParams.model_fields.items():
         flag = "--" + name.replace("_", "-")
         words = field.description or name.replace("_", " ")
-        if field.annotation is bool:
+        # "int | None": a detail that, unset, follows from the others (RULA's force from the load)
+        kind = next((t for t in typing.get_args(field.annotation) if t is not type(None)), field.annotation)
+        if kind is bool:
+            default = "follows from the load and the activity" if field.default is None else "yes" if field.default else "no"
             group.add_argument(flag, dest=f"task_{name}", action=argparse.BooleanOptionalAction, default=None,
-                               help=f"{words} (default: {'yes' if field.default else 'no'})")
+                               help=f"{words} (default: {default})")
         else:
-            group.add_argument(flag, dest=f"task_{name}", type=field.annotation, default=None, metavar="N",
-                               help=f"{words} (default {field.default:g})")
+            default = "follows from the load and the activity" if field.default is None else f"{field.default:g}"
+            group.add_argument(flag, dest=f"task_{name}", type=kind, default=None, metavar="N", help=f"{words} (default {default})")
 
 
 def task_details(args: argparse.Namespace) -> dict | None:

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.assessment import AssessmentParams
+from pipeline.assessment import TASK_GROUPS, AssessmentParams
 from pipeline.ergonomics import RISK_LEVELS
 from pipeline.presets import DEFAULT_PRESET, PRESETS
 from pipeline.results import FILES, PICTURES
@@ -47,8 +47,10 @@ from ..timeutil import isoformat, utcnow
 from ..timeutil import parse as parse_time
 from .dispatch import Dispatcher, make_dispatcher
 from .errors import DispatchError, ServiceError, error_reply
+from .probe import check_video
 from .progress import ProgressRelay
 from .settings import MAX_PARTS, MIN_PART_BYTES, ServiceSettings
+from .views import operator_fields, queue_line
 
 log = structlog.get_logger(__name__)
 
@@ -193,11 +195,15 @@ def service_info(settings: ServiceSettings | None) -> dict:
 
 def _task_details() -> list[dict]:
     """The job's task details (``start_processing``'s ``params``) as a form needs them, from the one model."""
+    group_of = {name: group for group, names in TASK_GROUPS.items() for name in names}
     fields = []
     for name, spec in AssessmentParams.model_json_schema()["properties"].items():
+        if name not in group_of:
+            continue  # follows from the others: asked once (the API still takes it)
         fields.append({"name": name, "type": spec["type"], "description": spec.get("description", name.replace("_", " ")),
-                       "default": spec.get("default"), "minimum": spec.get("minimum"), "maximum": spec.get("maximum")})
-    return fields
+                       "default": spec.get("default"), "minimum": spec.get("minimum"), "maximum": spec.get("maximum"),
+                       "group": group_of[name]})
+    return sorted(fields, key=lambda field: list(TASK_GROUPS).index(field["group"]))  # stable: the model's order in a group
 
 
 class JobService:
@@ -208,6 +214,7 @@ class JobService:
         self.progress = ProgressRelay()
         app.middleware.add(self.progress)
         self._typical: tuple[float, float | None] | None = None
+        self._parents: dict[str, str | None] = {}  # job id -> the job it is a part of (it never changes)
 
     # -- entry points ---------------------------------------------------------------------
     def handle_event(self, event: Any, on_progress: Callable[[dict], None] | None = None) -> dict:
@@ -293,6 +300,7 @@ class JobService:
         received = self._parts_to_join(request, caller)
         if received is not None:
             self._join(request, received)
+        check_video(self.store, request.video_key)  # a retried completion too: its first answer may have been this
         return {"video_key": request.video_key, "size": request.size}
 
     def _parts_to_join(self, request: SizedUploadRequest, caller: Caller) -> dict | None:
@@ -334,6 +342,7 @@ class JobService:
         if upload.size == 0:
             raise ServiceError("The uploaded file is empty.")
         self._check_size(upload.size)
+        check_video(self.store, request.video_key)
         # the job pins the upload it was started on: the worker refuses the video if it was replaced since
         kwargs: dict[str, Any] = {"video_key": request.video_key, "quality": request.quality, "video_etag": upload.etag}
         if request.params is not None:
@@ -365,7 +374,7 @@ class JobService:
         view = self.status_view(doc)
         if doc.state in CLAIMABLE_STATES and view["status"] == "queued":
             view["queue"] = self._queue_place(doc.job_id)
-        return {"job_status": view}
+        return {"job_status": view, "caller": {"operator": caller.operator}}  # the page offers what this caller may do
 
     def generate_download_url(self, request: DownloadRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
@@ -380,7 +389,8 @@ class JobService:
     def list_jobs(self, request: ListRequest, caller: Caller) -> dict:
         page = list(itertools.islice(self.app.jobs.recent(state=request.state, before=request.cursor), request.limit + 1))
         more = len(page) > request.limit
-        jobs = [self.job_view(doc, with_urls=False) for doc in page[:request.limit]]
+        jobs = [{**self.job_view(doc, with_urls=False), **operator_fields(doc, self.app.queue.statuses(doc.waiting_for))}
+                for doc in page[:request.limit]]
         return {"jobs": jobs, "next_cursor": jobs[-1]["job_id"] if more else None}
 
     def cancel_job(self, request: JobRequest, caller: Caller) -> dict:
@@ -541,19 +551,31 @@ class JobService:
         return doc
 
     def _queue_place(self, job_id: str) -> dict:
-        """Where a queued job stands: jobs waiting before it (ids sort by creation), jobs running, and a guess at the wait."""
-        markers = self.app.jobs.open_markers()
-        running = sum(marker.running for marker in markers)
-        ahead = sum(1 for marker in markers if not marker.running and marker.job_id < job_id)
-        typical = self._typical_run_seconds()
+        """Where a queued job stands: jobs (not their parts) waiting before it, jobs running, and a guess at the wait,
+        from the typical run of recent jobs or, before any finished, from what the running ones say they have left."""
+        line = queue_line(self.app.jobs.open_markers(), job_id, self._parent_of, self._read_or_none)
+        typical = self._typical_run_seconds() or line.run_s
         if typical is None:
             estimate = None
-        elif running:  # each running job frees a worker about halfway through its run; the jobs ahead then take turns
-            estimate = typical * (0.5 + ahead / running)
+        elif line.running:  # each running job frees a worker about halfway through its run; the jobs ahead then take turns
+            first = line.soonest_end_s if line.soonest_end_s is not None else typical * 0.5
+            estimate = first + typical * line.ahead / line.running
         else:
-            estimate = typical * ahead
-        return {"position": ahead + 1, "ahead": ahead, "running": running,
+            estimate = typical * line.ahead
+        return {"position": line.ahead + 1, "ahead": line.ahead, "running": line.running,
                 "estimate_s": None if estimate is None else round(estimate)}
+
+    def _parent_of(self, job_id: str) -> str | None:
+        if job_id not in self._parents:
+            doc = self._read_or_none(job_id)
+            self._parents[job_id] = doc.parent if doc else None
+        return self._parents[job_id]
+
+    def _read_or_none(self, job_id: str) -> JobStatus | None:
+        try:
+            return self.app.jobs.read(job_id).doc
+        except JobNotFound:
+            return None
 
     def _typical_run_seconds(self) -> float | None:
         """The median run time of the last 10 completed jobs, remembered for a minute (status reads are frequent)."""
