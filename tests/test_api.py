@@ -157,8 +157,9 @@ def test_the_envelope_itself_is_checked(runpod_client):
     assert service.handle_event(None)["code"] == "invalid_input"
 
 
-def _uploaded(store, data: bytes, name: str = "clip.mp4") -> str:
-    key = f"uploads/{'a' * 32}/{name}"
+def _uploaded(store, data: bytes, name: str = "clip.mp4", owner: str | None = None) -> str:
+    """A video stored under uploads/, as ``owner``'s upload (made by generate_upload_url for that client)."""
+    key = upload_key(name, owner=owner) if owner else f"uploads/{'a' * 32}/{name}"
     store.put(key, data)
     return key
 
@@ -439,9 +440,9 @@ def _split_in_parts(service, job_id: str, count: int) -> list[str]:
     from ergo_tasks.states import State
 
     queue = service.app.queue
-    queue.claim("gpu-0", job_id=job_id)
+    claimed = queue.claim("gpu-0", job_id=job_id)
     parts = [queue.enqueue(ANALYZE_TASK, [], {"part": n}, 2, parent=job_id).job_id for n in range(count)]
-    queue.finish(job_id, "gpu-0", State.PENDING, reason=f"waiting for {count} parts", waiting_for=parts, attempts=0)
+    queue.finish(job_id, claimed.doc.lease, State.PENDING, reason=f"waiting for {count} parts", waiting_for=parts, attempts=0)
     service.app.jobs.mark_open(job_id)
     return parts
 
@@ -470,7 +471,8 @@ def test_the_operator_list_counts_a_job_analysed_in_parts_with_its_parts(s3_stor
 
     service = service_for(s3_store, dispatch_mode="worker")
     alice = Caller(client="alice-token-hash", operator=False, internal=False)
-    job_id = service.handle("start_processing", {"video_key": _uploaded(s3_store, mp4_lookalike(2000), "long.mp4")}, alice)["job_id"]
+    job_id = service.handle("start_processing", {"video_key": _uploaded(s3_store, mp4_lookalike(2000), "long.mp4", alice.client)},
+                            alice)["job_id"]
     queued = service.handle_event({"input": {"action": "list_jobs"}})["jobs"][0]
     assert (queued["work_started_at"], queued["work_seconds"], queued["attempts"]) == (None, None, 0)  # not started yet
     parts = _split_in_parts(service, job_id, 2)
@@ -495,7 +497,7 @@ def test_the_status_says_whether_the_caller_may_resume_and_the_form_asks_each_th
 
     service = service_for(s3_store, dispatch_mode="worker")
     alice = Caller(client="alice", operator=False, internal=False)
-    job_id = service.handle("start_processing", {"video_key": _uploaded(s3_store, mp4_lookalike(2000))}, alice)["job_id"]
+    job_id = service.handle("start_processing", {"video_key": _uploaded(s3_store, mp4_lookalike(2000), owner=alice.client)}, alice)["job_id"]
     assert service.handle("get_status", {"job_id": job_id}, alice)["caller"] == {"operator": False}
     assert service.handle_event({"input": {"action": "get_status", "job_id": job_id}})["caller"] == {"operator": True}
     fields = service_info(None)["task_details"]

@@ -318,8 +318,8 @@ def _parts_upload(client, store, size: int = 6 * MB) -> dict:
     """Alice's upload in parts (5 MB + the rest), every part sent."""
     slot = client.post("/api/generate_upload_url", json={"filename": "a.mp4", "size": size}, headers=ALICE).json()
     assert slot["method"] == "PARTS"
-    for number, length in ((1, 5 * MB), (2, size - 5 * MB)):
-        store.put_part(slot["video_key"], slot["upload_id"], number, io.BytesIO(b"\0" * length))
+    for number, length in ((1, 5 * MB), (2, size - 5 * MB)):  # the first part begins like an MP4, as a video does
+        store.put_part(slot["video_key"], slot["upload_id"], number, io.BytesIO(mp4_lookalike(length) if number == 1 else b"\0" * length))
     return {"video_key": slot["video_key"], "upload_id": slot["upload_id"]}
 
 

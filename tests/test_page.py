@@ -489,9 +489,9 @@ def test_the_operator_list_shows_owner_start_and_errors_and_a_user_gets_no_strea
     queued_job(url, local_store, "waiting.mp4", "user1")
     failed = queued_job(url, local_store, "broken.mp4", "user1")
     worker = make_app(local_store, eager=False)
-    worker.queue.claim("gpu-1", job_id=failed)
+    claimed = worker.queue.claim("gpu-1", job_id=failed)
     message = "The file is not a readable video (FFmpeg could not make sense of its contents)."
-    worker.queue.finish(failed, "gpu-1", State.FAILURE, finished_at=utcnow(),
+    worker.queue.finish(failed, claimed.doc.lease, State.FAILURE, finished_at=utcnow(),
                         error=ErrorInfo(type="UnreadableVideo", message=message, expected=True))
     page.goto(f"{url}/#token=boss")
     page.click("#operator-toggle")
