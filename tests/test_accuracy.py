@@ -1,0 +1,68 @@
+"""The short version of ``benchmarks/accuracy.py``: each of four calibrated cameras against the triangulated skeleton.
+
+Pose2Sim's four-camera demo (1.7 s of one person, fetched from the pinned wheel on PyPI into ``~/.cache/ergo``),
+analysed at 10 frames per second.  The thresholds hold with a wide margin over what was measured (in comments).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import accuracy
+from ergo_tasks.analysis.settings import AnalysisSettings
+from pipeline.angles import AngleSettings
+from pipeline.pose.blazepose import BlazePose
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return accuracy.fetch_demo()
+
+
+@pytest.fixture(scope="module")
+def calibration(demo):
+    return accuracy.read_qca(demo / "calibration" / "Calib.qca.txt")
+
+
+@pytest.fixture(scope="module")
+def measured(demo, calibration, pose_models):
+    model = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu")
+    results = accuracy.analyse_cameras(demo, model, accuracy.CAMERAS, fps=10.0)
+    truth = accuracy.reference(results, calibration, AngleSettings().min_confidence)
+    return results, truth, accuracy.compare(results, truth)
+
+
+def test_triangulation_recovers_points_from_the_calibrated_cameras(calibration):
+    rng = np.random.default_rng(0)
+    points = rng.uniform([-1.0, -1.0, 0.0], [1.0, 1.0, 2.0], size=(3, 5, 3))  # (frames, keypoints, xyz) in the room
+    projections = np.stack([camera.projection for camera in calibration.values()])
+    seen = np.stack([accuracy.project(points, projection) for projection in projections])
+    weights = np.ones(seen.shape[:-1])
+    np.testing.assert_allclose(accuracy.triangulate(seen, weights, projections), points, atol=1e-6)
+    weights[1:, 0, 0] = 0  # seen by one camera only: no depth
+    weights[2:, 0, 1] = 0  # by two: enough
+    found = accuracy.triangulate(seen, weights, projections)
+    assert np.isnan(found[0, 0]).all()
+    np.testing.assert_allclose(found[0, 1], points[0, 1], atol=1e-6)
+
+
+def test_cameras_stand_where_the_laboratory_says(calibration):
+    """Four cameras around the person, 1.7-2.1 m up, each projecting the room's centre into its frame."""
+    assert sorted(calibration) == list(accuracy.CAMERAS)
+    for camera in calibration.values():
+        assert 1.5 < camera.centre[2] < 2.3
+        x, y = accuracy.project(np.array([0.0, 0.0, 1.0]), camera.projection)
+        assert 0 < x < 1088 and 0 < y < 1920
+
+
+def test_each_camera_against_the_triangulated_skeleton(measured):
+    results, truth, report = measured
+    assert report["frames"] == 17
+    assert report["reprojection_px_median"] < 30  # 13.8 px at 30 fps: the calibration is read right (241 px when it was not)
+    height = np.nanmax(truth["skeleton"][..., 2]) - np.nanmin(truth["skeleton"][..., 2])
+    assert 1.4 < height < 2.1  # a person, in metres
+    assert np.isfinite(truth["rula"]).mean() > 0.9
+    for camera, figures in report["cameras"].items():
+        assert figures["mae_p95"]["knee"][0] < 35, camera  # 9-19 degrees
+        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.84-1.0 at 30 fps
