@@ -15,7 +15,8 @@ angle                  definition
                        0 head in line with the trunk, positive head forward/down
 ``upper_arm_{side}``   shoulder -> elbow against the trunk line pointing down;
                        0 arm hanging along the trunk, 90 horizontal forward,
-                       negative behind the body (extension)
+                       negative behind the body (extension).  In 3D it is the
+                       elevation (0-180) in any direction, to the side too
 ``elbow_{side}``       180 minus the shoulder-elbow-wrist angle; 0 straight arm
 ``knee_{side}``        180 minus the hip-knee-ankle angle; 0 straight leg
 ``wrist_{side}``       180 minus the elbow-wrist-hand angle, the hand point being the
@@ -159,6 +160,22 @@ def _tilt(vector: np.ndarray, reference: np.ndarray, towards: np.ndarray) -> np.
     return np.degrees(np.arctan2(across, np.where(along < 0, -1.0, 1.0) * np.hypot(along, rest)))
 
 
+def _arm_elevation(arm: np.ndarray, down: np.ndarray, forward: np.ndarray, outward: np.ndarray) -> np.ndarray:
+    """Upper-arm elevation: the angle between the arm and the trunk's downward axis (0-180 degrees), defined in
+    every position; negative (extension) only where the arm points more behind the body than out to the side.
+
+    Flexion measured in the sagittal plane is undefined for an arm raised to the side (its sagittal projection
+    shrinks to a point) and flipped between 0 and 180 there; the elevation does not.  Its sign comes from the
+    sagittal component only where that is the larger one, so an arm swinging from the front to the side stays
+    positive, and only an arm behind the trunk reads as extension.
+    """
+    down_axis = _unit(down)
+    elevation = np.degrees(np.arccos(np.clip(np.sum(_unit(arm) * down_axis, axis=-1), -1.0, 1.0)))
+    square = arm - np.sum(arm * down_axis, axis=-1, keepdims=True) * down_axis  # the arm seen from along the trunk
+    ahead, aside = np.sum(square * _unit(forward), axis=-1), np.sum(square * _unit(outward), axis=-1)
+    return np.where((ahead < 0) & (-ahead > np.abs(aside)), -elevation, elevation)
+
+
 def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str],
                          settings: AngleSettings = AngleSettings()) -> dict[str, np.ndarray]:
     """Per-frame angles from (n, k, 3) metric world points (x right, y down, z away from the camera).
@@ -181,7 +198,8 @@ def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequen
         "neck_flexion": _tilt(head, trunk, chest_forward),
     }
     for side in SIDES:
-        angles[f"upper_arm_{side}"] = _tilt(joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], -trunk, chest_forward)
+        angles[f"upper_arm_{side}"] = _arm_elevation(joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], -trunk, chest_forward,
+                                                     chest_left if side == "left" else -chest_left)
         angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
         angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
         angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))

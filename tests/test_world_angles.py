@@ -21,8 +21,11 @@ def _towards(reference: np.ndarray, towards: np.ndarray, degrees: float) -> np.n
     return math.cos(a) * reference + math.sin(a) * towards
 
 
-def world_skeleton(*, yaw=0.0, trunk=0.0, side=0.0, neck=0.0, arm=0.0, elbow=0.0, wrist=0.0, knee=0.0) -> np.ndarray:
-    """(33, 3) metric points of a person facing ``yaw`` degrees away from the camera's direction."""
+def world_skeleton(*, yaw=0.0, trunk=0.0, side=0.0, neck=0.0, arm=0.0, elbow=0.0, wrist=0.0, knee=0.0, abduct=0.0) -> np.ndarray:
+    """(33, 3) metric points of a person facing ``yaw`` degrees away from the camera's direction.
+
+    ``arm`` turns the upper arms forward from hanging; ``abduct`` then turns them out to the side (the elbow follows).
+    """
     y = math.radians(yaw)
     forward = np.array([math.sin(y), 0.0, -math.cos(y)])  # yaw 0: facing the camera (-z)
     left = np.cross(UP, forward)
@@ -36,7 +39,8 @@ def world_skeleton(*, yaw=0.0, trunk=0.0, side=0.0, neck=0.0, arm=0.0, elbow=0.0
          "left_ear": top + 0.25 * head + 0.07 * left, "right_ear": top + 0.25 * head - 0.07 * left, "nose": top + 0.25 * head}
     for name in ("left", "right"):
         shoulder = p[f"{name}_shoulder"]
-        elbow_point = shoulder + 0.3 * _towards(-along_trunk, chest_forward, arm)
+        outward = left if name == "left" else -left
+        elbow_point = shoulder + 0.3 * _towards(_towards(-along_trunk, chest_forward, arm), outward, abduct)
         wrist_point = elbow_point + 0.25 * _towards(-along_trunk, chest_forward, arm + elbow)
         hand = _towards(-along_trunk, chest_forward, arm + elbow + wrist)
         knee_point = p[f"{name}_hip"] - 0.45 * UP
@@ -73,6 +77,26 @@ def test_3d_signs_extension_and_bending_past_horizontal(trunk, arm):
     measured = world_angles(yaw=40.0, trunk=trunk, arm=arm)
     assert measured["trunk_flexion"] == pytest.approx(trunk, abs=1e-6)
     assert measured["upper_arm_left"] == pytest.approx(arm, abs=1e-6)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 70.0])
+def test_an_arm_raised_to_the_side_never_flips(yaw):
+    """Elevation from 0 to 180 straight out to the side, and round at shoulder height from the front to the side:
+    the sagittal flexion is undefined at the side (it once read 0 or 180 there); the elevation is not."""
+    for abduct in np.arange(0.0, 181.0, 5.0):
+        measured = world_angles(yaw=yaw, abduct=float(abduct))
+        assert measured["upper_arm_left"] == pytest.approx(abduct, abs=1e-6), abduct
+        assert measured["upper_arm_right"] == pytest.approx(abduct, abs=1e-6), abduct
+    for sideways in np.arange(0.0, 91.0, 2.5):
+        assert world_angles(yaw=yaw, arm=90.0, abduct=float(sideways))["upper_arm_left"] == pytest.approx(90.0, abs=1e-6)
+    raised = world_angles(arm=20.0, abduct=89.9)["upper_arm_left"]
+    assert raised == pytest.approx(math.degrees(math.acos(math.cos(math.radians(20.0)) * math.cos(math.radians(89.9)))), abs=1e-6)
+
+
+def test_only_an_arm_behind_the_trunk_reads_as_extension():
+    assert world_angles(arm=-40.0)["upper_arm_left"] == pytest.approx(-40.0, abs=1e-6)
+    assert world_angles(arm=-40.0, abduct=60.0)["upper_arm_left"] > 0  # more out to the side than behind
+    assert world_angles(arm=-40.0, abduct=20.0)["upper_arm_left"] < 0
 
 
 def test_side_bending_is_measured_apart_from_flexion():
