@@ -25,6 +25,8 @@ angle                  definition
                        REBA score the wrist by the size of its bend
 ``trunk_side_bend``    3D only: trunk line against vertical-up in the frontal plane
 ``neck_side_bend``     3D only: head line against the trunk line in the frontal plane
+``upper_arm_abduction_{side}``  3D only: shoulder -> elbow out of the sagittal plane,
+                       positive out to the side (90 straight out), negative across the body
 =====================  ===============================================================
 
 Models with 3D world landmarks (BlazePose) get every angle from metric 3D
@@ -46,7 +48,8 @@ import numpy as np
 
 SIDES = ("left", "right")
 ANGLE_NAMES = ("trunk_flexion", "neck_flexion", "upper_arm_left", "upper_arm_right", "elbow_left", "elbow_right",
-               "knee_left", "knee_right", "wrist_left", "wrist_right", "trunk_side_bend", "neck_side_bend")
+               "knee_left", "knee_right", "wrist_left", "wrist_right", "trunk_side_bend", "neck_side_bend",
+               "upper_arm_abduction_left", "upper_arm_abduction_right")
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ def compute_angles(keypoints: np.ndarray, names: Sequence[str], settings: AngleS
         angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
         angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
         angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))
-    angles["trunk_side_bend"] = angles["neck_side_bend"] = np.full(len(trunk), np.nan)  # a 2D view cannot tell sideways
+    for name in ("trunk_side_bend", "neck_side_bend", "upper_arm_abduction_left", "upper_arm_abduction_right"):
+        angles[name] = np.full(len(trunk), np.nan)  # a 2D view cannot tell sideways
     return angles
 
 
@@ -176,6 +180,12 @@ def _arm_elevation(arm: np.ndarray, down: np.ndarray, forward: np.ndarray, outwa
     return np.where((ahead < 0) & (-ahead > np.abs(aside)), -elevation, elevation)
 
 
+def _abduction(arm: np.ndarray, outward: np.ndarray) -> np.ndarray:
+    """How far the arm points out of the sagittal plane, towards ``outward`` (degrees, -90 to 90): defined in every
+    position, 0 for an arm anywhere in the sagittal plane, 90 straight out to the side."""
+    return np.degrees(np.arcsin(np.clip(np.sum(_unit(arm) * _unit(outward), axis=-1), -1.0, 1.0)))
+
+
 def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str],
                          settings: AngleSettings = AngleSettings()) -> dict[str, np.ndarray]:
     """Per-frame angles from (n, k, 3) metric world points (x right, y down, z away from the camera).
@@ -198,8 +208,10 @@ def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequen
         "neck_flexion": _tilt(head, trunk, chest_forward),
     }
     for side in SIDES:
-        angles[f"upper_arm_{side}"] = _arm_elevation(joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], -trunk, chest_forward,
-                                                     chest_left if side == "left" else -chest_left)
+        arm, outward = joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], chest_left if side == "left" else -chest_left
+        outward = outward - np.sum(outward * _unit(trunk), axis=-1, keepdims=True) * _unit(trunk)  # square to the trunk
+        angles[f"upper_arm_{side}"] = _arm_elevation(arm, -trunk, chest_forward, outward)
+        angles[f"upper_arm_abduction_{side}"] = _abduction(arm, outward)
         angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
         angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
         angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))

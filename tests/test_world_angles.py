@@ -130,11 +130,28 @@ def _scores(**measured: float):
     return score_frames(angles, AssessmentParams())
 
 
+def test_abduction_is_measured_and_raises_the_upper_arm_score_as_the_worksheet_says():
+    """An arm raised 60 degrees to the side scores as an elevation of 60 (3) plus 1 for the abduction; the same
+    elevation forward scores 3; the job's `arm_abducted` stands only where abduction is not measured (2D)."""
+    sideways = world_angles(abduct=60.0)
+    assert sideways["upper_arm_abduction_left"] == pytest.approx(60.0, abs=1e-6)
+    assert world_angles(arm=60.0)["upper_arm_abduction_right"] == pytest.approx(0.0, abs=1e-6)
+    assert world_angles(abduct=-15.0)["upper_arm_abduction_left"] == pytest.approx(-15.0, abs=1e-6)  # across the body
+    out, out_reba, inputs = _scores(upper_arm_left=60.0, upper_arm_right=60.0, upper_arm_abduction_left=60.0, upper_arm_abduction_right=60.0)
+    forward, forward_reba, _ = _scores(upper_arm_left=60.0, upper_arm_right=60.0, upper_arm_abduction_left=0.0, upper_arm_abduction_right=0.0)
+    assert (out["upper_arm"][0], forward["upper_arm"][0]) == (4, 3) and out_reba["upper_arm"][0] == forward_reba["upper_arm"][0] + 1
+    assert "arm_abducted" in inputs["measured"]
+    angles = {name: np.array([value]) for name, value in world_angles(**POSTURE).items()}
+    angles["upper_arm_abduction_left"] = angles["upper_arm_abduction_right"] = np.array([np.nan])
+    assumed, _, assumed_inputs = score_frames(angles, AssessmentParams(arm_abducted=True))
+    assert assumed["upper_arm"][0] == 4 and "arm_abducted" not in assumed_inputs["measured"]
+
+
 def test_measured_wrists_and_side_bends_replace_the_assumptions():
     rula, reba, inputs = _scores()
     assert rula["wrist"][0] == 3 and reba["wrist"][0] == 2  # 25 degrees measured, not the assumed 0
     assert {"wrist_flexion", "trunk_side_bent", "neck_side_bent"} <= set(inputs["measured"])
-    assert inputs["frames_measured"] == {"wrist_flexion": 1, "trunk_side_bent": 1, "neck_side_bent": 1}
+    assert inputs["frames_measured"] == {"wrist_flexion": 1, "trunk_side_bent": 1, "neck_side_bent": 1, "arm_abducted": 1}
     bent, bent_reba, _ = _scores(trunk_side_bend=30.0)  # beyond the 20-degree threshold
     assert bent["trunk"][0] == rula["trunk"][0] + 1 and bent_reba["trunk"][0] == reba["trunk"][0] + 1
     unseen, _, unseen_inputs = _scores(wrist_left=np.nan, wrist_right=np.nan)
