@@ -82,6 +82,14 @@ class Camera:
     projection: np.ndarray
     #: (3,) the camera's centre in the laboratory (metres).
     centre: np.ndarray
+    #: (3, 3) from the laboratory's axes to the camera's (x right, y down, z along the view).
+    rotation: np.ndarray
+
+    def tilt(self):
+        """The camera's true pitch and roll: the laboratory's down (-z) in the camera's axes."""
+        from pipeline.angles import CameraTilt
+
+        return CameraTilt.from_down(self.rotation @ np.array([0.0, 0.0, -1.0]), "given")
 
 
 def read_qca(path: Path) -> dict[str, Camera]:
@@ -103,7 +111,7 @@ def read_qca(path: Path) -> dict[str, Camera]:
                                [0, float(lens.get("focalLengthV")) / 64, float(lens.get("centerPointV")) / 64 - float(video.get("top"))],
                                [0, 0, 1]])
         extrinsics = np.hstack([world_to_camera, -(world_to_camera @ centre)[:, None]])
-        cameras[tag.get("serial")] = Camera(tag.get("serial"), intrinsics @ extrinsics, centre)
+        cameras[tag.get("serial")] = Camera(tag.get("serial"), intrinsics @ extrinsics, centre, world_to_camera)
     return cameras
 
 

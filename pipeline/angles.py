@@ -62,6 +62,14 @@ class AngleSettings:
     smoothing_order: int = 2
     #: The nose must be this far ahead of the ears, in torso lengths, to tell which way the worker faces.
     facing_threshold: float = 0.08
+    #: The camera's tilt when the person filming knows it (degrees; pitch positive looking down, roll positive when
+    #: gravity leans towards the image's left): overrides the estimate from the worker's stance.  Both or neither.
+    camera_pitch: float | None = None
+    camera_roll: float | None = None
+    #: Frames where both knees bend less than this (degrees) show the worker's legs along gravity.
+    stance_max_knee: float = 25.0
+    #: The stance estimate needs this many such frames, or the camera's own up stays the vertical.
+    stance_min_frames: int = 5
 
 
 class _Joints:
@@ -186,14 +194,86 @@ def _abduction(arm: np.ndarray, outward: np.ndarray) -> np.ndarray:
     return np.degrees(np.arcsin(np.clip(np.sum(_unit(arm) * _unit(outward), axis=-1), -1.0, 1.0)))
 
 
+@dataclass(frozen=True)
+class CameraTilt:
+    """Gravity's vertical as the camera sees it: which way is down in the world points' axes.
+
+    ``method``: ``given`` (the person filming said), ``stance`` (the median direction from the ankles to the hips
+    over the frames with straight knees) or ``none`` (no estimate: the camera's up is taken for vertical).
+    ``spread`` is the median angle (degrees) between the frames' leg directions and the estimate.
+    """
+
+    pitch: float
+    roll: float
+    method: str
+    frames: int = 0
+    spread: float | None = None
+
+    @classmethod
+    def from_down(cls, down: np.ndarray, method: str, frames: int = 0, spread: float | None = None) -> CameraTilt:
+        """The tilt that makes ``down`` (in the camera's axes: x right, y down, z away) gravity's direction."""
+        return cls(float(np.degrees(np.arctan2(down[2], down[1]))), float(np.degrees(np.arctan2(-down[0], down[1]))), method, frames, spread)
+
+    @property
+    def down(self) -> np.ndarray:
+        down = np.array([-np.tan(np.radians(self.roll)), 1.0, np.tan(np.radians(self.pitch))])
+        return down / np.linalg.norm(down)
+
+    @property
+    def confidence(self) -> str:
+        """high: a given tilt, or a stance seen in enough frames that agree within 10 degrees; low: fewer or
+        looser; none: not estimated."""
+        if self.method == "none":
+            return "none"
+        return "high" if self.method == "given" or (self.spread is not None and self.spread <= 10 and self.frames >= 10) else "low"
+
+    def as_dict(self) -> dict:
+        return {"pitch": round(self.pitch, 1), "roll": round(self.roll, 1), "method": self.method, "confidence": self.confidence,
+                "frames": self.frames, "spread": None if self.spread is None else round(self.spread, 1)}
+
+
+def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings()) -> CameraTilt:
+    """The camera's pitch and roll: the user's if given, else from the worker's stance over the whole video.
+
+    A camera tilted down by 20 degrees tilts the world points with it: measured against the camera's up, a
+    trunk would lean 20 degrees forward (or back, filmed from behind).  Legs with straight knees are vertical
+    whatever the trunk does, and the hips-over-ankles direction, in its median over the video, finds the vertical
+    to within about 5-10 degrees on the four-camera benchmark (benchmarks/accuracy.py).
+    """
+    if settings.camera_pitch is not None and settings.camera_roll is not None:
+        return CameraTilt(float(settings.camera_pitch), float(settings.camera_roll), "given")
+    joints = _Joints(world, keypoints[..., 2], names, settings.min_confidence)
+    legs = _unit(joints.mid("left_hip", "right_hip") - joints.mid("left_ankle", "right_ankle"))
+    knees = np.fmax(_joint_flexion(joints["left_hip"], joints["left_knee"], joints["left_ankle"]),
+                    _joint_flexion(joints["right_hip"], joints["right_knee"], joints["right_ankle"]))
+    straight = legs[np.isfinite(legs).all(-1) & (knees < settings.stance_max_knee)]
+    if len(straight) < settings.stance_min_frames:
+        return CameraTilt(0.0, 0.0, "none", len(straight))
+    down = -_unit(np.median(straight, axis=0))
+    spread = float(np.median(np.degrees(np.arccos(np.clip(-straight @ down, -1.0, 1.0)))))
+    return CameraTilt.from_down(down, "stance", len(straight), spread)
+
+
+def _levelled(world: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """World points turned (the smallest rotation) so that ``down`` becomes the y axis."""
+    y = np.array([0.0, 1.0, 0.0])
+    axis, cosine = np.cross(down, y), float(down @ y)
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    rotation = np.eye(3) + cross + cross @ cross / (1.0 + cosine)
+    return world @ rotation.T
+
+
 def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str],
-                         settings: AngleSettings = AngleSettings()) -> dict[str, np.ndarray]:
+                         settings: AngleSettings = AngleSettings(), tilt: CameraTilt | None = None) -> dict[str, np.ndarray]:
     """Per-frame angles from (n, k, 3) metric world points (x right, y down, z away from the camera).
 
     Confidence comes from the image keypoints' visibility.  The body's axes: *left* from the right to
     the left hip (pelvis) or shoulder (chest); *forward* = left x up, so the angles hold from any
-    viewpoint.  Vertical is the camera's up: a tilted camera tilts the trunk angle with it.
+    viewpoint.  Vertical is gravity's as the camera's ``tilt`` gives it (:func:`camera_tilt`); without
+    one, the camera's up, and a tilted camera tilts the trunk angle with it.
     """
+    if tilt is not None:
+        world = _levelled(world, tilt.down)
     joints = _Joints(world, keypoints[..., 2], names, settings.min_confidence)
     up = np.tile([0.0, -1.0, 0.0], (len(world), 1))
     shoulders, hips = joints.mid("left_shoulder", "right_shoulder"), joints.mid("left_hip", "right_hip")

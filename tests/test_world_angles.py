@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.angles import compute_angles, compute_world_angles, prefer_3d
+from pipeline.angles import AngleSettings, CameraTilt, camera_tilt, compute_angles, compute_world_angles, prefer_3d
 from pipeline.assessment import AssessmentParams, score_frames
 from pipeline.pose.base import COCO_KEYPOINTS
 from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
@@ -97,6 +97,46 @@ def test_only_an_arm_behind_the_trunk_reads_as_extension():
     assert world_angles(arm=-40.0)["upper_arm_left"] == pytest.approx(-40.0, abs=1e-6)
     assert world_angles(arm=-40.0, abduct=60.0)["upper_arm_left"] > 0  # more out to the side than behind
     assert world_angles(arm=-40.0, abduct=20.0)["upper_arm_left"] < 0
+
+
+def _camera(pitch: float, roll: float) -> np.ndarray:
+    """From a level camera's axes to those of one pitched down ``pitch`` and rolled ``roll`` degrees."""
+    p, r = math.radians(pitch), math.radians(roll)
+    down_by_pitch = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    return np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]]) @ down_by_pitch
+
+
+def _tilted_video(pitch: float, roll: float, poses: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """World points and keypoints of ``poses`` filmed by a tilted camera."""
+    world = np.stack([world_skeleton(**pose) for pose in poses]) @ _camera(pitch, roll).T
+    return world, np.concatenate([world[..., :2] * 500, np.full(world.shape[:2] + (1,), 0.9)], axis=-1)
+
+
+@pytest.mark.parametrize("pitch,roll,yaw", [(20.0, 0.0, 0.0), (25.0, -15.0, 180.0), (-10.0, 8.0, 60.0)])
+def test_a_tilted_camera_does_not_tilt_the_trunk(pitch, roll, yaw):
+    """The camera's tilt is found from the worker's straight legs over the video (frames with bent knees left
+    out), and the trunk is measured against gravity: 30 degrees stays 30 whichever way the camera leans."""
+    poses = [{"yaw": yaw, "trunk": 30.0}] * 8 + [{"yaw": yaw, "trunk": 30.0, "knee": 70.0}] * 4
+    world, keypoints = _tilted_video(pitch, roll, poses)
+    names = BLAZEPOSE_KEYPOINTS
+    tilt = camera_tilt(world, keypoints, names)
+    expected = CameraTilt.from_down(_camera(pitch, roll) @ -UP, "")
+    assert (tilt.method, tilt.frames, tilt.confidence) == ("stance", 8, "low")  # fewer than 10 frames: low
+    assert (tilt.pitch, tilt.roll) == (pytest.approx(expected.pitch, abs=1e-6), pytest.approx(expected.roll, abs=1e-6))
+    assert expected.pitch == pytest.approx(pitch, abs=1e-6) or roll != 0  # pitch as a person filming means it
+    levelled = compute_world_angles(world, keypoints, names, tilt=tilt)
+    np.testing.assert_allclose(levelled["trunk_flexion"], 30.0, atol=1e-6)
+    np.testing.assert_allclose(levelled["trunk_side_bend"], 0.0, atol=1e-6)
+    assert abs(compute_world_angles(world, keypoints, names)["trunk_flexion"][0] - 30.0) > 1.5  # against the camera's up: 2-25 off
+
+
+def test_a_given_camera_angle_overrides_the_estimate_and_no_stance_means_no_estimate():
+    world, keypoints = _tilted_video(20.0, 0.0, [{"knee": 70.0}] * 12)
+    assert camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS).as_dict() == {
+        "pitch": 0.0, "roll": 0.0, "method": "none", "confidence": "none", "frames": 0, "spread": None}
+    given = camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS, AngleSettings(camera_pitch=20.0, camera_roll=0.0))
+    assert (given.method, given.confidence, given.pitch) == ("given", "high", 20.0)
+    np.testing.assert_allclose(compute_world_angles(world, keypoints, BLAZEPOSE_KEYPOINTS, tilt=given)["trunk_flexion"], 0.0, atol=1e-6)
 
 
 def test_side_bending_is_measured_apart_from_flexion():
