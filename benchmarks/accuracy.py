@@ -202,14 +202,17 @@ def _agreement(scores: np.ndarray, truth: np.ndarray) -> dict | None:
     return {"equal": round(float(np.mean(gap == 0)), 2), "within_1": round(float(np.mean(gap <= 1)), 2), "frames": int(both.sum())}
 
 
-def compare(results: dict[str, dict], truth: dict) -> dict:
-    """Per camera and angle MAE/p95 against the reference, the cross-view spread, RULA/REBA agreement."""
+def compare(results: dict[str, dict], truth: dict, calibration: dict[str, Camera]) -> dict:
+    """Per camera and angle MAE/p95 against the reference, the camera's tilt as estimated and as calibrated,
+    the cross-view spread, RULA/REBA agreement."""
     report: dict = {"frames": len(truth["rula"]), "reprojection_px_median": round(truth["reprojection_px"], 1), "cameras": {}, "spread": {}}
     for camera, result in results.items():
         errors = {angle: _mae_p95(np.concatenate([np.abs(result["angles"][name] - truth["angles"][name]) for name in names]))
                   for angle, names in COMPARED.items()}
         report["cameras"][camera] = {"mae_p95": errors, "rula": _agreement(result["rula"]["grand_score"], truth["rula"]),
-                                     "reba": _agreement(result["reba"]["reba_score"], truth["reba"])}
+                                     "reba": _agreement(result["reba"]["reba_score"], truth["reba"]),
+                                     "tilt": {"estimated": result["inputs"]["camera_tilt"],
+                                              "calibrated": calibration[camera].tilt().as_dict()}}
     for angle, names in COMPARED.items():
         spreads = [np.ptp(np.stack([result["angles"][name] for result in results.values()]), axis=0) for name in names]
         report["spread"][angle] = round(float(np.nanmean(np.concatenate(spreads))), 1) if len(results) > 1 else None
@@ -227,7 +230,8 @@ def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, model=None, cache
     results = analyse_cameras(folder, model, cameras, fps)
     from pipeline.angles import AngleSettings
 
-    return compare(results, reference(results, read_qca(folder / "calibration" / "Calib.qca.txt"), AngleSettings().min_confidence))
+    calibration = read_qca(folder / "calibration" / "Calib.qca.txt")
+    return compare(results, reference(results, calibration, AngleSettings().min_confidence), calibration)
 
 
 def main() -> None:

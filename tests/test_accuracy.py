@@ -30,7 +30,7 @@ def measured(demo, calibration, pose_models):
     model = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu")
     results = accuracy.analyse_cameras(demo, model, accuracy.CAMERAS, fps=10.0)
     truth = accuracy.reference(results, calibration, AngleSettings().min_confidence)
-    return results, truth, accuracy.compare(results, truth)
+    return results, truth, accuracy.compare(results, truth, calibration)
 
 
 def test_triangulation_recovers_points_from_the_calibrated_cameras(calibration):
@@ -64,5 +64,22 @@ def test_each_camera_against_the_triangulated_skeleton(measured):
     assert 1.4 < height < 2.1  # a person, in metres
     assert np.isfinite(truth["rula"]).mean() > 0.9
     for camera, figures in report["cameras"].items():
-        assert figures["mae_p95"]["knee"][0] < 35, camera  # 9-19 degrees
-        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.84-1.0 at 30 fps
+        assert figures["mae_p95"]["knee"][0] < 35, camera  # 11-20 degrees
+        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.71-1.0
+        # no upper-arm flips: p95 21-57 degrees (158 and 179 when the sagittal flexion flipped at the side)
+        assert figures["mae_p95"]["upper_arm"][1] < 90, camera
+
+
+def test_the_camera_tilt_is_found_and_the_trunk_measured_against_gravity(measured):
+    """Three cameras see the worker's straight legs often enough (cam02 finds the person in 4 of 17 frames);
+    their estimated pitch is 2-12 degrees from the calibration's, their roll 1-2.  Against gravity, the trunk of
+    cam01 and cam04 is 6-8 degrees off the reference (29 and 33 against the camera's up); cam03's stays ~21."""
+    _, _, report = measured
+    for camera in ("cam01", "cam03", "cam04"):
+        tilt = report["cameras"][camera]["tilt"]
+        assert tilt["estimated"]["method"] == "stance", camera
+        assert abs(tilt["estimated"]["pitch"] - tilt["calibrated"]["pitch"]) < 20, camera
+        assert abs(tilt["estimated"]["roll"] - tilt["calibrated"]["roll"]) < 8, camera
+    for camera in ("cam01", "cam04"):
+        assert report["cameras"][camera]["mae_p95"]["trunk_flexion"][0] < 16, camera
+    assert report["spread"]["trunk_flexion"] < 45  # 27 (59 against each camera's up)
