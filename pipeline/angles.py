@@ -70,6 +70,9 @@ class AngleSettings:
     stance_max_knee: float = 25.0
     #: The stance estimate needs this many such frames, or the camera's own up stays the vertical.
     stance_min_frames: int = 5
+    #: ...with hips, knees and ankles this visible: BlazePose places legs out of the picture too (at visibility
+    #: 0.02-0.2 in the demo, whose photo ends at the waist), and a leg it guesses says nothing of gravity.
+    stance_min_confidence: float = 0.5
 
 
 class _Joints:
@@ -242,9 +245,9 @@ def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], 
     """
     if settings.camera_pitch is not None and settings.camera_roll is not None:
         return CameraTilt(float(settings.camera_pitch), float(settings.camera_roll), "given")
-    joints = _Joints(world, keypoints[..., 2], names, settings.min_confidence)
+    joints = _Joints(world, keypoints[..., 2], names, max(settings.min_confidence, settings.stance_min_confidence))
     legs = _unit(joints.mid("left_hip", "right_hip") - joints.mid("left_ankle", "right_ankle"))
-    knees = np.fmax(_joint_flexion(joints["left_hip"], joints["left_knee"], joints["left_ankle"]),
+    knees = np.maximum(_joint_flexion(joints["left_hip"], joints["left_knee"], joints["left_ankle"]),
                     _joint_flexion(joints["right_hip"], joints["right_knee"], joints["right_ankle"]))
     straight = legs[np.isfinite(legs).all(-1) & (knees < settings.stance_max_knee)]
     if len(straight) < settings.stance_min_frames:

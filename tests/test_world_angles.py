@@ -134,6 +134,9 @@ def test_a_given_camera_angle_overrides_the_estimate_and_no_stance_means_no_esti
     world, keypoints = _tilted_video(20.0, 0.0, [{"knee": 70.0}] * 12)
     assert camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS).as_dict() == {
         "pitch": 0.0, "roll": 0.0, "method": "none", "confidence": "none", "frames": 0, "spread": None}
+    standing, seen = _tilted_video(20.0, 0.0, [{}] * 12)
+    seen[:, [BLAZEPOSE_KEYPOINTS.index("left_ankle"), BLAZEPOSE_KEYPOINTS.index("right_ankle")], 2] = 0.4  # legs guessed
+    assert camera_tilt(standing, seen, BLAZEPOSE_KEYPOINTS).method == "none"
     given = camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS, AngleSettings(camera_pitch=20.0, camera_roll=0.0))
     assert (given.method, given.confidence, given.pitch) == ("given", "high", 20.0)
     np.testing.assert_allclose(compute_world_angles(world, keypoints, BLAZEPOSE_KEYPOINTS, tilt=given)["trunk_flexion"], 0.0, atol=1e-6)
