@@ -168,10 +168,9 @@ def reference(results: dict[str, dict], calibration: dict[str, Camera], min_conf
         weights.append(np.where(keypoints[..., 2] >= min_confidence, keypoints[..., 2], 0.0))
         projections.append(calibration[camera].projection)
     points, weights, projections = np.stack(points), np.stack(weights), np.stack(projections)
+    points, weights, swapped = undo_swaps(points, weights, projections, names)
     skeleton = triangulate(points, weights, projections)
-    errors = np.stack([np.linalg.norm(project(skeleton, projection) - seen, axis=-1)
-                       for projection, seen in zip(projections, points)])
-    errors = np.where(weights > 0, errors, np.nan)
+    errors = _reprojection_errors(skeleton, points, weights, projections)
     seen = np.isfinite(skeleton).all(-1)
     visibility = np.repeat(np.where(seen, 1.0, 0.0)[..., None], 3, axis=-1)  # keypoints' layout: only the confidence is read
     settings = AngleSettings()
@@ -179,7 +178,43 @@ def reference(results: dict[str, dict], calibration: dict[str, Camera], min_conf
     angles = clean_angles(angles, first["timestamps"], settings)
     rula, reba, _ = score_frames(angles, AssessmentParams())
     return {"skeleton": skeleton, "angles": angles, "rula": rula["grand_score"], "reba": reba["reba_score"],
-            "reprojection_px": float(np.nanmedian(errors))}
+            "reprojection_px": float(np.nanmedian(errors)), "swapped": dict(zip(results, swapped.sum(1).tolist()))}
+
+
+def _reprojection_errors(skeleton: np.ndarray, points: np.ndarray, weights: np.ndarray, projections: np.ndarray) -> np.ndarray:
+    """(c, n, k) pixels between each camera's points and the skeleton's projection; NaN where unseen."""
+    errors = np.stack([np.linalg.norm(project(skeleton, projection) - seen, axis=-1) for projection, seen in zip(projections, points)])
+    return np.where(weights > 0, errors, np.nan)
+
+
+def mirrored(names: list[str]) -> np.ndarray:
+    """Index of each landmark's other-side twin (itself for the nose): relabels a skeleton left for right."""
+    def twin(name: str) -> str:
+        return name.replace("left_", "right_") if name.startswith("left_") else name.replace("right_", "left_")
+
+    return np.array([names.index(twin(name)) for name in names])
+
+
+def undo_swaps(points: np.ndarray, weights: np.ndarray, projections: np.ndarray, names: list[str]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cameras' landmarks with each view's left/right swaps undone; and (c, n) which were swapped.
+
+    BlazePose sometimes labels a whole body left for right (a frontal view with a strong side bend: 24 of 50
+    frames of cam02).  One swapped view pulls the triangulated limbs between the sides; so, camera by camera,
+    a frame is relabelled where that halves the median reprojection error of all views (Pose2Sim does the same).
+    """
+    twin = mirrored(list(names))
+    swapped = np.zeros(points.shape[:2], bool)
+    for camera in range(len(points)):
+        before = np.nanmedian(_reprojection_errors(triangulate(points, weights, projections), points, weights, projections), axis=(0, 2))
+        trial_points, trial_weights = points.copy(), weights.copy()
+        trial_points[camera], trial_weights[camera] = points[camera][:, twin], weights[camera][:, twin]
+        after = np.nanmedian(_reprojection_errors(triangulate(trial_points, trial_weights, projections), trial_points, trial_weights,
+                                                  projections), axis=(0, 2))
+        better = after < 0.5 * before
+        points[camera][better], weights[camera][better] = trial_points[camera][better], trial_weights[camera][better]
+        swapped[camera] = better
+    return points, weights, swapped
 
 
 def frame_width(result: dict) -> float:
@@ -205,7 +240,8 @@ def _agreement(scores: np.ndarray, truth: np.ndarray) -> dict | None:
 def compare(results: dict[str, dict], truth: dict, calibration: dict[str, Camera]) -> dict:
     """Per camera and angle MAE/p95 against the reference, the camera's tilt as estimated and as calibrated,
     the cross-view spread, RULA/REBA agreement."""
-    report: dict = {"frames": len(truth["rula"]), "reprojection_px_median": round(truth["reprojection_px"], 1), "cameras": {}, "spread": {}}
+    report: dict = {"frames": len(truth["rula"]), "reprojection_px_median": round(truth["reprojection_px"], 1),
+                    "swapped_frames": truth["swapped"], "cameras": {}, "spread": {}}
     for camera, result in results.items():
         errors = {angle: _mae_p95(np.concatenate([np.abs(result["angles"][name] - truth["angles"][name]) for name in names]))
                   for angle, names in COMPARED.items()}

@@ -47,6 +47,22 @@ def test_triangulation_recovers_points_from_the_calibrated_cameras(calibration):
     np.testing.assert_allclose(found[0, 1], points[0, 1], atol=1e-6)
 
 
+def test_a_view_that_labels_the_body_left_for_right_is_relabelled(calibration):
+    from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
+
+    names = list(BLAZEPOSE_KEYPOINTS)
+    rng = np.random.default_rng(1)
+    points = rng.uniform([-0.3, -0.3, 0.0], [0.3, 0.3, 1.8], size=(6, len(names), 3))
+    projections = np.stack([camera.projection for camera in calibration.values()])
+    seen = np.stack([accuracy.project(points, projection) for projection in projections])
+    twin = accuracy.mirrored(names)
+    assert names[twin[names.index("left_wrist")]] == "right_wrist" and names[twin[0]] == "nose"
+    seen[2, [1, 4]] = seen[2, [1, 4]][:, twin]  # the third camera swaps frames 1 and 4
+    fixed, _, swapped = accuracy.undo_swaps(seen.copy(), np.ones(seen.shape[:-1]), projections, names)
+    assert swapped.sum() == 2 and swapped[2, [1, 4]].all()
+    np.testing.assert_allclose(accuracy.triangulate(fixed, np.ones(seen.shape[:-1]), projections), points, atol=1e-6)
+
+
 def test_cameras_stand_where_the_laboratory_says(calibration):
     """Four cameras around the person, 1.7-2.1 m up, each projecting the room's centre into its frame."""
     assert sorted(calibration) == list(accuracy.CAMERAS)
