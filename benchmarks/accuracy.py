@@ -1,6 +1,6 @@
 """Are the angles right?  Each camera of a calibrated multi-camera recording against the skeleton triangulated from all.
 
-    .venv/bin/python benchmarks/accuracy.py [--fps 30] [--cameras cam01 cam02 cam03 cam04]
+    .venv/bin/python benchmarks/accuracy.py [--fps 30] [--cameras cam01 cam02 cam03 cam04] [--weights heavy]
 
 The recording: Pose2Sim's ``Demo_SinglePerson`` (one person, four synchronised 1080x1920 60 fps cameras in a
 laboratory, looking down 18-25 degrees, calibrated by Qualisys: ``calibration/Calib.qca.txt``), taken from the
@@ -255,14 +255,16 @@ def compare(results: dict[str, dict], truth: dict, calibration: dict[str, Camera
     return report
 
 
-def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, model=None, cache: Path = CACHE) -> dict:
+def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE) -> dict:
     """The whole benchmark: fetch, analyse, triangulate, compare."""
-    folder = fetch_demo(cache)
-    if model is None:
-        from ergo_tasks.analysis.settings import AnalysisSettings
-        from pipeline.pose import load_pose_model
+    from ergo_tasks.analysis.settings import AnalysisSettings
+    from pipeline.pose import load_pose_model
+    from pipeline.pose.assets import fetch
 
-        model = load_pose_model(AnalysisSettings().pose("blazepose"))
+    folder = fetch_demo(cache)
+    settings = AnalysisSettings().pose("blazepose", weights)
+    fetch(settings.models_dir, ["pose_detection", f"pose_landmark_{weights}"])
+    model = load_pose_model(settings)
     results = analyse_cameras(folder, model, cameras, fps)
     from pipeline.angles import AngleSettings
 
@@ -274,11 +276,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fps", type=float, default=30.0, help="frames analysed per second (the videos have 60)")
     parser.add_argument("--cameras", nargs="+", default=list(CAMERAS), choices=CAMERAS)
+    parser.add_argument("--weights", choices=("lite", "full", "heavy"), default="full", help="BlazePose's landmark model")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    print(json.dumps(run(tuple(args.cameras), args.fps), indent=1))
+    print(json.dumps(run(tuple(args.cameras), args.fps, args.weights), indent=1))
 
 
 if __name__ == "__main__":
