@@ -32,7 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from . import numerics
-from .angles import AngleSettings, clean_angles, compute_angles, compute_world_angles, missing_spans, prefer_3d
+from .angles import AngleSettings, camera_tilt, clean_angles, compute_angles, compute_world_angles, missing_spans, prefer_3d
 from .assessment import AssessmentParams, score_frames
 from .bands import time_in_bands
 from .errors import UnreadableVideo
@@ -333,11 +333,13 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
     main = select_main_person(pose, model.min_person_score)
     keypoints, boxes, detected = main.keypoints, main.boxes, main.detected
-    world_angles = None if main.world is None else compute_world_angles(main.world, keypoints, model.keypoint_names, options.angles)
+    tilt = None if main.world is None else camera_tilt(main.world, keypoints, model.keypoint_names, options.angles)
+    world_angles = None if tilt is None else compute_world_angles(main.world, keypoints, model.keypoint_names, options.angles, tilt)
     measured, angle_sources = prefer_3d(world_angles, compute_angles(keypoints, model.keypoint_names, options.angles))
     angles = clean_angles(measured, times, options.angles)
     rula, reba, inputs = score_frames(angles, options.params)
     inputs["angle_sources"] = angle_sources
+    inputs["camera_tilt"] = tilt.as_dict() if tilt else None
     bands, sustained = time_in_bands(angles, times, frame_seconds)
     damaged = [c.error for c in chunks if c.error]
     summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,

@@ -15,7 +15,8 @@ angle                  definition
                        0 head in line with the trunk, positive head forward/down
 ``upper_arm_{side}``   shoulder -> elbow against the trunk line pointing down;
                        0 arm hanging along the trunk, 90 horizontal forward,
-                       negative behind the body (extension)
+                       negative behind the body (extension).  In 3D it is the
+                       elevation (0-180) in any direction, to the side too
 ``elbow_{side}``       180 minus the shoulder-elbow-wrist angle; 0 straight arm
 ``knee_{side}``        180 minus the hip-knee-ankle angle; 0 straight leg
 ``wrist_{side}``       180 minus the elbow-wrist-hand angle, the hand point being the
@@ -24,6 +25,8 @@ angle                  definition
                        REBA score the wrist by the size of its bend
 ``trunk_side_bend``    3D only: trunk line against vertical-up in the frontal plane
 ``neck_side_bend``     3D only: head line against the trunk line in the frontal plane
+``upper_arm_abduction_{side}``  3D only: shoulder -> elbow out of the sagittal plane,
+                       positive out to the side (90 straight out), negative across the body
 =====================  ===============================================================
 
 Models with 3D world landmarks (BlazePose) get every angle from metric 3D
@@ -45,7 +48,8 @@ import numpy as np
 
 SIDES = ("left", "right")
 ANGLE_NAMES = ("trunk_flexion", "neck_flexion", "upper_arm_left", "upper_arm_right", "elbow_left", "elbow_right",
-               "knee_left", "knee_right", "wrist_left", "wrist_right", "trunk_side_bend", "neck_side_bend")
+               "knee_left", "knee_right", "wrist_left", "wrist_right", "trunk_side_bend", "neck_side_bend",
+               "upper_arm_abduction_left", "upper_arm_abduction_right")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,17 @@ class AngleSettings:
     smoothing_order: int = 2
     #: The nose must be this far ahead of the ears, in torso lengths, to tell which way the worker faces.
     facing_threshold: float = 0.08
+    #: The camera's tilt when the person filming knows it (degrees; pitch positive looking down, roll positive when
+    #: gravity leans towards the image's left): overrides the estimate from the worker's stance.  Both or neither.
+    camera_pitch: float | None = None
+    camera_roll: float | None = None
+    #: Frames where both knees bend less than this (degrees) show the worker's legs along gravity.
+    stance_max_knee: float = 25.0
+    #: The stance estimate needs this many such frames, or the camera's own up stays the vertical.
+    stance_min_frames: int = 5
+    #: ...with hips, knees and ankles this visible: BlazePose places legs out of the picture too (at visibility
+    #: 0.02-0.2 in the demo, whose photo ends at the waist), and a leg it guesses says nothing of gravity.
+    stance_min_confidence: float = 0.5
 
 
 class _Joints:
@@ -140,7 +155,8 @@ def compute_angles(keypoints: np.ndarray, names: Sequence[str], settings: AngleS
         angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
         angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
         angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))
-    angles["trunk_side_bend"] = angles["neck_side_bend"] = np.full(len(trunk), np.nan)  # a 2D view cannot tell sideways
+    for name in ("trunk_side_bend", "neck_side_bend", "upper_arm_abduction_left", "upper_arm_abduction_right"):
+        angles[name] = np.full(len(trunk), np.nan)  # a 2D view cannot tell sideways
     return angles
 
 
@@ -159,14 +175,108 @@ def _tilt(vector: np.ndarray, reference: np.ndarray, towards: np.ndarray) -> np.
     return np.degrees(np.arctan2(across, np.where(along < 0, -1.0, 1.0) * np.hypot(along, rest)))
 
 
+def _arm_elevation(arm: np.ndarray, down: np.ndarray, forward: np.ndarray, outward: np.ndarray) -> np.ndarray:
+    """Upper-arm elevation: the angle between the arm and the trunk's downward axis (0-180 degrees), defined in
+    every position; negative (extension) only where the arm points more behind the body than out to the side.
+
+    Flexion measured in the sagittal plane is undefined for an arm raised to the side (its sagittal projection
+    shrinks to a point) and flipped between 0 and 180 there; the elevation does not.  Its sign comes from the
+    sagittal component only where that is the larger one, so an arm swinging from the front to the side stays
+    positive, and only an arm behind the trunk reads as extension.
+    """
+    down_axis = _unit(down)
+    elevation = np.degrees(np.arccos(np.clip(np.sum(_unit(arm) * down_axis, axis=-1), -1.0, 1.0)))
+    square = arm - np.sum(arm * down_axis, axis=-1, keepdims=True) * down_axis  # the arm seen from along the trunk
+    ahead, aside = np.sum(square * _unit(forward), axis=-1), np.sum(square * _unit(outward), axis=-1)
+    return np.where((ahead < 0) & (-ahead > np.abs(aside)), -elevation, elevation)
+
+
+def _abduction(arm: np.ndarray, outward: np.ndarray) -> np.ndarray:
+    """How far the arm points out of the sagittal plane, towards ``outward`` (degrees, -90 to 90): defined in every
+    position, 0 for an arm anywhere in the sagittal plane, 90 straight out to the side."""
+    return np.degrees(np.arcsin(np.clip(np.sum(_unit(arm) * _unit(outward), axis=-1), -1.0, 1.0)))
+
+
+@dataclass(frozen=True)
+class CameraTilt:
+    """Gravity's vertical as the camera sees it: which way is down in the world points' axes.
+
+    ``method``: ``given`` (the person filming said), ``stance`` (the median direction from the ankles to the hips
+    over the frames with straight knees) or ``none`` (no estimate: the camera's up is taken for vertical).
+    ``spread`` is the median angle (degrees) between the frames' leg directions and the estimate.
+    """
+
+    pitch: float
+    roll: float
+    method: str
+    frames: int = 0
+    spread: float | None = None
+
+    @classmethod
+    def from_down(cls, down: np.ndarray, method: str, frames: int = 0, spread: float | None = None) -> CameraTilt:
+        """The tilt that makes ``down`` (in the camera's axes: x right, y down, z away) gravity's direction."""
+        return cls(float(np.degrees(np.arctan2(down[2], down[1]))), float(np.degrees(np.arctan2(-down[0], down[1]))), method, frames, spread)
+
+    @property
+    def down(self) -> np.ndarray:
+        down = np.array([-np.tan(np.radians(self.roll)), 1.0, np.tan(np.radians(self.pitch))])
+        return down / np.linalg.norm(down)
+
+    @property
+    def confidence(self) -> str:
+        """high: a given tilt, or a stance seen in enough frames that agree within 10 degrees; low: fewer or
+        looser; none: not estimated."""
+        if self.method == "none":
+            return "none"
+        return "high" if self.method == "given" or (self.spread is not None and self.spread <= 10 and self.frames >= 10) else "low"
+
+    def as_dict(self) -> dict:
+        return {"pitch": round(self.pitch, 1), "roll": round(self.roll, 1), "method": self.method, "confidence": self.confidence,
+                "frames": self.frames, "spread": None if self.spread is None else round(self.spread, 1)}
+
+
+def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings()) -> CameraTilt:
+    """The camera's pitch and roll: the user's if given, else from the worker's stance over the whole video.
+
+    A camera tilted down by 20 degrees tilts the world points with it: measured against the camera's up, a
+    trunk would lean 20 degrees forward (or back, filmed from behind).  Legs with straight knees are vertical
+    whatever the trunk does, and the hips-over-ankles direction, in its median over the video, finds the vertical
+    to within about 5-10 degrees on the four-camera benchmark (benchmarks/accuracy.py).
+    """
+    if settings.camera_pitch is not None and settings.camera_roll is not None:
+        return CameraTilt(float(settings.camera_pitch), float(settings.camera_roll), "given")
+    joints = _Joints(world, keypoints[..., 2], names, max(settings.min_confidence, settings.stance_min_confidence))
+    legs = _unit(joints.mid("left_hip", "right_hip") - joints.mid("left_ankle", "right_ankle"))
+    knees = np.maximum(_joint_flexion(joints["left_hip"], joints["left_knee"], joints["left_ankle"]),
+                    _joint_flexion(joints["right_hip"], joints["right_knee"], joints["right_ankle"]))
+    straight = legs[np.isfinite(legs).all(-1) & (knees < settings.stance_max_knee)]
+    if len(straight) < settings.stance_min_frames:
+        return CameraTilt(0.0, 0.0, "none", len(straight))
+    down = -_unit(np.median(straight, axis=0))
+    spread = float(np.median(np.degrees(np.arccos(np.clip(-straight @ down, -1.0, 1.0)))))
+    return CameraTilt.from_down(down, "stance", len(straight), spread)
+
+
+def _levelled(world: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """World points turned (the smallest rotation) so that ``down`` becomes the y axis."""
+    y = np.array([0.0, 1.0, 0.0])
+    axis, cosine = np.cross(down, y), float(down @ y)
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    rotation = np.eye(3) + cross + cross @ cross / (1.0 + cosine)
+    return world @ rotation.T
+
+
 def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str],
-                         settings: AngleSettings = AngleSettings()) -> dict[str, np.ndarray]:
+                         settings: AngleSettings = AngleSettings(), tilt: CameraTilt | None = None) -> dict[str, np.ndarray]:
     """Per-frame angles from (n, k, 3) metric world points (x right, y down, z away from the camera).
 
     Confidence comes from the image keypoints' visibility.  The body's axes: *left* from the right to
     the left hip (pelvis) or shoulder (chest); *forward* = left x up, so the angles hold from any
-    viewpoint.  Vertical is the camera's up: a tilted camera tilts the trunk angle with it.
+    viewpoint.  Vertical is gravity's as the camera's ``tilt`` gives it (:func:`camera_tilt`); without
+    one, the camera's up, and a tilted camera tilts the trunk angle with it.
     """
+    if tilt is not None:
+        world = _levelled(world, tilt.down)
     joints = _Joints(world, keypoints[..., 2], names, settings.min_confidence)
     up = np.tile([0.0, -1.0, 0.0], (len(world), 1))
     shoulders, hips = joints.mid("left_shoulder", "right_shoulder"), joints.mid("left_hip", "right_hip")
@@ -181,7 +291,10 @@ def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequen
         "neck_flexion": _tilt(head, trunk, chest_forward),
     }
     for side in SIDES:
-        angles[f"upper_arm_{side}"] = _tilt(joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], -trunk, chest_forward)
+        arm, outward = joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], chest_left if side == "left" else -chest_left
+        outward = outward - np.sum(outward * _unit(trunk), axis=-1, keepdims=True) * _unit(trunk)  # square to the trunk
+        angles[f"upper_arm_{side}"] = _arm_elevation(arm, -trunk, chest_forward, outward)
+        angles[f"upper_arm_abduction_{side}"] = _abduction(arm, outward)
         angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
         angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
         angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))

@@ -53,6 +53,7 @@ class AssessmentParams(BaseModel):
     rapid_changes: bool = Field(False, description="rapid large changes in posture, or an unstable base")
     neutral_tolerance: float = Field(E.NEUTRAL_TOLERANCE, ge=0, le=20, description="degrees around neutral still counted as neutral")
     side_bend_threshold: float = Field(20.0, ge=0, le=60, description="a measured side bend beyond this many degrees counts as side-bent")
+    abduction_threshold: float = Field(20.0, ge=0, le=90, description="a measured upper-arm abduction beyond this many degrees counts as abducted")
     assumed_knee_flexion: float = Field(0.0, ge=0, le=180, description="used when the knees are not visible")
 
     def rula_muscle_use(self) -> bool:
@@ -92,20 +93,21 @@ TASK_GROUPS = {
 #: Inputs the video always measures when the keypoints are visible.
 MEASURED = ("trunk_flexion", "neck_flexion", "upper_arm", "elbow_flexion", "knee_flexion")
 #: AssessmentParams fields that some models measure (hand points, 3D); the job's value stands in elsewhere.
-SOMETIMES_MEASURED = ("wrist_flexion", "trunk_side_bent", "neck_side_bent")
+SOMETIMES_MEASURED = ("wrist_flexion", "trunk_side_bent", "neck_side_bent", "arm_abducted")
 
 
-def _worst_side(angles: dict[str, np.ndarray], frame: int) -> tuple[float, float, float] | None:
-    """(upper arm, elbow, wrist) of the side with the higher (riskier) upper-arm angle, if one is measured.
+def _worst_side(angles: dict[str, np.ndarray], frame: int) -> tuple[float, float, float, float] | None:
+    """(upper arm, elbow, wrist, abduction) of the side with the higher (riskier) upper-arm angle, if one is measured.
 
-    The wrist comes from the same side (NaN when that hand was not seen).
+    The wrist and the abduction come from the same side (NaN where not measured: a hand not seen, a 2D model).
     """
     sides = []
     for side in ("left", "right"):
         arm, elbow = angles[f"upper_arm_{side}"][frame], angles[f"elbow_{side}"][frame]
         if not (math.isnan(arm) or math.isnan(elbow)):
             wrist = angles[f"wrist_{side}"][frame]
-            sides.append((E.upper_arm_base(arm), abs(arm), arm, elbow, wrist))
+            abduction = angles[f"upper_arm_abduction_{side}"][frame] if f"upper_arm_abduction_{side}" in angles else math.nan
+            sides.append((E.upper_arm_base(arm), abs(arm), arm, elbow, wrist, abduction))
     return max(sides, key=lambda s: s[:2])[2:] if sides else None
 
 
@@ -137,16 +139,17 @@ def unseen_angles(params: AssessmentParams) -> dict[str, tuple]:
     neck = _representatives(np.arange(-90, 90.5, 0.5), lambda a: E.rula_neck_base(a, tolerance), lambda a: E.reba_neck_base(a, tolerance))
     upper = _representatives(np.arange(-180, 180.5, 0.5), E.upper_arm_base)
     elbow = _representatives(np.arange(0, 180.5, 0.5), E.lower_arm_base)
-    return {"trunk": trunk, "neck": neck, "arm": tuple((u, e, math.nan) for u in upper for e in elbow)}
+    return {"trunk": trunk, "neck": neck, "arm": tuple((u, e, math.nan, math.nan) for u in upper for e in elbow)}
 
 
-def _scores(trunk: float, neck: float, arm: tuple[float, float, float], knee: float, trunk_side_bent: bool, neck_side_bent: bool,
-            params: AssessmentParams) -> tuple[E.RulaResult, E.RebaResult]:
-    upper_arm, elbow, wrist = arm
+def _scores(trunk: float, neck: float, arm: tuple[float, float, float, float], knee: float, trunk_side_bent: bool,
+            neck_side_bent: bool, params: AssessmentParams) -> tuple[E.RulaResult, E.RebaResult]:
+    upper_arm, elbow, wrist, abduction = arm
     wrist_flexion = params.wrist_flexion if math.isnan(wrist) else float(wrist)
+    abducted = params.arm_abducted if math.isnan(abduction) else bool(abduction > params.abduction_threshold)
     r = E.rula_score(
         upper_arm=upper_arm, elbow_flexion=elbow, wrist_flexion=wrist_flexion, neck_flexion=neck, trunk_flexion=trunk,
-        shoulder_raised=params.shoulder_raised, arm_abducted=params.arm_abducted, arm_supported=params.arm_supported,
+        shoulder_raised=params.shoulder_raised, arm_abducted=abducted, arm_supported=params.arm_supported,
         across_midline=params.across_midline, wrist_deviated=params.wrist_deviated,
         wrist_twist_end_of_range=params.wrist_twist_end_of_range, neck_twisted=params.neck_twisted,
         neck_side_bent=neck_side_bent, trunk_twisted=params.trunk_twisted, trunk_side_bent=trunk_side_bent,
@@ -158,7 +161,7 @@ def _scores(trunk: float, neck: float, arm: tuple[float, float, float], knee: fl
         wrist_flexion=wrist_flexion, trunk_twisted_or_side_bent=params.trunk_twisted or trunk_side_bent,
         neck_twisted_or_side_bent=params.neck_twisted or neck_side_bent, unilateral_stance=params.unilateral_stance,
         sitting=params.sitting, load_kg=params.load_kg, shock=params.shock, shoulder_raised=params.shoulder_raised,
-        arm_abducted=params.arm_abducted, arm_supported=params.arm_supported,
+        arm_abducted=abducted, arm_supported=params.arm_supported,
         wrist_deviated_or_twisted=params.wrist_deviated or params.wrist_twist_end_of_range, coupling=params.coupling,
         static_posture=params.static_posture, repeated_actions=params.repeated_actions,
         rapid_changes=params.rapid_changes, neutral_tolerance=params.neutral_tolerance,
@@ -195,8 +198,9 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tup
         trunk_side_bent, trunk_bend_measured = _side_bent(angles, "trunk_side_bend", frame, params.trunk_side_bent, params.side_bend_threshold)
         neck_side_bent, neck_bend_measured = _side_bent(angles, "neck_side_bend", frame, params.neck_side_bent, params.side_bend_threshold)
         wrist_seen = arm is not None and not math.isnan(arm[2])
+        abduction_seen = arm is not None and not math.isnan(arm[3])
         for name, was_measured in (("wrist_flexion", wrist_seen), ("trunk_side_bent", trunk_bend_measured),
-                                   ("neck_side_bent", neck_bend_measured)):
+                                   ("neck_side_bent", neck_bend_measured), ("arm_abducted", abduction_seen)):
             measured[name] += was_measured and exact  # counted over the exactly scored frames, as frames_scored is
         results = [_scores(t, n, a, knee, trunk_side_bent, neck_side_bent, params)
                    for t in ((trunk,) if seen["trunk"] else unseen["trunk"])

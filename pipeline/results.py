@@ -27,8 +27,9 @@ Keys of ``result.pkl`` (version 1):
                        body part was out of sight the frame is *ranged*: the scores of what was seen, NaN for the
                        rest, and ``grand_score_min``/``_max`` (RULA), ``reba_score_min``/``_max`` (REBA) bound
                        the grand score (equal to it in exactly scored frames)
-``inputs``             which inputs were measured, which assumed (and their values), and per angle how many
-                       frames were measured in 3D and in 2D (``angle_sources``)
+``inputs``             which inputs were measured, which assumed (and their values), per angle how many
+                       frames were measured in 3D and in 2D (``angle_sources``), and the camera's pitch and roll
+                       that set gravity's vertical, with its method and confidence (``camera_tilt``; None in 2D)
 ``summary``            the summary (also in summary.json), with ``worker_height_px`` and ``warnings`` for the reader
 ``pictures``           the posture pictures: file (under ``frames/``), time, frame index, why, whether a face was blurred
 =====================  =====================================================================

