@@ -23,10 +23,12 @@ import numpy as np
 import pytest
 import torch
 
+from ergo_tasks.cli.output import print_summary
 from pipeline.analysis import AnalysisOptions, analyze_video
 from pipeline.pose.assets import _sha256
 from pipeline.presets import get_preset
 from pipeline.results import frame_rows
+from pipeline.summary import summarize, verdict
 
 DATA = Path(__file__).parent / "data"
 #: Where fetched wheels are kept between runs.
@@ -145,3 +147,24 @@ def test_a_frame_without_a_person_carries_no_score_in_frames_csv(analysed, clip)
     angles = [position for position, name in enumerate(header) if name in analysed[clip][0]["angles"]]
     carrying = [row[0] for row in rows if not row[header.index("person_detected")] and any(row[p] is not None for p in scores + angles)]
     assert carrying == [], f"frames without a person carrying angles or scores: {carrying}"
+
+
+def test_ergo_analyze_prints_the_verdict_first_and_why(analysed, capsys):
+    print_summary(analysed["bikes"][0]["summary"])
+    printed = capsys.readouterr().out
+    assert printed.startswith("Verdict: partly assessable\n  - The worker is in view in only")
+    assert "rejected as not a person" in printed and "scored frames)" in printed
+
+
+def test_a_video_without_a_person_is_not_assessable_and_shows_no_score(capsys):
+    frames = 10
+    nothing = {name: np.full(frames, np.nan) for name in ("grand_score", "grand_score_max", "action_level", "reba_score",
+                                                          "reba_score_max", "risk_level")}
+    summary = summarize(rula=nothing, reba=nothing, detected=np.zeros(frames, bool), times=np.arange(frames) / 5.0,
+                        frame_indices=np.arange(frames), frame_seconds=0.2, bands={}, sustained=[], missing=[], damaged=[], rejected=4)
+    summary["verdict"] = verdict(summary, worker_too_small=False)
+    assert summary["verdict"]["status"] == "not assessable"
+    assert summary["verdict"]["reasons"][0] == "No person was found in the video." and summary["verdict"]["advice"]
+    print_summary(summary)
+    printed = capsys.readouterr().out
+    assert printed.startswith("Verdict: not assessable") and "RULA" not in printed and "REBA" not in printed
