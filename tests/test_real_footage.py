@@ -130,7 +130,7 @@ def test_rejected_frames_say_why_and_carry_nothing(analysed):
     assert rejected and result["summary"]["frames_rejected"] == len(rejected)
     for i in rejected:
         assert not result["detected"][i] and np.isnan(result["keypoints"][i]).all()
-        assert any(word in result["rejections"][i] for word in ("shoulders", "head", "trunk", "presence"))
+        assert any(word in result["rejections"][i] for word in ("shoulders", "head", "trunk", "presence", "alone"))
 
 
 def test_the_street_montage_is_only_partly_assessable(analysed):
