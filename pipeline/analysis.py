@@ -36,12 +36,13 @@ from .angles import AngleSettings, camera_tilt, clean_angles, compute_angles, co
 from .assessment import AssessmentParams, score_frames
 from .bands import time_in_bands
 from .errors import UnreadableVideo
+from .plausibility import judge
 from .pose.base import PoseModel, PoseOutput
 from .prefetch import prefetch
 from .presets import Preset, analysis_size, person_size_warning
 from .results import RESULT_FORMAT, RESULT_VERSION
-from .summary import summarize
-from .tracking import select_main_person
+from .summary import summarize, verdict
+from .tracking import MainPerson, select_main_person
 from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
 from .writebehind import WriteBehind
 
@@ -322,6 +323,18 @@ def worker_height(keypoints: np.ndarray, frame_height: int) -> float | None:
     return round(float(np.nanmedian(np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1))), 1)
 
 
+def reject_implausible(main: MainPerson, names: tuple[str, ...]) -> list[str]:
+    """Judge each frame's pose (:mod:`.plausibility`); a rejected one becomes a frame without a person, in place.
+    Returns why each frame was rejected ("" where it was not)."""
+    rejections = judge(main.boxes, main.world, main.detected, names)
+    rejected = np.array([bool(reason) for reason in rejections], bool)
+    main.detected[rejected] = False
+    for points in (main.keypoints, main.boxes, main.world):
+        if points is not None:
+            points[rejected] = np.nan
+    return rejections
+
+
 def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks: list[ChunkResult], job_id: str | None) -> dict:
     """Everything after pose estimation: tracking, angles, scores, bands, summary."""
     points = len(model.keypoint_names)
@@ -332,11 +345,13 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     times = frame_indices / info.fps
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
     main = select_main_person(pose, model.min_person_score)
+    rejections = reject_implausible(main, model.keypoint_names)
     keypoints, boxes, detected = main.keypoints, main.boxes, main.detected
     tilt = None if main.world is None else camera_tilt(main.world, keypoints, model.keypoint_names, options.angles)
     world_angles = None if tilt is None else compute_world_angles(main.world, keypoints, model.keypoint_names, options.angles, tilt)
     measured, angle_sources = prefer_3d(world_angles, compute_angles(keypoints, model.keypoint_names, options.angles))
-    angles = clean_angles(measured, times, options.angles)
+    angles = {name: np.where(detected, series, np.nan)  # gap filling bridges a body part, never a frame without the worker
+              for name, series in clean_angles(measured, times, options.angles).items()}
     rula, reba, inputs = score_frames(angles, options.params)
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None
@@ -344,14 +359,17 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     damaged = [c.error for c in chunks if c.error]
     summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,
                         frame_seconds=frame_seconds, bands=bands, sustained=sustained,
-                        missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged)
+                        missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged,
+                        rejected=sum(bool(reason) for reason in rejections))
     summary["worker_height_px"] = worker_height(keypoints[detected], analysis_size(info.width, info.height)[1])
     summary["warnings"] = [warning for warning in [person_size_warning(summary["worker_height_px"], options.preset.name)] if warning]
+    summary["verdict"] = verdict(summary, worker_too_small=bool(summary["warnings"]))
     return {
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "video": {**info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]},
         "preset": options.preset.as_dict(), "model": {**model.describe(), "numerics": numerics.in_force()},
         "angle_settings": asdict(options.angles), "frame_indices": frame_indices, "timestamps": times,
         "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "world_keypoints": main.world, "boxes": boxes, "detected": detected,
+        "rejections": rejections,
         "angles": angles, "angle_sources": angle_sources, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,
     }

@@ -50,13 +50,15 @@ def _method(scores: np.ndarray, highest: np.ndarray, levels: dict, times: np.nda
 
 def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
               frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
-              missing: list, damaged: list) -> dict:
+              missing: list, damaged: list, rejected: int = 0) -> dict:
     scored = int((~np.isnan(rula["grand_score"])).sum())
     ranged = int((np.isnan(rula["grand_score"]) & ~np.isnan(rula["grand_score_max"])).sum())
     return {
         "frames_analysed": int(len(times)),
         "frames_with_person": int(detected.sum()),
         "detection_rate": round(float(detected.mean()), 4) if len(detected) else 0.0,
+        # frames whose pose was rejected as not a person (pipeline/plausibility.py): counted as without one
+        "frames_rejected": rejected,
         # what the result stands on: frames scored exactly, as a range (a body part not seen), not at all
         "frames_scored": scored, "frames_ranged": ranged, "frames_unscored": int(len(times)) - scored - ranged,
         "rula": _method(rula["grand_score"], rula["grand_score_max"], _levels(rula["action_level"], level_labels("rula"), frame_seconds),
@@ -68,3 +70,43 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
         "person_missing_spans": missing,
         "damaged_spans": damaged,
     }
+
+
+#: A job is fully assessable when the worker is accepted in at least this share of the frames read, and scored or
+#: ranged in at least this share of those.
+ASSESSABLE_SHARE = 0.8
+#: More than this share of the poses found rejected as not a person makes the job only partly assessable.
+REJECTED_SHARE = 0.1
+
+
+def verdict(summary: dict, worker_too_small: bool) -> dict:
+    """Whether the job can be assessed ("assessable", "partly assessable", "not assessable"), why, and what to do.
+
+    Computed once, from the summary's counts, for every output to show.
+    """
+    frames, person = summary["frames_analysed"], summary["frames_with_person"]
+    judged = summary["frames_scored"] + summary["frames_ranged"]
+    rejected = summary["frames_rejected"]
+    reasons, advice = [], []
+    if person == 0 or judged == 0:
+        reasons.append("No person was found in the video." if person == 0 else
+                       "A person was found, but too little of the body was in view to score any frame.")
+        if rejected:
+            reasons.append(f"{rejected} of {frames} frames held a shape the pose model took for a person, rejected as not one.")
+        advice.append("Film the worker at work, the whole body in the picture, from the side, close enough to fill most of its height.")
+        return {"status": "not assessable", "reasons": reasons, "advice": advice}
+    if person < ASSESSABLE_SHARE * frames:
+        reasons.append(f"The worker is in view in only {person / frames:.0%} of the video.")
+        advice.append("Keep the worker in the picture for the whole task.")
+    if judged < ASSESSABLE_SHARE * person:
+        reasons.append(f"Body parts were out of view most of the time: {judged} of {person} frames with the worker could be scored.")
+        advice.append("Film the whole body, from the side, with nothing in front of the worker.")
+    if rejected > REJECTED_SHARE * (person + rejected):
+        reasons.append(f"{rejected} frames were rejected as implausible (the pose found was not a person's).")
+    if worker_too_small:
+        reasons.append("The worker is small in the picture, so angles are less reliable.")
+        advice.append("Film closer, so the worker fills most of the picture's height.")
+    if summary["damaged_spans"]:
+        reasons.append("Parts of the video could not be read.")
+        advice.append("Export or copy the video again.")
+    return {"status": "partly assessable" if reasons else "assessable", "reasons": reasons, "advice": advice}

@@ -232,7 +232,7 @@ def test_ergo_analyze_writes_the_files_and_prints_a_summary(local_store, clip, t
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == ["frames", "frames.csv", "report.pdf", "report.xlsx", "result.pkl", "summary.json"]
     assert "PDF report:" in result.stdout and "Posture pictures (" in result.stdout
-    assert "RULA: max" in result.stdout and "REBA: max" in result.stdout
+    assert "RULA: max" in result.stdout and "REBA: max" in result.stdout and "Verdict: " in result.stdout
     assert "MEANINGLESS" in result.stderr
     saved = load_result(out / "result.pkl")
     assert saved["summary"]["frames_analysed"] == 8

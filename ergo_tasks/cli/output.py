@@ -67,14 +67,29 @@ class JobProgress:
         self.bar.close()
 
 
+def print_verdict(verdict: dict) -> None:
+    """Whether the video could be assessed, why not fully, and what to do about it."""
+    print(f"Verdict: {verdict['status']}")
+    for reason in verdict["reasons"]:
+        print(f"  - {reason}")
+    for advice in verdict["advice"]:
+        print(f"  To do: {advice}")
+
+
 def print_summary(summary: dict) -> None:
     rula, reba = summary["rula"], summary["reba"]
-    print(f"Frames analysed: {summary['frames_analysed']}, person detected in {summary['detection_rate']:.0%}")
+    verdict = summary.get("verdict")  # results made before verdicts have none
+    if verdict:
+        print_verdict(verdict)
+    rejected = f" ({summary['frames_rejected']} rejected as not a person)" if summary.get("frames_rejected") else ""
+    print(f"Frames analysed: {summary['frames_analysed']}, person detected in {summary['detection_rate']:.0%}{rejected}")
+    if verdict and verdict["status"] == "not assessable":
+        return  # no score and no risk level stands for a video that could not be assessed
     for name, block in (("RULA", rula), ("REBA", reba)):
         if block["max"] is None:
             print(f"{name}: no frame could be scored")
             continue
-        print(f"{name}: max {block['max']}, mean {block['mean']:.2f}")
+        print(f"{name}: max {block['max']}, mean {block['mean']:.2f} (over {block['scored_frames']} scored frames)")
         for level, row in block["levels"].items():
             if row["frames"]:
                 print(f"  level {level} ({row['label']}): {row['share']:.0%} of scored time ({row['seconds']:.1f} s)")
