@@ -25,7 +25,7 @@ import torch
 
 from ergo_tasks.cli.output import print_summary
 from pipeline.analysis import AnalysisOptions, analyze_video
-from pipeline.pose.assets import _sha256
+from pipeline.pose.assets import sha256
 from pipeline.presets import get_preset
 from pipeline.results import frame_rows
 from pipeline.summary import summarize, verdict
@@ -52,7 +52,7 @@ def fetch_clip(labels: dict, folder: Path) -> Path:
     target = folder / labels["clip"]
     with zipfile.ZipFile(found[0]) as archive, archive.open(labels["member"]) as member:
         target.write_bytes(member.read())
-    assert _sha256(target) == labels["sha256"], f"{labels['member']} in {found[0].name} is not the clip that was labelled"
+    assert sha256(target) == labels["sha256"], f"{labels['member']} in {found[0].name} is not the clip that was labelled"
     return target
 
 
