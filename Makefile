@@ -10,7 +10,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo lint test reference clean
+.PHONY: install demo lint check test reference clean
 
 install: $(VENV)/.installed
 
@@ -58,6 +58,12 @@ $(AXE): tests/axe/package.json tests/axe/package-lock.json
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+# The fast lane for the inner loop: lint, the import contracts and the tests that need no LocalStack, no browser,
+# no MediaPipe and no long runs (a few minutes; `make test` stays the whole suite, and what CI runs).
+CHECK_MARKERS := not slow and not localstack and not browser and not reference
+check: lint
+	$(VENV)/bin/python -m pytest -q -m "$(CHECK_MARKERS)" $(PYTEST_ARGS)
 
 # The test session starts LocalStack itself (tests/localstack.py) and stops it at the end; the pose-parity tests
 # run MediaPipe in its own environment.

@@ -107,6 +107,19 @@ def storage_env(store, **extra: str) -> dict[str, str]:
     return env
 
 
+#: What a test needs beyond .venv, by the fixture that brings it: ``make check`` (the fast lane) leaves these out.
+NEEDS = {"localstack_endpoint": "localstack", "browser": "browser", "reference": "reference"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        needed = {marker for fixture, marker in NEEDS.items() if fixture in getattr(item, "fixturenames", ())}
+        if getattr(item, "callspec", None) and item.callspec.params.get("store") == "localstack":
+            needed.add("localstack")
+        for marker in sorted(needed):
+            item.add_marker(marker)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     artifacts = REPO / "test-artifacts" / "frontend"
     if artifacts.exists():
