@@ -507,6 +507,30 @@ async function jobAction(action, jobId) {
   }
 }
 
+/** Old finished jobs, their files and the videos no job needs any more: counted first, deleted after a confirmation. */
+async function purgeOldJobs(event) {
+  event.preventDefault();
+  const days = Number($("#purge-days").value);
+  try {
+    const preview = await api.call("purge_jobs", { older_than_days: days, dry_run: true });
+    const count = preview.would_delete.length;
+    if (!count) {
+      text("#purge-result", `No finished job is older than ${days} days.`);
+      return;
+    }
+    const more = preview.more ? " (there are more: delete again for the rest)" : "";
+    const question = `Delete ${count} finished job${count === 1 ? "" : "s"}${more}, their result files and the videos no `
+      + "other job needs? Videos of jobs that can still run or be resumed are kept. This cannot be undone.";
+    if (!window.confirm(question)) return;
+    const done = await api.call("purge_jobs", { older_than_days: days, dry_run: false });
+    const kept = done.kept.length ? `; ${done.kept.length} kept (changed meanwhile)` : "";
+    text("#purge-result", `Deleted ${done.deleted.length} job${done.deleted.length === 1 ? "" : "s"}${kept}.`);
+    refreshJobs();
+  } catch (error) {
+    text("#purge-result", error.message);
+  }
+}
+
 const age = (iso) => formatTime((Date.now() - Date.parse(iso)) / 1000);
 
 /** One row of the operator list: what, whose, how it stands (with a failed job's error), when work started, for how long. */
@@ -622,6 +646,7 @@ function bind() {
   });
   $("#state-filter").addEventListener("change", refreshJobs);
   $("#refresh-jobs").addEventListener("click", refreshJobs);
+  $("#purge-form").addEventListener("submit", purgeOldJobs);
   document.addEventListener("visibilitychange", () => (document.visibilityState === "visible" ? scheduleJobs() : clearTimeout(state.listTimer)));
 }
 

@@ -549,3 +549,35 @@ def test_an_upload_resumed_after_a_reload_keeps_its_quality_and_its_progress(pag
     # the bar showed what storage kept whole, so the resumed upload starts where it stood (it used to fall back
     # from the bytes sent to the parts kept: 45% -> 12%)
     assert bars and min(bars[1:] or bars) >= shown - 0.5, (shown, bars)
+
+
+def test_an_operator_deletes_old_finished_jobs_from_the_page_after_a_confirmation(page, server, local_store):
+    from ergo_tasks.jobstore import JobStore
+    from ergo_tasks.states import State
+    from ergo_tasks.timeutil import utcnow
+    from tests.helpers import make_app
+
+    url = server(local_store, ERGO_API_TOKENS="user1,boss:operator", ERGO_SERVE_WORKERS="0")
+    waiting = queued_job(url, local_store, "waiting.mp4", "user1")
+    done = queued_job(url, local_store, "done.mp4", "user1")
+    worker = make_app(local_store, eager=False)
+    claimed = worker.queue.claim("gpu-1", job_id=done)
+    worker.queue.finish(done, claimed.doc.lease, State.SUCCESS, finished_at=utcnow(), reason="done")
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss() if len(questions) == 1 else dialog.accept()))
+    page.goto(f"{url}/#token=boss")
+    page.click("#operator-toggle")
+    page.wait_for_selector("#jobs-table tbody tr")
+    page.fill("#purge-days", "0")
+    page.click("#purge-jobs")
+    for _ in range(100):  # the dry run's answer comes first, then the question
+        if questions:
+            break
+        page.wait_for_timeout(100)
+    assert len(questions) == 1 and "Delete 1 finished job" in questions[0]  # counted first, and asked
+    assert local_store.exists(JobStore.status_key(done))  # dismissed: nothing deleted
+    page.click("#purge-jobs")
+    page.wait_for_selector("#purge-result:has-text('Deleted 1 job')")
+    assert not local_store.exists(JobStore.status_key(done)) and local_store.exists(JobStore.status_key(waiting))
+    page.wait_for_function("() => ![...document.querySelectorAll('#jobs-table tbody tr')].some(r => r.textContent.includes('done.mp4'))")
+    shot(page, "purged")
