@@ -60,6 +60,7 @@ INPUT_WORDS = {
     "rapid_changes": ("Rapid large changes in posture, or an unstable base (REBA)", ""),
     "neutral_tolerance": ("Angles counted as neutral within", "°"),
     "side_bend_threshold": ("A measured side bend counts from", "°"),
+    "abduction_threshold": ("A measured upper arm counts as out to the side from", "°"),
     "assumed_knee_flexion": ("Knee bend where the knees cannot be seen", "°"),
 }
 #: Time axis steps (seconds) a timeline picks from: the smallest that leaves at most ten ticks.

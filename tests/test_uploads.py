@@ -197,8 +197,8 @@ def test_a_completion_retried_after_its_answer_was_lost_returns_the_stored_video
     slot = call(service, "generate_upload_url", filename="a.mp4", size=9 * MB)
     ids = {"video_key": slot["video_key"], "upload_id": slot["upload_id"]}
     urls = call(service, "sign_upload_parts", **ids, size=9 * MB, parts=[1, 2])["urls"]
-    for number, length in (("1", PART), ("2", MB)):
-        assert requests.put(urls[number], data=b"z" * length).status_code == 200
+    for number, data in (("1", mp4_lookalike(PART)), ("2", b"z" * MB)):  # the first part begins like a video
+        assert requests.put(urls[number], data=data).status_code == 200
     first = call(service, "complete_upload", **ids, size=9 * MB)
     assert call(service, "complete_upload", **ids, size=9 * MB) == first == {"status": "success", "video_key": ids["video_key"], "size": 9 * MB}
     assert call(service, "complete_upload", **ids, size=9 * MB - 1)["code"] == "upload_not_found"  # not what was stored
@@ -218,7 +218,7 @@ def test_ergo_submit_run_again_after_a_lost_completion_answer_sends_nothing(loca
     """The completion's answer was lost (the client died before it heard): running it again found the upload gone
     and sent the whole file a second time, orphaning the first copy."""
     video = tmp_path / "shift.mp4"
-    video.write_bytes(os.urandom(6 * MB))
+    video.write_bytes(mp4_lookalike(64) + os.urandom(6 * MB - 64))
     process, url = serve(local_store, tmp_path, ERGO_UPLOAD_PART_BYTES=str(5 * MB), ERGO_SERVE_WORKERS="0")
     try:
         client, state = ApiClient(url), tmp_path / "upload-state"
