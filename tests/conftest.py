@@ -114,8 +114,8 @@ NEEDS = {"localstack_endpoint": "localstack", "browser": "browser", "reference":
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         needed = {marker for fixture, marker in NEEDS.items() if fixture in getattr(item, "fixturenames", ())}
-        if getattr(item, "callspec", None) and item.callspec.params.get("store") == "localstack":
-            needed.add("localstack")
+        if getattr(item, "callspec", None) and "localstack" in item.callspec.params.values():
+            needed.add("localstack")  # a store fixture parametrised over the backends, LocalStack among them
         for marker in sorted(needed):
             item.add_marker(marker)
 
