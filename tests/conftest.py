@@ -118,6 +118,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             needed.add("localstack")  # a store fixture parametrised over the backends, LocalStack among them
         for marker in sorted(needed):
             item.add_marker(marker)
+        if "localstack" in needed:  # under xdist (`--dist loadgroup`) one worker runs them all: one LocalStack starts
+            item.add_marker(pytest.mark.xdist_group("localstack"))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -93,8 +93,13 @@ def download_wheel(requirement: str, folder: Path, *pip_options: str, timeout: f
     name, version = requirement.split("==")
     pattern = f"{name.replace('-', '_')}-{version}-*.whl"
     if not (found := sorted(Path(folder).glob(pattern))):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", *pip_options,
-                        "-d", str(folder), requirement], capture_output=True, timeout=timeout)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        # into a folder of its own, then renamed: a process sharing the cache never sees half a wheel
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as scratch:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", *pip_options,
+                            "-d", scratch, requirement], capture_output=True, timeout=timeout)
+            for wheel in Path(scratch).glob(pattern):
+                wheel.replace(Path(folder) / wheel.name)
         found = sorted(Path(folder).glob(pattern))
     return found[0] if found else None
 
