@@ -170,6 +170,19 @@ def server(request, tmp_path):
 
 
 @pytest.fixture(scope="session")
+def shared_server(tmp_path_factory) -> Iterator[tuple[str, LocalStore]]:
+    """One `ergo serve` with the default settings on an embedded store, shared by the page tests that only add jobs
+    of their own and look at those: (base URL, its store).  A test that changes the server's settings, counts what
+    the store holds or stops the server starts its own with ``server``."""
+    folder = tmp_path_factory.mktemp("shared-serve")
+    store = LocalStore(folder / "store")
+    process, url = serve(store, folder)
+    yield url, store
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
 def clip(tmp_path_factory):
     """A 4 s clip the browser tests upload."""
     from pipeline.synthetic import make_video

@@ -24,8 +24,8 @@ LABELS = {"pdf": "Report <b>PDF</b>", "csv": "Frames table", "json": "Summary da
           "mp4": "Annotated video"}
 
 
-def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows_no_scores(page, server, local_store, clip):
-    url = server(local_store)
+def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows_no_scores(page, shared_server, clip):
+    url, _ = shared_server
     answer = {"verdict": PARTLY, "with_person": 6, "rejected": 2, "tilt": STANCE}  # what the next status answer carries
 
     def with_verdict(route):
