@@ -182,14 +182,6 @@ def _reprojection_errors(skeleton: np.ndarray, points: np.ndarray, weights: np.n
     return np.where(weights > 0, errors, np.nan)
 
 
-def mirrored(names: list[str]) -> np.ndarray:
-    """Index of each landmark's other-side twin (itself for the nose): relabels a skeleton left for right."""
-    def twin(name: str) -> str:
-        return name.replace("left_", "right_") if name.startswith("left_") else name.replace("right_", "left_")
-
-    return np.array([names.index(twin(name)) for name in names])
-
-
 def undo_swaps(points: np.ndarray, weights: np.ndarray, projections: np.ndarray, names: list[str]
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cameras' landmarks with each view's left/right swaps undone; and (c, n) which were swapped.
@@ -198,6 +190,8 @@ def undo_swaps(points: np.ndarray, weights: np.ndarray, projections: np.ndarray,
     frames of cam02).  One swapped view pulls the triangulated limbs between the sides; so, camera by camera,
     a frame is relabelled where that halves the median reprojection error of all views (Pose2Sim does the same).
     """
+    from pipeline.sides import mirrored
+
     twin = mirrored(list(names))
     swapped = np.zeros(points.shape[:2], bool)
     for camera in range(len(points)):

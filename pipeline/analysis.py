@@ -41,6 +41,7 @@ from .pose.base import PoseModel, PoseOutput
 from .prefetch import prefetch
 from .presets import Preset, analysis_size, person_size_warning
 from .results import RESULT_FORMAT, RESULT_VERSION
+from .sides import keep_sides
 from .summary import summarize, verdict
 from .tracking import MainPerson, select_main_person
 from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
@@ -346,6 +347,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
     main = select_main_person(pose, model.min_person_score)
     rejections = reject_implausible(main, model.keypoint_names)
+    keep_sides(main, model.keypoint_names, times, options.angles)  # BlazePose's left/right swaps undone before any angle is measured
     keypoints, boxes, detected = main.keypoints, main.boxes, main.detected
     tilt = None if main.world is None else camera_tilt(main.world, keypoints, model.keypoint_names, options.angles)
     world_angles = None if tilt is None else compute_world_angles(main.world, keypoints, model.keypoint_names, options.angles, tilt)
