@@ -151,7 +151,8 @@ def keep_sides(main: MainPerson, names: Sequence[str], times: np.ndarray, angles
     twin = mirrored(names)
     main.keypoints[swapped] = main.keypoints[swapped][:, twin]
     if main.world is not None:
-        down = camera_tilt(main.world, main.keypoints, names, angles or AngleSettings()).down  # before relabelling: the legs lean alike
+        kept = ~swapped  # gravity from the frames the model did not turn round
+        down = camera_tilt(main.world[kept], main.keypoints[kept], names, angles or AngleSettings()).down
         main.world[swapped] = main.world[swapped][:, twin]
         _turn_back(main.world, swapped & ~(agreement < 0), down, names)
     return swapped
