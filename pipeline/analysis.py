@@ -24,7 +24,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -135,6 +135,11 @@ class AnalysisOptions:
     #: Chunks decoded ahead of the pose model, and checkpoints waiting to be written behind it.
     prefetch_depth: int = 2
     write_behind_depth: int = 2
+
+    def __post_init__(self) -> None:
+        """A camera angle given with the job (the task details) overrides the estimate from the video."""
+        if self.params.camera_pitch is not None:
+            self.angles = replace(self.angles, camera_pitch=self.params.camera_pitch, camera_roll=self.params.camera_roll)
 
 
 def fingerprint(info: VideoInfo, options: AnalysisOptions, model: PoseModel) -> str:
