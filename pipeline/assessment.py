@@ -104,7 +104,7 @@ TASK_GROUPS = {
     "Load and force": ("load_kg", "shock"),
     "Activity": ("static_posture", "repeated_actions", "rapid_changes"),
     "Coupling": ("coupling",),
-    "How measured angles are judged": ("neutral_tolerance", "side_bend_threshold", "assumed_knee_flexion"),
+    "How measured angles are judged": ("neutral_tolerance", "side_bend_threshold", "abduction_threshold", "assumed_knee_flexion"),
     "How the video was filmed": ("camera_pitch", "camera_roll"),
 }
 

@@ -155,8 +155,10 @@ def test_a_camera_angle_given_through_the_api_is_asked_checked_and_scored_with(r
     """Issue 23: the camera's pitch and roll are task details like any other: the form asks them in their own group
     (from the one model), the API refuses half an angle, and a job given both is analysed with them."""
     from ergo_tasks.service.actions import service_info
+    from pipeline.assessment import FOLLOWING, AssessmentParams
 
     fields = {field["name"]: field for field in service_info(None)["task_details"]}
+    assert set(fields) == set(AssessmentParams.model_fields) - set(FOLLOWING)  # every detail is asked (abduction_threshold was not)
     for name in ("camera_pitch", "camera_roll"):
         field = fields[name]
         assert (field["group"], field["type"], field["default"], field["minimum"], field["maximum"]) == \
