@@ -129,3 +129,12 @@ def test_a_given_camera_tilt_places_the_mirror(kept):
     injected = _inject(main, names, frames, turned=True)
     keep_sides(injected, names, times, given)
     np.testing.assert_array_equal(injected.keypoints, main.keypoints)
+
+
+def test_a_model_without_3d_points_has_its_image_labels_kept_by_time_alone(kept):
+    main, names, times = kept
+    frames = np.flatnonzero(main.detected)[3:6]
+    injected = _inject(main, names, frames, turned=False)
+    injected.world = None  # keypointrcnn's: image points only
+    np.testing.assert_array_equal(np.flatnonzero(keep_sides(injected, names, times)), frames)
+    np.testing.assert_array_equal(injected.keypoints, main.keypoints)
