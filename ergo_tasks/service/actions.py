@@ -200,8 +200,9 @@ def _task_details() -> list[dict]:
     for name, spec in AssessmentParams.model_json_schema()["properties"].items():
         if name not in group_of:
             continue  # follows from the others: asked once (the API still takes it)
-        fields.append({"name": name, "type": spec["type"], "description": spec.get("description", name.replace("_", " ")),
-                       "default": spec.get("default"), "minimum": spec.get("minimum"), "maximum": spec.get("maximum"),
+        kind = next((option for option in spec.get("anyOf", ()) if option.get("type") != "null"), spec)  # optional: unset is null
+        fields.append({"name": name, "type": kind["type"], "description": spec.get("description", name.replace("_", " ")),
+                       "default": spec.get("default"), "minimum": kind.get("minimum"), "maximum": kind.get("maximum"),
                        "group": group_of[name]})
     return sorted(fields, key=lambda field: list(TASK_GROUPS).index(field["group"]))  # stable: the model's order in a group
 
