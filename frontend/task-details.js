@@ -30,7 +30,10 @@ function taskField(field) {
 function fieldValue(field, input) {
   if (field.type === "boolean") return { value: input.checked };
   const raw = input.value.trim();
-  if (raw === "" && !input.validity.badInput) return { value: field.default, note: `Left empty: the default, ${field.default}, is used.` };
+  if (raw === "" && !input.validity.badInput) {
+    const note = field.default == null ? "Left empty: not given." : `Left empty: the default, ${field.default}, is used.`;
+    return { value: field.default, note };
+  }
   const value = Number(raw);
   const problem = numberProblem(field, raw === "" ? NaN : value);
   return problem ? { problem } : { value };
