@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from ergo_tasks import State
 from ergo_tasks.analysis import ANALYZE_TASK, TASK_MODULES
 from ergo_tasks.analysis.keys import OPERATOR
+from ergo_tasks.service.access import AUTH_FAILURE_BURST, AUTH_GLOBAL_FAILURE_BURST, RateLimiter
 from ergo_tasks.service.actions import build_service
-from ergo_tasks.service.http import AUTH_FAILURE_BURST, AUTH_GLOBAL_FAILURE_BURST, RateLimiter, create_gateway
+from ergo_tasks.service.http import create_gateway
 from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
