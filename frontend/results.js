@@ -116,9 +116,9 @@ async function drawTimelines(status) {
   }
 }
 
-/** A button per result file, named as the server names its files (/api/info: artifacts), in the server's order. */
+/** A button per result file, in words and in the order the server gives them (/api/info: artifact_labels). */
 function renderDownloads(status) {
-  const names = state.info?.artifacts || {};
+  const names = state.info?.artifact_labels || {};
   const known = Object.keys(names).filter((artifact) => status.artifacts.includes(artifact));
   const offered = [...known, ...status.artifacts.filter((artifact) => !known.includes(artifact))];
   $("#downloads").replaceChildren(...offered.map((artifact) =>

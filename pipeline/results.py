@@ -54,6 +54,9 @@ RESULT_FORMAT = "ergo-result"
 RESULT_VERSION = 1
 FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf",
          "mp4": "overlay.mp4"}
+#: Each file in words, as a person choosing a download reads it (the page's buttons, from /api/info).
+ARTIFACT_LABELS = {"pkl": "Data (PKL)", "json": "Summary (JSON)", "csv": "Frames (CSV)", "xlsx": "Report (Excel)",
+                   "pdf": "Report (PDF)", "mp4": "Annotated video (MP4)"}
 CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", "csv": "text/csv",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
                  "mp4": "video/mp4"}

@@ -40,7 +40,7 @@ def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows
 
     def labelled(route):  # the server's names of its files, as another deployment may give them
         response = route.fetch()
-        route.fulfill(response=response, json={**response.json(), "artifacts": LABELS})
+        route.fulfill(response=response, json={**response.json(), "artifact_labels": LABELS})
 
     page.route("**/api/get_status", with_verdict)
     page.route("**/api/info", labelled)

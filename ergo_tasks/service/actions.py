@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from pipeline.assessment import TASK_GROUPS, AssessmentParams
 from pipeline.ergonomics import RISK_LEVELS
 from pipeline.presets import PRESETS
-from pipeline.results import FILES
+from pipeline.results import ARTIFACT_LABELS, FILES
 from statestore import StoreError
 
 from .. import bootstrap
@@ -102,7 +102,8 @@ PUBLIC_ACTIONS = {name: action for name, action in ACTIONS.items() if action.rol
 def service_info(settings: ServiceSettings | None) -> dict:
     """What a client needs before it uploads: the single source of the page's lists and limits."""
     return {"max_upload_bytes": settings.max_upload_bytes if settings else None, "video_types": VIDEO_TYPES,
-            "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "risk_levels": RISK_LEVELS,
+            "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "artifact_labels": ARTIFACT_LABELS,
+            "risk_levels": RISK_LEVELS,
             "task_details": _task_details()}
 
 
