@@ -5,7 +5,8 @@ blurred from the pose only (as before issue 22), and with BlazeFace searching th
 
 Frames: Sports2D's demo (two people, 1768x994, the clip of tests/test_blazeface.py), read as the pipeline reads them
 (960x540), and the same frames at 640x360.  The models folder is ``ERGO_MODELS_DIR`` unless ``--models`` names one
-(``ergo models fetch`` fills it).  Prints milliseconds per frame, the median of the frames.
+(``ergo models fetch`` fills it).  Prints milliseconds per frame, the median of the frames: the process's CPU time
+(with one thread, what the work costs even on a shared machine) and the clock's.
 """
 
 from __future__ import annotations
@@ -44,15 +45,17 @@ def frames(count: int) -> np.ndarray:
         return np.stack(list(FrameReader(video, info, analysis_size(info.width, info.height), indices).read_each(indices)))
 
 
-def timed(function, images: np.ndarray) -> float:
-    """Median milliseconds of ``function`` over ``images`` (after one call to warm up)."""
+def timed(function, images: np.ndarray) -> str:
+    """Median milliseconds of ``function`` over ``images`` (after one call to warm up), of the process's CPU time
+    (what one thread costs, whatever else shares the machine) and of the clock."""
     function(images[0])
-    spent = []
+    cpu, wall = [], []
     for image in images:
-        start = time.perf_counter()
+        start_cpu, start = time.process_time(), time.perf_counter()
         function(image)
-        spent.append(time.perf_counter() - start)
-    return 1000 * float(np.median(spent))
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
+    return f"{1000 * float(np.median(cpu)):6.1f} ms CPU ({1000 * float(np.median(wall)):6.1f} wall)"
 
 
 def main() -> None:
@@ -81,11 +84,11 @@ def main() -> None:
     for images in (analysed, np.stack([cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in analysed])):
         height, width = images.shape[1:3]
         print(f"{width}x{height}, {len(tiles(width, height)) + 1} network inputs of 128 px a frame, {args.threads} thread(s):")
-        print(f"  BlazeFace alone                 {timed(detector.faces, images):7.1f} ms")
+        print(f"  BlazeFace alone                                  {timed(detector.faces, images)}")
         for kind, enlarge in (("posture picture", True), ("annotated-video frame", False)):
             before = timed(lambda f, e=enlarge: draw(f, result, 0, 0.0, faces=None, enlarge=e), images)
             after = timed(lambda f, e=enlarge: draw(f, result, 0, 0.0, faces=detector, enlarge=e), images)
-            print(f"  {kind:22s}  worker only {before:7.1f} ms   everyone {after:7.1f} ms")
+            print(f"  {kind:22s}  worker only {before}   everyone {after}")
 
 
 if __name__ == "__main__":
