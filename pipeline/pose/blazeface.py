@@ -79,6 +79,8 @@ class FaceDetector:
     def _run(self, image: np.ndarray, rects: list[Rect], min_score: float) -> list[Face]:
         """The faces in the squares ``rects`` of ``image`` (``TILE_BATCH`` per network call on the CPU), merged, best
         first."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"Faces are found in (height, width, 3) uint8 RGB images, not {image.dtype} of shape {image.shape}.")
         found = []
         size = len(rects) if self.device.type == "cuda" else TILE_BATCH  # a GPU takes all the tiles at once
         for start in range(0, len(rects), size):
