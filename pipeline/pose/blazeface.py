@@ -11,7 +11,7 @@ weighted non-maximum suppression at IoU 0.3, the letterbox undone), so its boxes
 own.  That model is made for faces that fill a good part of the picture (a selfie, a person within about 2 m):
 in a whole 960-pixel frame shrunk to 128 pixels, a worker's face across the hall is two pixels wide.
 :meth:`FaceDetector.faces` therefore also reads the frame in overlapping square tiles, at scales down to
-``SMALLEST_FACE_PX``, all in one network batch, and merges what they find.
+``SMALLEST_FACE_PX``, in batches (all at once on a GPU), and merges what they find.
 """
 
 from __future__ import annotations
