@@ -51,7 +51,7 @@ def collect(prefix, value):  # every array of the result, however deep
             collect(f"{prefix}.{key}", inner)
 collect("result", result)
 np.savez(sys.argv[2], **arrays)
-print(json.dumps({"numerics": result["model"]["numerics"], "torch": torch.backends.cpu.get_cpu_capability()}))
+print(json.dumps({"numerics": result.model.numerics, "torch": torch.backends.cpu.get_cpu_capability()}))
 """
 
 

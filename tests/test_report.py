@@ -33,7 +33,7 @@ def evidence(analysed, tmp_path_factory):
     result = load_result(store.get(doc.result_keys["pkl"]).body)
     folder = tmp_path_factory.mktemp("report")
     pictures = write_pictures(result, video, folder / "frames")
-    return result, [(folder / "frames" / p["file"], p) for p in pictures]
+    return result, [(folder / "frames" / p.file, p) for p in pictures]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def drawn(evidence, tmp_path_factory) -> tuple[Path, list[Page]]:
 
 def report(evidence, path: Path, warnings: int = 0) -> Path:
     result, pictures = evidence
-    result = {**result, "summary": {**result["summary"], "warnings": [WARNING] * warnings}}
+    result = result.model_copy(update={"summary": result.summary.model_copy(update={"warnings": [WARNING] * warnings})})
     return write_report(result, path, pictures)
 
 
@@ -139,7 +139,7 @@ def test_every_page_names_the_job_the_video_the_date_and_page_n_of_n(evidence, d
     result, _ = evidence
     _, drawn = drawn
     for number, page in enumerate(drawn, start=1):
-        for words in (f"page {number} of {len(drawn)}", result["job_id"], result["video"]["name"], result["created_at"][:10]):
+        for words in (f"page {number} of {len(drawn)}", result.job_id, result.video.name, result.created_at[:10]):
             assert words in page.text, (number, words)
 
 
@@ -191,16 +191,21 @@ def test_the_first_page_is_read_in_half_a_minute(drawn):
     assert fonts and all("OpenSans" in font for font in fonts)  # the shipped typeface, nothing else
 
 
-def test_the_verdict_heads_the_first_page_once_the_summary_carries_one(evidence, tmp_path):
-    """The report leaves the assessability verdict's place at the top of page 1 and invents none."""
+def test_the_verdict_heads_the_first_page_with_its_reasons_and_advice(evidence, tmp_path):
+    """The assessability verdict is the first thing on page 1, in words: its status, why, and what to do."""
     from pypdf import PdfReader
+
+    from pipeline.result_model import Verdict
 
     result, pictures = evidence
     plain = PdfReader(write_report(result, tmp_path / "plain.pdf", pictures)).pages[0].extract_text()
-    assert "Verdict" not in plain
-    given = {**result, "summary": {**result["summary"], "verdict": "Verdict: not assessable, the worker is hidden"}}
+    assert f"Verdict: {result.summary.verdict.status}" in plain and "{" not in plain  # words, not a dump of the record
+    verdict = Verdict(status="partly assessable", reasons=["The worker is in view in only 40% of the video."],
+                      advice=["Keep the worker in the picture for the whole task."])
+    given = result.model_copy(update={"summary": result.summary.model_copy(update={"verdict": verdict})})
     first = PdfReader(write_report(given, tmp_path / "given.pdf", pictures)).pages[0].extract_text()
-    assert first.index("Verdict: not assessable") < first.index("RULA: highest score")
+    assert first.index("Verdict: partly assessable") < first.index("in view in only 40%") < first.index("Keep the worker")
+    assert first.index("Keep the worker") < first.index("RULA: highest score")
 
 
 def test_a_portrait_videos_pictures_keep_the_first_page_whole(evidence, tmp_path):

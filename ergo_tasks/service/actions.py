@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.assessment import TASK_GROUPS, AssessmentParams
 from pipeline.ergonomics import RISK_LEVELS
 from pipeline.presets import DEFAULT_PRESET, PRESETS
+from pipeline.result_model import result_schema
 from pipeline.results import FILES, PICTURES
 from statestore import ObjectNotFound, PreconditionFailed, StoreError
 
@@ -190,7 +191,7 @@ def service_info(settings: ServiceSettings | None) -> dict:
     """What a client needs before it uploads: the single source of the page's lists and limits."""
     return {"max_upload_bytes": settings.max_upload_bytes if settings else None, "video_types": VIDEO_TYPES,
             "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "risk_levels": RISK_LEVELS,
-            "task_details": _task_details()}
+            "task_details": _task_details(), "result": result_schema()}
 
 
 def _task_details() -> list[dict]:
