@@ -81,7 +81,7 @@ Boxes = Annotated[np.ndarray, Column("f", 2, "number")]
 class Record(BaseModel):
     """A part of the result: no field it does not declare, every assignment checked."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 # -- what was analysed, and how ------------------------------------------------------------------------------------
