@@ -27,8 +27,8 @@ from .assessment import AssessmentParams
 from .errors import MalformedResult
 
 RESULT_FORMAT = "ergo-result"
-#: The shape's version, raised whenever the models below change it (the files of version 1 the untyped dict wrote
-#: before this module have this shape; older ones, without the verdict or the rejections, are refused as malformed).
+#: The shape's version, raised whenever the models below change it.  Version 1 files written before these models
+#: have the same shape; those from before the verdict and the rejections existed are refused as malformed.
 RESULT_VERSION = 1
 
 
