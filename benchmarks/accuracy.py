@@ -174,7 +174,7 @@ def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera]
     visibility = np.repeat(np.where(seen, 1.0, 0.0)[..., None], 3, axis=-1)  # keypoints' layout: only the confidence is read
     settings = AngleSettings()
     angles = compute_world_angles(lab_to_body_frame(skeleton), visibility, names, settings)
-    angles = clean_angles(angles, first["timestamps"], settings)
+    angles = clean_angles(angles, first.timestamps, settings)
     rula, reba, _ = score_frames(angles, AssessmentParams())
     return {"skeleton": skeleton, "angles": angles, "rula": rula["grand_score"], "reba": reba["reba_score"],
             "reprojection_px": float(np.nanmedian(errors)), "swapped": dict(zip(results, swapped.sum(1).tolist()))}
