@@ -32,9 +32,13 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pipeline.result_model import AnalysisResult
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -139,7 +143,7 @@ def lab_to_body_frame(points: np.ndarray) -> np.ndarray:
     return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
 
 
-def analyse_cameras(folder: Path, model, cameras: tuple[str, ...], fps: float, tilts: dict | None = None) -> dict[str, dict]:
+def analyse_cameras(folder: Path, model, cameras: tuple[str, ...], fps: float, tilts: dict | None = None) -> dict[str, AnalysisResult]:
     """Each camera's video analysed as a user's would be, at ``fps`` frames per second; with ``tilts`` (camera: its
     calibrated :class:`~pipeline.angles.CameraTilt`), given as a user who knows the camera's angle gives it."""
     from pipeline.analysis import AnalysisOptions, analyze_video
@@ -155,17 +159,17 @@ def analyse_cameras(folder: Path, model, cameras: tuple[str, ...], fps: float, t
     return results
 
 
-def reference(results: dict[str, dict], calibration: dict[str, Camera], min_confidence: float) -> dict:
+def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float) -> dict:
     """The skeleton triangulated from every camera's landmarks, and its angles and scores."""
     from pipeline.angles import AngleSettings, clean_angles, compute_world_angles
     from pipeline.assessment import AssessmentParams, score_frames
 
     first = next(iter(results.values()))
-    names = first["keypoint_names"]
+    names = first.keypoint_names
     points, weights, projections = [], [], []
     for camera, result in results.items():
-        scale = result["video"]["width"] / frame_width(result)
-        keypoints = result["keypoints"]
+        scale = result.video.width / frame_width(result)
+        keypoints = result.keypoints
         points.append(keypoints[..., :2] * scale)
         weights.append(np.where(keypoints[..., 2] >= min_confidence, keypoints[..., 2], 0.0))
         projections.append(calibration[camera].projection)
@@ -177,7 +181,7 @@ def reference(results: dict[str, dict], calibration: dict[str, Camera], min_conf
     visibility = np.repeat(np.where(seen, 1.0, 0.0)[..., None], 3, axis=-1)  # keypoints' layout: only the confidence is read
     settings = AngleSettings()
     angles = compute_world_angles(lab_to_body_frame(skeleton), visibility, names, settings)
-    angles = clean_angles(angles, first["timestamps"], settings)
+    angles = clean_angles(angles, first.timestamps, settings)
     rula, reba, _ = score_frames(angles, AssessmentParams())
     return {"skeleton": skeleton, "angles": angles, "rula": rula["grand_score"], "reba": reba["reba_score"],
             "reprojection_px": float(np.nanmedian(errors)), "swapped": dict(zip(results, swapped.sum(1).tolist()))}
@@ -215,11 +219,11 @@ def undo_swaps(points: np.ndarray, weights: np.ndarray, projections: np.ndarray,
     return points, weights, swapped
 
 
-def frame_width(result: dict) -> float:
+def frame_width(result: AnalysisResult) -> float:
     """Width of the frames the analysis read (its keypoints' pixels)."""
     from pipeline.presets import analysis_size
 
-    return analysis_size(result["video"]["width"], result["video"]["height"])[0]
+    return analysis_size(result.video.width, result.video.height)[0]
 
 
 def _mae_p95(errors: np.ndarray) -> list[float] | None:
@@ -235,20 +239,20 @@ def _agreement(scores: np.ndarray, truth: np.ndarray) -> dict | None:
     return {"equal": round(float(np.mean(gap == 0)), 2), "within_1": round(float(np.mean(gap <= 1)), 2), "frames": int(both.sum())}
 
 
-def compare(results: dict[str, dict], truth: dict, calibration: dict[str, Camera]) -> dict:
+def compare(results: dict[str, AnalysisResult], truth: dict, calibration: dict[str, Camera]) -> dict:
     """Per camera and angle MAE/p95 against the reference, the camera's tilt as estimated and as calibrated,
     the cross-view spread, RULA/REBA agreement."""
     report: dict = {"frames": len(truth["rula"]), "reprojection_px_median": round(truth["reprojection_px"], 1),
                     "swapped_frames": truth["swapped"], "cameras": {}, "spread": {}}
     for camera, result in results.items():
-        errors = {angle: _mae_p95(np.concatenate([np.abs(result["angles"][name] - truth["angles"][name]) for name in names]))
+        errors = {angle: _mae_p95(np.concatenate([np.abs(result.angles[name] - truth["angles"][name]) for name in names]))
                   for angle, names in COMPARED.items()}
-        report["cameras"][camera] = {"mae_p95": errors, "rula": _agreement(result["rula"]["grand_score"], truth["rula"]),
-                                     "reba": _agreement(result["reba"]["reba_score"], truth["reba"]),
-                                     "tilt": {"estimated": result["inputs"]["camera_tilt"],
+        report["cameras"][camera] = {"mae_p95": errors, "rula": _agreement(result.rula.grand_score, truth["rula"]),
+                                     "reba": _agreement(result.reba.reba_score, truth["reba"]),
+                                     "tilt": {"estimated": result.inputs.camera_tilt and result.inputs.camera_tilt.model_dump(),
                                               "calibrated": calibration[camera].tilt().as_dict()}}
     for angle, names in COMPARED.items():
-        spreads = [np.ptp(np.stack([result["angles"][name] for result in results.values()]), axis=0) for name in names]
+        spreads = [np.ptp(np.stack([result.angles[name] for result in results.values()]), axis=0) for name in names]
         report["spread"][angle] = round(float(np.nanmean(np.concatenate(spreads))), 1) if len(results) > 1 else None
     return report
 

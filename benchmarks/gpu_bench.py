@@ -77,9 +77,9 @@ def full_run(video: Path, model, options, device: str) -> dict:
     result = analyze_video(video, model, options)
     synchronize(device)
     seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 2), "fps": round(len(result["frame_indices"]) / seconds, 1),
-            "real_time_factor": round(result["video"]["duration"] / seconds, 2),
-            "frames_with_person": round(float(result["detected"].mean()), 3)}
+    return {"seconds": round(seconds, 2), "fps": round(len(result.frame_indices) / seconds, 1),
+            "real_time_factor": round(result.video.duration / seconds, 2),
+            "frames_with_person": round(float(result.detected.mean()), 3)}
 
 
 def landmark_distance(fp32: np.ndarray, fp16: np.ndarray) -> dict:

@@ -213,7 +213,7 @@ def evidence_cost(result: dict, video: str) -> dict:
         start = time.perf_counter()
         write_results(result, Path(scratch) / "overlay", video, overlay=True)
         overlay = time.perf_counter() - start
-    frames = len(result["frame_indices"])
+    frames = len(result.frame_indices)
     return {"files_s": round(files, 2), "files_pictures_pdf_s": round(evidence, 2), "with_overlay_s": round(overlay, 2),
             "overlay_ms_per_frame": round(1000 * (overlay - evidence) / max(frames, 1), 1)}
 

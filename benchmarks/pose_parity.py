@@ -50,8 +50,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pipeline.result_model import AnalysisResult
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -189,7 +193,7 @@ def perturbed(frames: Path, seed: int) -> Path:
     return path
 
 
-def floor(frames: Path, times: Path, scratch: Path, smooth: bool, theirs: dict, reference: dict, plan, options, model) -> dict:
+def floor(frames: Path, times: Path, scratch: Path, smooth: bool, theirs: AnalysisResult, reference: dict, plan, options, model) -> dict:
     """MediaPipe against itself on frames ``FLOOR_PIXELS`` pixels apart, for each of ``FLOOR_SEEDS``: the median of
     each figure (the angles of the first)."""
     runs = []
@@ -253,7 +257,7 @@ def stepwise(model, frames: np.ndarray, times: np.ndarray, reference: dict, smoo
             "refound_world_max_m": round(max(refound["world_m"], default=np.nan), 4)}
 
 
-def scored_from(reference: dict, info, options, model) -> dict:
+def scored_from(reference: dict, info, options, model) -> AnalysisResult:
     """ergo's angles and scores computed from MediaPipe's landmarks (the same code as for ergo's own)."""
     from pipeline.analysis import ChunkResult, assemble
     from pipeline.pose.base import PoseOutput
@@ -268,26 +272,26 @@ def scored_from(reference: dict, info, options, model) -> dict:
     return assemble(info, options, model, [ChunkResult(0, reference["indices"], pose)], None)
 
 
-def compare(ours: dict, theirs: dict, reference: dict) -> dict:
+def compare(ours: AnalysisResult, theirs: AnalysisResult, reference: dict) -> dict:
     """ergo's result against MediaPipe's, on the frames where both follow the same person (hip centres less than
     half a torso apart: with two people in the picture each side chooses whom to follow)."""
     main, hips = _indices(*MAIN_JOINTS), _indices("left_hip", "right_hip")
     reference_xy = reference["landmarks"][..., :2]
     length = torso(reference_xy)
-    apart = np.linalg.norm(ours["keypoints"][:, hips, :2].mean(1) - reference_xy[:, hips].mean(1), axis=-1)
-    both = ours["detected"] & theirs["detected"]
+    apart = np.linalg.norm(ours.keypoints[:, hips, :2].mean(1) - reference_xy[:, hips].mean(1), axis=-1)
+    both = ours.detected & theirs.detected
     same = both & (apart < 0.5 * length)
-    distance = np.linalg.norm(ours["keypoints"][same][:, main, :2] - reference_xy[same][:, main], axis=-1)
+    distance = np.linalg.norm(ours.keypoints[same][:, main, :2] - reference_xy[same][:, main], axis=-1)
     relative = distance / length[same, None]
-    world = np.linalg.norm(ours["world_keypoints"][same] - reference["world"][same], axis=-1)
-    visible = (ours["keypoints"][same][..., 2] >= 0.5) == (reference["landmarks"][same][..., 3] >= 0.5)
+    world = np.linalg.norm(ours.world_keypoints[same] - reference["world"][same], axis=-1)
+    visible = (ours.keypoints[same][..., 2] >= 0.5) == (reference["landmarks"][same][..., 3] >= 0.5)
     angles = {}
-    for angle, values in ours["angles"].items():
-        difference = np.abs(values - theirs["angles"][angle])[same]
+    for angle, values in ours.angles.items():
+        difference = np.abs(values - theirs.angles[angle])[same]
         if np.isfinite(difference).any():
             angles[angle] = [round(float(np.nanmean(difference)), 1), round(float(np.nanmax(difference)), 1)]
-    rula_ours, rula_theirs = ours["rula"]["grand_score"], theirs["rula"]["grand_score"]
-    reba_ours, reba_theirs = ours["reba"]["reba_score"], theirs["reba"]["reba_score"]
+    rula_ours, rula_theirs = ours.rula.grand_score, theirs.rula.grand_score
+    reba_ours, reba_theirs = ours.reba.reba_score, theirs.reba.reba_score
     scored = np.isfinite(rula_ours) & np.isfinite(rula_theirs) & same
     one = np.isfinite(rula_ours) ^ np.isfinite(rula_theirs)
 
@@ -297,7 +301,7 @@ def compare(ours: dict, theirs: dict, reference: dict) -> dict:
     def rounded(values: np.ndarray, statistic, digits: int = 3) -> float | None:
         return round(float(statistic(values)), digits) if values.size else None
 
-    return {"frames": int(len(both)), "found_agree": share(ours["detected"] == theirs["detected"]),
+    return {"frames": int(len(both)), "found_agree": share(ours.detected == theirs.detected),
             "other_person": share((both & ~same)[both]) if both.any() else None,
             "joints_mean": rounded(relative, np.mean), "joints_p95": rounded(relative, lambda v: np.percentile(v, 95)),
             "joints_mean_px": rounded(distance, np.mean, 2), "world_mean_m": rounded(world, np.mean, 4),

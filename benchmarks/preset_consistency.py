@@ -47,11 +47,11 @@ def presets(model, folder: Path) -> dict:
 
     video = make_demo_video(folder / "demo.mp4", fps=30)
     results = {name: analyze_video(video, model, AnalysisOptions(preset)) for name, preset in PRESETS.items()}
-    common = sorted(set.intersection(*(set(result["frame_indices"].tolist()) for result in results.values())))
+    common = sorted(set.intersection(*(set(result.frame_indices.tolist()) for result in results.values())))
     read_at = {name: list(Plan.of(video, AnalysisOptions(preset)).size) for name, preset in PRESETS.items()}
     report = {"frames_in_common": len(common), "read_at": read_at, "angles": {}}
     for angle in results["low"]["angles"]:
-        values = np.stack([result["angles"][angle][np.isin(result["frame_indices"], common)] for result in results.values()])
+        values = np.stack([result.angles[angle][np.isin(result.frame_indices, common)] for result in results.values()])
         spread = np.ptp(values, axis=0)
         if np.isfinite(spread).any():
             report["angles"][angle] = [round(float(np.nanmean(spread)), 1), round(float(np.nanmax(spread)), 1)]

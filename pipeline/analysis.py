@@ -24,7 +24,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -40,9 +40,9 @@ from .plausibility import judge
 from .pose.base import PoseModel, PoseOutput
 from .prefetch import prefetch
 from .presets import Preset, analysis_size, person_size_warning
-from .results import RESULT_FORMAT, RESULT_VERSION
+from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, validated
 from .sides import keep_sides
-from .summary import summarize, verdict
+from .summary import summarize
 from .tracking import MainPerson, select_main_person
 from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
 from .writebehind import WriteBehind
@@ -302,8 +302,8 @@ def analyze_chunks(path: str | Path, model: PoseModel, options: AnalysisOptions,
 def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, *,
                   checkpoints: Checkpoints | None = None, on_progress: Callable[[Progress], None] | None = None,
                   on_chunk: Callable[[ChunkResult], None] | None = None, job_id: str | None = None,
-                  video_name: str | None = None) -> dict:
-    """Analyse a video file; returns the result dictionary (see :mod:`pipeline.results`).
+                  video_name: str | None = None) -> AnalysisResult:
+    """Analyse a video file; returns its result (:class:`pipeline.result_model.AnalysisResult`).
 
     ``video_name`` is the file name the person knows the video by (the upload's), recorded in the results;
     by default the file's own name.
@@ -315,8 +315,7 @@ def analyze_video(path: str | Path, model: PoseModel, options: AnalysisOptions, 
     if all(chunk.pose is None for chunk in chunks):
         raise UnreadableVideo("No frame of the video could be decoded: the file is damaged. Export or copy it again and upload it anew.")
     report(Progress("scoring", plan.frames, plan.frames, 0.0, 96.0))
-    result = assemble(plan.info, options, model, chunks, job_id)
-    result["video"] = {"name": video_name or Path(path).name, **result["video"]}
+    result = assemble(plan.info, options, model, chunks, job_id, video_name or Path(path).name)
     report(Progress("done", plan.frames, plan.frames, 0.0, 100.0))
     return result
 
@@ -341,8 +340,9 @@ def reject_implausible(main: MainPerson, names: tuple[str, ...]) -> list[str]:
     return rejections
 
 
-def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks: list[ChunkResult], job_id: str | None) -> dict:
-    """Everything after pose estimation: tracking, angles, scores, bands, summary."""
+def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks: list[ChunkResult], job_id: str | None,
+             video_name: str = "") -> AnalysisResult:
+    """Everything after pose estimation: tracking, angles, scores, bands, summary; validated as the result's type."""
     points = len(model.keypoint_names)
     poses = [c.pose if c.pose is not None else PoseOutput.empty(len(c.frame_indices), model.max_persons, points, model.world_landmarks)
              for c in chunks]
@@ -363,20 +363,18 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None
     bands, sustained = time_in_bands(angles, times, frame_seconds)
-    damaged = [c.error for c in chunks if c.error]
+    height = worker_height(keypoints[detected], analysis_size(info.width, info.height)[1])
     summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,
                         frame_seconds=frame_seconds, bands=bands, sustained=sustained,
-                        missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged,
-                        rejected=sum(bool(reason) for reason in rejections))
-    summary["worker_height_px"] = worker_height(keypoints[detected], analysis_size(info.width, info.height)[1])
-    summary["warnings"] = [warning for warning in [person_size_warning(summary["worker_height_px"], options.preset.name)] if warning]
-    summary["verdict"] = verdict(summary, worker_too_small=bool(summary["warnings"]))
-    return {
+                        missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=[c.error for c in chunks if c.error],
+                        rejected=sum(bool(reason) for reason in rejections), worker_height_px=height,
+                        warnings=[warning for warning in [person_size_warning(height, options.preset.name)] if warning])
+    return validated({
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "video": {**info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]},
+        "video": {"name": video_name, **info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]},
         "preset": options.preset.as_dict(), "model": {**model.describe(), "numerics": numerics.in_force()},
-        "angle_settings": asdict(options.angles), "frame_indices": frame_indices, "timestamps": times,
+        "angle_settings": options.angles, "frame_indices": frame_indices, "timestamps": times,
         "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "world_keypoints": main.world, "boxes": boxes, "detected": detected,
         "rejections": rejections,
         "angles": angles, "angle_sources": angle_sources, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,
-    }
+    })

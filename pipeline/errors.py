@@ -33,5 +33,9 @@ class UnsafeResult(ValueError):
     """The file is not an ergo result, or holds something other than data."""
 
 
+class MalformedResult(UnsafeResult):
+    """A result without the shape of :class:`pipeline.result_model.AnalysisResult` (a field missing, of another type)."""
+
+
 class UnsupportedGraph(ValueError):
     """The model uses something the TFLite-graph executor does not implement."""

@@ -20,6 +20,7 @@ import numpy as np
 from .ergonomics import BODY_PART_MAXIMA
 from .fonts import image_font
 from .presets import analysis_size
+from .result_model import AnalysisResult, Picture
 from .video import FrameReader, probe
 
 if TYPE_CHECKING:
@@ -38,19 +39,19 @@ LABELS = (("trunk_flexion", "hip", "trunk"), ("neck_flexion", "shoulder", "neck"
 MIN_CONFIDENCE = 0.3
 
 
-def moments(result: dict) -> list[dict]:
+def moments(result: AnalysisResult) -> list[dict]:
     """The frames to picture, earliest first: (position in the result, frame index, time, why)."""
-    times, summary = result["timestamps"], result["summary"]
+    times, summary = result.timestamps, result.summary
     chosen: dict[int, list[str]] = {}
-    for method in ("rula", "reba"):
-        for moment in summary[method]["worst_moments"]:
-            position = int(np.argmin(np.abs(times - moment["time_s"])))
-            chosen.setdefault(position, []).append(f"one of the worst {method.upper()} moments (score {moment['score']})")
-    for run in summary["sustained_postures"]:
-        if run["band"] != "normal":
-            position = int(np.argmin(np.abs(times - run["start_s"])))
-            chosen.setdefault(position, []).append(f"{run['part'].replace('_', ' ')} {run['band']} held {run['duration_s']:.1f} s from here")
-    return [{"position": p, "frame_index": int(result["frame_indices"][p]), "time_s": round(float(times[p]), 3), "reasons": why}
+    for method, block in (("RULA", summary.rula), ("REBA", summary.reba)):
+        for moment in block.worst_moments:
+            position = int(np.argmin(np.abs(times - moment.time_s)))
+            chosen.setdefault(position, []).append(f"one of the worst {method} moments (score {moment.score})")
+    for run in summary.sustained_postures:
+        if run.band != "normal":
+            position = int(np.argmin(np.abs(times - run.start_s)))
+            chosen.setdefault(position, []).append(f"{run.part.replace('_', ' ')} {run.band} held {run.duration_s:.1f} s from here")
+    return [{"position": p, "frame_index": int(result.frame_indices[p]), "time_s": round(float(times[p]), 3), "reasons": why}
             for p, why in sorted(chosen.items())]
 
 
@@ -149,14 +150,15 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True,
+def draw(frame: np.ndarray, result: AnalysisResult, position: int, time_s: float, *, blur_faces: bool = True,
          faces: FaceDetector | None = None, enlarge: bool = True):
     """The frame as a picture: skeleton coloured by body-part score, angles, the frame's scores; and how many faces
     were blurred (with ``blur_faces``: every face ``faces`` finds, and the worker's from the pose)."""
     from PIL import Image, ImageDraw
 
-    names, keypoints = list(result["keypoint_names"]), result["keypoints"][position]
-    rula, reba, angles = result["rula"], result["reba"], result["angles"]
+    names, keypoints = result.keypoint_names, result.keypoints[position]
+    rula, reba, angles = result.rula, result.reba, result.angles
+    parts = rula.columns()
     # small inference frames are enlarged so the labels stay readable (not in the video: it keeps the inference size)
     scale = max(1.0, 640 / max(frame.shape[:2])) if enlarge else 1.0
     image = Image.fromarray(frame).resize((round(frame.shape[1] * scale), round(frame.shape[0] * scale)))
@@ -169,11 +171,11 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
     for start, end, part in SEGMENTS:
         a, b = _point(names, points, start), _point(names, points, end)
         if a and b:
-            pen.line([a, b], fill=shade(float(rula[part][position]), BODY_PART_MAXIMA["rula"][part]) or UNSCORED, width=width)
+            pen.line([a, b], fill=shade(float(parts[part][position]), BODY_PART_MAXIMA["rula"][part]) or UNSCORED, width=width)
     neck_from = _mid(_point(names, points, "left_shoulder"), _point(names, points, "right_shoulder"))
     head = _point(names, points, "nose")
     if neck_from and head:
-        pen.line([neck_from, head], fill=shade(float(rula["neck"][position]), BODY_PART_MAXIMA["rula"]["neck"]) or UNSCORED, width=width)
+        pen.line([neck_from, head], fill=shade(float(rula.neck[position]), BODY_PART_MAXIMA["rula"]["neck"]) or UNSCORED, width=width)
     hip = _mid(_point(names, points, "left_hip"), _point(names, points, "right_hip"))
     anchors = {"hip": hip, "shoulder": neck_from}
     taken = [(0, 0, image.width, large.size + 12)]  # the caption band
@@ -191,15 +193,15 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
         lo, hi = float(low[position]), float(high[position])
         return "–" if math.isnan(lo) else f"{int(lo)}-{int(hi)}"
 
-    caption = (f"{int(time_s // 60)}:{time_s % 60:04.1f}   RULA {score(rula['grand_score'], rula['grand_score_min'], rula['grand_score_max'])}"
-               f"   REBA {score(reba['reba_score'], reba['reba_score_min'], reba['reba_score_max'])}")
+    caption = (f"{int(time_s // 60)}:{time_s % 60:04.1f}   RULA {score(rula.grand_score, rula.grand_score_min, rula.grand_score_max)}"
+               f"   REBA {score(reba.reba_score, reba.reba_score_min, reba.reba_score_max)}")
     pen.rectangle((0, 0, image.width, large.size + 12), fill=(0, 0, 0))
     pen.text((8, 6), caption, fill=(255, 255, 255), font=large)
     return image, blurred
 
 
-def write_pictures(result: dict, video: str | Path, directory: str | Path, *, blur_faces: bool = True,
-                   faces: FaceDetector | None = None) -> list[dict]:
+def write_pictures(result: AnalysisResult, video: str | Path, directory: str | Path, *, blur_faces: bool = True,
+                   faces: FaceDetector | None = None) -> list[Picture]:
     """JPEGs of :func:`moments` under ``directory``; returns, per picture, its file name, time, reasons, whether a
     face was blurred, how many were, and whether ``faces`` searched the picture for other people's faces (without
     it, only the worker's face is blurred)."""
@@ -218,9 +220,8 @@ def write_pictures(result: dict, video: str | Path, directory: str | Path, *, bl
         image, blurred = draw(frame, result, moment["position"], moment["time_s"], blur_faces=blur_faces, faces=faces)
         name = f"{moment['time_s']:08.2f}s.jpg".replace(".", "_", 1)
         image.save(directory / name, quality=88)
-        pictures.append({"file": name, "time_s": moment["time_s"], "frame_index": moment["frame_index"],
-                         "reasons": moment["reasons"], "face_blurred": blurred > 0, "faces_blurred": blurred,
-                         "faces_searched": blur_faces and faces is not None})
+        pictures.append(Picture(file=name, time_s=moment["time_s"], frame_index=moment["frame_index"], reasons=moment["reasons"],
+                                face_blurred=blurred > 0, faces_blurred=blurred, faces_searched=blur_faces and faces is not None))
     return pictures
 
 
@@ -228,9 +229,9 @@ def write_pictures(result: dict, video: str | Path, directory: str | Path, *, bl
 LEVEL_SHADES = {1: SHADES[0], 2: SHADES[1], 3: SHADES[2], 4: SHADES[3]}
 
 
-def _level_strip(result: dict, width: int, height: int) -> np.ndarray:
+def _level_strip(result: AnalysisResult, width: int, height: int) -> np.ndarray:
     """The whole video's RULA levels as a strip ``width`` wide (grey where not scored)."""
-    levels = result["rula"]["action_level"]
+    levels = result.rula.action_level
     strip = np.empty((height, width, 3), np.uint8)
     strip[:] = UNSCORED
     for column in range(width):
@@ -240,7 +241,7 @@ def _level_strip(result: dict, width: int, height: int) -> np.ndarray:
     return strip
 
 
-def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_faces: bool = True, faces: FaceDetector | None = None,
+def write_overlay(result: AnalysisResult, video: str | Path, path: str | Path, *, blur_faces: bool = True, faces: FaceDetector | None = None,
                   chunk: int = 32) -> Path:
     """overlay.mp4: every analysed frame, at the analysed rate and inference size, with the skeleton coloured by
     body-part score, the frame's scores, and a running strip of the RULA levels with a cursor; faces blurred as in
@@ -253,7 +254,7 @@ def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_fac
 
     info = probe(video)
     size = analysis_size(info.width, info.height)
-    indices = np.asarray(result["frame_indices"])
+    indices = result.frame_indices
     reader = FrameReader(video, info, size, sampled=indices)
     bar = max(8, size[1] // 24)
     strip = _level_strip(result, size[0], bar)
@@ -264,11 +265,11 @@ def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_fac
                 position = start + offset
                 if frame is None:  # a damaged spot: a grey frame keeps the video's timing
                     frame = np.full((size[1], size[0], 3), 96, np.uint8)
-                image, _ = draw(frame, result, position, float(result["timestamps"][position]), blur_faces=blur_faces, faces=faces,
+                image, _ = draw(frame, result, position, float(result.timestamps[position]), blur_faces=blur_faces, faces=faces,
                                 enlarge=False)
                 picture = np.concatenate([np.asarray(image), strip], axis=0)
                 cursor = min(size[0] - 1, position * size[0] // max(len(indices), 1))
                 picture[-bar:, max(0, cursor - 1):cursor + 2] = 255
                 yield picture[: picture.shape[0] // 2 * 2, : picture.shape[1] // 2 * 2]  # H.264 in yuv420p needs even sides
 
-    return write_video(path, frames(), fps=Fraction(result["preset"]["sample_fps"]).limit_denominator(1000))
+    return write_video(path, frames(), fps=Fraction(result.preset.sample_fps).limit_denominator(1000))

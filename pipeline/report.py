@@ -3,7 +3,7 @@
 Written with fpdf2: pure Python (no system libraries, unlike WeasyPrint's Pango and Cairo), small, and it draws
 tables, vector charts and JPEGs itself, in the project's typeface (:mod:`pipeline.fonts`).  Every page carries the
 job, the video's file name, the date and "page n of N".  The first page is read in half a minute:
-- the verdict, where the result carries one;
+- the verdict (can the video be assessed, why not fully, what to do);
 - the RULA and REBA headline scores with their levels, and what they stand on (frames scored exactly, as a range,
   not at all);
 - the three worst moments, with their pictures;
@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .assessment import AssessmentParams
 from .ergonomics import BODY_PART_MAXIMA, level_labels, reba_risk_level, rula_action_level
 from .evidence import shade
 from .fonts import BOLD, FAMILY, REGULAR
+from .result_model import AnalysisResult, CameraTiltRecord, Inputs, MethodSummary, Picture, ScoreColumns, Summary, Verdict
 
 REFERENCES = (
     "McAtamney L., Corlett E.N. (1993). RULA: a survey method for the investigation of work-related upper limb "
@@ -74,10 +76,10 @@ THUMBNAIL_HEIGHT = 60.0
 PICTURE_HEIGHT = 105.0
 
 
-def input_words(assumed: dict) -> list[tuple[str, str]]:
+def input_words(assumed: AssessmentParams) -> list[tuple[str, str]]:
     """The job's task details as (words, value) for a reader: "Load handled", "0 kg"; "Legs supported...", "yes"."""
     rows = []
-    for name, value in assumed.items():
+    for name, value in assumed.model_dump().items():
         label, unit = INPUT_WORDS.get(name, (name.replace("_", " ").capitalize(), ""))
         if value is None:
             rows.append((label, "not given"))
@@ -86,19 +88,19 @@ def input_words(assumed: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def vertical_words(tilt: dict | None) -> str:
+def vertical_words(tilt: CameraTiltRecord | None) -> str:
     """Which vertical trunk and neck were measured against, and how the camera's angle was known (``inputs.camera_tilt``)."""
     if tilt is None:
         return "Vertical: the image's up (the pose model gives no 3D points to level by the camera's angle)."
-    if tilt["method"] == "none":
-        return (f"Vertical: the camera's own up. Its angle could not be estimated (straight legs in {tilt['frames']} frames, too few), "
+    if tilt.method == "none":
+        return (f"Vertical: the camera's own up. Its angle could not be estimated (straight legs in {tilt.frames} frames, too few), "
                 "so a tilted camera tilts the trunk and neck angles with it; give the camera's angle with the job to correct them.")
-    angle = (f"tilted {'down' if tilt['pitch'] >= 0 else 'up'} {abs(tilt['pitch']):.0f}°, "
-             f"rolled {abs(tilt['roll']):.0f}° {'anticlockwise' if tilt['roll'] >= 0 else 'clockwise'}")
-    if tilt["method"] == "given":
+    angle = (f"tilted {'down' if tilt.pitch >= 0 else 'up'} {abs(tilt.pitch):.0f}°, "
+             f"rolled {abs(tilt.roll):.0f}° {'anticlockwise' if tilt.roll >= 0 else 'clockwise'}")
+    if tilt.method == "given":
         return f"Vertical: gravity's, from the camera angle given with the job ({angle})."
-    return (f"Vertical: gravity's, from the camera angle estimated from the worker's stance ({angle}): {tilt['frames']} frames "
-            f"with straight legs, within {tilt['spread']:.0f}° of each other; confidence {tilt['confidence']}.")
+    return (f"Vertical: gravity's, from the camera angle estimated from the worker's stance ({angle}): {tilt.frames} frames "
+            f"with straight legs, within {tilt.spread:.0f}° of each other; confidence {tilt.confidence}.")
 
 
 def clock(seconds: float, decimals: int = 0) -> str:
@@ -115,11 +117,11 @@ class _Layout:
     """The report's pages: fpdf2 with the running footer, and the few ways the report writes (headings kept with
     what follows them, tables, paragraphs)."""
 
-    def __init__(self, result: dict):
+    def __init__(self, result: AnalysisResult):
         from fpdf import FPDF
 
-        video = result["video"].get("name", "")
-        footer = f"Job {result.get('job_id') or '-'}  ·  {video}  ·  analysed {_date(result['created_at'])}"
+        video = result.video.name
+        footer = f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {_date(result.created_at)}"
 
         class Pages(FPDF):
             def footer(self) -> None:
@@ -187,7 +189,7 @@ def _date(created_at: str) -> str:
     return created_at.replace("T", " ")[:16] + " UTC"
 
 
-def write_report(result: dict, path: str | Path, pictures: list[tuple[Path, dict]] = ()) -> Path:
+def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[Path, Picture]] = ()) -> Path:
     """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`)."""
     page = _Layout(result)
     _first_page(page, result, pictures)
@@ -198,8 +200,8 @@ def write_report(result: dict, path: str | Path, pictures: list[tuple[Path, dict
         _levels(page, result, method)
     if pictures:
         _pictures(page, pictures)
-    _bands(page, result["summary"])
-    _inputs(page, result["inputs"])
+    _bands(page, result.summary)
+    _inputs(page, result.inputs)
     page.heading("Methods", keep=15)
     for reference in REFERENCES:
         page.line(reference)
@@ -208,16 +210,16 @@ def write_report(result: dict, path: str | Path, pictures: list[tuple[Path, dict
     return Path(path)
 
 
-def _first_page(page: _Layout, result: dict, pictures) -> None:
-    """What an engineer reads first: the verdict's place, the headline scores, what they stand on, the worst moments,
-    and the job."""
-    summary, video, model = result["summary"], result["video"], result["model"]
+def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
+    """What an engineer reads first: the verdict, the headline scores, what they stand on, the worst moments, and the
+    job."""
+    summary, video, model, preset = result.summary, result.video, result.model, result.preset
     page.font(18, bold=True)
     page.pdf.multi_cell(page.width, 9, "Ergonomic risk assessment", new_x="LMARGIN", new_y="NEXT")
-    page.line(f"{video.get('name', '')}  ·  RULA and REBA from video", size=11, height=6)
+    page.line(f"{video.name}  ·  RULA and REBA from video", size=11, height=6)
     page.pdf.ln(2)
-    _verdict(page, summary)
-    for warning in [model.get("warning"), *summary.get("warnings", [])]:
+    _verdict(page, summary.verdict)
+    for warning in [model.warning, *summary.warnings]:
         if warning:
             page.font(10, bold=True)
             page.pdf.set_text_color(*LEVEL_COLOURS["rula"][4])
@@ -228,29 +230,31 @@ def _first_page(page: _Layout, result: dict, pictures) -> None:
     page.heading("What the scores stand on", keep=15, size=11)
     page.line(_standing(result))
     _worst_moments(page, result, pictures)
-    page.table([["Video file", video.get("name", "")], ["Job", result.get("job_id") or "-"],
-                ["Analysed", _date(result["created_at"])],
-                ["Video", f"{video['duration']:.1f} s, {video['width']} x {video['height']}"],
-                ["Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"],
-                ["Pose model", f"{model['name']} ({model.get('weights', '')})"]], [1, 3], heading="The job", header_row=False)
+    page.table([["Video file", video.name], ["Job", result.job_id or "-"],
+                ["Analysed", _date(result.created_at)],
+                ["Video", f"{video.duration:.1f} s, {video.width} x {video.height}"],
+                ["Quality preset", f"{preset.name}: {preset.description}"],
+                ["Pose model", f"{model.name} ({model.weights or ''})"]], [1, 3], heading="The job", header_row=False)
 
 
-def _verdict(page: _Layout, summary: dict) -> None:
-    """The place of the verdict (can this video be assessed, and why not), first thing on the first page: drawn
-    once the summary carries one as ``summary["verdict"]`` (words); the report never makes one up."""
-    if summary.get("verdict"):
-        page.heading(str(summary["verdict"]), keep=0, size=12)
+def _verdict(page: _Layout, verdict: Verdict) -> None:
+    """The verdict (can this video be assessed, why not fully, what to do), first thing on the first page."""
+    page.heading(f"Verdict: {verdict.status}", keep=0, size=12)
+    for reason in verdict.reasons:
+        page.line(f"– {reason}")
+    for advice in verdict.advice:
+        page.line(f"To do: {advice}")
 
 
-def _headline(page: _Layout, summary: dict) -> None:
+def _headline(page: _Layout, summary: Summary) -> None:
     """RULA and REBA side by side: the highest score in its level's colour, the level's meaning, the mean."""
     pdf, gap, height = page.pdf, 6.0, 27.0
     box = (page.width - gap) / 2
     page.room(height + 4)
     top = pdf.get_y() + 2
     for column, method in enumerate(("rula", "reba")):
-        block, x = summary[method], pdf.l_margin + column * (box + gap)
-        highest = block["max"]
+        block: MethodSummary = getattr(summary, method)
+        x, highest = pdf.l_margin + column * (box + gap), block.max
         level = None if highest is None else score_level(method, highest)
         with pdf.local_context(fill_color=LEVEL_COLOURS[method][level] if level is not None else GREY):
             pdf.rect(x, top, 4, height, style="F")
@@ -266,48 +270,48 @@ def _headline(page: _Layout, summary: dict) -> None:
         page.font(10)
         pdf.multi_cell(box - 23, 5, "not scored" if level is None else f"{kind} level {level}: {level_labels(method)[level]}")
         pdf.set_xy(x + 7, top + 18)
-        mean = "–" if block["mean"] is None else f"{block['mean']:.1f}"
-        ranged = f"; {block['ranged_frames']} more as a range, up to {block['ranged_max']}" if block["ranged_frames"] else ""
-        held = "" if level is None else f"; {block['levels'][str(level)]['share']:.0%} of their time at level {level}"
+        mean = "–" if block.mean is None else f"{block.mean:.1f}"
+        ranged = f"; {block.ranged_frames} more as a range, up to {block.ranged_max}" if block.ranged_frames else ""
+        held = "" if level is None else f"; {block.levels[str(level)].share:.0%} of their time at level {level}"
         page.font(8.5)
-        pdf.multi_cell(box - 9, 4, f"mean {mean} over {block['scored_frames']} exactly scored frames{held}{ranged}")
+        pdf.multi_cell(box - 9, 4, f"mean {mean} over {block.scored_frames} exactly scored frames{held}{ranged}")
     pdf.set_xy(pdf.l_margin, top + height + 2)
     page.font()
 
 
-def _standing(result: dict) -> str:
-    summary, preset = result["summary"], result["preset"]
-    analysed = max(summary["frames_analysed"], 1)
+def _standing(result: AnalysisResult) -> str:
+    summary = result.summary
+    analysed = max(summary.frames_analysed, 1)
 
     def share(count: int) -> str:
         return f"{100 * count / analysed:.0f}%"
 
-    return (f"{summary['frames_analysed']} frames analysed ({preset['sample_fps']:g} a second over "
-            f"{result['video']['duration']:.1f} s): {summary['frames_scored']} scored exactly ({share(summary['frames_scored'])}), "
-            f"{summary['frames_ranged']} as a range because a body part was out of sight ({share(summary['frames_ranged'])}), "
-            f"{summary['frames_unscored']} not scored ({share(summary['frames_unscored'])}). Shares of time at each level "
+    return (f"{summary.frames_analysed} frames analysed ({result.preset.sample_fps:g} a second over "
+            f"{result.video.duration:.1f} s): {summary.frames_scored} scored exactly ({share(summary.frames_scored)}), "
+            f"{summary.frames_ranged} as a range because a body part was out of sight ({share(summary.frames_ranged)}), "
+            f"{summary.frames_unscored} not scored ({share(summary.frames_unscored)}). Shares of time at each level "
             "are of the exactly scored frames.")
 
 
-def _frame_scores(result: dict, time_s: float) -> tuple[int, str, str]:
+def _frame_scores(result: AnalysisResult, time_s: float) -> tuple[int, str, str]:
     """(position, RULA score, REBA score) of the analysed frame at ``time_s``, a range where a part was unseen."""
-    position = int(np.argmin(np.abs(np.asarray(result["timestamps"]) - time_s)))
+    position = int(np.argmin(np.abs(result.timestamps - time_s)))
 
-    def words(block: dict, exact: str, low: str, high: str) -> str:
-        value, lo, hi = (float(block[k][position]) for k in (exact, low, high))
+    def words(block: ScoreColumns, exact: str, low: str, high: str) -> str:
+        value, lo, hi = (float(getattr(block, k)[position]) for k in (exact, low, high))
         if not math.isnan(value):
             return str(int(value))
         return "–" if math.isnan(lo) else f"{int(lo)}-{int(hi)}"
 
-    return (position, words(result["rula"], "grand_score", "grand_score_min", "grand_score_max"),
-            words(result["reba"], "reba_score", "reba_score_min", "reba_score_max"))
+    return (position, words(result.rula, "grand_score", "grand_score_min", "grand_score_max"),
+            words(result.reba, "reba_score", "reba_score_min", "reba_score_max"))
 
 
-def _worst(result: dict, pictures) -> list[tuple[Path | None, float]]:
+def _worst(result: AnalysisResult, pictures) -> list[tuple[Path | None, float]]:
     """The worst moments, worst first: the pictured ones where there are pictures, each RULA and REBA score as a
     share of the method's highest, added."""
-    times = {m["time_s"] for method in ("rula", "reba") for m in result["summary"][method]["worst_moments"]}
-    pictured = {record["time_s"]: image for image, record in pictures}
+    times = {m.time_s for block in (result.summary.rula, result.summary.reba) for m in block.worst_moments}
+    pictured = {record.time_s: image for image, record in pictures}
     chosen = [t for t in times if t in pictured] or sorted(times)
 
     def badness(time_s: float) -> float:
@@ -318,7 +322,7 @@ def _worst(result: dict, pictures) -> list[tuple[Path | None, float]]:
     return [(pictured.get(t), t) for t in chosen]
 
 
-def _worst_moments(page: _Layout, result: dict, pictures) -> None:
+def _worst_moments(page: _Layout, result: AnalysisResult, pictures) -> None:
     """The three worst moments side by side, each a picture with its time and scores under it."""
     worst = _worst(result, pictures)
     if worst:
@@ -361,52 +365,51 @@ def _picture_row(page: _Layout, cells: list[tuple[Path | None, str]], columns: i
     page.font()
 
 
-def _levels(page: _Layout, result: dict, method: str) -> None:
-    block = result["summary"][method]
-    mean = "–" if block["mean"] is None else f"{block['mean']:.1f}"
-    highest = "–" if block["max"] is None else block["max"]
+def _levels(page: _Layout, result: AnalysisResult, method: str) -> None:
+    block: MethodSummary = getattr(result.summary, method)
+    mean = "–" if block.mean is None else f"{block.mean:.1f}"
+    highest = "–" if block.max is None else block.max
     rows = [["Level", "Meaning", "Frames", "Seconds", "Share"]] + [
-        [level, row["label"], row["frames"], f"{row['seconds']:.1f}", f"{100 * row['share']:.0f}%"]
-        for level, row in block["levels"].items()]
+        [level, row.label, row.frames, f"{row.seconds:.1f}", f"{100 * row.share:.0f}%"] for level, row in block.levels.items()]
     page.table(rows, [1, 4, 1.3, 1.3, 1.2], heading=f"{method.upper()}: time at each level (highest {highest}, mean {mean})")
-    if block["ranged_frames"]:
-        page.line(f"{block['ranged_frames']} more frames scored as a range, up to {block['ranged_max']}.", size=9)
-    moments = ", ".join(f"{clock(m['time_s'], 1)} (score {m['score']})" for m in block["worst_moments"]) or "none"
+    if block.ranged_frames:
+        page.line(f"{block.ranged_frames} more frames scored as a range, up to {block.ranged_max}.", size=9)
+    moments = ", ".join(f"{clock(m.time_s, 1)} (score {m.score})" for m in block.worst_moments) or "none"
     page.line(f"Worst moments: {moments}.", size=9)
 
 
 def _pictures(page: _Layout, pictures) -> None:
     """The posture pictures two to a row, the first row with the section's heading."""
-    blurred = all(record["face_blurred"] for _, record in pictures)
+    blurred = all(record.face_blurred for _, record in pictures)
     heading = ("Posture pictures (faces blurred)" if blurred else "Posture pictures", 13)
     for start in range(0, len(pictures), 2):
-        cells = [(image, f"{clock(record['time_s'], 1)}: " + "; ".join(record["reasons"]) + ".")
+        cells = [(image, f"{clock(record.time_s, 1)}: " + "; ".join(record.reasons) + ".")
                  for image, record in pictures[start:start + 2]]
         _picture_row(page, cells, 2, PICTURE_HEIGHT, heading=None if start else heading)
 
 
-def _bands(page: _Layout, summary: dict) -> None:
+def _bands(page: _Layout, summary: Summary) -> None:
     rows = [["Body part", "Band", "Seconds", "Share"]]
-    for part, bands in summary["time_in_band"].items():
-        rows += [[part.replace("_", " "), band, f"{v['seconds']:.1f}", f"{100 * v['share']:.0f}%"] for band, v in bands.items()]
+    for part, bands in summary.time_in_band.items():
+        rows += [[part.replace("_", " "), band, f"{v.seconds:.1f}", f"{100 * v.share:.0f}%"] for band, v in bands.items()]
     page.table(rows, [2, 2, 1, 1], heading="Time in each posture band")
-    held = [run for run in summary["sustained_postures"] if run["band"] != "normal"]
+    held = [run for run in summary.sustained_postures if run.band != "normal"]
     title = "Sustained postures outside the normal band (4 s or longer)"
     if held:
         page.table([["Body part", "Band", "From", "For (s)"]]
-                   + [[r["part"].replace("_", " "), r["band"], clock(r["start_s"], 1), f"{r['duration_s']:.1f}"] for r in held],
+                   + [[r.part.replace("_", " "), r.band, clock(r.start_s, 1), f"{r.duration_s:.1f}"] for r in held],
                    [2, 2, 1, 1], heading=title)
     else:
         page.heading(title, keep=6, size=11)
         page.line("None.")
 
 
-def _inputs(page: _Layout, inputs: dict) -> None:
+def _inputs(page: _Layout, inputs: Inputs) -> None:
     page.heading("Measured and assumed", keep=40)
-    page.line("Measured from the video: " + ", ".join(name.replace("_", " ") for name in inputs["measured"]) + ".")
-    page.line(vertical_words(inputs.get("camera_tilt")))
+    page.line("Measured from the video: " + ", ".join(name.replace("_", " ") for name in inputs.measured) + ".")
+    page.line(vertical_words(inputs.camera_tilt))
     page.pdf.ln(2)
-    page.table([["Assumed (the job's task details)", "Value"], *map(list, input_words(inputs["assumed"]))], [4, 1])
+    page.table([["Assumed (the job's task details)", "Value"], *map(list, input_words(inputs.assumed))], [4, 1])
 
 
 def _signature(page: _Layout) -> None:
@@ -422,10 +425,10 @@ def _ticks(duration: float) -> list[float]:
     return [float(t) for t in np.arange(0, duration + 1e-9, step)]
 
 
-def _timelines(page: _Layout, result: dict, *, dry_run: bool = False) -> float:
+def _timelines(page: _Layout, result: AnalysisResult, *, dry_run: bool = False) -> float:
     """The RULA and REBA strips coloured by level, then each body part's strip coloured by its score, each group
     over a time axis: vector drawing, each label on the page of its strip.  Returns the height it takes (mm)."""
-    times = np.asarray(result["timestamps"], dtype=float)
+    times = result.timestamps
     parts = [(method, part, highest) for method, maxima in BODY_PART_MAXIMA.items() for part, highest in maxima.items()]
     strip, row, axis, legend = 5.0, 6.5, 7.0, 9.0
     height = row * (2 + len(parts)) + 2 * axis + 2 + legend
@@ -463,11 +466,12 @@ def _timelines(page: _Layout, result: dict, *, dry_run: bool = False) -> float:
                 pdf.cell(12, 3.5, clock(tick), align="C")
         pdf.set_y(y + axis)
 
-    for method, key in (("rula", "action_level"), ("reba", "risk_level")):  # each frame's level, as scored
-        strip_row(f"{method.upper()} level", [None if math.isnan(v) else LEVEL_COLOURS[method][int(v)] for v in result[method][key]])
+    for method, levels in (("rula", result.rula.action_level), ("reba", result.reba.risk_level)):  # each frame's level, as scored
+        strip_row(f"{method.upper()} level", [None if math.isnan(v) else LEVEL_COLOURS[method][int(v)] for v in levels])
     time_axis()
     for method, part, highest in parts:
-        strip_row(f"{method.upper()} {part.replace('_', ' ')}", [shade(float(s), highest) for s in result[method][part]])
+        scores = getattr(result, method).columns()[part]
+        strip_row(f"{method.upper()} {part.replace('_', ' ')}", [shade(float(s), highest) for s in scores])
     time_axis()
     page.line(f"Time in the video (m:ss), 0:00 to {clock(duration, 1)}. Levels: green low to red high; body parts: their "
               "score as a quarter of the highest the worksheet gives the part; grey: not scored.", size=8, height=4)

@@ -1,14 +1,6 @@
 """The result files (data, summary, frames, workbook, PDF report, annotated video), and a safe way to read
 the pickle back.
 
-``result.pkl`` is a plain dict (documented below) of numpy arrays, numbers,
-strings, lists and dicts, with ``format`` and ``version`` keys.  Pickle from an
-untrusted source can run code, so :func:`load_result` uses an unpickler that
-refuses every class but numpy's array and dtype reconstruction.
-
-Keys of ``result.pkl`` (version 1):
-
-=====================  =====================================================================
 ``format``, ``version``  ``"ergo-result"``, ``1``
 ``job_id``, ``created_at``  job id (or None) and ISO-8601 UTC time
 ``video``              file name, frame count, fps, size, rotation, codec, reader, duration, file size
@@ -35,6 +27,11 @@ Keys of ``result.pkl`` (version 1):
 ``pictures``           the posture pictures: file (under ``frames/``), time, frame index, why, whether a face was blurred,
                        how many, and whether other people's faces were searched for
 =====================  =====================================================================
+=======
+``result.pkl`` is a plain dict of numpy arrays, numbers, strings, lists and dicts: an
+:class:`~pipeline.result_model.AnalysisResult` dumped, whose models document every field (``format`` and
+``version`` among them).  Pickle from an untrusted source can run code, so :func:`load_result` uses an unpickler
+that refuses every class but numpy's array and dtype reconstruction, then validates the data as the result's type.
 """
 
 from __future__ import annotations
@@ -47,15 +44,12 @@ import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .errors import UnsafeResult
+from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, validated
 
 if TYPE_CHECKING:
     from .pose.blazeface import FaceDetector
 
-RESULT_FORMAT = "ergo-result"
-RESULT_VERSION = 1
 FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf",
          "mp4": "overlay.mp4"}
 #: Each file in words, as a person choosing a download reads it (the page's buttons, from /api/info).
@@ -86,8 +80,8 @@ class _DataOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def load_result(source: str | Path | bytes) -> dict:
-    """Read a ``result.pkl`` safely: only numpy arrays and plain Python data are accepted."""
+def load_result(source: str | Path | bytes) -> AnalysisResult:
+    """Read a ``result.pkl`` safely: only numpy arrays and plain Python data are accepted, in the result's shape."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     try:
         result = _DataOnlyUnpickler(io.BytesIO(data)).load()
@@ -99,74 +93,50 @@ def load_result(source: str | Path | bytes) -> dict:
         raise UnsafeResult("The file is not an ergo result.")
     if result.get("version") != RESULT_VERSION:
         raise UnsafeResult(f"Result version {result.get('version')} is not supported (expected {RESULT_VERSION}).")
-    if result.get("angles") and any(not isinstance(v, np.ndarray) or v.dtype == object for v in result["angles"].values()):
-        raise UnsafeResult("The result's angles are not numeric arrays.")
-    return result
+    return validated(result)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def summary_document(result: dict) -> dict:
-    keys = ("format", "version", "job_id", "created_at", "video", "preset", "model", "inputs", "summary", "pictures")
-    return _json_safe({key: result.get(key, []) if key == "pictures" else result[key] for key in keys})
-
-
-def frame_rows(result: dict) -> tuple[list[str], list[list]]:
+def frame_rows(result: AnalysisResult) -> tuple[list[str], list[list]]:
     """Header and rows of the per-frame table (CSV and the Excel 'Frames' sheet)."""
-    angles, rula, reba = result["angles"], result["rula"], result["reba"]
+    angles, rula, reba = result.angles, result.rula.columns(), result.reba.columns()
     header = ["frame_index", "time_s", "person_detected", "rejected_because", *angles, *(f"rula_{k}" for k in rula),
               *(f"reba_{k}" for k in reba)]
     columns = [*angles.values(), *rula.values(), *reba.values()]
-    rejections = result.get("rejections") or [""] * len(result["frame_indices"])  # results made before the check
     rows = []
-    for i, (index, time) in enumerate(zip(result["frame_indices"], result["timestamps"])):
+    for i, (index, time) in enumerate(zip(result.frame_indices, result.timestamps)):
         values = [None if math.isnan(c[i]) else round(float(c[i]), 2) for c in columns]
-        rows.append([int(index), round(float(time), 3), bool(result["detected"][i]), rejections[i], *values])
+        rows.append([int(index), round(float(time), 3), bool(result.detected[i]), result.rejections[i], *values])
     return header, rows
 
 
-def write_results(result: dict, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True,
+def write_results(result: AnalysisResult, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True,
                   faces: FaceDetector | None = None, overlay: bool = False) -> dict[str, Path]:
     """Write the files into ``directory``; with ``video``, the posture pictures under ``frames/`` (recorded in
-    ``result["pictures"]``) and, with ``overlay``, the annotated video, both with the faces ``faces`` finds blurred
+    ``result.pictures``) and, with ``overlay``, the annotated video, both with the faces ``faces`` finds blurred
     (and the worker's) unless ``blur_faces`` is off; returns {artifact: path}."""
     from .evidence import write_overlay, write_pictures
     from .report import write_report
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    result["pictures"] = write_pictures(result, video, directory / PICTURES, blur_faces=blur_faces, faces=faces) if video else []
+    result.pictures = write_pictures(result, video, directory / PICTURES, blur_faces=blur_faces, faces=faces) if video else []
     paths = {artifact: directory / name for artifact, name in FILES.items() if artifact not in OPTIONAL}
     if video and overlay:
         paths["mp4"] = write_overlay(result, video, directory / FILES["mp4"], blur_faces=blur_faces, faces=faces)
     with open(paths["pkl"], "wb") as out:
-        pickle.dump(result, out, protocol=5)
-    paths["json"].write_text(json.dumps(summary_document(result), indent=2))
+        pickle.dump(result.model_dump(), out, protocol=5)
+    paths["json"].write_text(json.dumps(result.document(), indent=2))
     header, rows = frame_rows(result)
     with open(paths["csv"], "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(header)
         writer.writerows(["" if v is None else v for v in row] for row in rows)
     _write_workbook(result, header, rows, paths["xlsx"])
-    write_report(result, paths["pdf"], [(directory / PICTURES / p["file"], p) for p in result["pictures"]])
+    write_report(result, paths["pdf"], [(directory / PICTURES / p.file, p) for p in result.pictures])
     return paths
 
 
-def _write_workbook(result: dict, header: list[str], rows: list[list], path: Path) -> None:
+def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -187,47 +157,46 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
         cell.number_format = PERCENT
         return cell
 
-    summary, video = result["summary"], result["video"]
+    summary, video, model, preset = result.summary, result.video, result.model, result.preset
     sheet = book.create_sheet("Summary")
     sheet.column_dimensions["A"].width = 34
     title(sheet, "Ergonomic risk assessment")
-    for warning in [result["model"].get("warning"), *result["summary"].get("warnings", [])]:
+    for warning in [model.warning, *summary.warnings]:
         if warning:
             sheet.append(["WARNING", warning])
-    for label, value in [("Video file", video.get("name", "")), ("Job", result.get("job_id") or ""), ("Created (UTC)", result["created_at"]),
-                         ("Video duration (s)", round(video["duration"], 2)), ("Video size", f"{video['width']} x {video['height']}"),
-                         ("Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"),
-                         ("Pose model", f"{result['model']['name']} ({result['model'].get('weights', '')})"),
-                         ("Frames analysed", summary["frames_analysed"]), ("Frames with a person", summary["frames_with_person"]),
-                         ("Frames scored exactly", summary["frames_scored"]),
-                         ("Frames scored as a range (a body part out of sight)", summary["frames_ranged"]),
-                         ("Frames not scored", summary["frames_unscored"]),
-                         ("Detection rate", percent(sheet, summary["detection_rate"]))]:
+    for label, value in [("Video file", video.name), ("Job", result.job_id or ""), ("Created (UTC)", result.created_at),
+                         ("Video duration (s)", round(video.duration, 2)), ("Video size", f"{video.width} x {video.height}"),
+                         ("Quality preset", f"{preset.name}: {preset.description}"),
+                         ("Pose model", f"{model.name} ({model.weights or ''})"),
+                         ("Frames analysed", summary.frames_analysed), ("Frames with a person", summary.frames_with_person),
+                         ("Frames scored exactly", summary.frames_scored),
+                         ("Frames scored as a range (a body part out of sight)", summary.frames_ranged),
+                         ("Frames not scored", summary.frames_unscored),
+                         ("Detection rate", percent(sheet, summary.detection_rate))]:
         sheet.append([label, value])
-    for method, key in (("RULA", "rula"), ("REBA", "reba")):
-        block = summary[key]
+    for method, block in (("RULA", summary.rula), ("REBA", summary.reba)):
         sheet.append([])
-        ranged = f"; {block['ranged_frames']} more frames as a range, up to {block['ranged_max']}" if block["ranged_frames"] else ""
-        title(sheet, f"{method}: max {block['max']}, mean {block['mean']} over {block['scored_frames']} exactly scored frames{ranged}")
+        ranged = f"; {block.ranged_frames} more frames as a range, up to {block.ranged_max}" if block.ranged_frames else ""
+        title(sheet, f"{method}: max {block.max}, mean {block.mean} over {block.scored_frames} exactly scored frames{ranged}")
         sheet.append(["Level", "Meaning", "Frames", "Seconds", "Share of scored time"])
-        for level, row in block["levels"].items():
-            sheet.append([level, row["label"], row["frames"], row["seconds"], percent(sheet, row["share"])])
-        sheet.append(["Worst moments (s)", *[f"{m['time_s']} s: {m['score']}" for m in block["worst_moments"]]])
+        for level, row in block.levels.items():
+            sheet.append([level, row.label, row.frames, row.seconds, percent(sheet, row.share)])
+        sheet.append(["Worst moments (s)", *[f"{m.time_s} s: {m.score}" for m in block.worst_moments]])
     sheet.append([])
     title(sheet, "Time in band (seconds / share)")
-    for part, bands in summary["time_in_band"].items():
-        sheet.append([part, *[f"{label}: {v['seconds']} s ({v['share']:.0%})" for label, v in bands.items()]])
+    for part, bands in summary.time_in_band.items():
+        sheet.append([part, *[f"{label}: {v.seconds} s ({v.share:.0%})" for label, v in bands.items()]])
     sheet.append([])
     title(sheet, "Sustained postures (at least 4 s)")
     sheet.append(["Part", "Band", "Start (s)", "End (s)", "Duration (s)"])
-    for run in summary["sustained_postures"]:
-        sheet.append([run["part"], run["band"], run["start_s"], run["end_s"], run["duration_s"]])
+    for run in summary.sustained_postures:
+        sheet.append([run.part, run.band, run.start_s, run.end_s, run.duration_s])
     sheet.append([])
     title(sheet, "Inputs")
-    sheet.append(["Measured from the video", ", ".join(result["inputs"]["measured"])])
-    for words, value in input_words(result["inputs"]["assumed"]):
+    sheet.append(["Measured from the video", ", ".join(result.inputs.measured)])
+    for words, value in input_words(result.inputs.assumed):
         sheet.append([f"Assumed: {words}", value])
-    for name, counts in result["inputs"].get("angle_sources", {}).items():
+    for name, counts in result.inputs.angle_sources.items():
         sheet.append([f"Angle {name}", f"from 3D points in {counts['3d']} frames, from the 2D image in {counts['2d']}"])
 
     frames = book.create_sheet("Frames")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ergonomics import level_labels
+from .result_model import Summary, Verdict
 
 WORST_MOMENTS = 5
 WORST_SEPARATION_S = 1.0
@@ -50,17 +51,18 @@ def _method(scores: np.ndarray, highest: np.ndarray, levels: dict, times: np.nda
 
 def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
               frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
-              missing: list, damaged: list, rejected: int = 0) -> dict:
+              missing: list, damaged: list, rejected: int = 0, worker_height_px: float | None = None,
+              warnings: list[str] = ()) -> Summary:
+    """The summary, its verdict among it; ``warnings`` for the reader (a worker too small in the picture)."""
     scored = int((~np.isnan(rula["grand_score"])).sum())
     ranged = int((np.isnan(rula["grand_score"]) & ~np.isnan(rula["grand_score_max"])).sum())
-    return {
-        "frames_analysed": int(len(times)),
-        "frames_with_person": int(detected.sum()),
+    # what the result stands on: frames scored exactly, as a range (a body part not seen), not at all; frames whose
+    # pose was rejected as not a person (pipeline/plausibility.py) count as without one
+    counts = {"frames_analysed": int(len(times)), "frames_with_person": int(detected.sum()), "frames_rejected": rejected,
+              "frames_scored": scored, "frames_ranged": ranged}
+    return Summary.model_validate({
+        **counts, "frames_unscored": int(len(times)) - scored - ranged,
         "detection_rate": round(float(detected.mean()), 4) if len(detected) else 0.0,
-        # frames whose pose was rejected as not a person (pipeline/plausibility.py): counted as without one
-        "frames_rejected": rejected,
-        # what the result stands on: frames scored exactly, as a range (a body part not seen), not at all
-        "frames_scored": scored, "frames_ranged": ranged, "frames_unscored": int(len(times)) - scored - ranged,
         "rula": _method(rula["grand_score"], rula["grand_score_max"], _levels(rula["action_level"], level_labels("rula"), frame_seconds),
                         times, frame_indices),
         "reba": _method(reba["reba_score"], reba["reba_score_max"], _levels(reba["risk_level"], level_labels("reba"), frame_seconds),
@@ -69,7 +71,10 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
         "sustained_postures": sustained,
         "person_missing_spans": missing,
         "damaged_spans": damaged,
-    }
+        "worker_height_px": worker_height_px,
+        "warnings": list(warnings),
+        "verdict": verdict(**counts, damaged=bool(damaged), worker_too_small=bool(warnings)),
+    })
 
 
 #: A job is fully assessable when the worker is accepted in at least this share of the frames read, and scored or
@@ -79,14 +84,14 @@ ASSESSABLE_SHARE = 0.8
 REJECTED_SHARE = 0.1
 
 
-def verdict(summary: dict, worker_too_small: bool) -> dict:
+def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: int, frames_scored: int, frames_ranged: int,
+            damaged: bool, worker_too_small: bool) -> Verdict:
     """Whether the job can be assessed ("assessable", "partly assessable", "not assessable"), why, and what to do.
 
     Computed once, from the summary's counts, for every output to show.
     """
-    frames, person = summary["frames_analysed"], summary["frames_with_person"]
-    judged = summary["frames_scored"] + summary["frames_ranged"]
-    rejected = summary["frames_rejected"]
+    frames, person, rejected = frames_analysed, frames_with_person, frames_rejected
+    judged = frames_scored + frames_ranged
     reasons, advice = [], []
     if person == 0 or judged == 0:
         reasons.append("No person was found in the video." if person == 0 else
@@ -94,7 +99,7 @@ def verdict(summary: dict, worker_too_small: bool) -> dict:
         if rejected:
             reasons.append(f"{rejected} of {frames} frames held a shape the pose model took for a person, rejected as not one.")
         advice.append("Film the worker at work, the whole body in the picture, from the side, close enough to fill most of its height.")
-        return {"status": "not assessable", "reasons": reasons, "advice": advice}
+        return Verdict(status="not assessable", reasons=reasons, advice=advice)
     if person < ASSESSABLE_SHARE * frames:
         reasons.append(f"The worker is in view in only {person / frames:.0%} of the video.")
         advice.append("Keep the worker in the picture for the whole task.")
@@ -106,7 +111,7 @@ def verdict(summary: dict, worker_too_small: bool) -> dict:
     if worker_too_small:
         reasons.append("The worker is small in the picture, so angles are less reliable.")
         advice.append("Film closer, so the worker fills most of the picture's height.")
-    if summary["damaged_spans"]:
+    if damaged:
         reasons.append("Parts of the video could not be read.")
         advice.append("Export or copy the video again.")
-    return {"status": "partly assessable" if reasons else "assessable", "reasons": reasons, "advice": advice}
+    return Verdict(status="partly assessable" if reasons else "assessable", reasons=reasons, advice=advice)

@@ -58,10 +58,10 @@ def test_analysis_job_writes_loadable_result_files_and_pictures(store, clip, tmp
             store.download_file(key, tmp_path / f"result.{artifact}")
     assert store.get(doc.result_keys[min(pictures)]).body[:3] == b"\xff\xd8\xff"  # a JPEG
     result = load_result(tmp_path / "result.pkl")
-    frames = len(result["frame_indices"])
-    assert frames == 8 and result["keypoints"].shape == (8, 17, 3)
-    assert result["model"]["warning"].startswith("RANDOM WEIGHTS")
-    assert result["preset"]["name"] == "low" and result["video"]["frame_count"] == 40
+    frames = len(result.frame_indices)
+    assert frames == 8 and result.keypoints.shape == (8, 17, 3)
+    assert result.model.warning.startswith("RANDOM WEIGHTS")
+    assert result.preset.name == "low" and result.video.frame_count == 40
     summary = json.loads((tmp_path / "result.json").read_text())
     assert summary["summary"]["frames_analysed"] == 8 and "assumed" in summary["inputs"]
     assert doc.result["summary"] == summary["summary"]
@@ -235,10 +235,10 @@ def test_ergo_analyze_writes_the_files_and_prints_a_summary(local_store, clip, t
     assert "RULA: max" in result.stdout and "REBA: max" in result.stdout and "Verdict: " in result.stdout
     assert "MEANINGLESS" in result.stderr
     saved = load_result(out / "result.pkl")
-    assert saved["summary"]["frames_analysed"] == 8
-    assumed = saved["inputs"]["assumed"]  # the task details given on the command line are what was scored with
-    assert (assumed["load_kg"], assumed["coupling"], assumed["sitting"], assumed["legs_supported"]) == (12.5, 2, True, False)
-    assert saved["video"]["name"] == clip.name
+    assert saved.summary.frames_analysed == 8
+    assumed = saved.inputs.assumed  # the task details given on the command line are what was scored with
+    assert (assumed.load_kg, assumed.coupling, assumed.sitting, assumed.legs_supported) == (12.5, 2, True, False)
+    assert saved.video.name == clip.name
     assert [doc.owner for doc in make_app(local_store).jobs.recent()] == [OPERATOR]  # the CLI's job has an owner
 
 

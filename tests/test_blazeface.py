@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -138,15 +139,16 @@ def test_the_tiles_find_the_small_faces_the_whole_frame_misses(detector, frames)
 
 
 # -- the posture pictures ------------------------------------------------------------------------------
-def still(points: dict[str, list[float]]) -> dict:
+def still(points: dict[str, list[float]]) -> SimpleNamespace:
     """A one-frame result of BlazePose points at ``points`` (none elsewhere) and no scores: what draw() reads."""
+    from pipeline.result_model import RebaColumns, RulaColumns
+
     keypoints = np.full((1, len(BLAZEPOSE_KEYPOINTS), 3), np.nan)
     for name, (x, y) in points.items():
         keypoints[0, BLAZEPOSE_KEYPOINTS.index(name)] = [x, y, 1.0]
-    nan = np.full(1, np.nan)
-    return {"keypoint_names": list(BLAZEPOSE_KEYPOINTS), "keypoints": keypoints, "angles": {},
-            "rula": {"grand_score": nan, "grand_score_min": nan, "grand_score_max": nan},
-            "reba": {"reba_score": nan, "reba_score_min": nan, "reba_score_max": nan}}
+    unscored = {model: model(**{name: np.full(1, np.nan) for name in model.model_fields}) for model in (RulaColumns, RebaColumns)}
+    return SimpleNamespace(keypoint_names=list(BLAZEPOSE_KEYPOINTS), keypoints=keypoints, angles={},
+                           rula=unscored[RulaColumns], reba=unscored[RebaColumns])
 
 
 def sharpness(picture: np.ndarray, centre: list[int]) -> float:
@@ -158,7 +160,7 @@ def sharpness(picture: np.ndarray, centre: list[int]) -> float:
     return float(np.abs(laplacian).mean())
 
 
-def pictures(frame: np.ndarray, result: dict, **blurring) -> tuple[np.ndarray, np.ndarray, int]:
+def pictures(frame: np.ndarray, result: SimpleNamespace, **blurring) -> tuple[np.ndarray, np.ndarray, int]:
     """(sharp picture, blurred picture, faces blurred) of ``frame`` as the posture pictures draw it."""
     from pipeline.evidence import draw
 

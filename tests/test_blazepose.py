@@ -139,18 +139,18 @@ def test_an_analysis_says_which_angles_came_from_3d(pose_models, tmp_path):
 
     video = make_demo_video(tmp_path / "demo.mp4", fps=4)
     result = analyze_video(video, load_pose_model(AnalysisSettings().pose("blazepose")), AnalysisOptions(PRESETS["low"], chunk_size=8))
-    assert result["detected"].mean() > 0.8
-    sources = result["inputs"]["angle_sources"]
+    assert result.detected.mean() > 0.8
+    sources = result.inputs.angle_sources
     # the photo shows no hips: where their visibility (MediaPipe's) is too low for the world points, the image's are used
     trunk = sources["trunk_flexion"]
-    assert trunk["3d"] >= 0.8 * result["detected"].sum() and trunk["3d"] + trunk["2d"] <= result["detected"].sum()
-    assert sources["trunk_side_bend"]["3d"] > 0 and "trunk_side_bent" in result["inputs"]["measured"]
-    side_bend, times = result["angles"]["trunk_side_bend"], result["timestamps"]
+    assert trunk["3d"] >= 0.8 * result.detected.sum() and trunk["3d"] + trunk["2d"] <= result.detected.sum()
+    assert sources["trunk_side_bend"]["3d"] > 0 and "trunk_side_bent" in result.inputs.measured
+    side_bend, times = result.angles["trunk_side_bend"], result.timestamps
     # the demo leans 40 degrees to the side from 5 s to 9 s and is upright before 3 s; the photo shows no hips, so
     # MediaPipe's hips (which BlazePose places where they would be) lean with the trunk: measured 13.9 against 4.2
     # (with the numeric libraries pinned, on every CPU with AVX2; 14.5 against 1.7 before, on another machine)
     assert np.nanmedian(side_bend[(times >= 5.5) & (times <= 8.5)]) > np.nanmedian(side_bend[times < 3]) + 6
-    assert result["world_keypoints"].shape == result["keypoints"].shape
+    assert result.world_keypoints.shape == result.keypoints.shape
     from openpyxl import load_workbook
 
     from pipeline.results import write_results
@@ -221,7 +221,7 @@ def test_a_resumed_analysis_equals_an_uninterrupted_one(pose_models, tmp_path, b
         resumed = analyze_video(video, model, options, checkpoints=partial, on_chunk=lambda c, into=computed: into.append(c.index))
         assert computed == list(range(min(set(finished.chunks) - kept), len(finished.chunks)))
         for key in ("keypoints", "world_keypoints", "detected"):
-            np.testing.assert_array_equal(resumed[key], whole[key])
+            np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))
 
 
 def test_tracking_runs_through_the_chunks_and_restarts_only_at_a_part(pose_models, tmp_path, monkeypatch):
@@ -231,14 +231,14 @@ def test_tracking_runs_through_the_chunks_and_restarts_only_at_a_part(pose_model
     model = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu")
     calls = Calls(model, monkeypatch)
     continuous = analyze_video(video, model, AnalysisOptions(PRESETS["low"], chunk_size=5, part_chunks=0))
-    assert len(continuous["frame_indices"]) > 20 and calls.detections == [1]  # one detection, then followed throughout
+    assert len(continuous.frame_indices) > 20 and calls.detections == [1]  # one detection, then followed throughout
     calls.detections.clear()
     restarted = analyze_video(video, model, AnalysisOptions(PRESETS["low"], chunk_size=5, part_chunks=2))
     # every second chunk restarts, primed on the chunk before it (a detection there)
-    parts = math.ceil(math.ceil(len(continuous["frame_indices"]) / 5) / 2)
+    parts = math.ceil(math.ceil(len(continuous.frame_indices) / 5) / 2)
     assert calls.detections == [1] * parts
-    np.testing.assert_array_equal(restarted["keypoints"][:10], continuous["keypoints"][:10])  # the first part is the same track
-    assert (restarted["detected"] == continuous["detected"]).all()
+    np.testing.assert_array_equal(restarted.keypoints[:10], continuous.keypoints[:10])  # the first part is the same track
+    assert (restarted.detected == continuous.detected).all()
 
 
 def test_a_worker_too_small_to_measure_well_is_flagged_in_the_result(pose_models, tmp_path):
@@ -248,13 +248,13 @@ def test_a_worker_too_small_to_measure_well_is_flagged_in_the_result(pose_models
 
     model, options = load_pose_model(AnalysisSettings().pose("blazepose")), AnalysisOptions(PRESETS["low"])
     small = analyze_video(make_clip(tmp_path / "small.mp4", "small"), model, options)
-    assert small["summary"]["worker_height_px"] < MIN_PERSON_PX
-    [warning] = small["summary"]["warnings"]
-    assert f"about {small['summary']['worker_height_px']:.0f} px tall" in warning and "Film closer" in warning
+    assert small.summary.worker_height_px < MIN_PERSON_PX
+    [warning] = small.summary.warnings
+    assert f"about {small.summary.worker_height_px:.0f} px tall" in warning and "Film closer" in warning
     paths = write_results(small, tmp_path / "results")
     assert json.loads(paths["json"].read_text())["summary"]["warnings"] == [warning]
     from pypdf import PdfReader
 
     assert "Film closer" in " ".join(page.extract_text() for page in PdfReader(paths["pdf"]).pages).replace("\n", " ")
     large = analyze_video(make_clip(tmp_path / "demo.mp4", "demo"), model, options)
-    assert large["summary"]["worker_height_px"] >= MIN_PERSON_PX and large["summary"]["warnings"] == []
+    assert large.summary.worker_height_px >= MIN_PERSON_PX and large.summary.warnings == []

@@ -147,12 +147,12 @@ def test_the_result_and_the_checkpoints_record_which_frames_pyav_read_for_decord
     options = AnalysisOptions(PRESETS["low"], chunk_size=3)  # 2 frames a second: 0, 15, 30, ... 105
     saved = MemoryCheckpoints()
     whole = analyze_video(video, model, options, checkpoints=saved)
-    assert whole["video"]["reader"] == "decord" and whole["video"]["fallback_frames"] == [15, 30, 45, 75, 90, 105]
-    assert whole["summary"]["damaged_spans"] == []
+    assert whole.video.reader == "decord" and whole.video.fallback_frames == [15, 30, 45, 75, 90, 105]
+    assert whole.summary.damaged_spans == []
     assert [ChunkResult.from_bytes(chunk.to_bytes()).fallbacks.tolist() for chunk in saved.chunks.values()] == \
         [chunk.fallbacks.tolist() for chunk in saved.chunks.values()]
     resumed = analyze_video(video, model, options, checkpoints=MemoryCheckpoints({0: saved.chunks[0]}))
-    assert resumed["video"]["fallback_frames"] == whole["video"]["fallback_frames"]
+    assert resumed.video.fallback_frames == whole.video.fallback_frames
 
 
 #: The real video of issue 24: Sports2D's demo, people filmed by a phone-style camera, 1768x994 VP9 in MP4.

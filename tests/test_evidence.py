@@ -18,23 +18,23 @@ def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurre
     store, doc, video = analysed
     result = load_result(store.get(doc.result_keys["pkl"]).body)
     chosen = moments(result)
-    worst = {m["time_s"] for method in ("rula", "reba") for m in result["summary"][method]["worst_moments"]}
+    worst = {m.time_s for block in (result.summary.rula, result.summary.reba) for m in block.worst_moments}
     assert {round(m["time_s"], 3) for m in chosen} >= worst  # every worst moment is pictured
-    pictures = result["pictures"]
-    assert len(pictures) == len(chosen) and all(p["face_blurred"] for p in pictures)
-    assert all(p["faces_searched"] for p in pictures)  # BlazeFace looked for everyone's face (tests/test_blazeface.py)
-    assert all(f"frames/{p['file']}" in doc.result_keys for p in pictures)
+    pictures = result.pictures
+    assert len(pictures) == len(chosen) and all(p.face_blurred for p in pictures)
+    assert all(p.faces_searched for p in pictures)  # BlazeFace looked for everyone's face (tests/test_blazeface.py)
+    assert all(f"frames/{p.file}" in doc.result_keys for p in pictures)
     first = pictures[0]
-    blurred = Image.open(io.BytesIO(store.get(doc.result_keys[f"frames/{first['file']}"]).body))
+    blurred = Image.open(io.BytesIO(store.get(doc.result_keys[f"frames/{first.file}"]).body))
     assert blurred.width >= 640  # small analysed frames are enlarged so the labels read
 
     plain = write_pictures(result, video, tmp_path / "plain", blur_faces=False)
-    assert [p["file"] for p in plain] == [p["file"] for p in pictures] and not any(p["face_blurred"] for p in plain)
-    sharp = np.asarray(Image.open(tmp_path / "plain" / first["file"]).convert("L"), dtype=float)
+    assert [p.file for p in plain] == [p.file for p in pictures] and not any(p.face_blurred for p in plain)
+    sharp = np.asarray(Image.open(tmp_path / "plain" / first.file).convert("L"), dtype=float)
     soft = np.asarray(blurred.convert("L"), dtype=float)
-    names = list(result["keypoint_names"])
-    position = int(np.argmin(np.abs(result["timestamps"] - first["time_s"])))
-    nose = result["keypoints"][position][names.index("nose")][:2] * (blurred.width / _analysed_size(video)[0])
+    names = result.keypoint_names
+    position = int(np.argmin(np.abs(result.timestamps - first.time_s)))
+    nose = result.keypoints[position][names.index("nose")][:2] * (blurred.width / _analysed_size(video)[0])
     x, y = int(nose[0]), int(nose[1])
     face = (slice(max(0, y - 8), y + 8), slice(max(0, x - 8), x + 8))
     assert np.abs(sharp[face] - soft[face]).mean() > 3  # the face changed...
@@ -59,8 +59,8 @@ def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analy
     result = load_result(store.get(doc.result_keys["pkl"]).body)
     path = write_overlay(result, video, tmp_path / "overlay.mp4")
     info = probe(path)
-    frames = len(result["frame_indices"])
-    assert info.frame_count == frames and info.fps == pytest.approx(result["preset"]["sample_fps"])
+    frames = len(result.frame_indices)
+    assert info.frame_count == frames and info.fps == pytest.approx(result.preset.sample_fps)
     assert info.width == _analysed_size(video)[0] and info.height % 2 == 0
 
 
@@ -79,12 +79,12 @@ def test_the_annotated_video_blurs_the_faces_the_detector_finds_in_every_frame(a
     detector.faces = lambda frame: searched.append(frame.shape) or find(frame)
     paths = {blurring: write_overlay(result, video, tmp_path / f"{blurring}.mp4", blur_faces=blurring, faces=detector)
              for blurring in (True, False)}
-    assert len(searched) == len(result["frame_indices"])  # once a frame, and only where faces are blurred
+    assert len(searched) == len(result.frame_indices)  # once a frame, and only where faces are blurred
     with av.open(str(paths[True])) as soft, av.open(str(paths[False])) as sharp:
         pairs = zip(soft.decode(video=0), sharp.decode(video=0), strict=True)
         changed = []
         for position, (blurred, plain) in enumerate(pairs):
-            nose = result["keypoints"][position][list(result["keypoint_names"]).index("nose")]
+            nose = result.keypoints[position][list(result.keypoint_names).index("nose")]
             if np.isnan(nose[0]):
                 continue
             x, y = int(nose[0]), int(nose[1])
@@ -128,7 +128,7 @@ def test_the_angle_labels_in_a_picture_never_overlap(analysed, monkeypatch):
 
     monkeypatch.setattr(evidence, "_place", recorded)
     labels = 0
-    for position, time_s in enumerate(result["timestamps"]):
+    for position, time_s in enumerate(result.timestamps):
         placed.clear()
         image, _ = evidence.draw(np.zeros((height, width, 3), np.uint8), result, position, float(time_s), blur_faces=False)
         labels += len(placed)
@@ -136,4 +136,4 @@ def test_the_angle_labels_in_a_picture_never_overlap(analysed, monkeypatch):
         for i, box in enumerate(placed):
             assert box[0] >= 0 and box[1] >= 0 and box[2] <= image.width and box[3] <= image.height
             assert not any(evidence._overlap(box, other) for other in [caption, *placed[i + 1:]]), (time_s, box)
-    assert labels > 3 * len(result["timestamps"])  # most frames have their labels
+    assert labels > 3 * len(result.timestamps)  # most frames have their labels

@@ -142,8 +142,8 @@ def test_analyses_survive_storage_faults_and_killed_workers_with_identical_resul
     assert [doc.state for doc in docs] == [State.SUCCESS] * 4, _failures() or [(doc.error, [t.reason for t in doc.history]) for doc in docs]
     for doc, want in zip(docs, expected):
         got = load_result(s3_store.get(doc.result_keys["pkl"]).body)
-        np.testing.assert_array_equal(got["keypoints"], want["keypoints"])
-        np.testing.assert_array_equal(got["rula"]["grand_score"], want["rula"]["grand_score"])
-        np.testing.assert_array_equal(got["reba"]["reba_score"], want["reba"]["reba_score"])
+        np.testing.assert_array_equal(got.keypoints, want.keypoints)
+        np.testing.assert_array_equal(got.rula.grand_score, want.rula.grand_score)
+        np.testing.assert_array_equal(got.reba.reba_score, want.reba.reba_score)
     print(f"faults injected: {dict(proxy.injected)}; workers killed: {kills}")
     assert kills >= 1 and sum(proxy.injected.values()) > 0

@@ -52,7 +52,7 @@ def test_the_whole_flow_on_the_embedded_backend(page, shared_server, clip, tmp_p
         download.value.save_as(saved[artifact])
         job_id = page.inner_text("#results-meta").split("job ")[1].split(" ")[0]
         assert download.value.suggested_filename.startswith(f"station-{job_id[:8].lower()}-")
-    assert load_result(saved["pkl"])["summary"]["frames_analysed"] == 8
+    assert load_result(saved["pkl"]).summary.frames_analysed == 8
     assert json.loads(saved["json"].read_text())["format"] == "ergo-result"
     assert saved["csv"].read_text().startswith("frame_index,time_s")
     # each body part over time: one strip per part and method, a segment per frame the part was scored in

@@ -49,9 +49,9 @@ def collect(prefix, value):  # every array of the result, however deep
     elif isinstance(value, dict):
         for key, inner in value.items():
             collect(f"{prefix}.{key}", inner)
-collect("result", result)
+collect("result", result.model_dump())
 np.savez(sys.argv[2], **arrays)
-print(json.dumps({"numerics": result["model"]["numerics"], "torch": torch.backends.cpu.get_cpu_capability()}))
+print(json.dumps({"numerics": result.model.numerics, "torch": torch.backends.cpu.get_cpu_capability()}))
 """
 
 

@@ -80,7 +80,7 @@ def test_frames_are_counted_scored_ranged_or_unscored():
     times = np.arange(4) * 0.5
     summary = summarize(rula=rula, reba=reba, detected=np.array([True, True, False, True]), times=times, frame_indices=np.arange(4),
                         frame_seconds=0.5, bands={}, sustained=[], missing=[], damaged=[])
-    assert (summary["frames_scored"], summary["frames_ranged"], summary["frames_unscored"]) == (2, 1, 1)
-    assert summary["rula"]["scored_frames"] == 2 and summary["rula"]["ranged_frames"] == 1
-    assert summary["rula"]["ranged_max"] == rula["grand_score_max"][1] and summary["rula"]["shares_of"] == "scored_frames"
-    assert sum(level["frames"] for level in summary["rula"]["levels"].values()) == 2  # shares are of the scored frames
+    assert (summary.frames_scored, summary.frames_ranged, summary.frames_unscored) == (2, 1, 1)
+    assert summary.rula.scored_frames == 2 and summary.rula.ranged_frames == 1
+    assert summary.rula.ranged_max == rula["grand_score_max"][1] and summary.rula.shares_of == "scored_frames"
+    assert sum(level.frames for level in summary.rula.levels.values()) == 2  # shares are of the scored frames

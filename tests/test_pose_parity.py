@@ -72,7 +72,7 @@ def test_the_pipeline_tracks_as_closely_as_mediapipe_repeats_itself(reference, m
     figures = reference.compare(ours, theirs, answers)
     floor = reference.floor(clip["frames"], clip["times"], clip["folder"], smooth, theirs, answers, clip["plan"], clip["options"], model)
     assert figures["found_agree"] >= 0.98 and figures["other_person"] == 0.0
-    first = np.linalg.norm(ours["keypoints"][:2, :, :2] - answers["landmarks"][:2, :, :2], axis=-1).max()
+    first = np.linalg.norm(ours.keypoints[:2, :, :2] - answers["landmarks"][:2, :, :2], axis=-1).max()
     assert first < 0.5  # pixels: the first frames are MediaPipe's (measured 0.2 and 0.4; the third, 1.3, drifts)
     # MediaPipe's XNNPACK chooses its kernels by the CPU (ours are pinned, pipeline/numerics.py), so the reference
     # track itself moves between machines: measured 2.1 times the floor on an AMD EPYC with AVX-512 (0.063 against

@@ -24,7 +24,7 @@ from ergo_tasks.cli.output import print_summary
 from pipeline.analysis import AnalysisOptions, analyze_video
 from pipeline.presets import get_preset
 from pipeline.results import frame_rows
-from pipeline.summary import summarize, verdict
+from pipeline.summary import summarize
 from tests.helpers import fetch_clip
 
 DATA = Path(__file__).parent / "data"
@@ -61,20 +61,20 @@ def analysed(model, tmp_path_factory):
     for name in ("bikes", "carphone"):
         labels = label_set(name)
         result = analyze_video(fetch_clip(labels, folder), model, AnalysisOptions(get_preset("medium")))
-        out[name] = result, frame_labels(labels, result["frame_indices"])
+        out[name] = result, frame_labels(labels, result.frame_indices)
     return out
 
 
 def judged(result: dict) -> np.ndarray:
     """Frames scored exactly or as a range."""
-    return ~np.isnan(result["rula"]["grand_score_max"]) | ~np.isnan(result["reba"]["reba_score_max"])
+    return ~np.isnan(result.rula.grand_score_max) | ~np.isnan(result.reba.reba_score_max)
 
 
 @pytest.mark.parametrize("clip", ["bikes", "carphone"])
 def test_no_frame_without_a_person_is_found_or_scored(analysed, clip):
     result, labels = analysed[clip]
     none = labels == "none"
-    found = [int(frame) for frame in result["frame_indices"][none & (result["detected"] | judged(result))]]
+    found = [int(frame) for frame in result.frame_indices[none & (result.detected | judged(result))]]
     assert found == [], f"frames without a person reported found or scored: {found}"
 
 
@@ -83,7 +83,7 @@ def test_a_clear_person_is_found(analysed, clip):
     result, labels = analysed[clip]
     clear = labels == "clear"
     assert clear.sum() >= 5
-    assert result["detected"][clear].mean() >= 0.95
+    assert result.detected[clear].mean() >= 0.95
 
 
 def test_a_clear_person_with_the_whole_body_in_view_is_scored(analysed):
@@ -96,25 +96,25 @@ def test_a_clear_person_with_the_whole_body_in_view_is_scored(analysed):
 @pytest.mark.parametrize("clip", ["bikes", "carphone"])
 def test_no_headline_comes_from_a_frame_without_a_person(analysed, clip):
     result, labels = analysed[clip]
-    position = {int(frame): i for i, frame in enumerate(result["frame_indices"])}
-    for method in ("rula", "reba"):
-        for moment in result["summary"][method]["worst_moments"]:
-            assert labels[position[moment["frame_index"]]] in ("clear", "partial"), (method, moment)
+    position = {int(frame): i for i, frame in enumerate(result.frame_indices)}
+    for method, block in (("rula", result.summary.rula), ("reba", result.summary.reba)):
+        for moment in block.worst_moments:
+            assert labels[position[moment.frame_index]] in ("clear", "partial"), (method, moment)
 
 
 def test_rejected_frames_say_why_and_carry_nothing(analysed):
     result, labels = analysed["bikes"]
-    rejected = [i for i, reason in enumerate(result["rejections"]) if reason]
-    assert rejected and result["summary"]["frames_rejected"] == len(rejected)
+    rejected = [i for i, reason in enumerate(result.rejections) if reason]
+    assert rejected and result.summary.frames_rejected == len(rejected)
     for i in rejected:
-        assert not result["detected"][i] and np.isnan(result["keypoints"][i]).all()
-        assert any(word in result["rejections"][i] for word in ("shoulders", "head", "trunk", "presence", "alone"))
+        assert not result.detected[i] and np.isnan(result.keypoints[i]).all()
+        assert any(word in result.rejections[i] for word in ("shoulders", "head", "trunk", "presence", "alone"))
 
 
 def test_the_street_montage_is_only_partly_assessable(analysed):
-    verdict = analysed["bikes"][0]["summary"]["verdict"]
-    assert verdict["status"] == "partly assessable"
-    assert any("in view in only" in reason for reason in verdict["reasons"])
+    verdict = analysed["bikes"][0].summary.verdict
+    assert verdict.status == "partly assessable"
+    assert any("in view in only" in reason for reason in verdict.reasons)
 
 
 @pytest.mark.parametrize("clip", ["bikes", "carphone"])
@@ -122,13 +122,13 @@ def test_a_frame_without_a_person_carries_no_score_in_frames_csv(analysed, clip)
     """Gap filling once bridged the worker's angles over a frame without a person, which frames.csv then scored."""
     header, rows = frame_rows(analysed[clip][0])
     scores = [position for position, name in enumerate(header) if name.startswith(("rula_", "reba_"))]
-    angles = [position for position, name in enumerate(header) if name in analysed[clip][0]["angles"]]
+    angles = [position for position, name in enumerate(header) if name in analysed[clip][0].angles]
     carrying = [row[0] for row in rows if not row[header.index("person_detected")] and any(row[p] is not None for p in scores + angles)]
     assert carrying == [], f"frames without a person carrying angles or scores: {carrying}"
 
 
 def test_ergo_analyze_prints_the_verdict_first_and_why(analysed, capsys):
-    print_summary(analysed["bikes"][0]["summary"])
+    print_summary(analysed["bikes"][0].summary)
     printed = capsys.readouterr().out
     assert printed.startswith("Verdict: partly assessable\n  - The worker is in view in only")
     assert "rejected as not a person" in printed and "scored frames)" in printed
@@ -140,9 +140,8 @@ def test_a_video_without_a_person_is_not_assessable_and_shows_no_score(capsys):
                                                           "reba_score_max", "risk_level")}
     summary = summarize(rula=nothing, reba=nothing, detected=np.zeros(frames, bool), times=np.arange(frames) / 5.0,
                         frame_indices=np.arange(frames), frame_seconds=0.2, bands={}, sustained=[], missing=[], damaged=[], rejected=4)
-    summary["verdict"] = verdict(summary, worker_too_small=False)
-    assert summary["verdict"]["status"] == "not assessable"
-    assert summary["verdict"]["reasons"][0] == "No person was found in the video." and summary["verdict"]["advice"]
+    assert summary.verdict.status == "not assessable"
+    assert summary.verdict.reasons[0] == "No person was found in the video." and summary.verdict.advice
     print_summary(summary)
     printed = capsys.readouterr().out
     assert printed.startswith("Verdict: not assessable") and "RULA" not in printed and "REBA" not in printed

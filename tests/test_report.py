@@ -33,7 +33,7 @@ def evidence(analysed, tmp_path_factory):
     result = load_result(store.get(doc.result_keys["pkl"]).body)
     folder = tmp_path_factory.mktemp("report")
     pictures = write_pictures(result, video, folder / "frames")
-    return result, [(folder / "frames" / p["file"], p) for p in pictures]
+    return result, [(folder / "frames" / p.file, p) for p in pictures]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def drawn(evidence, tmp_path_factory) -> tuple[Path, list[Page]]:
 
 def report(evidence, path: Path, warnings: int = 0) -> Path:
     result, pictures = evidence
-    result = {**result, "summary": {**result["summary"], "warnings": [WARNING] * warnings}}
+    result = result.model_copy(update={"summary": result.summary.model_copy(update={"warnings": [WARNING] * warnings})})
     return write_report(result, path, pictures)
 
 
@@ -139,7 +139,7 @@ def test_every_page_names_the_job_the_video_the_date_and_page_n_of_n(evidence, d
     result, _ = evidence
     _, drawn = drawn
     for number, page in enumerate(drawn, start=1):
-        for words in (f"page {number} of {len(drawn)}", result["job_id"], result["video"]["name"], result["created_at"][:10]):
+        for words in (f"page {number} of {len(drawn)}", result.job_id, result.video.name, result.created_at[:10]):
             assert words in page.text, (number, words)
 
 
@@ -168,18 +168,20 @@ def test_task_details_read_as_words_not_field_names(drawn):
 def test_the_vertical_and_the_camera_angle_are_told_in_words(drawn):
     """Issue 23: which vertical trunk and neck were measured against, the camera angle's method and confidence."""
     from pipeline.angles import CameraTilt
+    from pipeline.assessment import AssessmentParams
     from pipeline.report import vertical_words
+    from pipeline.result_model import CameraTiltRecord
 
     text = " ".join(page.text for page in drawn[1])
     assert "Vertical: " in text
-    given = vertical_words(CameraTilt(18.0, -3.0, "given").as_dict())
+    given = vertical_words(CameraTiltRecord(**CameraTilt(18.0, -3.0, "given").as_dict()))
     assert "given with the job" in given and "tilted down 18°" in given and "rolled 3° clockwise" in given
-    estimated = vertical_words(CameraTilt(-6.0, 2.0, "stance", 13, 6.3).as_dict())
+    estimated = vertical_words(CameraTiltRecord(**CameraTilt(-6.0, 2.0, "stance", 13, 6.3).as_dict()))
     assert "stance" in estimated and "tilted up 6°" in estimated and "13 frames" in estimated and "confidence high" in estimated
-    assert "could not be estimated" in vertical_words(CameraTilt(0.0, 0.0, "none", 2).as_dict())
+    assert "could not be estimated" in vertical_words(CameraTiltRecord(**CameraTilt(0.0, 0.0, "none", 2).as_dict()))
     assert "no 3D points" in vertical_words(None)
-    assert dict(input_words({"camera_pitch": None, "camera_roll": 4.0})) == {
-        INPUT_WORDS["camera_pitch"][0]: "not given", INPUT_WORDS["camera_roll"][0]: "4°"}
+    unset, given = dict(input_words(AssessmentParams())), dict(input_words(AssessmentParams(camera_pitch=12.0, camera_roll=4.0)))
+    assert unset[INPUT_WORDS["camera_pitch"][0]] == "not given" and given[INPUT_WORDS["camera_roll"][0]] == "4°"
 
 
 def test_no_words_overlap(evidence, tmp_path):
@@ -208,16 +210,21 @@ def test_the_first_page_is_read_in_half_a_minute(drawn):
     assert fonts and all("OpenSans" in font for font in fonts)  # the shipped typeface, nothing else
 
 
-def test_the_verdict_heads_the_first_page_once_the_summary_carries_one(evidence, tmp_path):
-    """The report leaves the assessability verdict's place at the top of page 1 and invents none."""
+def test_the_verdict_heads_the_first_page_with_its_reasons_and_advice(evidence, tmp_path):
+    """The assessability verdict is the first thing on page 1, in words: its status, why, and what to do."""
     from pypdf import PdfReader
+
+    from pipeline.result_model import Verdict
 
     result, pictures = evidence
     plain = PdfReader(write_report(result, tmp_path / "plain.pdf", pictures)).pages[0].extract_text()
-    assert "Verdict" not in plain
-    given = {**result, "summary": {**result["summary"], "verdict": "Verdict: not assessable, the worker is hidden"}}
+    assert f"Verdict: {result.summary.verdict.status}" in plain and "{" not in plain  # words, not a dump of the record
+    verdict = Verdict(status="partly assessable", reasons=["The worker is in view in only 40% of the video."],
+                      advice=["Keep the worker in the picture for the whole task."])
+    given = result.model_copy(update={"summary": result.summary.model_copy(update={"verdict": verdict})})
     first = PdfReader(write_report(given, tmp_path / "given.pdf", pictures)).pages[0].extract_text()
-    assert first.index("Verdict: not assessable") < first.index("RULA: highest score")
+    assert first.index("Verdict: partly assessable") < first.index("in view in only 40%") < first.index("Keep the worker")
+    assert first.index("Keep the worker") < first.index("RULA: highest score")
 
 
 def test_a_portrait_videos_pictures_keep_the_first_page_whole(evidence, tmp_path):

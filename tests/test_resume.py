@@ -13,6 +13,7 @@ import pytest
 from ergo_tasks import State
 from ergo_tasks.analysis import ANALYZE_TASK, register
 from ergo_tasks.analysis.keys import upload_key
+from pipeline.result_model import AnalysisResult
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
 from tests.conftest import storage_env
@@ -43,7 +44,7 @@ def _chunks_logged(stderr: str, job_id: str) -> list[int]:
     return chunks
 
 
-def _result(store, doc) -> dict:
+def _result(store, doc) -> AnalysisResult:
     return load_result(store.get(doc.result_keys["pkl"]).body)
 
 
@@ -84,9 +85,10 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(s3_store, tmp_path):
     reference_job = app.send_task(ANALYZE_TASK, kwargs={"video_key": key, **KWARGS})
     app.run_until_ready(reference_job.id, "reference")
     resumed, reference = _result(s3_store, doc), _result(s3_store, reference_job.status_doc)
-    np.testing.assert_array_equal(resumed["frame_indices"], reference["frame_indices"])
-    np.testing.assert_array_equal(resumed["keypoints"], reference["keypoints"])
-    for group in ("angles", "rula", "reba"):
-        for name in reference[group]:
-            np.testing.assert_array_equal(resumed[group][name], reference[group][name], err_msg=f"{group}.{name}")
-    assert resumed["summary"] == reference["summary"]
+    np.testing.assert_array_equal(resumed.frame_indices, reference.frame_indices)
+    np.testing.assert_array_equal(resumed.keypoints, reference.keypoints)
+    for group, got, want in (("angles", resumed.angles, reference.angles), ("rula", resumed.rula.columns(), reference.rula.columns()),
+                             ("reba", resumed.reba.columns(), reference.reba.columns())):
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=f"{group}.{name}")
+    assert resumed.summary == reference.summary

@@ -15,6 +15,7 @@ from benchmarks import accuracy
 from ergo_tasks.analysis.settings import AnalysisSettings
 from pipeline.angles import AngleSettings, camera_tilt
 from pipeline.pose.blazepose import BlazePose
+from pipeline.result_model import AnalysisResult
 from pipeline.sides import SideSettings, _turn_back, face_agreement, keep_sides, mirrored
 from pipeline.tracking import MainPerson
 
@@ -28,8 +29,8 @@ def raw(pose_models):
         return accuracy.analyse_cameras(accuracy.fetch_demo(), model, ("cam01", "cam02"), fps=15.0)
 
 
-def _main(result: dict) -> MainPerson:
-    return MainPerson(result["keypoints"].copy(), result["boxes"].copy(), result["detected"].copy(), result["world_keypoints"].copy())
+def _main(result: AnalysisResult) -> MainPerson:
+    return MainPerson(result.keypoints.copy(), result.boxes.copy(), result.detected.copy(), result.world_keypoints.copy())
 
 
 def _left_of_right(main: MainPerson, names: list[str], part: str) -> np.ndarray:
@@ -43,26 +44,26 @@ def test_a_frontal_view_with_a_strong_side_bend_keeps_its_sides(raw):
     frames (9 of the 21 it keeps at 15 fps: the left shoulder on the image's left).  Undone, every frame faces the camera,
     the 3D face looks along the chest again, and undoing twice changes nothing."""
     result = raw["cam02"]
-    names = result["keypoint_names"]
+    names = result.keypoint_names
     main = _main(result)
     before = {part: _left_of_right(main, names, part) for part in ("shoulder", "hip")}
     assert (~before["shoulder"]).sum() >= 4
-    swapped = keep_sides(main, names, result["timestamps"])
+    swapped = keep_sides(main, names, result.timestamps)
     assert swapped.sum() == (~before["shoulder"]).sum()
     for part in ("shoulder", "hip"):
         assert _left_of_right(main, names, part).all(), part
     agreement = face_agreement(main.world, main.keypoints, names, SideSettings().min_confidence)
     assert (agreement[main.detected] > 0.5).all()
-    again = _main({**result, "keypoints": main.keypoints, "world_keypoints": main.world})
-    assert not keep_sides(again, names, result["timestamps"]).any()
+    again = MainPerson(main.keypoints.copy(), result.boxes.copy(), result.detected.copy(), main.world.copy())
+    assert not keep_sides(again, names, result.timestamps).any()
 
 
 def test_a_view_the_model_labels_right_is_left_alone(raw):
     result = raw["cam01"]
     main = _main(result)
-    assert not keep_sides(main, result["keypoint_names"], result["timestamps"]).any()
-    np.testing.assert_array_equal(main.keypoints, result["keypoints"])
-    np.testing.assert_array_equal(main.world, result["world_keypoints"])
+    assert not keep_sides(main, result.keypoint_names, result.timestamps).any()
+    np.testing.assert_array_equal(main.keypoints, result.keypoints)
+    np.testing.assert_array_equal(main.world, result.world_keypoints)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +71,8 @@ def kept(raw):
     """cam02's real sequence with its sides kept: the truth the injected swaps are undone back to."""
     result = raw["cam02"]
     main = _main(result)
-    keep_sides(main, result["keypoint_names"], result["timestamps"])
-    return main, result["keypoint_names"], result["timestamps"]
+    keep_sides(main, result.keypoint_names, result.timestamps)
+    return main, result.keypoint_names, result.timestamps
 
 
 def _inject(main: MainPerson, names: list[str], frames: np.ndarray, turned: bool) -> MainPerson:

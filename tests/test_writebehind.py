@@ -77,7 +77,7 @@ def test_checkpoints_are_written_while_the_next_chunk_is_computed(video):
     assert sorted(bucket.saved) == [0, 1, 2]  # every write done by the time the analysis returns
     assert bucket.overlapped == [True, True]  # each write waited for the next chunk's computation, and saw it
     assert bucket.threads == {"checkpoint-writer"}
-    assert len(result["frame_indices"]) == 12
+    assert len(result.frame_indices) == 12
 
 
 def test_a_failed_write_fails_the_analysis_and_nothing_is_written_after_it(video):

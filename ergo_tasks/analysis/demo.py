@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.pose.assets import fetch
 
 from .settings import AnalysisSettings
+
+if TYPE_CHECKING:
+    from pipeline.result_model import AnalysisResult
 
 #: Seconds per step of the printed risk timeline.
 TIMELINE_STEP_S = 2.0
@@ -47,9 +51,9 @@ class DemoCheck:
     rula_max: int | None
 
     @classmethod
-    def of(cls, result: dict) -> DemoCheck:
-        rula = result["rula"]["grand_score"][~np.isnan(result["rula"]["grand_score"])]
-        return cls(float(np.mean(result["detected"])), int(rula.min()) if len(rula) else None, int(rula.max()) if len(rula) else None)
+    def of(cls, result: AnalysisResult) -> DemoCheck:
+        rula = result.rula.grand_score[~np.isnan(result.rula.grand_score)]
+        return cls(float(np.mean(result.detected)), int(rula.min()) if len(rula) else None, int(rula.max()) if len(rula) else None)
 
     @property
     def changes(self) -> bool:

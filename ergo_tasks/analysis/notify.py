@@ -7,6 +7,8 @@ import urllib.request
 
 import structlog
 
+from pipeline.result_model import RESULT_FORMAT, Summary, read_document
+
 from ..app import TaskApp
 from ..middleware import Middleware
 from ..states import State
@@ -18,15 +20,21 @@ log = structlog.get_logger(__name__)
 def message(doc: JobStatus) -> dict:
     """``{"text": ...}``: what Slack (and most chat webhooks) accept."""
     if doc.state == State.SUCCESS:
-        summary = (doc.result or {}).get("summary", {}) if isinstance(doc.result, dict) else {}
-        rula, reba = summary.get("rula", {}), summary.get("reba", {})
-        scores = f" RULA max {rula.get('max')}, REBA max {reba.get('max')}." if rula else ""
+        summary = _summary(doc.result)
+        scores = f" RULA max {summary.rula.max}, REBA max {summary.reba.max}." if summary else ""
         text = f"Ergonomic analysis {doc.job_id} completed.{scores}"
     elif doc.state == State.FAILURE:
         text = f"Ergonomic analysis {doc.job_id} failed: {doc.error.message if doc.error else 'unknown error'}"
     else:
         text = f"Ergonomic analysis {doc.job_id} was cancelled."
     return {"text": text, "job_id": doc.job_id, "state": str(doc.state)}
+
+
+def _summary(result: object) -> Summary | None:
+    """The analysis's summary; None for a job whose result is no analysis result (a part of a long video's)."""
+    if not isinstance(result, dict) or result.get("format") != RESULT_FORMAT:
+        return None
+    return read_document(result).summary
 
 
 class WebhookNotifier(Middleware):

@@ -31,6 +31,7 @@ from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
 if TYPE_CHECKING:
     from pipeline.pose.blazeface import FaceDetector
+    from pipeline.result_model import AnalysisResult
 
 log = structlog.get_logger(__name__)
 
@@ -151,7 +152,6 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
     """
     from pipeline.analysis import Plan, analyze_video, fingerprint, parts
     from pipeline.pose import load_pose_model
-    from pipeline.results import summary_document
 
     if not isinstance(video_key, str) or not video_key.startswith(UPLOADS):
         raise TaskError("The video key must name an uploaded video (uploads/...).")
@@ -179,7 +179,7 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
         self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
         faces = _face_detector(settings) if blur_faces else None
         _write_results(self, result, video, scratch, blur_faces, faces, options.preset.overlay if overlay is None else overlay)
-    return summary_document(result)
+    return result.document()
 
 
 def _download(self, video_key: str, video_etag: str | None, settings: AnalysisSettings, scratch: Path) -> Path:
@@ -235,7 +235,7 @@ def _face_detector(settings: AnalysisSettings) -> FaceDetector | None:
         return None
 
 
-def _write_results(self, result: dict, video: Path, scratch: Path, blur_faces: bool, faces: FaceDetector | None,
+def _write_results(self, result: AnalysisResult, video: Path, scratch: Path, blur_faces: bool, faces: FaceDetector | None,
                    overlay: bool) -> None:
     """The result files, the posture pictures and (when asked) the annotated video, under ``results/<job_id>/``."""
     from pipeline.results import CONTENT_TYPES, FILES, PICTURES, write_results
@@ -247,8 +247,8 @@ def _write_results(self, result: dict, video: Path, scratch: Path, blur_faces: b
     for artifact, path in paths.items():
         keys[artifact] = f"{prefix}{FILES[artifact]}"
         store.upload_file(keys[artifact], path, content_type=CONTENT_TYPES[artifact])
-    for picture in result["pictures"]:  # listed by their path under the job's results: frames/<time>.jpg
-        name = f"{PICTURES}/{picture['file']}"
+    for picture in result.pictures:  # listed by their path under the job's results: frames/<time>.jpg
+        name = f"{PICTURES}/{picture.file}"
         keys[name] = f"{prefix}{name}"
         store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
     self.set_result_keys(**keys)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline.pose import MODELS
 from pipeline.presets import DEFAULT_PRESET, PRESETS
+from pipeline.result_model import read_document
 
 from ..analysis.local import RANDOM_WARNING, failure_message, run_analysis
 from ..status import JobStatus
@@ -46,7 +47,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if out is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
-    print_summary(doc.result["summary"])
+    print_summary(read_document(doc.result).summary)
     print_files(out)
     if args.weights == "random":
         print(RANDOM_WARNING, file=sys.stderr)

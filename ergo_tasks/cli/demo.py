@@ -39,10 +39,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if folder is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
-    print_summary(doc.result["summary"])
     result = load_result(folder / "result.pkl")
-    for method, scores in (("RULA", result["rula"]["grand_score"]), ("REBA", result["reba"]["reba_score"])):
-        steps = ", ".join(f"{start:.0f}s:{'-' if top is None else int(top)}" for start, top in risk_timeline(result["timestamps"], scores))
+    print_summary(result.summary)
+    for method, scores in (("RULA", result.rula.grand_score), ("REBA", result.reba.reba_score)):
+        steps = ", ".join(f"{start:.0f}s:{'-' if top is None else int(top)}" for start, top in risk_timeline(result.timestamps, scores))
         print(f"{method} over time (highest per {TIMELINE_STEP_S:.0f} s): {steps}")
     print_files(folder)
     check = DemoCheck.of(result)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from ..status import JobStatus
 from ..timeutil import isoformat
+
+if TYPE_CHECKING:
+    from pipeline.result_model import Summary, Verdict
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -67,37 +70,34 @@ class JobProgress:
         self.bar.close()
 
 
-def print_verdict(verdict: dict) -> None:
+def print_verdict(verdict: Verdict) -> None:
     """Whether the video could be assessed, why not fully, and what to do about it."""
-    print(f"Verdict: {verdict['status']}")
-    for reason in verdict["reasons"]:
+    print(f"Verdict: {verdict.status}")
+    for reason in verdict.reasons:
         print(f"  - {reason}")
-    for advice in verdict["advice"]:
+    for advice in verdict.advice:
         print(f"  To do: {advice}")
 
 
-def print_summary(summary: dict) -> None:
-    rula, reba = summary["rula"], summary["reba"]
-    verdict = summary.get("verdict")  # results made before verdicts have none
-    if verdict:
-        print_verdict(verdict)
-    rejected = f" ({summary['frames_rejected']} rejected as not a person)" if summary.get("frames_rejected") else ""
-    print(f"Frames analysed: {summary['frames_analysed']}, person detected in {summary['detection_rate']:.0%}{rejected}")
-    if verdict and verdict["status"] == "not assessable":
+def print_summary(summary: Summary) -> None:
+    print_verdict(summary.verdict)
+    rejected = f" ({summary.frames_rejected} rejected as not a person)" if summary.frames_rejected else ""
+    print(f"Frames analysed: {summary.frames_analysed}, person detected in {summary.detection_rate:.0%}{rejected}")
+    if summary.verdict.status == "not assessable":
         return  # no score and no risk level stands for a video that could not be assessed
-    for name, block in (("RULA", rula), ("REBA", reba)):
-        if block["max"] is None:
+    for name, block in (("RULA", summary.rula), ("REBA", summary.reba)):
+        if block.max is None:
             print(f"{name}: no frame could be scored")
             continue
-        print(f"{name}: max {block['max']}, mean {block['mean']:.2f} (over {block['scored_frames']} scored frames)")
-        for level, row in block["levels"].items():
-            if row["frames"]:
-                print(f"  level {level} ({row['label']}): {row['share']:.0%} of scored time ({row['seconds']:.1f} s)")
-        worst = ", ".join(f"{m['time_s']:.1f} s (score {m['score']})" for m in block["worst_moments"][:3])
+        print(f"{name}: max {block.max}, mean {block.mean:.2f} (over {block.scored_frames} scored frames)")
+        for level, row in block.levels.items():
+            if row.frames:
+                print(f"  level {level} ({row.label}): {row.share:.0%} of scored time ({row.seconds:.1f} s)")
+        worst = ", ".join(f"{m.time_s:.1f} s (score {m.score})" for m in block.worst_moments[:3])
         print(f"  worst moments: {worst}")
-    for run in summary["sustained_postures"][:5]:
-        print(f"Sustained: {run['part']} {run['band']} from {run['start_s']:.1f} s for {run['duration_s']:.1f} s")
-    for damage in summary["damaged_spans"]:
+    for run in summary.sustained_postures[:5]:
+        print(f"Sustained: {run.part} {run.band} from {run.start_s:.1f} s for {run.duration_s:.1f} s")
+    for damage in summary.damaged_spans:
         print(f"Skipped damaged video: {damage}")
 
 

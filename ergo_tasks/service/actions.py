@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from pipeline.assessment import TASK_GROUPS, AssessmentParams
 from pipeline.ergonomics import RISK_LEVELS
 from pipeline.presets import PRESETS
+from pipeline.result_model import result_schema
 from pipeline.results import ARTIFACT_LABELS, FILES
 from statestore import StoreError
 
@@ -104,7 +105,7 @@ def service_info(settings: ServiceSettings | None) -> dict:
     return {"max_upload_bytes": settings.max_upload_bytes if settings else None, "video_types": VIDEO_TYPES,
             "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "artifact_labels": ARTIFACT_LABELS,
             "risk_levels": RISK_LEVELS,
-            "task_details": _task_details()}
+            "task_details": _task_details(), "result": result_schema()}
 
 
 def _task_details() -> list[dict]:

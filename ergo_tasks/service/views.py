@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from pipeline.result_model import RESULT_FORMAT, Picture, read_document
 from pipeline.results import FILES, PICTURES
 
 from ..analysis.retention import can_resume
@@ -89,23 +90,24 @@ class JobViews:
     def _results(self, doc: JobStatus, with_urls: bool) -> dict:
         """A completed job's summary, how its scores were made (which model, which inputs were measured and which
         assumed), its posture pictures and, with ``with_urls``, the link to its result file."""
-        result = doc.result if isinstance(doc.result, dict) else {}
-        model = result.get("model") or {}
-        warnings = [model.get("warning"), *((result.get("summary") or {}).get("warnings") or [])]
-        view = {"summary": result.get("summary"), "warning": " ".join(warning for warning in warnings if warning) or None,
-                "model": {key: model.get(key) for key in ("name", "weights")}, "inputs": result.get("inputs"),
-                "pictures": self._pictures(doc, result, with_urls)}
+        view = {"summary": None, "warning": None, "model": {"name": None, "weights": None}, "inputs": None, "pictures": []}
+        if isinstance(doc.result, dict) and doc.result.get("format") == RESULT_FORMAT:  # a part's result is not one
+            result = read_document(doc.result)
+            warnings = [result.model.warning, *result.summary.warnings]
+            view.update(summary=doc.result["summary"], warning=" ".join(warning for warning in warnings if warning) or None,
+                        model={"name": result.model.name, "weights": result.model.weights}, inputs=doc.result["inputs"],
+                        pictures=self._pictures(doc, result.pictures, with_urls))
         if with_urls and "pkl" in doc.result_keys:
             # the bucket's lifecycle rules may have removed the files while the status document stayed
             view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
             view["download_url"] = None if view["results_expired"] else self.download_url(doc, "pkl")
         return view
 
-    def _pictures(self, doc: JobStatus, result: dict, with_urls: bool) -> list[dict]:
+    def _pictures(self, doc: JobStatus, pictures: list[Picture], with_urls: bool) -> list[dict]:
         expiry = self.settings.download_url_expiry_s
-        return [{**{k: picture.get(k) for k in ("time_s", "frame_index", "reasons", "face_blurred")},
+        return [{**picture.model_dump(include={"time_s", "frame_index", "reasons", "face_blurred"}),
                  "url": self.store.presign_get(doc.result_keys[key], expiry) if with_urls else None}
-                for picture in result.get("pictures") or [] if (key := f"{PICTURES}/{picture['file']}") in doc.result_keys]
+                for picture in pictures if (key := f"{PICTURES}/{picture.file}") in doc.result_keys]
 
 
 def _parts_view(doc: JobStatus, parts: list[JobStatus], price_per_second: float) -> dict:

@@ -1,0 +1,365 @@
+"""The analysis result's shape, in one place: the typed models every reader of a result goes through.
+
+:func:`pipeline.analysis.assemble` builds an :class:`AnalysisResult`; the result files (:mod:`.results`), the
+report, the posture pictures, the job's status and the command line read its attributes, so a field added, renamed
+or of another type fails where the result is made, not in a reader far away.  ``result.pkl`` holds
+:meth:`AnalysisResult.model_dump` (a plain dict of numpy arrays, numbers, strings, lists and dicts: safe to
+unpickle, see :func:`.results.load_result`); ``summary.json`` and the job's status hold the
+:class:`ResultDocument` part of it, as JSON.  :func:`result_schema` publishes the JSON schema with
+:data:`RESULT_VERSION`, which changes whenever the shape does.
+
+The per-frame columns are numpy arrays of one row per analysed frame (:class:`FrameColumns`), NaN where nothing
+was measured or scored; in JSON they are lists, with null for NaN.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
+from pydantic_core import core_schema
+
+from .angles import AngleSettings
+from .assessment import AssessmentParams
+from .errors import MalformedResult
+
+RESULT_FORMAT = "ergo-result"
+#: The shape's version, raised whenever the models below change it.  Version 1 files written before these models
+#: have the same shape; those from before the verdict and the rejections existed are refused as malformed.
+RESULT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    """A numpy array of ``ndim`` dimensions whose dtype is of one of the numpy ``kinds`` ("f" float, "iu" integer,
+    "b" bool): kept as the array (no copy) in Python, a nested list in JSON (NaN as null)."""
+
+    kinds: str
+    ndim: int
+    item: str  # the JSON type of an element
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            self.validate, serialization=core_schema.plain_serializer_function_ser_schema(_json_list, when_used="json"))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict:
+        element: dict = {"type": [self.item, "null"] if self.item == "number" else self.item}
+        for _ in range(self.ndim):
+            element = {"type": "array", "items": element}
+        return element
+
+    def validate(self, value: Any) -> np.ndarray:
+        if not isinstance(value, np.ndarray):
+            value = np.asarray(value, dtype=float if "f" in self.kinds else None)  # a JSON list (null: NaN)
+        if value.dtype.kind not in self.kinds:
+            raise ValueError(f"expected an array of {_KIND_WORDS[self.kinds]}, got one of {value.dtype}")
+        if value.ndim != self.ndim:
+            raise ValueError(f"expected an array of {self.ndim} dimension(s), got {value.ndim}")
+        return value
+
+
+_KIND_WORDS = {"f": "floats", "iu": "integers", "b": "booleans"}
+
+
+def _json_list(array: np.ndarray) -> list:
+    if array.dtype.kind == "f":
+        return np.where(np.isnan(array), None, array.astype(object)).tolist()
+    return array.tolist()
+
+
+#: Per-frame columns: (n,) floats, frame numbers and flags; (n, k, 3) points; (n, 5) boxes.
+Floats = Annotated[np.ndarray, Column("f", 1, "number")]
+Indices = Annotated[np.ndarray, Column("iu", 1, "integer")]
+Flags = Annotated[np.ndarray, Column("b", 1, "boolean")]
+Points = Annotated[np.ndarray, Column("f", 3, "number")]
+Boxes = Annotated[np.ndarray, Column("f", 2, "number")]
+
+
+class Record(BaseModel):
+    """A part of the result: no field it does not declare, every assignment checked."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# -- what was analysed, and how ------------------------------------------------------------------------------------
+class VideoRecord(Record):
+    """The video as probed (:class:`pipeline.video.VideoInfo`), with the name the person knows it by."""
+
+    name: str = Field("", description="the file name the person knows the video by (the upload's)")
+    frame_count: int
+    fps: float
+    width: int = Field(description="as displayed, after rotation")
+    height: int
+    rotation: int = Field(description="degrees counter-clockwise applied to stored frames to display them")
+    codec: str
+    reader: str = Field(description='"decord" or "pyav"')
+    size_bytes: int
+    duration: float = Field(description="seconds")
+    fallback_frames: list[int] = Field(description="frames decord failed on and PyAV read")
+
+
+class PresetRecord(Record):
+    """The quality preset (:class:`pipeline.presets.Preset`) as clients see it."""
+
+    name: str
+    sample_fps: float
+    description: str
+    overlay: bool
+    relative_time: float
+    default: bool
+
+
+class ModelRecord(Record):
+    """The pose model as it describes itself (each model adds its own details: variant, smoothing, tracking, ...),
+    with the numeric libraries' instruction set in force (:func:`pipeline.numerics.in_force`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    weights: str | None = None
+    device: str | None = None
+    precision: str | None = None
+    warning: str | None = Field(None, description="set when the scores are meaningless (random weights)")
+    numerics: dict[str, bool | str | list[str]]
+
+    @model_serializer(mode="wrap")
+    def _as_described(self, handler: Any) -> dict:
+        """Only what the model described: a detail it does not have is left out, not written as null."""
+        return {key: value for key, value in handler(self).items() if key in self.model_fields_set or value is not None}
+
+
+# -- what the scores stand on -------------------------------------------------------------------------------------
+class CameraTiltRecord(Record):
+    """Gravity's vertical as the camera sees it (:class:`pipeline.angles.CameraTilt`)."""
+
+    pitch: float
+    roll: float
+    method: str = Field(description='"given", "stance" or "none"')
+    confidence: str
+    frames: int
+    spread: float | None
+
+
+class Inputs(Record):
+    """Which inputs the video measured and which the job's task details stood in for."""
+
+    measured: list[str]
+    assumed: AssessmentParams = Field(description="every task detail with the value the scores used")
+    frames_with_assumed_knees: int
+    frames_measured: dict[str, int] = Field(description="per optional input, the exactly scored frames that measured it")
+    frames_scored: int
+    frames_ranged: int
+    angle_sources: dict[str, dict[Literal["3d", "2d"], int]] = Field(description="per angle, frames measured in 3D and in 2D")
+    camera_tilt: CameraTiltRecord | None = Field(description="None for models without 3D points")
+
+
+# -- the summary --------------------------------------------------------------------------------------------------
+class LevelTime(Record):
+    label: str
+    frames: int
+    seconds: float
+    share: float = Field(description="of the exactly scored frames")
+
+
+class Moment(Record):
+    time_s: float
+    frame_index: int
+    score: int
+
+
+class MethodSummary(Record):
+    """One method's (RULA's or REBA's) scores over the video."""
+
+    scored_frames: int
+    ranged_frames: int = Field(description="frames with a body part not seen: their score lies in a range")
+    ranged_max: int | None = Field(description="the highest a ranged frame's score could reach")
+    shares_of: Literal["scored_frames"]
+    max: int | None
+    mean: float | None
+    levels: dict[str, LevelTime] = Field(description="per level (its number as text)")
+    worst_moments: list[Moment]
+
+
+class BandTime(Record):
+    seconds: float
+    share: float
+
+
+class SustainedPosture(Record):
+    part: str
+    band: str
+    start_s: float
+    end_s: float
+    duration_s: float
+
+
+class Verdict(Record):
+    """Whether the job can be assessed, why not fully, and what to do (:func:`pipeline.summary.verdict`)."""
+
+    status: Literal["assessable", "partly assessable", "not assessable"]
+    reasons: list[str]
+    advice: list[str]
+
+
+class Summary(Record):
+    """The summary a safety engineer reads first (:func:`pipeline.summary.summarize`)."""
+
+    frames_analysed: int
+    frames_with_person: int
+    detection_rate: float
+    frames_rejected: int = Field(description="poses rejected as not a person (pipeline/plausibility.py)")
+    frames_scored: int
+    frames_ranged: int
+    frames_unscored: int
+    rula: MethodSummary
+    reba: MethodSummary
+    time_in_band: dict[str, dict[str, BandTime]] = Field(description="per body part, per band")
+    sustained_postures: list[SustainedPosture]
+    person_missing_spans: list[tuple[float, float]] = Field(description="(start, end) seconds")
+    damaged_spans: list[str]
+    worker_height_px: float | None
+    warnings: list[str]
+    verdict: Verdict
+
+
+class Picture(Record):
+    """A posture picture under ``frames/`` (:func:`pipeline.evidence.write_pictures`)."""
+
+    file: str
+    time_s: float
+    frame_index: int
+    reasons: list[str]
+    face_blurred: bool
+    faces_blurred: int = Field(description="how many faces were blurred (the worker's and everyone BlazeFace found)")
+    faces_searched: bool = Field(description="whether BlazeFace searched the picture for other people's faces (else only the worker's was blurred)")
+
+
+class ResultDocument(Record):
+    """What ``summary.json`` and the job's status hold: the result without its per-frame columns."""
+
+    format: Literal[RESULT_FORMAT]  # type: ignore[valid-type]
+    version: Literal[RESULT_VERSION]  # type: ignore[valid-type]
+    job_id: str | None
+    created_at: str = Field(description="ISO-8601 UTC")
+    video: VideoRecord
+    preset: PresetRecord
+    model: ModelRecord
+    inputs: Inputs
+    summary: Summary
+    pictures: list[Picture] = Field(default_factory=list, description="written with the result files")
+
+
+# -- per frame ----------------------------------------------------------------------------------------------------
+class ScoreColumns(Record):
+    """A method's per-frame scores, every intermediate one; NaN where not scored.  In a *ranged* frame (a body part
+    out of sight) the exact grand score is NaN and the ``_min``/``_max`` columns bound it."""
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Name to column, in the worksheet's order (as frames.csv writes them)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+class RulaColumns(ScoreColumns):
+    upper_arm: Floats
+    lower_arm: Floats
+    wrist: Floats
+    wrist_twist: Floats
+    neck: Floats
+    trunk: Floats
+    legs: Floats
+    table_a: Floats
+    table_b: Floats
+    score_c: Floats
+    score_d: Floats
+    grand_score: Floats
+    action_level: Floats
+    grand_score_min: Floats
+    grand_score_max: Floats
+
+
+class RebaColumns(ScoreColumns):
+    trunk: Floats
+    neck: Floats
+    legs: Floats
+    upper_arm: Floats
+    lower_arm: Floats
+    wrist: Floats
+    table_a: Floats
+    table_b: Floats
+    score_a: Floats
+    score_b: Floats
+    score_c: Floats
+    reba_score: Floats
+    risk_level: Floats = Field(description="0 negligible .. 4 very high")
+    reba_score_min: Floats
+    reba_score_max: Floats
+
+
+class FrameColumns(Record):
+    """One row per analysed frame: the main worker's points, angles and scores."""
+
+    frame_indices: Indices = Field(description="analysed frame numbers in the video")
+    timestamps: Floats = Field(description="their times, seconds")
+    keypoint_names: list[str]
+    keypoints: Points = Field(description="(n, k, 3): x, y in pixels of the analysed frame, confidence; NaN if absent")
+    world_keypoints: Points | None = Field(description="(n, k, 3) metres (x right, y down, z away), None without 3D")
+    boxes: Boxes = Field(description="(n, 5): the main worker's box and score")
+    detected: Flags = Field(description="a person was found and accepted as one")
+    rejections: list[str] = Field(description='why a pose found was rejected as not a person ("" if not)')
+    angles: dict[str, Floats] = Field(description="degrees (pipeline/angles.py), NaN if not measurable")
+    angle_sources: dict[str, dict[Literal["3d", "2d"], int]]
+    rula: RulaColumns
+    reba: RebaColumns
+
+    @model_validator(mode="after")
+    def _one_row_per_frame(self) -> FrameColumns:
+        frames = len(self.frame_indices)
+        columns = {"timestamps": self.timestamps, "keypoints": self.keypoints, "world_keypoints": self.world_keypoints,
+                   "boxes": self.boxes, "detected": self.detected, "rejections": self.rejections,
+                   **{f"angles.{name}": values for name, values in self.angles.items()},
+                   **{f"rula.{name}": values for name, values in self.rula.columns().items()},
+                   **{f"reba.{name}": values for name, values in self.reba.columns().items()}}
+        wrong = [f"{name} has {len(values)}" for name, values in columns.items() if values is not None and len(values) != frames]
+        if wrong:
+            raise ValueError(f"every per-frame column needs one row for each of the {frames} frames: {', '.join(wrong)}")
+        return self
+
+
+class AnalysisResult(ResultDocument, FrameColumns):
+    """The whole result of one analysis (``result.pkl``)."""
+
+    angle_settings: AngleSettings
+
+    def document(self) -> dict:
+        """The :class:`ResultDocument` part, as JSON data (``summary.json``, the job's status)."""
+        return json.loads(self.model_dump_json(include=set(ResultDocument.model_fields)))
+
+
+def problems(error: ValidationError) -> str:
+    """A validation error in words: each field's dotted place and what is wrong with it."""
+    return "; ".join(f"{'.'.join(str(part) for part in item['loc']) or 'the result'}: {item['msg']}" for item in error.errors())
+
+
+def validated(data: dict) -> AnalysisResult:
+    """``data`` as an :class:`AnalysisResult`; a malformed one is refused with what is wrong, field by field."""
+    return _checked(AnalysisResult, data)
+
+
+def read_document(data: dict) -> ResultDocument:
+    """A job's result as its status holds it (JSON data) as a :class:`ResultDocument`, refused like :func:`validated`."""
+    return _checked(ResultDocument, data)
+
+
+def _checked(model: type[Record], data: dict) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise MalformedResult(f"The result is malformed: {problems(error)}.") from None
+
+
+def result_schema() -> dict:
+    """The result's JSON schema and version, for clients (``/api/info``)."""
+    return {"version": RESULT_VERSION, "schema": AnalysisResult.model_json_schema(mode="serialization")}
