@@ -96,24 +96,27 @@ MEASURED = ("trunk_flexion", "neck_flexion", "upper_arm", "elbow_flexion", "knee
 SOMETIMES_MEASURED = ("wrist_flexion", "trunk_side_bent", "neck_side_bent", "arm_abducted")
 
 
-def _worst_side(angles: dict[str, np.ndarray], frame: int) -> tuple[float, float, float, float] | None:
+def _view(angles: dict[str, np.ndarray], frame: int) -> dict[str, float]:
+    """One frame's angles."""
+    return {name: float(series[frame]) for name, series in angles.items()}
+
+
+def _worst_side(view: dict[str, float]) -> tuple[float, float, float, float] | None:
     """(upper arm, elbow, wrist, abduction) of the side with the higher (riskier) upper-arm angle, if one is measured.
 
     The wrist and the abduction come from the same side (NaN where not measured: a hand not seen, a 2D model).
     """
     sides = []
     for side in ("left", "right"):
-        arm, elbow = angles[f"upper_arm_{side}"][frame], angles[f"elbow_{side}"][frame]
+        arm, elbow = view[f"upper_arm_{side}"], view[f"elbow_{side}"]
         if not (math.isnan(arm) or math.isnan(elbow)):
-            wrist = angles[f"wrist_{side}"][frame]
-            abduction = angles[f"upper_arm_abduction_{side}"][frame] if f"upper_arm_abduction_{side}" in angles else math.nan
-            sides.append((E.upper_arm_base(arm), abs(arm), arm, elbow, wrist, abduction))
+            sides.append((E.upper_arm_base(arm), abs(arm), arm, elbow, view[f"wrist_{side}"], view.get(f"upper_arm_abduction_{side}", math.nan)))
     return max(sides, key=lambda s: s[:2])[2:] if sides else None
 
 
-def _side_bent(angles: dict[str, np.ndarray], name: str, frame: int, assumed: bool, threshold: float) -> tuple[bool, bool]:
+def _side_bent(view: dict[str, float], name: str, assumed: bool, threshold: float) -> tuple[bool, bool]:
     """(side-bent?, measured?) for one frame: a measured bend decides, else the assumption stands."""
-    value = angles[name][frame]
+    value = view.get(name, math.nan)
     return (assumed, False) if math.isnan(value) else (value > threshold, True)
 
 
@@ -169,13 +172,62 @@ def _scores(trunk: float, neck: float, arm: tuple[float, float, float, float], k
     return r, b
 
 
-def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+#: A posture to score: (trunk flexion, neck flexion, arm as :func:`_worst_side` gives it, trunk side-bent, neck side-bent).
+Posture = tuple[float, float, tuple[float, float, float, float], bool, bool]
+
+
+def _postures(view: dict[str, float], params: AssessmentParams, unseen: dict[str, tuple]) -> tuple[list[Posture], dict[str, bool]]:
+    """Every posture one frame's angles allow (one where trunk, neck and an arm were seen; each unseen part standing
+    for every band of :func:`unseen_angles`), and which parts were seen."""
+    trunk, neck, arm = view["trunk_flexion"], view["neck_flexion"], _worst_side(view)
+    seen = {"trunk": not math.isnan(trunk), "neck": not math.isnan(neck), "arm": arm is not None}
+    trunk_side_bent = _side_bent(view, "trunk_side_bend", params.trunk_side_bent, params.side_bend_threshold)[0]
+    neck_side_bent = _side_bent(view, "neck_side_bend", params.neck_side_bent, params.side_bend_threshold)[0]
+    postures = [(t, n, a, trunk_side_bent, neck_side_bent) for t in ((trunk,) if seen["trunk"] else unseen["trunk"])
+                for n in ((neck,) if seen["neck"] else unseen["neck"]) for a in ((arm,) if seen["arm"] else unseen["arm"])]
+    return postures, seen
+
+
+def _bands(posture: Posture, params: AssessmentParams) -> tuple:
+    """What the worksheets read of a posture (each angle's band, the flags): postures alike in it score alike."""
+    trunk, neck, (upper_arm, elbow, wrist, abduction), trunk_side_bent, neck_side_bent = posture
+    tolerance, wrist_flexion = params.neutral_tolerance, params.wrist_flexion if math.isnan(wrist) else wrist
+    return (E.rula_trunk_base(trunk, tolerance), E.reba_trunk_base(trunk, tolerance), trunk_side_bent, E.rula_neck_base(neck, tolerance),
+            E.reba_neck_base(neck, tolerance), neck_side_bent, E.upper_arm_base(upper_arm), E.lower_arm_base(elbow),
+            E.rula_wrist_base(wrist_flexion, tolerance), E.reba_wrist_base(wrist_flexion),
+            params.arm_abducted if math.isnan(abduction) else abduction > params.abduction_threshold)
+
+
+def _hidden_trunk_postures(view: dict[str, float], hidden: dict[str, np.ndarray], frame: int, params: AssessmentParams,
+                           unseen: dict[str, tuple]) -> tuple[list[Posture], dict[str, bool]]:
+    """The postures of a frame whose trunk is hidden: for each candidate trunk (:func:`pipeline.angles.hidden_trunk_angles`)
+    the neck and arm angles it implies, coupled to it; parts not seen at all stand for every band."""
+    alike: dict[tuple, dict[str, float]] = {}  # one candidate for each distinct reading of the worksheets
+    for candidate in range(hidden["trunk_flexion"].shape[1]):
+        posed = {**view, **{name: float(values[frame, candidate]) for name, values in hidden.items()}}
+        arm = _worst_side(posed) or (math.nan,) * 4
+        key = _bands((posed["trunk_flexion"], posed["neck_flexion"], arm,
+                      _side_bent(posed, "trunk_side_bend", params.trunk_side_bent, params.side_bend_threshold)[0],
+                      _side_bent(posed, "neck_side_bend", params.neck_side_bent, params.side_bend_threshold)[0]), params)
+        alike.setdefault(key, posed)
+    postures, seen = {}, {"trunk": False, "neck": False, "arm": False}
+    for posed in alike.values():
+        found, part_seen = _postures(posed, params, unseen)
+        seen.update({part: True for part in ("neck", "arm") if part_seen[part]})
+        for posture in found:
+            postures.setdefault(_bands(posture, params), posture)
+    return list(postures.values()), seen
+
+
+def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
+                 hidden: dict[str, np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """RULA and REBA arrays and a record of the inputs.
 
     A frame with trunk, neck and an arm seen is scored exactly.  A frame with some of them seen is *ranged*: the
     scores of what was seen (a body part's score, an intermediate table score where the unseen part does not move
     it), and its grand scores as a range (:data:`RANGE_FIELDS`), NaN in the exact fields.  A frame with none seen
-    is unscored: NaN throughout.
+    is unscored: NaN throughout.  ``hidden``: for frames whose trunk is out of view, the trunk-dependent angles of
+    every trunk it could be (:func:`pipeline.angles.hidden_trunk_angles`): their neck and arms are ranged with it.
     """
     frames = len(angles["trunk_flexion"])
     rula = {name: np.full(frames, np.nan) for name in (*RULA_FIELDS, *RANGE_FIELDS["rula"])}
@@ -184,28 +236,25 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tup
     knees_assumed, ranged = 0, 0
     measured = dict.fromkeys(SOMETIMES_MEASURED, 0)  # frames where each optional input was measured
     for frame in range(frames):
-        trunk, neck = angles["trunk_flexion"][frame], angles["neck_flexion"][frame]
-        arm = _worst_side(angles, frame)
-        seen = {"trunk": not math.isnan(trunk), "neck": not math.isnan(neck), "arm": arm is not None}
+        view = _view(angles, frame)
+        postures, seen = _postures(view, params, unseen)
+        if not seen["trunk"] and hidden is not None and not math.isnan(hidden["trunk_flexion"][frame, 0]):
+            postures, seen = _hidden_trunk_postures(view, hidden, frame, params, unseen)
         if not any(seen.values()):
             continue
         exact = all(seen.values())
         ranged += not exact
-        knee = np.nanmax([angles["knee_left"][frame], angles["knee_right"][frame], -1.0])
+        knee = np.nanmax([view["knee_left"], view["knee_right"], -1.0])
         if knee < 0:
             knee = params.assumed_knee_flexion
             knees_assumed += exact
-        trunk_side_bent, trunk_bend_measured = _side_bent(angles, "trunk_side_bend", frame, params.trunk_side_bent, params.side_bend_threshold)
-        neck_side_bent, neck_bend_measured = _side_bent(angles, "neck_side_bend", frame, params.neck_side_bent, params.side_bend_threshold)
-        wrist_seen = arm is not None and not math.isnan(arm[2])
-        abduction_seen = arm is not None and not math.isnan(arm[3])
-        for name, was_measured in (("wrist_flexion", wrist_seen), ("trunk_side_bent", trunk_bend_measured),
-                                   ("neck_side_bent", neck_bend_measured), ("arm_abducted", abduction_seen)):
-            measured[name] += was_measured and exact  # counted over the exactly scored frames, as frames_scored is
-        results = [_scores(t, n, a, knee, trunk_side_bent, neck_side_bent, params)
-                   for t in ((trunk,) if seen["trunk"] else unseen["trunk"])
-                   for n in ((neck,) if seen["neck"] else unseen["neck"])
-                   for a in ((arm,) if seen["arm"] else unseen["arm"])]
+        if exact:  # counted over the exactly scored frames, as frames_scored is
+            _, _, arm, _, _ = postures[0]
+            for name, was_measured in (("wrist_flexion", not math.isnan(arm[2])), ("arm_abducted", not math.isnan(arm[3])),
+                                       ("trunk_side_bent", not math.isnan(view.get("trunk_side_bend", math.nan))),
+                                       ("neck_side_bent", not math.isnan(view.get("neck_side_bend", math.nan)))):
+                measured[name] += was_measured
+        results = [_scores(t, n, a, knee, trunk_side_bent, neck_side_bent, params) for t, n, a, trunk_side_bent, neck_side_bent in postures]
         for method, scores, grand, index in ((rula, [r for r, _ in results], "grand_score", 0), (reba, [b for _, b in results], "reba_score", 1)):
             rows = [score.as_dict() for score in scores]
             for name in rows[0]:
@@ -229,3 +278,27 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tup
         "frames_ranged": ranged,
     }
     return rula, reba, inputs
+
+
+#: The body parts a frame's record names when they are out of view, and the angles that show each.
+PART_ANGLES = {"trunk": ("trunk_flexion",), "neck": ("neck_flexion",), "upper arms": ("upper_arm_left", "upper_arm_right"),
+               "lower arms": ("elbow_left", "elbow_right"), "wrists": ("wrist_left", "wrist_right"), "legs": ("knee_left", "knee_right")}
+
+
+#: Between the parts a frame's record names (no comma: frames.csv's readers split on those).
+PARTS_JOINED = "; "
+
+
+def parts_out_of_view(angles: dict[str, np.ndarray], detected: np.ndarray, hidden: dict[str, np.ndarray] | None = None) -> list[str]:
+    """Per frame, the body parts not seen ("trunk; legs"): a part whose angles were measured neither against the
+    trunk nor, where the trunk is hidden, against any trunk it could be (``hidden``); "" in frames without a person."""
+    seen = {}
+    for part, names in PART_ANGLES.items():
+        shown = np.zeros(len(detected), bool)
+        for name in names:
+            shown |= ~np.isnan(angles[name])
+            if hidden is not None and name in hidden and part != "trunk":  # a candidate trunk is not a trunk seen
+                shown |= ~np.isnan(hidden[name]).all(axis=1)
+        seen[part] = shown
+    return [PARTS_JOINED.join(part for part, shown in seen.items() if not shown[frame]) if detected[frame] else ""
+            for frame in range(len(detected))]

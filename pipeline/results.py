@@ -23,6 +23,7 @@ Keys of ``result.pkl`` (version 1):
 ``boxes``              (n, 5) float32: the main worker's box and score
 ``detected``           (n,) bool: a person was found (and accepted as one: see pipeline/plausibility.py)
 ``rejections``         (n,) list of str: why a pose found in the frame was rejected as not a person ("" if not)
+``out_of_view``        (n,) list of str: the body parts not seen in the frame ("trunk; legs"; "" if all were, or no person)
 ``angles``             dict of (n,) float64 angles in degrees (see pipeline/angles.py), NaN if not measurable
 ``rula``, ``reba``     dicts of (n,) float64 per-frame scores, every intermediate score; NaN if not scored.  Where a
                        body part was out of sight the frame is *ranged*: the scores of what was seen, NaN for the
@@ -121,14 +122,16 @@ def summary_document(result: dict) -> dict:
 def frame_rows(result: dict) -> tuple[list[str], list[list]]:
     """Header and rows of the per-frame table (CSV and the Excel 'Frames' sheet)."""
     angles, rula, reba = result["angles"], result["rula"], result["reba"]
-    header = ["frame_index", "time_s", "person_detected", "rejected_because", *angles, *(f"rula_{k}" for k in rula),
+    header = ["frame_index", "time_s", "person_detected", "rejected_because", "out_of_view", *angles, *(f"rula_{k}" for k in rula),
               *(f"reba_{k}" for k in reba)]
     columns = [*angles.values(), *rula.values(), *reba.values()]
-    rejections = result.get("rejections") or [""] * len(result["frame_indices"])  # results made before the check
+    blank = [""] * len(result["frame_indices"])
+    rejections = result.get("rejections") or blank  # results made before the check
+    out_of_view = result.get("out_of_view") or blank  # ...or before the record of the parts out of view
     rows = []
     for i, (index, time) in enumerate(zip(result["frame_indices"], result["timestamps"])):
         values = [None if math.isnan(c[i]) else round(float(c[i]), 2) for c in columns]
-        rows.append([int(index), round(float(time), 3), bool(result["detected"][i]), rejections[i], *values])
+        rows.append([int(index), round(float(time), 3), bool(result["detected"][i]), rejections[i], out_of_view[i], *values])
     return header, rows
 
 

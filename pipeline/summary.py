@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .assessment import PARTS_JOINED
 from .ergonomics import level_labels
 
 WORST_MOMENTS = 5
@@ -48,9 +49,18 @@ def _method(scores: np.ndarray, highest: np.ndarray, levels: dict, times: np.nda
     }
 
 
+def _worker_only(scores: dict[str, np.ndarray], detected: np.ndarray) -> dict[str, np.ndarray]:
+    """The scores with every frame without the worker (none found, or the pose rejected) blanked: no headline figure
+    may come from one, whatever the scoring left there."""
+    return {name: np.where(detected, values, np.nan) for name, values in scores.items()}
+
+
 def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
               frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
-              missing: list, damaged: list, rejected: int = 0) -> dict:
+              missing: list, damaged: list, rejected: int = 0, out_of_view: list[str] | None = None) -> dict:
+    """The headline figures, over the frames with the worker only (a frame without one carries no score), and the
+    counts they stand on; ``out_of_view``: per frame, the body parts not seen (:func:`pipeline.assessment.parts_out_of_view`)."""
+    rula, reba = _worker_only(rula, detected), _worker_only(reba, detected)
     scored = int((~np.isnan(rula["grand_score"])).sum())
     ranged = int((np.isnan(rula["grand_score"]) & ~np.isnan(rula["grand_score_max"])).sum())
     return {
@@ -61,6 +71,8 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
         "frames_rejected": rejected,
         # what the result stands on: frames scored exactly, as a range (a body part not seen), not at all
         "frames_scored": scored, "frames_ranged": ranged, "frames_unscored": int(len(times)) - scored - ranged,
+        # of the frames with the worker, how many left each body part out of view
+        "parts_out_of_view": _out_of_view(out_of_view or []),
         "rula": _method(rula["grand_score"], rula["grand_score_max"], _levels(rula["action_level"], level_labels("rula"), frame_seconds),
                         times, frame_indices),
         "reba": _method(reba["reba_score"], reba["reba_score_max"], _levels(reba["risk_level"], level_labels("reba"), frame_seconds),
@@ -72,9 +84,20 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
     }
 
 
+def _out_of_view(out_of_view: list[str]) -> dict[str, int]:
+    """Frames each body part was out of view in, most first."""
+    counts: dict[str, int] = {}
+    for parts in out_of_view:
+        for part in filter(None, parts.split(PARTS_JOINED)):
+            counts[part] = counts.get(part, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
 #: A job is fully assessable when the worker is accepted in at least this share of the frames read, and scored or
 #: ranged in at least this share of those.
 ASSESSABLE_SHARE = 0.8
+#: A body part out of view in more than this share of the frames with the worker is named in the verdict.
+HIDDEN_SHARE = 0.5
 #: More than this share of the poses found rejected as not a person makes the job only partly assessable.
 REJECTED_SHARE = 0.1
 
@@ -98,8 +121,12 @@ def verdict(summary: dict, worker_too_small: bool) -> dict:
     if person < ASSESSABLE_SHARE * frames:
         reasons.append(f"The worker is in view in only {person / frames:.0%} of the video.")
         advice.append("Keep the worker in the picture for the whole task.")
-    if judged < ASSESSABLE_SHARE * person:
-        reasons.append(f"Body parts were out of view most of the time: {judged} of {person} frames with the worker could be scored.")
+    hidden = {part: count for part, count in summary.get("parts_out_of_view", {}).items() if count > HIDDEN_SHARE * person}
+    if hidden or judged < ASSESSABLE_SHARE * person:
+        parts = ", ".join(f"the {part} in {count}" for part, count in hidden.items())
+        reasons.append(f"Body parts were out of view most of the time{': ' + parts + f' of {person} frames with the worker' if parts else ''}. "
+                       f"{summary['frames_scored']} frames were scored exactly, {summary['frames_ranged']} as a range of what the "
+                       f"hidden parts could be, {person - judged} not at all.")
         advice.append("Film the whole body, from the side, with nothing in front of the worker.")
     if rejected > REJECTED_SHARE * (person + rejected):
         reasons.append(f"{rejected} frames were rejected as implausible (the pose found was not a person's).")
@@ -107,6 +134,8 @@ def verdict(summary: dict, worker_too_small: bool) -> dict:
         reasons.append("The worker is small in the picture, so angles are less reliable.")
         advice.append("Film closer, so the worker fills most of the picture's height.")
     if summary["damaged_spans"]:
-        reasons.append("Parts of the video could not be read.")
+        damaged = summary["damaged_spans"]
+        more = f"; and {len(damaged) - 3} more chunks" if len(damaged) > 3 else ""
+        reasons.append(f"Parts of the video could not be read ({'; '.join(damaged[:3])}{more}).")
         advice.append("Export or copy the video again.")
     return {"status": "partly assessable" if reasons else "assessable", "reasons": reasons, "advice": advice}
