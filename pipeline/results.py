@@ -167,6 +167,7 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
     from openpyxl.styles import Font
 
     from .report import input_words
+    from .summary import shows_findings
 
     book = Workbook(write_only=True)
     bold = Font(bold=True)
@@ -186,6 +187,13 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
     sheet = book.create_sheet("Summary")
     sheet.column_dimensions["A"].width = 34
     title(sheet, "Ergonomic risk assessment")
+    verdict = summary.get("verdict")  # results made before verdicts have none
+    if verdict:
+        sheet.append(["Verdict", verdict["status"]])
+        for reason in verdict["reasons"]:
+            sheet.append(["Why", reason])
+        for advice in verdict["advice"]:
+            sheet.append(["What to do", advice])
     for warning in [result["model"].get("warning"), *result["summary"].get("warnings", [])]:
         if warning:
             sheet.append(["WARNING", warning])
@@ -194,12 +202,16 @@ def _write_workbook(result: dict, header: list[str], rows: list[list], path: Pat
                          ("Quality preset", f"{result['preset']['name']}: {result['preset']['description']}"),
                          ("Pose model", f"{result['model']['name']} ({result['model'].get('weights', '')})"),
                          ("Frames analysed", summary["frames_analysed"]), ("Frames with a person", summary["frames_with_person"]),
+                         ("Frames rejected as not a person", summary.get("frames_rejected", 0)),
                          ("Frames scored exactly", summary["frames_scored"]),
                          ("Frames scored as a range (a body part out of sight)", summary["frames_ranged"]),
                          ("Frames not scored", summary["frames_unscored"]),
                          ("Detection rate", percent(sheet, summary["detection_rate"]))]:
         sheet.append([label, value])
-    for method, key in (("RULA", "rula"), ("REBA", "reba")):
+    if not shows_findings(summary):
+        sheet.append([])
+        sheet.append(["RULA and REBA", "no score and no risk level: the video is not assessable (see the verdict above)"])
+    for method, key in (("RULA", "rula"), ("REBA", "reba")) if shows_findings(summary) else ():
         block = summary[key]
         sheet.append([])
         ranged = f"; {block['ranged_frames']} more frames as a range, up to {block['ranged_max']}" if block["ranged_frames"] else ""

@@ -93,6 +93,8 @@ def _out_of_view(out_of_view: list[str]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
+#: The verdicts, best first.
+ASSESSABLE, PARTLY_ASSESSABLE, NOT_ASSESSABLE = "assessable", "partly assessable", "not assessable"
 #: A job is fully assessable when the worker is accepted in at least this share of the frames read, and scored or
 #: ranged in at least this share of those.
 ASSESSABLE_SHARE = 0.8
@@ -117,7 +119,7 @@ def verdict(summary: dict, worker_too_small: bool) -> dict:
         if rejected:
             reasons.append(f"{rejected} of {frames} frames held a shape the pose model took for a person, rejected as not one.")
         advice.append("Film the worker at work, the whole body in the picture, from the side, close enough to fill most of its height.")
-        return {"status": "not assessable", "reasons": reasons, "advice": advice}
+        return {"status": NOT_ASSESSABLE, "reasons": reasons, "advice": advice}
     if person < ASSESSABLE_SHARE * frames:
         reasons.append(f"The worker is in view in only {person / frames:.0%} of the video.")
         advice.append("Keep the worker in the picture for the whole task.")
@@ -138,4 +140,11 @@ def verdict(summary: dict, worker_too_small: bool) -> dict:
         more = f"; and {len(damaged) - 3} more chunks" if len(damaged) > 3 else ""
         reasons.append(f"Parts of the video could not be read ({'; '.join(damaged[:3])}{more}).")
         advice.append("Export or copy the video again.")
-    return {"status": "partly assessable" if reasons else "assessable", "reasons": reasons, "advice": advice}
+    return {"status": PARTLY_ASSESSABLE if reasons else ASSESSABLE, "reasons": reasons, "advice": advice}
+
+
+def shows_findings(summary: dict) -> bool:
+    """Whether a job's outputs may show scores and levels: not when its verdict is *not assessable*; a summary made
+    before verdicts existed shows them."""
+    verdict = summary.get("verdict")
+    return not (isinstance(verdict, dict) and verdict.get("status") == NOT_ASSESSABLE)

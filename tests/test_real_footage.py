@@ -149,13 +149,31 @@ def test_the_street_montage_is_only_partly_assessable(analysed):
 
 
 @pytest.mark.parametrize("clip", ["bikes", "carphone"])
-def test_a_frame_without_a_person_carries_no_score_in_frames_csv(analysed, clip):
-    """Gap filling once bridged the worker's angles over a frame without a person, which frames.csv then scored."""
-    header, rows = frame_rows(analysed[clip][0])
-    scores = [position for position, name in enumerate(header) if name.startswith(("rula_", "reba_"))]
-    angles = [position for position, name in enumerate(header) if name in analysed[clip][0]["angles"]]
-    carrying = [row[0] for row in rows if not row[header.index("person_detected")] and any(row[p] is not None for p in scores + angles)]
-    assert carrying == [], f"frames without a person carrying angles or scores: {carrying}"
+def test_a_frame_without_a_person_carries_no_score_or_range_in_any_file(analysed, clip, tmp_path):
+    """person_detected false means no angle, no score and no range in result.pkl, frames.csv, the workbook's Frames
+    sheet and summary.json's worst moments (gap filling once bridged the worker's angles over such a frame, which
+    frames.csv then scored)."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    from pipeline.results import load_result, write_results
+
+    result = analysed[clip][0]
+    paths = write_results(result, tmp_path)
+    kept = load_result(paths["pkl"])
+    absent = ~kept["detected"]
+    assert all(np.isnan(values[absent]).all() for block in ("angles", "rula", "reba") for values in kept[block].values())
+    with open(paths["csv"], newline="") as table:
+        csv_rows = list(csv.reader(table))
+    sheet_rows = [["" if cell is None else str(cell) for cell in row] for row in load_workbook(paths["xlsx"])["Frames"].iter_rows(values_only=True)]
+    for header, *rows in (csv_rows, sheet_rows):
+        measured = [position for position, name in enumerate(header) if name.startswith(("rula_", "reba_")) or name in result["angles"]]
+        carrying = [row[0] for row in rows if row[header.index("person_detected")] == "False" and any(row[p] != "" for p in measured)]
+        assert carrying == [], f"frames without a person carrying angles or scores: {carrying}"
+        assert sum(row[header.index("person_detected")] == "False" for row in rows) == absent.sum()
+    moments = {moment["frame_index"] for method in ("rula", "reba") for moment in json.loads(paths["json"].read_text())["summary"][method]["worst_moments"]}
+    assert not moments & {int(frame) for frame in kept["frame_indices"][absent]}
 
 
 def test_ergo_analyze_prints_the_verdict_first_and_why(analysed, capsys):

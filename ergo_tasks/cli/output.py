@@ -77,13 +77,15 @@ def print_verdict(verdict: dict) -> None:
 
 
 def print_summary(summary: dict) -> None:
+    from pipeline.summary import shows_findings
+
     rula, reba = summary["rula"], summary["reba"]
     verdict = summary.get("verdict")  # results made before verdicts have none
     if verdict:
         print_verdict(verdict)
     rejected = f" ({summary['frames_rejected']} rejected as not a person)" if summary.get("frames_rejected") else ""
     print(f"Frames analysed: {summary['frames_analysed']}, person detected in {summary['detection_rate']:.0%}{rejected}")
-    if verdict and verdict["status"] == "not assessable":
+    if not shows_findings(summary):
         return  # no score and no risk level stands for a video that could not be assessed
     for name, block in (("RULA", rula), ("REBA", reba)):
         if block["max"] is None:
