@@ -32,8 +32,17 @@ from typing import Protocol
 import numpy as np
 
 from . import numerics
-from .angles import AngleSettings, camera_tilt, clean_angles, compute_angles, compute_world_angles, missing_spans, prefer_3d
-from .assessment import AssessmentParams, score_frames
+from .angles import (
+    AngleSettings,
+    camera_tilt,
+    clean_angles,
+    compute_angles,
+    compute_world_angles,
+    hidden_trunk_angles,
+    missing_spans,
+    prefer_3d,
+)
+from .assessment import AssessmentParams, parts_out_of_view, score_frames
 from .bands import time_in_bands
 from .errors import UnreadableVideo
 from .plausibility import judge
@@ -359,7 +368,10 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     measured, angle_sources = prefer_3d(world_angles, compute_angles(keypoints, model.keypoint_names, options.angles))
     angles = {name: np.where(detected, series, np.nan)  # gap filling bridges a body part, never a frame without the worker
               for name, series in clean_angles(measured, times, options.angles).items()}
-    rula, reba, inputs = score_frames(angles, options.params)
+    hidden = None if tilt is None else {name: np.where(detected[:, None], series, np.nan) for name, series in
+                                        hidden_trunk_angles(main.world, keypoints, model.keypoint_names, options.angles, tilt).items()}
+    rula, reba, inputs = score_frames(angles, options.params, hidden)
+    out_of_view = parts_out_of_view(angles, detected, hidden)
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None
     bands, sustained = time_in_bands(angles, times, frame_seconds)
@@ -367,7 +379,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,
                         frame_seconds=frame_seconds, bands=bands, sustained=sustained,
                         missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=[c.error for c in chunks if c.error],
-                        rejected=sum(bool(reason) for reason in rejections), worker_height_px=height,
+                        rejected=sum(bool(reason) for reason in rejections), out_of_view=out_of_view, worker_height_px=height,
                         warnings=[warning for warning in [person_size_warning(height, options.preset.name)] if warning])
     return validated({
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -375,6 +387,6 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
         "preset": options.preset.as_dict(), "model": {**model.describe(), "numerics": numerics.in_force()},
         "angle_settings": options.angles, "frame_indices": frame_indices, "timestamps": times,
         "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "world_keypoints": main.world, "boxes": boxes, "detected": detected,
-        "rejections": rejections,
+        "rejections": rejections, "out_of_view": out_of_view,
         "angles": angles, "angle_sources": angle_sources, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,
     })

@@ -175,6 +175,13 @@ def _tilt(vector: np.ndarray, reference: np.ndarray, towards: np.ndarray) -> np.
     return np.degrees(np.arctan2(across, np.where(along < 0, -1.0, 1.0) * np.hypot(along, rest)))
 
 
+def _side_bend(vector: np.ndarray, reference: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """How far ``vector`` leans out of the plane of ``reference`` to either ``side`` (degrees, 0-90): a trunk bent
+    over past horizontal is not bent sideways (:func:`_tilt`, which goes on past 90, would read it 180)."""
+    bend = np.abs(_tilt(vector, reference, side))
+    return np.minimum(bend, 180.0 - bend)
+
+
 def _arm_elevation(arm: np.ndarray, down: np.ndarray, forward: np.ndarray, outward: np.ndarray) -> np.ndarray:
     """Upper-arm elevation: the angle between the arm and the trunk's downward axis (0-180 degrees), defined in
     every position; negative (extension) only where the arm points more behind the body than out to the side.
@@ -282,25 +289,74 @@ def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequen
     shoulders, hips = joints.mid("left_shoulder", "right_shoulder"), joints.mid("left_hip", "right_hip")
     trunk = shoulders - hips
     pelvis_left = _unit(joints["left_hip"] - joints["right_hip"])
-    chest_left = _unit(joints["left_shoulder"] - joints["right_shoulder"])
     pelvis_forward = np.cross(pelvis_left, up)
-    chest_forward = np.cross(chest_left, _unit(trunk))
-    head = joints.mid("left_ear", "right_ear") - shoulders
-    angles = {
-        "trunk_flexion": _tilt(trunk, up, pelvis_forward),
-        "neck_flexion": _tilt(head, trunk, chest_forward),
-    }
+    angles = {"trunk_flexion": _tilt(trunk, up, pelvis_forward), **_against_trunk(joints, trunk)}
     for side in SIDES:
-        arm, outward = joints[f"{side}_elbow"] - joints[f"{side}_shoulder"], chest_left if side == "left" else -chest_left
-        outward = outward - np.sum(outward * _unit(trunk), axis=-1, keepdims=True) * _unit(trunk)  # square to the trunk
-        angles[f"upper_arm_{side}"] = _arm_elevation(arm, -trunk, chest_forward, outward)
-        angles[f"upper_arm_abduction_{side}"] = _abduction(arm, outward)
         angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
         angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
         angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))
-    angles["trunk_side_bend"] = np.abs(_tilt(trunk, up, pelvis_left))
-    angles["neck_side_bend"] = np.abs(_tilt(head, trunk, chest_left))
+    angles["trunk_side_bend"] = _side_bend(trunk, up, pelvis_left)
     return angles
+
+
+def _against_trunk(joints: _Joints, trunk: np.ndarray) -> dict[str, np.ndarray]:
+    """The angles measured against the trunk line (neck, upper arms), for a trunk seen or a candidate for a hidden one.
+
+    ``trunk`` is (n, 3), or (n, c, 3) for c candidate trunks per frame (then every angle is (n, c)).
+    """
+    extra = (slice(None),) + (None,) * (trunk.ndim - 2)  # the joints' (n, 3) points broadcast over the candidates
+
+    def point(name: str) -> np.ndarray:
+        return joints[name][extra]
+
+    shoulders = joints.mid("left_shoulder", "right_shoulder")[extra]
+    chest_left = _unit(point("left_shoulder") - point("right_shoulder"))
+    chest_forward = np.cross(chest_left, _unit(trunk))
+    head = joints.mid("left_ear", "right_ear")[extra] - shoulders
+    angles = {"neck_flexion": _tilt(head, trunk, chest_forward), "neck_side_bend": _side_bend(head, trunk, chest_left)}
+    for side in SIDES:
+        arm, outward = point(f"{side}_elbow") - point(f"{side}_shoulder"), chest_left if side == "left" else -chest_left
+        outward = outward - np.sum(outward * _unit(trunk), axis=-1, keepdims=True) * _unit(trunk)  # square to the trunk
+        angles[f"upper_arm_{side}"] = _arm_elevation(arm, -trunk, chest_forward, outward)
+        angles[f"upper_arm_abduction_{side}"] = _abduction(arm, outward)
+    return angles
+
+
+#: What a hidden trunk could be (degrees): forward flexion from upright (negative: leaning back) and side bend, each
+#: over the trunk's range of motion with the hips (extension about 30, flexion to about 120 bent over, side bend
+#: about 35: normal ranges of motion).  The steps are finer than any band the worksheets draw on the angles.
+HIDDEN_TRUNK_FLEXION = tuple(float(a) for a in np.arange(-30.0, 120.1, 2.5))
+HIDDEN_TRUNK_SIDE_BEND = (-35.0, -25.0, -15.0, 0.0, 15.0, 25.0, 35.0)
+#: The angles a hidden trunk moves (the rest do not depend on the trunk).
+TRUNK_DEPENDENT = ("trunk_flexion", "trunk_side_bend", "neck_flexion", "neck_side_bend", "upper_arm_left", "upper_arm_right",
+                   "upper_arm_abduction_left", "upper_arm_abduction_right")
+
+
+def hidden_trunk_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str],
+                        settings: AngleSettings = AngleSettings(), tilt: CameraTilt | None = None) -> dict[str, np.ndarray]:
+    """For frames whose hips are out of view but shoulders in view, the trunk-dependent angles (:data:`TRUNK_DEPENDENT`)
+    for every trunk the worker could have: (n, c) arrays over c candidate trunks, NaN in the other frames.
+
+    Seated behind a bench or framed from the waist up, the hips are hidden and with them the trunk line, which the
+    neck and upper-arm angles are measured against.  The shoulders, head and elbows are still seen against gravity's
+    vertical, so each candidate trunk (every flexion and side bend of :data:`HIDDEN_TRUNK_FLEXION` and
+    :data:`HIDDEN_TRUNK_SIDE_BEND`, leaning towards the way the chest faces) gives the neck and arm angles it would
+    measure, by the same definitions as a trunk seen: scored together, their range is honest about the coupling.
+    """
+    if tilt is not None:
+        world = _levelled(world, tilt.down)
+    joints = _Joints(world, keypoints[..., 2], names, settings.min_confidence)
+    count = len(world)
+    hidden = np.isnan(joints.mid("left_hip", "right_hip")).any(-1) & ~np.isnan(joints.mid("left_shoulder", "right_shoulder")).any(-1)
+    up = np.array([0.0, -1.0, 0.0])
+    forward = _unit(np.cross(_unit(joints["left_shoulder"] - joints["right_shoulder"]), up))  # level, the way the chest faces
+    left = np.cross(up, forward)
+    flexion, side = (np.radians(a)[None, :, None] for a in np.array(np.meshgrid(HIDDEN_TRUNK_FLEXION, HIDDEN_TRUNK_SIDE_BEND)).reshape(2, -1))
+    trunk = (np.cos(side) * np.cos(flexion) * up + np.sin(flexion) * forward[:, None] + np.cos(flexion) * np.sin(side) * left[:, None])
+    trunk[~hidden] = np.nan
+    angles = {"trunk_flexion": _tilt(trunk, up, forward[:, None]), "trunk_side_bend": _side_bend(trunk, up, left[:, None]),
+              **_against_trunk(joints, trunk)}
+    return {name: angles[name].reshape(count, -1) for name in TRUNK_DEPENDENT}
 
 
 def prefer_3d(world_angles: dict[str, np.ndarray] | None, image_angles: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, dict[str, int]]]:

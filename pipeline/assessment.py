@@ -12,12 +12,14 @@ how many frames the assumption stood in) and which were assumed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import ergonomics as E
+from .angles import SIDES
 
 RULA_FIELDS = tuple(E.RulaResult.__dataclass_fields__)
 #: The most a given camera pitch or roll may be (degrees): beyond it the camera looks at the floor or the ceiling.
@@ -89,11 +91,20 @@ class AssessmentParams(BaseModel):
             return 0
         return (1 if self.load_kg <= 10 else 2) + self.rula_muscle_use()
 
+    def factors(self) -> E.TaskFactors:
+        """What the worksheets ask of the task, with the details that follow from others filled in."""
+        return E.TaskFactors(**{name: getattr(self, name) for name in TASK_FACTORS}, muscle_use=self.rula_muscle_use(),
+                             force_load=self.rula_force())
+
     def resolved(self) -> dict:
         """Every detail with the value the scores used (the ones that follow from others filled in)."""
         return {**self.model_dump(), "rula_force_load": self.rula_force(), "muscle_use": self.rula_muscle_use()}
 
 
+#: The task details the worksheets take as they are (:class:`pipeline.ergonomics.TaskFactors`).
+TASK_FACTORS = ("shoulder_raised", "arm_supported", "across_midline", "wrist_deviated", "wrist_twist_end_of_range", "neck_twisted",
+                "trunk_twisted", "legs_supported", "sitting", "unilateral_stance", "load_kg", "shock", "coupling", "static_posture",
+                "repeated_actions", "rapid_changes", "neutral_tolerance")
 #: The task details in the worksheets' groups, as a form asks them: each field in exactly one group, but for the
 #: fields that follow from others (:data:`FOLLOWING`), which a form need not ask.
 FOLLOWING = ("rula_force_load", "muscle_use")
@@ -112,27 +123,6 @@ TASK_GROUPS = {
 MEASURED = ("trunk_flexion", "neck_flexion", "upper_arm", "elbow_flexion", "knee_flexion")
 #: AssessmentParams fields that some models measure (hand points, 3D); the job's value stands in elsewhere.
 SOMETIMES_MEASURED = ("wrist_flexion", "trunk_side_bent", "neck_side_bent", "arm_abducted")
-
-
-def _worst_side(angles: dict[str, np.ndarray], frame: int) -> tuple[float, float, float, float] | None:
-    """(upper arm, elbow, wrist, abduction) of the side with the higher (riskier) upper-arm angle, if one is measured.
-
-    The wrist and the abduction come from the same side (NaN where not measured: a hand not seen, a 2D model).
-    """
-    sides = []
-    for side in ("left", "right"):
-        arm, elbow = angles[f"upper_arm_{side}"][frame], angles[f"elbow_{side}"][frame]
-        if not (math.isnan(arm) or math.isnan(elbow)):
-            wrist = angles[f"wrist_{side}"][frame]
-            abduction = angles[f"upper_arm_abduction_{side}"][frame] if f"upper_arm_abduction_{side}" in angles else math.nan
-            sides.append((E.upper_arm_base(arm), abs(arm), arm, elbow, wrist, abduction))
-    return max(sides, key=lambda s: s[:2])[2:] if sides else None
-
-
-def _side_bent(angles: dict[str, np.ndarray], name: str, frame: int, assumed: bool, threshold: float) -> tuple[bool, bool]:
-    """(side-bent?, measured?) for one frame: a measured bend decides, else the assumption stands."""
-    value = angles[name][frame]
-    return (assumed, False) if math.isnan(value) else (value > threshold, True)
 
 
 #: Where a frame's trunk, neck or arm was not seen, its grand scores are given as a range: the lowest and the
@@ -160,90 +150,173 @@ def unseen_angles(params: AssessmentParams) -> dict[str, tuple]:
     return {"trunk": trunk, "neck": neck, "arm": tuple((u, e, math.nan, math.nan) for u in upper for e in elbow)}
 
 
-def _scores(trunk: float, neck: float, arm: tuple[float, float, float, float], knee: float, trunk_side_bent: bool,
-            neck_side_bent: bool, params: AssessmentParams) -> tuple[E.RulaResult, E.RebaResult]:
-    upper_arm, elbow, wrist, abduction = arm
-    wrist_flexion = params.wrist_flexion if math.isnan(wrist) else float(wrist)
-    abducted = params.arm_abducted if math.isnan(abduction) else bool(abduction > params.abduction_threshold)
-    r = E.rula_score(
-        upper_arm=upper_arm, elbow_flexion=elbow, wrist_flexion=wrist_flexion, neck_flexion=neck, trunk_flexion=trunk,
-        shoulder_raised=params.shoulder_raised, arm_abducted=abducted, arm_supported=params.arm_supported,
-        across_midline=params.across_midline, wrist_deviated=params.wrist_deviated,
-        wrist_twist_end_of_range=params.wrist_twist_end_of_range, neck_twisted=params.neck_twisted,
-        neck_side_bent=neck_side_bent, trunk_twisted=params.trunk_twisted, trunk_side_bent=trunk_side_bent,
-        legs_supported=params.legs_supported, muscle_use=params.rula_muscle_use(), force_load=params.rula_force(),
-        neutral_tolerance=params.neutral_tolerance,
-    )
-    b = E.reba_score(
-        trunk_flexion=trunk, neck_flexion=neck, knee_flexion=knee, upper_arm=upper_arm, elbow_flexion=elbow,
-        wrist_flexion=wrist_flexion, trunk_twisted_or_side_bent=params.trunk_twisted or trunk_side_bent,
-        neck_twisted_or_side_bent=params.neck_twisted or neck_side_bent, unilateral_stance=params.unilateral_stance,
-        sitting=params.sitting, load_kg=params.load_kg, shock=params.shock, shoulder_raised=params.shoulder_raised,
-        arm_abducted=abducted, arm_supported=params.arm_supported,
-        wrist_deviated_or_twisted=params.wrist_deviated or params.wrist_twist_end_of_range, coupling=params.coupling,
-        static_posture=params.static_posture, repeated_actions=params.repeated_actions,
-        rapid_changes=params.rapid_changes, neutral_tolerance=params.neutral_tolerance,
-    )
-    return r, b
+def _worst_side(angles: Mapping[str, Any]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The arm the worksheets score: of the two sides, the one with the higher (riskier) upper-arm band, then angle
+    (the left on a tie).  Returns its (upper arm, elbow, wrist, abduction), NaN where not measured (a hand not seen,
+    a 2D model), and whether an arm was seen at all; element by element over arrays, or for one frame's numbers."""
+    arm = {side: np.asarray(angles[f"upper_arm_{side}"], float) for side in SIDES}
+    seen = {side: ~np.isnan(arm[side]) & ~np.isnan(np.asarray(angles[f"elbow_{side}"], float)) for side in SIDES}
+    left, right = (E.upper_arm_base(arm[side]) for side in SIDES)
+    riskier = (right > left) | ((right == left) & (np.abs(arm["right"]) > np.abs(arm["left"])))
+    use_right = seen["right"] & (~seen["left"] | riskier)
+
+    def side(name: str) -> np.ndarray:
+        return np.where(use_right, angles.get(f"{name}_right", math.nan), angles.get(f"{name}_left", math.nan))
+
+    return (side("upper_arm"), side("elbow"), side("wrist"), side("upper_arm_abduction")), seen["left"] | seen["right"]
 
 
-def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+def _record(trunk: Any, neck: Any, arm: tuple[Any, Any, Any, Any], trunk_side_bend: Any, neck_side_bend: Any, knee: Any,
+            params: AssessmentParams) -> E.Posture:
+    """The posture the worksheets score, from measured angles (numbers or arrays): where the wrist, the abduction or a
+    side bend was not measured (NaN), the job's assumption stands."""
+    upper_arm, elbow, wrist, abduction = (np.asarray(value, float) for value in arm)
+
+    def measured(value: Any, threshold: float, assumed: bool) -> np.ndarray:
+        value = np.asarray(value, float)
+        return np.where(np.isnan(value), assumed, value > threshold)
+
+    return E.Posture(upper_arm=upper_arm, elbow_flexion=elbow, wrist_flexion=np.where(np.isnan(wrist), params.wrist_flexion, wrist),
+                     neck_flexion=np.asarray(neck, float), trunk_flexion=np.asarray(trunk, float), knee_flexion=knee,
+                     arm_abducted=measured(abduction, params.abduction_threshold, params.arm_abducted),
+                     neck_side_bent=measured(neck_side_bend, params.side_bend_threshold, params.neck_side_bent),
+                     trunk_side_bent=measured(trunk_side_bend, params.side_bend_threshold, params.trunk_side_bent))
+
+
+#: The columns of the postures a frame could have: each an array with one element per posture.
+COLUMNS = ("trunk", "neck", "upper_arm", "elbow", "wrist", "abduction", "trunk_side_bend", "neck_side_bend")
+#: The columns each part the worksheets need seen fills (the arm: the scored side's, see :func:`_worst_side`).
+PART_COLUMNS = {"trunk": ("trunk",), "neck": ("neck",), "arm": ("upper_arm", "elbow", "wrist", "abduction")}
+
+
+def _possible(view: Mapping[str, Any], unseen: dict[str, tuple]) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
+    """Every posture a frame could have, as :data:`COLUMNS`: its angles (for a hidden trunk, arrays over the candidate
+    trunks and the neck and arm angles each implies), each part not seen standing for every band of
+    :func:`unseen_angles`; and which parts were seen."""
+    arm, arm_seen = _worst_side(view)
+    values = (view["trunk_flexion"], view["neck_flexion"], *arm, view.get("trunk_side_bend", math.nan), view.get("neck_side_bend", math.nan))
+    count = np.broadcast_shapes(*(np.shape(value) for value in values))
+    columns = {name: np.broadcast_to(np.asarray(value, float), count).ravel() for name, value in zip(COLUMNS, values, strict=True)}
+    # a part is seen for every candidate trunk or for none: whether a joint was seen does not depend on the trunk
+    seen = {"trunk": not np.isnan(columns["trunk"]).all(), "neck": not np.isnan(columns["neck"]).all(), "arm": bool(np.any(arm_seen))}
+    for part, names in PART_COLUMNS.items():
+        if not seen[part]:  # each posture so far, with each band of the part
+            standing = np.array(unseen[part], float).reshape(len(unseen[part]), -1)
+            columns = {name: np.repeat(column, len(standing)) for name, column in columns.items()}
+            columns.update({name: np.tile(standing[:, i], len(columns[name]) // len(standing)) for i, name in enumerate(names)})
+    return columns, seen
+
+
+#: Each method's grand score and its level.
+GRAND = {"rula": ("grand_score", "action_level"), "reba": ("reba_score", "risk_level")}
+
+
+def _score(posture: E.Posture, params: AssessmentParams) -> dict[str, dict[str, np.ndarray]]:
+    """Each method's scores of the posture (arrays, one element per posture)."""
+    factors = params.factors()
+    return {"rula": E.rula_score(posture, factors).as_dict(), "reba": E.reba_score(posture, factors).as_dict()}
+
+
+def _score_exactly(angles: dict[str, np.ndarray], exact: np.ndarray, knee: np.ndarray, params: AssessmentParams,
+                   scores: dict[str, dict[str, np.ndarray]]) -> dict[str, int]:
+    """Score the frames with trunk, neck and an arm seen, all at once (a range of one score each); returns in how
+    many of them each optional input (:data:`SOMETIMES_MEASURED`) was measured."""
+    nothing = np.full(len(exact), np.nan)
+    arm = tuple(side[exact] for side in _worst_side(angles)[0])
+    bends = (angles.get("trunk_side_bend", nothing)[exact], angles.get("neck_side_bend", nothing)[exact])
+    posture = _record(angles["trunk_flexion"][exact], angles["neck_flexion"][exact], arm, *bends, knee[exact], params)
+    for method, results in _score(posture, params).items():
+        for name, values in results.items():
+            scores[method][name][exact] = values
+        for end in RANGE_FIELDS[method]:
+            scores[method][end][exact] = results[GRAND[method][0]]
+    return {"wrist_flexion": int((~np.isnan(arm[2])).sum()), "trunk_side_bent": int((~np.isnan(bends[0])).sum()),
+            "neck_side_bent": int((~np.isnan(bends[1])).sum()), "arm_abducted": int((~np.isnan(arm[3])).sum())}
+
+
+def _score_range(frame: int, columns: dict[str, np.ndarray], knee: float, params: AssessmentParams,
+                 scores: dict[str, dict[str, np.ndarray]]) -> None:
+    """Score every posture a frame could have (:func:`_possible`): its grand scores' range, and each score no
+    unseen part moves."""
+    arm = tuple(columns[name] for name in PART_COLUMNS["arm"])
+    posture = _record(columns["trunk"], columns["neck"], arm, columns["trunk_side_bend"], columns["neck_side_bend"], knee, params)
+    for method, results in _score(posture, params).items():
+        for name, values in results.items():
+            if name not in GRAND[method] and (values == values[0]).all():  # what the unseen parts cannot move
+                scores[method][name][frame] = values[0]
+        low, high = RANGE_FIELDS[method]
+        scores[method][low][frame], scores[method][high][frame] = results[GRAND[method][0]].min(), results[GRAND[method][0]].max()
+
+
+def _score_ranges(angles: dict[str, np.ndarray], candidates: np.ndarray, knee: np.ndarray, params: AssessmentParams,
+                  hidden: dict[str, np.ndarray] | None, scores: dict[str, dict[str, np.ndarray]]) -> int:
+    """Range each of the ``candidates`` frames with a part seen, one frame at a time; returns how many were."""
+    unseen, ranged = unseen_angles(params), 0
+    hidden_trunk = np.zeros(len(candidates), bool) if hidden is None else ~np.isnan(hidden["trunk_flexion"][:, 0])
+    for frame in np.flatnonzero(candidates & (~np.isnan(angles["trunk_flexion"]) | ~np.isnan(angles["neck_flexion"])
+                                              | _worst_side(angles)[1] | hidden_trunk)):  # never a frame without the worker
+        view: dict[str, Any] = {name: float(series[frame]) for name, series in angles.items()}
+        shown = ("trunk", "neck", "arm")
+        if math.isnan(view["trunk_flexion"]) and hidden_trunk[frame]:
+            view.update({name: values[frame] for name, values in hidden.items()})  # every trunk it could have...
+            shown = ("neck", "arm")  # ...none of them a trunk seen
+        columns, seen = _possible(view, unseen)
+        if any(seen[part] for part in shown):
+            _score_range(frame, columns, float(knee[frame]), params, scores)
+            ranged += 1
+    return ranged
+
+
+def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
+                 hidden: dict[str, np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """RULA and REBA arrays and a record of the inputs.
 
-    A frame with trunk, neck and an arm seen is scored exactly.  A frame with some of them seen is *ranged*: the
-    scores of what was seen (a body part's score, an intermediate table score where the unseen part does not move
-    it), and its grand scores as a range (:data:`RANGE_FIELDS`), NaN in the exact fields.  A frame with none seen
-    is unscored: NaN throughout.
+    A frame with trunk, neck and an arm seen is scored exactly (all such frames at once).  A frame with some of them
+    seen is *ranged*: the scores of what was seen (a body part's score, an intermediate table score where the unseen
+    part does not move it), and its grand scores as a range (:data:`RANGE_FIELDS`), NaN in the exact fields.  A frame
+    with none seen is unscored: NaN throughout.  ``hidden``: for frames whose trunk is out of view, the
+    trunk-dependent angles of every trunk it could be (:func:`pipeline.angles.hidden_trunk_angles`): their neck and
+    arms are ranged with it.
     """
     frames = len(angles["trunk_flexion"])
-    rula = {name: np.full(frames, np.nan) for name in (*RULA_FIELDS, *RANGE_FIELDS["rula"])}
-    reba = {name: np.full(frames, np.nan) for name in (*REBA_FIELDS, *RANGE_FIELDS["reba"])}
-    unseen = unseen_angles(params)
-    knees_assumed, ranged = 0, 0
-    measured = dict.fromkeys(SOMETIMES_MEASURED, 0)  # frames where each optional input was measured
-    for frame in range(frames):
-        trunk, neck = angles["trunk_flexion"][frame], angles["neck_flexion"][frame]
-        arm = _worst_side(angles, frame)
-        seen = {"trunk": not math.isnan(trunk), "neck": not math.isnan(neck), "arm": arm is not None}
-        if not any(seen.values()):
-            continue
-        exact = all(seen.values())
-        ranged += not exact
-        knee = np.nanmax([angles["knee_left"][frame], angles["knee_right"][frame], -1.0])
-        if knee < 0:
-            knee = params.assumed_knee_flexion
-            knees_assumed += exact
-        trunk_side_bent, trunk_bend_measured = _side_bent(angles, "trunk_side_bend", frame, params.trunk_side_bent, params.side_bend_threshold)
-        neck_side_bent, neck_bend_measured = _side_bent(angles, "neck_side_bend", frame, params.neck_side_bent, params.side_bend_threshold)
-        wrist_seen = arm is not None and not math.isnan(arm[2])
-        abduction_seen = arm is not None and not math.isnan(arm[3])
-        for name, was_measured in (("wrist_flexion", wrist_seen), ("trunk_side_bent", trunk_bend_measured),
-                                   ("neck_side_bent", neck_bend_measured), ("arm_abducted", abduction_seen)):
-            measured[name] += was_measured and exact  # counted over the exactly scored frames, as frames_scored is
-        results = [_scores(t, n, a, knee, trunk_side_bent, neck_side_bent, params)
-                   for t in ((trunk,) if seen["trunk"] else unseen["trunk"])
-                   for n in ((neck,) if seen["neck"] else unseen["neck"])
-                   for a in ((arm,) if seen["arm"] else unseen["arm"])]
-        for method, scores, grand, index in ((rula, [r for r, _ in results], "grand_score", 0), (reba, [b for _, b in results], "reba_score", 1)):
-            rows = [score.as_dict() for score in scores]
-            for name in rows[0]:
-                values = {row[name] for row in rows}
-                if len(values) == 1 and (exact or name != grand):  # what the unseen parts cannot move
-                    method[name][frame] = values.pop()
-            low, high = RANGE_FIELDS["rula" if index == 0 else "reba"]
-            method[low][frame] = min(row[grand] for row in rows)
-            method[high][frame] = max(row[grand] for row in rows)
-            if not exact:  # the level of an unknown score is unknown too
-                method["action_level" if index == 0 else "risk_level"][frame] = np.nan
-    scored = int(np.sum(~np.isnan(rula["grand_score"])))
+    scores = {"rula": {name: np.full(frames, np.nan) for name in (*RULA_FIELDS, *RANGE_FIELDS["rula"])},
+              "reba": {name: np.full(frames, np.nan) for name in (*REBA_FIELDS, *RANGE_FIELDS["reba"])}}
+    measured_knee = np.fmax(np.fmax(angles["knee_left"], angles["knee_right"]), -1.0)
+    knee = np.where(measured_knee < 0, params.assumed_knee_flexion, measured_knee)
+    exact = ~np.isnan(angles["trunk_flexion"]) & ~np.isnan(angles["neck_flexion"]) & _worst_side(angles)[1]
+    measured = _score_exactly(angles, exact, knee, params, scores)  # frames where each optional input was measured
     inputs = {
         "measured": list(MEASURED) + [name for name, count in measured.items() if count],
         "assumed": params.resolved(),
-        "frames_with_assumed_knees": knees_assumed,
+        "frames_with_assumed_knees": int((exact & (measured_knee < 0)).sum()),
         # the assumed value stood in for the optional measurements in the remaining scored frames
-        "frames_measured": {name: count for name, count in measured.items()},
-        "frames_scored": scored,
+        "frames_measured": measured,
+        "frames_scored": int(exact.sum()),
         # frames with some of trunk, neck and arm seen: scores of what was seen, grand scores as a range
-        "frames_ranged": ranged,
+        "frames_ranged": _score_ranges(angles, ~exact, knee, params, hidden, scores),
     }
-    return rula, reba, inputs
+    return scores["rula"], scores["reba"], inputs
+
+
+#: The body parts a frame's record names when they are out of view, and the angles that show each.
+PART_ANGLES = {"trunk": ("trunk_flexion",), "neck": ("neck_flexion",), "upper arms": ("upper_arm_left", "upper_arm_right"),
+               "lower arms": ("elbow_left", "elbow_right"), "wrists": ("wrist_left", "wrist_right"), "legs": ("knee_left", "knee_right")}
+
+
+#: Between the parts a frame's record names (no comma: frames.csv's readers split on those).
+PARTS_JOINED = "; "
+
+
+def parts_out_of_view(angles: dict[str, np.ndarray], detected: np.ndarray, hidden: dict[str, np.ndarray] | None = None) -> list[str]:
+    """Per frame, the body parts not seen ("trunk; legs"): a part whose angles were measured neither against the
+    trunk nor, where the trunk is hidden, against any trunk it could be (``hidden``); "" in frames without a person."""
+    seen = {}
+    for part, names in PART_ANGLES.items():
+        shown = np.zeros(len(detected), bool)
+        for name in names:
+            shown |= ~np.isnan(angles[name])
+            if hidden is not None and name in hidden and part != "trunk":  # a candidate trunk is not a trunk seen
+                shown |= ~np.isnan(hidden[name]).all(axis=1)
+        seen[part] = shown
+    return [PARTS_JOINED.join(part for part, shown in seen.items() if not shown[frame]) if detected[frame] else ""
+            for frame in range(len(detected))]

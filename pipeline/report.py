@@ -3,7 +3,8 @@
 Written with fpdf2: pure Python (no system libraries, unlike WeasyPrint's Pango and Cairo), small, and it draws
 tables, vector charts and JPEGs itself, in the project's typeface (:mod:`pipeline.fonts`).  Every page carries the
 job, the video's file name, the date and "page n of N".  The first page is read in half a minute:
-- the verdict (can the video be assessed, why not fully, what to do);
+- the verdict, where the result carries one, with its reasons and what to do (a job that is *not assessable* gets
+  this first page only: the verdict, what the analysis found and the job; no score, no level, no signature);
 - the RULA and REBA headline scores with their levels, and what they stand on (frames scored exactly, as a range,
   not at all);
 - the three worst moments, with their pictures;
@@ -24,13 +25,16 @@ from .assessment import AssessmentParams
 from .ergonomics import BODY_PART_MAXIMA, level_labels, reba_risk_level, rula_action_level
 from .evidence import shade
 from .fonts import BOLD, FAMILY, REGULAR
-from .result_model import AnalysisResult, CameraTiltRecord, Inputs, MethodSummary, Picture, ScoreColumns, Summary, Verdict
+from .result_model import AnalysisResult, CameraTiltRecord, Inputs, MethodSummary, Picture, ScoreColumns, Summary
+from .summary import ASSESSABLE, NOT_ASSESSABLE, PARTLY_ASSESSABLE, shows_findings
 
 REFERENCES = (
     "McAtamney L., Corlett E.N. (1993). RULA: a survey method for the investigation of work-related upper limb "
     "disorders. Applied Ergonomics 24(2), 91-99.",
     "Hignett S., McAtamney L. (2000). Rapid Entire Body Assessment (REBA). Applied Ergonomics 31(2), 201-205.",
 )
+#: Each verdict's colour (green, amber, red as the levels').
+VERDICT_COLOURS = {ASSESSABLE: (46, 125, 50), PARTLY_ASSESSABLE: (158, 124, 0), NOT_ASSESSABLE: (179, 38, 30)}
 LEVEL_COLOURS = {"rula": {1: (46, 125, 50), 2: (158, 124, 0), 3: (211, 84, 0), 4: (179, 38, 30)},
                  "reba": {0: (93, 138, 168), 1: (46, 125, 50), 2: (158, 124, 0), 3: (211, 84, 0), 4: (179, 38, 30)}}
 GREY = (236, 239, 241)
@@ -193,7 +197,11 @@ def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[
     """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`)."""
     page = _Layout(result)
     _first_page(page, result, pictures)
-    page.pdf.add_page()
+    if not shows_findings(result.summary):  # no finding to show, nothing to sign
+        page.pdf.output(str(path))
+        return Path(path)
+    if page.pdf.page_no() == 1:  # the rest after the first page; where that ran over (warnings, reasons), after its end
+        page.pdf.add_page()
     page.heading("Risk over time", keep=_timelines(page, result, dry_run=True))
     _timelines(page, result)
     for method in ("rula", "reba"):
@@ -218,7 +226,7 @@ def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
     page.pdf.multi_cell(page.width, 9, "Ergonomic risk assessment", new_x="LMARGIN", new_y="NEXT")
     page.line(f"{video.name}  ·  RULA and REBA from video", size=11, height=6)
     page.pdf.ln(2)
-    _verdict(page, summary.verdict)
+    _verdict(page, summary)
     for warning in [model.warning, *summary.warnings]:
         if warning:
             page.font(10, bold=True)
@@ -226,10 +234,12 @@ def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
             page.pdf.multi_cell(page.width, 5, f"Warning: {warning}", new_x="LMARGIN", new_y="NEXT")
             page.pdf.set_text_color(*INK)
             page.font()
-    _headline(page, summary)
-    page.heading("What the scores stand on", keep=15, size=11)
+    if shows_findings(summary):
+        _headline(page, summary)
+    page.heading("What the scores stand on" if shows_findings(summary) else "What the analysis found", keep=15, size=11)
     page.line(_standing(result))
-    _worst_moments(page, result, pictures)
+    if shows_findings(summary):
+        _worst_moments(page, result, pictures)
     page.table([["Video file", video.name], ["Job", result.job_id or "-"],
                 ["Analysed", _date(result.created_at)],
                 ["Video", f"{video.duration:.1f} s, {video.width} x {video.height}"],
@@ -237,13 +247,22 @@ def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
                 ["Pose model", f"{model.name} ({model.weights or ''})"]], [1, 3], heading="The job", header_row=False)
 
 
-def _verdict(page: _Layout, verdict: Verdict) -> None:
-    """The verdict (can this video be assessed, why not fully, what to do), first thing on the first page."""
-    page.heading(f"Verdict: {verdict.status}", keep=0, size=12)
+def _verdict(page: _Layout, summary: Summary) -> None:
+    """The verdict (can this video be assessed, and why not fully), first thing on the first page, with its reasons
+    and what to do."""
+    verdict = summary.verdict
+    colour = VERDICT_COLOURS.get(verdict.status, INK)
+    page.pdf.set_text_color(*colour)
+    page.heading(f"Verdict: {verdict.status}", keep=0, size=13)
+    page.pdf.set_text_color(*INK)
     for reason in verdict.reasons:
-        page.line(f"– {reason}")
+        page.line(f"•  {reason}")
     for advice in verdict.advice:
-        page.line(f"To do: {advice}")
+        page.line(f"What to do: {advice}")
+    if not shows_findings(summary):
+        page.line("No RULA or REBA figure is given: nothing in this video can be assessed, and this report is not an "
+                  "assessment to sign.", size=10)
+    page.pdf.ln(2)
 
 
 def _headline(page: _Layout, summary: Summary) -> None:
@@ -265,10 +284,12 @@ def _headline(page: _Layout, summary: Summary) -> None:
         pdf.cell(box - 9, 5, f"{method.upper()}: highest score")
         pdf.set_xy(x + 7, top + 7)
         page.font(20, bold=True)
-        pdf.cell(14, 10, "–" if highest is None else str(highest))
+        ceiling = block.ranged_max if highest is None else None  # only ranges: the most they reach
+        pdf.cell(14, 10, str(highest) if highest is not None else "–" if ceiling is None else f"≤{ceiling}")
         kind = "action" if method == "rula" else "risk"
         page.font(10)
-        pdf.multi_cell(box - 23, 5, "not scored" if level is None else f"{kind} level {level}: {level_labels(method)[level]}")
+        pdf.multi_cell(box - 23, 5, f"{kind} level {level}: {level_labels(method)[level]}" if level is not None else "not scored"
+                       if ceiling is None else f"no frame scored exactly; at most {kind} level {score_level(method, ceiling)}")
         pdf.set_xy(x + 7, top + 18)
         mean = "–" if block.mean is None else f"{block.mean:.1f}"
         ranged = f"; {block.ranged_frames} more as a range, up to {block.ranged_max}" if block.ranged_frames else ""
@@ -286,11 +307,15 @@ def _standing(result: AnalysisResult) -> str:
     def share(count: int) -> str:
         return f"{100 * count / analysed:.0f}%"
 
+    rejected = summary.frames_rejected
     return (f"{summary.frames_analysed} frames analysed ({result.preset.sample_fps:g} a second over "
-            f"{result.video.duration:.1f} s): {summary.frames_scored} scored exactly ({share(summary.frames_scored)}), "
+            f"{result.video.duration:.1f} s), the worker in {summary.frames_with_person}"
+            f"{f' ({rejected} more rejected as not a person)' if rejected else ''}: "
+            f"{summary.frames_scored} scored exactly ({share(summary.frames_scored)}), "
             f"{summary.frames_ranged} as a range because a body part was out of sight ({share(summary.frames_ranged)}), "
-            f"{summary.frames_unscored} not scored ({share(summary.frames_unscored)}). Shares of time at each level "
-            "are of the exactly scored frames.")
+            f"{summary.frames_unscored} not scored ({share(summary.frames_unscored)})."
+            + (" Every figure comes from frames with the worker only; shares of time at each level are of the exactly scored "
+               "frames." if shows_findings(summary) else ""))
 
 
 def _frame_scores(result: AnalysisResult, time_s: float) -> tuple[int, str, str]:

@@ -214,6 +214,7 @@ class Summary(Record):
     frames_scored: int
     frames_ranged: int
     frames_unscored: int
+    parts_out_of_view: dict[str, int] = Field(description="of the frames with the worker, how many left each body part out of view")
     rula: MethodSummary
     reba: MethodSummary
     time_in_band: dict[str, dict[str, BandTime]] = Field(description="per body part, per band")
@@ -309,6 +310,7 @@ class FrameColumns(Record):
     boxes: Boxes = Field(description="(n, 5): the main worker's box and score")
     detected: Flags = Field(description="a person was found and accepted as one")
     rejections: list[str] = Field(description='why a pose found was rejected as not a person ("" if not)')
+    out_of_view: list[str] = Field(description='the body parts not seen, joined by "; " ("" where all were, or nobody was found)')
     angles: dict[str, Floats] = Field(description="degrees (pipeline/angles.py), NaN if not measurable")
     angle_sources: dict[str, dict[Literal["3d", "2d"], int]]
     rula: RulaColumns
@@ -318,7 +320,7 @@ class FrameColumns(Record):
     def _one_row_per_frame(self) -> FrameColumns:
         frames = len(self.frame_indices)
         columns = {"timestamps": self.timestamps, "keypoints": self.keypoints, "world_keypoints": self.world_keypoints,
-                   "boxes": self.boxes, "detected": self.detected, "rejections": self.rejections,
+                   "boxes": self.boxes, "detected": self.detected, "rejections": self.rejections, "out_of_view": self.out_of_view,
                    **{f"angles.{name}": values for name, values in self.angles.items()},
                    **{f"rula.{name}": values for name, values in self.rula.columns().items()},
                    **{f"reba.{name}": values for name, values in self.reba.columns().items()}}

@@ -15,6 +15,7 @@ the pickle back.
 ``boxes``              (n, 5) float32: the main worker's box and score
 ``detected``           (n,) bool: a person was found (and accepted as one: see pipeline/plausibility.py)
 ``rejections``         (n,) list of str: why a pose found in the frame was rejected as not a person ("" if not)
+``out_of_view``        (n,) list of str: the body parts not seen in the frame ("trunk; legs"; "" if all were, or no person)
 ``angles``             dict of (n,) float64 angles in degrees (see pipeline/angles.py), NaN if not measurable
 ``rula``, ``reba``     dicts of (n,) float64 per-frame scores, every intermediate score; NaN if not scored.  Where a
                        body part was out of sight the frame is *ranged*: the scores of what was seen, NaN for the
@@ -99,13 +100,13 @@ def load_result(source: str | Path | bytes) -> AnalysisResult:
 def frame_rows(result: AnalysisResult) -> tuple[list[str], list[list]]:
     """Header and rows of the per-frame table (CSV and the Excel 'Frames' sheet)."""
     angles, rula, reba = result.angles, result.rula.columns(), result.reba.columns()
-    header = ["frame_index", "time_s", "person_detected", "rejected_because", *angles, *(f"rula_{k}" for k in rula),
+    header = ["frame_index", "time_s", "person_detected", "rejected_because", "out_of_view", *angles, *(f"rula_{k}" for k in rula),
               *(f"reba_{k}" for k in reba)]
     columns = [*angles.values(), *rula.values(), *reba.values()]
     rows = []
     for i, (index, time) in enumerate(zip(result.frame_indices, result.timestamps)):
         values = [None if math.isnan(c[i]) else round(float(c[i]), 2) for c in columns]
-        rows.append([int(index), round(float(time), 3), bool(result.detected[i]), result.rejections[i], *values])
+        rows.append([int(index), round(float(time), 3), bool(result.detected[i]), result.rejections[i], result.out_of_view[i], *values])
     return header, rows
 
 
@@ -142,6 +143,7 @@ def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list],
     from openpyxl.styles import Font
 
     from .report import input_words
+    from .summary import shows_findings
 
     book = Workbook(write_only=True)
     bold = Font(bold=True)
@@ -161,6 +163,12 @@ def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list],
     sheet = book.create_sheet("Summary")
     sheet.column_dimensions["A"].width = 34
     title(sheet, "Ergonomic risk assessment")
+    verdict = summary.verdict
+    sheet.append(["Verdict", verdict.status])
+    for reason in verdict.reasons:
+        sheet.append(["Why", reason])
+    for advice in verdict.advice:
+        sheet.append(["What to do", advice])
     for warning in [model.warning, *summary.warnings]:
         if warning:
             sheet.append(["WARNING", warning])
@@ -169,12 +177,16 @@ def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list],
                          ("Quality preset", f"{preset.name}: {preset.description}"),
                          ("Pose model", f"{model.name} ({model.weights or ''})"),
                          ("Frames analysed", summary.frames_analysed), ("Frames with a person", summary.frames_with_person),
+                         ("Frames rejected as not a person", summary.frames_rejected),
                          ("Frames scored exactly", summary.frames_scored),
                          ("Frames scored as a range (a body part out of sight)", summary.frames_ranged),
                          ("Frames not scored", summary.frames_unscored),
                          ("Detection rate", percent(sheet, summary.detection_rate))]:
         sheet.append([label, value])
-    for method, block in (("RULA", summary.rula), ("REBA", summary.reba)):
+    if not shows_findings(summary):
+        sheet.append([])
+        sheet.append(["RULA and REBA", "no score and no risk level: the video is not assessable (see the verdict above)"])
+    for method, block in (("RULA", summary.rula), ("REBA", summary.reba)) if shows_findings(summary) else ():
         sheet.append([])
         ranged = f"; {block.ranged_frames} more frames as a range, up to {block.ranged_max}" if block.ranged_frames else ""
         title(sheet, f"{method}: max {block.max}, mean {block.mean} over {block.scored_frames} exactly scored frames{ranged}")

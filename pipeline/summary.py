@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .assessment import PARTS_JOINED
 from .ergonomics import level_labels
 from .result_model import Summary, Verdict
 
@@ -49,20 +50,32 @@ def _method(scores: np.ndarray, highest: np.ndarray, levels: dict, times: np.nda
     }
 
 
+def _worker_only(scores: dict[str, np.ndarray], detected: np.ndarray) -> dict[str, np.ndarray]:
+    """The scores with every frame without the worker (none found, or the pose rejected) blanked: no headline figure
+    may come from one, whatever the scoring left there."""
+    return {name: np.where(detected, values, np.nan) for name, values in scores.items()}
+
+
 def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
               frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
-              missing: list, damaged: list, rejected: int = 0, worker_height_px: float | None = None,
-              warnings: list[str] = ()) -> Summary:
-    """The summary, its verdict among it; ``warnings`` for the reader (a worker too small in the picture)."""
+              missing: list, damaged: list, rejected: int = 0, out_of_view: list[str] | None = None,
+              worker_height_px: float | None = None, warnings: list[str] = ()) -> Summary:
+    """The headline figures, over the frames with the worker only (a frame without one carries no score), the counts
+    they stand on and the verdict; ``out_of_view``: per frame, the body parts not seen
+    (:func:`pipeline.assessment.parts_out_of_view`); ``warnings`` for the reader (a worker too small in the picture)."""
+    rula, reba = _worker_only(rula, detected), _worker_only(reba, detected)
     scored = int((~np.isnan(rula["grand_score"])).sum())
     ranged = int((np.isnan(rula["grand_score"]) & ~np.isnan(rula["grand_score_max"])).sum())
     # what the result stands on: frames scored exactly, as a range (a body part not seen), not at all; frames whose
     # pose was rejected as not a person (pipeline/plausibility.py) count as without one
     counts = {"frames_analysed": int(len(times)), "frames_with_person": int(detected.sum()), "frames_rejected": rejected,
               "frames_scored": scored, "frames_ranged": ranged}
+    hidden = _out_of_view(out_of_view or [])
     return Summary.model_validate({
         **counts, "frames_unscored": int(len(times)) - scored - ranged,
         "detection_rate": round(float(detected.mean()), 4) if len(detected) else 0.0,
+        # of the frames with the worker, how many left each body part out of view
+        "parts_out_of_view": hidden,
         "rula": _method(rula["grand_score"], rula["grand_score_max"], _levels(rula["action_level"], level_labels("rula"), frame_seconds),
                         times, frame_indices),
         "reba": _method(reba["reba_score"], reba["reba_score_max"], _levels(reba["risk_level"], level_labels("reba"), frame_seconds),
@@ -73,19 +86,32 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
         "damaged_spans": damaged,
         "worker_height_px": worker_height_px,
         "warnings": list(warnings),
-        "verdict": verdict(**counts, damaged=bool(damaged), worker_too_small=bool(warnings)),
+        "verdict": verdict(**counts, parts_out_of_view=hidden, damaged=damaged, worker_too_small=bool(warnings)),
     })
 
 
+def _out_of_view(out_of_view: list[str]) -> dict[str, int]:
+    """Frames each body part was out of view in, most first."""
+    counts: dict[str, int] = {}
+    for parts in out_of_view:
+        for part in filter(None, parts.split(PARTS_JOINED)):
+            counts[part] = counts.get(part, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
+#: The verdicts, best first.
+ASSESSABLE, PARTLY_ASSESSABLE, NOT_ASSESSABLE = "assessable", "partly assessable", "not assessable"
 #: A job is fully assessable when the worker is accepted in at least this share of the frames read, and scored or
 #: ranged in at least this share of those.
 ASSESSABLE_SHARE = 0.8
+#: A body part out of view in more than this share of the frames with the worker is named in the verdict.
+HIDDEN_SHARE = 0.5
 #: More than this share of the poses found rejected as not a person makes the job only partly assessable.
 REJECTED_SHARE = 0.1
 
 
 def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: int, frames_scored: int, frames_ranged: int,
-            damaged: bool, worker_too_small: bool) -> Verdict:
+            parts_out_of_view: dict[str, int], damaged: list[str], worker_too_small: bool) -> Verdict:
     """Whether the job can be assessed ("assessable", "partly assessable", "not assessable"), why, and what to do.
 
     Computed once, from the summary's counts, for every output to show.
@@ -99,12 +125,16 @@ def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: i
         if rejected:
             reasons.append(f"{rejected} of {frames} frames held a shape the pose model took for a person, rejected as not one.")
         advice.append("Film the worker at work, the whole body in the picture, from the side, close enough to fill most of its height.")
-        return Verdict(status="not assessable", reasons=reasons, advice=advice)
+        return Verdict(status=NOT_ASSESSABLE, reasons=reasons, advice=advice)
     if person < ASSESSABLE_SHARE * frames:
         reasons.append(f"The worker is in view in only {person / frames:.0%} of the video.")
         advice.append("Keep the worker in the picture for the whole task.")
-    if judged < ASSESSABLE_SHARE * person:
-        reasons.append(f"Body parts were out of view most of the time: {judged} of {person} frames with the worker could be scored.")
+    hidden = {part: count for part, count in parts_out_of_view.items() if count > HIDDEN_SHARE * person}
+    if hidden or judged < ASSESSABLE_SHARE * person:
+        parts = ", ".join(f"the {part} in {count}" for part, count in hidden.items())
+        reasons.append(f"Body parts were out of view most of the time{': ' + parts + f' of {person} frames with the worker' if parts else ''}. "
+                       f"{frames_scored} frames were scored exactly, {frames_ranged} as a range of what the "
+                       f"hidden parts could be, {person - judged} not at all.")
         advice.append("Film the whole body, from the side, with nothing in front of the worker.")
     if rejected > REJECTED_SHARE * (person + rejected):
         reasons.append(f"{rejected} frames were rejected as implausible (the pose found was not a person's).")
@@ -112,6 +142,12 @@ def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: i
         reasons.append("The worker is small in the picture, so angles are less reliable.")
         advice.append("Film closer, so the worker fills most of the picture's height.")
     if damaged:
-        reasons.append("Parts of the video could not be read.")
+        more = f"; and {len(damaged) - 3} more chunks" if len(damaged) > 3 else ""
+        reasons.append(f"Parts of the video could not be read ({'; '.join(damaged[:3])}{more}).")
         advice.append("Export or copy the video again.")
-    return Verdict(status="partly assessable" if reasons else "assessable", reasons=reasons, advice=advice)
+    return Verdict(status=PARTLY_ASSESSABLE if reasons else ASSESSABLE, reasons=reasons, advice=advice)
+
+
+def shows_findings(summary: Summary) -> bool:
+    """Whether a job's outputs may show scores and levels: not when its verdict is *not assessable*."""
+    return summary.verdict.status != NOT_ASSESSABLE

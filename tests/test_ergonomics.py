@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline import ergonomics as E
@@ -48,12 +50,22 @@ def _block_in(text: str, title: str) -> list[list[int]]:
 NEUTRAL = dict(upper_arm=0.0, elbow_flexion=80.0, wrist_flexion=0.0, neck_flexion=0.0, trunk_flexion=0.0)
 
 
+POSTURE_FIELDS = {field.name for field in fields(E.Posture)}
+
+
+def records(**values) -> tuple[E.Posture, E.TaskFactors]:
+    """The measured posture and the task factors, each value where its record has it."""
+    values = {**NEUTRAL, **values}
+    return (E.Posture(**{k: v for k, v in values.items() if k in POSTURE_FIELDS}),
+            E.TaskFactors(**{k: v for k, v in values.items() if k not in POSTURE_FIELDS}))
+
+
 def rula(**changes):
-    return E.rula_score(**{**NEUTRAL, **changes})
+    return E.rula_score(*records(**changes))
 
 
 def reba(**changes):
-    return E.reba_score(**{**{k: v for k, v in NEUTRAL.items()}, "knee_flexion": 0.0, **changes})
+    return E.reba_score(*records(**changes))
 
 
 @pytest.mark.parametrize("angle,score", [(-25, 2), (-20, 1), (0, 1), (19, 1), (20, 1), (21, 2), (44, 2), (45, 2),
@@ -142,9 +154,9 @@ def test_rula_action_levels(grand, level):
 
 
 def test_reba_adjustments_loads_and_activity():
-    assert reba(trunk_flexion=70, trunk_twisted_or_side_bent=True).trunk == 5
-    assert reba(neck_flexion=30, neck_twisted_or_side_bent=True).neck == 3
-    assert reba(wrist_flexion=30, wrist_deviated_or_twisted=True).wrist == 3
+    assert reba(trunk_flexion=70, trunk_twisted=True).trunk == 5
+    assert reba(neck_flexion=30, neck_side_bent=True).neck == 3
+    assert reba(wrist_flexion=30, wrist_twist_end_of_range=True).wrist == 3
     assert [reba(load_kg=kg).score_a for kg in (4.9, 5, 10, 10.1)] == [1, 2, 2, 3]
     assert reba(load_kg=12, shock=True).score_a == 4
     assert [reba(coupling=c).score_b for c in range(4)] == [1, 2, 3, 4]
@@ -160,9 +172,9 @@ def test_reba_table_lookups_and_risk():
     assert result.table_b == E.REBA_TABLE_B[2][3 + 1] == 5
     assert (result.score_a, result.score_b) == (6, 6)
     assert result.score_c == E.REBA_TABLE_C[5][5] == 8 and result.risk == "high"
-    clamped = reba(trunk_flexion=70, trunk_twisted_or_side_bent=True, neck_flexion=30, neck_twisted_or_side_bent=True,
+    clamped = reba(trunk_flexion=70, trunk_twisted=True, neck_flexion=30, neck_side_bent=True,
                    knee_flexion=90, unilateral_stance=True, load_kg=20, shock=True, upper_arm=120, shoulder_raised=True,
-                   arm_abducted=True, elbow_flexion=0, wrist_flexion=40, wrist_deviated_or_twisted=True, coupling=3)
+                   arm_abducted=True, elbow_flexion=0, wrist_flexion=40, wrist_twist_end_of_range=True, coupling=3)
     assert clamped.score_a == 12 and clamped.score_b == 12 and clamped.score_c == 12
 
 
@@ -179,3 +191,15 @@ def test_invalid_adjustment_values_are_refused():
         reba(coupling=5)
     with pytest.raises(ValueError, match="load"):
         reba(load_kg=-1)
+
+
+def test_side_bend_and_twist_count_once_in_reba_and_arrays_score_like_numbers():
+    """REBA's +1 is for twisted or side-bent, not each; and a posture array scores each element as a number would."""
+    assert reba(trunk_flexion=30, trunk_twisted=True, trunk_side_bent=True).trunk == reba(trunk_flexion=30, trunk_twisted=True).trunk == 4
+    angles = np.array([-30.0, 0.0, 21.0, 50.0, 95.0, np.nan])
+    many = E.rula_score(E.Posture(upper_arm=angles, elbow_flexion=80.0, wrist_flexion=angles / 3, neck_flexion=angles / 2,
+                                  trunk_flexion=angles, trunk_side_bent=angles > 40), E.TaskFactors(force_load=1))
+    for i, angle in enumerate(angles):
+        one = rula(upper_arm=angle, wrist_flexion=angle / 3, neck_flexion=angle / 2, trunk_flexion=angle, trunk_side_bent=bool(angle > 40),
+                   force_load=1)
+        assert {name: int(values[i]) for name, values in many.as_dict().items()} == one.as_dict()

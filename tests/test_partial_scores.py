@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.assessment import AssessmentParams, score_frames
+from pipeline.assessment import AssessmentParams, parts_out_of_view, score_frames
 from pipeline.summary import summarize
 
 POSTURE = {"trunk_flexion": 25.0, "neck_flexion": 15.0, "upper_arm_left": 50.0, "elbow_left": 70.0, "wrist_left": 10.0,
@@ -84,3 +84,31 @@ def test_frames_are_counted_scored_ranged_or_unscored():
     assert summary.rula.scored_frames == 2 and summary.rula.ranged_frames == 1
     assert summary.rula.ranged_max == rula["grand_score_max"][1] and summary.rula.shares_of == "scored_frames"
     assert sum(level.frames for level in summary.rula.levels.values()) == 2  # shares are of the scored frames
+
+
+def test_each_frame_names_the_parts_out_of_view_and_the_verdict_names_those_out_most_of_the_time():
+    legless = {**POSTURE, "knee_left": math.nan, "knee_right": math.nan}
+    no_trunk = {**legless, "trunk_flexion": math.nan}
+    angles = angles_of(POSTURE, legless, no_trunk, legless, dict.fromkeys(POSTURE, math.nan))
+    detected = np.array([True, True, True, True, False])
+    out_of_view = parts_out_of_view(angles, detected)
+    assert out_of_view == ["", "legs", "trunk; legs", "legs", ""]  # no person: nothing said of the parts
+    rula, reba, _ = score_frames(angles, AssessmentParams())
+    summary = summarize(rula=rula, reba=reba, detected=detected, times=np.arange(5) * 0.2, frame_indices=np.arange(5),
+                        frame_seconds=0.2, bands={}, sustained=[], missing=[], damaged=[], out_of_view=out_of_view)
+    assert summary.parts_out_of_view == {"legs": 3, "trunk": 1}
+    judged = summary.verdict
+    assert judged.status == "partly assessable"
+    reason = next(reason for reason in judged.reasons if "out of view most of the time" in reason)
+    assert "the legs in 3 of 4 frames" in reason and "trunk" not in reason  # the trunk was hidden in 1 of 4 only
+    assert "3 frames were scored exactly, 1 as a range" in reason
+
+
+def test_a_score_left_in_a_frame_without_the_worker_never_reaches_the_headline():
+    """Whatever the scoring left there, the summary's figures come from frames with the worker only."""
+    rula, reba, _ = score_frames(angles_of(POSTURE, {**POSTURE, "trunk_flexion": 100.0, "upper_arm_left": 150.0}), AssessmentParams())
+    summary = summarize(rula=rula, reba=reba, detected=np.array([True, False]), times=np.array([0.0, 2.0]), frame_indices=np.arange(2),
+                        frame_seconds=0.2, bands={}, sustained=[], missing=[], damaged=[])
+    assert summary.frames_scored == 1 and summary.rula.max == rula["grand_score"][0] < rula["grand_score"][1]
+    assert [moment.frame_index for block in (summary.rula, summary.reba) for moment in block.worst_moments] == [0, 0]
+

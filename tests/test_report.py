@@ -210,21 +210,44 @@ def test_the_first_page_is_read_in_half_a_minute(drawn):
     assert fonts and all("OpenSans" in font for font in fonts)  # the shipped typeface, nothing else
 
 
-def test_the_verdict_heads_the_first_page_with_its_reasons_and_advice(evidence, tmp_path):
-    """The assessability verdict is the first thing on page 1, in words: its status, why, and what to do."""
-    from pypdf import PdfReader
+PARTLY = {"status": "partly assessable", "reasons": ["Body parts were out of view most of the time: the legs in 28 of 28 frames."],
+          "advice": ["Film the whole body, from the side, with nothing in front of the worker."]}
+NOT_ASSESSABLE = {"status": "not assessable", "reasons": ["No person was found in the video."],
+                  "advice": ["Film the worker at work, the whole body in the picture."]}
 
+
+def with_verdict(result, verdict: dict):
+    """The result with another verdict (pipeline.result_model.Verdict's fields)."""
     from pipeline.result_model import Verdict
+
+    return result.model_copy(update={"summary": result.summary.model_copy(update={"verdict": Verdict(**verdict)})})
+
+
+def test_the_verdict_heads_the_first_page_with_its_reasons_and_what_to_do(evidence, tmp_path):
+    """The verdict, why and what to do come first, in words."""
+    from pypdf import PdfReader
 
     result, pictures = evidence
     plain = PdfReader(write_report(result, tmp_path / "plain.pdf", pictures)).pages[0].extract_text()
     assert f"Verdict: {result.summary.verdict.status}" in plain and "{" not in plain  # words, not a dump of the record
-    verdict = Verdict(status="partly assessable", reasons=["The worker is in view in only 40% of the video."],
-                      advice=["Keep the worker in the picture for the whole task."])
-    given = result.model_copy(update={"summary": result.summary.model_copy(update={"verdict": verdict})})
-    first = PdfReader(write_report(given, tmp_path / "given.pdf", pictures)).pages[0].extract_text()
-    assert first.index("Verdict: partly assessable") < first.index("in view in only 40%") < first.index("Keep the worker")
-    assert first.index("Keep the worker") < first.index("RULA: highest score")
+    reader = PdfReader(write_report(with_verdict(result, PARTLY), tmp_path / "partly.pdf", pictures))
+    first = " ".join(reader.pages[0].extract_text().split())
+    assert first.index("Verdict: partly assessable") < first.index("out of view most of the time") < first.index("RULA: highest score")
+    assert "What to do: Film the whole body" in first
+    assert "Signature" in "".join(page.extract_text() for page in reader.pages)  # a partly assessable job is still signed
+
+
+def test_a_job_that_is_not_assessable_says_so_and_why_and_shows_no_score_and_no_signature(evidence, tmp_path):
+    from pypdf import PdfReader
+
+    result, pictures = evidence
+    reader = PdfReader(write_report(with_verdict(result, NOT_ASSESSABLE), tmp_path / "none.pdf", pictures))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert text.index("Verdict: not assessable") < text.index("No person was found in the video.")
+    for words in ("highest score", "action level", "risk level", "The worst moments", "time at each level", "Assessor's name",
+                  "Signature"):
+        assert words not in text, words
+    assert len(reader.pages) == 1 and not reader.pages[0].images and "Pose model" in text
 
 
 def test_a_portrait_videos_pictures_keep_the_first_page_whole(evidence, tmp_path):
@@ -279,3 +302,19 @@ def test_the_workbook_shows_shares_as_percentages(analysed):
     assert all(cell.number_format.endswith("%") and 0 <= cell.value <= 1 for cell in shares)
     rate = next(row[1] for row in rows if row[0].value == "Detection rate")
     assert rate.number_format.endswith("%")
+
+
+def test_the_workbook_shows_the_verdict_and_no_level_when_not_assessable(evidence, tmp_path):
+    from openpyxl import load_workbook
+
+    from pipeline.results import frame_rows, write_results
+
+    result, _ = evidence
+    for verdict, levels in ((PARTLY, True), (NOT_ASSESSABLE, False)):
+        folder = tmp_path / verdict["status"].replace(" ", "_")
+        write_results(with_verdict(result, verdict), folder)
+        rows = [[cell.value for cell in row] for row in load_workbook(folder / "report.xlsx")["Summary"].iter_rows()]
+        assert rows[1][:2] == ["Verdict", verdict["status"]] and rows[2][:2] == ["Why", verdict["reasons"][0]]
+        assert ["What to do", verdict["advice"][0]] in [row[:2] for row in rows]
+        assert any(row[0] == "Share of scored time" or (len(row) > 4 and row[4] == "Share of scored time") for row in rows) is levels
+    assert frame_rows(result)[0][:5] == ["frame_index", "time_s", "person_detected", "rejected_because", "out_of_view"]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pipeline.analysis import AnalysisOptions
-from pipeline.angles import AngleSettings, CameraTilt, camera_tilt, compute_angles, compute_world_angles, prefer_3d
-from pipeline.assessment import AssessmentParams, score_frames
+from pipeline.angles import AngleSettings, CameraTilt, camera_tilt, compute_angles, compute_world_angles, hidden_trunk_angles, prefer_3d
+from pipeline.assessment import AssessmentParams, parts_out_of_view, score_frames
 from pipeline.pose.base import COCO_KEYPOINTS
 from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
 from pipeline.presets import get_preset
@@ -205,3 +205,38 @@ def test_measured_wrists_and_side_bends_replace_the_assumptions():
     assert bent["trunk"][0] == rula["trunk"][0] + 1 and bent_reba["trunk"][0] == reba["trunk"][0] + 1
     unseen, _, unseen_inputs = _scores(wrist_left=np.nan, wrist_right=np.nan)
     assert unseen["wrist"][0] == 1 and "wrist_flexion" not in unseen_inputs["measured"]  # the assumed neutral wrist
+
+
+#: Postures seen from the waist up: seated upright, leaning to the side (the demo's), bent forward reaching, head down.
+HIDDEN_TRUNK_POSTURES = [dict(trunk=3.0, neck=8.0, arm=10.0, elbow=80.0), dict(trunk=4.0, side=38.0, neck=12.0, arm=25.0, elbow=60.0),
+                         dict(trunk=48.0, neck=-10.0, arm=95.0, elbow=20.0, yaw=90.0), dict(trunk=14.0, neck=35.0, arm=30.0, abduct=40.0, yaw=-45.0),
+                         dict(trunk=-12.0, side=-22.0, neck=25.0, arm=-30.0, elbow=110.0, yaw=150.0)]
+
+
+def _seen_and_hidden(pose: dict) -> tuple[tuple, tuple]:
+    """RULA and REBA (scores, ranges) of one posture with the hips in view, and with them (and the legs) out of it."""
+    world = world_skeleton(**pose)[None]
+    keypoints = np.concatenate([world[..., :2] * 500, np.full(world.shape[:2] + (1,), 0.9)], axis=-1)
+    seen = score_frames(compute_world_angles(world, keypoints, BLAZEPOSE_KEYPOINTS), AssessmentParams())
+    below = [BLAZEPOSE_KEYPOINTS.index(f"{side}_{joint}") for side in ("left", "right") for joint in ("hip", "knee", "ankle")]
+    keypoints[:, below, 2] = 0.0
+    angles = compute_world_angles(world, keypoints, BLAZEPOSE_KEYPOINTS)
+    hidden = hidden_trunk_angles(world, keypoints, BLAZEPOSE_KEYPOINTS)
+    return seen, (*score_frames(angles, AssessmentParams(), hidden), parts_out_of_view(angles, np.ones(1, bool), hidden))
+
+
+@pytest.mark.parametrize("pose", HIDDEN_TRUNK_POSTURES)
+def test_with_the_hips_hidden_neck_and_arms_are_ranged_with_every_trunk_they_could_hang_from(pose):
+    """The trunk out of view, the frame is ranged (not dropped), and its range holds the score it has with the trunk seen;
+    what no trunk moves (the lower arm, the wrist) keeps its score."""
+    (rula, reba, _), (hidden_rula, hidden_reba, inputs, out_of_view) = _seen_and_hidden(pose)
+    assert inputs["frames_ranged"] == 1 and np.isnan(hidden_rula["grand_score"][0]) and out_of_view == ["trunk; legs"]
+    assert hidden_rula["grand_score_min"][0] <= rula["grand_score"][0] <= hidden_rula["grand_score_max"][0]
+    assert hidden_reba["reba_score_min"][0] <= reba["reba_score"][0] <= hidden_reba["reba_score_max"][0]
+    for part in ("lower_arm", "wrist"):
+        assert hidden_rula[part][0] == rula[part][0], part
+
+
+def test_a_bent_over_trunk_is_not_read_as_bent_sideways():
+    """Past horizontal, the side bend stays what it is (0 here), not 180 degrees."""
+    assert world_angles(trunk=110.0)["trunk_side_bend"] == pytest.approx(0.0, abs=1e-6)

@@ -80,10 +80,12 @@ def print_verdict(verdict: Verdict) -> None:
 
 
 def print_summary(summary: Summary) -> None:
+    from pipeline.summary import shows_findings
+
     print_verdict(summary.verdict)
     rejected = f" ({summary.frames_rejected} rejected as not a person)" if summary.frames_rejected else ""
     print(f"Frames analysed: {summary.frames_analysed}, person detected in {summary.detection_rate:.0%}{rejected}")
-    if summary.verdict.status == "not assessable":
+    if not shows_findings(summary):
         return  # no score and no risk level stands for a video that could not be assessed
     for name, block in (("RULA", summary.rula), ("REBA", summary.reba)):
         if block.max is None:
