@@ -14,7 +14,7 @@ The rules:
 * **time**: a pose accepted in one sampled frame alone, with no person in the frames on either side, is
   rejected: a person stays in view, a skeleton flickering onto an object often does not;
 * **the detector's second opinion**: a pose model that follows a person (BlazePose) asks its person detector again
-  at each scene cut and every second, and ends a track no detection supports (``PoseOutput.ended``,
+  at each scene cut and every 2 seconds, and ends a track no detection supports (``PoseOutput.ended``,
   :mod:`pipeline.pose.blazepose`); such a frame is reported without a person, and its record says why.
 
 The evidence for the limits: on the labelled real clips of ``tests/data/`` every frame with a person had presence

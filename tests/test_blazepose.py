@@ -88,15 +88,15 @@ def test_a_track_is_ended_at_a_scene_cut_without_a_person_and_says_why(model, mo
     assert "scene cut" in TRACK_ENDED[ENDED_AT_CUT]
 
 
-def test_a_followed_person_is_checked_every_second_and_a_track_no_detection_supports_ends(model, monkeypatch):
+def test_a_followed_person_is_checked_regularly_and_a_track_no_detection_supports_ends(model, monkeypatch):
     frames = np.stack([posed(shift=s) for s in range(0, 60, 5)])  # no cut: the person moves 5 px a frame
-    times = np.arange(len(frames)) * 250_000
+    times = np.arange(len(frames)) * (RECHECK_US // 4)
     calls = Calls(model, monkeypatch)
     followed, _ = model.track(frames, times)
-    assert calls.detections == [1] * (1 + (len(frames) - 1) * 250_000 // RECHECK_US)  # the first frame, then every second
+    assert calls.detections == [1] * 3  # the first frame, then every fourth (RECHECK_US on)
     assert np.isfinite(followed.boxes[:, 0, 4]).all() and not followed.ended.any()  # each re-check found the person
     detect = model.detector.detect_batch
-    answers = iter([True])  # the first frame is detected; the re-check at 1 s, and the frame after it, find nobody
+    answers = iter([True])  # the first frame is detected; the re-check, and the frame after it, find nobody
     monkeypatch.setattr(model.detector, "detect_batch",
                         lambda images, max_people: detect(images, max_people) if next(answers, False) else [[]])
     ended, _ = model.track(frames[:6], times[:6])
@@ -120,7 +120,7 @@ def test_tracking_goes_on_from_a_saved_state_exactly(model, monkeypatch):
     saved = {name: np.array(value) for name, value in state.items()}  # what a checkpoint keeps
     calls = Calls(model, monkeypatch)
     second, _ = model.track(frames[3:], times[3:], saved)
-    assert calls.detections == [1]  # followed from the saved region: detected again only at the re-check 1 s on
+    assert calls.detections == [1] * int(times[-1] // RECHECK_US)  # followed from the saved region, checked as if uninterrupted
     np.testing.assert_array_equal(np.concatenate([first.keypoints, second.keypoints]), whole.keypoints)
     np.testing.assert_array_equal(np.concatenate([first.world, second.world]), whole.world)
     # tracked frames follow the person, who moves 10 px a frame

@@ -20,7 +20,7 @@ from its calculators, :mod:`.image_to_tensor`, :mod:`.blazepose_detector`,
 On top of MediaPipe's graph, a second opinion (``second_opinion=True``, the default): MediaPipe keeps a region
 alive while the landmark network's presence stays above 0.5, and on real footage that carries a skeleton across a
 scene cut onto a kerb or a car roof.  So while a person is followed, the detector is asked again at every scene
-cut (:mod:`pipeline.scenes`) and every ``RECHECK_US``; a track whose region no detection supports is ended there
+cut (:mod:`pipeline.scenes`) and every ``RECHECK_US`` (2 s); a track whose region no detection supports is ended there
 (the frame is reported without anyone, and ``PoseOutput.ended`` says why), and the largest person the detector
 found instead, if any, is followed from the same frame.  Where the detector supports the track, nothing changes:
 the frames are MediaPipe's.
@@ -73,8 +73,12 @@ AUXILIARY_FILTER = (0.01, 10.0, 1.0)
 VISIBILITY_ALPHA = 0.1
 #: MediaPipe's min_allowed_object_scale: a smaller person (pixels) is not filtered.
 MIN_OBJECT_SCALE = 1e-6
-#: While a person is followed, the detector is asked again after this long (microseconds) even without a cut.
-RECHECK_US = 1_000_000
+#: While a person is followed, the detector is asked again after this long (microseconds) even without a cut.  Each
+#: check costs about one landmark step (the detector runs at 1.1 times the landmark network's time): every 2 s
+#: costs 5% of the analysis at ``medium`` (5 frames/s), every second 10% (benchmarks/pipeline_bench.py
+#: --second-opinion), and on the labelled montage checking every second ended only phantoms that the anatomy
+#: rules of pipeline/plausibility.py rejected anyway; the cuts, which are checked as they come, ended the others.
+RECHECK_US = 2_000_000
 #: A detection supports a followed region when its hip centre lies within this share of the region's side from the
 #: region's centre (each axis), and its region's side is within this factor of the followed one's.  Measured at
 #: every frame of the parity clips and the labelled real clips: the same person at most 0.20 of the side away (a
