@@ -11,6 +11,8 @@ median of several is what is printed):
 * ``<network>_ms_per_crop_batch<N>``  TFLite runtime (``ai-edge-litert``), the Torch executor as it was (``torch_before``:
                                       every output, PAD steps on their own) and as the pipeline runs it (``torch``:
                                       the outputs it reads, PADs folded into the convolutions), at batch 1 and 4
+* ``torch_nchw``                      the executor with its weights in NCHW memory, run without freezing: the detector
+                                      as the pipeline ran it before issue 22 (``ratio_nchw_to_tflite``)
 * ``torch_frozen``                    the pipeline's executor as a TorchScript graph frozen for the input's shape, as
                                       the landmark model runs it since issue 11 (bit-identical outputs), and the
                                       detector since issue 22
@@ -100,7 +102,8 @@ def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.p
         shapes = output_shapes(path)
         wanted = [shapes.index(s) for s in OUTPUTS.values()] if network.startswith("pose_landmark") else None
         # as the executor was (every step of every output, PAD steps on their own), and as the pipeline runs it now
-        graphs = {"torch_before": TFLiteGraph(path, fold_pads=False).eval(), "torch": TFLiteGraph(path, outputs=wanted).eval()}
+        graphs = {"torch_before": TFLiteGraph(path, fold_pads=False).eval(), "torch": TFLiteGraph(path, outputs=wanted).eval(),
+                  "torch_nchw": TFLiteGraph(path, outputs=wanted, channels_last=False).eval()}
         for batch_size in (1, 4):
             batch = np.random.default_rng(0).random((batch_size, size, size, 3), dtype=np.float32)
             runners = {"tflite": _tflite(path, batch), **{name: _torch(graph, batch) for name, graph in graphs.items()},
@@ -113,6 +116,7 @@ def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.p
             medians["ratio_to_tflite"] = round(medians["torch"] / medians["tflite"], 2)
             medians["ratio_frozen_to_tflite"] = round(medians["torch_frozen"] / medians["tflite"], 2)
             medians["ratio_before_to_tflite"] = round(medians["torch_before"] / medians["tflite"], 2)
+            medians["ratio_nchw_to_tflite"] = round(medians["torch_nchw"] / medians["tflite"], 2)
             figures[f"{network}_ms_per_crop_batch{batch_size}"] = medians
         figures[f"{network}_steps"] = {name: len(graph.steps) for name, graph in graphs.items()}
     return figures

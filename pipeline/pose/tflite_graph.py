@@ -183,10 +183,13 @@ class TFLiteGraph(nn.Module):
 
     ``outputs``: the positions, among the model's outputs, of those to compute (in that order); by default all.
     ``fold_pads``: let convolutions do the zero padding of the PAD steps before them (off only to measure the gain).
+    ``channels_last``: keep convolution weights channels last in memory (off only to measure the gain).
     """
 
-    def __init__(self, source: str | Path | bytes, outputs: Sequence[int] | None = None, *, fold_pads: bool = True):
+    def __init__(self, source: str | Path | bytes, outputs: Sequence[int] | None = None, *, fold_pads: bool = True,
+                 channels_last: bool = True):
         super().__init__()
+        self.weight_format = torch.channels_last if channels_last else torch.contiguous_format
         model = _read(source)
         graph = model.Subgraphs(0)
         names = _operator_names()
@@ -239,9 +242,9 @@ class TFLiteGraph(nn.Module):
         for step in self.steps:
             if len(step.inputs) > 1 and step.inputs[1] == index:
                 if step.op == "CONV_2D":
-                    return value.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+                    return value.permute(0, 3, 1, 2).contiguous(memory_format=self.weight_format)
                 if step.op == "DEPTHWISE_CONV_2D":
-                    return value.permute(3, 0, 1, 2).contiguous(memory_format=torch.channels_last)
+                    return value.permute(3, 0, 1, 2).contiguous(memory_format=self.weight_format)
         return value
 
     def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
