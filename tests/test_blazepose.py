@@ -264,6 +264,7 @@ def test_a_resumed_analysis_equals_an_uninterrupted_one(pose_models, tmp_path, b
         assert computed == list(range(min(set(finished.chunks) - kept), len(finished.chunks)))
         for key in ("keypoints", "world_keypoints", "detected"):
             np.testing.assert_array_equal(resumed[key], whole[key])
+        assert resumed["rejections"] == whole["rejections"]  # the tracks the detector ended, from the checkpoints too
 
 
 def test_tracking_runs_through_the_chunks_and_restarts_only_at_a_part(pose_models, tmp_path, monkeypatch):
