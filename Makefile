@@ -54,10 +54,18 @@ $(AXE): tests/axe/package.json tests/axe/package-lock.json
 	npm ci --prefix tests/axe --silent --no-audit --no-fund
 	touch $@
 
-# Lint and the import direction between the layers (contracts in setup.cfg); a violation fails `make test`.
-lint: $(VENV)/.installed
+# ESLint for the page's modules (frontend/), pinned in tests/lint/package-lock.json, from the npm registry.
+ESLINT := tests/lint/node_modules/eslint/bin/eslint.js
+$(ESLINT): tests/lint/package.json tests/lint/package-lock.json
+	npm ci --prefix tests/lint --silent --no-audit --no-fund
+	touch $@
+
+# Lint (Python and the page) and the import direction between the layers (contracts in setup.cfg); a violation
+# fails `make test`.
+lint: $(VENV)/.installed $(ESLINT)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	node $(ESLINT) --config tests/lint/eslint.config.js frontend/
 
 # The fast lane for the inner loop: lint, the import contracts and the tests that need no LocalStack, no browser,
 # no MediaPipe and no long runs (a few minutes; `make test` stays the whole suite, and what CI runs).

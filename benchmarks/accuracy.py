@@ -1,6 +1,6 @@
 """Are the angles right?  Each camera of a calibrated multi-camera recording against the skeleton triangulated from all.
 
-    .venv/bin/python benchmarks/accuracy.py [--fps 30] [--cameras cam01 cam02 cam03 cam04] [--weights heavy]
+    .venv/bin/python benchmarks/accuracy.py [--fps 30] [--cameras cam01 cam02 cam03 cam04] [--weights heavy] [--given-tilt]
 
 The recording: Pose2Sim's ``Demo_SinglePerson`` (one person, four synchronised 1080x1920 60 fps cameras in a
 laboratory, looking down 18-25 degrees, calibrated by Qualisys: ``calibration/Calib.qca.txt``), taken from the
@@ -139,13 +139,20 @@ def lab_to_body_frame(points: np.ndarray) -> np.ndarray:
     return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
 
 
-def analyse_cameras(folder: Path, model, cameras: tuple[str, ...], fps: float) -> dict[str, dict]:
-    """Each camera's video analysed as a user's would be, at ``fps`` frames per second."""
+def analyse_cameras(folder: Path, model, cameras: tuple[str, ...], fps: float, tilts: dict | None = None) -> dict[str, dict]:
+    """Each camera's video analysed as a user's would be, at ``fps`` frames per second; with ``tilts`` (camera: its
+    calibrated :class:`~pipeline.angles.CameraTilt`), given as a user who knows the camera's angle gives it."""
     from pipeline.analysis import AnalysisOptions, analyze_video
+    from pipeline.assessment import AssessmentParams
     from pipeline.presets import Preset
 
-    options = AnalysisOptions(Preset("accuracy", fps, f"{fps:g} frames per second"))
-    return {camera: analyze_video(folder / "videos" / f"{camera}.mp4", model, options) for camera in cameras}
+    preset = Preset("accuracy", fps, f"{fps:g} frames per second")
+    results = {}
+    for camera in cameras:
+        tilt = (tilts or {}).get(camera)
+        params = AssessmentParams() if tilt is None else AssessmentParams(camera_pitch=round(tilt.pitch, 1), camera_roll=round(tilt.roll, 1))
+        results[camera] = analyze_video(folder / "videos" / f"{camera}.mp4", model, AnalysisOptions(preset, params=params))
+    return results
 
 
 def reference(results: dict[str, dict], calibration: dict[str, Camera], min_confidence: float) -> dict:
@@ -182,22 +189,18 @@ def _reprojection_errors(skeleton: np.ndarray, points: np.ndarray, weights: np.n
     return np.where(weights > 0, errors, np.nan)
 
 
-def mirrored(names: list[str]) -> np.ndarray:
-    """Index of each landmark's other-side twin (itself for the nose): relabels a skeleton left for right."""
-    def twin(name: str) -> str:
-        return name.replace("left_", "right_") if name.startswith("left_") else name.replace("right_", "left_")
-
-    return np.array([names.index(twin(name)) for name in names])
-
-
 def undo_swaps(points: np.ndarray, weights: np.ndarray, projections: np.ndarray, names: list[str]
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cameras' landmarks with each view's left/right swaps undone; and (c, n) which were swapped.
 
-    BlazePose sometimes labels a whole body left for right (a frontal view with a strong side bend: 24 of 50
-    frames of cam02).  One swapped view pulls the triangulated limbs between the sides; so, camera by camera,
-    a frame is relabelled where that halves the median reprojection error of all views (Pose2Sim does the same).
+    BlazePose sometimes labels a whole body left for right (a frontal view with a strong side bend: 16 of the 38
+    frames cam02 keeps at 30 fps).  One swapped view pulls the triangulated limbs between the sides; so, camera by
+    camera, a frame is relabelled where that halves the median reprojection error of all views (Pose2Sim does the
+    same).  The analysis undoes such swaps itself from one view (:mod:`pipeline.sides`); what is relabelled here
+    is what it missed, reported as ``swapped_frames``.
     """
+    from pipeline.sides import mirrored
+
     twin = mirrored(list(names))
     swapped = np.zeros(points.shape[:2], bool)
     for camera in range(len(points)):
@@ -250,8 +253,10 @@ def compare(results: dict[str, dict], truth: dict, calibration: dict[str, Camera
     return report
 
 
-def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE) -> dict:
-    """The whole benchmark: fetch, analyse, triangulate, compare."""
+def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE,
+        given_tilt: bool = False) -> dict:
+    """The whole benchmark: fetch, analyse (with the calibrated camera angles given, if ``given_tilt``), triangulate,
+    compare."""
     from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.pose import load_pose_model
     from pipeline.pose.assets import fetch
@@ -260,10 +265,10 @@ def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "f
     settings = AnalysisSettings().pose("blazepose", weights)
     fetch(settings.models_dir, ["pose_detection", f"pose_landmark_{weights}"])
     model = load_pose_model(settings)
-    results = analyse_cameras(folder, model, cameras, fps)
+    calibration = read_qca(folder / "calibration" / "Calib.qca.txt")
+    results = analyse_cameras(folder, model, cameras, fps, {name: camera.tilt() for name, camera in calibration.items()} if given_tilt else None)
     from pipeline.angles import AngleSettings
 
-    calibration = read_qca(folder / "calibration" / "Calib.qca.txt")
     return compare(results, reference(results, calibration, AngleSettings().min_confidence), calibration)
 
 
@@ -272,11 +277,13 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=30.0, help="frames analysed per second (the videos have 60)")
     parser.add_argument("--cameras", nargs="+", default=list(CAMERAS), choices=CAMERAS)
     parser.add_argument("--weights", choices=("lite", "full", "heavy"), default="full", help="BlazePose's landmark model")
+    parser.add_argument("--given-tilt", action="store_true",
+                        help="give each camera's calibrated pitch and roll as a user would (the camera_pitch/camera_roll task details)")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    print(json.dumps(run(tuple(args.cameras), args.fps, args.weights), indent=1))
+    print(json.dumps(run(tuple(args.cameras), args.fps, args.weights, given_tilt=args.given_tilt), indent=1))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/late_answers.py --jobs 1000 --workers 8 --rate 0.04 --lease 2 --late 2.6
 
-Every request of the workers passes ``statestore.proxy.S3Proxy``; with probability ``rate`` it is applied at
+Every request of the workers passes ``tests.fault_proxy.S3Proxy``; with probability ``rate`` it is applied at
 once and its answer held back ``late`` seconds, longer than the lease: the claim of a job whose answer comes
 back late must not be run (another worker may have requeued it meanwhile), a renewal answered late stops
 its task.  The jobs run in this process (one thread per worker, each with its own app and S3 client), so
@@ -29,8 +29,8 @@ import structlog  # noqa: E402
 
 from ergo_tasks import TaskApp, TaskSettings  # noqa: E402
 from ergo_tasks.worker import Worker  # noqa: E402
-from statestore.proxy import LATE, S3Proxy  # noqa: E402
 from statestore.s3 import S3Store  # noqa: E402
+from tests.fault_proxy import LATE, S3Proxy  # noqa: E402
 
 
 def _store(endpoint: str, bucket: str, provider: str) -> S3Store:

@@ -4,7 +4,7 @@
 
 For each worker count: a fresh bucket; the jobs are enqueued as a backlog;
 then the workers start; every request they make passes through a counting
-proxy (``statestore.proxy.S3Proxy``, no faults).  Printed per run: jobs per
+proxy (``tests.fault_proxy.S3Proxy``, no faults).  Printed per run: jobs per
 second (from the workers' start, start-up included, until no job is open),
 storage requests per job by
 kind (what a job costs in R2 operations: PUT, GET, LIST, DELETE, HEAD), and
@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ergo_tasks import TaskApp, TaskSettings  # noqa: E402
-from statestore.proxy import S3Proxy  # noqa: E402
 from statestore.s3 import S3Store  # noqa: E402
+from tests.fault_proxy import S3Proxy  # noqa: E402
 
 KINDS = ("PUT", "GET", "LIST", "DELETE", "HEAD")
 

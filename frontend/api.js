@@ -86,6 +86,53 @@ export function unfinishedUpload(file = null) {
 }
 const forgetUpload = () => localStorage.removeItem(UPLOAD_KEY);
 
+/** The unfinished upload of ``file`` this browser remembers, with the parts storage has whole; null if none. */
+async function resumable(file) {
+  const slot = unfinishedUpload(file);
+  if (!slot) return null;
+  try {
+    const { parts } = await call("list_upload_parts", { video_key: slot.video_key, upload_id: slot.upload_id });
+    return { slot, done: new Map(parts.map((part) => [part.number, part.size])) };
+  } catch (error) {
+    if (error.code !== "upload_not_found") throw error;
+    return null;  // finished, cancelled or expired: begin again
+  }
+}
+
+function rememberUpload(file, slot) {
+  localStorage.setItem(UPLOAD_KEY, JSON.stringify({ fingerprint: fingerprint(file), name: file.name, size: file.size,
+    video_key: slot.video_key, upload_id: slot.upload_id, part_size: slot.part_size, part_count: slot.part_count }));
+}
+
+/** Sends the parts storage does not have whole (``done``: part number -> size), PARALLEL_PARTS at a time, their
+ * URLs signed in batches as the parts are reached; stops between parts once ``cancelled()``. */
+async function sendParts(file, slot, done, put, onProgress, cancelled) {
+  const length = (n) => Math.min(slot.part_size, file.size - (n - 1) * slot.part_size);
+  const todo = [];
+  for (let n = 1; n <= slot.part_count; n++) if (done.get(n) !== length(n)) todo.push(n);
+  const before = file.size - todo.reduce((sum, n) => sum + length(n), 0);
+  const sending = new Map();
+  let stored = before;
+  const report = () => onProgress(before + [...sending.values()].reduce((a, b) => a + b, 0), file.size, stored);
+  report();
+  for (let first = 0; first < todo.length; first += 100) {
+    const batch = todo.slice(first, first + 100);
+    const { urls } = await call("sign_upload_parts", { video_key: slot.video_key, upload_id: slot.upload_id,
+      size: file.size, parts: batch });
+    let next = 0;
+    const sender = async () => {
+      while (next < batch.length && !cancelled()) {
+        const n = batch[next++];
+        const start = (n - 1) * slot.part_size;
+        await put(urls[n], file.slice(start, start + length(n)), {}, (sent) => { sending.set(n, sent); report(); });
+        stored += length(n);
+        report();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, batch.length) }, sender));
+  }
+}
+
 /**
  * Send a video to storage through the URLs the API signs: one PUT for a small file, parts four at a time for
  * a large one. A large upload is remembered in this browser: choosing the same file again after a reload or a
@@ -102,50 +149,17 @@ export function uploadVideo(file, onProgress) {
     return upload.promise.finally(() => requests.delete(upload));
   };
   const promise = (async () => {
-    let done = new Map();
-    slot = unfinishedUpload(file);
-    if (slot) {
-      try {
-        const { parts } = await call("list_upload_parts", { video_key: slot.video_key, upload_id: slot.upload_id });
-        done = new Map(parts.map((part) => [part.number, part.size]));
-      } catch (error) {
-        if (error.code !== "upload_not_found") throw error;
-        slot = null;  // finished, cancelled or expired: begin again
-      }
-    }
+    const resumed = await resumable(file);
+    slot = resumed?.slot;
     if (!slot) {
       slot = await call("generate_upload_url", { filename: file.name, content_type: file.type || undefined, size: file.size });
       if (slot.method === "PUT") {
         await put(slot.upload_url, file, slot.headers, (sent) => onProgress(sent, file.size, null));
         return slot.video_key;
       }
-      localStorage.setItem(UPLOAD_KEY, JSON.stringify({ fingerprint: fingerprint(file), name: file.name, size: file.size,
-        video_key: slot.video_key, upload_id: slot.upload_id, part_size: slot.part_size, part_count: slot.part_count }));
+      rememberUpload(file, slot);
     }
-    const length = (n) => Math.min(slot.part_size, file.size - (n - 1) * slot.part_size);
-    const todo = [];
-    for (let n = 1; n <= slot.part_count; n++) if (done.get(n) !== length(n)) todo.push(n);
-    const before = file.size - todo.reduce((sum, n) => sum + length(n), 0);
-    const sending = new Map();
-    let stored = before;
-    const report = () => onProgress(before + [...sending.values()].reduce((a, b) => a + b, 0), file.size, stored);
-    report();
-    for (let first = 0; first < todo.length; first += 100) {  // URLs are signed in batches, as the parts are reached
-      const batch = todo.slice(first, first + 100);
-      const { urls } = await call("sign_upload_parts", { video_key: slot.video_key, upload_id: slot.upload_id,
-        size: file.size, parts: batch });
-      let next = 0;
-      const sender = async () => {
-        while (next < batch.length && !cancelled) {
-          const n = batch[next++];
-          const start = (n - 1) * slot.part_size;
-          await put(urls[n], file.slice(start, start + length(n)), {}, (sent) => { sending.set(n, sent); report(); });
-          stored += length(n);
-          report();
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, batch.length) }, sender));
-    }
+    await sendParts(file, slot, resumed?.done || new Map(), put, onProgress, () => cancelled);
     await call("complete_upload", { video_key: slot.video_key, upload_id: slot.upload_id, size: file.size });
     forgetUpload();
     return slot.video_key;

@@ -1,4 +1,7 @@
 // Charts drawn by the page itself as SVG (no CDN: the page works offline and behind a firewall).
+import { h } from "./dom.js";
+import { formatMoment, formatTime, readable } from "./format.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 export const RULA_COLORS = { 1: "#2e7d32", 2: "#9e7c00", 3: "#d35400", 4: "#b3261e" };
 export const REBA_COLORS = { 0: "#5d8aa8", 1: "#2e7d32", 2: "#9e7c00", 3: "#d35400", 4: "#b3261e" };
@@ -8,21 +11,6 @@ function el(name, attrs = {}, text) {
   for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
   if (text !== undefined) node.textContent = text;
   return node;
-}
-
-/** A snake_case name from the results, for people. */
-export const readable = (name) => name.replaceAll("_", " ");
-
-export function formatTime(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
-
-/** A moment in the video to a tenth of a second, as the result files give it (0:11.5). */
-export function formatMoment(seconds) {
-  const tenths = Math.max(0, Math.round(seconds * 10));
-  const s = Math.floor(tenths / 10);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}.${tenths % 10}`;
 }
 
 /** The level of a score, from the server's table of [level, highest score, label] rows (/api/info: risk_levels). */
@@ -74,14 +62,7 @@ export function timelineChart(container, frames, duration, riskLevels) {
 
 /** The timeline's legend: each method's levels with their score ranges, and what grey means. */
 export function timelineLegend(list, riskLevels) {
-  const item = (colour, words) => {
-    const li = document.createElement("li");
-    const swatch = document.createElement("span");
-    swatch.className = "swatch-box";
-    swatch.style.background = colour;
-    li.append(swatch, words);
-    return li;
-  };
+  const item = (colour, words) => h("li", {}, h("span", { class: "swatch-box", style: `background:${colour}` }), words);
   const items = [];
   for (const [name, key, colors] of [["RULA", "rula", RULA_COLORS], ["REBA", "reba", REBA_COLORS]]) {
     let lowest = 1;  // both scores start at 1

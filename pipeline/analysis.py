@@ -24,7 +24,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +41,7 @@ from .pose.base import PoseModel, PoseOutput
 from .prefetch import prefetch
 from .presets import Preset, analysis_size, person_size_warning
 from .results import RESULT_FORMAT, RESULT_VERSION
+from .sides import keep_sides
 from .summary import summarize, verdict
 from .tracking import MainPerson, select_main_person
 from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
@@ -136,6 +137,11 @@ class AnalysisOptions:
     #: Chunks decoded ahead of the pose model, and checkpoints waiting to be written behind it.
     prefetch_depth: int = 2
     write_behind_depth: int = 2
+
+    def __post_init__(self) -> None:
+        """A camera angle given with the job (the task details) overrides the estimate from the video."""
+        if self.params.camera_pitch is not None:
+            self.angles = replace(self.angles, camera_pitch=self.params.camera_pitch, camera_roll=self.params.camera_roll)
 
 
 def fingerprint(info: VideoInfo, options: AnalysisOptions, model: PoseModel) -> str:
@@ -351,6 +357,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
     main = select_main_person(pose, model.min_person_score)
     rejections = reject_implausible(main, model.keypoint_names, pose.ended)
+    keep_sides(main, model.keypoint_names, times, options.angles)  # BlazePose's left/right swaps undone before any angle is measured
     keypoints, boxes, detected = main.keypoints, main.boxes, main.detected
     tilt = None if main.world is None else camera_tilt(main.world, keypoints, model.keypoint_names, options.angles)
     world_angles = None if tilt is None else compute_world_angles(main.world, keypoints, model.keypoint_names, options.angles, tilt)

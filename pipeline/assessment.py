@@ -15,11 +15,13 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import ergonomics as E
 
 RULA_FIELDS = tuple(E.RulaResult.__dataclass_fields__)
+#: The most a given camera pitch or roll may be (degrees): beyond it the camera looks at the floor or the ceiling.
+CAMERA_TILT_LIMIT = 80.0
 REBA_FIELDS = tuple(E.RebaResult.__dataclass_fields__)
 
 
@@ -55,6 +57,21 @@ class AssessmentParams(BaseModel):
     side_bend_threshold: float = Field(20.0, ge=0, le=60, description="a measured side bend beyond this many degrees counts as side-bent")
     abduction_threshold: float = Field(20.0, ge=0, le=90, description="a measured upper-arm abduction beyond this many degrees counts as abducted")
     assumed_knee_flexion: float = Field(0.0, ge=0, le=180, description="used when the knees are not visible")
+    # the camera's tilt, where the person filming knows it (a level on the phone, a tripod's scale): measured against
+    # it, trunk and neck lean from gravity's vertical, not the camera's up.  Unset, the analysis estimates it
+    camera_pitch: float | None = Field(None, ge=-CAMERA_TILT_LIMIT, le=CAMERA_TILT_LIMIT,
+                                       description="camera tilted down (+) or up (-) from level, degrees (with the roll; "
+                                                   "both empty: estimated from the video)")
+    camera_roll: float | None = Field(None, ge=-CAMERA_TILT_LIMIT, le=CAMERA_TILT_LIMIT,
+                                      description="camera rolled, degrees: + turned anticlockwise as you look through it "
+                                                  "(gravity leaning to the image's left); with the pitch")
+
+    @model_validator(mode="after")
+    def _camera_tilt_whole(self) -> AssessmentParams:
+        """A pitch without a roll (or the reverse) would level the trunk half-way: both or neither."""
+        if (self.camera_pitch is None) != (self.camera_roll is None):
+            raise ValueError("camera_pitch and camera_roll go together: give both, or neither to have them estimated")
+        return self
 
     def rula_muscle_use(self) -> bool:
         """RULA's muscle use (mainly static, or repeated more than 4 times a minute): REBA's activity asks the same."""
@@ -87,7 +104,8 @@ TASK_GROUPS = {
     "Load and force": ("load_kg", "shock"),
     "Activity": ("static_posture", "repeated_actions", "rapid_changes"),
     "Coupling": ("coupling",),
-    "How measured angles are judged": ("neutral_tolerance", "side_bend_threshold", "assumed_knee_flexion"),
+    "How measured angles are judged": ("neutral_tolerance", "side_bend_threshold", "abduction_threshold", "assumed_knee_flexion"),
+    "How the video was filmed": ("camera_pitch", "camera_roll"),
 }
 
 #: Inputs the video always measures when the keypoints are visible.

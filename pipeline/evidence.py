@@ -3,8 +3,9 @@
 For each of the worst moments (per method, at least 1 s apart, from the summary) and for the first frame of each
 sustained posture outside the normal band, the analysed frame is decoded again and drawn on: each body segment
 coloured by its body part's RULA score (as a quarter of the highest the worksheet gives that part), the measured
-angles, and the frame's RULA and REBA scores.  Faces are blurred by default, from the face points the pose model
-found, since these are pictures of employees.
+angles, and the frame's RULA and REBA scores.  Faces are blurred by default, since these are pictures of employees
+and of whoever walks past: every face BlazeFace finds (:mod:`pipeline.pose.blazeface`), and the worker's own face
+from the face points the pose model found (which the face detector can miss, seen in profile or from behind).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +21,9 @@ from .ergonomics import BODY_PART_MAXIMA
 from .fonts import image_font
 from .presets import analysis_size
 from .video import FrameReader, probe
+
+if TYPE_CHECKING:
+    from .pose.blazeface import FaceDetector
 
 #: A body part's score as a quarter of its range: green, yellow, orange, red (the page's shades).
 SHADES = ((46, 125, 50), (158, 124, 0), (211, 84, 0), (179, 38, 30))
@@ -67,24 +72,49 @@ def _mid(a, b):
     return None if a is None or b is None else ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
 
 
-def blur_face(image, names: list[str], keypoints: np.ndarray) -> bool:
-    """Blur the face, from the face points (nose, eyes, ears, mouth) that were found; False if none were."""
-    from PIL import ImageFilter
-
+def worker_face(names: list[str], keypoints: np.ndarray) -> np.ndarray | None:
+    """The worker's face as a box (x1, y1, x2, y2), from the face points (nose, eyes, ears, mouth) the pose model
+    found, or None if it found none.  It is blurred whether or not the face detector finds that face too: the
+    detector misses faces seen in profile or from behind, where the pose model still places the head."""
     face = [p for n in names if n.startswith(("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth"))
             if (p := _point(names, keypoints, n))]
     if not face:
-        return False
+        return None
     xs, ys = [p[0] for p in face], [p[1] for p in face]
     shoulders = [p for p in (_point(names, keypoints, "left_shoulder"), _point(names, keypoints, "right_shoulder")) if p]
     span = max(max(xs) - min(xs), max(ys) - min(ys), abs(shoulders[0][0] - shoulders[1][0]) * 0.45 if len(shoulders) == 2 else 0, 12)
-    cx, cy, half = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, span * 0.9
-    box = tuple(int(v) for v in (max(0, cx - half), max(0, cy - half * 1.2), min(image.width, cx + half), min(image.height, cy + half)))
-    if box[2] <= box[0] or box[3] <= box[1]:
-        return False
-    region = image.crop(box)
-    image.paste(region.filter(ImageFilter.GaussianBlur(radius=max(4, span / 4))), box)
-    return True
+    return _head((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, span)
+
+
+def _head(cx: float, cy: float, span: float) -> np.ndarray:
+    """The box blurred around a face centred at (cx, cy) ``span`` across: with a margin, and more above (the hair)."""
+    half = span * 0.9
+    return np.array([cx - half, cy - half * 1.2, cx + half, cy + half])
+
+
+def faces_in(frame: np.ndarray, names: list[str], keypoints: np.ndarray, detector: FaceDetector | None) -> list[np.ndarray]:
+    """The boxes to blur in ``frame``: every face ``detector`` finds (each with a margin for the hair and ears), and
+    the worker's own face from the pose."""
+    found = [] if detector is None else [_head((f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2, 0.7 * max(f.box[2:] - f.box[:2]))
+                                         for f in detector.faces(frame)]
+    worker = worker_face(names, keypoints)
+    return found + ([worker] if worker is not None else [])
+
+
+def blur(image, boxes: list[np.ndarray]) -> int:
+    """Blur each box of the PIL ``image`` (strongly enough that a face cannot be recognised); returns how many
+    were inside it."""
+    from PIL import ImageFilter
+
+    done = 0
+    for box in boxes:
+        x1, y1, x2, y2 = (int(v) for v in (max(0, box[0]), max(0, box[1]), min(image.width, box[2]), min(image.height, box[3])))
+        if x2 <= x1 or y2 <= y1:
+            continue
+        region = image.crop((x1, y1, x2, y2))
+        image.paste(region.filter(ImageFilter.GaussianBlur(radius=max(4.0, float(box[2] - box[0]) / 7))), (x1, y1))
+        done += 1
+    return done
 
 
 @functools.lru_cache(maxsize=4096)
@@ -119,8 +149,10 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True, enlarge: bool = True):
-    """The frame as a picture: skeleton coloured by body-part score, angles, the frame's scores."""
+def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_faces: bool = True,
+         faces: FaceDetector | None = None, enlarge: bool = True):
+    """The frame as a picture: skeleton coloured by body-part score, angles, the frame's scores; and how many faces
+    were blurred (with ``blur_faces``: every face ``faces`` finds, and the worker's from the pose)."""
     from PIL import Image, ImageDraw
 
     names, keypoints = list(result["keypoint_names"]), result["keypoints"][position]
@@ -130,7 +162,7 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
     image = Image.fromarray(frame).resize((round(frame.shape[1] * scale), round(frame.shape[0] * scale)))
     points = keypoints.copy()
     points[:, :2] *= scale
-    blurred = blur_faces and blur_face(image, names, points)
+    blurred = blur(image, [box * scale for box in faces_in(frame, names, keypoints, faces)]) if blur_faces else 0
     pen = ImageDraw.Draw(image)
     width = max(3, round(image.width / 160))
     small, large = (image_font(max(12, image.width // size)) for size in (48, 32))
@@ -166,9 +198,11 @@ def draw(frame: np.ndarray, result: dict, position: int, time_s: float, *, blur_
     return image, blurred
 
 
-def write_pictures(result: dict, video: str | Path, directory: str | Path, *, blur_faces: bool = True) -> list[dict]:
-    """JPEGs of :func:`moments` under ``directory``; returns, per picture, its file name, time, reasons and whether
-    a face was blurred."""
+def write_pictures(result: dict, video: str | Path, directory: str | Path, *, blur_faces: bool = True,
+                   faces: FaceDetector | None = None) -> list[dict]:
+    """JPEGs of :func:`moments` under ``directory``; returns, per picture, its file name, time, reasons, whether a
+    face was blurred, how many were, and whether ``faces`` searched the picture for other people's faces (without
+    it, only the worker's face is blurred)."""
     chosen = moments(result)
     if not chosen:
         return []
@@ -181,11 +215,12 @@ def write_pictures(result: dict, video: str | Path, directory: str | Path, *, bl
     for moment, frame in zip(chosen, reader.read_each(np.array([m["frame_index"] for m in chosen])), strict=True):
         if frame is None:
             continue  # a damaged spot of the video: no picture rather than a wrong one
-        image, blurred = draw(frame, result, moment["position"], moment["time_s"], blur_faces=blur_faces)
+        image, blurred = draw(frame, result, moment["position"], moment["time_s"], blur_faces=blur_faces, faces=faces)
         name = f"{moment['time_s']:08.2f}s.jpg".replace(".", "_", 1)
         image.save(directory / name, quality=88)
         pictures.append({"file": name, "time_s": moment["time_s"], "frame_index": moment["frame_index"],
-                         "reasons": moment["reasons"], "face_blurred": blurred})
+                         "reasons": moment["reasons"], "face_blurred": blurred > 0, "faces_blurred": blurred,
+                         "faces_searched": blur_faces and faces is not None})
     return pictures
 
 
@@ -205,9 +240,11 @@ def _level_strip(result: dict, width: int, height: int) -> np.ndarray:
     return strip
 
 
-def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_faces: bool = True, chunk: int = 32) -> Path:
+def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_faces: bool = True, faces: FaceDetector | None = None,
+                  chunk: int = 32) -> Path:
     """overlay.mp4: every analysed frame, at the analysed rate and inference size, with the skeleton coloured by
-    body-part score, the frame's scores, and a running strip of the RULA levels with a cursor.
+    body-part score, the frame's scores, and a running strip of the RULA levels with a cursor; faces blurred as in
+    the pictures, frame by frame.
 
     Frames are decoded, drawn and encoded ``chunk`` at a time, so a long video never sits in memory."""
     from fractions import Fraction
@@ -227,7 +264,8 @@ def write_overlay(result: dict, video: str | Path, path: str | Path, *, blur_fac
                 position = start + offset
                 if frame is None:  # a damaged spot: a grey frame keeps the video's timing
                     frame = np.full((size[1], size[0], 3), 96, np.uint8)
-                image, _ = draw(frame, result, position, float(result["timestamps"][position]), blur_faces=blur_faces, enlarge=False)
+                image, _ = draw(frame, result, position, float(result["timestamps"][position]), blur_faces=blur_faces, faces=faces,
+                                enlarge=False)
                 picture = np.concatenate([np.asarray(image), strip], axis=0)
                 cursor = min(size[0] - 1, position * size[0] // max(len(indices), 1))
                 picture[-bar:, max(0, cursor - 1):cursor + 2] = 255

@@ -62,6 +62,8 @@ INPUT_WORDS = {
     "side_bend_threshold": ("A measured side bend counts from", "°"),
     "abduction_threshold": ("A measured upper arm counts as out to the side from", "°"),
     "assumed_knee_flexion": ("Knee bend where the knees cannot be seen", "°"),
+    "camera_pitch": ("Camera tilted down (+) or up (-), as given with the job", "°"),
+    "camera_roll": ("Camera rolled anticlockwise (+) or clockwise (-), as given with the job", "°"),
 }
 #: Time axis steps (seconds) a timeline picks from: the smallest that leaves at most ten ticks.
 TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -77,8 +79,26 @@ def input_words(assumed: dict) -> list[tuple[str, str]]:
     rows = []
     for name, value in assumed.items():
         label, unit = INPUT_WORDS.get(name, (name.replace("_", " ").capitalize(), ""))
-        rows.append((label, ("yes" if value else "no") if isinstance(value, bool) else f"{value:g}{unit}"))
+        if value is None:
+            rows.append((label, "not given"))
+        else:
+            rows.append((label, ("yes" if value else "no") if isinstance(value, bool) else f"{value:g}{unit}"))
     return rows
+
+
+def vertical_words(tilt: dict | None) -> str:
+    """Which vertical trunk and neck were measured against, and how the camera's angle was known (``inputs.camera_tilt``)."""
+    if tilt is None:
+        return "Vertical: the image's up (the pose model gives no 3D points to level by the camera's angle)."
+    if tilt["method"] == "none":
+        return (f"Vertical: the camera's own up. Its angle could not be estimated (straight legs in {tilt['frames']} frames, too few), "
+                "so a tilted camera tilts the trunk and neck angles with it; give the camera's angle with the job to correct them.")
+    angle = (f"tilted {'down' if tilt['pitch'] >= 0 else 'up'} {abs(tilt['pitch']):.0f}°, "
+             f"rolled {abs(tilt['roll']):.0f}° {'anticlockwise' if tilt['roll'] >= 0 else 'clockwise'}")
+    if tilt["method"] == "given":
+        return f"Vertical: gravity's, from the camera angle given with the job ({angle})."
+    return (f"Vertical: gravity's, from the camera angle estimated from the worker's stance ({angle}): {tilt['frames']} frames "
+            f"with straight legs, within {tilt['spread']:.0f}° of each other; confidence {tilt['confidence']}.")
 
 
 def clock(seconds: float, decimals: int = 0) -> str:
@@ -384,6 +404,7 @@ def _bands(page: _Layout, summary: dict) -> None:
 def _inputs(page: _Layout, inputs: dict) -> None:
     page.heading("Measured and assumed", keep=40)
     page.line("Measured from the video: " + ", ".join(name.replace("_", " ") for name in inputs["measured"]) + ".")
+    page.line(vertical_words(inputs.get("camera_tilt")))
     page.pdf.ln(2)
     page.table([["Assumed (the job's task details)", "Value"], *map(list, input_words(inputs["assumed"]))], [4, 1])
 

@@ -32,7 +32,8 @@ Keys of ``result.pkl`` (version 1):
                        frames were measured in 3D and in 2D (``angle_sources``), and the camera's pitch and roll
                        that set gravity's vertical, with its method and confidence (``camera_tilt``; None in 2D)
 ``summary``            the summary (also in summary.json), with ``worker_height_px`` and ``warnings`` for the reader
-``pictures``           the posture pictures: file (under ``frames/``), time, frame index, why, whether a face was blurred
+``pictures``           the posture pictures: file (under ``frames/``), time, frame index, why, whether a face was blurred,
+                       how many, and whether other people's faces were searched for
 =====================  =====================================================================
 """
 
@@ -44,16 +45,22 @@ import json
 import math
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import UnsafeResult
 
+if TYPE_CHECKING:
+    from .pose.blazeface import FaceDetector
+
 RESULT_FORMAT = "ergo-result"
 RESULT_VERSION = 1
 FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf",
          "mp4": "overlay.mp4"}
+#: Each file in words, as a person choosing a download reads it (the page's buttons, from /api/info).
+ARTIFACT_LABELS = {"pkl": "Data (PKL)", "json": "Summary (JSON)", "csv": "Frames (CSV)", "xlsx": "Report (Excel)",
+                   "pdf": "Report (PDF)", "mp4": "Annotated video (MP4)"}
 CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", "csv": "text/csv",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
                  "mp4": "video/mp4"}
@@ -133,18 +140,19 @@ def frame_rows(result: dict) -> tuple[list[str], list[list]]:
 
 
 def write_results(result: dict, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True,
-                  overlay: bool = False) -> dict[str, Path]:
+                  faces: FaceDetector | None = None, overlay: bool = False) -> dict[str, Path]:
     """Write the files into ``directory``; with ``video``, the posture pictures under ``frames/`` (recorded in
-    ``result["pictures"]``) and, with ``overlay``, the annotated video; returns {artifact: path}."""
+    ``result["pictures"]``) and, with ``overlay``, the annotated video, both with the faces ``faces`` finds blurred
+    (and the worker's) unless ``blur_faces`` is off; returns {artifact: path}."""
     from .evidence import write_overlay, write_pictures
     from .report import write_report
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    result["pictures"] = write_pictures(result, video, directory / PICTURES, blur_faces=blur_faces) if video else []
+    result["pictures"] = write_pictures(result, video, directory / PICTURES, blur_faces=blur_faces, faces=faces) if video else []
     paths = {artifact: directory / name for artifact, name in FILES.items() if artifact not in OPTIONAL}
     if video and overlay:
-        paths["mp4"] = write_overlay(result, video, directory / FILES["mp4"], blur_faces=blur_faces)
+        paths["mp4"] = write_overlay(result, video, directory / FILES["mp4"], blur_faces=blur_faces, faces=faces)
     with open(paths["pkl"], "wb") as out:
         pickle.dump(result, out, protocol=5)
     paths["json"].write_text(json.dumps(summary_document(result), indent=2))

@@ -1,14 +1,46 @@
-"""What the browser tests share: where screenshots go, and the steps every test takes (the fixtures are in conftest)."""
+"""What the browser tests share: where screenshots go, the steps every test takes, the API beside the page, axe-core's
+accessibility check (the fixtures are in conftest)."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from pathlib import Path
+
+from tests.helpers import mp4_lookalike
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "frontend"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--no-first-run", "--disable-sync"]
 RESULT_TIMEOUT = 180_000
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def api(url: str, action: str, token: str | None = None, **params) -> dict:
+    """One API action, called as a script would (beside the page under test)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(f"{url}/api/{action}", data=json.dumps(params).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def queued_job(url: str, store, name: str = "queued.mp4", token: str | None = None) -> str:
+    """A job made through the API, as another user's page would make it."""
+    slot = api(url, "generate_upload_url", token, filename=name, size=2000)
+    store.put(slot["video_key"], mp4_lookalike(2000), content_type="video/mp4")
+    return api(url, "start_processing", token, video_key=slot["video_key"], quality="low")["job_id"]
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: `make test` installs it from the npm registry (tests/axe).")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                          ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                          ".map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)")
+    return found
 
 
 def shot(page, name: str) -> None:

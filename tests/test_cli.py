@@ -122,3 +122,20 @@ def test_purge_keeps_a_video_another_job_still_needs_and_a_job_resumed_meanwhile
         app.jobs.delete(seen)
     assert not purge_job(app, waiting.job_id)  # unfinished now: purge leaves it alone
     assert store.exists(JobStore.status_key(waiting.job_id)) and store.exists(video)
+
+
+@pytest.mark.parametrize("command", ["analyze", "submit"])
+def test_the_camera_angle_is_a_task_param_of_analyze_and_submit(command, tmp_path, local_store):
+    """Issue 23: the camera's angle, where the person filming knows it, overrides the estimate; the flags come from
+    the task details' model, checked by it (both or neither, within range) before anything is uploaded or run."""
+    from ergo_tasks.cli import parser
+    from ergo_tasks.cli.task_details import task_details
+
+    args = parser().parse_args([command, "clip.mp4", "--camera-pitch", "-12.5", "--camera-roll", "3"])
+    assert task_details(args) == {"camera_pitch": -12.5, "camera_roll": 3.0}
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    for flags, words in ((["--camera-pitch", "20"], "go together"), (["--camera-pitch", "95", "--camera-roll", "0"], "camera_pitch")):
+        result = ergo(local_store, command, str(video), *flags, *(["--url", "http://127.0.0.1:9"] if command == "submit" else []))
+        assert result.returncode == 2 and "Invalid task details" in result.stderr and words in result.stderr, result.stderr[-500:]
+        assert "Traceback" not in result.stderr

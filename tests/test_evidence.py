@@ -22,6 +22,7 @@ def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurre
     assert {round(m["time_s"], 3) for m in chosen} >= worst  # every worst moment is pictured
     pictures = result["pictures"]
     assert len(pictures) == len(chosen) and all(p["face_blurred"] for p in pictures)
+    assert all(p["faces_searched"] for p in pictures)  # BlazeFace looked for everyone's face (tests/test_blazeface.py)
     assert all(f"frames/{p['file']}" in doc.result_keys for p in pictures)
     first = pictures[0]
     blurred = Image.open(io.BytesIO(store.get(doc.result_keys[f"frames/{first['file']}"]).body))
@@ -61,6 +62,35 @@ def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analy
     frames = len(result["frame_indices"])
     assert info.frame_count == frames and info.fps == pytest.approx(result["preset"]["sample_fps"])
     assert info.width == _analysed_size(video)[0] and info.height % 2 == 0
+
+
+def test_the_annotated_video_blurs_the_faces_the_detector_finds_in_every_frame(analysed, pose_models, tmp_path):
+    """Every frame of overlay.mp4 is searched for faces (tests/test_blazeface.py: everyone's, on a clip of two
+    people), and the worker's face is blurred in it."""
+    import av
+
+    from pipeline.evidence import write_overlay
+    from pipeline.pose.blazeface import FaceDetector
+
+    store, doc, video = analysed
+    result = load_result(store.get(doc.result_keys["pkl"]).body)
+    detector, searched = FaceDetector(pose_models["face_detection_short_range"], "cpu"), []
+    find = detector.faces
+    detector.faces = lambda frame: searched.append(frame.shape) or find(frame)
+    paths = {blurring: write_overlay(result, video, tmp_path / f"{blurring}.mp4", blur_faces=blurring, faces=detector)
+             for blurring in (True, False)}
+    assert len(searched) == len(result["frame_indices"])  # once a frame, and only where faces are blurred
+    with av.open(str(paths[True])) as soft, av.open(str(paths[False])) as sharp:
+        pairs = zip(soft.decode(video=0), sharp.decode(video=0), strict=True)
+        changed = []
+        for position, (blurred, plain) in enumerate(pairs):
+            nose = result["keypoints"][position][list(result["keypoint_names"]).index("nose")]
+            if np.isnan(nose[0]):
+                continue
+            x, y = int(nose[0]), int(nose[1])
+            face = (slice(max(0, y - 8), y + 8), slice(max(0, x - 8), x + 8))
+            changed.append(np.abs(blurred.to_ndarray(format="gray")[face].astype(float) - plain.to_ndarray(format="gray")[face]).mean())
+    assert len(changed) > len(searched) / 2 and np.median(changed) > 3
 
 
 def test_an_unscored_frames_dash_is_drawn_not_the_missing_glyph_box():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from statestore import PreconditionFailed
-from statestore.proxy import S3Proxy
 from statestore.retry import Backoff, RetryPolicy
 from statestore.s3 import S3Store
+from tests.fault_proxy import S3Proxy
 
 
 def _through(proxy: S3Proxy, store: S3Store, attempts: int = 6) -> S3Store:

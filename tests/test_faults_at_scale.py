@@ -21,9 +21,9 @@ from ergo_tasks.analysis.keys import upload_key
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
 from statestore import StoreError
-from statestore.proxy import S3Proxy
 from statestore.s3 import S3Store
 from tests.conftest import storage_env
+from tests.fault_proxy import S3Proxy
 from tests.helpers import make_app, wait_for
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ import pytest
 from ergo_tasks import State
 from ergo_tasks.errors import LeaseLost
 from ergo_tasks.worker import Worker
-from statestore.proxy import S3Proxy
 from statestore.s3 import S3Store
+from tests.fault_proxy import S3Proxy
 from tests.helpers import make_app, wait_for
 
 LEASE = 2.0  # tests.helpers.FAST

@@ -23,8 +23,8 @@ def assert_polling_stopped(page) -> None:
     assert len(page.status_requests) == count, "the page kept polling after the job ended"
 
 
-def test_the_whole_flow_on_the_embedded_backend(page, server, local_store, clip, tmp_path):
-    url = server(local_store)
+def test_the_whole_flow_on_the_embedded_backend(page, shared_server, clip, tmp_path):
+    url, _ = shared_server
     page.goto(url)
     assert page.locator("input[name=quality]").count() == 3
     choose_and_start(page, clip)
@@ -68,9 +68,9 @@ def test_the_whole_flow_on_the_embedded_backend(page, server, local_store, clip,
     assert_polling_stopped(page)
 
 
-def test_a_reload_mid_job_picks_the_job_up_again(page, server, local_store, tmp_path):
+def test_a_reload_mid_job_picks_the_job_up_again(page, shared_server, tmp_path):
     long_clip = make_video(tmp_path / "long.mp4", frames=150, width=96, height=64, fps=10)
-    url = server(local_store)
+    url, _ = shared_server
     page.goto(url)
     choose_and_start(page, long_clip, quality="high")
     page.wait_for_selector("#job-progress:not([hidden])")
@@ -122,8 +122,8 @@ def test_wrong_type_and_too_large_are_refused_before_any_upload(page, server, lo
     assert calls == []
 
 
-def test_the_page_fits_a_phone_and_works_from_the_keyboard(browser, server, local_store, clip):
-    url = server(local_store)
+def test_the_page_fits_a_phone_and_works_from_the_keyboard(browser, shared_server, clip):
+    url, _ = shared_server
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = context.new_page()
     phone.goto(url)
@@ -143,8 +143,8 @@ def test_the_page_fits_a_phone_and_works_from_the_keyboard(browser, server, loca
     context.close()
 
 
-def test_server_down_is_said_in_words(page, server, local_store):
-    url = server(local_store)
+def test_server_down_is_said_in_words(page, shared_server):
+    url, _ = shared_server
     page.route("**/api/info", lambda route: route.abort("connectionrefused"))
     page.goto(url)
     page.wait_for_selector("#banner:not([hidden])")

@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from ergo_tasks import State
 from ergo_tasks.analysis import ANALYZE_TASK, TASK_MODULES
 from ergo_tasks.analysis.keys import OPERATOR
+from ergo_tasks.service.access import AUTH_FAILURE_BURST, AUTH_GLOBAL_FAILURE_BURST, RateLimiter
 from ergo_tasks.service.actions import build_service
-from ergo_tasks.service.http import AUTH_FAILURE_BURST, AUTH_GLOBAL_FAILURE_BURST, RateLimiter, create_gateway
+from ergo_tasks.service.http import create_gateway
 from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
@@ -218,7 +219,7 @@ def test_the_page_gets_its_lists_from_the_one_source(local_store):
     assert [p["name"] for p in info["presets"]] == list(PRESETS)
     assert [p["name"] for p in info["presets"] if p["default"]] == ["medium"]
     assert {p["name"]: p["relative_time"] for p in info["presets"]} == {"low": 1.0, "medium": 2.5, "high": 5.0}
-    assert info["artifacts"] == FILES and info["risk_levels"] == {k: [list(row) for row in v] for k, v in RISK_LEVELS.items()}
+    assert info["artifacts"] == FILES and set(info["artifact_labels"]) == set(FILES) and info["risk_levels"] == {k: [list(row) for row in v] for k, v in RISK_LEVELS.items()}
     # the table the page colours by is the table the scores are levelled by
     for level, highest, _label in RISK_LEVELS["rula"]:
         assert rula_action_level(highest) == level

@@ -150,3 +150,30 @@ def test_every_import_contract_breaks_when_its_rule_is_broken(tmp_path):
         done = subprocess.run([str(linter), "--no-cache", "--contract", contract], cwd=tree,
                               env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True, timeout=120)
         assert done.returncode != 0 and "BROKEN" in done.stdout, f"{contract} kept {line} in {path}"
+
+
+#: The longest a function may be in the service (and in the fault proxy, held to the same bar): one screen, read in
+#: one sitting.  Complexity has its own bar, ruff's C901 (ruff.toml).
+MAX_FUNCTION_LINES = 50
+SHORT_FUNCTIONS = (REPO / "ergo_tasks" / "service", REPO / "tests" / "fault_proxy.py")
+
+
+def _long_functions(path: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``name (n lines)`` for every function, method or nested function of ``path`` longer than ``limit`` lines."""
+    return [f"{node.name} ({node.end_lineno - node.lineno + 1} lines)" for node in ast.walk(ast.parse(path.read_text(), str(path)))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > limit]
+
+
+def test_no_function_in_the_service_is_longer_than_a_screen():
+    files = [path for place in SHORT_FUNCTIONS for path in ([place] if place.is_file() else sorted(place.rglob("*.py")))]
+    assert len(files) > 10  # the folder is there and read
+    assert {str(path.relative_to(REPO)): long for path in files if (long := _long_functions(path))} == {}
+
+
+def test_the_rule_above_would_see_a_long_function(tmp_path):
+    body = "".join(f"    x{n} = {n}\n" for n in range(MAX_FUNCTION_LINES))  # with its def line: one line too many
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text(f"class Route:\n    def short(self):\n        pass\n\n    async def handler(self):\n{body.replace('    ', '        ')}\n"
+                      f"def outer():\n    def inner():\n{body.replace('    ', '        ')}")
+    assert sorted(_long_functions(sneaky)) == [f"handler ({MAX_FUNCTION_LINES + 1} lines)", f"inner ({MAX_FUNCTION_LINES + 1} lines)",
+                                               f"outer ({MAX_FUNCTION_LINES + 2} lines)"]

@@ -8,7 +8,8 @@ from datetime import timedelta
 from ergo_tasks import State
 from ergo_tasks.analysis import TASK_MODULES
 from ergo_tasks.analysis.keys import upload_key
-from ergo_tasks.service.actions import Caller, build_service
+from ergo_tasks.service.actions import build_service
+from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
 from ergo_tasks.timeutil import utcnow
 from tests.fakes import runpod_standin

@@ -5,43 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, RESULT_TIMEOUT, analyse_to_results, choose_and_start, shot
+from tests.browser import ARTIFACTS, RESULT_TIMEOUT, accessibility_problems, analyse_to_results, api, choose_and_start, queued_job, shot
 from tests.helpers import mp4_lookalike
 
 pytestmark = pytest.mark.slow
-
-AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def api(url: str, action: str, token: str | None = None, **params) -> dict:
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    request = urllib.request.Request(f"{url}/api/{action}", data=json.dumps(params).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
-def queued_job(url: str, store, name: str = "queued.mp4", token: str | None = None) -> str:
-    """A job made through the API, as another user's page would make it."""
-    slot = api(url, "generate_upload_url", token, filename=name, size=2000)
-    store.put(slot["video_key"], mp4_lookalike(2000), content_type="video/mp4")
-    return api(url, "start_processing", token, video_key=slot["video_key"], quality="low")["job_id"]
-
-
-def accessibility_problems(page) -> list[str]:
-    """axe-core's serious and critical findings on the page as it is now."""
-    if not AXE.exists():
-        raise RuntimeError(f"{AXE} is missing: `make test` installs it from the npm registry (tests/axe).")
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                          ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                          ".map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)")
-    return found
-
 
 def test_a_user_can_enter_a_token_or_get_it_with_a_link(page, server, local_store, clip):
     url = server(local_store, ERGO_API_TOKENS="user1,boss:operator")
@@ -162,8 +133,8 @@ def test_progress_never_goes_back_says_estimating_and_says_when_a_job_is_stalled
     shot(page, "stalled")
 
 
-def test_an_expired_download_link_is_explained_in_words(page, server, local_store):
-    url = server(local_store)
+def test_an_expired_download_link_is_explained_in_words(page, shared_server):
+    url, local_store = shared_server
     local_store.put("results/01ARZ3NDEKTSV4RRFFQ69G5FAV/report.xlsx", b"x" * 100)
     expired = local_store.presign_get("results/01ARZ3NDEKTSV4RRFFQ69G5FAV/report.xlsx", expires_in=-5)
     page.goto(url)
@@ -173,8 +144,8 @@ def test_an_expired_download_link_is_explained_in_words(page, server, local_stor
     shot(page, "expired-link")
 
 
-def test_the_results_read_right_at_phone_width_with_legends_and_no_console_errors(browser, server, local_store, clip):
-    url = server(local_store)
+def test_the_results_read_right_at_phone_width_with_legends_and_no_console_errors(browser, shared_server, clip):
+    url, _ = shared_server
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = context.new_page()
     phone.shots = ARTIFACTS / "test_the_results_at_phone_width"
@@ -261,8 +232,8 @@ def test_accessibility_and_the_keyboard_path(page, server, local_store, clip, tm
     assert missed == [], missed
 
 
-def test_task_details_go_with_the_job_and_come_back_with_the_results(page, server, local_store, clip):
-    url = server(local_store)
+def test_task_details_go_with_the_job_and_come_back_with_the_results(page, shared_server, clip):
+    url, _ = shared_server
     page.goto(url)
     page.click("#task-details summary")
     page.fill("#task-fields input[name=load_kg]", "12")
@@ -280,8 +251,8 @@ def test_task_details_go_with_the_job_and_come_back_with_the_results(page, serve
     shot(page, "2-recorded-with-the-results")
 
 
-def test_the_results_show_the_posture_pictures_and_offer_the_pdf(page, server, local_store, clip):
-    url = server(local_store)
+def test_the_results_show_the_posture_pictures_and_offer_the_pdf(page, shared_server, clip):
+    url, _ = shared_server
     page.goto(url)
     sent = []
     page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/start_processing") else None)
@@ -307,8 +278,8 @@ def test_the_results_show_the_posture_pictures_and_offer_the_pdf(page, server, l
     assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"
 
 
-def test_a_file_chosen_before_the_server_answers_is_accepted_when_it_does(page, server, local_store, clip):
-    url = server(local_store)
+def test_a_file_chosen_before_the_server_answers_is_accepted_when_it_does(page, shared_server, clip):
+    url, _ = shared_server
     held = []
     page.route("**/api/info", lambda route: held.append(route))  # the server's list of accepted files is slow to come
     page.goto(url, wait_until="domcontentloaded")
@@ -336,8 +307,8 @@ def new_page(browser, width: int, name: str, **options):
     return page
 
 
-def test_the_results_fit_at_1280_and_390_px_and_text_from_the_server_stays_text(browser, server, local_store, clip):
-    url = server(local_store)
+def test_the_results_fit_at_1280_and_390_px_and_text_from_the_server_stays_text(browser, shared_server, clip):
+    url, _ = shared_server
     hostile = []  # once set, the server's strings carry markup, as a crafted file name or label would
 
     def every_level_and_maybe_markup(route):

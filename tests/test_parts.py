@@ -173,6 +173,7 @@ def test_on_runpod_status_reads_dispatch_the_parts_and_cancel_reaches_them(on_ru
     assert {part.state for part in service.app.queue.statuses(parts_ids)} == {State.REVOKED}
 
 
+@pytest.mark.slow  # a whole job of three parts through the stand-in pose model: a minute and more on 2 cores
 def test_one_runpod_request_can_run_a_job_and_all_its_parts(on_runpod):
     service, _, job_id = on_runpod
     done = call(service, "execute", job_id=job_id)["job_status"]

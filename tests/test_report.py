@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pipeline.evidence import write_pictures
-from pipeline.report import INPUT_WORDS, write_report
+from pipeline.report import INPUT_WORDS, input_words, write_report
 from pipeline.results import load_result
 
 DPI = 60
@@ -163,6 +163,23 @@ def test_task_details_read_as_words_not_field_names(drawn):
     assert "Load handled 0 kg" in text and "Legs supported and balanced yes" in text
     for dump in ("True", "False", "load kg", "rula force load", "legs supported yes"):
         assert dump not in text, dump
+
+
+def test_the_vertical_and_the_camera_angle_are_told_in_words(drawn):
+    """Issue 23: which vertical trunk and neck were measured against, the camera angle's method and confidence."""
+    from pipeline.angles import CameraTilt
+    from pipeline.report import vertical_words
+
+    text = " ".join(page.text for page in drawn[1])
+    assert "Vertical: " in text
+    given = vertical_words(CameraTilt(18.0, -3.0, "given").as_dict())
+    assert "given with the job" in given and "tilted down 18°" in given and "rolled 3° clockwise" in given
+    estimated = vertical_words(CameraTilt(-6.0, 2.0, "stance", 13, 6.3).as_dict())
+    assert "stance" in estimated and "tilted up 6°" in estimated and "13 frames" in estimated and "confidence high" in estimated
+    assert "could not be estimated" in vertical_words(CameraTilt(0.0, 0.0, "none", 2).as_dict())
+    assert "no 3D points" in vertical_words(None)
+    assert dict(input_words({"camera_pitch": None, "camera_roll": 4.0})) == {
+        INPUT_WORDS["camera_pitch"][0]: "not given", INPUT_WORDS["camera_roll"][0]: "4°"}
 
 
 def test_no_words_overlap(evidence, tmp_path):

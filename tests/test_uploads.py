@@ -15,8 +15,9 @@ import requests
 from ergo_tasks.analysis import register
 from ergo_tasks.analysis.settings import AnalysisSettings
 from ergo_tasks.service import client as client_module
-from ergo_tasks.service.actions import Caller, build_service
+from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.client import ApiClient, upload_video
+from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
 from pipeline.synthetic import make_video
 from tests.helpers import make_app, mp4_lookalike, serve

@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from pipeline.analysis import AnalysisOptions
 from pipeline.angles import AngleSettings, CameraTilt, camera_tilt, compute_angles, compute_world_angles, prefer_3d
 from pipeline.assessment import AssessmentParams, score_frames
 from pipeline.pose.base import COCO_KEYPOINTS
 from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
+from pipeline.presets import get_preset
 
 UP = np.array([0.0, -1.0, 0.0])  # world y points down, as in the image
 
@@ -140,6 +142,10 @@ def test_a_given_camera_angle_overrides_the_estimate_and_no_stance_means_no_esti
     given = camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS, AngleSettings(camera_pitch=20.0, camera_roll=0.0))
     assert (given.method, given.confidence, given.pitch) == ("given", "high", 20.0)
     np.testing.assert_allclose(compute_world_angles(world, keypoints, BLAZEPOSE_KEYPOINTS, tilt=given)["trunk_flexion"], 0.0, atol=1e-6)
+    # given with the job (the task details), it is the analysis's: the API, the CLI and the page set those
+    options = AnalysisOptions(get_preset("low"), params=AssessmentParams(camera_pitch=20.0, camera_roll=0.0))
+    assert camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS, options.angles) == given
+    assert AnalysisOptions(get_preset("low")).angles == AngleSettings()
 
 
 def test_side_bending_is_measured_apart_from_flexion():

@@ -19,12 +19,12 @@ from .settings import AnalysisSettings
 TIMELINE_STEP_S = 2.0
 #: Share of frames in which the demo must find the person.
 MIN_DETECTION = 0.8
-#: The model files the demo analyses with.
-DEMO_MODELS = ["pose_detection", "pose_landmark_full"]
+#: The model files the demo analyses with (and blurs faces with).
+DEMO_MODELS = ["pose_detection", "pose_landmark_full", "face_detection_short_range"]
 
 
 def fetch_demo_models(settings: AnalysisSettings | None = None) -> dict[str, Path]:
-    """BlazePose full, fetched (or found cached) and verified."""
+    """BlazePose full and BlazeFace, fetched (or found cached) and verified."""
     return fetch((settings or AnalysisSettings()).models_folder(), DEMO_MODELS)
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from pydantic import ValidationError
@@ -28,6 +28,9 @@ from ..middleware import Middleware
 from .keys import UPLOADS, checkpoint_prefix, results_prefix
 from .scratch import scratch_folder
 from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
+
+if TYPE_CHECKING:
+    from pipeline.pose.blazeface import FaceDetector
 
 log = structlog.get_logger(__name__)
 
@@ -174,7 +177,8 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
                                on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id,
                                video_name=video_key.rsplit("/", 1)[-1])
         self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
-        _write_results(self, result, video, scratch, blur_faces, options.preset.overlay if overlay is None else overlay)
+        faces = _face_detector(settings) if blur_faces else None
+        _write_results(self, result, video, scratch, blur_faces, faces, options.preset.overlay if overlay is None else overlay)
     return summary_document(result)
 
 
@@ -217,12 +221,27 @@ def _analyse_part(self, video: Path, pose_model, options, plan, chunks: range) -
     return {"part": [chunks.start, chunks.stop], "frames": sum(len(chunk.frame_indices) for chunk in done.values())}
 
 
-def _write_results(self, result: dict, video: Path, scratch: Path, blur_faces: bool, overlay: bool) -> None:
+def _face_detector(settings: AnalysisSettings) -> FaceDetector | None:
+    """BlazeFace, to blur everyone's face in the pictures and the annotated video; None, with a warning in the log,
+    where its model file was never fetched (a models folder from before it was added): the pictures then blur only
+    the worker's face and say so (``faces_searched``), rather than the job failing at its very end."""
+    from pipeline.errors import ModelMissing
+    from pipeline.pose.blazeface import load_face_detector
+
+    try:
+        return load_face_detector(settings.models_folder(), settings.device)
+    except ModelMissing as error:
+        log.warning("faces.model_missing", error=str(error))
+        return None
+
+
+def _write_results(self, result: dict, video: Path, scratch: Path, blur_faces: bool, faces: FaceDetector | None,
+                   overlay: bool) -> None:
     """The result files, the posture pictures and (when asked) the annotated video, under ``results/<job_id>/``."""
     from pipeline.results import CONTENT_TYPES, FILES, PICTURES, write_results
 
     store = self.task.app.store
-    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, overlay=overlay)
+    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=faces, overlay=overlay)
     prefix = results_prefix(self.request.id)
     keys = {}
     for artifact, path in paths.items():

@@ -7,8 +7,9 @@ import itertools
 
 from .. import bootstrap
 from ..analysis import TASK_MODULES
-from ..service.actions import OPERATOR_CONSOLE, build_service
+from ..service.actions import build_service
 from ..service.errors import ServiceError
+from ..service.requests import OPERATOR_CONSOLE
 from ..states import State
 from ..worker import run_workers
 from .output import describe, job_row, print_json, table

@@ -11,7 +11,7 @@ import typing
 
 from pydantic import ValidationError
 
-from pipeline.assessment import AssessmentParams
+from pipeline.assessment import FOLLOWING, AssessmentParams
 
 from ..errors import validation_message
 
@@ -22,14 +22,15 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     for name, field in AssessmentParams.model_fields.items():
         flag = "--" + name.replace("_", "-")
         words = field.description or name.replace("_", " ")
-        # "int | None": a detail that, unset, follows from the others (RULA's force from the load)
+        # "int | None": a detail that, unset, follows from the others (RULA's force from the load) or is estimated
         kind = next((t for t in typing.get_args(field.annotation) if t is not type(None)), field.annotation)
+        unset = "follows from the load and the activity" if name in FOLLOWING else "not given"
         if kind is bool:
-            default = "follows from the load and the activity" if field.default is None else "yes" if field.default else "no"
+            default = unset if field.default is None else "yes" if field.default else "no"
             group.add_argument(flag, dest=f"task_{name}", action=argparse.BooleanOptionalAction, default=None,
                                help=f"{words} (default: {default})")
         else:
-            default = "follows from the load and the activity" if field.default is None else f"{field.default:g}"
+            default = unset if field.default is None else f"{field.default:g}"
             group.add_argument(flag, dest=f"task_{name}", type=kind, default=None, metavar="N", help=f"{words} (default {default})")
 
 

@@ -1,7 +1,7 @@
 """Is an upload a video at all?  A look at its first bytes, when the upload completes and before a job is queued.
 
 Without it a text file renamed ``.mp4`` is uploaded, queued, handed to a worker and fails there minutes later.
-Every container the service accepts (:data:`~ergo_tasks.service.actions.VIDEO_TYPES`) says what it is in its
+Every container the service accepts (:data:`~ergo_tasks.service.uploads.VIDEO_TYPES`) says what it is in its
 first twelve bytes; whether its streams decode is still the worker's question (``pipeline.video.probe``).
 """
 

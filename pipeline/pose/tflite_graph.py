@@ -373,6 +373,10 @@ def _logistic(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torc
     return torch.sigmoid(args[0])
 
 
+def _relu(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+    return F.relu(args[0])  # not in place: unlike a fused activation, its input may have other readers
+
+
 _RUNNERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "ADD": _add, "PAD": _pad, "MAX_POOL_2D": _max_pool,
             "RESIZE_BILINEAR": _resize, "DEPTH_TO_SPACE": _depth_to_space, "RESHAPE": _reshape,
-            "CONCATENATION": _concat, "LOGISTIC": _logistic}
+            "CONCATENATION": _concat, "LOGISTIC": _logistic, "RELU": _relu}

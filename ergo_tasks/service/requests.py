@@ -1,0 +1,115 @@
+"""What an action is asked with: one pydantic model per request, and who is asking (:class:`Caller`).
+
+The models are the API's input contract: unknown fields are refused, strings are stripped, and every choice
+comes from its one source (quality from the presets, artifact from the result files), so the OpenAPI spec
+lists them and a bad value is refused before storage is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.assessment import AssessmentParams
+from pipeline.presets import DEFAULT_PRESET, PRESETS
+from pipeline.results import FILES
+
+from ..analysis.keys import OPERATOR
+from ..states import State
+
+
+class ActionRequest(BaseModel):
+    """What every action's request shares: unknown fields are refused, and strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UploadRequest(ActionRequest):
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str | None = Field(None, max_length=100)
+    #: The file's size in bytes: every URL is signed for exactly this many.
+    size: int = Field(gt=0)
+
+
+class UploadPartsRequest(ActionRequest):
+    video_key: str = Field(min_length=1, max_length=300)
+    upload_id: str = Field(min_length=1, max_length=1024)
+
+
+class SizedUploadRequest(UploadPartsRequest):
+    size: int = Field(gt=0)
+
+
+class SignPartsRequest(SizedUploadRequest):
+    parts: list[int] = Field(min_length=1, max_length=100)
+
+
+# The choices come from their one source; as Literals they are validated and listed in the OpenAPI spec.
+Quality = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+Artifact = Literal[tuple(FILES)]  # type: ignore[valid-type]
+
+
+class StartRequest(ActionRequest):
+    video_key: str = Field(min_length=1, max_length=300)
+    quality: Quality = DEFAULT_PRESET
+    params: AssessmentParams | None = None
+    #: Blur faces in the posture pictures (on by default: they are pictures of employees).
+    blur_faces: bool = True
+    #: Write the annotated video (overlay.mp4); unset, the preset decides (off at low).
+    overlay: bool | None = None
+    #: Every request with this key gets the same job; unset, the upload and the options are the key.
+    idempotency_key: str | None = Field(None, min_length=8, max_length=128)
+
+
+class JobRequest(ActionRequest):
+    job_id: str = Field(min_length=1, max_length=64)
+
+
+class DownloadRequest(JobRequest):
+    artifact: Artifact = "pkl"
+
+
+class ListRequest(ActionRequest):
+    state: State | None = None
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=64)
+
+
+class EmptyRequest(ActionRequest):
+    pass
+
+
+class PurgeRequest(ActionRequest):
+    #: Finished jobs whose end lies more than this many days back are deleted.
+    older_than_days: float = Field(ge=0)
+    #: Only say what would be deleted (the default: deleting takes an explicit false).
+    dry_run: bool = True
+    #: At most this many jobs per call; ``more`` says whether to call again.
+    limit: int = Field(100, ge=1, le=1000)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the transport says (never the request's input).
+
+    ``client`` identifies a token (None when auth is off); operators see every job; ``internal`` callers
+    (the RunPod endpoint, reachable only with its API key) may use ``execute``.  ``on_progress`` is the
+    transport's way to report a running job's progress, where it has one.
+    """
+
+    client: str | None = None
+    operator: bool = True
+    internal: bool = True
+    on_progress: Callable[[dict], None] | None = field(default=None, compare=False)
+
+    @property
+    def owner(self) -> str:
+        """Whose uploads and jobs the caller's are: its token's fingerprint, or the operator's (no token: CLI, RunPod)."""
+        return self.client or OPERATOR
+
+
+#: An operator at a console (``ergo jobs``): every job, but not the RunPod endpoint's ``execute``.
+OPERATOR_CONSOLE = Caller(client=None, operator=True, internal=False)

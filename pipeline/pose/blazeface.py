@@ -1,0 +1,135 @@
+"""Faces in a frame: MediaPipe's BlazeFace short-range detector and its post-processing, in Torch/numpy.
+
+The posture pictures and the annotated video show employees and whoever else walks past; every face in them is
+blurred, not only the worker's (whose face the pose model finds).  The network (``face_detection_short_range.tflite``
+from the same MediaPipe wheel as BlazePose, run by :class:`~pipeline.pose.tflite_graph.TFLiteGraph`) scores 896
+SSD anchors and regresses, per anchor, a box and six keypoints (eyes, nose tip, mouth, ears).
+
+:meth:`FaceDetector.detect` is MediaPipe's ``FaceDetectionShortRangeCpu`` graph step by step (the frame
+letterboxed into 128x128 in [-1, 1] with black borders, 896 anchors of strides 8, 16, 16, 16, scores above 0.5,
+weighted non-maximum suppression at IoU 0.3, the letterbox undone), so its boxes can be checked against MediaPipe's
+own.  That model is made for faces that fill a good part of the picture (a selfie, a person within about 2 m):
+in a whole 960-pixel frame shrunk to 128 pixels, a worker's face across the hall is two pixels wide.
+:meth:`FaceDetector.faces` therefore also reads the frame in overlapping square tiles, at scales down to
+``SMALLEST_FACE_PX``, in batches (all at once on a GPU), and merges what they find.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .assets import cached
+from .base import default_device
+from .blazepose_detector import ssd_anchors, weighted_nms
+from .image_to_tensor import Rect, letterbox_rect, warp
+from .tflite_graph import TFLiteGraph
+
+INPUT_SIZE = 128
+STRIDES = (8, 16, 16, 16)
+KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
+#: MediaPipe's face detection defaults (``min_detection_confidence``, the NMS overlap).
+MIN_SCORE = 0.5
+NMS_IOU = 0.3
+#: The smallest face the network finds reliably, in pixels of its 128-pixel input: measured with the astronaut's
+#: face shrunk onto a grey tile, found with a score of 0.55-0.76 at 16 px, 0.86-0.93 at 20, missed at 14 and below.
+NETWORK_SMALLEST_FACE = 20
+#: The smallest face searched for, in pixels of the frame (of the analysed size): a face smaller than this is
+#: hardly recognisable.  It sets the finest tiles' side, ``128 * SMALLEST_FACE_PX / NETWORK_SMALLEST_FACE``.
+SMALLEST_FACE_PX = 20
+#: Tiles of one scale overlap by this share of their side, so that any face up to twice the smallest the scale
+#: is for (larger ones are the next scale's) lies whole inside one tile: 2 x 20 / 128 = 0.31.
+TILE_OVERLAP = 0.375
+#: Tiles per network call on the CPU: 2.3 ms a tile in batches of 8, 3.0 alone and 4.7 in batches of 112.
+TILE_BATCH = 8
+
+
+@dataclass
+class Face:
+    score: float
+    box: np.ndarray  # x1, y1, x2, y2 in image pixels
+    keypoints: np.ndarray  # (6, 2) in image pixels, in the order of KEYPOINTS
+
+
+class FaceDetector:
+    """BlazeFace short range over whole frames (:meth:`detect`, MediaPipe's graph) or over frames and their
+    tiles (:meth:`faces`, what the pictures are blurred by)."""
+
+    def __init__(self, model_path: str | Path, device: str | None = None):
+        self.device = torch.device(device or default_device())
+        self.graph = TFLiteGraph(model_path).eval().to(self.device)
+        self.anchors = ssd_anchors(INPUT_SIZE, STRIDES)
+        self._order = np.argsort(self.graph.output_names)  # classificators, regressors
+
+    def detect(self, image: np.ndarray, min_score: float = MIN_SCORE) -> list[Face]:
+        """Faces in an (h, w, 3) uint8 RGB image as MediaPipe's face detection finds them, best first."""
+        return self._run(image, [letterbox_rect(image.shape[1], image.shape[0])], min_score)
+
+    def faces(self, image: np.ndarray, smallest: float = SMALLEST_FACE_PX, min_score: float = MIN_SCORE) -> list[Face]:
+        """Faces of ``smallest`` pixels and up in an (h, w, 3) uint8 RGB image, best first: the whole frame as
+        :meth:`detect` reads it, and the tiles of :func:`tiles`."""
+        height, width = image.shape[:2]
+        return self._run(image, [letterbox_rect(width, height), *tiles(width, height, smallest)], min_score)
+
+    def _run(self, image: np.ndarray, rects: list[Rect], min_score: float) -> list[Face]:
+        """The faces in the squares ``rects`` of ``image`` (``TILE_BATCH`` per network call on the CPU), merged, best
+        first."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"Faces are found in (height, width, 3) uint8 RGB images, not {image.dtype} of shape {image.shape}.")
+        found = []
+        size = len(rects) if self.device.type == "cuda" else TILE_BATCH  # a GPU takes all the tiles at once
+        for start in range(0, len(rects), size):
+            batch = rects[start:start + size]
+            with torch.inference_mode():
+                tensor = warp(np.broadcast_to(image, (len(batch), *image.shape)), batch, INPUT_SIZE, "zero", (-1.0, 1.0))
+                outputs = self.graph(tensor.to(self.device))
+            logits, raw = (outputs[i].float().cpu().numpy() for i in self._order)
+            found += [self._decode(*tile, min_score) for tile in zip(raw, logits, batch)]
+        scores, boxes, keypoints = (np.concatenate(part) for part in zip(*found))
+        return [Face(score, box, points) for score, box, points in weighted_nms(scores, boxes, keypoints, NMS_IOU)]
+
+    def _decode(self, raw: np.ndarray, logits: np.ndarray, rect: Rect, min_score: float):
+        """(scores, boxes, keypoints) of the anchors above ``min_score``, in image pixels of the square ``rect``."""
+        scores = 1 / (1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
+        keep = scores >= min_score
+        raw, scores, anchors = raw[keep], scores[keep], self.anchors[keep]
+        centres = raw[:, :2] / INPUT_SIZE + anchors  # offsets in 128 px units around the anchor (size fixed to 1)
+        half = raw[:, 2:4] / INPUT_SIZE / 2
+        corner, side = np.asarray(rect.center) - rect.width / 2, rect.width
+        boxes = corner[[0, 1, 0, 1]] + np.concatenate([centres - half, centres + half], axis=1) * side
+        keypoints = corner + (raw[:, 4:16].reshape(-1, len(KEYPOINTS), 2) / INPUT_SIZE + anchors[:, None, :]) * side
+        return scores, boxes, keypoints
+
+
+def tiles(width: int, height: int, smallest: float = SMALLEST_FACE_PX) -> list[Rect]:
+    """Overlapping squares covering a ``width`` x ``height`` frame, from the side at which a face of ``smallest``
+    pixels fills ``NETWORK_SMALLEST_FACE`` of the network's input, doubling while smaller than the frame's long
+    side (the whole frame, letterboxed, covers the largest faces)."""
+    rects = []
+    side = INPUT_SIZE * smallest / NETWORK_SMALLEST_FACE
+    while side < max(width, height):
+        step = side * (1 - TILE_OVERLAP)
+        xs, ys = (_centres(length, side, step) for length in (width, height))
+        rects += [Rect((float(x), float(y)), side, side) for y in ys for x in xs]
+        side *= 2
+    return rects
+
+
+def _centres(length: int, side: float, step: float) -> np.ndarray:
+    """Centres of tiles of ``side`` spread evenly over ``length``, at most ``step`` apart (one, centred, if it fits)."""
+    if length <= side:
+        return np.array([length / 2])
+    count = math.ceil((length - side) / step) + 1
+    return np.linspace(side / 2, length - side / 2, count)
+
+
+@functools.lru_cache(maxsize=2)
+def load_face_detector(models_dir: Path, device: str | None = None) -> FaceDetector:
+    """The face detector of the verified model file in ``models_dir`` (ModelMissing, saying how to fetch it, if it
+    is not there); loaded once per process."""
+    return FaceDetector(cached("face_detection_short_range", models_dir), device)
