@@ -1,6 +1,6 @@
 """The Torch executor against the TFLite runtime, and ergo's pose step against MediaPipe's, side by side.
 
-    .venv/bin/python benchmarks/executor_bench.py [--seconds 3] [--rounds 5] [--mediapipe]
+    .venv/bin/python benchmarks/executor_bench.py [--seconds 3] [--rounds 5] [--cpu-time] [--mediapipe]
 
 One thread everywhere (``torch.set_num_threads(1)``, the TFLite interpreter's
 ``num_threads=1``), so the figures compare the work each does, not how it
@@ -11,8 +11,14 @@ median of several is what is printed):
 * ``<network>_ms_per_crop_batch<N>``  TFLite runtime (``ai-edge-litert``), the Torch executor as it was (``torch_before``:
                                       every output, PAD steps on their own) and as the pipeline runs it (``torch``:
                                       the outputs it reads, PADs folded into the convolutions), at batch 1 and 4
+* ``torch_nchw``                      the executor with its weights in NCHW memory, run without freezing: the detector
+                                      as the pipeline ran it before issue 22 (``ratio_nchw_to_tflite``)
 * ``torch_frozen``                    the pipeline's executor as a TorchScript graph frozen for the input's shape, as
-                                      the landmark model runs it since issue 11 (bit-identical outputs)
+                                      the landmark model runs it since issue 11 (bit-identical outputs), and the
+                                      detector since issue 22
+* ``--cpu-time``                      time each runner by its thread's CPU time instead of the clock: both run in the
+                                      calling thread, and on a machine shared with other work the clock counts
+                                      their time too
 * ``ratio_to_tflite``                 Torch / TFLite runtime (goal <= 1.0), and ``ratio_frozen_to_tflite``
 * ``--mediapipe``                     ms per frame of MediaPipe's whole pose solution (``mp.solutions.pose``,
                                       video mode, in ``.reference-venv``: ``make reference``) and of ergo's
@@ -40,14 +46,14 @@ sys.path.insert(0, str(REPO))
 REFERENCE_PYTHON = REPO / ".reference-venv" / "bin" / "python"
 
 
-def _timed(run, seconds: float) -> float:
-    """Seconds per call of ``run``, over about ``seconds`` (after one warm-up call)."""
+def _timed(run, seconds: float, clock=time.perf_counter) -> float:
+    """Seconds per call of ``run``, over about ``seconds`` of ``clock`` (after one warm-up call)."""
     run()
-    start, calls = time.perf_counter(), 0
-    while time.perf_counter() - start < seconds or calls < 3:
+    start, calls = clock(), 0
+    while clock() - start < seconds or calls < 3:
         run()
         calls += 1
-    return (time.perf_counter() - start) / calls
+    return (clock() - start) / calls
 
 
 def _tflite(path: Path, batch: np.ndarray):
@@ -86,7 +92,7 @@ def _torch(graph, batch: np.ndarray, frozen: bool = False):
     return run
 
 
-def executors(models: dict[str, Path], seconds: float, rounds: int) -> dict:
+def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.perf_counter) -> dict:
     from pipeline.pose.blazepose_landmarks import OUTPUTS
     from pipeline.pose.tflite_graph import TFLiteGraph, output_shapes
 
@@ -96,7 +102,8 @@ def executors(models: dict[str, Path], seconds: float, rounds: int) -> dict:
         shapes = output_shapes(path)
         wanted = [shapes.index(s) for s in OUTPUTS.values()] if network.startswith("pose_landmark") else None
         # as the executor was (every step of every output, PAD steps on their own), and as the pipeline runs it now
-        graphs = {"torch_before": TFLiteGraph(path, fold_pads=False).eval(), "torch": TFLiteGraph(path, outputs=wanted).eval()}
+        graphs = {"torch_before": TFLiteGraph(path, fold_pads=False).eval(), "torch": TFLiteGraph(path, outputs=wanted).eval(),
+                  "torch_nchw": TFLiteGraph(path, outputs=wanted, channels_last=False).eval()}
         for batch_size in (1, 4):
             batch = np.random.default_rng(0).random((batch_size, size, size, 3), dtype=np.float32)
             runners = {"tflite": _tflite(path, batch), **{name: _torch(graph, batch) for name, graph in graphs.items()},
@@ -104,11 +111,12 @@ def executors(models: dict[str, Path], seconds: float, rounds: int) -> dict:
             samples: dict[str, list[float]] = {name: [] for name in runners}
             for _ in range(rounds):  # interleaved, so a noisy moment hits every runner alike
                 for name, run in runners.items():
-                    samples[name].append(_timed(run, seconds / rounds) / batch_size * 1000)
+                    samples[name].append(_timed(run, seconds / rounds, clock) / batch_size * 1000)
             medians = {name: round(statistics.median(values), 2) for name, values in samples.items()}
             medians["ratio_to_tflite"] = round(medians["torch"] / medians["tflite"], 2)
             medians["ratio_frozen_to_tflite"] = round(medians["torch_frozen"] / medians["tflite"], 2)
             medians["ratio_before_to_tflite"] = round(medians["torch_before"] / medians["tflite"], 2)
+            medians["ratio_nchw_to_tflite"] = round(medians["torch_nchw"] / medians["tflite"], 2)
             figures[f"{network}_ms_per_crop_batch{batch_size}"] = medians
         figures[f"{network}_steps"] = {name: len(graph.steps) for name, graph in graphs.items()}
     return figures
@@ -175,6 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per runner and setting, over all rounds")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cpu-time", action="store_true", help="time the networks by CPU time, not the clock")
     parser.add_argument("--mediapipe", action="store_true", help="also time MediaPipe's whole pose solution (make reference)")
     args = parser.parse_args()
 
@@ -186,7 +195,8 @@ def main() -> None:
     torch.set_num_threads(1)
     models_dir = AnalysisSettings().models_folder()
     models = fetch(models_dir, ["pose_detection", "pose_landmark_full"])
-    report = {"threads": 1, **executors(models, args.seconds, args.rounds)}
+    clock = time.thread_time if args.cpu_time else time.perf_counter
+    report = {"threads": 1, "clock": "thread CPU time" if args.cpu_time else "wall", **executors(models, args.seconds, args.rounds, clock)}
     if args.mediapipe:
         if not REFERENCE_PYTHON.exists():
             sys.exit("MediaPipe's environment is missing: run `make reference` first.")

@@ -16,6 +16,9 @@ measures side by side (same machine, same run):
 * --numerics        instead: full fps with the numeric libraries pinned to AVX2 (pipeline/numerics.py, as the
                     product runs), each left to choose by this CPU, and held to the oldest kernels (a CPU without
                     AVX2), median of three runs each, in frames per second of the clock and of CPU time
+* --second-opinion  instead: full fps with BlazePose's second opinion (its detector asked again at scene cuts and
+                    every second while it follows a person) and with MediaPipe's tracking alone, interleaved in one
+                    process (median of three runs each, by the clock and by CPU time), and the detector's calls
 * evidence          seconds to write the files alone, with the posture pictures and PDF, and with the
                     annotated video too (overlay.mp4), and the video's cost per analysed frame
 * slow_bucket       full fps with checkpoint writes taking 80 ms, written behind the computation (as the
@@ -249,6 +252,36 @@ def full_only(video: str, quality: str, model_name: str, weights: str | None) ->
             "torch_threads": torch.get_num_threads()}
 
 
+def second_opinion_cost(video: str, quality: str, model_name: str, weights: str | None, rounds: int = 3) -> dict:
+    """Full fps with BlazePose's second opinion on and off (MediaPipe's tracking alone), interleaved in this process,
+    with the detector's calls per analysed frame."""
+    import statistics
+
+    from pipeline.analysis import analyze_video
+
+    options, _, _, indices, model = _setup(video, quality, model_name, weights)
+    analyze_video(video, model, options)  # warm-up
+    detect, calls = model.detector.detect_batch, []
+
+    def counted(images, *args, **kwargs):
+        calls.append(len(images))
+        return detect(images, *args, **kwargs)
+
+    model.detector.detect_batch = counted
+    runs: dict[str, list[tuple[float, float, int]]] = {"checked": [], "mediapipe": []}
+    for _ in range(rounds):
+        for name in runs:
+            model.second_opinion, calls[:] = name == "checked", []
+            start, cpu = time.perf_counter(), time.process_time()
+            analyze_video(video, model, options)
+            runs[name].append((len(indices) / (time.perf_counter() - start), len(indices) / (time.process_time() - cpu), len(calls)))
+    report = {name: {"full_fps": round(statistics.median(r[0] for r in done), 2), "cpu_fps": round(statistics.median(r[1] for r in done), 2),
+                     "detector_calls_per_frame": round(done[0][2] / len(indices), 3)} for name, done in runs.items()}
+    for measure in ("full_fps", "cpu_fps"):
+        report[f"{measure}_checked_vs_mediapipe"] = round(report["checked"][measure] / report["mediapipe"][measure], 3)
+    return {"frames": int(len(indices)), **report}
+
+
 def _child(mode: str, video: Path, args: argparse.Namespace, env: dict | None = None) -> dict:
     command = [sys.executable, __file__, "--child", mode, "--video", str(video), "--quality", args.quality, "--model", args.model]
     output = subprocess.run(command + (["--weights", args.weights] if args.weights else []), capture_output=True, text=True,
@@ -307,11 +340,13 @@ def main() -> None:
     parser.add_argument("--weights", help="blazepose: lite, full (default) or heavy; keypointrcnn: default random")
     parser.add_argument("--short", type=int, default=10, help="seconds of the short clip")
     parser.add_argument("--long", type=int, default=60, help="seconds of the long clip")
-    parser.add_argument("--child", choices=["measure", "rss", "full"])
+    parser.add_argument("--child", choices=["measure", "rss", "full", "second_opinion"])
     parser.add_argument("--threads", action="store_true",
                         help="only compare Torch's default threading with the worker's, alone and beside a busy process")
     parser.add_argument("--numerics", action="store_true",
                         help="only compare the pinned numeric libraries with this CPU's own kernels and the oldest ones")
+    parser.add_argument("--second-opinion", action="store_true",
+                        help="only compare BlazePose's tracking with its detector's second opinion against MediaPipe's alone")
     parser.add_argument("--video")
     args = parser.parse_args()
     if args.model == "keypointrcnn" and not args.weights:
@@ -320,14 +355,17 @@ def main() -> None:
         from ergo_tasks.analysis.settings import AnalysisSettings
 
         AnalysisSettings().prepare_process()  # as a worker does, before Torch loads
-        run = {"measure": measure, "rss": peak_rss, "full": full_only}[args.child]
+        run = {"measure": measure, "rss": peak_rss, "full": full_only, "second_opinion": second_opinion_cost}[args.child]
         print(json.dumps(run(args.video, args.quality, args.model, args.weights)))
         return
     scene = person_scene() if args.model == "blazepose" else block_scene
-    if args.threads or args.numerics:
-        check = threading_check if args.threads else numerics_check
+    if args.threads or args.numerics or args.second_opinion:
         with tempfile.TemporaryDirectory(prefix="ergo-bench-") as scratch:
-            print(json.dumps(check(make_clip(Path(scratch) / "short.mp4", args.short, scene), args), indent=2))
+            clip = make_clip(Path(scratch) / "short.mp4", args.short, scene)
+            if args.second_opinion:
+                print(json.dumps({"clip": f"1280x720 @ 30 fps, quality {args.quality}", **_child("second_opinion", clip, args)}, indent=2))
+                return
+            print(json.dumps((threading_check if args.threads else numerics_check)(clip, args), indent=2))
         return
     with tempfile.TemporaryDirectory(prefix="ergo-bench-") as scratch:
         short = make_clip(Path(scratch) / "short.mp4", args.short, scene)

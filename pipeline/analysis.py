@@ -82,6 +82,8 @@ class ChunkResult:
             arrays.update(keypoints=self.pose.keypoints, boxes=self.pose.boxes)
             if self.pose.world is not None:
                 arrays["world"] = self.pose.world
+            if self.pose.ended is not None:
+                arrays["ended"] = self.pose.ended
         if self.error:
             arrays["error"] = np.array(self.error)
         if len(self.fallbacks):
@@ -94,7 +96,7 @@ class ChunkResult:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             pose = None
             if "keypoints" in arrays:
-                pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays.get("world"))
+                pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays.get("world"), arrays.get("ended"))
             error = str(arrays["error"]) if "error" in arrays else None
             state = {name[len(_STATE):]: arrays[name] for name in arrays.files if name.startswith(_STATE)}
             fallbacks = arrays["fallbacks"] if "fallbacks" in arrays else np.zeros(0, np.int64)
@@ -216,6 +218,9 @@ def _track(model: PoseModel, frames: list[np.ndarray | None], frame_indices: np.
     pose.keypoints[readable], pose.boxes[readable] = found.keypoints, found.boxes
     if found.world is not None:
         pose.world[readable] = found.world
+    if found.ended is not None:
+        pose.ended = np.zeros(len(frames), np.int8)
+        pose.ended[readable] = found.ended
     return pose, state
 
 
@@ -337,10 +342,10 @@ def worker_height(keypoints: np.ndarray, frame_height: int) -> float | None:
     return round(float(np.nanmedian(np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1))), 1)
 
 
-def reject_implausible(main: MainPerson, names: tuple[str, ...]) -> list[str]:
+def reject_implausible(main: MainPerson, names: tuple[str, ...], ended: np.ndarray | None = None) -> list[str]:
     """Judge each frame's pose (:mod:`.plausibility`); a rejected one becomes a frame without a person, in place.
-    Returns why each frame was rejected ("" where it was not)."""
-    rejections = judge(main.boxes, main.world, main.detected, names)
+    Returns why each frame was rejected ("" where it was not), with why the pose model ended its track (``ended``)."""
+    rejections = judge(main.boxes, main.world, main.detected, names, ended)
     rejected = np.array([bool(reason) for reason in rejections], bool)
     main.detected[rejected] = False
     for points in (main.keypoints, main.boxes, main.world):
@@ -360,7 +365,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     times = frame_indices / info.fps
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
     main = select_main_person(pose, model.min_person_score)
-    rejections = reject_implausible(main, model.keypoint_names)
+    rejections = reject_implausible(main, model.keypoint_names, pose.ended)
     keep_sides(main, model.keypoint_names, times, options.angles)  # BlazePose's left/right swaps undone before any angle is measured
     keypoints, boxes, detected = main.keypoints, main.boxes, main.detected
     tilt = None if main.world is None else camera_tilt(main.world, keypoints, model.keypoint_names, options.angles)

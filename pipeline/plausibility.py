@@ -3,7 +3,7 @@
 A pose model fits a skeleton to whatever it is shown: on real street footage BlazePose keeps a skeleton on a
 kerb, a taxi roof or a bollard with its presence above MediaPipe's own 0.5.  Such a frame must not be scored,
 pictured or counted as the worker.  Each frame found is checked here, and a rejected one reports no person and
-keeps the reasons in words (``result["rejections"]``, the ``rejected_because`` column of frames.csv).
+keeps the reasons in words (``result.rejections``, the ``rejected_because`` column of frames.csv).
 
 The rules:
 
@@ -12,7 +12,10 @@ The rules:
 * **anatomy**, on the model's metric 3D points (which do not shrink with the viewing angle as the picture does):
   shoulder breadth, head breadth (ear to ear) and trunk length against the shoulders within human ranges;
 * **time**: a pose accepted in one sampled frame alone, with no person in the frames on either side, is
-  rejected: a person stays in view, a skeleton flickering onto an object often does not.
+  rejected: a person stays in view, a skeleton flickering onto an object often does not;
+* **the detector's second opinion**: a pose model that follows a person (BlazePose) asks its person detector again
+  at each scene cut and every 2 seconds, and ends a track no detection supports (``PoseOutput.ended``,
+  :mod:`pipeline.pose.blazepose`); such a frame is reported without a person, and its record says why.
 
 The evidence for the limits: on the labelled real clips of ``tests/data/`` every frame with a person had presence
 >= 0.90, shoulders 0.30-0.39 m apart, ears 0.13-0.16 m apart and a trunk 1.2-1.5 times the shoulder width; the
@@ -30,6 +33,8 @@ Models without 3D points (keypointrcnn) are not judged here: their detector's sc
 from __future__ import annotations
 
 import numpy as np
+
+from .pose.base import TRACK_ENDED
 
 #: Below this presence (the pose model's confidence that its region holds a person) a pose is not taken as one.
 MIN_PRESENCE = 0.75
@@ -80,12 +85,24 @@ def _alone(accepted: np.ndarray) -> np.ndarray:
     return accepted & ~before & ~after
 
 
-def judge(boxes: np.ndarray, world: np.ndarray | None, detected: np.ndarray, names: tuple[str, ...]) -> list[str]:
+def judge(boxes: np.ndarray, world: np.ndarray | None, detected: np.ndarray, names: tuple[str, ...],
+          ended: np.ndarray | None = None) -> list[str]:
     """Why each frame's pose is not a person ("" where it is accepted or nobody was found).
 
     ``boxes`` (n, 5) hold the pose's presence last;
-    ``world`` (n, k, 3) the metric 3D points of models that give them (else None).
+    ``world`` (n, k, 3) the metric 3D points of models that give them (else None);
+    ``ended`` (n,) why the pose model ended its track in a frame it reports without a person (codes of
+    ``TRACK_ENDED``; None from models that do not check their tracks).
     """
+    reasons = _implausible(boxes, world, detected, names)
+    if ended is None:
+        return reasons
+    return [TRACK_ENDED.get(int(code), "") if code and not detected[frame] else reason
+            for frame, (reason, code) in enumerate(zip(reasons, ended))]
+
+
+def _implausible(boxes: np.ndarray, world: np.ndarray | None, detected: np.ndarray, names: tuple[str, ...]) -> list[str]:
+    """Why each frame's pose fails the rules of presence, anatomy and time ("" where it passes or nobody was found)."""
     lengths = None if world is None else _lengths(world, names)
     if lengths is None or not len(detected):
         return [""] * len(detected)

@@ -11,7 +11,9 @@ import pytest
 from ergo_tasks.analysis.settings import AnalysisSettings
 from pipeline.analysis import AnalysisOptions, analyze_video
 from pipeline.pose import load_pose_model
-from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS, BlazePose
+from pipeline.pose.base import TRACK_ENDED
+from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS, ENDED_AT_CUT, ENDED_AT_RECHECK, RECHECK_US, BlazePose, supports
+from pipeline.pose.blazepose_detector import Detection, RegionOfInterest, region_of_interest
 from pipeline.presets import PRESETS
 
 pytestmark = pytest.mark.slow
@@ -55,11 +57,12 @@ class Calls:
         monkeypatch.setattr(model.landmarks, "predict", counted_look)
 
 
-def test_the_detector_runs_only_when_the_person_is_lost(model, monkeypatch):
+def test_mediapipes_detector_runs_only_when_the_person_is_lost(pose_models, monkeypatch):
+    mediapipe = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu", second_opinion=False)
     blank = np.full((CANVAS, CANVAS, 3), 96, np.uint8)
     frames = np.stack([posed(), posed(shift=15), posed(8, 30), blank, posed(), posed(shift=-20)])
-    calls = Calls(model, monkeypatch)
-    out = model.predict_sequence(frames)
+    calls = Calls(mediapipe, monkeypatch)
+    out = mediapipe.predict_sequence(frames)
     found = np.isfinite(out.boxes[:, 0, 4])
     assert found.tolist() == [True, True, True, False, True, True]
     # as in MediaPipe's video mode: the first frame is detected; on the blank frame the tracked crop finds nobody,
@@ -68,6 +71,45 @@ def test_the_detector_runs_only_when_the_person_is_lost(model, monkeypatch):
     assert calls.crops == [1] * 6
     assert (out.boxes[found, 0, 4] > 0.9).all()
     assert out.world.shape == (6, 1, 33, 3) and np.isnan(out.world[3]).all()
+    assert not out.ended.any()
+
+
+def test_a_track_is_ended_at_a_scene_cut_without_a_person_and_says_why(model, monkeypatch):
+    """The second opinion: the blank frame is a cut, so the detector is asked before the landmark network, finds
+    nobody where the person was followed, and the track ends there (MediaPipe's tracker would read the old region)."""
+    blank = np.full((CANVAS, CANVAS, 3), 96, np.uint8)
+    frames = np.stack([posed(), posed(shift=15), posed(8, 30), blank, posed(), posed(shift=-20)])
+    calls = Calls(model, monkeypatch)
+    out = model.predict_sequence(frames)
+    assert np.isfinite(out.boxes[:, 0, 4]).tolist() == [True, True, True, False, True, True]
+    assert calls.detections == [1, 1, 1]  # the first frame, the cut to the blank frame, the cut back (nobody followed)
+    assert calls.crops == [1] * 5  # no landmarks read in a region the detector found empty
+    assert out.ended.tolist() == [0, 0, 0, ENDED_AT_CUT, 0, 0]
+    assert "scene cut" in TRACK_ENDED[ENDED_AT_CUT]
+
+
+def test_a_followed_person_is_checked_regularly_and_a_track_no_detection_supports_ends(model, monkeypatch):
+    frames = np.stack([posed(shift=s) for s in range(0, 60, 5)])  # no cut: the person moves 5 px a frame
+    times = np.arange(len(frames)) * (RECHECK_US // 4)
+    calls = Calls(model, monkeypatch)
+    followed, _ = model.track(frames, times)
+    assert calls.detections == [1] * 3  # the first frame, then every fourth (RECHECK_US on)
+    assert np.isfinite(followed.boxes[:, 0, 4]).all() and not followed.ended.any()  # each re-check found the person
+    detect = model.detector.detect_batch
+    answers = iter([True])  # the first frame is detected; the re-check, and the frame after it, find nobody
+    monkeypatch.setattr(model.detector, "detect_batch",
+                        lambda images, max_people: detect(images, max_people) if next(answers, False) else [[]])
+    ended, _ = model.track(frames[:6], times[:6])
+    assert ended.ended.tolist() == [0, 0, 0, 0, ENDED_AT_RECHECK, 0] and np.isnan(ended.boxes[4:, 0, 4]).all()
+
+
+def test_a_detection_supports_a_region_near_it_and_about_its_size():
+    person = Detection(0.9, np.array([0, 0, 10, 10.0]), np.array([[100, 100], [100, 40], [100, 60], [100, 50.0]]))
+    region = region_of_interest(person)  # 150 px
+    assert supports(person, region)
+    assert supports(person, RegionOfInterest(region.center + [0.25 * region.size, 0], region.size, 0.0))
+    assert not supports(person, RegionOfInterest(region.center + [0.35 * region.size, 0], region.size, 0.0))
+    assert not supports(person, RegionOfInterest(region.center, region.size * 5, 0.0))
 
 
 def test_tracking_goes_on_from_a_saved_state_exactly(model, monkeypatch):
@@ -78,7 +120,7 @@ def test_tracking_goes_on_from_a_saved_state_exactly(model, monkeypatch):
     saved = {name: np.array(value) for name, value in state.items()}  # what a checkpoint keeps
     calls = Calls(model, monkeypatch)
     second, _ = model.track(frames[3:], times[3:], saved)
-    assert calls.detections == []  # the person is followed from the saved region, not detected again
+    assert calls.detections == [1] * int(times[-1] // RECHECK_US)  # followed from the saved region, checked as if uninterrupted
     np.testing.assert_array_equal(np.concatenate([first.keypoints, second.keypoints]), whole.keypoints)
     np.testing.assert_array_equal(np.concatenate([first.world, second.world]), whole.world)
     # tracked frames follow the person, who moves 10 px a frame
@@ -222,13 +264,15 @@ def test_a_resumed_analysis_equals_an_uninterrupted_one(pose_models, tmp_path, b
         assert computed == list(range(min(set(finished.chunks) - kept), len(finished.chunks)))
         for key in ("keypoints", "world_keypoints", "detected"):
             np.testing.assert_array_equal(getattr(resumed, key), getattr(whole, key))
+        assert resumed.rejections == whole.rejections  # the tracks the detector ended, from the checkpoints too
 
 
 def test_tracking_runs_through_the_chunks_and_restarts_only_at_a_part(pose_models, tmp_path, monkeypatch):
     from pipeline.demo import make_demo_video
 
     video = make_demo_video(tmp_path / "demo.mp4", fps=4)
-    model = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu")
+    # MediaPipe's tracking alone: the detector's re-checks while a person is followed are tested above
+    model = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu", second_opinion=False)
     calls = Calls(model, monkeypatch)
     continuous = analyze_video(video, model, AnalysisOptions(PRESETS["low"], chunk_size=5, part_chunks=0))
     assert len(continuous.frame_indices) > 20 and calls.detections == [1]  # one detection, then followed throughout

@@ -48,3 +48,19 @@ def test_frames_without_a_pose_and_models_without_3d_points_are_not_judged():
     detected[0] = False
     assert judge(boxes, world, detected, NAMES) == ["", "", "", ""]
     assert judge(boxes, None, np.ones(4, bool), NAMES) == ["", "", "", ""]
+
+
+def test_a_track_the_pose_model_ended_is_recorded_with_its_reason():
+    """BlazePose ends a track no detection supports (at a scene cut, or at its regular re-check): that frame has no
+    pose, and its record says why; a frame with a person keeps its own verdict."""
+    boxes, world, detected = poses(6)
+    for points in (boxes, world):
+        points[2:4] = np.nan
+    detected[2:4] = False
+    ended = np.array([0, 0, 1, 2, 0, 0], np.int8)
+    reasons = judge(boxes, world, detected, NAMES, ended)
+    assert reasons[:2] == reasons[4:] == ["", ""]
+    assert "scene cut" in reasons[2] and "re-check" in reasons[3] and "no person detected" in reasons[3]
+    # models without 3D points are not judged by anatomy, but their ended tracks are still said
+    assert judge(boxes, None, detected, NAMES, ended)[2] == reasons[2]
+    assert judge(boxes, world, detected, NAMES, np.ones(6, np.int8))[:2] == ["", ""]  # found: no track-ended reason

@@ -139,7 +139,17 @@ def test_rejected_frames_say_why_and_carry_nothing(analysed):
     assert rejected and result.summary.frames_rejected == len(rejected)
     for i in rejected:
         assert not result.detected[i] and np.isnan(result.keypoints[i]).all()
-        assert any(word in result.rejections[i] for word in ("shoulders", "head", "trunk", "presence", "alone"))
+        assert any(word in result.rejections[i] for word in ("shoulders", "head", "trunk", "presence", "alone", "no person detected"))
+
+
+def test_a_skeleton_carried_across_a_cut_is_ended_where_the_detector_sees_nobody(analysed):
+    """BlazePose's second opinion (pipeline/pose/blazepose.py): at two of the montage's cuts the region followed from
+    the shot before holds nobody the detector finds, and the track ends there (measured: frames 85 and 140); every
+    such frame is one without a person."""
+    result, labels = analysed["bikes"]
+    ended = [i for i, reason in enumerate(result.rejections) if "no person detected" in reason]
+    assert sum("scene cut" in result.rejections[i] for i in ended) >= 2
+    assert set(labels[ended]) <= {"none", ""}, [int(result.frame_indices[i]) for i in ended if labels[i] not in ("none", "")]
 
 
 def test_the_street_montage_is_only_partly_assessable(analysed):

@@ -20,6 +20,12 @@ COCO_KEYPOINTS = (
 )
 
 
+#: Why a pose model ended the track of the person it followed, in words (``PoseOutput.ended``'s codes): its region
+#: was not where the person detector, asked again, found anyone.
+TRACK_ENDED = {1: "the person followed from the frame before was not confirmed: no person detected there at this scene cut",
+               2: "the person followed from the frames before was not confirmed: no person detected there at the regular re-check"}
+
+
 @dataclass
 class PoseOutput:
     """Pose of every person found in a batch of frames.
@@ -29,12 +35,15 @@ class PoseOutput:
     5) float32: x1, y1, x2, y2, score.  ``world``: (frames, persons,
     keypoints, 3) float32 metric 3D points (x right, y down as in the image, z
     away from the camera, origin between the hips), from models that estimate
-    them; None otherwise.  Rows of absent persons are NaN.
+    them; None otherwise.  Rows of absent persons are NaN.  ``ended``: (frames,) int8, from models that follow a
+    person and check the track (BlazePose): why the track was ended in a frame reported without anyone, a key of
+    :data:`TRACK_ENDED` (0: it was not); None from others.
     """
 
     keypoints: np.ndarray
     boxes: np.ndarray
     world: np.ndarray | None = None
+    ended: np.ndarray | None = None
 
     @classmethod
     def empty(cls, frames: int, persons: int, keypoints: int, world: bool = False) -> PoseOutput:
@@ -45,10 +54,12 @@ class PoseOutput:
 
     @classmethod
     def concatenate(cls, outputs: list[PoseOutput]) -> PoseOutput:
-        world = None
+        world = ended = None
         if any(o.world is not None for o in outputs):
             world = np.concatenate([o.world if o.world is not None else np.full(o.keypoints.shape, np.nan, np.float32) for o in outputs])
-        return cls(np.concatenate([o.keypoints for o in outputs]), np.concatenate([o.boxes for o in outputs]), world)
+        if any(o.ended is not None for o in outputs):
+            ended = np.concatenate([o.ended if o.ended is not None else np.zeros(len(o.keypoints), np.int8) for o in outputs])
+        return cls(np.concatenate([o.keypoints for o in outputs]), np.concatenate([o.boxes for o in outputs]), world, ended)
 
 
 class PoseModel(abc.ABC):

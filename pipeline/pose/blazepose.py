@@ -17,6 +17,14 @@ from its calculators, :mod:`.image_to_tensor`, :mod:`.blazepose_detector`,
 4. The auxiliary hip-centre and full-body points, always filtered, place the next
    frame's region.
 
+On top of MediaPipe's graph, a second opinion (``second_opinion=True``, the default): MediaPipe keeps a region
+alive while the landmark network's presence stays above 0.5, and on real footage that carries a skeleton across a
+scene cut onto a kerb or a car roof.  So while a person is followed, the detector is asked again at every scene
+cut (:mod:`pipeline.scenes`) and every ``RECHECK_US`` (2 s); a track whose region no detection supports is ended there
+(the frame is reported without anyone, and ``PoseOutput.ended`` says why), and the largest person the detector
+found instead, if any, is followed from the same frame.  Where the detector supports the track, nothing changes:
+the frames are MediaPipe's.
+
 What one frame passes to the next is a :class:`Tracker`, whose state (a few arrays) a
 checkpoint carries: the analysis tracks continuously through a video's chunks, and a
 resumed analysis continues exactly where the interrupted one stopped.
@@ -32,9 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import scenes
 from ..errors import PoseModelUnavailable
 from .base import PoseModel, PoseOutput, default_device
-from .blazepose_detector import PoseDetector, RegionOfInterest, region_from_alignment, region_of_interest
+from .blazepose_detector import Detection, PoseDetector, RegionOfInterest, region_from_alignment, region_of_interest
 from .blazepose_landmarks import PRECISIONS, LandmarkModel
 from .filters import LowPass, OneEuro
 
@@ -64,6 +73,21 @@ AUXILIARY_FILTER = (0.01, 10.0, 1.0)
 VISIBILITY_ALPHA = 0.1
 #: MediaPipe's min_allowed_object_scale: a smaller person (pixels) is not filtered.
 MIN_OBJECT_SCALE = 1e-6
+#: While a person is followed, the detector is asked again after this long (microseconds) even without a cut.  Each
+#: check costs about one landmark step (the detector runs at 1.1 times the landmark network's time): every 2 s
+#: costs 5% of the analysis at ``medium`` (5 frames/s), every second 10% (benchmarks/pipeline_bench.py
+#: --second-opinion), and on the labelled montage checking every second ended only phantoms that the anatomy
+#: rules of pipeline/plausibility.py rejected anyway; the cuts, which are checked as they come, ended the others.
+RECHECK_US = 2_000_000
+#: A detection supports a followed region when its hip centre lies within this share of the region's side from the
+#: region's centre (each axis), and its region's side is within this factor of the followed one's.  Measured at
+#: every frame of the parity clips and the labelled real clips: the same person at most 0.20 of the side away (a
+#: man walking out of the picture) and 0.31-1.25 times its size (a person cut off at the waist, the smaller of two
+#: people); the regions carried across the montage's cuts had their nearest detection 0.51 and 0.65 away.
+SUPPORT_OFFSET = 0.3
+SUPPORT_SCALE = 4.0
+#: ``PoseOutput.ended``'s codes (words in pipeline.pose.base.TRACK_ENDED).
+ENDED_AT_CUT, ENDED_AT_RECHECK = 1, 2
 
 
 @dataclass
@@ -89,6 +113,9 @@ class Tracker:
     def __init__(self, smooth: bool = True):
         self.smooth = smooth
         self.region: RegionOfInterest | None = None
+        #: The last frame's colour histogram (scene cuts) and when the detector last saw the person followed.
+        self.histogram: np.ndarray | None = None
+        self.checked_us: int | None = None
         self.points, self.world, self.auxiliary = OneEuro(*LANDMARK_FILTER), OneEuro(*WORLD_FILTER), OneEuro(*AUXILIARY_FILTER)
         self.visibility = LowPass(VISIBILITY_ALPHA)
 
@@ -126,6 +153,10 @@ class Tracker:
         arrays = {}
         if self.region is not None:
             arrays["region"] = np.array([*self.region.center, self.region.size, self.region.rotation], np.float64)
+        if self.histogram is not None:
+            arrays["histogram"] = self.histogram
+        if self.checked_us is not None:
+            arrays["checked_us"] = np.array(self.checked_us, np.int64)
         for name, bank in self._banks().items():
             arrays.update({f"{name}.{key}": value for key, value in bank.state().items()})
         return arrays
@@ -133,6 +164,8 @@ class Tracker:
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         region = arrays.get("region")
         self.region = None if region is None else RegionOfInterest(np.asarray(region[:2]), float(region[2]), float(region[3]))
+        self.histogram = arrays.get("histogram")
+        self.checked_us = int(arrays["checked_us"]) if "checked_us" in arrays else None
         for name, bank in self._banks().items():
             bank.restore({key.split(".", 1)[1]: value for key, value in arrays.items() if key.startswith(f"{name}.")})
 
@@ -149,7 +182,7 @@ class BlazePose(PoseModel):
     batch_size = 1  # one crop at a time: each frame's region comes from the frame before
 
     def __init__(self, variant: str | None = None, *, models_dir: Path, device: str | None = None, precision: str = "fp32",
-                 smooth: bool = True):
+                 smooth: bool = True, second_opinion: bool = True):
         from .assets import cached
 
         self.variant = variant or "full"
@@ -159,6 +192,7 @@ class BlazePose(PoseModel):
                                        "--weights (random weights and weight files are for keypointrcnn).")
         self.device = device or default_device()
         self.smooth = smooth
+        self.second_opinion = second_opinion
         self.detector = PoseDetector(cached("pose_detection", models_dir), self.device)
         self.landmarks = LandmarkModel(cached(f"pose_landmark_{self.variant}", models_dir), self.device)
         self.precision_check = self._use_precision(precision)
@@ -211,28 +245,49 @@ class BlazePose(PoseModel):
         if state:
             tracker.restore(state)
         out = PoseOutput.empty(len(frames), 1, BODY, world=True)
+        out.ended = np.zeros(len(frames), np.int8)
         for position, time_us in enumerate(times_us):
-            self._step(frames, position, int(time_us), tracker, out)
+            ended = self._second_opinion(frames[position:position + 1], int(time_us), tracker) if self.second_opinion else 0
+            if not self._step(frames, position, int(time_us), tracker, out, detect=not ended):
+                out.ended[position] = ended
         return out, tracker.state()
 
-    def _step(self, frames: np.ndarray, position: int, time_us: int, tracker: Tracker, out: PoseOutput) -> None:
-        """One frame of MediaPipe's video mode: find the region, read the landmarks, filter, record."""
-        region = tracker.region or self._detect(frames[position:position + 1])
+    def _step(self, frames: np.ndarray, position: int, time_us: int, tracker: Tracker, out: PoseOutput, detect: bool = True) -> bool:
+        """One frame of MediaPipe's video mode: find the region (``detect``: with the detector if there is none
+        yet), read the landmarks, filter, record.  Returns whether a person was found."""
+        region = tracker.region or (_largest(self._people(frames[position:position + 1], tracker, time_us)) if detect else None)
         if region is None:
             tracker.lose()
-            return
+            return False
         answer = self.landmarks.predict(frames, [region], [position])
         found = _Found(answer["landmarks"][0], answer["world"][0], float(answer["presence"][0]))
         if not found.present:
             tracker.lose()
-            return
+            return False
         self._record(out, position, tracker.follow(found, time_us))
+        return True
 
-    def _detect(self, frame: np.ndarray) -> RegionOfInterest | None:
-        """The region of the largest person the detector finds (its boxes are all about one size, its alignment
-        points are not), or None."""
-        people = self.detector.detect_batch(frame, max_people=CANDIDATES)[0]
-        return max((region_of_interest(person) for person in people), key=lambda roi: roi.size, default=None)
+    def _people(self, frame: np.ndarray, tracker: Tracker, time_us: int) -> list[Detection]:
+        """The people the detector finds in the (1, h, w, 3) ``frame``, noted in the ``tracker`` as a check."""
+        tracker.checked_us = time_us
+        return self.detector.detect_batch(frame, max_people=CANDIDATES)[0]
+
+    def _second_opinion(self, frame: np.ndarray, time_us: int, tracker: Tracker) -> int:
+        """At a scene cut, or ``RECHECK_US`` after the last detection, ask the detector whether the followed region
+        holds a person; if none of its detections supports the region, end the track and follow the largest person
+        it found instead (none: the frame is detected afresh).  Returns why the track ended (0: it did not)."""
+        histogram, tracker.histogram = tracker.histogram, scenes.colour_histogram(frame[0])
+        if tracker.region is None:
+            return 0
+        cut = scenes.is_cut(histogram, tracker.histogram)
+        if not cut and tracker.checked_us is not None and time_us - tracker.checked_us < RECHECK_US:
+            return 0
+        people = self._people(frame, tracker, time_us)
+        if any(supports(person, tracker.region) for person in people):
+            return 0
+        tracker.lose()
+        tracker.region = _largest(people)
+        return ENDED_AT_CUT if cut else ENDED_AT_RECHECK
 
     @staticmethod
     def _record(out: PoseOutput, position: int, found: _Found) -> None:
@@ -244,7 +299,22 @@ class BlazePose(PoseModel):
     def describe(self) -> dict:
         described = {**super().describe(), "weights": f"pose_landmark_{self.variant}", "variant": self.variant, "device": self.device,
                      "precision": self.landmarks.precision, "smooth_landmarks": self.smooth,
-                     "tracking": "continuous (MediaPipe's video mode): the detector runs when the person is lost"}
+                     "tracking": "continuous (MediaPipe's video mode): the detector runs when the person is lost"
+                     + (f", at scene cuts and every {RECHECK_US / 1e6:g} s" if self.second_opinion else "")}
         if self.precision_check is not None:
             described["precision_check"] = self.precision_check
         return described
+
+
+def _largest(people: list[Detection]) -> RegionOfInterest | None:
+    """The region of the largest of ``people`` (the main worker), or None: the detector's boxes are all about one
+    size, its alignment points are not."""
+    return max((region_of_interest(person) for person in people), key=lambda roi: roi.size, default=None)
+
+
+def supports(person: Detection, region: RegionOfInterest) -> bool:
+    """Whether a detected person is the one followed in ``region``: its hip centre near the region's centre and its
+    region about as large (:data:`SUPPORT_OFFSET`, :data:`SUPPORT_SCALE`)."""
+    detected = region_of_interest(person)
+    offset = float(np.abs(detected.center - region.center).max()) / region.size
+    return offset <= SUPPORT_OFFSET and 1 / SUPPORT_SCALE <= detected.size / region.size <= SUPPORT_SCALE

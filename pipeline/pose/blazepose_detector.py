@@ -19,7 +19,7 @@ import torch
 
 from ..boxes import iou
 from .image_to_tensor import Rect, letterbox_rect, warp
-from .tflite_graph import TFLiteGraph
+from .tflite_graph import Frozen, TFLiteGraph
 
 INPUT_SIZE = 224
 MIN_SCORE = 0.5
@@ -89,6 +89,7 @@ class PoseDetector:
     def __init__(self, model_path: str | Path, device: str = "cpu"):
         self.device = torch.device(device)
         self.graph = TFLiteGraph(model_path).eval().to(self.device)
+        self._network = Frozen(self.graph)  # 1.1x faster than the executor's Python loop (benchmarks/executor_bench.py)
         self.anchors = ssd_anchors()
 
     def detect(self, image: np.ndarray, max_people: int = 1) -> list[Detection]:
@@ -99,7 +100,7 @@ class PoseDetector:
         """People in each of (n, h, w, 3) uint8 RGB images (one network call), best first."""
         with torch.inference_mode():
             tensor, frame = _letterbox(images, self.device)
-            outputs = self.graph(tensor)
+            outputs = self._network(tensor)
         order = np.argsort(self.graph.output_names)
         raw_all, logits_all = (outputs[i].float().cpu().numpy() for i in order)
         return [self._decode(raw, logits, frame, max_people) for raw, logits in zip(raw_all, logits_all)]

@@ -10,7 +10,6 @@ turned and scaled back into the image.
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch
 
 from .blazepose_detector import RegionOfInterest
 from .image_to_tensor import Rect, warp
-from .tflite_graph import TFLiteGraph, output_shapes
+from .tflite_graph import Frozen, TFLiteGraph, output_shapes
 
 CROP = 256
 POINTS = 39
@@ -101,28 +100,15 @@ class LandmarkModel:
         self.device = torch.device(device)
         shapes = output_shapes(model_path)
         self.graph = TFLiteGraph(model_path, outputs=[shapes.index(shape) for shape in OUTPUTS.values()]).eval().to(self.device)
-        self._frozen: dict[tuple, torch.jit.ScriptModule] = {}
+        self._network = Frozen(self.graph)  # bit-identical outputs
         self.precision = "fp32"
         self.set_precision(precision)
 
     def set_precision(self, precision: str) -> None:
         """Keep the network's weights and activations in ``precision`` (the outputs are always float32)."""
         self.graph.to(PRECISIONS[precision])  # floating-point buffers only: the integer shapes stay as they are
-        self._frozen.clear()
+        self._network.clear()
         self.precision = precision
-
-    def _network(self, crops: torch.Tensor) -> list[torch.Tensor]:
-        """The network on ``crops``, as a TorchScript graph frozen for their shape (traced on the first call).
-
-        One crop at a time (tracking reads one per frame), the executor's Python dispatch around its 140 small
-        steps costs 10-18% of the time; the frozen graph runs the same operations, with bit-identical outputs.
-        """
-        key = (tuple(crops.shape), crops.dtype, crops.device)
-        if key not in self._frozen:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # TracerWarning: the graph's shapes are Python numbers, fixed here on purpose
-                self._frozen[key] = torch.jit.freeze(torch.jit.trace(self.graph, crops, check_trace=False))
-        return self._frozen[key](crops)
 
     def predict(self, frames: np.ndarray, rois: list[RegionOfInterest], frame_index: list[int]) -> dict[str, np.ndarray]:
         """For each ROI: image landmarks (39, 3: x, y, visibility), presence, and world landmarks (39, 3) in metres.
