@@ -6,6 +6,8 @@ coloured by its body part's RULA score (as a quarter of the highest the workshee
 angles, and the frame's RULA and REBA scores.  Faces are blurred by default, since these are pictures of employees
 and of whoever walks past: every face BlazeFace finds (:mod:`pipeline.pose.blazeface`), and the worker's own face
 from the face points the pose model found (which the face detector can miss, seen in profile or from behind).
+The annotated video searches only some of its frames for faces, and blurs the frames between as far as the faces
+found may have moved (:mod:`pipeline.face_schedule`): a search costs 30 times the drawing of a frame.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .ergonomics import BODY_PART_MAXIMA
+from .face_schedule import faces_by_frame
 from .fonts import image_font
 from .presets import analysis_size
 from .result_model import AnalysisResult, Picture
@@ -93,13 +96,16 @@ def _head(cx: float, cy: float, span: float) -> np.ndarray:
     return np.array([cx - half, cy - half * 1.2, cx + half, cy + half])
 
 
-def faces_in(frame: np.ndarray, names: list[str], keypoints: np.ndarray, detector: FaceDetector | None) -> list[np.ndarray]:
-    """The boxes to blur in ``frame``: every face ``detector`` finds (each with a margin for the hair and ears), and
-    the worker's own face from the pose."""
-    found = [] if detector is None else [_head((f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2, 0.7 * max(f.box[2:] - f.box[:2]))
-                                         for f in detector.faces(frame)]
+def faces_in(frame: np.ndarray, names: list[str], keypoints: np.ndarray, detector: FaceDetector | None,
+             found: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """The boxes to blur in ``frame``: every face ``detector`` finds (or, given ``found``, those face boxes: the
+    annotated video between searches), each with a margin for the hair and ears, and the worker's own face from the
+    pose."""
+    if found is None:
+        found = [] if detector is None else [face.box for face in detector.faces(frame)]
+    heads = [_head((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, 0.7 * max(box[2:] - box[:2])) for box in found]
     worker = worker_face(names, keypoints)
-    return found + ([worker] if worker is not None else [])
+    return heads + ([worker] if worker is not None else [])
 
 
 def blur(image, boxes: list[np.ndarray]) -> int:
@@ -151,9 +157,10 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
 
 
 def draw(frame: np.ndarray, result: AnalysisResult, position: int, time_s: float, *, blur_faces: bool = True,
-         faces: FaceDetector | None = None, enlarge: bool = True):
+         faces: FaceDetector | None = None, found: list[np.ndarray] | None = None, enlarge: bool = True):
     """The frame as a picture: skeleton coloured by body-part score, angles, the frame's scores; and how many faces
-    were blurred (with ``blur_faces``: every face ``faces`` finds, and the worker's from the pose)."""
+    were blurred (with ``blur_faces``: every face ``faces`` finds, or the face boxes ``found`` where already known,
+    and the worker's from the pose)."""
     from PIL import Image, ImageDraw
 
     names, keypoints = result.keypoint_names, result.keypoints[position]
@@ -164,7 +171,7 @@ def draw(frame: np.ndarray, result: AnalysisResult, position: int, time_s: float
     image = Image.fromarray(frame).resize((round(frame.shape[1] * scale), round(frame.shape[0] * scale)))
     points = keypoints.copy()
     points[:, :2] *= scale
-    blurred = blur(image, [box * scale for box in faces_in(frame, names, keypoints, faces)]) if blur_faces else 0
+    blurred = blur(image, [box * scale for box in faces_in(frame, names, keypoints, faces, found)]) if blur_faces else 0
     pen = ImageDraw.Draw(image)
     width = max(3, round(image.width / 160))
     small, large = (image_font(max(12, image.width // size)) for size in (48, 32))
@@ -245,7 +252,8 @@ def write_overlay(result: AnalysisResult, video: str | Path, path: str | Path, *
                   chunk: int = 32) -> Path:
     """overlay.mp4: every analysed frame, at the analysed rate and inference size, with the skeleton coloured by
     body-part score, the frame's scores, and a running strip of the RULA levels with a cursor; faces blurred as in
-    the pictures, frame by frame.
+    the pictures, other people's searched for on some frames, and blurred on the others as far as they may have moved
+    (:mod:`pipeline.face_schedule`).
 
     Frames are decoded, drawn and encoded ``chunk`` at a time, so a long video never sits in memory."""
     from fractions import Fraction
@@ -260,16 +268,18 @@ def write_overlay(result: AnalysisResult, video: str | Path, path: str | Path, *
     strip = _level_strip(result, size[0], bar)
 
     def frames():
-        for start in range(0, len(indices), chunk):
-            for offset, frame in enumerate(reader.read_each(indices[start:start + chunk])):
-                position = start + offset
-                if frame is None:  # a damaged spot: a grey frame keeps the video's timing
-                    frame = np.full((size[1], size[0], 3), 96, np.uint8)
-                image, _ = draw(frame, result, position, float(result.timestamps[position]), blur_faces=blur_faces, faces=faces,
-                                enlarge=False)
-                picture = np.concatenate([np.asarray(image), strip], axis=0)
-                cursor = min(size[0] - 1, position * size[0] // max(len(indices), 1))
-                picture[-bar:, max(0, cursor - 1):cursor + 2] = 255
-                yield picture[: picture.shape[0] // 2 * 2, : picture.shape[1] // 2 * 2]  # H.264 in yuv420p needs even sides
+        decoded = (frame for start in range(0, len(indices), chunk) for frame in reader.read_each(indices[start:start + chunk]))
+        times = result.timestamps
+        searched = (faces_by_frame(decoded, times, lambda frame: [face.box for face in faces.faces(frame)])
+                    if blur_faces and faces is not None
+                    else ((position, frame, []) for position, frame in enumerate(decoded)))
+        for position, frame, found in searched:
+            if frame is None:  # a damaged spot: a grey frame keeps the video's timing
+                frame = np.full((size[1], size[0], 3), 96, np.uint8)
+            image, _ = draw(frame, result, position, float(times[position]), blur_faces=blur_faces, found=found, enlarge=False)
+            picture = np.concatenate([np.asarray(image), strip], axis=0)
+            cursor = min(size[0] - 1, position * size[0] // max(len(indices), 1))
+            picture[-bar:, max(0, cursor - 1):cursor + 2] = 255
+            yield picture[: picture.shape[0] // 2 * 2, : picture.shape[1] // 2 * 2]  # H.264 in yuv420p needs even sides
 
     return write_video(path, frames(), fps=Fraction(result.preset.sample_fps).limit_denominator(1000))

@@ -65,21 +65,24 @@ def test_the_annotated_video_has_every_analysed_frame_at_the_analysed_rate(analy
 
 
 def test_the_annotated_video_blurs_the_faces_the_detector_finds_in_every_frame(analysed, pose_models, tmp_path):
-    """Every frame of overlay.mp4 is searched for faces (tests/test_blazeface.py: everyone's, on a clip of two
-    people), and the worker's face is blurred in it."""
+    """overlay.mp4 is searched for faces twice a second (tests/test_blazeface.py: everyone's, on a clip of two
+    people, blurred on the frames between searches too), only where faces are blurred, and the worker's face is
+    blurred in every frame."""
     import av
 
     from pipeline.evidence import write_overlay
+    from pipeline.face_schedule import FACE_SEARCH_S
     from pipeline.pose.blazeface import FaceDetector
 
     store, doc, video = analysed
     result = load_result(store.get(doc.result_keys["pkl"]).body)
     detector, searched = FaceDetector(pose_models["face_detection_short_range"], "cpu"), []
     find = detector.faces
-    detector.faces = lambda frame: searched.append(frame.shape) or find(frame)
+    detector.faces = lambda frame, **options: searched.append(frame.shape) or find(frame, **options)
     paths = {blurring: write_overlay(result, video, tmp_path / f"{blurring}.mp4", blur_faces=blurring, faces=detector)
              for blurring in (True, False)}
-    assert len(searched) == len(result.frame_indices)  # once a frame, and only where faces are blurred
+    # `low` analyses 2 frames a second, FACE_SEARCH_S apart: each is searched (at `medium`, a third: test_blazeface.py)
+    assert 1 / result.preset.sample_fps >= FACE_SEARCH_S and len(searched) == len(result.frame_indices)
     with av.open(str(paths[True])) as soft, av.open(str(paths[False])) as sharp:
         pairs = zip(soft.decode(video=0), sharp.decode(video=0), strict=True)
         changed = []
@@ -137,3 +140,52 @@ def test_the_angle_labels_in_a_picture_never_overlap(analysed, monkeypatch):
             assert box[0] >= 0 and box[1] >= 0 and box[2] <= image.width and box[3] <= image.height
             assert not any(evidence._overlap(box, other) for other in [caption, *placed[i + 1:]]), (time_s, box)
     assert labels > 3 * len(result.timestamps)  # most frames have their labels
+
+
+def _scheduled(tracks: dict[int, list[np.ndarray]], times: np.ndarray,
+               unreadable: tuple[int, ...] = ()) -> tuple[list[int], dict[int, list[np.ndarray]]]:
+    """(the positions searched, the boxes blurred at each position) of pipeline.face_schedule on frames whose faces
+    are ``tracks`` (position: boxes; each frame holds its position's number), ``unreadable`` ones None."""
+    from pipeline.face_schedule import faces_by_frame
+
+    searched: list[int] = []
+
+    def search(frame: np.ndarray) -> list[np.ndarray]:
+        searched.append(int(frame[0, 0, 0]))
+        return tracks[int(frame[0, 0, 0])]
+
+    frames = [None if position in unreadable else np.full((1, 1, 3), position, np.uint8) for position in range(len(times))]
+    return searched, {position: boxes for position, _, boxes in faces_by_frame(frames, times, search)}
+
+
+def _inside(face: np.ndarray, boxes: list[np.ndarray]) -> bool:
+    return any(box[0] <= face[0] and box[1] <= face[1] and face[2] <= box[2] and face[3] <= box[3] for box in boxes)
+
+
+def _walker(start_s: float, times: np.ndarray) -> dict[int, list[np.ndarray]]:
+    """A 20 px face walking left at 7 of its sizes a second from ``start_s`` (the walker of tests/test_blazeface.py
+    moves 6-7)."""
+    return {p: [np.array([900 - 7 * 20 * (t - start_s), 300, 920 - 7 * 20 * (t - start_s), 320])] if t >= start_s else []
+            for p, t in enumerate(times)}
+
+
+def test_the_annotated_video_searches_for_faces_twice_a_second_and_blurs_where_they_went_between():
+    """At 10 frames a second, every fifth frame is searched (and the last), and a walking face is blurred on every
+    frame, also one that comes between two searches."""
+    from pipeline.face_schedule import FACE_SEARCH_S
+
+    times = np.arange(31) / 10
+    for start_s in (0.0, 1.15):
+        walk = _walker(start_s, times)
+        searched, blurred = _scheduled(walk, times)
+        assert searched == [0, 5, 10, 15, 20, 25, 30] and FACE_SEARCH_S == 0.5
+        assert all(_inside(face, blurred[p]) for p, faces in walk.items() for face in faces)
+        assert all(not _inside(np.array([100, 100, 120, 120]), boxes) for boxes in blurred.values())  # nowhere near
+
+
+def test_an_unreadable_frame_is_not_searched_but_the_next_readable_one_is():
+    times = np.arange(12) / 10
+    walk = _walker(0.0, times)
+    searched, blurred = _scheduled(walk, times, unreadable=(5, 11))
+    assert searched == [0, 6, 10] and blurred[5] == [] and blurred[11] == []  # frame 10: the last readable
+    assert all(_inside(walk[p][0], blurred[p]) for p in range(11) if p != 5)
