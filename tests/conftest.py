@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +18,10 @@ import pipeline  # noqa: F401  (first: it pins the numeric libraries before a te
 from statestore.local import LocalStore
 from statestore.s3 import S3Store
 from tests.browser import ARTIFACTS, CHROMIUM, FLAGS
-from tests.helpers import serve
+from tests.helpers import REPO, new_bucket_name, serve
 from tests.localstack import running_localstack, running_moto
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +52,6 @@ def pose_models(tmp_path_factory):
             os.environ.pop("ERGO_MODELS_DIR", None)
         else:
             os.environ["ERGO_MODELS_DIR"] = old
-
-
-def new_bucket_name() -> str:
-    return f"ergo-test-{uuid.uuid4().hex[:12]}"
 
 
 def _emulated(endpoint: str) -> S3Store:
@@ -93,19 +87,6 @@ def local_store(tmp_path: Path) -> LocalStore:
 def store(request: pytest.FixtureRequest):
     """The same test, run unchanged against every backend."""
     return request.getfixturevalue({"local": "local_store", "localstack": "s3_store", "moto": "moto_store"}[request.param])
-
-
-def storage_env(store, **extra: str) -> dict[str, str]:
-    """Environment that makes a subprocess (ergo CLI, worker) use ``store``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STORAGE_", "S3_", "ERGO_", "AWS_"))}
-    env["PYTHONPATH"] = str(REPO)
-    if isinstance(store, LocalStore):
-        env.update(STORAGE_PROVIDER="local", ERGO_DATA_DIR=str(store.root.parent))
-    else:
-        env.update(STORAGE_PROVIDER="localstack", AWS_ENDPOINT_URL=store.endpoint_url, S3_BUCKET_NAME=store.bucket,
-                   AWS_EC2_METADATA_DISABLED="true")
-    env.update(extra)
-    return env
 
 
 #: What a test needs beyond .venv, by the fixture that brings it: ``make check`` (the fast lane) leaves these out.

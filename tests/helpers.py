@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +17,27 @@ from ergo_tasks import TaskApp, TaskSettings
 from ergo_tasks.bootstrap import register_tasks
 from pipeline.pose.assets import download_wheel, sha256
 from statestore import ObjectStore
+from statestore.local import LocalStore
 
+REPO = Path(__file__).resolve().parent.parent
 FAST = dict(status_write_interval=0.05, heartbeat_seconds=0.2, lease_seconds=2.0, poll_seconds=0.05, shutdown_grace_seconds=0.0)
+
+
+def new_bucket_name() -> str:
+    return f"ergo-test-{uuid.uuid4().hex[:12]}"
+
+
+def storage_env(store: ObjectStore, **extra: str) -> dict[str, str]:
+    """Environment that makes a subprocess (ergo CLI, worker) use ``store``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STORAGE_", "S3_", "ERGO_", "AWS_"))}
+    env["PYTHONPATH"] = str(REPO)
+    if isinstance(store, LocalStore):
+        env.update(STORAGE_PROVIDER="local", ERGO_DATA_DIR=str(store.root.parent))
+    else:
+        env.update(STORAGE_PROVIDER="localstack", AWS_ENDPOINT_URL=store.endpoint_url, S3_BUCKET_NAME=store.bucket,
+                   AWS_EC2_METADATA_DISABLED="true")
+    env.update(extra)
+    return env
 
 
 def mp4_lookalike(size: int) -> bytes:
@@ -36,7 +56,6 @@ def make_app(store: ObjectStore, *, tasks: tuple[str, ...] = (), **overrides: An
 
 def serve(store, tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str]:
     """Start `ergo serve` (embedded backend, keypointrcnn with random weights) on a free port; returns (process, base URL)."""
-    from tests.conftest import storage_env
     from tests.localstack import free_port
 
     port = free_port()

@@ -11,9 +11,8 @@ import pytest
 from ergo_tasks import Middleware, State
 from ergo_tasks.analysis import ANALYZE_TASK, TASK_MODULES
 from ergo_tasks.analysis.keys import upload_key
-from tests.conftest import storage_env
 from tests.fakes import RecordingServer
-from tests.helpers import make_app, mp4_lookalike, wait_for
+from tests.helpers import make_app, mp4_lookalike, storage_env, wait_for
 
 
 class Heard(Middleware):

@@ -19,8 +19,7 @@ from ergo_tasks.analysis.keys import OPERATOR, upload_key
 from pipeline.errors import PoseModelUnavailable
 from pipeline.results import UnsafeResult, load_result
 from pipeline.synthetic import make_video
-from tests.conftest import storage_env
-from tests.helpers import make_app
+from tests.helpers import make_app, storage_env
 
 RANDOM = {"quality": "low", "model": "keypointrcnn", "weights": "random", "chunk_size": 2}
 

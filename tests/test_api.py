@@ -21,9 +21,8 @@ from ergo_tasks.service.errors import DispatchError
 from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
 from pipeline.synthetic import make_video
-from tests.conftest import storage_env
 from tests.fakes import RecordingServer, runpod_standin
-from tests.helpers import make_app, mp4_lookalike
+from tests.helpers import make_app, mp4_lookalike, storage_env
 
 REPO_HANDLER = "deploy/handler.py"
 

@@ -212,7 +212,7 @@ def test_ergo_demo_runs_offline_and_shows_the_risk_changing(pose_models, local_s
     import subprocess
     import sys
 
-    from tests.conftest import storage_env
+    from tests.helpers import storage_env
 
     out = tmp_path / "demo"
     env = storage_env(local_store, ERGO_MODELS_DIR=os.environ["ERGO_MODELS_DIR"])
@@ -222,6 +222,10 @@ def test_ergo_demo_runs_offline_and_shows_the_risk_changing(pose_models, local_s
     detected = int(result.stdout.split("Check: person detected in ")[1].split("%")[0])
     assert detected >= 80 and "RULA changes over the clip" in result.stdout
     assert "RULA over time" in result.stdout and "REBA over time" in result.stdout
+    # the lean is scored or ranged, and the risk visibly rises with it and falls after it ("6s:3-7, 8s:≤7, 10s:3")
+    rula = next(line for line in result.stdout.splitlines() if line.startswith("RULA over time")).split("): ", 1)[1]
+    tops = [int(step.split(":")[1].split("-")[-1].lstrip("≤")) for step in rula.split(", ") if not step.endswith(":-")]
+    assert len(tops) >= 6 and tops[0] < max(tops) and tops[-1] < max(tops), rula
     assert {"demo.mp4", "result.pkl", "summary.json", "frames.csv", "report.xlsx", "report.pdf"} <= {p.name for p in out.iterdir()}
     assert f"PDF report: {out / 'report.pdf'}" in result.stdout and "Posture pictures (" in result.stdout
     assert list((out / "frames").glob("*.jpg"))

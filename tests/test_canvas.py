@@ -8,8 +8,7 @@ import sys
 import pytest
 
 from ergo_tasks import State, TaskFailed, chord, group
-from tests.conftest import storage_env
-from tests.helpers import make_app, wait_for
+from tests.helpers import make_app, storage_env, wait_for
 
 
 @pytest.fixture

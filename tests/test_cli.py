@@ -8,13 +8,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ergo_tasks import State
 from ergo_tasks.jobstore import JobStore
 from ergo_tasks.timeutil import utcnow
-from tests.conftest import storage_env
-from tests.helpers import make_app
+from tests.helpers import make_app, storage_env
 
 
 def ergo(store, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -139,3 +139,15 @@ def test_the_camera_angle_is_a_task_param_of_analyze_and_submit(command, tmp_pat
         result = ergo(local_store, command, str(video), *flags, *(["--url", "http://127.0.0.1:9"] if command == "submit" else []))
         assert result.returncode == 2 and "Invalid task details" in result.stderr and words in result.stderr, result.stderr[-500:]
         assert "Traceback" not in result.stderr
+
+
+def test_the_demos_timeline_shows_ranges_where_a_body_part_was_out_of_view():
+    from ergo_tasks.analysis.demo import risk_timeline, timeline_words
+
+    nan = float("nan")
+    times = np.arange(8) * 0.5
+    exact = np.array([3, 2, 3, nan, nan, nan, nan, nan])  # 0-1 s: scored; 1-2 s: partly ranged; 2-3 s: ranged; 3-4 s: nobody
+    highest = np.array([3, 2, 3, 7, 6, 6, nan, nan])
+    timeline = risk_timeline(times, exact, highest, step=1.0)
+    assert timeline == [(0.0, 3.0, 3.0), (1.0, 3.0, 7.0), (2.0, None, 6.0), (3.0, None, None)]
+    assert timeline_words(timeline) == "0s:3, 1s:3-7, 2s:≤6, 3s:-"

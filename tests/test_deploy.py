@@ -13,7 +13,7 @@ import boto3
 import dockerfile
 from botocore.config import Config
 
-from tests.conftest import new_bucket_name, storage_env
+from tests.helpers import new_bucket_name, storage_env
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 REPO = DEPLOY.parent

@@ -22,9 +22,8 @@ from pipeline.results import load_result
 from pipeline.synthetic import make_video
 from statestore import StoreError
 from statestore.s3 import S3Store
-from tests.conftest import storage_env
 from tests.fault_proxy import S3Proxy
-from tests.helpers import make_app, wait_for
+from tests.helpers import make_app, storage_env, wait_for
 
 pytestmark = pytest.mark.slow
 FAULT_RATE = 0.05

@@ -22,8 +22,7 @@ from ergo_tasks.service.http import create_gateway
 from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
-from tests.conftest import storage_env
-from tests.helpers import make_app, mp4_lookalike, serve
+from tests.helpers import make_app, mp4_lookalike, serve, storage_env
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, storage_env
-from tests.helpers import make_app, wait_for
+from tests.helpers import REPO, make_app, storage_env, wait_for
 
 PACKAGES = ("ergo_tasks", "pipeline", "statestore", "deploy")
 

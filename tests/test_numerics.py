@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from pipeline import numerics
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,7 @@ from ergo_tasks.analysis import ANALYZE_TASK, AnalysisSettings, register
 from ergo_tasks.analysis.keys import upload_key
 from pipeline.analysis import parts
 from pipeline.synthetic import make_video
-from tests.conftest import storage_env
-from tests.helpers import make_app, wait_for
+from tests.helpers import make_app, storage_env, wait_for
 
 # 60 frames at 10 fps, 2 sampled per second at `low`: 12 frames in 6 chunks of 2, 3 parts of 2 chunks
 RANDOM = {"quality": "low", "model": "keypointrcnn", "weights": "random", "chunk_size": 2}

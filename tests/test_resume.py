@@ -16,8 +16,7 @@ from ergo_tasks.analysis.keys import upload_key
 from pipeline.result_model import AnalysisResult
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
-from tests.conftest import storage_env
-from tests.helpers import make_app, wait_for
+from tests.helpers import make_app, storage_env, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,8 @@ from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.http import check_exposure, create_gateway
 from ergo_tasks.service.progress import ProgressRelay
 from ergo_tasks.service.settings import GatewaySettings, ServiceSettings
-from tests.conftest import storage_env
 from tests.fakes import runpod_standin
-from tests.helpers import make_app, mp4_lookalike, serve
+from tests.helpers import make_app, mp4_lookalike, serve, storage_env
 
 POLLERS, POLLS_EACH = 50, 8
 

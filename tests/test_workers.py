@@ -13,8 +13,7 @@ import time
 import pytest
 
 from ergo_tasks import State
-from tests.conftest import storage_env
-from tests.helpers import make_app, wait_for
+from tests.helpers import make_app, storage_env, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -32,14 +32,30 @@ def fetch_demo_models(settings: AnalysisSettings | None = None) -> dict[str, Pat
     return fetch((settings or AnalysisSettings()).models_folder(), DEMO_MODELS)
 
 
-def risk_timeline(times: np.ndarray, scores: np.ndarray, step: float = TIMELINE_STEP_S) -> list[tuple[float, float | None]]:
-    """(start, highest score) per ``step`` seconds; None where no frame was scored."""
+def risk_timeline(times: np.ndarray, exact: np.ndarray, highest: np.ndarray,
+                  step: float = TIMELINE_STEP_S) -> list[tuple[float, float | None, float | None]]:
+    """(start, highest exact score, highest score a frame could have) per ``step`` seconds: ``highest`` is the top of
+    each frame's range (its score where it was scored exactly); None where no frame was scored or ranged."""
     timeline = []
     for start in np.arange(0.0, float(times.max()) + 1e-9, step):
-        window = scores[(times >= start) & (times < start + step)]
-        window = window[~np.isnan(window)]
-        timeline.append((float(start), float(window.max()) if len(window) else None))
+        inside = (times >= start) & (times < start + step)
+        tops = [float(np.nanmax(values[inside])) if np.any(~np.isnan(values[inside])) else None for values in (exact, highest)]
+        timeline.append((float(start), *tops))
     return timeline
+
+
+def timeline_words(timeline: list[tuple[float, float | None, float | None]]) -> str:
+    """"0s:3, 2s:3-6, 4s:-": the highest score of each step, with how high its ranged frames could reach ("≤6" where
+    only ranges stand)."""
+
+    def step(low: float | None, high: float | None) -> str:
+        if high is None:
+            return "-"
+        if low is None:
+            return f"≤{high:.0f}"
+        return f"{low:.0f}" if high <= low else f"{low:.0f}-{high:.0f}"
+
+    return ", ".join(f"{start:.0f}s:{step(low, high)}" for start, low, high in timeline)
 
 
 @dataclass(frozen=True)

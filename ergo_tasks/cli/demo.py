@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.errors import ModelMissing
 from pipeline.presets import DEFAULT_PRESET, PRESETS
 
-from ..analysis.demo import TIMELINE_STEP_S, DemoCheck, fetch_demo_models, risk_timeline
+from ..analysis.demo import TIMELINE_STEP_S, DemoCheck, fetch_demo_models, risk_timeline, timeline_words
 from ..analysis.local import failure_message
 from .analyze import follow
 from .output import print_files, print_summary
@@ -41,9 +41,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
     result = load_result(folder / "result.pkl")
     print_summary(result.summary)
-    for method, scores in (("RULA", result.rula.grand_score), ("REBA", result.reba.reba_score)):
-        steps = ", ".join(f"{start:.0f}s:{'-' if top is None else int(top)}" for start, top in risk_timeline(result.timestamps, scores))
-        print(f"{method} over time (highest per {TIMELINE_STEP_S:.0f} s): {steps}")
+    for method, exact, highest in (("RULA", result.rula.grand_score, result.rula.grand_score_max),
+                                   ("REBA", result.reba.reba_score, result.reba.reba_score_max)):
+        steps = timeline_words(risk_timeline(result.timestamps, exact, highest))
+        print(f"{method} over time (highest per {TIMELINE_STEP_S:.0f} s; low-high where a body part was out of view): {steps}")
     print_files(folder)
     check = DemoCheck.of(result)
     print(f"Check: {check}")
