@@ -69,14 +69,17 @@ lint: $(VENV)/.installed $(ESLINT)
 
 # The fast lane for the inner loop: lint, the import contracts and the tests that need no LocalStack, no browser,
 # no MediaPipe and no long runs (a few minutes; `make test` stays the whole suite, and what CI runs).
+# Both run the tests on two processes (pytest-xdist); the tests that share LocalStack go to one of them, so it starts
+# once (`XDIST=` runs them in one process).
+XDIST ?= -n 2 --dist loadgroup
 CHECK_MARKERS := not slow and not localstack and not browser and not reference
 check: lint
-	$(VENV)/bin/python -m pytest -q -m "$(CHECK_MARKERS)" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q $(XDIST) -m "$(CHECK_MARKERS)" $(PYTEST_ARGS)
 
 # The test session starts LocalStack itself (tests/localstack.py) and stops it at the end; the pose-parity tests
 # run MediaPipe in its own environment.
 test: lint $(LS_VENV)/.installed $(REF_VENV)/.installed $(CHROMIUM) $(PDFTOPPM) $(AXE)
-	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(LS_VENV) $(REF_VENV) .tox .pytest_cache .hypothesis .ruff_cache .import_linter_cache *.egg-info ergo-results
