@@ -204,3 +204,28 @@ def test_a_video_without_a_person_is_not_assessable_and_shows_no_score(capsys):
     print_summary(summary)
     printed = capsys.readouterr().out
     assert printed.startswith("Verdict: not assessable") and "RULA" not in printed and "REBA" not in printed
+
+
+@pytest.fixture(scope="module")
+def street_without_people(tmp_path_factory):
+    """The montage's longest shot with nobody in it, cut out as a video of its own (frames 140-187: a fence, a parked
+    bike and a pole; 1.9 s), as a user might upload it."""
+    import av
+
+    from pipeline.video import write_video
+
+    labels = label_set("bikes")
+    first, last = next(span["frames"] for span in labels["spans"] if span["note"].startswith("a fence"))
+    folder = tmp_path_factory.mktemp("street")
+    with av.open(str(fetch_clip(labels, folder))) as container:
+        shot = [frame.to_ndarray(format="rgb24") for index, frame in enumerate(container.decode(video=0)) if first <= index <= last]
+    return write_video(folder / "street.mp4", shot, fps=25)
+
+
+def test_a_real_clip_without_a_person_is_not_assessable(model, street_without_people):
+    """The issue's case: a street shot that the pose model alone fits skeletons to (a bollard, a parked bike) gets
+    no score, no risk level and the verdict that it cannot be assessed."""
+    result = analyze_video(street_without_people, model, AnalysisOptions(get_preset("medium")))
+    assert not result.detected.any() and not judged(result).any()
+    assert result.summary.verdict.status == "not assessable"
+    assert result.summary.rula.max is None and result.summary.reba.max is None and not result.summary.rula.worst_moments
