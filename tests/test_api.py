@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from ergo_tasks.analysis import AnalysisSettings, register
 from ergo_tasks.analysis.keys import upload_key
 from ergo_tasks.service.actions import build_service
-from ergo_tasks.service.dispatch import make_dispatcher
 from ergo_tasks.service.errors import DispatchError
+from ergo_tasks.service.executors import make_dispatcher
 from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
 from pipeline.synthetic import make_video

@@ -26,6 +26,7 @@ def assert_polling_stopped(page) -> None:
 def test_the_whole_flow_on_the_embedded_backend(page, shared_server, clip, tmp_path):
     url, _ = shared_server
     page.goto(url)
+    page.wait_for_selector("input[name=quality]")  # drawn from /api/info's presets, once it answers
     assert page.locator("input[name=quality]").count() == 3
     choose_and_start(page, clip)
     page.wait_for_selector("#job-progress:not([hidden])")

@@ -53,6 +53,7 @@ def post(url: str, name: str, body: dict) -> dict:
 
 # -- the production shape -------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.alone  # its latencies are the server's, not those of a CPU shared with other tests
 def test_status_reads_stay_fast_while_every_gpu_worker_is_busy(s3_store, tmp_path):
     with runpod_standin() as runpod:
         process, url = serve(s3_store, tmp_path, ERGO_SERVE_BACKEND="runpod", RUNPOD_ENDPOINT_ID="ep", RUNPOD_API_KEY="rp-key",

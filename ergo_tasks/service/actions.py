@@ -41,9 +41,9 @@ from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
 from ..states import CLAIMABLE_STATES, State
 from ..status import JobStatus
 from ..timeutil import isoformat
-from .dispatch import Dispatcher, make_dispatcher
 from .dispatching import DispatchBook, QueuePlace
 from .errors import ServiceError, error_reply
+from .executors import Dispatcher, make_dispatcher
 from .progress import ProgressRelay
 from .requests import (
     ActionRequest,
