@@ -26,8 +26,8 @@ from ..states import CLAIMABLE_STATES, RUNNING_STATES, State
 from ..status import JobStatus
 from ..timeutil import isoformat, utcnow
 from ..timeutil import parse as parse_time
-from .dispatch import Dispatcher
 from .errors import DispatchError
+from .executors import Dispatcher
 from .settings import ServiceSettings
 from .views import queue_line
 
