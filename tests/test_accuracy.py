@@ -14,6 +14,8 @@ from ergo_tasks.analysis.settings import AnalysisSettings
 from pipeline.angles import AngleSettings
 from pipeline.pose.blazepose import BlazePose
 
+pytestmark = pytest.mark.slow  # four camera videos through BlazePose: the fast lane leaves it to make test
+
 
 @pytest.fixture(scope="module")
 def demo():

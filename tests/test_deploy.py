@@ -11,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import dockerfile
+import pytest
 from botocore.config import Config
 
 from tests.helpers import new_bucket_name, storage_env
@@ -149,6 +150,7 @@ def test_storage_init_on_the_local_backend_explains_itself(local_store):
     assert result.returncode == 0 and "needs no setup" in result.stdout
 
 
+@pytest.mark.slow  # starts the RunPod handler's process once per malformed input
 def test_the_handlers_local_check_refuses_malformed_input_in_words(local_store):
     """The SDK's --test_input printed a JSONDecodeError (or an AttributeError) traceback for malformed input."""
     env = storage_env(local_store, ERGO_POSE_MODEL="keypointrcnn", ERGO_POSE_WEIGHTS="random")

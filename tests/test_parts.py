@@ -61,6 +61,7 @@ def test_parts_depend_on_the_video_only():
     assert parts(5, 0) == [range(0, 5)] and parts(2, 4) == [range(0, 2)]
 
 
+@pytest.mark.slow  # the whole long video twice, once in parts
 def test_a_long_video_is_analysed_in_parts_and_gives_the_result_of_one_run(local_store, clip):
     app = analysis_app(local_store)
     whole = app.run_until_ready(submit(app, clip, split=False).id, "worker-1")
