@@ -273,15 +273,23 @@ def _what_to_change(page: _Layout, summary: Summary) -> None:
     if not summary.what_to_change:
         page.line("No body part was in a raised band often enough to drive the result.")
     for finding in summary.what_to_change:
-        page.room(25)
-        page.font(10, bold=True)
-        page.pdf.multi_cell(page.width, 5, PART_WORDS.get(finding.part, finding.part), new_x="LMARGIN", new_y="NEXT")
-        page.line(finding.why, size=9, height=4.5)
-        page.line(f"What to change: {finding.recommendation}")
-        page.pdf.set_text_color(97, 97, 97)
-        page.line("Sources: " + "; ".join(source.citation for source in finding.sources), size=7.5, height=3.5)
+        # (words, size, line height, bold): the part, why, what to change, the sources in small print
+        rows = [(PART_WORDS.get(finding.part, finding.part), 10, 5, True), (finding.why, 9, 4.5, False),
+                (f"What to change: {finding.recommendation}", 10, 5, False),
+                ("Sources: " + "; ".join(source.citation for source in finding.sources), 7.5, 3.5, False)]
+        page.room(sum(_height(page, words, size, height, bold) for words, size, height, bold in rows))  # one finding on one page
+        for (words, size, height, bold), colour in zip(rows, (INK, INK, INK, (97, 97, 97)), strict=True):
+            page.font(size, bold)
+            page.pdf.set_text_color(*colour)
+            page.pdf.multi_cell(page.width, height, words, new_x="LMARGIN", new_y="NEXT")
         page.pdf.set_text_color(*INK)
+        page.font()
         page.pdf.ln(1.5)
+
+
+def _height(page: _Layout, words: str, size: float, height: float, bold: bool) -> float:
+    page.font(size, bold)
+    return page.lines_needed(words, page.width, height)
 
 
 def _headline(page: _Layout, summary: Summary) -> None:
