@@ -69,7 +69,7 @@ ADVICE: tuple[Advice, ...] = (
            "(RULA upper arm score 3 or more)",
            "Keep the elbows near the body: place parts, tools and controls lower and closer, in front of the worker, "
            "and support the forearm where the task allows. ISO 11226 treats upper-arm elevation over 60° as not "
-           "acceptable, and 20° to 60° as acceptable only for a limited holding time.",
+           "acceptable, and between 20° and 60° limits how long it may be held.",
            ("rula", "iso11226", "en1005-4")),
     Advice("upper_arm", "rula", 4,
            "raised more than 90° (above the shoulder), or more than 45° with the shoulder lifted or the arm out to the "

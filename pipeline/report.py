@@ -276,7 +276,7 @@ def _what_to_change(page: _Layout, summary: Summary) -> None:
         # (words, size, line height, bold): the part, why, what to change, the sources in small print
         rows = [(PART_WORDS.get(finding.part, finding.part), 10, 5, True), (finding.why, 9, 4.5, False),
                 (f"What to change: {finding.recommendation}", 10, 5, False),
-                ("Sources: " + "; ".join(source.citation for source in finding.sources), 7.5, 3.5, False)]
+                ("Sources: " + " ".join(source.citation for source in finding.sources), 7.5, 3.5, False)]  # each ends with "."
         page.room(sum(_height(page, words, size, height, bold) for words, size, height, bold in rows))  # one finding on one page
         for (words, size, height, bold), colour in zip(rows, (INK, INK, INK, (97, 97, 97)), strict=True):
             page.font(size, bold)

@@ -256,14 +256,15 @@ def test_what_to_change_follows_the_first_page_with_each_part_its_recommendation
     from pypdf import PdfReader
 
     from pipeline.advice import SOURCES, what_to_change
+    from pipeline.result_model import Finding
 
     result, pictures = evidence
     rula = result.rula.columns()
     rula["trunk"] = np.where(np.isnan(rula["trunk"]), np.nan, 4.0)
-    findings = what_to_change({"rula": rula, "reba": result.reba.columns()}, {}, result.frame_indices, 0.5)
-    assert [finding["part"] for finding in findings][:1] == ["trunk"]
+    findings = [Finding.model_validate(finding) for finding in
+                what_to_change({"rula": rula, "reba": result.reba.columns()}, {}, result.frame_indices, 0.5)]
+    assert [finding.part for finding in findings][:1] == ["trunk"]
     result = result.model_copy(update={"summary": result.summary.model_copy(update={"what_to_change": findings})})
-    result = result.model_validate(result.model_dump())  # the findings as the result's type holds them
     reader = PdfReader(write_report(result, tmp_path / "advice.pdf", pictures))
     texts = [" ".join(page.extract_text().split()) for page in reader.pages]
     assert "What to change" not in texts[0]  # the first page stays as it was
