@@ -86,6 +86,17 @@ def test_a_part_raised_briefly_drives_the_result_when_it_makes_the_worst_moments
     assert "upper_arm" not in {f.part for f in summary_of(crowded).what_to_change}
 
 
+def test_a_part_raised_often_drives_the_result_away_from_the_worst_moments_too():
+    """Elbows straight half the time (RULA lower arm 2) while every worst moment is a stoop elsewhere: the share alone
+    lists the lower arm."""
+    straight = {**UPRIGHT, "elbow_left": 150.0, "elbow_right": 150.0}
+    stooping = {**UPRIGHT, "trunk_flexion": 80.0}
+    summary = summary_of([straight if i % 4 < 2 else stooping if i % 4 == 2 else UPRIGHT for i in range(24)])
+    arm = next(f for f in summary.what_to_change if f.part == "lower_arm")
+    assert arm.share == pytest.approx(0.5) and "worst" not in arm.why and arm.recommendation == entry("lower_arm", 2).recommendation
+    assert {m.frame_index % 4 for m in summary.rula.worst_moments} == {2}  # the stoops
+
+
 def test_a_job_that_is_not_assessable_gets_no_advice():
     stooped = {**UPRIGHT, "trunk_flexion": 70.0}
     summary = summary_of([stooped] * 6, detected=np.zeros(6, bool))
