@@ -29,6 +29,7 @@ export async function renderResults(status) {
   renderDownloads(status);
   const scored = summary.verdict?.status !== NOT_ASSESSABLE;  // results made before verdicts have none: scored
   for (const part of ["#rula-card", "#reba-card", "#assessment"]) show(part, scored);
+  renderAdvice(scored ? summary.what_to_change || [] : []);  // results made before the advice have none
   if (!scored) return;
   methodCard("#rula-card", "RULA", summary.rula, RULA_COLORS);
   methodCard("#reba-card", "REBA", summary.reba, REBA_COLORS);
@@ -45,6 +46,17 @@ function renderVerdict(root, verdict) {
   root.dataset.status = verdict.status;
   root.replaceChildren(...[h("h3", {}, `Verdict: ${verdict.status}`), h("p", {}, VERDICT_MEANING[verdict.status] || ""),
     list("Why", verdict.reasons), list("What to do", verdict.advice)].flat().filter(Boolean));
+}
+
+/** For each body part that drives the result, why and what to change, with its sources (the server's sourced table,
+ * pipeline/advice.py: the words are never made up per job). */
+function renderAdvice(findings) {
+  show("#what-to-change", findings.length > 0);
+  const sources = (list) => list.flatMap((source, i) => [i ? "; " : null, h("cite", { title: source.citation }, source.name)]);
+  $("#what-to-change").replaceChildren(...(findings.length ? [h("h3", { id: "what-to-change-title" }, "What to change"),
+    h("ul", {}, findings.map((finding) => h("li", { "data-part": finding.part }, h("strong", {}, readable(finding.part)),
+      h("p", {}, finding.why), h("p", {}, finding.recommendation),
+      h("p", { class: "muted sources" }, "Sources: ", sources(finding.sources)))))] : []));
 }
 
 /** How many frames show the worker (poses rejected as not a person do not count) and what the scores stand on. */

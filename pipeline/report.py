@@ -9,7 +9,8 @@ job, the video's file name, the date and "page n of N".  The first page is read 
   not at all);
 - the three worst moments, with their pictures;
 - the job, the video, the quality preset and the pose model.
-Then, each section kept on one page with its heading: the risk timeline and each body part's timeline (vectors,
+Then, each section kept on one page with its heading: what to change (per body part that drives the result, from
+the repository's sourced table, :mod:`pipeline.advice`), the risk timeline and each body part's timeline (vectors,
 with a time axis), the time at each level, the posture pictures, time in each band and the sustained postures,
 what was measured and what was assumed (in words), the methods' references, and the assessor's signature.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .advice import PART_WORDS, RULE, SOURCES
 from .assessment import AssessmentParams
 from .ergonomics import BODY_PART_MAXIMA, level_labels, reba_risk_level, rula_action_level
 from .evidence import shade
@@ -28,11 +30,7 @@ from .fonts import BOLD, FAMILY, REGULAR
 from .result_model import AnalysisResult, CameraTiltRecord, Inputs, MethodSummary, Picture, ScoreColumns, Summary
 from .summary import ASSESSABLE, NOT_ASSESSABLE, PARTLY_ASSESSABLE, shows_findings
 
-REFERENCES = (
-    "McAtamney L., Corlett E.N. (1993). RULA: a survey method for the investigation of work-related upper limb "
-    "disorders. Applied Ergonomics 24(2), 91-99.",
-    "Hignett S., McAtamney L. (2000). Rapid Entire Body Assessment (REBA). Applied Ergonomics 31(2), 201-205.",
-)
+REFERENCES = (SOURCES["rula"][1], SOURCES["reba"][1])
 #: Each verdict's colour (green, amber, red as the levels').
 VERDICT_COLOURS = {ASSESSABLE: (46, 125, 50), PARTLY_ASSESSABLE: (158, 124, 0), NOT_ASSESSABLE: (179, 38, 30)}
 LEVEL_COLOURS = {"rula": {1: (46, 125, 50), 2: (158, 124, 0), 3: (211, 84, 0), 4: (179, 38, 30)},
@@ -202,6 +200,7 @@ def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[
         return Path(path)
     if page.pdf.page_no() == 1:  # the rest after the first page; where that ran over (warnings, reasons), after its end
         page.pdf.add_page()
+    _what_to_change(page, result.summary)
     page.heading("Risk over time", keep=_timelines(page, result, dry_run=True))
     _timelines(page, result)
     for method in ("rula", "reba"):
@@ -263,6 +262,34 @@ def _verdict(page: _Layout, summary: Summary) -> None:
         page.line("No RULA or REBA figure is given: nothing in this video can be assessed, and this report is not an "
                   "assessment to sign.", size=10)
     page.pdf.ln(2)
+
+
+def _what_to_change(page: _Layout, summary: Summary) -> None:
+    """For each body part that drives the result, why and what to change (the repository's sourced table,
+    :mod:`pipeline.advice`), its sources in small print."""
+    page.heading("What to change", keep=25)
+    page.line(RULE, size=8, height=4)
+    page.pdf.ln(1)
+    if not summary.what_to_change:
+        page.line("No body part was in a raised band often enough to drive the result.")
+    for finding in summary.what_to_change:
+        # (words, size, line height, bold): the part, why, what to change, the sources in small print
+        rows = [(PART_WORDS.get(finding.part, finding.part), 10, 5, True), (finding.why, 9, 4.5, False),
+                (f"What to change: {finding.recommendation}", 10, 5, False),
+                ("Sources: " + " ".join(source.citation for source in finding.sources), 7.5, 3.5, False)]  # each ends with "."
+        page.room(sum(_height(page, words, size, height, bold) for words, size, height, bold in rows))  # one finding on one page
+        for (words, size, height, bold), colour in zip(rows, (INK, INK, INK, (97, 97, 97)), strict=True):
+            page.font(size, bold)
+            page.pdf.set_text_color(*colour)
+            page.pdf.multi_cell(page.width, height, words, new_x="LMARGIN", new_y="NEXT")
+        page.pdf.set_text_color(*INK)
+        page.font()
+        page.pdf.ln(1.5)
+
+
+def _height(page: _Layout, words: str, size: float, height: float, bold: bool) -> float:
+    page.font(size, bold)
+    return page.lines_needed(words, page.width, height)
 
 
 def _headline(page: _Layout, summary: Summary) -> None:

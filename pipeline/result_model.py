@@ -204,6 +204,24 @@ class Verdict(Record):
     advice: list[str]
 
 
+class Source(Record):
+    name: str = Field(description='short, as cited beside the words: "ISO 11226:2000"')
+    citation: str
+
+
+class Finding(Record):
+    """A body part whose score drives the result, and what to change (:func:`pipeline.advice.what_to_change`): the
+    words come from the repository's sourced table, never made up per job."""
+
+    part: str
+    method: Literal["rula", "reba"] = Field(description="the method whose part score was read")
+    min_score: int = Field(description="the part score from which its band counts as raised")
+    share: float = Field(description="of the method's exactly scored frames, in the raised band")
+    why: str
+    recommendation: str
+    sources: list[Source]
+
+
 class Summary(Record):
     """The summary a safety engineer reads first (:func:`pipeline.summary.summarize`)."""
 
@@ -224,6 +242,8 @@ class Summary(Record):
     worker_height_px: float | None
     warnings: list[str]
     verdict: Verdict
+    what_to_change: list[Finding] = Field(default_factory=list, description="the body parts that drive the result, "
+                                          "most often raised first; none when the job is not assessable")
 
 
 class Picture(Record):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .advice import what_to_change
 from .assessment import PARTS_JOINED
 from .ergonomics import level_labels
 from .result_model import Summary, Verdict
@@ -71,7 +72,7 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
     counts = {"frames_analysed": int(len(times)), "frames_with_person": int(detected.sum()), "frames_rejected": rejected,
               "frames_scored": scored, "frames_ranged": ranged}
     hidden = _out_of_view(out_of_view or [])
-    return Summary.model_validate({
+    summary = Summary.model_validate({
         **counts, "frames_unscored": int(len(times)) - scored - ranged,
         "detection_rate": round(float(detected.mean()), 4) if len(detected) else 0.0,
         # of the frames with the worker, how many left each body part out of view
@@ -88,6 +89,10 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
         "warnings": list(warnings),
         "verdict": verdict(**counts, parts_out_of_view=hidden, damaged=damaged, worker_too_small=bool(warnings)),
     })
+    if shows_findings(summary):  # a job that is not assessable is told what to film, not what to change
+        worst = {method: [m.frame_index for m in block.worst_moments] for method, block in (("rula", summary.rula), ("reba", summary.reba))}
+        summary.what_to_change = what_to_change({"rula": rula, "reba": reba}, worst, frame_indices, frame_seconds)
+    return summary
 
 
 def _out_of_view(out_of_view: list[str]) -> dict[str, int]:

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from pipeline.advice import ADVICE, SOURCES
 from tests.browser import accessibility_problems, analyse_to_results, api, queued_job, shot
 
 pytestmark = pytest.mark.slow
@@ -20,6 +21,11 @@ PARTLY = {"status": "partly assessable", "reasons": ["The worker is in view in o
 NOT_ASSESSABLE = {"status": "not assessable", "reasons": ["No person was found in the video."],
                   "advice": ["Film the worker at work, the whole body in the picture, from the side."]}
 STANCE = {"pitch": 12.4, "roll": -3.2, "method": "stance", "confidence": "high", "frames": 40, "spread": 4.1}
+#: A body part that drives the result, as the summary carries it (pipeline/advice.py's table: issue 28, point 8).
+REACH = next(advice for advice in ADVICE if advice.part == "upper_arm")
+FINDING = {"part": "upper_arm", "method": "rula", "min_score": REACH.min_score, "share": 0.4,
+           "why": f"Upper arm {REACH.band}: 40% of the exactly scored time (1.6 s).", "recommendation": REACH.recommendation,
+           "sources": [{"name": SOURCES[key][0], "citation": SOURCES[key][1]} for key in REACH.sources]}
 LABELS = {"pdf": "Report <b>PDF</b>", "csv": "Frames table", "json": "Summary data", "xlsx": "Workbook", "pkl": "Everything",
           "mp4": "Annotated video"}
 
@@ -34,7 +40,8 @@ def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows
         status = body["job_status"]
         if status.get("summary"):
             summary = status["summary"]
-            summary.update(verdict=answer["verdict"], frames_with_person=answer["with_person"], frames_rejected=answer["rejected"])
+            summary.update(verdict=answer["verdict"], frames_with_person=answer["with_person"], frames_rejected=answer["rejected"],
+                           what_to_change=[FINDING])
             status["inputs"]["camera_tilt"] = answer["tilt"]
         route.fulfill(response=response, json=body)
 
@@ -51,6 +58,9 @@ def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows
     assert "Verdict: partly assessable" in verdict
     assert PARTLY["reasons"][0] in verdict and PARTLY["advice"][0] in verdict
     assert page.is_visible("#rula-card") and page.is_visible("#reba-card") and page.is_visible("#timeline svg")
+    advice = page.inner_text("#what-to-change")  # under the scores: the part, why, what to change, its sources
+    assert advice.startswith("What to change") and FINDING["why"] in advice and REACH.recommendation in advice
+    assert page.locator("#what-to-change cite", has_text=SOURCES["iso11226"][0]).get_attribute("title") == SOURCES["iso11226"][1]
     # the worker's share counts the accepted frames only: 6 of the 8, the 2 rejected as not a person said apart
     detection = page.inner_text("#detection-card")
     assert "75% of frames show the worker (6 of 8)" in detection, detection
@@ -82,6 +92,7 @@ def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows
     assert "Verdict: not assessable" in verdict and NOT_ASSESSABLE["reasons"][0] in verdict and NOT_ASSESSABLE["advice"][0] in verdict
     # no score cards and no risk levels: only the verdict, and why (what the frames showed)
     assert page.is_hidden("#rula-card") and page.is_hidden("#reba-card") and page.is_hidden("#assessment")
+    assert page.is_hidden("#what-to-change")  # nothing to change where nothing could be assessed, whatever the status says
     assert page.locator(".levels:visible, #timeline svg:visible, #pictures img:visible").count() == 0
     shown = page.inner_text("#results-section")
     for word in ("RULA", "REBA", "max ·", "Worst moments", "acceptable", "Risk over time"):

@@ -245,9 +245,34 @@ def test_a_job_that_is_not_assessable_says_so_and_why_and_shows_no_score_and_no_
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     assert text.index("Verdict: not assessable") < text.index("No person was found in the video.")
     for words in ("highest score", "action level", "risk level", "The worst moments", "time at each level", "Assessor's name",
-                  "Signature"):
+                  "Signature", "What to change"):
         assert words not in text, words
     assert len(reader.pages) == 1 and not reader.pages[0].images and "Pose model" in text
+
+
+def test_what_to_change_follows_the_first_page_with_each_part_its_recommendation_and_sources(evidence, tmp_path):
+    """Issue 28, point 8: each body part that drives the result, why, what to change and its published sources,
+    from the repository's table; here the demo clip's trunk scored 4 wherever it was scored, so it drives."""
+    from pypdf import PdfReader
+
+    from pipeline.advice import SOURCES, what_to_change
+    from pipeline.result_model import Finding
+
+    result, pictures = evidence
+    rula = result.rula.columns()
+    rula["trunk"] = np.where(np.isnan(rula["trunk"]), np.nan, 4.0)
+    findings = [Finding.model_validate(finding) for finding in
+                what_to_change({"rula": rula, "reba": result.reba.columns()}, {}, result.frame_indices, 0.5)]
+    assert [finding.part for finding in findings][:1] == ["trunk"]
+    result = result.model_copy(update={"summary": result.summary.model_copy(update={"what_to_change": findings})})
+    reader = PdfReader(write_report(result, tmp_path / "advice.pdf", pictures))
+    texts = [" ".join(page.extract_text().split()) for page in reader.pages]
+    assert "What to change" not in texts[0]  # the first page stays as it was
+    text = " ".join(texts)
+    trunk = result.summary.what_to_change[0]
+    assert text.index("What to change") < text.index("Risk over time")
+    for words in ("Trunk", trunk.why, trunk.recommendation, SOURCES["iso11226"][1], SOURCES["rula"][1]):
+        assert " ".join(words.split()) in text, words
 
 
 def test_a_portrait_videos_pictures_keep_the_first_page_whole(evidence, tmp_path):
@@ -282,7 +307,7 @@ def test_the_pdf_report_reads_page_by_page(analysed):
                   "Pose model", "blazepose", "What the scores stand on", "scored exactly"):
         assert words in pages[0], words
     text = "".join(pages)
-    for words in ("Risk over time", "RULA: time at each level", "Posture pictures (faces blurred)", "Time in each posture band",
+    for words in ("What to change", "Risk over time", "RULA: time at each level", "Posture pictures (faces blurred)", "Time in each posture band",
                   "Measured from the video", "Load handled", "McAtamney", "Hignett", "Assessor's name", "Signature"):
         assert words in text, words
     pictured = sum(len(page.images) for page in reader.pages[1:])

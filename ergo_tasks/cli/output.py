@@ -99,6 +99,8 @@ def print_summary(summary: Summary) -> None:
         print(f"  worst moments: {worst}")
     for run in summary.sustained_postures[:5]:
         print(f"Sustained: {run.part} {run.band} from {run.start_s:.1f} s for {run.duration_s:.1f} s")
+    for finding in summary.what_to_change:  # pipeline/advice.py's sourced table; the sources are in the PDF and summary.json
+        print(f"What to change ({finding.part.replace('_', ' ')}): {finding.recommendation}")
     for damage in summary.damaged_spans:
         print(f"Skipped damaged video: {damage}")
 
