@@ -85,18 +85,20 @@ export function bandChart(container, timeInBand) {
     const y = row * rowHeight + 4;
     svg.append(el("text", { x: 0, y: y + 17, "font-size": 14 }, readable(part)));
     let offset = left;
+    const normal = Object.keys(bands).indexOf("normal");
     Object.entries(bands).forEach(([band, value], i) => {
       const w = value.share * (width - left - 10);
       if (w <= 0) return;
-      const colour = palette[band === "normal" ? 1 : i === 0 ? 0 : i];
+      // below the normal band blue, the normal band green, each band further above it warmer
+      const colour = i < normal ? palette[0] : palette[Math.min(palette.length - 1, 1 + i - normal)];
       const rect = el("rect", { x: offset, y, width: w, height: rowHeight - 8, fill: colour, class: "band" });
-      rect.append(el("title", {}, `${part}: ${band} ${(value.share * 100).toFixed(0)}% (${value.seconds.toFixed(1)} s)`));
+      rect.append(el("title", {}, `${readable(part)}: ${band} ${(value.share * 100).toFixed(0)}% (${value.seconds.toFixed(1)} s)`));
       svg.append(rect);
       offset += w;
     });
   });
   svg.append(el("text", { x: left, y: parts.length * rowHeight + 22, "font-size": 12 },
-    "blue: backward/behind · green: normal · orange: moderate · red: strong/extreme"));
+    "blue: backward / behind / extended · green: normal · orange: moderate / bent · red: strong / extreme"));
   container.replaceChildren(svg);
 }
 

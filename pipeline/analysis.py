@@ -379,7 +379,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     out_of_view = parts_out_of_view(angles, detected, hidden)
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None
-    bands, sustained = time_in_bands(angles, times, frame_seconds)
+    bands, sustained = time_in_bands(angles, times, frame_seconds, options.params)
     height = worker_height(keypoints[detected], analysis_size(info.width, info.height)[1])
     summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,
                         frame_seconds=frame_seconds, bands=bands, sustained=sustained,

@@ -23,6 +23,12 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 NEUTRAL_TOLERANCE = 5.0
+#: Elbow flexion the lower arm scores best in (both worksheets), degrees, both ends included.
+LOWER_ARM_NEUTRAL = (60.0, 100.0)
+#: Wrist flexion/extension beyond this is RULA's worst band and REBA's bent wrist, degrees.
+WRIST_BENT = 15.0
+#: Knee flexion beyond each of these adds 1, then 2, to REBA's legs, degrees.
+KNEE_BENDS = (30.0, 60.0)
 
 # -- RULA tables ---------------------------------------------------------------------
 # Table A[upper arm 1..6][lower arm 1..3][wrist 1..4][wrist twist 1..2]
@@ -192,7 +198,8 @@ def upper_arm_base(angle: Values) -> int | np.ndarray:
 def lower_arm_base(elbow_flexion: Values) -> int | np.ndarray:
     """Elbow flexion in [60, 100] -> 1, otherwise 2."""
     elbow_flexion = np.asarray(elbow_flexion)
-    return _pick(((elbow_flexion >= 60) & (elbow_flexion <= 100), 1), otherwise=2)
+    low, high = LOWER_ARM_NEUTRAL
+    return _pick(((elbow_flexion >= low) & (elbow_flexion <= high), 1), otherwise=2)
 
 
 def _upper_arm(angle: Values, shoulder_raised: bool, abducted: Flags, supported: bool) -> np.ndarray:
@@ -227,7 +234,7 @@ class RulaResult:
 
 def rula_wrist_base(flexion: Values, tolerance: float = NEUTRAL_TOLERANCE) -> int | np.ndarray:
     magnitude = np.abs(flexion)
-    return _pick((magnitude <= tolerance, 1), (magnitude <= 15, 2), otherwise=3)
+    return _pick((magnitude <= tolerance, 1), (magnitude <= WRIST_BENT, 2), otherwise=3)
 
 
 def rula_neck_base(flexion: Values, tolerance: float = NEUTRAL_TOLERANCE) -> int | np.ndarray:
@@ -335,12 +342,12 @@ def reba_neck_base(flexion: Values, tolerance: float = NEUTRAL_TOLERANCE) -> int
 
 def reba_legs(knee_flexion: Values, *, unilateral: bool = False, sitting: bool = False) -> int | np.ndarray:
     knee_flexion = np.asarray(knee_flexion)
-    bent = 0 if sitting else _pick((knee_flexion > 60, 2), (knee_flexion > 30, 1), otherwise=0)
+    bent = 0 if sitting else _pick((knee_flexion > KNEE_BENDS[1], 2), (knee_flexion > KNEE_BENDS[0], 1), otherwise=0)
     return _plain(np.clip((2 if unilateral else 1) + np.asarray(bent), 1, 4))
 
 
 def reba_wrist_base(flexion: Values) -> int | np.ndarray:
-    return _pick((np.abs(flexion) <= 15, 1), otherwise=2)
+    return _pick((np.abs(flexion) <= WRIST_BENT, 1), otherwise=2)
 
 
 def reba_risk_level(score: Values) -> int | np.ndarray:

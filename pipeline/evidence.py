@@ -50,10 +50,9 @@ def moments(result: AnalysisResult) -> list[dict]:
         for moment in block.worst_moments:
             position = int(np.argmin(np.abs(times - moment.time_s)))
             chosen.setdefault(position, []).append(f"one of the worst {method} moments (score {moment.score})")
-    for run in summary.sustained_postures:
-        if run.band != "normal":
-            position = int(np.argmin(np.abs(times - run.start_s)))
-            chosen.setdefault(position, []).append(f"{run.part.replace('_', ' ')} {run.band} held {run.duration_s:.1f} s from here")
+    for run in summary.held_postures():
+        position = int(np.argmin(np.abs(times - run.start_s)))
+        chosen.setdefault(position, []).append(f"{run.part.replace('_', ' ')} {run.band} held {run.duration_s:.1f} s from here")
     return [{"position": p, "frame_index": int(result.frame_indices[p]), "time_s": round(float(times[p]), 3), "reasons": why}
             for p, why in sorted(chosen.items())]
 

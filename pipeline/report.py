@@ -17,6 +17,7 @@ what was measured and what was assumed (in words), the methods' references, and 
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -440,12 +441,20 @@ def _pictures(page: _Layout, pictures) -> None:
         _picture_row(page, cells, 2, PICTURE_HEIGHT, heading=None if start else heading)
 
 
+#: The parts of the bands table's right half; the trunk, the neck and the legs fill the left one.
+ARM_PARTS = ("upper_arm", "lower_arm", "wrist")
+
+
 def _bands(page: _Layout, summary: Summary) -> None:
-    rows = [["Body part", "Band", "Seconds", "Share"]]
+    """Time in each band, every body part's, in two halves side by side (the arms on the right) to keep the table on
+    about half a page; each row names its part, since the table may run on to the next page."""
+    halves: tuple[list[list[str]], list[list[str]]] = ([], [])
     for part, bands in summary.time_in_band.items():
-        rows += [[part.replace("_", " "), band, f"{v.seconds:.1f}", f"{100 * v.share:.0f}%"] for band, v in bands.items()]
-    page.table(rows, [2, 2, 1, 1], heading="Time in each posture band")
-    held = [run for run in summary.sustained_postures if run.band != "normal"]
+        halves[part.startswith(ARM_PARTS)].extend([part.replace("_", " "), band, f"{v.seconds:.1f}", f"{100 * v.share:.0f}%"]
+                                                  for band, v in bands.items())
+    rows = [left + right for left, right in itertools.zip_longest(*halves, fillvalue=[""] * 4)]
+    page.table([["Body part", "Band", "Seconds", "Share"] * 2, *rows], [2.2, 2.6, 1.4, 1] * 2, heading="Time in each posture band")
+    held = summary.held_postures()
     title = "Sustained postures outside the normal band (4 s or longer)"
     if held:
         page.table([["Body part", "Band", "From", "For (s)"]]

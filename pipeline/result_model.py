@@ -185,12 +185,12 @@ class MethodSummary(Record):
 
 class BandTime(Record):
     seconds: float
-    share: float
+    share: float = Field(description="of the frames the part was measured in")
 
 
 class SustainedPosture(Record):
-    part: str
-    band: str
+    part: str = Field(description="a body part of time_in_band")
+    band: str = Field(description="one of that part's bands; 'normal' is its neutral one")
     start_s: float
     end_s: float
     duration_s: float
@@ -235,7 +235,9 @@ class Summary(Record):
     parts_out_of_view: dict[str, int] = Field(description="of the frames with the worker, how many left each body part out of view")
     rula: MethodSummary
     reba: MethodSummary
-    time_in_band: dict[str, dict[str, BandTime]] = Field(description="per body part, per band")
+    time_in_band: dict[str, dict[str, BandTime]] = Field(
+        description="per body part (trunk, neck and upper arms always; trunk and neck side bends, lower arms, wrists and "
+                    "knees where measured, each arm and leg per side), per band (pipeline/bands.py)")
     sustained_postures: list[SustainedPosture]
     person_missing_spans: list[tuple[float, float]] = Field(description="(start, end) seconds")
     damaged_spans: list[str]
@@ -244,6 +246,10 @@ class Summary(Record):
     verdict: Verdict
     what_to_change: list[Finding] = Field(default_factory=list, description="the body parts that drive the result, "
                                           "most often raised first; none when the job is not assessable")
+
+    def held_postures(self) -> list[SustainedPosture]:
+        """The sustained postures outside their part's normal band: holding a normal posture is no risk."""
+        return [run for run in self.sustained_postures if run.band != "normal"]
 
 
 class Picture(Record):

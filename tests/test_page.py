@@ -160,7 +160,13 @@ def test_the_results_read_right_at_phone_width_with_legends_and_no_console_error
         if body.get("job_status", {}).get("summary"):
             body["job_status"]["summary"]["sustained_postures"] = [
                 {"part": "neck", "band": "normal", "start_s": 0.0, "end_s": 6.0, "duration_s": 6.0},
-                {"part": "trunk", "band": "moderate", "start_s": 1.5, "end_s": 6.5, "duration_s": 5.0}]
+                {"part": "trunk", "band": "moderate", "start_s": 1.5, "end_s": 6.5, "duration_s": 5.0},
+                {"part": "lower_arm_left", "band": "flexed", "start_s": 2.0, "end_s": 7.0, "duration_s": 5.0}]
+            body["job_status"]["summary"]["time_in_band"] |= {  # every part over time, as a BlazePose result has them
+                "lower_arm_left": {"extended": {"seconds": 1.0, "share": 0.25}, "normal": {"seconds": 1.0, "share": 0.25},
+                                   "flexed": {"seconds": 2.0, "share": 0.5}},
+                "wrist_right": {"normal": {"seconds": 3.0, "share": 0.75}, "slightly bent": {"seconds": 0.0, "share": 0.0},
+                                "bent": {"seconds": 1.0, "share": 0.25}}}
             inputs = body["job_status"]["inputs"]  # as BlazePose's hand points measure the wrist where they are seen
             inputs["measured"].append("wrist_flexion")
             inputs["frames_measured"]["wrist_flexion"] = 1
@@ -188,7 +194,15 @@ def test_the_results_read_right_at_phone_width_with_legends_and_no_console_error
         assert all(re.fullmatch(r"\d+:\d\d\.\d: score \d+", line) for line in phone.locator(f"{card} ol li").all_inner_texts())
         assert phone.evaluate(f"getComputedStyle(document.querySelector('{card} td + td')).whiteSpace") == "nowrap"
     # a 4 s clip has no posture held 4 s; the answer gets two, as a longer video's would
-    assert phone.locator("#sustained li").all_inner_texts() == ["trunk: moderate from 0:01.5 for 5.0 s"]
+    assert phone.locator("#sustained li").all_inner_texts() == ["trunk: moderate from 0:01.5 for 5.0 s",
+                                                                "lower arm left: flexed from 0:02.0 for 5.0 s"]
+    captions = phone.locator("#band-tables caption").all_inner_texts()
+    assert {"trunk", "upper arm right", "lower arm left", "wrist right"} <= set(captions)
+    fills = phone.evaluate("Object.fromEntries([...document.querySelectorAll('#bands rect.band')]"
+                           ".map(r => [r.querySelector('title').textContent.split(' ').slice(0, -3).join(' '), r.getAttribute('fill')]))")
+    # below the normal band blue, normal green, the bands above it warmer: the wrist's bent red, the elbow's flexed orange
+    assert fills["lower arm left: extended"] == "#5d8aa8" and fills["lower arm left: normal"] == "#2e7d32"
+    assert fills["lower arm left: flexed"] == "#d35400" and fills["wrist right: bent"] == "#b3261e"
     status = api(url, "get_status", job_id=re.search(r"job=(\w+)", phone.url).group(1))["job_status"]
     summary = status["summary"]  # what the result stands on, in words, each share of all analysed frames
     counts = [summary["frames_scored"], summary["frames_ranged"], summary["frames_unscored"]]

@@ -329,6 +329,31 @@ def test_the_workbook_shows_shares_as_percentages(analysed):
     assert rate.number_format.endswith("%")
 
 
+def test_every_body_part_measured_has_its_time_in_band_in_the_summary_the_pdf_and_the_workbook(analysed):
+    """Issue 28, item 7: beyond trunk, neck and upper arms, each part the analysis measured (the lower arms, and the
+    wrists, knees and side bends where seen) has its time in each band, in the summary, the PDF and the workbook; a
+    part never measured is left out rather than shown as 0 s."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    from pipeline.bands import ALWAYS, PARTS
+
+    store, doc, _ = analysed
+    result = load_result(store.get(doc.result_keys["pkl"]).body)
+    measured = [part for part, (_, angle) in PARTS.items() if part in ALWAYS or not np.isnan(result.angles[angle]).all()]
+    assert list(result.summary.time_in_band) == measured
+    assert {"lower_arm_left", "lower_arm_right"} <= set(measured)
+    for part, bands in result.summary.time_in_band.items():
+        assert "normal" in bands and sum(v.share for v in bands.values()) == pytest.approx(1.0, abs=1e-3), part
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(store.get(doc.result_keys["pdf"]).body)).pages)
+    section = text[text.index("Time in each posture band"):]
+    assert all(part.replace("_", " ") in section for part in measured)
+    sheet = load_workbook(io.BytesIO(store.get(doc.result_keys["xlsx"]).body))["Summary"]
+    first = [row[0].value for row in sheet.iter_rows()]
+    title = first.index("Time in band (seconds / share)")
+    assert first[title + 1:title + 1 + len(measured)] == measured
+
+
 def test_the_workbook_shows_the_verdict_and_no_level_when_not_assessable(evidence, tmp_path):
     from openpyxl import load_workbook
 

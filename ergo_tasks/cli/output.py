@@ -97,7 +97,7 @@ def print_summary(summary: Summary) -> None:
                 print(f"  level {level} ({row.label}): {row.share:.0%} of scored time ({row.seconds:.1f} s)")
         worst = ", ".join(f"{m.time_s:.1f} s (score {m.score})" for m in block.worst_moments[:3])
         print(f"  worst moments: {worst}")
-    for run in summary.sustained_postures[:5]:
+    for run in summary.held_postures()[:5]:
         print(f"Sustained: {run.part} {run.band} from {run.start_s:.1f} s for {run.duration_s:.1f} s")
     for finding in summary.what_to_change:  # pipeline/advice.py's sourced table; the sources are in the PDF and summary.json
         print(f"What to change ({finding.part.replace('_', ' ')}): {finding.recommendation}")
