@@ -30,8 +30,12 @@ from .scratch import scratch_folder
 from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pipeline.pose.blazeface import FaceDetector
     from pipeline.result_model import AnalysisResult
+
+    from ..execution import TaskContext
 
 log = structlog.get_logger(__name__)
 
@@ -134,7 +138,7 @@ def _check_upload(info: ObjectInfo, pinned_etag: str | None, max_bytes: int) -> 
         raise TaskError(f"The video ({info.size / 1024**3:.1f} GB) is larger than the {max_bytes / 1024**3:g} GB limit.")
 
 
-def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
+def analyze_video_task(self: TaskContext, video_key: str, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                        params: dict | None = None, chunk_size: int | None = None, video_etag: str | None = None,
                        blur_faces: bool = True, overlay: bool | None = None, split: bool = True, part: list[int] | None = None,
                        *, settings: AnalysisSettings) -> dict[str, Any]:
@@ -182,42 +186,42 @@ def analyze_video_task(self, video_key: str, quality: str = DEFAULT_PRESET, mode
     return result.document()
 
 
-def _download(self, video_key: str, video_etag: str | None, settings: AnalysisSettings, scratch: Path) -> Path:
+def _download(context: TaskContext, video_key: str, video_etag: str | None, settings: AnalysisSettings, scratch: Path) -> Path:
     """The job's video, downloaded into ``scratch`` once checked (the one the job was started on, within the limit)."""
-    store = self.task.app.store
+    store = context.task.app.store
     video = scratch / ("video" + (os.path.splitext(video_key)[1] or ".mp4"))
-    self.update_state(meta={"progress": 0, "stage": "downloading video"})
+    context.update_state(meta={"progress": 0, "stage": "downloading video"})
     try:
         _check_upload(store.head(video_key), video_etag, settings.max_upload_bytes)
         store.download_file(video_key, video)
     except ObjectNotFound:
         raise TaskError(f"The uploaded video {video_key} no longer exists.") from None
-    self.check()
+    context.check()
     return video
 
 
-def _progress(self):
+def _progress(context: TaskContext) -> Callable[[Any], None]:
     """Reports the analysis's progress as the job's: the analysis is 2-97% of the job (downloading and loading
     come before it, writing results after)."""
 
     def report(p) -> None:
-        self.update_state(meta={"progress": ANALYSIS_START + p.percent * (ANALYSIS_END - ANALYSIS_START) / 100, "stage": p.stage,
+        context.update_state(meta={"progress": ANALYSIS_START + p.percent * (ANALYSIS_END - ANALYSIS_START) / 100, "stage": p.stage,
                                 "frames_done": p.frames_done, "frames_total": p.frames_total,
                                 "eta_s": None if p.eta_s is None else round(p.eta_s, 1)})
 
     return report
 
 
-def _analyse_part(self, video: Path, pose_model, options, plan, chunks: range) -> dict[str, Any]:
+def _analyse_part(context: TaskContext, video: Path, pose_model, options, plan, chunks: range) -> dict[str, Any]:
     """One part of a long video: its chunks' poses, checkpointed in the folder of the job it is a part of."""
     from pipeline.analysis import analyze_chunks
 
-    if self.request.parent is None:
+    if context.request.parent is None:
         raise TaskError("A part of an analysis is queued by its analysis job, not on its own.")
-    checkpoints = StorageCheckpoints(self.task.app.store, self.request.parent, part=True,
-                                     on_saved=lambda key: self.save_checkpoint(key, wait=False))
-    done = analyze_chunks(video, pose_model, options, plan, only=chunks, checkpoints=checkpoints, on_progress=_progress(self),
-                          on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index, part_of=self.request.parent))
+    checkpoints = StorageCheckpoints(context.task.app.store, context.request.parent, part=True,
+                                     on_saved=lambda key: context.save_checkpoint(key, wait=False))
+    done = analyze_chunks(video, pose_model, options, plan, only=chunks, checkpoints=checkpoints, on_progress=_progress(context),
+                          on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index, part_of=context.request.parent))
     return {"part": [chunks.start, chunks.stop], "frames": sum(len(chunk.frame_indices) for chunk in done.values())}
 
 
@@ -235,14 +239,14 @@ def _face_detector(settings: AnalysisSettings) -> FaceDetector | None:
         return None
 
 
-def _write_results(self, result: AnalysisResult, video: Path, scratch: Path, blur_faces: bool, faces: FaceDetector | None,
+def _write_results(context: TaskContext, result: AnalysisResult, video: Path, scratch: Path, blur_faces: bool, faces: FaceDetector | None,
                    overlay: bool) -> None:
     """The result files, the posture pictures and (when asked) the annotated video, under ``results/<job_id>/``."""
     from pipeline.results import CONTENT_TYPES, FILES, PICTURES, write_results
 
-    store = self.task.app.store
+    store = context.task.app.store
     paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=faces, overlay=overlay)
-    prefix = results_prefix(self.request.id)
+    prefix = results_prefix(context.request.id)
     keys = {}
     for artifact, path in paths.items():
         keys[artifact] = f"{prefix}{FILES[artifact]}"
@@ -251,7 +255,7 @@ def _write_results(self, result: AnalysisResult, video: Path, scratch: Path, blu
         name = f"{PICTURES}/{picture.file}"
         keys[name] = f"{prefix}{name}"
         store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
-    self.set_result_keys(**keys)
+    context.set_result_keys(**keys)
 
 
 class Preload(Middleware):
