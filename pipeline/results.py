@@ -139,39 +139,61 @@ def write_results(result: AnalysisResult, directory: str | Path, video: str | Pa
 
 def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list], path: Path) -> None:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    from .report import input_words
-    from .summary import shows_findings
 
     book = Workbook(write_only=True)
-    bold = Font(bold=True)
+    summary = _SummarySheet(book.create_sheet("Summary"))
+    summary.title("Ergonomic risk assessment")
+    for section in (_verdict_rows, _job_rows, _score_rows, _band_rows, _input_rows):
+        section(summary, result)
+    frames = book.create_sheet("Frames")
+    frames.append(header)
+    for row in rows:
+        frames.append(row)
+    _add_body_part_charts(book.create_sheet("Charts"), frames, header, len(rows))
+    book.save(path)
 
-    def title(sheet, text):
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = bold
-        sheet.append([cell])
 
-    def percent(sheet, share: float):
-        """A share stays a number (sums and charts work on it) shown as a percentage."""
-        cell = WriteOnlyCell(sheet, value=share)
+class _SummarySheet:
+    """The workbook's summary sheet, written row by row (openpyxl's write-only mode), with bold titles and shares
+    kept as numbers shown as percentages (sums and charts work on them)."""
+
+    def __init__(self, sheet) -> None:
+        self.sheet = sheet
+        sheet.column_dimensions["A"].width = 34
+
+    def append(self, row: list) -> None:
+        self.sheet.append(row)
+
+    def title(self, text: str) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        cell = WriteOnlyCell(self.sheet, value=text)
+        cell.font = Font(bold=True)
+        self.sheet.append([cell])
+
+    def percent(self, share: float):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self.sheet, value=share)
         cell.number_format = PERCENT
         return cell
 
-    summary, video, model, preset = result.summary, result.video, result.model, result.preset
-    sheet = book.create_sheet("Summary")
-    sheet.column_dimensions["A"].width = 34
-    title(sheet, "Ergonomic risk assessment")
-    verdict = summary.verdict
+
+def _verdict_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
+    verdict = result.summary.verdict
     sheet.append(["Verdict", verdict.status])
     for reason in verdict.reasons:
         sheet.append(["Why", reason])
     for advice in verdict.advice:
         sheet.append(["What to do", advice])
-    for warning in [model.warning, *summary.warnings]:
+    for warning in [result.model.warning, *result.summary.warnings]:
         if warning:
             sheet.append(["WARNING", warning])
+
+
+def _job_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
+    summary, video, model, preset = result.summary, result.video, result.model, result.preset
     for label, value in [("Video file", video.name), ("Job", result.job_id or ""), ("Created (UTC)", result.created_at),
                          ("Video duration (s)", round(video.duration, 2)), ("Video size", f"{video.width} x {video.height}"),
                          ("Quality preset", f"{preset.name}: {preset.description}"),
@@ -181,42 +203,52 @@ def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list],
                          ("Frames scored exactly", summary.frames_scored),
                          ("Frames scored as a range (a body part out of sight)", summary.frames_ranged),
                          ("Frames not scored", summary.frames_unscored),
-                         ("Detection rate", percent(sheet, summary.detection_rate))]:
+                         ("Detection rate", sheet.percent(summary.detection_rate))]:
         sheet.append([label, value])
+
+
+def _score_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
+    """Each method's headline, its time at each level and its worst moments; none for a job not assessable."""
+    from .summary import shows_findings
+
+    summary = result.summary
     if not shows_findings(summary):
         sheet.append([])
         sheet.append(["RULA and REBA", "no score and no risk level: the video is not assessable (see the verdict above)"])
-    for method, block in (("RULA", summary.rula), ("REBA", summary.reba)) if shows_findings(summary) else ():
+        return
+    for method, block in (("RULA", summary.rula), ("REBA", summary.reba)):
         sheet.append([])
         ranged = f"; {block.ranged_frames} more frames as a range, up to {block.ranged_max}" if block.ranged_frames else ""
-        title(sheet, f"{method}: max {block.max}, mean {block.mean} over {block.scored_frames} exactly scored frames{ranged}")
+        sheet.title(f"{method}: max {block.max}, mean {block.mean} over {block.scored_frames} exactly scored frames{ranged}")
         sheet.append(["Level", "Meaning", "Frames", "Seconds", "Share of scored time"])
         for level, row in block.levels.items():
-            sheet.append([level, row.label, row.frames, row.seconds, percent(sheet, row.share)])
+            sheet.append([level, row.label, row.frames, row.seconds, sheet.percent(row.share)])
         sheet.append(["Worst moments (s)", *[f"{m.time_s} s: {m.score}" for m in block.worst_moments]])
+
+
+def _band_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
+    summary = result.summary
     sheet.append([])
-    title(sheet, "Time in band (seconds / share)")
+    sheet.title("Time in band (seconds / share)")
     for part, bands in summary.time_in_band.items():
         sheet.append([part, *[f"{label}: {v.seconds} s ({v.share:.0%})" for label, v in bands.items()]])
     sheet.append([])
-    title(sheet, "Sustained postures (at least 4 s)")
+    sheet.title("Sustained postures (at least 4 s)")
     sheet.append(["Part", "Band", "Start (s)", "End (s)", "Duration (s)"])
     for run in summary.sustained_postures:
         sheet.append([run.part, run.band, run.start_s, run.end_s, run.duration_s])
+
+
+def _input_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
+    from .report import input_words
+
     sheet.append([])
-    title(sheet, "Inputs")
+    sheet.title("Inputs")
     sheet.append(["Measured from the video", ", ".join(result.inputs.measured)])
     for words, value in input_words(result.inputs.assumed):
         sheet.append([f"Assumed: {words}", value])
     for name, counts in result.inputs.angle_sources.items():
         sheet.append([f"Angle {name}", f"from 3D points in {counts['3d']} frames, from the 2D image in {counts['2d']}"])
-
-    frames = book.create_sheet("Frames")
-    frames.append(header)
-    for row in rows:
-        frames.append(row)
-    _add_body_part_charts(book.create_sheet("Charts"), frames, header, len(rows))
-    book.save(path)
 
 
 #: The body parts each method scores, as the per-frame score columns name them, in worksheet order.
