@@ -108,6 +108,7 @@ def test_presigned_put_from_the_browser_to_localstack(page, server, s3_store, cl
 def test_wrong_type_and_too_large_are_refused_before_any_upload(page, server, local_store, clip, tmp_path):
     url = server(local_store, ERGO_MAX_UPLOAD_BYTES="1000")
     page.goto(url)
+    page.wait_for_selector("input[name=quality]")  # /api/info has answered: the page knows the types and the limit
     calls = []
     page.on("request", lambda r: calls.append(r.url) if "/api/generate_upload_url" in r.url else None)
     notes = tmp_path / "notes.txt"
