@@ -39,6 +39,7 @@ async function main() {
   setUpUpload();
   const jobId = jobToFollow();
   if (jobId) watch(jobId);
+  document.body.dataset.ready = "true"; // the server has answered and every control is drawn (tests wait for it)
 }
 
 main();

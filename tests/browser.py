@@ -32,6 +32,14 @@ def queued_job(url: str, store, name: str = "queued.mp4", token: str | None = No
     return api(url, "start_processing", token, video_key=slot["video_key"], quality="low")["job_id"]
 
 
+def open_page(page, url: str) -> None:
+    """Open the page and wait until it has started: the server's /api/info answered and every control drawn.
+
+    A user judges a file only once the page can; a test that acts before then races the page's own start."""
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]", state="attached")
+
+
 def accessibility_problems(page) -> list[str]:
     """axe-core's serious and critical findings on the page as it is now."""
     if not AXE.exists():
@@ -52,8 +60,6 @@ def choose_and_start(page, video: Path, quality: str = "low") -> None:
     page.check(f"input[name=quality][value={quality}]")
     shot(page, "1-chosen")
     page.click("#start-button")
-
-
 
 
 def analyse_to_results(page, video: Path, quality: str = "low") -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.results import load_result
 from pipeline.synthetic import make_video
-from tests.browser import ARTIFACTS, RESULT_TIMEOUT, choose_and_start, shot
+from tests.browser import ARTIFACTS, RESULT_TIMEOUT, choose_and_start, open_page, shot
 from tests.helpers import mp4_lookalike
 
 pytestmark = pytest.mark.slow
@@ -25,8 +25,7 @@ def assert_polling_stopped(page) -> None:
 
 def test_the_whole_flow_on_the_embedded_backend(page, shared_server, clip, tmp_path):
     url, _ = shared_server
-    page.goto(url)
-    page.wait_for_selector("input[name=quality]")  # drawn from /api/info's presets, once it answers
+    open_page(page, url)
     assert page.locator("input[name=quality]").count() == 3
     choose_and_start(page, clip)
     page.wait_for_selector("#job-progress:not([hidden])")
@@ -72,7 +71,7 @@ def test_the_whole_flow_on_the_embedded_backend(page, shared_server, clip, tmp_p
 def test_a_reload_mid_job_picks_the_job_up_again(page, shared_server, tmp_path):
     long_clip = make_video(tmp_path / "long.mp4", frames=150, width=96, height=64, fps=10)
     url, _ = shared_server
-    page.goto(url)
+    open_page(page, url)
     choose_and_start(page, long_clip, quality="high")
     page.wait_for_selector("#job-progress:not([hidden])")
     job_id = page.inner_text("#job-id")
@@ -81,7 +80,7 @@ def test_a_reload_mid_job_picks_the_job_up_again(page, shared_server, tmp_path):
     assert page.inner_text("#job-id") == job_id
     shot(page, "2-after-reload")
     fresh = page.context.new_page()
-    fresh.goto(url)  # no ?job=: the job is remembered in this browser
+    open_page(fresh, url)  # no ?job=: the job is remembered in this browser
     fresh.wait_for_selector("#job-progress:not([hidden])")
     assert fresh.inner_text("#job-id") == job_id
     fresh.close()
@@ -95,7 +94,7 @@ def test_presigned_put_from_the_browser_to_localstack(page, server, s3_store, cl
 
     url = server(s3_store)
     configure_bucket(s3_store, [url], {})  # what `ergo storage init --cors-origin` sets
-    page.goto(url)
+    open_page(page, url)
     uploads = []
     page.on("request", lambda r: uploads.append(r.url) if r.method == "PUT" else None)
     choose_and_start(page, clip)
@@ -107,8 +106,7 @@ def test_presigned_put_from_the_browser_to_localstack(page, server, s3_store, cl
 
 def test_wrong_type_and_too_large_are_refused_before_any_upload(page, server, local_store, clip, tmp_path):
     url = server(local_store, ERGO_MAX_UPLOAD_BYTES="1000")
-    page.goto(url)
-    page.wait_for_selector("input[name=quality]")  # /api/info has answered: the page knows the types and the limit
+    open_page(page, url)
     calls = []
     page.on("request", lambda r: calls.append(r.url) if "/api/generate_upload_url" in r.url else None)
     notes = tmp_path / "notes.txt"
@@ -128,8 +126,7 @@ def test_the_page_fits_a_phone_and_works_from_the_keyboard(browser, shared_serve
     url, _ = shared_server
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = context.new_page()
-    phone.goto(url)
-    phone.wait_for_selector("input[name=quality]")
+    open_page(phone, url)
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     phone.set_input_files("#file-input", str(clip))
     phone.focus("input[name=quality][value=medium]")
@@ -148,7 +145,7 @@ def test_the_page_fits_a_phone_and_works_from_the_keyboard(browser, shared_serve
 def test_server_down_is_said_in_words(page, shared_server):
     url, _ = shared_server
     page.route("**/api/info", lambda route: route.abort("connectionrefused"))
-    page.goto(url)
+    open_page(page, url)
     page.wait_for_selector("#banner:not([hidden])")
     assert "Cannot reach the server" in page.inner_text("#banner")
     shot(page, "server-down")
@@ -159,9 +156,9 @@ def test_a_link_cannot_send_the_token_to_another_server(page, server, local_stor
 
     url = server(local_store, ERGO_API_TOKENS="alice")
     with RecordingServer() as stranger:
-        page.goto(url)
+        open_page(page, url)
         page.evaluate("localStorage.setItem('ergo.token', 'alice')")
-        page.goto(f"{url}/?api={stranger.url}")  # a crafted link
+        open_page(page, f"{url}/?api={stranger.url}")  # a crafted link
         page.wait_for_selector("#banner:not([hidden])")
         assert stranger.url in page.inner_text("#banner") and "not set up to use" in page.inner_text("#banner")
         shot(page, "refused-api")
@@ -179,7 +176,7 @@ def test_a_large_upload_goes_in_parts_and_resumes_after_a_reload(page, server, l
     big = tmp_path / "long shift.mp4"
     big.write_bytes(mp4_lookalike(1024) + bytes(range(256)) * (12 * 1024 * 1024 // 256) + b"end")  # 3 parts of 5 MiB
     url = server(local_store, ERGO_UPLOAD_PART_BYTES=str(5 * 1024 * 1024))
-    page.goto(url)
+    open_page(page, url)
     parts_sent = []
 
     def third_part_drops(route):
@@ -225,7 +222,7 @@ def test_a_failed_job_shows_its_error_and_offers_no_resume_that_cannot_help(page
     fake = tmp_path / "fake.mp4"
     fake.write_bytes(mp4_lookalike(2400))  # begins like an MP4 (the service takes it), holds no video (the worker fails)
     url = server(local_store, ERGO_API_TOKENS="user1,boss:operator")
-    page.goto(f"{url}/#token=boss")
+    open_page(page, f"{url}/#token=boss")
     choose_and_start(page, fake)
     page.wait_for_selector("#failure-section:not([hidden])", timeout=RESULT_TIMEOUT)
     assert "The file is not a readable video" in page.inner_text("#failure-message")
@@ -242,7 +239,7 @@ def test_a_failed_job_shows_its_error_and_offers_no_resume_that_cannot_help(page
 
 def test_a_cancelled_job_is_resumed_by_an_operator(page, server, local_store, clip):
     url = server(local_store, ERGO_API_TOKENS="boss:operator", ERGO_SERVE_WORKERS="0")
-    page.goto(f"{url}/#token=boss")
+    open_page(page, f"{url}/#token=boss")
     choose_and_start(page, clip)
     page.wait_for_selector("#cancel-job:not([hidden])")
     page.once("dialog", lambda dialog: dialog.accept())
@@ -258,7 +255,7 @@ def test_a_cancelled_job_is_resumed_by_an_operator(page, server, local_store, cl
 
 def test_an_expired_upload_link_is_explained_and_retried(page, server, local_store, clip):
     url = server(local_store, ERGO_UPLOAD_URL_EXPIRY_S="1")
-    page.goto(url)
+    open_page(page, url)
     delayed = {"count": 0}
 
     def slow_put(route):
@@ -280,7 +277,7 @@ def test_an_expired_upload_link_is_explained_and_retried(page, server, local_sto
 def test_cancelling_an_upload(page, server, local_store, tmp_path):
     big = make_video(tmp_path / "big.mp4", frames=30, width=96, height=64)
     url = server(local_store)
-    page.goto(url)
+    open_page(page, url)
     held = []
     page.route("**/storage/**", lambda route: held.append(route))  # the upload hangs, as on a slow line
     choose_and_start(page, big)
@@ -303,7 +300,7 @@ def test_cancelling_an_upload_in_parts_drops_what_it_sent(page, server, local_st
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\0" * (11 * 1024 * 1024))  # 3 parts of 5 MiB, the last short
     url = server(local_store, ERGO_UPLOAD_PART_BYTES=str(5 * 1024 * 1024))
-    page.goto(url)
+    open_page(page, url)
     held = []
     page.route("**/storage/**", lambda route: held.append(route) if "part=2" in route.request.url else route.continue_())
     choose_and_start(page, big)

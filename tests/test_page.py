@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, RESULT_TIMEOUT, accessibility_problems, analyse_to_results, api, choose_and_start, queued_job, shot
+from tests.browser import ARTIFACTS, RESULT_TIMEOUT, accessibility_problems, analyse_to_results, api, choose_and_start, queued_job, open_page, shot
 from tests.helpers import mp4_lookalike
 
 pytestmark = pytest.mark.slow
 
 def test_a_user_can_enter_a_token_or_get_it_with_a_link(page, server, local_store, clip):
     url = server(local_store, ERGO_API_TOKENS="user1,boss:operator")
-    page.goto(url)
+    open_page(page, url)
     page.wait_for_selector("#access-section:not([hidden])")  # the server says it needs one: the page asks at once
     assert page.inner_text("#file-hint") == "MP4, MOV, AVI, MKV, WEBM or M4V, up to 10.0 GB"  # from /api/info
     shot(page, "1-asks-for-a-token")
@@ -33,8 +33,7 @@ def test_a_user_can_enter_a_token_or_get_it_with_a_link(page, server, local_stor
 
     shared = page.context.browser.new_context()
     other = shared.new_page()
-    other.goto(f"{url}/#token=user1")  # the link an operator shares; the fragment never reaches a server
-    other.wait_for_selector("input[name=quality]")
+    open_page(other, f"{url}/#token=user1")  # the link an operator shares; the fragment never reaches a server
     assert other.evaluate("localStorage.getItem('ergo.token')") == "user1" and "#token" not in other.url
     assert other.is_hidden("#access-section")
     shared.close()
@@ -43,7 +42,7 @@ def test_a_user_can_enter_a_token_or_get_it_with_a_link(page, server, local_stor
 def test_the_operator_list_refreshes_itself_shows_what_a_job_is_and_asks_before_cancelling(page, server, local_store):
     url = server(local_store, ERGO_API_TOKENS="boss:operator", ERGO_SERVE_WORKERS="0")
     first = queued_job(url, local_store, "line 3 morning.mp4", "boss")
-    page.goto(f"{url}/#token=boss")
+    open_page(page, f"{url}/#token=boss")
     page.click("#operator-toggle")
     page.wait_for_selector("#jobs-table tbody tr")
     row = page.inner_text("#jobs-table tbody tr")
@@ -75,7 +74,7 @@ def test_the_operator_list_refreshes_itself_shows_what_a_job_is_and_asks_before_
 def test_while_a_job_waits_another_can_start_and_its_owner_can_cancel_it(page, server, local_store, clip):
     url = server(local_store, ERGO_API_TOKENS="user1,user2", ERGO_SERVE_WORKERS="0")
     queued_job(url, local_store, "someone else.mp4", "user2")  # ahead in the queue
-    page.goto(f"{url}/#token=user1")
+    open_page(page, f"{url}/#token=user1")
     choose_and_start(page, clip)
     page.wait_for_selector("#job-progress:not([hidden])")
     page.wait_for_function("document.querySelector('#job-detail').innerText.includes('in line')")
@@ -89,7 +88,7 @@ def test_while_a_job_waits_another_can_start_and_its_owner_can_cancel_it(page, s
     page.wait_for_selector("#job-progress:not([hidden])")
     page.wait_for_function("document.querySelector('#job-detail').innerText.includes('3rd in line')")
     shot(page, "2-another-queued")
-    page.goto(f"{url}/?job={first_job}")
+    open_page(page, f"{url}/?job={first_job}")
     page.wait_for_selector("#cancel-job:not([hidden])")  # a user (no operator token) may cancel their own job
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#cancel-job")
@@ -115,7 +114,7 @@ def test_progress_never_goes_back_says_estimating_and_says_when_a_job_is_stalled
         route.fulfill(response=response, json=body)
 
     page.route("**/api/get_status", rewrite)
-    page.goto(f"{url}/?job={job_id}")
+    open_page(page, f"{url}/?job={job_id}")
     shown = []
     while len(answered) < 4:  # polls come every 2 s and more: read the page in between
         page.wait_for_timeout(250)
@@ -137,7 +136,7 @@ def test_an_expired_download_link_is_explained_in_words(page, shared_server):
     url, local_store = shared_server
     local_store.put("results/01ARZ3NDEKTSV4RRFFQ69G5FAV/report.xlsx", b"x" * 100)
     expired = local_store.presign_get("results/01ARZ3NDEKTSV4RRFFQ69G5FAV/report.xlsx", expires_in=-5)
-    page.goto(url)
+    open_page(page, url)
     page.goto(expired.replace("http://127.0.0.1:8000", url))
     body = page.inner_text("body")
     assert "This download link cannot be used" in body and "expired" in body and '{"status"' not in body
@@ -173,7 +172,7 @@ def test_the_results_read_right_at_phone_width_with_legends_and_no_console_error
         route.fulfill(response=response, json=body)
 
     phone.route("**/api/get_status", with_held_postures)
-    phone.goto(url)
+    open_page(phone, url)
     analyse_to_results(phone, clip)
     shot(phone, "results")
     assert problems == []  # the favicon included
@@ -222,8 +221,7 @@ def test_the_results_read_right_at_phone_width_with_legends_and_no_console_error
 
 def test_accessibility_and_the_keyboard_path(page, server, local_store, clip, tmp_path):
     url = server(local_store, ERGO_API_TOKENS="boss:operator")
-    page.goto(f"{url}/#token=boss")
-    page.wait_for_selector("input[name=quality]")
+    open_page(page, f"{url}/#token=boss")
     assert accessibility_problems(page) == []
     choose_and_start(page, clip)
     page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
@@ -248,7 +246,7 @@ def test_accessibility_and_the_keyboard_path(page, server, local_store, clip, tm
 
 def test_task_details_go_with_the_job_and_come_back_with_the_results(page, shared_server, clip):
     url, _ = shared_server
-    page.goto(url)
+    open_page(page, url)
     page.click("#task-details summary")
     page.fill("#task-fields input[name=load_kg]", "12")
     page.check("#task-fields input[name=sitting]")
@@ -267,7 +265,7 @@ def test_task_details_go_with_the_job_and_come_back_with_the_results(page, share
 
 def test_the_results_show_the_posture_pictures_and_offer_the_pdf(page, shared_server, clip):
     url, _ = shared_server
-    page.goto(url)
+    open_page(page, url)
     sent = []
     page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/start_processing") else None)
     page.uncheck("#blur-faces")
@@ -344,7 +342,7 @@ def test_the_results_fit_at_1280_and_390_px_and_text_from_the_server_stays_text(
 
     wide = new_page(browser, 1280, "third-pass-results-1280")
     wide.route("**/api/get_status", every_level_and_maybe_markup)
-    wide.goto(url)
+    open_page(wide, url)
     analyse_to_results(wide, clip)
     shot(wide, "results-1280")
     overflowing = wide.evaluate(CARD_OVERFLOW)
@@ -355,7 +353,7 @@ def test_the_results_fit_at_1280_and_390_px_and_text_from_the_server_stays_text(
 
     phone = new_page(browser, 390, "third-pass-results-390", is_mobile=True)
     phone.route("**/api/get_status", every_level_and_maybe_markup)
-    phone.goto(f"{url}/?job={job_id}")
+    open_page(phone, f"{url}/?job={job_id}")
     phone.wait_for_selector("#timeline svg rect.seg")
     shot(phone, "results-390")
     assert overflowing == []  # at 1280 px, the RULA table's seconds no longer spill into the REBA card
@@ -383,11 +381,11 @@ def test_resume_is_offered_to_operators_only_and_the_owners_page_follows_a_resum
     url = server(local_store, ERGO_API_TOKENS="user1,boss:operator", ERGO_SERVE_WORKERS="0")
     job_id = queued_job(url, local_store, "resumed.mp4", "user1")
     api(url, "cancel_job", "user1", job_id=job_id)
-    page.goto(f"{url}/?job={job_id}#token=user1")
+    open_page(page, f"{url}/?job={job_id}#token=user1")
     page.wait_for_selector("#failure-section:not([hidden])")
     assert page.is_hidden("#resume-job")  # a plain user may not resume: no button that answers "needs an operator token"
     boss = page.context.browser.new_context().new_page()
-    boss.goto(f"{url}/?job={job_id}#token=boss")
+    open_page(boss, f"{url}/?job={job_id}#token=boss")
     boss.wait_for_selector("#resume-job:not([hidden])")
     boss.click("#resume-job")
     boss.wait_for_selector("#job-progress:not([hidden])")
@@ -399,14 +397,13 @@ def test_resume_is_offered_to_operators_only_and_the_owners_page_follows_a_resum
     open_url = server(local_store, ERGO_SERVE_WORKERS="0")  # no tokens: everyone is an operator, and is offered Resume
     other = queued_job(open_url, local_store, "open.mp4")
     api(open_url, "cancel_job", job_id=other)
-    page.goto(f"{open_url}/?job={other}")
+    open_page(page, f"{open_url}/?job={other}")
     page.wait_for_selector("#resume-job:not([hidden])")
 
 
 def test_a_wrong_token_is_told_apart_from_a_missing_one(page, server, local_store, clip):
     url = server(local_store, ERGO_API_TOKENS="user1")
-    page.goto(f"{url}/#token=typo")
-    page.wait_for_selector("input[name=quality]")
+    open_page(page, f"{url}/#token=typo")
     choose_and_start(page, clip)
     page.wait_for_selector("#upload-failure:not([hidden])")
     error = page.inner_text("#upload-error")
@@ -422,7 +419,7 @@ def test_a_wrong_token_is_told_apart_from_a_missing_one(page, server, local_stor
 
 def test_task_details_are_grouped_asked_once_and_checked_before_the_upload(page, server, local_store, clip):
     url = server(local_store, ERGO_SERVE_WORKERS="0")
-    page.goto(url)
+    open_page(page, url)
     page.click("#task-details summary")
     legends = page.locator("#task-fields legend").all_inner_texts()
     assert legends[:4] == ["Posture the video cannot show", "Load and force", "Activity", "Coupling"], legends
@@ -453,7 +450,7 @@ def test_a_file_that_is_not_a_video_is_refused_before_it_is_queued(page, server,
     fake = tmp_path / f"{MARKUP.replace('/', '_')}notes.mp4"  # a text file renamed .mp4, with markup in its name
     fake.write_text("minutes of the safety meeting\n" * 200)
     url = server(local_store)
-    page.goto(url)
+    open_page(page, url)
     page.set_input_files("#file-input", str(fake))
     assert MARKUP.replace("/", "_") in page.inner_text("#file-info") and page.evaluate("window.injected") is None
     page.click("#start-button")
@@ -478,7 +475,7 @@ def test_the_operator_list_shows_owner_start_and_errors_and_a_user_gets_no_strea
     message = "The file is not a readable video (FFmpeg could not make sense of its contents)."
     worker.queue.finish(failed, claimed.doc.lease, State.FAILURE, finished_at=utcnow(),
                         error=ErrorInfo(type="UnreadableVideo", message=message, expected=True))
-    page.goto(f"{url}/#token=boss")
+    open_page(page, f"{url}/#token=boss")
     page.click("#operator-toggle")
     page.wait_for_selector("#jobs-table tbody tr")
     headers = page.locator("#jobs-table thead th").all_inner_texts()
@@ -494,7 +491,7 @@ def test_the_operator_list_shows_owner_start_and_errors_and_a_user_gets_no_strea
     user = page.context.browser.new_context().new_page()
     listed = []
     user.on("request", lambda r: listed.append(r.url) if r.url.endswith("/api/list_jobs") else None)
-    user.goto(f"{url}/#token=user1")
+    open_page(user, f"{url}/#token=user1")
     user.click("#operator-toggle")
     user.wait_for_selector("#jobs-error:not([hidden])")
     assert "for operators" in user.inner_text("#jobs-error")
@@ -507,7 +504,7 @@ def test_an_upload_resumed_after_a_reload_keeps_its_quality_and_its_progress(pag
     big = tmp_path / "long shift.mp4"
     big.write_bytes(mp4_lookalike(14 * 1024 * 1024))  # 3 parts of 5 MiB, sent side by side
     url = server(local_store, ERGO_UPLOAD_PART_BYTES=str(5 * 1024 * 1024), ERGO_SERVE_WORKERS="0")
-    page.goto(url)
+    open_page(page, url)
     network = page.context.new_cdp_session(page)
     network.send("Network.enable")
     slow = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 1024 * 1024}  # 1 MiB/s
@@ -550,7 +547,7 @@ def test_an_operator_deletes_old_finished_jobs_from_the_page_after_a_confirmatio
     worker.queue.finish(done, claimed.doc.lease, State.SUCCESS, finished_at=utcnow(), reason="done")
     questions = []
     page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss() if len(questions) == 1 else dialog.accept()))
-    page.goto(f"{url}/#token=boss")
+    open_page(page, f"{url}/#token=boss")
     page.click("#operator-toggle")
     page.wait_for_selector("#jobs-table tbody tr")
     page.fill("#purge-days", "0")

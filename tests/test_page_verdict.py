@@ -12,7 +12,7 @@ import re
 import pytest
 
 from pipeline.advice import ADVICE, SOURCES
-from tests.browser import accessibility_problems, analyse_to_results, api, queued_job, shot
+from tests.browser import accessibility_problems, analyse_to_results, api, queued_job, open_page, shot
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows
 
     page.route("**/api/get_status", with_verdict)
     page.route("**/api/info", labelled)
-    page.goto(url)
+    open_page(page, url)
     analyse_to_results(page, clip)
     shot(page, "1-partly-assessable")
     verdict = page.inner_text("#verdict")
@@ -125,7 +125,7 @@ def test_a_running_job_shows_the_time_left_the_worker_estimates_and_what_it_cost
                                arg=[selector, words], timeout=20_000)
 
     page.route("**/api/get_status", running)
-    page.goto(f"{url}/?job={job_id}")
+    open_page(page, f"{url}/?job={job_id}")
     shows("#job-detail", "about 2:00 left")  # the worker's 125 s, less the 5 s since it said so
     assert page.inner_text("#job-detail").startswith("30% · 12 of 40 frames · ")
     assert page.inner_text("#job-cost") == "So far: 0:42 of worker time (about $0.42)."
