@@ -3,12 +3,13 @@
 Written with fpdf2: pure Python (no system libraries, unlike WeasyPrint's Pango and Cairo), small, and it draws
 tables, vector charts and JPEGs itself, in the project's typeface (:mod:`pipeline.fonts`).  Every page carries the
 job, the video's file name, the date and "page n of N".  The first page is read in half a minute:
+- under the title, the task record's station, task, department and assessor (:mod:`pipeline.task_record`), where given;
 - the verdict, where the result carries one, with its reasons and what to do (a job that is *not assessable* gets
   this first page only: the verdict, what the analysis found and the job; no score, no level, no signature);
 - the RULA and REBA headline scores with their levels, and what they stand on (frames scored exactly, as a range,
   not at all);
 - the three worst moments, with their pictures;
-- the job, the video, the quality preset and the pose model.
+- the job, the video, the quality preset and the pose model, and the task record's notes.
 Then, each section kept on one page with its heading: what to change (per body part that drives the result, from
 the repository's sourced table, :mod:`pipeline.advice`), the risk timeline and each body part's timeline (vectors,
 with a time axis), the time at each level, the posture pictures, time in each band and the sustained postures,
@@ -30,6 +31,7 @@ from .evidence import shade
 from .fonts import BOLD, FAMILY, REGULAR
 from .result_model import AnalysisResult, CameraTiltRecord, Inputs, MethodSummary, Picture, ScoreColumns, Summary
 from .summary import ASSESSABLE, NOT_ASSESSABLE, PARTLY_ASSESSABLE, shows_findings
+from .task_record import LABELS, TaskRecord
 
 REFERENCES = (SOURCES["rula"][1], SOURCES["reba"][1])
 #: Each verdict's colour (green, amber, red as the levels').
@@ -192,10 +194,12 @@ def _date(created_at: str) -> str:
     return created_at.replace("T", " ")[:16] + " UTC"
 
 
-def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[Path, Picture]] = ()) -> Path:
-    """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`)."""
+def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[Path, Picture]] = (),
+                 record: TaskRecord | None = None) -> Path:
+    """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`);
+    ``record``: the job's station, task, assessor and notes, on the first page beside the job."""
     page = _Layout(result)
-    _first_page(page, result, pictures)
+    _first_page(page, result, pictures, record or TaskRecord())
     if not shows_findings(result.summary):  # no finding to show, nothing to sign
         page.pdf.output(str(path))
         return Path(path)
@@ -218,13 +222,16 @@ def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[
     return Path(path)
 
 
-def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
+def _first_page(page: _Layout, result: AnalysisResult, pictures, record: TaskRecord) -> None:
     """What an engineer reads first: the verdict, the headline scores, what they stand on, the worst moments, and the
-    job."""
+    task record and the job."""
     summary, video, model, preset = result.summary, result.video, result.model, result.preset
     page.font(18, bold=True)
     page.pdf.multi_cell(page.width, 9, "Ergonomic risk assessment", new_x="LMARGIN", new_y="NEXT")
     page.line(f"{video.name}  ·  RULA and REBA from video", size=11, height=6)
+    identity = [(label, value) for label, value in record.rows() if label != LABELS["notes"]]
+    if identity:  # which station and task, and who assessed it: under the title (the notes go with the job's table)
+        page.line("  ·  ".join(f"{label}: {value}" for label, value in identity), size=10, height=5)
     page.pdf.ln(2)
     _verdict(page, summary)
     for warning in [model.warning, *summary.warnings]:
@@ -240,11 +247,12 @@ def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
     page.line(_standing(result))
     if shows_findings(summary):
         _worst_moments(page, result, pictures)
+    notes = [["Notes", record.notes]] if record.notes else []
     page.table([["Video file", video.name], ["Job", result.job_id or "-"],
                 ["Analysed", _date(result.created_at)],
                 ["Video", f"{video.duration:.1f} s, {video.width} x {video.height}"],
                 ["Quality preset", f"{preset.name}: {preset.description}"],
-                ["Pose model", f"{model.name} ({model.weights or ''})"]], [1, 3], heading="The job", header_row=False)
+                ["Pose model", f"{model.name} ({model.weights or ''})"], *notes], [1, 3], heading="The job", header_row=False)
 
 
 def _verdict(page: _Layout, summary: Summary) -> None:

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UnsafeResult
 from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, validated
+from .task_record import LABELS, TaskRecord
 
 if TYPE_CHECKING:
     from .pose.blazeface import FaceDetector
@@ -61,6 +62,8 @@ CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", 
                  "mp4": "video/mp4"}
 #: Files a job writes only when asked (the annotated video).
 OPTIONAL = ("mp4",)
+#: The files that show the job's task record: written again when it is edited.
+RECORD_FILES = ("xlsx", "pdf")
 #: Excel's number format of a share (0.2037 shows as 20.4%).
 PERCENT = "0.0%"
 #: Where the posture pictures go, beside the files.
@@ -111,12 +114,12 @@ def frame_rows(result: AnalysisResult) -> tuple[list[str], list[list]]:
 
 
 def write_results(result: AnalysisResult, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True,
-                  faces: FaceDetector | None = None, overlay: bool = False) -> dict[str, Path]:
+                  faces: FaceDetector | None = None, overlay: bool = False, record: TaskRecord | None = None) -> dict[str, Path]:
     """Write the files into ``directory``; with ``video``, the posture pictures under ``frames/`` (recorded in
     ``result.pictures``) and, with ``overlay``, the annotated video, both with the faces ``faces`` finds blurred
-    (and the worker's) unless ``blur_faces`` is off; returns {artifact: path}."""
+    (and the worker's) unless ``blur_faces`` is off; ``record``: the job's task record, in the workbook and the
+    report; returns {artifact: path}."""
     from .evidence import write_overlay, write_pictures
-    from .report import write_report
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -132,17 +135,33 @@ def write_results(result: AnalysisResult, directory: str | Path, video: str | Pa
         writer = csv.writer(out)
         writer.writerow(header)
         writer.writerows(["" if v is None else v for v in row] for row in rows)
-    _write_workbook(result, header, rows, paths["xlsx"])
-    write_report(result, paths["pdf"], [(directory / PICTURES / p.file, p) for p in result.pictures])
+    write_record_files(result, directory, record, (header, rows))
     return paths
 
 
-def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list], path: Path) -> None:
+def write_record_files(result: AnalysisResult, directory: str | Path, record: TaskRecord | None,
+                       table: tuple[list[str], list[list]] | None = None) -> dict[str, Path]:
+    """The files that show the task record (:data:`RECORD_FILES`: the workbook and the PDF report), into
+    ``directory``: with the results, and again alone when the record is edited, from the stored result and its
+    posture pictures (already under ``frames/``); nothing else is computed again.  ``table``: the per-frame table,
+    where the caller has it already."""
+    from .report import write_report
+
+    directory = Path(directory)
+    paths = {artifact: directory / FILES[artifact] for artifact in RECORD_FILES}
+    _write_workbook(result, *(table or frame_rows(result)), paths["xlsx"], record or TaskRecord())
+    write_report(result, paths["pdf"], [(directory / PICTURES / p.file, p) for p in result.pictures], record)
+    return paths
+
+
+def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list], path: Path, record: TaskRecord) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     summary = _SummarySheet(book.create_sheet("Summary"))
     summary.title("Ergonomic risk assessment")
+    for name, label in LABELS.items():  # every field, given or not: the same cells in every book
+        summary.append([label, getattr(record, name)])
     for section in (_verdict_rows, _job_rows, _score_rows, _band_rows, _input_rows):
         section(summary, result)
     frames = book.create_sheet("Frames")

@@ -3,7 +3,8 @@
 Reads ``uploads/...``, keeps finished chunks under ``checkpoints/<job_id>/``
 (so a requeued or resumed job continues where it stopped), writes the result
 files, the PDF report, the posture pictures (``frames/``) and, when asked, the
-annotated video under ``results/<job_id>/`` and records their keys.
+annotated video under ``results/<job_id>/`` and records their keys.  The workbook and the report show the job's task
+record as its status document holds it then (see :mod:`.records`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..app import TaskApp
 from ..errors import TaskError, validation_message
 from ..middleware import Middleware
 from .keys import UPLOADS, checkpoint_prefix, results_prefix
+from .records import note_record, record_of
 from .scratch import scratch_folder
 from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
@@ -245,7 +247,9 @@ def _write_results(context: TaskContext, result: AnalysisResult, video: Path, sc
     from pipeline.results import CONTENT_TYPES, FILES, PICTURES, write_results
 
     store = context.task.app.store
-    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=faces, overlay=overlay)
+    # the record as the job holds it now (edited since the job started, perhaps); a later edit writes the files again
+    record = record_of(context.task.app.jobs.read(context.request.id).doc)
+    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=faces, overlay=overlay, record=record)
     prefix = results_prefix(context.request.id)
     keys = {}
     for artifact, path in paths.items():
@@ -255,6 +259,7 @@ def _write_results(context: TaskContext, result: AnalysisResult, video: Path, sc
         name = f"{PICTURES}/{picture.file}"
         keys[name] = f"{prefix}{name}"
         store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
+    note_record(store, context.request.id, record)
     context.set_result_keys(**keys)
 
 

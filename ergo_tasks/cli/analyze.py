@@ -13,6 +13,7 @@ from pipeline.result_model import read_document
 from ..analysis.local import RANDOM_WARNING, failure_message, run_analysis
 from ..status import JobStatus
 from .output import JobProgress, print_files, print_summary
+from .record import add_record_flags, record_from
 from .task_details import add_flags, task_details
 
 
@@ -40,10 +41,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 2
     if args.weights == "random":
         print(RANDOM_WARNING, file=sys.stderr)
-    params = task_details(args)
+    params, record = task_details(args), record_from(args)
     doc, out = follow(video, args.progress, quality=args.quality, model=args.model, weights=args.weights,
                       chunk_size=args.chunk_size, out=args.out, params=params, blur_faces=args.blur_faces,
-                      overlay=args.overlay)
+                      overlay=args.overlay, record=record)
     if out is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
@@ -71,4 +72,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlay", action=argparse.BooleanOptionalAction, default=None,
                         help="write the annotated video overlay.mp4 (default: on, except at quality low)")
     add_flags(parser)
+    add_record_flags(parser)
     parser.set_defaults(handler=cmd_analyze)

@@ -15,6 +15,7 @@ from ..service.client import ApiClient, download, upload_video
 from ..service.errors import ApiFailure
 from ..service.settings import ClientSettings
 from .output import JobProgress
+from .record import add_record_flags, record_from
 from .task_details import add_flags, task_details
 
 FINISHED = ("completed", "failed", "cancelled")
@@ -29,9 +30,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
     token = args.token or (settings.api_token.get_secret_value() if settings.api_token else None)
     client = ApiClient(args.url or settings.api_url, token)
     try:
-        params = task_details(args)
+        params, record = task_details(args), record_from(args)  # both checked before a byte is sent
         video_key = upload_video(client, video, show=not args.quiet, state_dir=settings.upload_state_dir)
-        options = {**({"params": params} if params else {}), **({"overlay": args.overlay} if args.overlay is not None else {})}
+        options = {**({"params": params} if params else {}), **({"overlay": args.overlay} if args.overlay is not None else {}),
+                   **({"record": record.model_dump()} if record else {})}
         job_id = client.call("start_processing", video_key=video_key, quality=args.quality, blur_faces=args.blur_faces,
                              **options)["job_id"]
         print(f"Job {job_id} started.", file=sys.stderr)
@@ -91,4 +93,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--overlay", action=argparse.BooleanOptionalAction, default=None,
                         help="write the annotated video overlay.mp4 (default: on, except at quality low)")
     add_flags(submit)
+    add_record_flags(submit)
     submit.set_defaults(handler=cmd_submit)

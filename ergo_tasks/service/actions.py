@@ -31,10 +31,12 @@ from pipeline.ergonomics import RISK_LEVELS
 from pipeline.presets import PRESETS
 from pipeline.result_model import result_schema
 from pipeline.results import ARTIFACT_LABELS, FILES
+from pipeline.task_record import form_fields
 from statestore import StoreError
 
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
+from ..analysis.records import change_record, record_annotations, sync_record_files
 from ..analysis.retention import VideoUsers, finished_before, purge_job
 from ..app import TaskApp, default_worker_id
 from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
@@ -53,6 +55,7 @@ from .requests import (
     JobRequest,
     ListRequest,
     PurgeRequest,
+    RecordRequest,
     SignPartsRequest,
     SizedUploadRequest,
     StartRequest,
@@ -92,6 +95,8 @@ ACTIONS: dict[str, Action] = {
     "health": Action(EmptyRequest, "user", "Storage and dispatch health"),
     "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
     "cancel_job": Action(JobRequest, "user", "Cancel a job (your own; an operator's, any)"),
+    "update_record": Action(RecordRequest, "user", "Change a job's task record (station, task, department, assessor, "
+                                                   "notes); a completed job's PDF and workbook are written again"),
     "resume_job": Action(JobRequest, "operator", "Resume a failed or cancelled job from its checkpoint (operator)"),
     "purge_jobs": Action(PurgeRequest, "operator", "Delete old finished jobs, their files and the videos no job needs (operator)"),
     "execute": Action(JobRequest, "internal", "Run a job to its end in this request (the RunPod endpoint only)"),
@@ -105,7 +110,7 @@ def service_info(settings: ServiceSettings | None) -> dict:
     return {"max_upload_bytes": settings.max_upload_bytes if settings else None, "video_types": VIDEO_TYPES,
             "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "artifact_labels": ARTIFACT_LABELS,
             "risk_levels": RISK_LEVELS,
-            "task_details": _task_details(), "result": result_schema()}
+            "task_details": _task_details(), "task_record": form_fields(), "result": result_schema()}
 
 
 def _task_details() -> list[dict]:
@@ -196,8 +201,11 @@ class JobService(UploadActions):
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
         given = request.idempotency_key or json.dumps(kwargs, sort_keys=True)
         key = f"{caller.client or '-'}:{ANALYZE_TASK}:{given}"
+        # the record is not an input of the analysis: kept with the job, out of the key (a retry gets the same job)
+        record = record_annotations(request.record)
         doc = self.dispatching.start(lambda annotations: self.app.queue.enqueue(
-            ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.owner, idempotency_key=key, annotations=annotations))
+            ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.owner, idempotency_key=key,
+            annotations={**(annotations or {}), **record}))
         failed = (doc.annotations.get("dispatch") or {}).get("error")
         message = (f"Queued, not yet started: {failed} It is handed over again when its status is read." if failed
                    else "Processing started")
@@ -206,6 +214,7 @@ class JobService(UploadActions):
     def get_status(self, request: JobRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
         doc = self.dispatching.keep_moving(doc)
+        sync_record_files(self.app, doc.job_id)  # a record edited while the job wrote its files: they follow now
         view = self.views.status(doc)
         if doc.state in CLAIMABLE_STATES and view["status"] == "queued":
             view["queue"] = self.queue_place.of(doc.job_id)
@@ -234,6 +243,15 @@ class JobService(UploadActions):
         doc = self.app.queue.revoke(request.job_id, by=by, reason="cancelled through the API").doc
         message = "Cancelled; a running analysis stops at its next checkpoint." + self.dispatching.withdraw(doc)
         return {"job_status": self.views.status(doc), "message": message}
+
+    def update_record(self, request: RecordRequest, caller: Caller) -> dict:
+        """Store the job's new task record (nothing else of the job changes) and, for a completed job, write its PDF
+        report and workbook again from the stored result: nothing is analysed or scored again."""
+        self._own_job(request.job_id, caller)
+        doc = change_record(self.app.jobs, request.job_id, request.record).doc
+        rewritten = sync_record_files(self.app, doc.job_id)
+        view = self.views.status(doc)
+        return {"job_status": view, "files_rewritten": rewritten, "message": _record_saved(view, rewritten)}
 
     def resume_job(self, request: JobRequest, caller: Caller) -> dict:
         doc = self.app.queue.resume(request.job_id, by="operator (api)").doc
@@ -268,6 +286,18 @@ class JobService(UploadActions):
         if not caller.operator and doc.owner != caller.client:
             raise JobNotFound(job_id)  # another client's job (or an operator's, owner unknown): do not reveal that it exists
         return doc
+
+
+def _record_saved(view: dict, rewritten: bool) -> str:
+    """What saving a record did, in words, from the job's view after it."""
+    if view["status"] == "completed":
+        if view.get("results_expired"):
+            return "Task record saved. The job's result files have expired, so no file shows it."
+        return ("Task record saved; the PDF report and the workbook were written again with it." if rewritten
+                else "Task record saved; the PDF report and the workbook already show it.")
+    if view["status"] in ("queued", "processing"):
+        return "Task record saved; the PDF report and the workbook will show it when the analysis completes."
+    return "Task record saved."
 
 
 def build_service(app: TaskApp | None = None, settings: ServiceSettings | None = None) -> JobService:

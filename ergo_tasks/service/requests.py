@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.assessment import AssessmentParams
 from pipeline.presets import DEFAULT_PRESET, PRESETS
 from pipeline.results import FILES
+from pipeline.task_record import TaskRecord
 
 from ..analysis.keys import OPERATOR
 from ..states import State
@@ -62,10 +63,17 @@ class StartRequest(ActionRequest):
     overlay: bool | None = None
     #: Every request with this key gets the same job; unset, the upload and the options are the key.
     idempotency_key: str | None = Field(None, min_length=8, max_length=128)
+    #: Station, task, department, assessor and notes; not part of the analysis (``update_record`` changes it later).
+    record: TaskRecord | None = None
 
 
 class JobRequest(ActionRequest):
     job_id: str = Field(min_length=1, max_length=64)
+
+
+class RecordRequest(JobRequest):
+    #: The job's whole new record: a field left out is emptied.
+    record: TaskRecord
 
 
 class DownloadRequest(JobRequest):

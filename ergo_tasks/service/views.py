@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pipeline.result_model import RESULT_FORMAT, Picture, read_document
 from pipeline.results import FILES, PICTURES
 
+from ..analysis.records import record_of
 from ..analysis.retention import can_resume
 from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp
@@ -83,6 +84,7 @@ class JobViews:
             "resumable": can_resume(doc),
             "artifacts": sorted(name for name in doc.result_keys if name in FILES),
             "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
+            "record": record_of(doc).model_dump(),  # station, task, department, assessor, notes ("" when unset)
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": price,
                      "estimated_usd": round(doc.run_seconds * price, 5)},
         }
