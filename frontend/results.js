@@ -6,6 +6,7 @@ import { REBA_COLORS, RULA_COLORS, bandChart, bodyPartChart, parseFrames, timeli
 import { costWords, formatMoment, plural, readable } from "./format.js";
 import { banner, showView, state } from "./state.js";
 import { measurement } from "./measurement.js";
+import { renderRecord } from "./record.js";
 
 const NOT_ASSESSABLE = "not assessable";
 /** What each verdict means for the figures below it (the reasons and the advice come from the server). */
@@ -22,6 +23,7 @@ export async function renderResults(status) {
     `${summary.frames_analysed} frames analysed`);
   const cost = costWords(status.cost);
   text("#results-cost", cost ? `The analysis took ${cost}.` : "");
+  renderRecord(status);
   text("#results-warning", status.warning || "");
   show("#results-warning", Boolean(status.warning));
   renderVerdict($("#verdict"), summary.verdict);
