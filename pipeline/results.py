@@ -160,9 +160,10 @@ def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list],
     book = Workbook(write_only=True)
     summary = _SummarySheet(book.create_sheet("Summary"))
     summary.title("Ergonomic risk assessment")
-    for name, label in LABELS.items():  # every field, given or not: the same cells in every book
-        summary.append([label, getattr(record, name)])
-    for section in (_verdict_rows, _job_rows, _score_rows, _band_rows, _input_rows):
+    for section in (_verdict_rows, _job_rows):
+        section(summary, result)
+    _record_rows(summary, record)  # beside the job: which station and task, who assessed it
+    for section in (_score_rows, _band_rows, _input_rows):
         section(summary, result)
     frames = book.create_sheet("Frames")
     frames.append(header)
@@ -224,6 +225,14 @@ def _job_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
                          ("Frames not scored", summary.frames_unscored),
                          ("Detection rate", sheet.percent(summary.detection_rate))]:
         sheet.append([label, value])
+
+
+def _record_rows(sheet: _SummarySheet, record: TaskRecord) -> None:
+    """Every field of the task record, given or not: the same cells in every workbook, to fill in or to read."""
+    sheet.append([])
+    sheet.title("Task record")
+    for name, label in LABELS.items():
+        sheet.append([label, getattr(record, name)])
 
 
 def _score_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
