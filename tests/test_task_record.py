@@ -100,6 +100,16 @@ def test_the_record_is_stripped_limited_and_refuses_control_characters_in_words(
         assert words in str(raised.value), fields
 
 
+def test_a_stored_record_that_no_longer_passes_is_shown_rather_than_failing_every_read():
+    from ergo_tasks.analysis.records import record_of
+    from ergo_tasks.ids import new_job_id
+    from ergo_tasks.status import JobStatus, TaskRequest
+
+    doc = JobStatus.new(new_job_id(), "t", TaskRequest(), 0)  # as if the limits were lowered after it was stored
+    doc.annotations["record"] = {"station": "x" * (LINE_LIMIT + 5), "task": None}
+    assert record_of(doc).model_dump() == {**EMPTY, "station": "x" * (LINE_LIMIT + 5)}
+
+
 def test_the_api_refuses_a_bad_record_in_words_before_storage_is_touched(service, video):
     key = upload_key(video.name, ALICE.owner)
     service.store.upload_file(key, video, content_type="video/mp4")

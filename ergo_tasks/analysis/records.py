@@ -39,8 +39,16 @@ SYNC_ROUNDS = 3
 
 
 def record_of(doc: JobStatus) -> TaskRecord:
-    """The job's task record; empty for a job that was given none (or made before records)."""
-    return TaskRecord.model_validate(doc.annotations.get(RECORD) or {})
+    """The job's task record; empty for a job that was given none (or made before records).
+
+    What was stored was checked when it was stored; one that no longer passes (limits changed since) is shown as it
+    is rather than failing every read of the job."""
+    stored = doc.annotations.get(RECORD) or {}
+    try:
+        return TaskRecord.model_validate(stored)
+    except ValidationError:
+        log.warning("record.stored_unreadable", job_id=doc.job_id)
+        return TaskRecord.model_construct(**{name: str(stored.get(name) or "") for name in TaskRecord.model_fields})
 
 
 def record_annotations(record: TaskRecord | None) -> dict:
@@ -81,23 +89,25 @@ def files_record(store: ObjectStore, job_id: str) -> TaskRecord | None:
         return None
 
 
-def sync_record_files(app: TaskApp, job_id: str) -> bool:
-    """Write the completed job's record files again where they do not show its record; whether it wrote them.
+def sync_record_files(app: TaskApp, doc: JobStatus) -> bool:
+    """Write the completed job's record files again where they do not show its record (``doc``: its document as just
+    read); whether it wrote them.
 
     A job not completed yet is left alone (its task writes the files with the record it finds then), and so is one
-    whose result files have expired.  Files that were never noted count as showing an empty record.
+    whose result files have expired.  Files that were never noted count as showing an empty record.  After writing,
+    the document is read again: a record saved meanwhile is written too.
     """
     store, wrote = app.store, False
     for _ in range(SYNC_ROUNDS):
-        doc = app.jobs.read(job_id).doc
         if doc.state != State.SUCCESS or "pkl" not in doc.result_keys:
             return wrote
         record = record_of(doc)
-        if record == (files_record(store, job_id) or TaskRecord()) or not store.exists(doc.result_keys["pkl"]):
+        if record == (files_record(store, doc.job_id) or TaskRecord()) or not store.exists(doc.result_keys["pkl"]):
             return wrote
         _rewrite(store, doc, record)
         wrote = True
-    log.warning("record.still_changing", job_id=job_id)  # the next sync goes on from here
+        doc = app.jobs.read(doc.job_id).doc
+    log.warning("record.still_changing", job_id=doc.job_id)  # the next sync goes on from here
     return wrote
 
 

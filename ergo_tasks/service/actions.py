@@ -214,7 +214,7 @@ class JobService(UploadActions):
     def get_status(self, request: JobRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
         doc = self.dispatching.keep_moving(doc)
-        sync_record_files(self.app, doc.job_id)  # a record edited while the job wrote its files: they follow now
+        sync_record_files(self.app, doc)  # a record edited while the job wrote its files: they follow now
         view = self.views.status(doc)
         if doc.state in CLAIMABLE_STATES and view["status"] == "queued":
             view["queue"] = self.queue_place.of(doc.job_id)
@@ -249,7 +249,7 @@ class JobService(UploadActions):
         report and workbook again from the stored result: nothing is analysed or scored again."""
         self._own_job(request.job_id, caller)
         doc = change_record(self.app.jobs, request.job_id, request.record).doc
-        rewritten = sync_record_files(self.app, doc.job_id)
+        rewritten = sync_record_files(self.app, doc)
         view = self.views.status(doc)
         return {"job_status": view, "files_rewritten": rewritten, "message": _record_saved(view, rewritten)}
 
