@@ -25,11 +25,16 @@ def strip_drawn(page) -> None:
     page.wait_for_selector("#range-strip[data-drawn='8']")
 
 
-def test_a_part_chosen_under_the_strip_by_keyboard_is_analysed_and_said_with_the_results(page, shared_server, clip):
-    url, _ = shared_server
+def choose(page, url: str, video) -> list[dict]:
+    """Open the page and choose ``video``; the start_processing requests it will make."""
     open_page(page, url)
     sent = sent_starts(page)
-    page.set_input_files("#file-input", str(clip))
+    page.set_input_files("#file-input", str(video))
+    return sent
+
+
+def test_a_part_chosen_under_the_strip_by_keyboard_is_analysed_and_said_with_the_results(page, shared_server, clip):
+    sent = choose(page, shared_server[0], clip)
     strip_drawn(page)
     # pictures of the video, not an empty canvas: the synthetic clip's frames differ in colour across the strip
     spread = page.evaluate("""() => { const c = document.querySelector('#range-strip'); const d = c.getContext('2d')
@@ -59,10 +64,7 @@ def test_a_part_chosen_under_the_strip_by_keyboard_is_analysed_and_said_with_the
 
 
 def test_the_whole_video_sends_no_range_and_a_backwards_one_is_refused_before_the_upload(page, shared_server, clip):
-    url, _ = shared_server
-    open_page(page, url)
-    sent = sent_starts(page)
-    page.set_input_files("#file-input", str(clip))
+    sent = choose(page, shared_server[0], clip)
     strip_drawn(page)
     page.fill("#range-start", "3")
     page.fill("#range-end", "2")
@@ -101,9 +103,7 @@ def test_a_video_the_browser_cannot_decode_gets_a_message_and_the_times_can_stil
     url, _ = shared_server
     # MPEG-4 Part 2: the server reads it (PyAV); Chromium's decoders do not
     video = make_video(tmp_path / "old-camera.mp4", frames=40, width=96, height=64, fps=10, codec="mpeg4")
-    open_page(page, url)
-    sent = sent_starts(page)
-    page.set_input_files("#file-input", str(video))
+    sent = choose(page, url, video)
     page.wait_for_selector("#range-strip[data-failed]", state="attached")  # the strip itself stays hidden
     assert "cannot show pictures of this video" in page.inner_text("#range-note")
     assert not page.is_visible("#range-visual") and page.is_visible("#range-start")
