@@ -96,6 +96,8 @@ function showSpan() {
     $("#range-span").style.width = `${(100 * (end - start)) / duration}%`;
     $("#range-start-slider").value = String(start);
     $("#range-end-slider").value = String(end);
+    $("#range-start-slider").setAttribute("aria-valuetext", formatMoment(start));  // read out as a moment, not "1"
+    $("#range-end-slider").setAttribute("aria-valuetext", formatMoment(end));
   }
   const whole = chosen.start_s == null && chosen.end_s == null;
   const of = duration == null ? "" : ` of ${formatTime(duration)}`;

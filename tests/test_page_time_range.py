@@ -50,6 +50,7 @@ def test_a_part_chosen_under_the_strip_by_keyboard_is_analysed_and_said_with_the
     for _ in range(10):
         page.keyboard.press("ArrowLeft")
     assert page.input_value("#range-start") == "1" and page.input_value("#range-end") == "3"
+    assert page.get_attribute("#range-start-slider", "aria-valuetext") == "0:01.0"
     assert page.inner_text("#range-chosen") == "Analysed: 0:01.0 to 0:03.0 of 0:04."
     box, span = page.locator("#range-strip").bounding_box(), page.locator("#range-span").bounding_box()
     assert span["x"] - box["x"] == pytest.approx(box["width"] / 4, abs=2) and span["width"] == pytest.approx(box["width"] / 2, abs=2)
