@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -20,9 +22,10 @@ from ergo_tasks.cli import submit as submit_cli
 from ergo_tasks.service.requests import StartRequest
 from pipeline.analysis import AnalysisOptions, Plan, fingerprint
 from pipeline.presets import get_preset
+from pipeline.results import load_result
 from pipeline.synthetic import make_video
 from pipeline.time_range import RangeOutsideVideo, TimeRange, parse_time, range_words, within
-from tests.helpers import make_app
+from tests.helpers import make_app, storage_env
 
 # 60 frames at 10 fps (6 s), sampled twice a second at `low`: frames 0, 5, 10, ... at 0.0, 0.5, 1.0, ... s
 RANDOM = {"quality": "low", "model": "keypointrcnn", "weights": "random", "chunk_size": 2}
@@ -212,17 +215,20 @@ def test_the_cli_takes_start_and_end_in_seconds_or_m_ss_and_refuses_a_bad_one(ca
     assert "'1:75' is not a time" in capsys.readouterr().err
 
 
-def test_ergo_analyze_runs_the_range_and_says_it(monkeypatch, tmp_path, clip, capsys):
-    asked = {}
+@pytest.mark.slow  # one analysis through `ergo analyze`, in its own process
+def test_ergo_analyze_runs_the_range_and_says_it(local_store, clip, tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "analyze", str(clip), "--quality", "low", "--model", "keypointrcnn",
+                             "--weights", "random", "--out", str(out), "--start", "0:01", "--end", "3.5"],
+                            env=storage_env(local_store), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Part of the video: analysed 1.0 s – 3.5 s of 6.0 s" in result.stdout
+    saved = load_result(out / "result.pkl")
+    assert list(saved.frame_indices) == [10, 15, 20, 25, 30] and saved.time_range.start_s == 1.0
 
-    def follow(video, progress, **options):
-        asked.update(options)
-        return None, None
 
-    monkeypatch.setattr(analyze_cli, "follow", follow)
-    monkeypatch.setattr(analyze_cli, "failure_message", lambda doc: "stopped here")
-    assert main(["analyze", str(clip), "--start", "0:01", "--end", "3.5"]) == 1
-    assert asked["start_s"] == 1.0 and asked["end_s"] == 3.5
+def test_ergo_analyze_refuses_a_backwards_range_before_running(monkeypatch, clip, capsys):
+    monkeypatch.setattr(analyze_cli, "follow", lambda *args, **kwargs: pytest.fail("ran"))
     assert main(["analyze", str(clip), "--start", "4", "--end", "0:02"]) == 2
     assert "must come after its start" in capsys.readouterr().err
 
