@@ -129,7 +129,7 @@ export async function chooseForRange(file) {
   show("#range-visual", false);
   text("#range-note", "Making pictures of the video…");
   showSpan();
-  const duration = await drawStrip(file);
+  const duration = await drawStrip(file).catch(() => null);  // whatever went wrong, the numbers still work
   if (range.file !== file) return;
   range.duration = duration;
   if (duration == null) {
