@@ -22,7 +22,7 @@ export function drawWorker(canvas, video, points, skeleton, frame) {
   const place = { left: (width - w) / 2, top: (height - h) / 2, w, h, unit: skeleton.scale };
   const segments = skeleton.segments.map(([from, to, part]) => [spot(points, from, place), spot(points, to, place), part])
     .filter(([a, b]) => a && b);
-  const thickness = Math.max(3 * ratio, w / 160);
+  const thickness = Math.max(3 * ratio, w / 120);
   pen.lineCap = "round";
   for (const edge of [true, false]) {
     for (const [a, b, part] of segments) {
