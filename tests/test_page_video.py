@@ -46,6 +46,8 @@ def test_the_uploaded_video_plays_with_the_skeleton_and_follows_the_charts_both_
     assert status["video"]["source"] == "original" and "mp4" not in status["artifacts"]
     assert "/uploads/" in page.eval_on_selector("#video", "v => v.currentSrc")
     assert "as uploaded" in page.inner_text("#video-about")
+    listed = next(job for job in api(url, "list_jobs", limit=50)["jobs"] if job["job_id"] == status["job_id"])
+    assert "video" not in listed  # the operator's list signs no links: the video's is in its owner's status only
     assert page.get_attribute("#timeline", "role") == "slider" and page.get_attribute("#timeline", "tabindex") == "0"
 
     # a worst moment seeks the video there, and the cursor and the slider say so
@@ -92,7 +94,35 @@ def test_the_uploaded_video_plays_with_the_skeleton_and_follows_the_charts_both_
     document = json.loads(store.get(f"results/{status['job_id']}/skeleton.json").body)
     assert document == json.loads(json.dumps(skeleton_document(result)))
     assert len(document["frames"]) == len(result.timestamps) and document["scale"] == SCALE
+    assert_points_are_the_workers(document, result)
     shot(page, "2-after-playing")
+
+
+def assert_points_are_the_workers(document: dict, result) -> None:
+    """Each point kept is the worker's, in thousandths of the analysed frame; a point left out was not seen with the
+    pictures' confidence; the neck lies between the shoulders."""
+    from pipeline.evidence import MIN_CONFIDENCE
+    from pipeline.presets import analysis_size
+
+    width, height = analysis_size(result.video.width, result.video.height)
+    names = document["points"]
+    assert names[-1] == "neck" and {"nose", "left_shoulder", "right_hip", "left_ankle"} <= set(names)
+    kept = 0
+    for i, points in enumerate(document["frames"]):
+        if points is None:
+            assert not result.detected[i]
+            continue
+        for k, name in enumerate(names[:-1]):
+            x, y, confidence = result.keypoints[i][result.keypoint_names.index(name)]
+            if points[2 * k] is None:
+                assert not confidence >= MIN_CONFIDENCE  # NaN or too unsure
+                continue
+            kept += 1
+            assert (points[2 * k], points[2 * k + 1]) == (round(SCALE * x / width), round(SCALE * y / height))
+        left, right = (names.index(side) for side in ("left_shoulder", "right_shoulder"))
+        if points[2 * left] is not None and points[2 * right] is not None:
+            assert abs(points[-2] - (points[2 * left] + points[2 * right]) / 2) <= 0.5
+    assert kept > 0
 
 
 def test_a_skeleton_is_drawn_where_its_points_are(page, shared_server, clip):
