@@ -41,8 +41,7 @@ export async function renderResults(status) {
   $("#measurement").replaceChildren(...measurement(status));
   renderPictures($("#pictures"), status.pictures || []);
   renderBands(summary);
-  const frames = await drawTimelines(status);
-  if (frames) await showVideo(status, frames);
+  await showVideo(status, await drawTimelines(status));
 }
 
 function renderVerdict(root, verdict) {

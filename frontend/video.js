@@ -45,11 +45,12 @@ export function stopVideo() {
 }
 
 /** Play the job's video (``status.video``: its source, link and, for the uploaded video, the skeleton's link) beside
- * the charts drawn from ``frames`` (frames.csv's rows); nothing where the job keeps no video. */
+ * the charts drawn from ``frames`` (frames.csv's rows); nothing where the job keeps no video or the charts could
+ * not be drawn (``frames`` null). */
 export async function showVideo(status, frames) {
   stopVideo();
   const source = status.video;
-  if (!source?.url || !frames.length) return;
+  if (!source?.url || !frames?.length) return;
   const video = $("#video"), abort = new AbortController();
   const player = { video, frames, times: frames.map((frame) => frame.time), abort, jobId: status.job_id, source: source.source,
                    skeleton: null, pending: null, target: 0, loaded: false, refreshedAt: 0,
