@@ -118,13 +118,10 @@ def score_level(method: str, score: int) -> int:
 
 class _Layout:
     """The report's pages: fpdf2 with the running footer, and the few ways the report writes (headings kept with
-    what follows them, tables, paragraphs)."""
+    what follows them, tables, paragraphs); the comparison of two jobs (:mod:`.comparison_report`) writes with it too."""
 
-    def __init__(self, result: AnalysisResult):
+    def __init__(self, title: str, footer: str):
         from fpdf import FPDF
-
-        video = result.video.name
-        footer = f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {_date(result.created_at)}"
 
         class Pages(FPDF):
             def footer(self) -> None:
@@ -139,7 +136,7 @@ class _Layout:
         pdf.add_font(FAMILY, "", str(REGULAR))
         pdf.add_font(FAMILY, "B", str(BOLD))
         pdf.set_auto_page_break(True, margin=18)
-        pdf.set_title(f"Ergonomic risk assessment: {video}")
+        pdf.set_title(title)
         pdf.set_text_color(*INK)
         pdf.add_page()
         self.width = pdf.w - pdf.l_margin - pdf.r_margin
@@ -194,7 +191,8 @@ def _date(created_at: str) -> str:
 
 def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[Path, Picture]] = ()) -> Path:
     """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`)."""
-    page = _Layout(result)
+    video = result.video.name
+    page = _Layout(f"Ergonomic risk assessment: {video}", f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {_date(result.created_at)}")
     _first_page(page, result, pictures)
     if not shows_findings(result.summary):  # no finding to show, nothing to sign
         page.pdf.output(str(path))

@@ -6,6 +6,7 @@
                                       owner's tag (:func:`upload_owned_by`)
     checkpoints/<job_id>/             finished chunks of a running analysis
     results/<job_id>/                 the result files of a finished analysis
+    results/comparisons/<before>_<after>/   the comparison of two finished analyses (its PDF, and what it shows)
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def checkpoint_prefix(job_id: str) -> str:
 
 def results_prefix(job_id: str) -> str:
     return f"{RESULTS}{job_id}/"
+
+
+def comparison_prefix(before: str, after: str) -> str:
+    """Where the comparison of two jobs is kept (job ids are ULIDs: never "comparisons")."""
+    return f"{RESULTS}comparisons/{before}_{after}/"
 
 
 def safe_filename(name: str, max_length: int = 80) -> str:
