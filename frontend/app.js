@@ -2,6 +2,7 @@
 // the access token beside them. Each view is its own module; this one starts them and wires them together.
 import * as api from "./api.js";
 import { initAccess, showAccess, tokenFromLink } from "./access.js";
+import { comparisonToShow, initCompare, showComparison } from "./compare.js";
 import { initOperator, refreshJobs } from "./operator.js";
 import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
 import { banner, forgetJob, jobToFollow, operatorOpen, showView, state } from "./state.js";
@@ -13,6 +14,13 @@ function newAnalysis() {
   forgetJob();
   clearUpload();
   showView("upload");
+}
+
+/** What the page opens on without a comparison to show: the job it followed, else an empty upload form. */
+function followOrUpload() {
+  const jobId = jobToFollow();
+  if (jobId) watch(jobId);
+  else showView("upload");
 }
 
 /** A new token may see more: the operator list, and the job followed (an operator may resume it). */
@@ -27,6 +35,7 @@ async function main() {
   initUpload(watch);
   initProgress(newAnalysis);
   initOperator();
+  initCompare(followOrUpload);
   document.querySelectorAll(".new-analysis").forEach((control) => control.addEventListener("click", newAnalysis));
   const refused = api.refusedApi();
   try {
@@ -37,8 +46,9 @@ async function main() {
   }
   if (state.info?.auth_required && !api.getToken()) showAccess(true);
   setUpUpload();
-  const jobId = jobToFollow();
-  if (jobId) watch(jobId);
+  const comparison = comparisonToShow();
+  if (comparison?.length === 0) followOrUpload();
+  else showComparison(comparison);
   document.body.dataset.ready = "true"; // the server has answered and every control is drawn (tests wait for it)
 }
 

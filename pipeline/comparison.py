@@ -22,8 +22,8 @@ from .result_model import Record, ResultDocument, Verdict
 from .summary import PARTLY_ASSESSABLE, shows_findings
 
 METHODS = ("rula", "reba")
-#: What each method's level is called.
-LEVEL_KIND = {"rula": "action level", "reba": "risk level"}
+#: Videos whose lengths differ by more than this share of the longer one: their seconds in a band do not compare.
+LENGTHS_DIFFER = 0.1
 
 
 class TaskRecord(Record):
@@ -150,7 +150,7 @@ def headline_words(headline: Headline, arrow: str = "→") -> str:
     name, to = headline.method.upper(), f" {arrow} "
     (first, first_level), (second, second_level) = _score_words(headline.before), _score_words(headline.after)
     if headline.before is None or headline.after is None:
-        return f"{name} max {first}{to}{second}: no difference is given, a job that is not assessable has no score"
+        return f"{name} max {first}{to}{second}: no difference is given (a job that is not assessable has no score)"
     change = headline.max_difference
     moved = ("" if change is None else ", unchanged" if change == 0
              else f", {abs(change)} {'lower' if change < 0 else 'higher'}")
@@ -191,7 +191,12 @@ def _caveats(before: ResultDocument, after: ResultDocument, first: JobSide, seco
         caveats.append(f"Analysed at different quality presets (before {first.preset}, {first.sample_fps:g} frames a second; "
                        f"after {second.preset}, {second.sample_fps:g}): the more frames a second, the likelier a short peak "
                        "is caught, so compare the highest scores with care.")
+    if abs(first.duration_s - second.duration_s) > LENGTHS_DIFFER * max(first.duration_s, second.duration_s):
+        caveats.append(f"The videos are of different lengths ({first.duration_s:.1f} s before, {second.duration_s:.1f} s after): "
+                       "compare the shares of time in each band, not the seconds.")
     measured = [set(result.inputs.measured) for result in (before, after)]
+    if not (first.assessable and second.assessable):
+        measured = [set(), set()]  # a job with no score has nothing measured to weigh against the other's
     for name, only, other in (("before", measured[0] - measured[1], "after"), ("after", measured[1] - measured[0], "before")):
         if only:
             words = ", ".join(sorted(item.replace("_", " ") for item in only))

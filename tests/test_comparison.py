@@ -1,11 +1,13 @@
 """Before and after (issue 28, item 5): two of one's analyses side by side, from the pure comparison through the
 ``compare_jobs`` action and its PDF to ``ergo compare``.
 
-The two results are real: the demo video analysed twice by BlazePose, the worker lifting 12 kg before and nothing
-after (the task details the video cannot show), and a clip without a person for a job that is not assessable."""
+The results are real: the demo video analysed by BlazePose with the worker lifting 12 kg (a task detail the video
+cannot show), its last six seconds with nothing lifted as the "after", and a clip without a person for a job that is
+not assessable."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -33,17 +35,20 @@ LOADS = (12, 0)
 
 
 def analysed_jobs(folder, owner: str | None = None) -> tuple[LocalStore, dict[str, str]]:
-    """An embedded store under ``folder`` (as `ergo serve` finds it) with the demo video analysed by BlazePose before
-    (12 kg) and after (no load), and a clip without a person: (store, {"before", "after", "nobody": job id})."""
-    from pipeline.demo import make_demo_video
+    """An embedded store under ``folder`` (as `ergo serve` finds it) with two videos analysed by BlazePose: the demo
+    video before the change (12 kg lifted) and its last six seconds after it (nothing lifted), and a clip without a
+    person: (store, {"before", "after", "nobody": job id})."""
+    from pipeline.demo import frames, make_demo_video
     from pipeline.synthetic import make_video
+    from pipeline.video import write_video
 
     store = LocalStore(folder / "store")
     app = make_app(store)
     register(app)
     jobs = {}
+    after = write_video(folder / "line 3 after change.mp4", itertools.islice(frames(10), 80, 140), fps=10)
     for name, video, params in (("before", make_demo_video(folder / "line 3 packing.mp4"), {"load_kg": LOADS[0]}),
-                                ("after", folder / "line 3 packing.mp4", {"load_kg": LOADS[1]}),
+                                ("after", after, {"load_kg": LOADS[1]}),
                                 ("nobody", make_video(folder / "empty bench.mp4", frames=20, width=96, height=64), {})):
         key = upload_key(video.name, owner or OPERATOR)
         store.upload_file(key, video)
@@ -102,6 +107,9 @@ def test_two_real_results_side_by_side_with_levels_and_every_difference(analysed
         assert (row.before_share, row.after_share, row.before_s, row.after_s) == (times[0].share, times[1].share,
                                                                                   times[0].seconds, times[1].seconds)
         assert row.difference_share == pytest.approx(times[1].share - times[0].share, abs=1e-4)
+    assert (f"The videos are of different lengths ({before.video.duration:.1f} s before, {after.video.duration:.1f} s after): "
+            "compare the shares of time in each band, not the seconds.") in comparison.caveats
+    assert any(row.difference_share for row in comparison.bands)  # the after video's postures are not the before's
     partly = [name for name, result in (("before", before), ("after", after)) if result.summary.verdict.status == "partly assessable"]
     assert [caveat for caveat in comparison.caveats if "partly assessable" in caveat] == [
         f"The {name} job is only partly assessable: read its figures with its reasons in mind." for name in partly]
@@ -198,7 +206,7 @@ def test_ergo_compare_prints_the_comparison_in_words_and_saves_the_pdf(analysed_
     expected = compare(*results(store, jobs, "before", "after"))
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"Before: line_3_packing.mp4, job {jobs['before']}")
-    assert lines[1].startswith(f"After: line_3_packing.mp4, job {jobs['after']}")
+    assert lines[1].startswith(f"After: line_3_after_change.mp4, job {jobs['after']}")
     for headline in expected.headlines:
         assert headline.words in lines
     assert f"Task detail changed: Load handled: {LOADS[0]} kg → {LOADS[1]} kg" in lines
