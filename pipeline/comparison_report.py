@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .comparison import BandRow, Comparison, JobSide, Score, headline_words
-from .report import GREY, INK, LEVEL_COLOURS, REFERENCES, VERDICT_COLOURS, _date, _Layout
+from .report import INK, REFERENCES, VERDICT_COLOURS, _date, _Layout
 
 TITLE = "Before and after: ergonomic risk comparison"
 #: How differences read: one rule for the page, the PDF and the command line.
@@ -66,7 +66,7 @@ def _headlines(page: _Layout, comparison: Comparison) -> None:
     the mean), and the difference in words under them."""
     page.heading("Headline scores", keep=70, size=12)
     for headline in comparison.headlines:
-        pdf, gap, height = page.pdf, 6.0, 20.0
+        pdf, gap, height = page.pdf, 6.0, 22.0
         box = (page.width - gap) / 2
         page.room(height + 12)
         top = pdf.get_y() + 1
@@ -79,23 +79,14 @@ def _headlines(page: _Layout, comparison: Comparison) -> None:
 
 def _score_box(page: _Layout, x: float, top: float, width: float, height: float, method: str, name: str,
                score: Score | None) -> None:
-    pdf = page.pdf
     level = score.level if score else None
-    with pdf.local_context(fill_color=LEVEL_COLOURS[method][level] if level is not None else GREY):
-        pdf.rect(x, top, 4, height, style="F")
-    with pdf.local_context(draw_color=GREY):
-        pdf.rect(x, top, width, height)
-    pdf.set_xy(x + 7, top + 1.5)
-    page.font(9, bold=True)
-    pdf.cell(width - 9, 5, f"{method.upper()} {name.lower()}: highest score")
-    pdf.set_xy(x + 7, top + 7)
-    page.font(18, bold=True)
-    pdf.cell(14, 9, "–" if score is None or score.max is None else str(score.max))
+    page.level_box(x, top, (width, height), method, level, f"{method.upper()} {name.lower()}: highest score",
+                   "–" if score is None or score.max is None else str(score.max))
     page.font(9)
     words = ("not assessable: no score" if score is None else "not scored" if level is None
              else f"{'action' if method == 'rula' else 'risk'} level {level}: {score.level_label}")
     mean = "" if score is None or score.mean is None else f"; mean {score.mean:.1f}"
-    pdf.multi_cell(width - 23, 4.5, words + mean)
+    page.pdf.multi_cell(width - 23, 4.5, words + mean)
     page.font()
 
 

@@ -162,6 +162,22 @@ class _Layout:
         self.pdf.multi_cell(self.width, height, words, new_x="LMARGIN", new_y="NEXT")
         self.font()
 
+    def level_box(self, x: float, top: float, size: tuple[float, float], method: str, level: int | None, title: str,
+                  score: str) -> None:
+        """A headline score: a box (``size``: width, height) with a bar down its left side in the level's colour (grey
+        without one), ``title`` at its top and ``score`` large under it; the words beside the score follow it."""
+        pdf, (width, height) = self.pdf, size
+        with pdf.local_context(fill_color=LEVEL_COLOURS[method][level] if level is not None else GREY):
+            pdf.rect(x, top, 4, height, style="F")
+        with pdf.local_context(draw_color=GREY):
+            pdf.rect(x, top, width, height)
+        pdf.set_xy(x + 7, top + 2)
+        self.font(10, bold=True)
+        pdf.cell(width - 9, 5, title)
+        pdf.set_xy(x + 7, top + 7)
+        self.font(20, bold=True)
+        pdf.cell(14, 10, score)
+
     def lines_needed(self, words: str, width: float, height: float) -> float:
         return height * len(self.pdf.multi_cell(width, height, words, dry_run=True, output="LINES"))
 
@@ -301,17 +317,9 @@ def _headline(page: _Layout, summary: Summary) -> None:
         block: MethodSummary = getattr(summary, method)
         x, highest = pdf.l_margin + column * (box + gap), block.max
         level = None if highest is None else score_level(method, highest)
-        with pdf.local_context(fill_color=LEVEL_COLOURS[method][level] if level is not None else GREY):
-            pdf.rect(x, top, 4, height, style="F")
-        with pdf.local_context(draw_color=GREY):
-            pdf.rect(x, top, box, height)
-        pdf.set_xy(x + 7, top + 2)
-        page.font(10, bold=True)
-        pdf.cell(box - 9, 5, f"{method.upper()}: highest score")
-        pdf.set_xy(x + 7, top + 7)
-        page.font(20, bold=True)
         ceiling = block.ranged_max if highest is None else None  # only ranges: the most they reach
-        pdf.cell(14, 10, str(highest) if highest is not None else "–" if ceiling is None else f"≤{ceiling}")
+        page.level_box(x, top, (box, height), method, level, f"{method.upper()}: highest score",
+                       str(highest) if highest is not None else "–" if ceiling is None else f"≤{ceiling}")
         kind = "action" if method == "rula" else "risk"
         page.font(10)
         pdf.multi_cell(box - 23, 5, f"{kind} level {level}: {level_labels(method)[level]}" if level is not None else "not scored"
