@@ -214,3 +214,20 @@ def test_ergo_compare_prints_the_comparison_in_words_and_saves_the_pdf(analysed_
     unfinished = subprocess.run([sys.executable, "-m", "ergo_tasks.cli", "compare", jobs["before"], "01ZZZZZZZZZZZZZZZZZZZZZZZZ"],
                                 env=storage_env(store), capture_output=True, text=True, timeout=120)
     assert unfinished.returncode == 2 and "There is no job with id 01ZZZZZZZZZZZZZZZZZZZZZZZZ" in unfinished.stderr
+
+
+def test_purging_a_job_deletes_its_comparisons_and_no_other(pose_models, tmp_path):
+    from ergo_tasks.analysis.retention import purge_job
+
+    store, jobs = analysed_jobs(tmp_path, owner=ALICE.owner)
+    app = make_app(store, eager=False)
+    register(app)
+    service = build_service(app, ServiceSettings(dispatch_mode="worker"))
+    pairs = [("before", "after"), ("after", "nobody"), ("before", "nobody")]
+    for first, second in pairs:
+        assert service.handle("compare_jobs", {"before": jobs[first], "after": jobs[second]}, ALICE)["status"] == "success"
+    assert purge_job(app, jobs["nobody"])
+    kept = {pair: store.exists(comparison_pdf_key(jobs[pair[0]], jobs[pair[1]])) for pair in pairs}
+    assert kept == {("before", "after"): True, ("after", "nobody"): False, ("before", "nobody"): False}
+    assert [info.key for info in store.list("results/comparisons/")] == [
+        f"results/comparisons/{jobs['before']}_{jobs['after']}/{name}" for name in ("comparison.json", "comparison.pdf")]

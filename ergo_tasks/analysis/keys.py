@@ -20,6 +20,7 @@ import uuid
 UPLOADS = "uploads/"
 RESULTS = "results/"
 CHECKPOINTS = "checkpoints/"
+COMPARISONS = f"{RESULTS}comparisons/"
 #: The owner of what an operator starts (the CLI, the RunPod console, a server without tokens).
 OPERATOR = "operator"
 
@@ -34,7 +35,12 @@ def results_prefix(job_id: str) -> str:
 
 def comparison_prefix(before: str, after: str) -> str:
     """Where the comparison of two jobs is kept (job ids are ULIDs: never "comparisons")."""
-    return f"{RESULTS}comparisons/{before}_{after}/"
+    return f"{COMPARISONS}{before}_{after}/"
+
+
+def compared_jobs(key: str) -> list[str]:
+    """The two jobs a key under :data:`COMPARISONS` compares."""
+    return key[len(COMPARISONS):].split("/", 1)[0].split("_")
 
 
 def safe_filename(name: str, max_length: int = 80) -> str:
