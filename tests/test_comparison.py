@@ -190,7 +190,7 @@ def test_compare_jobs_refuses_another_clients_job_as_get_status_does_an_unfinish
     assert service.handle("get_status", {"job_id": jobs["bobs"]}, BOB)["status"] == "success"  # it exists: Bob's own
     queued = service.handle("compare_jobs", {"before": jobs["queued"], "after": jobs["after"]}, ALICE)
     assert queued["code"] == "not_ready"
-    assert queued["error"] == f"Job {jobs['queued']} has not finished (it is queued): compare it once it has completed."
+    assert queued["error"] == f"Job {jobs['queued']} has not completed (its status: queued): only a completed analysis can be compared."
     same = service.handle("compare_jobs", {"before": jobs["after"], "after": jobs["after"]}, ALICE)
     assert same["code"] == "invalid_input" and "two different analyses" in same["error"]
     assert service.handle("compare_jobs", {"before": jobs["before"]}, ALICE)["code"] == "invalid_input"

@@ -47,8 +47,8 @@ def comparison_pdf_key(before: str, after: str) -> str:
 def result_of(doc: JobStatus) -> ResultDocument:
     """A job's result as its status holds it; a job that has none to compare is refused in words."""
     if doc.state != State.SUCCESS:
-        raise ServiceError(f"Job {doc.job_id} has not finished (it is {PUBLIC_STATUS[doc.state]}): compare it once it has "
-                           "completed.", code="not_ready")
+        raise ServiceError(f"Job {doc.job_id} has not completed (its status: {PUBLIC_STATUS[doc.state]}): only a completed analysis can be "
+                           "compared.", code="not_ready")
     if not isinstance(doc.result, dict) or doc.result.get("format") != RESULT_FORMAT:
         raise ServiceError(f"Job {doc.job_id} has no analysis result to compare.", code="not_ready")
     return read_document(doc.result)
