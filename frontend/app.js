@@ -6,6 +6,7 @@ import { comparisonToShow, initCompare, showComparison } from "./compare.js";
 import { initOperator, refreshJobs } from "./operator.js";
 import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
 import { banner, forgetJob, jobToFollow, operatorOpen, showView, state } from "./state.js";
+import { initTimeRange } from "./time-range.js";
 import { clearUpload, initUpload, setUpUpload } from "./upload.js";
 
 /** Back to an empty upload form: the job followed is forgotten (it goes on; the operator list still shows it). */
@@ -33,6 +34,7 @@ async function main() {
   tokenFromLink();
   initAccess(tokenSaved);
   initUpload(watch);
+  initTimeRange();
   initProgress(newAnalysis);
   initOperator();
   initCompare(followOrUpload);
