@@ -67,7 +67,8 @@ function jobCard(title, side) {
   const record = RECORD.filter((name) => side.record[name]).map((name) => row(name[0].toUpperCase() + name.slice(1), side.record[name]));
   return h("article", { class: "compare-job", "data-side": title.toLowerCase() }, h("h3", {}, title),
     h("table", {}, h("tbody", {}, row("Video", side.video), row("Job", side.job_id || "–"), row("Analysed", analysedAt(side.analysed_at)),
-      record, row("Quality", `${side.preset} (${side.sample_fps} frames a second), ${side.duration_s.toFixed(1)} s of video`))),
+      record, row("Quality", `${side.preset} (${side.sample_fps} frames a second)`),
+      row("Part analysed", side.span || `all ${side.duration_s.toFixed(1)} s of the video`))),
     h("div", { class: "verdict", "data-status": side.verdict.status }, h("h4", {}, `Verdict: ${side.verdict.status}`),
       side.verdict.reasons.length ? h("ul", {}, side.verdict.reasons.map((reason) => h("li", {}, reason))) : null));
 }

@@ -22,7 +22,7 @@ from .result_model import Record, ResultDocument, Verdict
 from .summary import PARTLY_ASSESSABLE, shows_findings
 
 METHODS = ("rula", "reba")
-#: Videos whose lengths differ by more than this share of the longer one: their seconds in a band do not compare.
+#: Parts analysed whose lengths differ by more than this share of the longer one: their seconds in a band do not compare.
 LENGTHS_DIFFER = 0.1
 
 
@@ -44,7 +44,9 @@ class JobSide(Record):
     analysed_at: str = Field(description="ISO-8601 UTC, the result's")
     preset: str
     sample_fps: float
-    duration_s: float
+    duration_s: float = Field(description="the video's length, seconds")
+    analysed_s: float = Field(description="the length of the part analysed: the time range's, or the whole video's")
+    span: str | None = Field(description='"analysed 12.0 s – 47.5 s of 2 min 10 s"; None when all of the video was')
     record: TaskRecord
     verdict: Verdict
     assessable: bool = Field(description="whether its figures may be shown (not when it is not assessable)")
@@ -110,8 +112,11 @@ def compare(before: ResultDocument, after: ResultDocument, before_record: TaskRe
 
 
 def _side(result: ResultDocument, record: TaskRecord) -> JobSide:
+    span = result.time_range
     return JobSide(job_id=result.job_id, video=result.video.name, analysed_at=result.created_at, preset=result.preset.name,
-                   sample_fps=result.preset.sample_fps, duration_s=result.video.duration, record=record,
+                   sample_fps=result.preset.sample_fps, duration_s=result.video.duration,
+                   analysed_s=round(span.end_s - span.start_s, 3) if span else result.video.duration,
+                   span=result.analysed_span(), record=record,
                    verdict=result.summary.verdict, assessable=shows_findings(result.summary))
 
 
@@ -191,9 +196,9 @@ def _caveats(before: ResultDocument, after: ResultDocument, first: JobSide, seco
         caveats.append(f"Analysed at different quality presets (before {first.preset}, {first.sample_fps:g} frames a second; "
                        f"after {second.preset}, {second.sample_fps:g}): the more frames a second, the likelier a short peak "
                        "is caught, so compare the highest scores with care.")
-    if abs(first.duration_s - second.duration_s) > LENGTHS_DIFFER * max(first.duration_s, second.duration_s):
-        caveats.append(f"The videos are of different lengths ({first.duration_s:.1f} s before, {second.duration_s:.1f} s after): "
-                       "compare the shares of time in each band, not the seconds.")
+    if abs(first.analysed_s - second.analysed_s) > LENGTHS_DIFFER * max(first.analysed_s, second.analysed_s):
+        caveats.append(f"The parts analysed are of different lengths ({first.analysed_s:.1f} s before, {second.analysed_s:.1f} s "
+                       "after): compare the shares of time in each band, not the seconds.")
     measured = [set(result.inputs.measured) for result in (before, after)]
     if not (first.assessable and second.assessable):
         measured = [set(), set()]  # a job with no score has nothing measured to weigh against the other's

@@ -53,7 +53,8 @@ def _jobs(page: _Layout, before: JobSide, after: JobSide) -> None:
                         ("Analysed", lambda s: _date(s.analysed_at)), ("Station", lambda s: s.record.station),
                         ("Task", lambda s: s.record.task), ("Department", lambda s: s.record.department),
                         ("Assessor", lambda s: s.record.assessor), ("Notes", lambda s: s.record.notes),
-                        ("Quality preset", lambda s: f"{s.preset} ({s.sample_fps:g} frames a second), {s.duration_s:.1f} s of video"),
+                        ("Quality preset", lambda s: f"{s.preset} ({s.sample_fps:g} frames a second)"),
+                        ("Part analysed", lambda s: s.span or f"all {s.duration_s:.1f} s of the video"),
                         ("Verdict", lambda s: s.verdict.status)):
         values = [read(before), read(after)]
         if any(values) or label in ("Station", "Task"):  # station and task always: an empty one is worth seeing

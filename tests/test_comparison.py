@@ -24,7 +24,7 @@ from ergo_tasks.states import State
 from pipeline.comparison import compare, headline_words
 from pipeline.ergonomics import level_labels
 from pipeline.report import score_level
-from pipeline.result_model import read_document
+from pipeline.result_model import TimeRangeRecord, read_document
 from statestore.local import LocalStore
 from tests.helpers import make_app, storage_env
 
@@ -107,8 +107,8 @@ def test_two_real_results_side_by_side_with_levels_and_every_difference(analysed
         assert (row.before_share, row.after_share, row.before_s, row.after_s) == (times[0].share, times[1].share,
                                                                                   times[0].seconds, times[1].seconds)
         assert row.difference_share == pytest.approx(times[1].share - times[0].share, abs=1e-4)
-    assert (f"The videos are of different lengths ({before.video.duration:.1f} s before, {after.video.duration:.1f} s after): "
-            "compare the shares of time in each band, not the seconds.") in comparison.caveats
+    assert (f"The parts analysed are of different lengths ({before.video.duration:.1f} s before, {after.video.duration:.1f} s "
+            "after): compare the shares of time in each band, not the seconds.") in comparison.caveats
     assert any(row.difference_share for row in comparison.bands)  # the after video's postures are not the before's
     partly = [name for name, result in (("before", before), ("after", after)) if result.summary.verdict.status == "partly assessable"]
     assert [caveat for caveat in comparison.caveats if "partly assessable" in caveat] == [
@@ -137,6 +137,11 @@ def test_another_preset_and_an_input_measured_in_one_only_are_said_as_caveats(an
     finer = after.model_copy(update={"preset": after.preset.model_copy(update={"name": "medium", "sample_fps": 5.0}),
                                      "inputs": after.inputs.model_copy(update={"measured": after.inputs.measured[1:]})})
     caveats = " ".join(compare(before, finer).caveats)
+    # a time range (issue 28, item 4) is the length that counts, and is named
+    cycle = before.model_copy(update={"time_range": TimeRangeRecord(start_s=2.0, end_s=9.0)})
+    ranged = compare(before, cycle)
+    assert (ranged.after.analysed_s, ranged.after.span) == (7.0, cycle.analysed_span()) and ranged.before.span is None
+    assert f"different lengths ({before.video.duration:.1f} s before, 7.0 s after)" in " ".join(ranged.caveats)
     assert f"different quality presets (before low, {before.preset.sample_fps:g} frames a second; after medium, 5)" in caveats
     assert f"Measured from the video in the before job only, assumed from the task details in the after job: " \
            f"{measured.replace('_', ' ')}." in caveats
