@@ -8,10 +8,12 @@ import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
 import { banner, forgetJob, jobToFollow, operatorOpen, showView, state } from "./state.js";
 import { initTimeRange } from "./time-range.js";
 import { clearUpload, initUpload, setUpUpload } from "./upload.js";
+import { stopVideo } from "./video.js";
 
 /** Back to an empty upload form: the job followed is forgotten (it goes on; the operator list still shows it). */
 function newAnalysis() {
   stopWatching();
+  stopVideo();
   forgetJob();
   clearUpload();
   showView("upload");
