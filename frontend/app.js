@@ -2,6 +2,7 @@
 // the access token beside them. Each view is its own module; this one starts them and wires them together.
 import * as api from "./api.js";
 import { initAccess, showAccess, tokenFromLink } from "./access.js";
+import { comparisonToShow, initCompare, showComparison } from "./compare.js";
 import { initOperator, refreshJobs } from "./operator.js";
 import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
 import { banner, forgetJob, jobToFollow, operatorOpen, showView, state } from "./state.js";
@@ -18,6 +19,13 @@ function newAnalysis() {
   showView("upload");
 }
 
+/** What the page opens on without a comparison to show: the job it followed, else an empty upload form. */
+function followOrUpload() {
+  const jobId = jobToFollow();
+  if (jobId) watch(jobId);
+  else showView("upload");
+}
+
 /** A new token may see more: the operator list, and the job followed (an operator may resume it). */
 function tokenSaved() {
   if (operatorOpen()) refreshJobs();
@@ -31,6 +39,7 @@ async function main() {
   initTimeRange();
   initProgress(newAnalysis);
   initOperator();
+  initCompare(followOrUpload);
   document.querySelectorAll(".new-analysis").forEach((control) => control.addEventListener("click", newAnalysis));
   const refused = api.refusedApi();
   try {
@@ -41,8 +50,9 @@ async function main() {
   }
   if (state.info?.auth_required && !api.getToken()) showAccess(true);
   setUpUpload();
-  const jobId = jobToFollow();
-  if (jobId) watch(jobId);
+  const comparison = comparisonToShow();
+  if (comparison?.length === 0) followOrUpload();
+  else showComparison(comparison);
   document.body.dataset.ready = "true"; // the server has answered and every control is drawn (tests wait for it)
 }
 

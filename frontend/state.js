@@ -16,6 +16,7 @@ const VIEWS = {
   job: ["#progress-section", "#job-progress"],
   failed: ["#failure-section"],
   results: ["#results-section"],
+  compare: ["#compare-section"],
 };
 const PARTS = [...new Set(Object.values(VIEWS).flat())];
 

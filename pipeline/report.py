@@ -120,13 +120,10 @@ def score_level(method: str, score: int) -> int:
 
 class _Layout:
     """The report's pages: fpdf2 with the running footer, and the few ways the report writes (headings kept with
-    what follows them, tables, paragraphs)."""
+    what follows them, tables, paragraphs); the comparison of two jobs (:mod:`.comparison_report`) writes with it too."""
 
-    def __init__(self, result: AnalysisResult):
+    def __init__(self, title: str, footer: str):
         from fpdf import FPDF
-
-        video = result.video.name
-        footer = f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {_date(result.created_at)}"
 
         class Pages(FPDF):
             def footer(self) -> None:
@@ -141,7 +138,7 @@ class _Layout:
         pdf.add_font(FAMILY, "", str(REGULAR))
         pdf.add_font(FAMILY, "B", str(BOLD))
         pdf.set_auto_page_break(True, margin=18)
-        pdf.set_title(f"Ergonomic risk assessment: {video}")
+        pdf.set_title(title)
         pdf.set_text_color(*INK)
         pdf.add_page()
         self.width = pdf.w - pdf.l_margin - pdf.r_margin
@@ -166,6 +163,22 @@ class _Layout:
         self.font(size)
         self.pdf.multi_cell(self.width, height, words, new_x="LMARGIN", new_y="NEXT")
         self.font()
+
+    def level_box(self, x: float, top: float, size: tuple[float, float], method: str, level: int | None, title: str,
+                  score: str) -> None:
+        """A headline score: a box (``size``: width, height) with a bar down its left side in the level's colour (grey
+        without one), ``title`` at its top and ``score`` large under it; the words beside the score follow it."""
+        pdf, (width, height) = self.pdf, size
+        with pdf.local_context(fill_color=LEVEL_COLOURS[method][level] if level is not None else GREY):
+            pdf.rect(x, top, 4, height, style="F")
+        with pdf.local_context(draw_color=GREY):
+            pdf.rect(x, top, width, height)
+        pdf.set_xy(x + 7, top + 2)
+        self.font(10, bold=True)
+        pdf.cell(width - 9, 5, title)
+        pdf.set_xy(x + 7, top + 7)
+        self.font(20, bold=True)
+        pdf.cell(14, 10, score)
 
     def lines_needed(self, words: str, width: float, height: float) -> float:
         return height * len(self.pdf.multi_cell(width, height, words, dry_run=True, output="LINES"))
@@ -198,7 +211,8 @@ def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[
                  record: TaskRecord | None = None) -> Path:
     """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`);
     ``record``: the job's station, task, assessor and notes, on the first page beside the job."""
-    page = _Layout(result)
+    video = result.video.name
+    page = _Layout(f"Ergonomic risk assessment: {video}", f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {_date(result.created_at)}")
     _first_page(page, result, pictures, record or TaskRecord())
     if not shows_findings(result.summary):  # no finding to show, nothing to sign
         page.pdf.output(str(path))
@@ -312,17 +326,9 @@ def _headline(page: _Layout, summary: Summary) -> None:
         block: MethodSummary = getattr(summary, method)
         x, highest = pdf.l_margin + column * (box + gap), block.max
         level = None if highest is None else score_level(method, highest)
-        with pdf.local_context(fill_color=LEVEL_COLOURS[method][level] if level is not None else GREY):
-            pdf.rect(x, top, 4, height, style="F")
-        with pdf.local_context(draw_color=GREY):
-            pdf.rect(x, top, box, height)
-        pdf.set_xy(x + 7, top + 2)
-        page.font(10, bold=True)
-        pdf.cell(box - 9, 5, f"{method.upper()}: highest score")
-        pdf.set_xy(x + 7, top + 7)
-        page.font(20, bold=True)
         ceiling = block.ranged_max if highest is None else None  # only ranges: the most they reach
-        pdf.cell(14, 10, str(highest) if highest is not None else "–" if ceiling is None else f"≤{ceiling}")
+        page.level_box(x, top, (box, height), method, level, f"{method.upper()}: highest score",
+                       str(highest) if highest is not None else "–" if ceiling is None else f"≤{ceiling}")
         kind = "action" if method == "rula" else "risk"
         page.font(10)
         pdf.multi_cell(box - 23, 5, f"{kind} level {level}: {level_labels(method)[level]}" if level is not None else "not scored"

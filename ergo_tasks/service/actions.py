@@ -43,6 +43,7 @@ from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
 from ..states import CLAIMABLE_STATES, State
 from ..status import JobStatus
 from ..timeutil import isoformat
+from .comparing import Comparisons
 from .dispatching import DispatchBook, QueuePlace
 from .errors import ServiceError, error_reply
 from .executors import Dispatcher, make_dispatcher
@@ -50,6 +51,7 @@ from .progress import ProgressRelay
 from .requests import (
     ActionRequest,
     Caller,
+    CompareRequest,
     DownloadRequest,
     EmptyRequest,
     JobRequest,
@@ -92,6 +94,7 @@ ACTIONS: dict[str, Action] = {
     "start_processing": Action(StartRequest, "user", "Start the analysis of an uploaded video"),
     "get_status": Action(JobRequest, "user", "A job's status, progress and, when completed, results"),
     "generate_download_url": Action(DownloadRequest, "user", "A signed URL for one result file"),
+    "compare_jobs": Action(CompareRequest, "user", "Two of your completed jobs side by side (before and after), with a PDF"),
     "health": Action(EmptyRequest, "user", "Storage and dispatch health"),
     "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
     "cancel_job": Action(JobRequest, "user", "Cancel a job (your own; an operator's, any)"),
@@ -143,6 +146,7 @@ class JobService(UploadActions):
         self.dispatching = DispatchBook(app, settings, dispatcher)
         self.queue_place = QueuePlace(app)
         self.views = JobViews(app, settings)
+        self.comparisons = Comparisons(self.store, self.views, settings)
 
     # -- entry points ---------------------------------------------------------------------
     def handle_event(self, event: Any, on_progress: Callable[[dict], None] | None = None) -> dict:
@@ -230,6 +234,10 @@ class JobService(UploadActions):
         if not self.store.exists(doc.result_keys[request.artifact]):
             raise ServiceError(EXPIRED.format(job_id=doc.job_id), code="results_expired")
         return {"download_url": self.views.download_url(doc, request.artifact), "expires_in": self.settings.download_url_expiry_s}
+
+    def compare_jobs(self, request: CompareRequest, caller: Caller) -> dict:
+        """Before and after: another client's job is refused as get_status refuses it, an unfinished one in words."""
+        return self.comparisons.answer(self._own_job(request.before, caller), self._own_job(request.after, caller))
 
     def list_jobs(self, request: ListRequest, caller: Caller) -> dict:
         page = list(itertools.islice(self.app.jobs.recent(state=request.state, before=request.cursor), request.limit + 1))

@@ -96,6 +96,13 @@ class RecordRequest(JobRequest):
     record: TaskRecord
 
 
+class CompareRequest(ActionRequest):
+    """Two of the caller's completed jobs: the one before a change, and the one after it."""
+
+    before: str = Field(min_length=1, max_length=64)
+    after: str = Field(min_length=1, max_length=64)
+
+
 class DownloadRequest(JobRequest):
     artifact: Artifact = "pkl"
 
