@@ -20,20 +20,11 @@ from .ergonomics import level_labels
 from .report import input_words, score_level  # the task details in the report's words: one wording for both
 from .result_model import Record, ResultDocument, Verdict
 from .summary import PARTLY_ASSESSABLE, shows_findings
+from .task_record import TaskRecord
 
 METHODS = ("rula", "reba")
 #: Parts analysed whose lengths differ by more than this share of the longer one: their seconds in a band do not compare.
 LENGTHS_DIFFER = 0.1
-
-
-class TaskRecord(Record):
-    """Where and what the job assessed (issue 28, item 2), as words; empty where the job has none."""
-
-    station: str = ""
-    task: str = ""
-    department: str = ""
-    assessor: str = ""
-    notes: str = ""
 
 
 class JobSide(Record):

@@ -146,7 +146,7 @@ class JobService(UploadActions):
         self.dispatching = DispatchBook(app, settings, dispatcher)
         self.queue_place = QueuePlace(app)
         self.views = JobViews(app, settings)
-        self.comparisons = Comparisons(self.store, self.views, settings)
+        self.comparisons = Comparisons(self.store, settings)
 
     # -- entry points ---------------------------------------------------------------------
     def handle_event(self, event: Any, on_progress: Callable[[dict], None] | None = None) -> dict:

@@ -15,29 +15,23 @@ import json
 import tempfile
 from pathlib import Path
 
-from pipeline.comparison import Comparison, TaskRecord, compare
+from pipeline.comparison import Comparison, compare
 from pipeline.comparison_report import write_comparison_report
 from pipeline.result_model import RESULT_FORMAT, ResultDocument, read_document
 from statestore import ObjectNotFound, ObjectStore
 
 from ..analysis.keys import comparison_prefix
+from ..analysis.records import record_of
 from ..states import State
 from ..status import JobStatus
 from .errors import ServiceError
 from .settings import ServiceSettings
-from .views import PUBLIC_STATUS, JobViews
+from .views import PUBLIC_STATUS
 
 PDF_NAME = "comparison.pdf"
 SHOWN_NAME = "comparison.json"
 #: Raised whenever the PDF's drawing changes, so that a stored PDF is drawn again.
 PDF_VERSION = 1
-
-
-def task_record(view: dict) -> TaskRecord:
-    """The job's task record as its view gives it (``record``: issue 28, item 2), empty words where it has none: the
-    one place the comparison reads it."""
-    record = view.get("record") or {}
-    return TaskRecord(**{name: str(record.get(name) or "") for name in TaskRecord.model_fields})
 
 
 def comparison_pdf_key(before: str, after: str) -> str:
@@ -57,15 +51,14 @@ def result_of(doc: JobStatus) -> ResultDocument:
 class Comparisons:
     """Compares two jobs and keeps the comparison's PDF, signing links to it with the service's expiry."""
 
-    def __init__(self, store: ObjectStore, views: JobViews, settings: ServiceSettings):
-        self.store, self.views, self.settings = store, views, settings
+    def __init__(self, store: ObjectStore, settings: ServiceSettings):
+        self.store, self.settings = store, settings
 
     def answer(self, before: JobStatus, after: JobStatus) -> dict:
         """``compare_jobs``'s answer: the comparison as JSON, and a link to its PDF."""
         if before.job_id == after.job_id:
             raise ServiceError("Choose two different analyses to compare (before and after).")
-        comparison = compare(result_of(before), result_of(after), task_record(self.views.job(before, with_urls=False)),
-                             task_record(self.views.job(after, with_urls=False)))
+        comparison = compare(result_of(before), result_of(after), record_of(before), record_of(after))
         key = self.stored_pdf(comparison, before.job_id, after.job_id)
         filename = f"comparison-{before.job_id[:8].lower()}-{after.job_id[:8].lower()}.pdf"
         return {"comparison": comparison.model_dump(mode="json"),
