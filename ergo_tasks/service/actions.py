@@ -44,6 +44,7 @@ from ..timeutil import isoformat
 from .dispatching import DispatchBook, QueuePlace
 from .errors import ServiceError, error_reply
 from .executors import Dispatcher, make_dispatcher
+from .history import own_jobs
 from .progress import ProgressRelay
 from .requests import (
     ActionRequest,
@@ -52,6 +53,7 @@ from .requests import (
     EmptyRequest,
     JobRequest,
     ListRequest,
+    MyJobsRequest,
     PurgeRequest,
     SignPartsRequest,
     SizedUploadRequest,
@@ -91,6 +93,7 @@ ACTIONS: dict[str, Action] = {
     "generate_download_url": Action(DownloadRequest, "user", "A signed URL for one result file"),
     "health": Action(EmptyRequest, "user", "Storage and dispatch health"),
     "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
+    "list_my_jobs": Action(MyJobsRequest, "user", "Your own jobs, newest first, with their task record, verdict and scores"),
     "cancel_job": Action(JobRequest, "user", "Cancel a job (your own; an operator's, any)"),
     "resume_job": Action(JobRequest, "operator", "Resume a failed or cancelled job from its checkpoint (operator)"),
     "purge_jobs": Action(PurgeRequest, "operator", "Delete old finished jobs, their files and the videos no job needs (operator)"),
@@ -227,6 +230,10 @@ class JobService(UploadActions):
         jobs = [{**self.views.job(doc, with_urls=False), **operator_fields(doc, self.app.queue.statuses(doc.waiting_for))}
                 for doc in page[:request.limit]]
         return {"jobs": jobs, "next_cursor": jobs[-1]["job_id"] if more else None}
+
+    def list_my_jobs(self, request: MyJobsRequest, caller: Caller) -> dict:
+        """The caller's own jobs only, whoever calls (an operator too: the operator's list is ``list_jobs``)."""
+        return own_jobs(self.app.jobs.recent(before=request.cursor), caller.owner, request)
 
     def cancel_job(self, request: JobRequest, caller: Caller) -> dict:
         self._own_job(request.job_id, caller)
