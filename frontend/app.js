@@ -2,23 +2,32 @@
 // the access token beside them. Each view is its own module; this one starts them and wires them together.
 import * as api from "./api.js";
 import { initAccess, showAccess, tokenFromLink } from "./access.js";
+import { historyOpen, initHistory, openHistory, refreshHistory } from "./history.js";
 import { initOperator, refreshJobs } from "./operator.js";
 import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
-import { banner, forgetJob, jobToFollow, operatorOpen, showView, state } from "./state.js";
+import { addressView, banner, jobToFollow, operatorOpen, rememberView, returningUser, showView, state } from "./state.js";
 import { clearUpload, initUpload, setUpUpload } from "./upload.js";
 
-/** Back to an empty upload form: the job followed is forgotten (it goes on; the operator list still shows it). */
+/** Back to an empty upload form: the job followed goes on (My analyses and the operator list still show it). */
 function newAnalysis() {
   stopWatching();
-  forgetJob();
+  rememberView("upload");
   clearUpload();
   showView("upload");
 }
 
-/** A new token may see more: the operator list, and the job followed (an operator may resume it). */
+/** A new token may see more: the operator list, the job followed (an operator may resume it), another's analyses. */
 function tokenSaved() {
   if (operatorOpen()) refreshJobs();
+  if (historyOpen()) refreshHistory();
   pollNow();
+}
+
+/** The first view: the job or the view the address names, else "My analyses" for a returning user, else the form. */
+function firstView() {
+  const jobId = jobToFollow();
+  if (jobId) watch(jobId);
+  else if (addressView() === "history" || (!addressView() && returningUser())) openHistory();
 }
 
 async function main() {
@@ -27,6 +36,7 @@ async function main() {
   initUpload(watch);
   initProgress(newAnalysis);
   initOperator();
+  initHistory();
   document.querySelectorAll(".new-analysis").forEach((control) => control.addEventListener("click", newAnalysis));
   const refused = api.refusedApi();
   try {
@@ -37,8 +47,7 @@ async function main() {
   }
   if (state.info?.auth_required && !api.getToken()) showAccess(true);
   setUpUpload();
-  const jobId = jobToFollow();
-  if (jobId) watch(jobId);
+  firstView();
   document.body.dataset.ready = "true"; // the server has answered and every control is drawn (tests wait for it)
 }
 

@@ -1,5 +1,5 @@
-// What the views share, and the router: which step of a job's way the page shows, and which job the address names
-// (so that a reload, or the same page opened later, follows the job again).
+// What the views share, and the router: which step of a job's way the page shows, and which job or view the address
+// names (so that a reload opens it again; the same page opened later by a returning user opens "My analyses").
 import { $, show, text } from "./dom.js";
 
 const JOB_KEY = "ergo.job";
@@ -16,6 +16,7 @@ const VIEWS = {
   job: ["#progress-section", "#job-progress"],
   failed: ["#failure-section"],
   results: ["#results-section"],
+  history: ["#history-section"],
 };
 const PARTS = [...new Set(Object.values(VIEWS).flat())];
 
@@ -24,21 +25,30 @@ export function showView(name) {
   for (const selector of PARTS) show(selector, shown.has(selector));
 }
 
-/** The job named by the address (?job=), else the one this browser followed last. */
-export const jobToFollow = () => new URLSearchParams(location.search).get("job") || localStorage.getItem(JOB_KEY);
+/** The job named by the address (?job=): a reload follows it again. */
+export const jobToFollow = () => new URLSearchParams(location.search).get("job");
 
+/** The view the address names (?view=history, ?view=upload), if it names one; a job's views are named by ?job=. */
+export const addressView = () => new URLSearchParams(location.search).get("view");
+
+/** Whether this browser has followed a job before: such a user's page opens on "My analyses". */
+export const returningUser = () => Boolean(localStorage.getItem(JOB_KEY));
+
+/** Names the job in the address (a reload follows it) and remembers that this browser has analysed. */
 export function rememberJob(jobId) {
   const url = new URL(location.href);
+  url.searchParams.delete("view");
   url.searchParams.set("job", jobId);
   history.replaceState(null, "", url);
   localStorage.setItem(JOB_KEY, jobId);
 }
 
-export function forgetJob() {
+/** Names a view other than a job's in the address, so that a reload opens it again. */
+export function rememberView(name) {
   const url = new URL(location.href);
   url.searchParams.delete("job");
+  url.searchParams.set("view", name);
   history.replaceState(null, "", url);
-  localStorage.removeItem(JOB_KEY);
 }
 
 /** A message above every view (an action that failed, a server that cannot be reached); "" hides it. */

@@ -16,11 +16,10 @@ from ergo_tasks.jobstore import JobStore
 from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
-from ergo_tasks.states import State
 from pipeline.ergonomics import RISK_LEVELS
-from pipeline.result_model import read_document
 from pipeline.synthetic import make_video
 from statestore.local import LocalStore
+from tests import history_jobs
 from tests.browser import api
 from tests.helpers import make_app, mp4_lookalike, serve, storage_env
 
@@ -58,20 +57,9 @@ def service(tmp_path, analysed):
     return fresh
 
 
-def add_job(service, owner: str, name: str, record: dict | None = None, *, verdict: str | None = None,
-            rula: int | None = None, reba: int | None = None, done: bool = True, annotations: dict | None = None) -> str:
+def add_job(service, owner: str, name: str, record: dict | None = None, *, done: bool = True, **changes) -> str:
     """A job of ``owner``'s with a task record; ``done``: completed with the real result, its verdict and maxima changed."""
-    stored = {**({"record": record} if record else {}), **(annotations or {})}  # where history.record_of reads it
-    doc = service.app.queue.enqueue(ANALYZE_TASK, [], {"video_key": upload_key(name, owner), "quality": "low"}, 0,
-                                    owner=owner, annotations=stored)
-    if done:
-        result = read_document(service.real)
-        if verdict:
-            result.summary.verdict.status = verdict
-        result.summary.rula.max, result.summary.reba.max = rula, reba
-        lease = service.app.queue.claim("test-worker", job_id=doc.job_id).doc.lease
-        service.app.queue.finish(doc.job_id, lease, State.SUCCESS, result=json.loads(result.model_dump_json()))
-    return doc.job_id
+    return history_jobs.add_job(service.app, owner, name, record, result=service.real if done else None, **changes)
 
 
 def mine(service, caller: Caller = ALICE, **params) -> dict:
