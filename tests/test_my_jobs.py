@@ -112,6 +112,12 @@ def test_a_row_says_what_the_video_is_of_how_it_stands_and_how_high_it_scored(se
     assert rows[hidden]["verdict"] == "not assessable" and rows[hidden]["rula"] is None and rows[hidden]["reba"] is None
     assert rows[waiting]["status"] == "queued" and rows[waiting]["verdict"] is None and rows[waiting]["rula"] is None
     assert rows[waiting]["record"] == dict.fromkeys(record, "") and rows[waiting]["rescored_from"] is None
+    part = service.app.queue.enqueue(ANALYZE_TASK, [], {}, 0, owner="alice", parent="x" * 26)  # a part: never a row
+    in_parts = service.app.queue.enqueue(ANALYZE_TASK, [], {"video_key": upload_key("long.mp4", "alice")}, 0, owner="alice",
+                                         waiting_for=[part.job_id])
+    row = mine(service)["jobs"][0]  # its own progress is not its parts': none is said
+    assert row["job_id"] == in_parts.job_id and row["status"] == "processing" and row["progress"] is None
+    assert part.job_id not in ids(mine(service))
 
 
 def test_filters_by_station_and_task_exactly_and_by_text_anywhere(service):

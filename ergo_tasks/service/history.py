@@ -19,7 +19,7 @@ from pipeline.result_model import RESULT_FORMAT, MethodSummary, Summary, read_do
 from pipeline.summary import shows_findings
 
 from ..analysis.keys import OPERATOR
-from ..states import State
+from ..states import CLAIMABLE_STATES, State
 from ..status import JobStatus
 from ..timeutil import isoformat
 from .requests import MyJobsRequest
@@ -60,7 +60,9 @@ def history_row(doc: JobStatus) -> dict:
     summary = _summary(doc)
     scored = summary is not None and shows_findings(summary)
     return {"job_id": doc.job_id, "filename": video_name(doc), "created_at": isoformat(doc.created_at),
-            "status": PUBLIC_STATUS[doc.state], "progress": round(doc.progress, 1), "record": record_of(doc),
+            "status": _status(doc), "record": record_of(doc),
+            # a job analysed in parts holds no progress of its own (get_status adds its parts'): none rather than a wrong one
+            "progress": None if doc.waiting_for else round(doc.progress, 1),
             "verdict": summary.verdict.status if summary else None,
             "rula": headline(summary.rula, "rula") if scored else None,
             "reba": headline(summary.reba, "reba") if scored else None,
@@ -87,6 +89,11 @@ def own_jobs(docs: Iterable[JobStatus], owner: str, request: MyJobsRequest) -> d
     more = len(page) > request.limit
     jobs = page[:request.limit]
     return {"jobs": jobs, "next_cursor": jobs[-1]["job_id"] if more else None}
+
+
+def _status(doc: JobStatus) -> str:
+    """The job's status in words; one waiting for its parts is being processed (as get_status says)."""
+    return "processing" if doc.waiting_for and doc.state in CLAIMABLE_STATES else PUBLIC_STATUS[doc.state]
 
 
 def _summary(doc: JobStatus) -> Summary | None:
