@@ -5,12 +5,13 @@ import { initAccess, showAccess, tokenFromLink } from "./access.js";
 import { historyOpen, initHistory, openHistory, refreshHistory } from "./history.js";
 import { initOperator, refreshJobs } from "./operator.js";
 import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
-import { addressView, banner, jobToFollow, operatorOpen, rememberView, returningUser, showView, state } from "./state.js";
+import { addressView, banner, forgetJob, jobToFollow, operatorOpen, rememberView, returningUser, showView, state } from "./state.js";
 import { clearUpload, initUpload, setUpUpload } from "./upload.js";
 
-/** Back to an empty upload form: the job followed goes on (My analyses and the operator list still show it). */
+/** Back to an empty upload form: the job followed is forgotten (it goes on; My analyses and the operator list show it). */
 function newAnalysis() {
   stopWatching();
+  forgetJob();
   rememberView("upload");
   clearUpload();
   showView("upload");
@@ -23,11 +24,12 @@ function tokenSaved() {
   pollNow();
 }
 
-/** The first view: the job or the view the address names, else "My analyses" for a returning user, else the form. */
+/** The first view: the job or the view the address names, else the unfinished job this browser follows, else
+ * "My analyses" for a returning user, else the form. */
 function firstView() {
-  const jobId = jobToFollow();
-  if (jobId) watch(jobId);
-  else if (addressView() === "history" || (!addressView() && returningUser())) openHistory();
+  const jobId = jobToFollow(), view = addressView();
+  if (jobId && !view) watch(jobId);
+  else if (view === "history" || (!view && returningUser())) openHistory();
 }
 
 async function main() {

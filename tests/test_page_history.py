@@ -59,9 +59,14 @@ def test_a_returning_user_lands_on_their_analyses_filters_them_and_reopens_a_res
     open_page(page, url)  # a first visit: the form
     assert page.is_visible("#upload-section") and page.is_hidden("#history-section")
     assert accessibility_problems(page) == []
-    open_page(page, f"{url}/?job={made['morning']}")  # following a job makes this browser a returning one
+    open_page(page, f"{url}/?job={made['new']}")  # following a job makes this browser a returning one
+    page.wait_for_selector("#job-progress:not([hidden])")
+    open_page(page, url)  # while the job it follows runs, the page opened again follows it
+    page.wait_for_selector("#job-progress:not([hidden])")
+    assert page.inner_text("#job-id") == made["new"]
+    open_page(page, f"{url}/?job={made['morning']}")
     page.wait_for_selector("#results-section:not([hidden])")
-    open_page(page, url)  # the same page opened later: "My analyses" first
+    open_page(page, url)  # the same page opened later, no job running: "My analyses" first
     page.wait_for_selector("#history-table:not([hidden]) tbody tr")
     assert page.is_hidden("#upload-section") and "view=history" in page.url
     order = [made[name] for name in ("new", "after", "saw", "blurry", "morning")]
