@@ -6,6 +6,7 @@ import { historyOpen, initHistory, openHistory, refreshHistory } from "./history
 import { initOperator, refreshJobs } from "./operator.js";
 import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
 import { addressView, banner, forgetJob, jobToFollow, operatorOpen, rememberView, returningUser, showView, state } from "./state.js";
+import { initTimeRange } from "./time-range.js";
 import { clearUpload, initUpload, setUpUpload } from "./upload.js";
 
 /** Back to an empty upload form: the job followed is forgotten (it goes on; My analyses and the operator list show it). */
@@ -36,6 +37,7 @@ async function main() {
   tokenFromLink();
   initAccess(tokenSaved);
   initUpload(watch);
+  initTimeRange();
   initProgress(newAnalysis);
   initOperator();
   initHistory();

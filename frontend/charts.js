@@ -109,15 +109,23 @@ export const BODY_PARTS = {
 };
 const SHADES = ["#2e7d32", "#9e7c00", "#d35400", "#b3261e"];  // a part's score as a share of its highest: quarters
 
+/** One CSV row's cells (RFC 4180: a quoted cell may hold commas and doubled quotes; no row here spans lines). */
+export function csvCells(line) {
+  const cells = [];
+  const cell = /(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g;
+  for (const [, quoted, plain] of line.matchAll(cell)) cells.push(quoted !== undefined ? quoted.replaceAll('""', '"') : plain);
+  return cells;
+}
+
 // Parse frames.csv into [{time, rula, reba, parts: {"rula_upper_arm": score, ...}}].
 export function parseFrames(csv) {
   const [header, ...lines] = csv.trim().split(/\r?\n/);
-  const columns = header.split(",");
+  const columns = csvCells(header);
   const at = (name) => columns.indexOf(name);
   const time = at("time_s"), rula = at("rula_grand_score"), reba = at("reba_reba_score");
   const parts = Object.entries(BODY_PARTS).flatMap(([method, list]) => list.map(([part]) => `${method}_${part}`));
   return lines.map((line) => {
-    const cells = line.split(",");
+    const cells = csvCells(line);
     const number = (i) => (i < 0 || cells[i] === "" || cells[i] === undefined ? null : Number(cells[i]));
     return { time: number(time), rula: number(rula), reba: number(reba),
              parts: Object.fromEntries(parts.map((name) => [name, number(at(name))])) };

@@ -20,6 +20,9 @@ export async function renderResults(status) {
   const summary = status.summary;
   text("#results-meta", `${status.filename || "Video"} · job ${status.job_id} · quality ${status.quality} · ` +
     `${summary.frames_analysed} frames analysed`);
+  const part = status.time_range?.words;  // the report's words for a part of the video; none for the whole
+  text("#results-range", part ? `Part of the video: ${part}.` : "");
+  show("#results-range", Boolean(part));
   const cost = costWords(status.cost);
   text("#results-cost", cost ? `The analysis took ${cost}.` : "");
   text("#results-warning", status.warning || "");

@@ -6,10 +6,12 @@ import { $, h, show, text } from "./dom.js";
 import { formatTime, humanBytes } from "./format.js";
 import { state, showView } from "./state.js";
 import { renderTaskDetails, taskDetails, taskProblems } from "./task-details.js";
+import { chooseForRange, clearRange, timeRange } from "./time-range.js";
 
 const CHOICES_KEY = "ergo.choices";
-/** The file chosen and, once it passed the checks, the one to send; the upload under way (to cancel it). */
-const chosen = { file: null, accepted: null, upload: null };
+/** The file chosen and, once it passed the checks, the one to send; the upload under way (to cancel it); the file
+ * whose pictures the time range shows (a file judged again once the server answers is drawn once). */
+const chosen = { file: null, accepted: null, upload: null, ranged: null };
 
 function checkFile(file) {
   const types = state.info?.video_types;  // the server's list (/api/info) is the only one
@@ -32,6 +34,9 @@ function chooseFile(file) {
   show("#file-error", Boolean(problem));
   text("#file-info", problem ? "" : `${file.name} · ${humanBytes(file.size)}`);
   $("#start-button").disabled = Boolean(problem);
+  if (problem) clearRange();
+  else if (file !== chosen.ranged) chooseForRange(file);
+  chosen.ranged = problem ? null : file;
 }
 
 function renderQualities() {
@@ -84,6 +89,11 @@ async function startUpload(onJob) {
     $('#task-fields [aria-invalid="true"]').focus();
     return;
   }
+  const span = timeRange();
+  if (span.problem) {
+    $("#range-start").focus();
+    return;
+  }
   const quality = document.querySelector('input[name="quality"]:checked')?.value;
   rememberChoices(quality);
   showView("uploading");
@@ -95,7 +105,7 @@ async function startUpload(onJob) {
     chosen.upload = null;  // sent: nothing left to cancel
     show("#resume-hint", false);
     const job = await api.call("start_processing", { video_key: videoKey, quality, params: taskDetails(fields),
-      blur_faces: $("#blur-faces").checked, overlay: $("#overlay").checked });
+      blur_faces: $("#blur-faces").checked, overlay: $("#overlay").checked, ...span });
     onJob(job.job_id);
   } catch (error) {
     chosen.upload = null;
@@ -162,4 +172,6 @@ export function clearUpload() {
   text("#file-info", "");
   show("#file-error", false);
   $("#start-button").disabled = true;
+  chosen.ranged = null;
+  clearRange();
 }

@@ -243,6 +243,7 @@ def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
     page.table([["Video file", video.name], ["Job", result.job_id or "-"],
                 ["Analysed", _date(result.created_at)],
                 ["Video", f"{video.duration:.1f} s, {video.width} x {video.height}"],
+                *([["Part analysed", span]] if (span := result.analysed_span()) else []),
                 ["Quality preset", f"{preset.name}: {preset.description}"],
                 ["Pose model", f"{model.name} ({model.weights or ''})"]], [1, 3], heading="The job", header_row=False)
 
@@ -336,8 +337,10 @@ def _standing(result: AnalysisResult) -> str:
         return f"{100 * count / analysed:.0f}%"
 
     rejected = summary.frames_rejected
-    return (f"{summary.frames_analysed} frames analysed ({result.preset.sample_fps:g} a second over "
-            f"{result.video.duration:.1f} s), the worker in {summary.frames_with_person}"
+    span = result.analysed_span()
+    over = f"; {span}" if span else f" over {result.video.duration:.1f} s"
+    return (f"{summary.frames_analysed} frames analysed ({result.preset.sample_fps:g} a second{over}), "
+            f"the worker in {summary.frames_with_person}"
             f"{f' ({rejected} more rejected as not a person)' if rejected else ''}: "
             f"{summary.frames_scored} scored exactly ({share(summary.frames_scored)}), "
             f"{summary.frames_ranged} as a range because a body part was out of sight ({share(summary.frames_ranged)}), "

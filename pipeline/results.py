@@ -196,6 +196,7 @@ def _job_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
     summary, video, model, preset = result.summary, result.video, result.model, result.preset
     for label, value in [("Video file", video.name), ("Job", result.job_id or ""), ("Created (UTC)", result.created_at),
                          ("Video duration (s)", round(video.duration, 2)), ("Video size", f"{video.width} x {video.height}"),
+                         ("Part analysed", result.analysed_span() or "the whole video"),
                          ("Quality preset", f"{preset.name}: {preset.description}"),
                          ("Pose model", f"{model.name} ({model.weights or ''})"),
                          ("Frames analysed", summary.frames_analysed), ("Frames with a person", summary.frames_with_person),

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, RESULT_TIMEOUT, accessibility_problems, analyse_to_results, api, choose_and_start, queued_job, open_page, shot
+from tests.browser import (
+    ARTIFACTS,
+    RESULT_TIMEOUT,
+    accessibility_problems,
+    analyse_to_results,
+    api,
+    choose_and_start,
+    open_page,
+    queued_job,
+    shot,
+)
 from tests.helpers import mp4_lookalike
 
 pytestmark = pytest.mark.slow

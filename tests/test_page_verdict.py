@@ -12,7 +12,7 @@ import re
 import pytest
 
 from pipeline.advice import ADVICE, SOURCES
-from tests.browser import accessibility_problems, analyse_to_results, api, queued_job, open_page, shot
+from tests.browser import accessibility_problems, analyse_to_results, api, open_page, queued_job, shot
 
 pytestmark = pytest.mark.slow
 

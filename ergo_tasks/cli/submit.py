@@ -16,6 +16,7 @@ from ..service.errors import ApiFailure
 from ..service.settings import ClientSettings
 from .output import JobProgress
 from .task_details import add_flags, task_details
+from .time_range import add_range_flags, range_options
 
 FINISHED = ("completed", "failed", "cancelled")
 
@@ -29,10 +30,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
     client = gateway_client(args.url, args.token)
     try:
         params = task_details(args)
+        span = range_options(args)  # checked before the upload
         video_key = upload_video(client, video, show=not args.quiet, state_dir=settings.upload_state_dir)
         options = {**({"params": params} if params else {}), **({"overlay": args.overlay} if args.overlay is not None else {})}
         job_id = client.call("start_processing", video_key=video_key, quality=args.quality, blur_faces=args.blur_faces,
-                             **options)["job_id"]
+                             **options, **span)["job_id"]
         print(f"Job {job_id} started.", file=sys.stderr)
         if not args.wait:
             print(job_id)
@@ -95,4 +97,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--overlay", action=argparse.BooleanOptionalAction, default=None,
                         help="write the annotated video overlay.mp4 (default: on, except at quality low)")
     add_flags(submit)
+    add_range_flags(submit)
     submit.set_defaults(handler=cmd_submit)

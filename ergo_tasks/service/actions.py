@@ -195,6 +195,7 @@ class JobService(UploadActions):
             kwargs["blur_faces"] = False
         if request.overlay is not None:
             kwargs["overlay"] = request.overlay
+        kwargs.update(request.range_kwargs())
         # A client that retries (after a timeout, a lost answer) gets the job it already has, never a second run.
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
         given = request.idempotency_key or json.dumps(kwargs, sort_keys=True)

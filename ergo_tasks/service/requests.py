@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.assessment import AssessmentParams
 from pipeline.presets import DEFAULT_PRESET, PRESETS
 from pipeline.results import FILES
+from pipeline.time_range import TimeRange as Span
 
 from ..analysis.keys import OPERATOR
 from ..states import State
@@ -52,7 +53,26 @@ Quality = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 Artifact = Literal[tuple(FILES)]  # type: ignore[valid-type]
 
 
-class StartRequest(ActionRequest):
+class TimeRange(ActionRequest):
+    """Part of the video to analyse (a task cycle), in seconds into it: ``start_s <= t < end_s``; neither given, the
+    whole video.  The rule is :meth:`pipeline.time_range.TimeRange.checked`'s; a range past the video's end is the
+    worker's to judge (it has the video): an end past it is clipped and said, a start past it refused."""
+
+    start_s: float | None = Field(None, ge=0, allow_inf_nan=False, description="seconds into the video; unset: its start")
+    end_s: float | None = Field(None, gt=0, allow_inf_nan=False, description="seconds into the video (not included); unset: its end")
+
+    @model_validator(mode="after")
+    def _a_range(self) -> TimeRange:
+        Span.checked(self.start_s, self.end_s)  # a ValueError in words: the request is refused with them
+        return self
+
+    def range_kwargs(self) -> dict[str, float]:
+        """The range as a job's keyword arguments; none for the whole video."""
+        span = Span.checked(self.start_s, self.end_s)
+        return {} if span is None else span.as_kwargs()
+
+
+class StartRequest(TimeRange):
     video_key: str = Field(min_length=1, max_length=300)
     quality: Quality = DEFAULT_PRESET
     params: AssessmentParams | None = None

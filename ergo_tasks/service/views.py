@@ -90,13 +90,16 @@ class JobViews:
     def _results(self, doc: JobStatus, with_urls: bool) -> dict:
         """A completed job's summary, how its scores were made (which model, which inputs were measured and which
         assumed), its posture pictures and, with ``with_urls``, the link to its result file."""
-        view = {"summary": None, "warning": None, "model": {"name": None, "weights": None}, "inputs": None, "pictures": []}
+        view = {"summary": None, "warning": None, "model": {"name": None, "weights": None}, "inputs": None, "pictures": [],
+                "time_range": None}
         if isinstance(doc.result, dict) and doc.result.get("format") == RESULT_FORMAT:  # a part's result is not one
             result = read_document(doc.result)
             warnings = [result.model.warning, *result.summary.warnings]
             view.update(summary=doc.result["summary"], warning=" ".join(warning for warning in warnings if warning) or None,
                         model={"name": result.model.name, "weights": result.model.weights}, inputs=doc.result["inputs"],
                         pictures=self._pictures(doc, result.pictures, with_urls))
+            # the part of the video analysed, in the words the report uses (None: all of it)
+            view["time_range"] = None if result.time_range is None else {**result.time_range.model_dump(), "words": result.analysed_span()}
         if with_urls and "pkl" in doc.result_keys:
             # the bucket's lifecycle rules may have removed the files while the status document stayed
             view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
