@@ -18,7 +18,7 @@ function newAnalysis() {
   showView("upload");
 }
 
-/** A new token may see more: the operator list, the job followed (an operator may resume it), another's analyses. */
+/** A new token may see more: the operator list, the job followed (an operator may resume it), its own analyses. */
 function tokenSaved() {
   if (operatorOpen()) refreshJobs();
   if (historyOpen()) refreshHistory();
