@@ -8,10 +8,12 @@ import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
 import { addressView, banner, forgetJob, jobToFollow, operatorOpen, rememberView, returningUser, showView, state } from "./state.js";
 import { initTimeRange } from "./time-range.js";
 import { clearUpload, initUpload, setUpUpload } from "./upload.js";
+import { stopVideo } from "./video.js";
 
 /** Back to an empty upload form: the job followed is forgotten (it goes on; My analyses and the operator list show it). */
 function newAnalysis() {
   stopWatching();
+  stopVideo();
   forgetJob();
   rememberView("upload");
   clearUpload();

@@ -1,5 +1,5 @@
-"""The result files (data, summary, frames, workbook, PDF report, annotated video), and a safe way to read
-the pickle back.
+"""The result files (data, summary, frames, workbook, PDF report, annotated video, the skeleton the page draws),
+and a safe way to read the pickle back.
 
 ``format``, ``version``  ``"ergo-result"``, ``1``
 ``job_id``, ``created_at``  job id (or None) and ISO-8601 UTC time
@@ -52,13 +52,13 @@ if TYPE_CHECKING:
     from .pose.blazeface import FaceDetector
 
 FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf",
-         "mp4": "overlay.mp4"}
+         "mp4": "overlay.mp4", "skeleton": "skeleton.json"}
 #: Each file in words, as a person choosing a download reads it (the page's buttons, from /api/info).
 ARTIFACT_LABELS = {"pkl": "Data (PKL)", "json": "Summary (JSON)", "csv": "Frames (CSV)", "xlsx": "Report (Excel)",
-                   "pdf": "Report (PDF)", "mp4": "Annotated video (MP4)"}
+                   "pdf": "Report (PDF)", "mp4": "Annotated video (MP4)", "skeleton": "Skeleton (JSON)"}
 CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", "csv": "text/csv",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
-                 "mp4": "video/mp4"}
+                 "mp4": "video/mp4", "skeleton": "application/json"}
 #: Files a job writes only when asked (the annotated video).
 OPTIONAL = ("mp4",)
 #: Excel's number format of a share (0.2037 shows as 20.4%).
@@ -117,6 +117,7 @@ def write_results(result: AnalysisResult, directory: str | Path, video: str | Pa
     (and the worker's) unless ``blur_faces`` is off; returns {artifact: path}."""
     from .evidence import write_overlay, write_pictures
     from .report import write_report
+    from .skeleton import skeleton_document
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -127,6 +128,7 @@ def write_results(result: AnalysisResult, directory: str | Path, video: str | Pa
     with open(paths["pkl"], "wb") as out:
         pickle.dump(result.model_dump(), out, protocol=5)
     paths["json"].write_text(json.dumps(result.document(), indent=2))
+    paths["skeleton"].write_text(json.dumps(skeleton_document(result), separators=(",", ":")))
     header, rows = frame_rows(result)
     with open(paths["csv"], "w", newline="") as out:
         writer = csv.writer(out)

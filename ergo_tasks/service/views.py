@@ -2,7 +2,8 @@
 
 :class:`JobViews` turns a status document into the answer of ``get_status`` (and of the actions that return a
 job): public status words, progress, cost, and for a completed job its summary, how it was measured, the
-posture pictures and a signed download link.  No storage is written here; only links are signed.
+posture pictures, a signed download link and the video the page plays.  No storage is written here; only links
+are signed.
 
 A job analysed in parts is one job to the people waiting behind it and to the operator: its parts are
 separate documents in the queue, each with its own open marker, start and run time, so a count of open
@@ -104,7 +105,20 @@ class JobViews:
             # the bucket's lifecycle rules may have removed the files while the status document stayed
             view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
             view["download_url"] = None if view["results_expired"] else self.download_url(doc, "pkl")
+        if with_urls:
+            view["video"] = self._video(doc)
         return view
+
+    def _video(self, doc: JobStatus) -> dict | None:
+        """What the page plays beside its charts: the annotated video where the job wrote one, else the uploaded
+        video with the link to skeleton.json, which the page draws over it; None once neither is kept.  Only the
+        job's owner and an operator see a job's status, and so these links (with the downloads' expiry)."""
+        expiry, skeleton = self.settings.download_url_expiry_s, doc.result_keys.get("skeleton")
+        for source, key in (("overlay", doc.result_keys.get("mp4")), ("original", doc.request.kwargs.get("video_key"))):
+            if key and self.store.exists(key):
+                return {"source": source, "url": self.store.presign_get(key, expiry),
+                        "skeleton_url": self.store.presign_get(skeleton, expiry) if source == "original" and skeleton else None}
+        return None
 
     def _pictures(self, doc: JobStatus, pictures: list[Picture], with_urls: bool) -> list[dict]:
         expiry = self.settings.download_url_expiry_s
