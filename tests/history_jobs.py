@@ -25,12 +25,12 @@ def analysed_document(folder: Path) -> dict:
 
 
 def add_job(app: TaskApp, owner: str, name: str, record: dict | None = None, *, result: dict | None = None,
-            verdict: str | None = None, rula: int | None = None, reba: int | None = None, annotations: dict | None = None) -> str:
+            verdict: str | None = None, rula: int | None = None, reba: int | None = None, rescored_from: str | None = None) -> str:
     """A job of ``owner``'s for the video ``name`` with a task record; with ``result``, completed with it (its verdict
-    and maxima set as given), else queued.  Nothing runs it: the app's workers must be off."""
-    stored = {**({"record": record} if record else {}), **(annotations or {})}  # where service/history.record_of reads it
-    doc = app.queue.enqueue(ANALYZE_TASK, [], {"video_key": upload_key(name, owner), "quality": "low"}, 0, owner=owner,
-                            annotations=stored)
+    and maxima set as given), else queued; ``rescored_from``: as a re-score of that job.  Nothing runs it: the app's
+    workers must be off.  The record and the link are where service/history.py reads them."""
+    kwargs = {"video_key": upload_key(name, owner), "quality": "low", **({"source_job_id": rescored_from} if rescored_from else {})}
+    doc = app.queue.enqueue(ANALYZE_TASK, [], kwargs, 0, owner=owner, annotations={"record": record} if record else None)
     if result is not None:
         changed = read_document(result)
         if verdict:

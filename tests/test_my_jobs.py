@@ -100,7 +100,7 @@ def test_a_row_says_what_the_video_is_of_how_it_stands_and_how_high_it_scored(se
     low = add_job(service, "alice", "b.mp4", verdict="partly assessable", rula=2, reba=1)
     hidden = add_job(service, "alice", "c.mp4", verdict="not assessable", rula=5, reba=9)
     waiting = add_job(service, "alice", "d.mp4", done=False)
-    again = add_job(service, "alice", "e.mp4", verdict="assessable", rula=7, reba=4, annotations={"rescored_from": high})
+    again = add_job(service, "alice", "e.mp4", verdict="assessable", rula=7, reba=4, rescored_from=high)
     rows = {job["job_id"]: job for job in mine(service)["jobs"]}
     assert rows[high]["record"] == record and rows[high]["verdict"] == "assessable"
     assert rows[high]["rula"] == {"max": 6, "level": 3, "label": "investigate and change soon"}

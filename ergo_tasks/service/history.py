@@ -36,15 +36,19 @@ LEVEL_OF = {"rula": rula_action_level, "reba": reba_risk_level}
 def record_of(doc: JobStatus) -> dict[str, str]:
     """The job's task record (station, task, department, assessor, notes), "" where unset.
 
-    The one place this module reads it from the job: where the job keeps its record is the task records' to say.
+    The one place this module reads it from the job (its annotations): where the job keeps its record is the task
+    records' to say.
     """
-    stored = doc.annotations.get("record") or doc.request.kwargs.get("record") or {}
+    stored = doc.annotations.get("record") or {}
     return {name: str(stored.get(name) or "") for name in RECORD_FIELDS}
 
 
 def rescored_from(doc: JobStatus) -> str | None:
-    """The job this one re-scored (a new job made from another's poses), if it is one."""
-    return doc.annotations.get("rescored_from") or doc.request.kwargs.get("rescored_from")
+    """The job whose poses this one scored again (a re-score names its original in its request), if it is one.
+
+    The one place this module reads it: the re-scoring's to say where it is kept.
+    """
+    return doc.request.kwargs.get("source_job_id")
 
 
 def headline(block: MethodSummary, method: str) -> dict | None:
