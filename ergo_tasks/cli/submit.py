@@ -11,7 +11,7 @@ from pathlib import Path
 from pipeline.presets import DEFAULT_PRESET, PRESETS
 from pipeline.results import FILES, PICTURES
 
-from ..service.client import ApiClient, download, upload_video
+from ..service.client import ApiClient, download, gateway_client, upload_video
 from ..service.errors import ApiFailure
 from ..service.settings import ClientSettings
 from .output import JobProgress
@@ -28,8 +28,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         print(f"error: {video} does not exist or is not a file.", file=sys.stderr)
         return 2
     settings = ClientSettings()
-    token = args.token or (settings.api_token.get_secret_value() if settings.api_token else None)
-    client = ApiClient(args.url or settings.api_url, token)
+    client = gateway_client(args.url, args.token)
     try:
         params, record = task_details(args), record_from(args)  # both checked before a byte is sent
         span = range_options(args)  # checked before the upload
@@ -80,14 +79,19 @@ def follow(client: ApiClient, job_id: str, first_delay: float, quiet: bool) -> d
         bar.close()
 
 
+def add_gateway_flags(command: argparse.ArgumentParser) -> None:
+    """--url and --token: which gateway a command calls, as whom."""
+    command.add_argument("--url", help="the gateway (default ERGO_API_URL or http://127.0.0.1:8000)")
+    command.add_argument("--token", help="API token (default ERGO_API_TOKEN)")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     submit = sub.add_parser("submit", help="upload a video to a gateway and start (and follow) its analysis")
     submit.add_argument("video")
     submit.add_argument("--quality", choices=list(PRESETS), default=DEFAULT_PRESET)
     submit.add_argument("--wait", action="store_true", help="follow the job and download the results")
     submit.add_argument("--out", help="folder for the results (default ergo-results/JOB_ID)")
-    submit.add_argument("--url", help="the gateway (default ERGO_API_URL or http://127.0.0.1:8000)")
-    submit.add_argument("--token", help="API token (default ERGO_API_TOKEN)")
+    add_gateway_flags(submit)
     submit.add_argument("--poll", type=float, default=2.0, help="first polling interval in seconds (grows to 10)")
     submit.add_argument("--quiet", action="store_true")
     submit.add_argument("--no-blur-faces", dest="blur_faces", action="store_false",

@@ -47,6 +47,7 @@ from .comparing import Comparisons
 from .dispatching import DispatchBook, QueuePlace
 from .errors import ServiceError, error_reply
 from .executors import Dispatcher, make_dispatcher
+from .history import own_jobs
 from .progress import ProgressRelay
 from .requests import (
     ActionRequest,
@@ -56,6 +57,7 @@ from .requests import (
     EmptyRequest,
     JobRequest,
     ListRequest,
+    MyJobsRequest,
     PurgeRequest,
     RecordRequest,
     SignPartsRequest,
@@ -97,6 +99,7 @@ ACTIONS: dict[str, Action] = {
     "compare_jobs": Action(CompareRequest, "user", "Two of your completed jobs side by side (before and after), with a PDF"),
     "health": Action(EmptyRequest, "user", "Storage and dispatch health"),
     "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
+    "list_my_jobs": Action(MyJobsRequest, "user", "Your own jobs, newest first, with their task record, verdict and scores"),
     "cancel_job": Action(JobRequest, "user", "Cancel a job (your own; an operator's, any)"),
     "update_record": Action(RecordRequest, "user", "Change a job's task record (station, task, department, assessor, "
                                                    "notes); a completed job's PDF and workbook are written again"),
@@ -245,6 +248,10 @@ class JobService(UploadActions):
         jobs = [{**self.views.job(doc, with_urls=False), **operator_fields(doc, self.app.queue.statuses(doc.waiting_for))}
                 for doc in page[:request.limit]]
         return {"jobs": jobs, "next_cursor": jobs[-1]["job_id"] if more else None}
+
+    def list_my_jobs(self, request: MyJobsRequest, caller: Caller) -> dict:
+        """The caller's own jobs only, whoever calls (an operator too: the operator's list is ``list_jobs``)."""
+        return own_jobs(self.app.jobs.recent(before=request.cursor), caller.owner, request)
 
     def cancel_job(self, request: JobRequest, caller: Caller) -> dict:
         self._own_job(request.job_id, caller)

@@ -113,6 +113,17 @@ class ListRequest(ActionRequest):
     cursor: str | None = Field(None, max_length=64)
 
 
+class MyJobsRequest(ActionRequest):
+    """The caller's own jobs, newest first: a page of them, filtered by task record (exactly, in any case) and text."""
+
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=64)
+    station: str | None = Field(None, max_length=200)
+    task: str | None = Field(None, max_length=200)
+    #: Found anywhere in the video's name, the station, task, department, assessor or notes (in any case).
+    text: str | None = Field(None, max_length=200)
+
+
 class EmptyRequest(ActionRequest):
     pass
 

@@ -79,7 +79,7 @@ class JobViews:
             "created_at": isoformat(doc.created_at), "updated_at": isoformat(doc.updated_at),
             "started_at": isoformat(doc.started_at) if doc.started_at else None,
             "finished_at": isoformat(doc.finished_at) if doc.finished_at else None,
-            "quality": doc.request.kwargs.get("quality"), "video_key": key or None, "filename": key.rsplit("/", 1)[-1] or None,
+            "quality": doc.request.kwargs.get("quality"), "video_key": key or None, "filename": video_name(doc),
             "run_seconds": round(doc.run_seconds, 1), "stalled": stalled, "quiet_s": round(quiet),
             # what resuming can change: not an expected failure (a file that is not a video fails the same way again)
             "resumable": can_resume(doc),
@@ -127,6 +127,11 @@ class JobViews:
         return [{**picture.model_dump(include={"time_s", "frame_index", "reasons", "face_blurred"}),
                  "url": self.store.presign_get(doc.result_keys[key], expiry) if with_urls else None}
                 for picture in pictures if (key := f"{PICTURES}/{picture.file}") in doc.result_keys]
+
+
+def video_name(doc: JobStatus) -> str | None:
+    """The video's file name as its uploader knows it (the upload key's last part), None without a video."""
+    return (doc.request.kwargs.get("video_key") or "").rsplit("/", 1)[-1] or None
 
 
 def _parts_view(doc: JobStatus, parts: list[JobStatus], price_per_second: float) -> dict:
