@@ -19,6 +19,7 @@ from pipeline.result_model import RESULT_FORMAT, MethodSummary, Summary, read_do
 from pipeline.summary import shows_findings
 
 from ..analysis.keys import OPERATOR
+from ..analysis.records import record_of
 from ..states import CLAIMABLE_STATES, State
 from ..status import JobStatus
 from ..timeutil import isoformat
@@ -27,20 +28,8 @@ from .views import PUBLIC_STATUS, video_name
 
 log = structlog.get_logger(__name__)
 
-#: The task record's fields, as the job view's ``record`` has them (the text filter searches each of them).
-RECORD_FIELDS = ("station", "task", "department", "assessor", "notes")
 #: Each method's level of a score (the levels themselves are pipeline/ergonomics.py's RISK_LEVELS).
 LEVEL_OF = {"rula": rula_action_level, "reba": reba_risk_level}
-
-
-def record_of(doc: JobStatus) -> dict[str, str]:
-    """The job's task record (station, task, department, assessor, notes), "" where unset.
-
-    The one place this module reads it from the job (its annotations): where the job keeps its record is the task
-    records' to say.
-    """
-    stored = doc.annotations.get("record") or {}
-    return {name: str(stored.get(name) or "") for name in RECORD_FIELDS}
 
 
 def rescored_from(doc: JobStatus) -> str | None:
@@ -64,7 +53,7 @@ def history_row(doc: JobStatus) -> dict:
     summary = _summary(doc)
     scored = summary is not None and shows_findings(summary)
     return {"job_id": doc.job_id, "filename": video_name(doc), "created_at": isoformat(doc.created_at),
-            "status": _status(doc), "record": record_of(doc),
+            "status": _status(doc), "record": record_of(doc).model_dump(),
             # a job analysed in parts holds no progress of its own (get_status adds its parts'): none rather than a wrong one
             "progress": None if doc.waiting_for else round(doc.progress, 1),
             "verdict": summary.verdict.status if summary else None,
