@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from ..boxes import iou
-from .image_to_tensor import Rect, letterbox_rect, warp
 from . import fused_cpu
+from .image_to_tensor import Rect, letterbox_rect, warp
 from .tflite_graph import Frozen, TFLiteGraph
 
 INPUT_SIZE = 224
