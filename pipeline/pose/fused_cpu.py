@@ -14,12 +14,12 @@ saved here, without changing what is computed:
 * **upsampling after, not before, a 1x1 convolution.**  Where a bilinear upsampling feeds only a 1x1 convolution, the
   convolution runs first, on a quarter of the pixels, and its output is upsampled (then activated).  Both steps are
   linear and the bilinear weights of each output pixel sum to one, so the two orders give the same values up to
-  float rounding; the detector's two such convolutions are 44 of its 394 million multiply-adds.
+  float rounding; the detector's two such convolutions drop from 58 to 14 of its 394 million multiply-adds.
 
 Every other step runs as :class:`~pipeline.pose.tflite_graph.TFLiteGraph` runs it.  The results differ from the
 step-by-step executor's by float rounding only (tests/test_fused_cpu.py: within the tolerance both are held to
 against the TFLite runtime).  TorchScript cannot hold oneDNN's packed weights, so the program runs in Python: its
-dispatch around the 90 fused steps costs less than the reorders it saves (benchmarks/executor_bench.py).
+dispatch around its 86 calls costs less than the reorders it saves (benchmarks/executor_bench.py).
 """
 
 from __future__ import annotations
