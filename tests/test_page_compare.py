@@ -37,6 +37,22 @@ def open_comparison(page, url: str, before: str, after: str) -> None:
     page.wait_for_selector("#compare-body:not([hidden])")
 
 
+def time_shown(seconds: float | None, share: float | None) -> str:
+    """A band's time as the page shows it: "–" for a part the job did not measure."""
+    return "–" if seconds is None else f"{round(share * 100)}% ({seconds:.1f} s)"
+
+
+def difference_shown(row: dict) -> str:
+    """after − before as the page shows it: in points of the time and in seconds; "–" where one job lacks the part."""
+    if row["difference_share"] is None:
+        return "–"
+    if row["difference_share"] == 0:
+        return "no change"
+    points, seconds = round(row["difference_share"] * 100), row["difference_s"]
+    sign = lambda value: "+" if value > 0 else "−" if value < 0 else ""  # noqa: E731 - the page's signs
+    return f"{sign(points)}{abs(points)} points ({sign(seconds)}{abs(seconds):.1f} s)"
+
+
 def test_the_comparison_shows_both_jobs_their_levels_and_the_difference_and_downloads_its_pdf(page, served):
     url, jobs = served
     open_comparison(page, url, jobs["before"], jobs["after"])
@@ -62,11 +78,8 @@ def test_the_comparison_shows_both_jobs_their_levels_and_the_difference_and_down
     assert rows.count() == len(with_time) > 0
     for row, shown in zip(with_time, rows.all(), strict=True):  # after − before, in points of the time and in seconds
         cells = shown.locator("td").all_inner_texts()
-        assert cells[1] == f"{round(row['before_share'] * 100)}% ({row['before_s']:.1f} s)"
-        points, seconds = round(row["difference_share"] * 100), row["difference_s"]
-        sign = lambda value: "+" if value > 0 else "−" if value < 0 else ""  # noqa: E731 - the page's signs
-        changed = f"{sign(points)}{abs(points)} points ({sign(seconds)}{abs(seconds):.1f} s)"
-        assert cells[3] == ("no change" if row["difference_share"] == 0 else changed)
+        assert cells[1] == time_shown(row["before_s"], row["before_share"])
+        assert cells[3] == difference_shown(row)
     assert any(row["difference_share"] for row in with_time)  # the two videos differ
     assert accessibility_problems(page) == []
     with page.expect_download() as download:
