@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.assessment import AssessmentParams
 from pipeline.presets import DEFAULT_PRESET, PRESETS
@@ -66,6 +66,24 @@ class StartRequest(ActionRequest):
 
 class JobRequest(ActionRequest):
     job_id: str = Field(min_length=1, max_length=64)
+
+
+class RescoreRequest(JobRequest):
+    """A finished job's poses scored again (``rescore_job``): new task details, a time range, or both."""
+
+    #: The new task details, replacing the original's whole (unset: the original's are kept).
+    params: AssessmentParams | None = None
+    #: Only the frames with start_s <= time < end_s (seconds into the video); either may be left out.
+    start_s: float | None = Field(None, ge=0)
+    end_s: float | None = Field(None, gt=0)
+    #: Every request with this key gets the same job; unset, the job and the options are the key.
+    idempotency_key: str | None = Field(None, min_length=8, max_length=128)
+
+    @model_validator(mode="after")
+    def _range_forwards(self) -> RescoreRequest:
+        if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError(f"the time range must end after it starts (start_s {self.start_s:g} s, end_s {self.end_s:g} s)")
+        return self
 
 
 class DownloadRequest(JobRequest):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pipeline.result_model import RESULT_FORMAT, Picture, read_document
 from pipeline.results import FILES, PICTURES
 
+from ..analysis.rescore import NO_OVERLAY, RESCORE_TASK
 from ..analysis.retention import can_resume
 from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp
@@ -85,6 +86,7 @@ class JobViews:
             "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": price,
                      "estimated_usd": round(doc.run_seconds * price, 5)},
+            **rescore_fields(doc),
         }
 
     def _results(self, doc: JobStatus, with_urls: bool) -> dict:
@@ -108,6 +110,18 @@ class JobViews:
         return [{**picture.model_dump(include={"time_s", "frame_index", "reasons", "face_blurred"}),
                  "url": self.store.presign_get(doc.result_keys[key], expiry) if with_urls else None}
                 for picture in pictures if (key := f"{PICTURES}/{picture.file}") in doc.result_keys]
+
+
+def rescore_fields(doc: JobStatus) -> dict:
+    """A job's links to its re-scores and, for a re-score, to its original (with the range it covers and what it
+    did not make again); the task details it was given, to start a re-score from (:mod:`.rescoring`)."""
+    kwargs = doc.request.kwargs
+    source = kwargs.get("source_job_id") if doc.task == RESCORE_TASK else None
+    view: dict = {"rescored_from": source, "rescores": list(doc.annotations.get("rescores") or []),
+                  "task_params": kwargs.get("params") or {}}
+    if source:
+        view["rescore"] = {"start_s": kwargs.get("start_s"), "end_s": kwargs.get("end_s"), "note": NO_OVERLAY.format(job_id=source)}
+    return view
 
 
 def _parts_view(doc: JobStatus, parts: list[JobStatus], price_per_second: float) -> dict:
