@@ -4,6 +4,7 @@ import * as api from "./api.js";
 import { initAccess, showAccess, tokenFromLink } from "./access.js";
 import { initOperator, refreshJobs } from "./operator.js";
 import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
+import { initRescore } from "./rescore.js";
 import { banner, forgetJob, jobToFollow, operatorOpen, showView, state } from "./state.js";
 import { clearUpload, initUpload, setUpUpload } from "./upload.js";
 
@@ -27,6 +28,7 @@ async function main() {
   initUpload(watch);
   initProgress(newAnalysis);
   initOperator();
+  initRescore(watch);
   document.querySelectorAll(".new-analysis").forEach((control) => control.addEventListener("click", newAnalysis));
   const refused = api.refusedApi();
   try {

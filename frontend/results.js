@@ -6,6 +6,7 @@ import { REBA_COLORS, RULA_COLORS, bandChart, bodyPartChart, parseFrames, timeli
 import { costWords, formatMoment, plural, readable } from "./format.js";
 import { banner, showView, state } from "./state.js";
 import { measurement } from "./measurement.js";
+import { renderRescore } from "./rescore.js";
 
 const NOT_ASSESSABLE = "not assessable";
 /** What each verdict means for the figures below it (the reasons and the advice come from the server). */
@@ -27,6 +28,7 @@ export async function renderResults(status) {
   renderVerdict($("#verdict"), summary.verdict);
   $("#detection-card").replaceChildren(...detection(summary));
   renderDownloads(status);
+  renderRescore(status);
   const scored = summary.verdict?.status !== NOT_ASSESSABLE;  // results made before verdicts have none: scored
   for (const part of ["#rula-card", "#reba-card", "#assessment"]) show(part, scored);
   renderAdvice(scored ? summary.what_to_change || [] : []);  // results made before the advice have none
