@@ -74,3 +74,10 @@ def test_change_task_details_and_rescore_follows_the_new_job_and_links_both(page
     assert not page.is_visible("#rescore-note")
     shot(page, "3-original-links-its-rescore")
     assert accessibility_problems(page) == []
+
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone, the form fits the screen and works from the keyboard
+    page.focus("#rescore-open")
+    page.keyboard.press("Enter")
+    assert page.is_visible("#rescore-form") and page.evaluate("document.activeElement.id") == "rescore-wrist_flexion"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "4-rescore-form-on-a-phone")

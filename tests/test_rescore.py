@@ -15,6 +15,7 @@ import pytest
 from ergo_tasks.analysis import ANALYZE_TASK, RESCORE_TASK, AnalysisSettings, register
 from ergo_tasks.analysis.keys import results_prefix, upload_key
 from ergo_tasks.analysis.rescore import NO_VIDEO
+from ergo_tasks.analysis.task import faces_key
 from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
@@ -83,9 +84,19 @@ def no_pose_model(monkeypatch):
     monkeypatch.setattr(pipeline.analysis, "analyze_chunks", refuse)
 
 
-def test_a_rescore_with_the_same_details_gives_the_same_scores_without_the_pose_model(analysed_job, no_pose_model):
+def test_a_rescore_with_the_same_details_gives_the_same_scores_without_the_pose_model(analysed_job, no_pose_model, monkeypatch):
+    from pipeline.pose.blazeface import FaceDetector
+
     service, store, original_id = analysed_job
+    searched = []
+    search = FaceDetector.faces
+    monkeypatch.setattr(FaceDetector, "faces", lambda self, image, *args: searched.append(image.shape) or search(self, image, *args))
     view = rescored(service, job_id=original_id)
+    first = status(service, original_id)
+    assert [p["frame_index"] for p in view["pictures"]] == [p["frame_index"] for p in first["pictures"]]
+    assert searched == [], "the faces the analysis found in the same frames are not searched for again"
+    assert store.exists(faces_key(original_id)) and "frames/faces.json" not in service.app.jobs.read(original_id).doc.result_keys
+    assert [p["face_blurred"] for p in view["pictures"]] == [p["face_blurred"] for p in first["pictures"]]
     assert view["rescored_from"] == original_id and view["rescore"]["start_s"] is None
     original, again = result_of(store, original_id), result_of(store, view["job_id"])
     assert again.job_id == view["job_id"] and again.inputs.assumed == original.inputs.assumed  # its own details kept
@@ -93,7 +104,9 @@ def test_a_rescore_with_the_same_details_gives_the_same_scores_without_the_pose_
         for name, column in getattr(original, method).columns().items():
             assert np.array_equal(column, getattr(again, method).columns()[name], equal_nan=True), f"{method}.{name}"
     assert again.summary == original.summary and again.angles.keys() == original.angles.keys()
-    assert store.get(f"{results_prefix(view['job_id'])}summary.json").body != b""
+    # asked again (a retry after a lost answer): the same job, listed once on the original
+    assert service.handle("rescore_job", {"job_id": original_id}, ALICE)["job_id"] == view["job_id"]
+    assert status(service, original_id)["rescores"].count(view["job_id"]) == 1
 
 
 def test_new_task_details_make_a_full_new_result_linked_both_ways(analysed_job, no_pose_model):
@@ -172,7 +185,7 @@ def test_what_cannot_be_rescored_is_refused(analysed_job):
     queued = service.app.queue.enqueue(ANALYZE_TASK, [], {"video_key": "uploads/x/y.mp4"}, 0, owner=ALICE.owner)
     waiting = service.handle("rescore_job", {"job_id": queued.job_id}, ALICE)
     assert waiting["code"] == "not_ready" and "queued" in waiting["error"] and "completed" in waiting["error"]
-    copy = rescored(service, job_id=original_id)  # a job whose files then expire
+    copy = rescored(service, job_id=original_id, params={"load_kg": 1})  # a job whose files then expire
     store.delete(f"{results_prefix(copy['job_id'])}result.pkl")
     expired = service.handle("rescore_job", {"job_id": copy["job_id"]}, ALICE)
     assert expired["code"] == "results_expired" and "expired" in expired["error"] and "analyse the video again" in expired["error"]
@@ -199,3 +212,23 @@ def test_ergo_rescore_changes_the_details_given_and_keeps_the_others(analysed_jo
     assert (tmp_path / "out" / "report.pdf").is_file() and (tmp_path / "out" / "report.xlsx").is_file()
     assert printed["job_id"] in status(service, original_id)["rescores"]
     assert refused.returncode == 1 and "end after it starts" in refused.stderr
+
+
+def test_remembered_faces_answer_from_memory_and_survive_a_round_trip():
+    from pipeline.face_memory import RememberedFaces
+    from pipeline.pose.blazeface import Face
+
+    class Detector:
+        calls = 0
+
+        def faces(self, image):
+            Detector.calls += 1
+            return [Face(0.9, np.array([1.0, 2.0, 30.0, 40.0]), np.zeros((6, 2)))] if image.mean() > 100 else []
+
+    bright, dark = np.full((8, 8, 3), 200, np.uint8), np.zeros((8, 8, 3), np.uint8)
+    memory = RememberedFaces(Detector())
+    assert len(memory.faces(bright)) == 1 and memory.faces(dark) == [] and memory.faces(bright.copy())[0].score == 0.9
+    assert Detector.calls == 2 and memory.searched == 2
+    again = RememberedFaces(Detector(), memory.to_bytes())
+    assert again.faces(bright)[0].box.tolist() == [1.0, 2.0, 30.0, 40.0] and again.faces(dark) == [] and again.searched == 0
+    assert RememberedFaces(Detector(), b"not json").found == {}, "unreadable: the frames are searched again"

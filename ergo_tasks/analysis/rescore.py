@@ -4,7 +4,9 @@ its own, without the pose model (:mod:`pipeline.rescore`).
 It reads the original's ``result.pkl`` (the worker's poses), scores them again and writes a full set of result
 files under ``results/<its own id>/``: the original's files are only read.  The posture pictures are drawn again
 for the new worst moments from the original's video where storage still holds it; where it does not, the result
-says so.  The annotated video is not made again (its skeleton would be the same; the job's view says where it is).
+says so; the faces its original found in the frames it pictured are not searched for again
+(:mod:`pipeline.face_memory`).  The annotated video is not made again (its skeleton would be the same; the job's
+view says where it is).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..errors import JobNotFound, TaskError
 from .keys import UPLOADS
 from .scratch import scratch_folder
 from .settings import AnalysisSettings
-from .task import MAX_RETRIES, _face_detector, _write_results
+from .task import MAX_RETRIES, _face_detector, _write_results, faces_key
 
 if TYPE_CHECKING:
     from pipeline.result_model import AnalysisResult
@@ -61,7 +63,8 @@ def rescore_task(self: TaskContext, source_job_id: str, video_key: str | None = 
         if video is None:
             result.summary.warnings = [*result.summary.warnings, NO_VIDEO]
         faces = _face_detector(settings) if blur_faces and video is not None else None
-        _write_results(self, result, video, scratch, blur_faces, faces, overlay=False)
+        _write_results(self, result, video, scratch, blur_faces, faces, overlay=False,
+                       known_faces=_read_if_kept(self, faces_key(source_job_id)) if faces is not None else None)
     return result.document()
 
 
@@ -73,9 +76,18 @@ def _original(context: TaskContext, job_id: str) -> tuple[AnalysisResult, dict |
     app = context.task.app
     try:
         doc = app.jobs.read(job_id).doc
-        return load_result(app.store.get(doc.result_keys["pkl"]).body), doc.request.kwargs.get("params")
+        result = load_result(app.store.get(doc.result_keys["pkl"]).body)
     except (JobNotFound, KeyError, ObjectNotFound):
         raise TaskError(EXPIRED.format(job_id=job_id)) from None
+    return result, doc.request.kwargs.get("params")
+
+
+def _read_if_kept(context: TaskContext, key: str) -> bytes | None:
+    """An object's bytes, or None where there is none (a job from before the faces were kept: searched again)."""
+    try:
+        return context.task.app.store.get(key).body
+    except ObjectNotFound:
+        return None
 
 
 def _video(context: TaskContext, video_key: str | None, scratch: Path) -> Path | None:
