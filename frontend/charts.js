@@ -22,12 +22,16 @@ function levelOf(table, score) {
 export const NOT_SCORED = "#eceff1";
 const SCALES = { rula: [1, 3, 5, 7], reba: [1, 4, 8, 11, 15] };
 
+/** Where a time chart's time axis lies in its drawing (from x0 at 0 s to x1 at the end), for the video's cursor and
+ * for a click on the chart (video.js). */
+const timeAxis = (x0, x1, duration) => ({ "data-x0": x0, "data-x1": x1, "data-duration": duration });
+
 // Two bar strips (RULA, REBA): each analysed frame's score as a bar on a score axis, coloured by its level,
 // over the video's duration; grey where the frame has no score.
 export function timelineChart(container, frames, duration, riskLevels) {
   const width = 800, left = 64, right = 10, band = 64, gap = 26, top = 8;
   const height = top + 2 * band + gap + 36;
-  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, "data-frames": frames.length });
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, "data-frames": frames.length, ...timeAxis(left, width - right, duration) });
   const x = (t) => left + (t / Math.max(duration, 1e-6)) * (width - left - right);
   const step = frames.length > 1 ? frames[1].time - frames[0].time : duration;
   const rows = [["RULA", "rula", RULA_COLORS], ["REBA", "reba", REBA_COLORS]];
@@ -109,15 +113,26 @@ export const BODY_PARTS = {
 };
 const SHADES = ["#2e7d32", "#9e7c00", "#d35400", "#b3261e"];  // a part's score as a share of its highest: quarters
 
+/** A body part's colour for its ``score`` out of the ``highest`` it can get (pipeline/evidence.py's shades). */
+export const partShade = (score, highest) => SHADES[Math.min(3, Math.floor((4 * (score - 1)) / Math.max(highest, 2)))];
+
+/** One CSV row's cells (RFC 4180: a quoted cell may hold commas and doubled quotes; no row here spans lines). */
+export function csvCells(line) {
+  const cells = [];
+  const cell = /(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g;
+  for (const [, quoted, plain] of line.matchAll(cell)) cells.push(quoted !== undefined ? quoted.replaceAll('""', '"') : plain);
+  return cells;
+}
+
 // Parse frames.csv into [{time, rula, reba, parts: {"rula_upper_arm": score, ...}}].
 export function parseFrames(csv) {
   const [header, ...lines] = csv.trim().split(/\r?\n/);
-  const columns = header.split(",");
+  const columns = csvCells(header);
   const at = (name) => columns.indexOf(name);
   const time = at("time_s"), rula = at("rula_grand_score"), reba = at("reba_reba_score");
   const parts = Object.entries(BODY_PARTS).flatMap(([method, list]) => list.map(([part]) => `${method}_${part}`));
   return lines.map((line) => {
-    const cells = line.split(",");
+    const cells = csvCells(line);
     const number = (i) => (i < 0 || cells[i] === "" || cells[i] === undefined ? null : Number(cells[i]));
     return { time: number(time), rula: number(rula), reba: number(reba),
              parts: Object.fromEntries(parts.map((name) => [name, number(at(name))])) };
@@ -129,7 +144,7 @@ export function bodyPartChart(container, frames, duration) {
   const width = 800, left = 150, right = 10, strip = 12, gap = 4, heading = 22;
   const rows = Object.entries(BODY_PARTS).flatMap(([method, list]) => list.map(([part, highest]) => [method, part, highest]));
   const height = rows.length * (strip + gap) + 2 * heading + 24;
-  const svg = el("svg", { viewBox: `0 0 ${width} ${height}` });
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, ...timeAxis(left, width - right, duration) });
   const x = (t) => left + (t / Math.max(duration, 1e-6)) * (width - left - right);
   const step = frames.length > 1 ? frames[1].time - frames[0].time : duration;
   let y = 0;
@@ -143,7 +158,7 @@ export function bodyPartChart(container, frames, duration) {
     for (const frame of frames) {
       const score = frame.parts[`${method}_${part}`];
       if (score == null) continue;
-      const shade = SHADES[Math.min(3, Math.floor((4 * (score - 1)) / Math.max(highest, 2)))];
+      const shade = partShade(score, highest);
       const rect = el("rect", { x: x(frame.time), y, width: Math.max(1, x(frame.time + step) - x(frame.time)), height: strip,
                                 fill: shade, class: "part-seg" });
       rect.append(el("title", {}, `${formatMoment(frame.time)}: ${method.toUpperCase()} ${readable(part)} ${score} of ${highest}`));

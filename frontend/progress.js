@@ -5,7 +5,7 @@ import * as api from "./api.js";
 import { $, show, text } from "./dom.js";
 import { costWords, formatTime, ordinal } from "./format.js";
 import { renderResults } from "./results.js";
-import { banner, rememberJob, showView, state } from "./state.js";
+import { banner, jobFinished, rememberJob, showView, state } from "./state.js";
 
 /** The event a job action sends once the server did it. */
 export const JOB_CHANGED = "ergo:job-changed";
@@ -57,6 +57,7 @@ async function poll() {
     return schedule(jobId);
   }
   if (jobId !== state.jobId) return;
+  if (["completed", "failed", "cancelled"].includes(status.status)) jobFinished(jobId);
   if (status.status === "completed") return renderResults(status);
   if (status.status === "failed" || status.status === "cancelled") {
     renderFailure(status);

@@ -3,7 +3,6 @@
 // page then follows as it follows an upload's. A result shows which job it was re-scored from, and which re-scores it has.
 import * as api from "./api.js";
 import { $, h, show, text } from "./dom.js";
-import { formatMoment } from "./format.js";
 import { state } from "./state.js";
 import { fillTaskDetails, renderTaskDetails, taskDetails, taskProblems } from "./task-details.js";
 
@@ -32,10 +31,7 @@ export function renderRescore(status) {
     .filter(Boolean);
   $("#rescore-links").replaceChildren(...lines.flatMap((line, i) => [i ? h("br") : null, ...line]).filter(Boolean));
   show("#rescore-links", lines.length > 0);
-  const range = status.rescore && (status.rescore.start_s != null || status.rescore.end_s != null)
-    ? `It covers the video from ${formatMoment(status.rescore.start_s ?? 0)} to ${status.rescore.end_s == null ? "its end"
-      : formatMoment(status.rescore.end_s)}. ` : "";
-  text("#rescore-note", status.rescore ? `${range}${status.rescore.note}` : "");
+  text("#rescore-note", status.rescore?.note || "");  // the part of the video it covers is the results' own line
   show("#rescore-note", Boolean(status.rescore));
   $("#rescore-open").disabled = Boolean(status.results_expired);
   text("#rescore-expired", status.results_expired ? "This job's files have expired: it cannot be re-scored." : "");

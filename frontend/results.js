@@ -6,6 +6,8 @@ import { REBA_COLORS, RULA_COLORS, bandChart, bodyPartChart, parseFrames, timeli
 import { costWords, formatMoment, plural, readable } from "./format.js";
 import { banner, showView, state } from "./state.js";
 import { measurement } from "./measurement.js";
+import { renderRecord } from "./record.js";
+import { showVideo, stopVideo } from "./video.js";
 import { renderRescore } from "./rescore.js";
 
 const NOT_ASSESSABLE = "not assessable";
@@ -17,12 +19,17 @@ const VERDICT_MEANING = {
 };
 
 export async function renderResults(status) {
+  stopVideo();
   showView("results");
   const summary = status.summary;
   text("#results-meta", `${status.filename || "Video"} · job ${status.job_id} · quality ${status.quality} · ` +
     `${summary.frames_analysed} frames analysed`);
+  const part = status.time_range?.words;  // the report's words for a part of the video; none for the whole
+  text("#results-range", part ? `Part of the video: ${part}.` : "");
+  show("#results-range", Boolean(part));
   const cost = costWords(status.cost);
   text("#results-cost", cost ? `The analysis took ${cost}.` : "");
+  renderRecord(status);
   text("#results-warning", status.warning || "");
   show("#results-warning", Boolean(status.warning));
   renderVerdict($("#verdict"), summary.verdict);
@@ -38,7 +45,7 @@ export async function renderResults(status) {
   $("#measurement").replaceChildren(...measurement(status));
   renderPictures($("#pictures"), status.pictures || []);
   renderBands(summary);
-  await drawTimelines(status);
+  await showVideo(status, await drawTimelines(status));
 }
 
 function renderVerdict(root, verdict) {
@@ -85,7 +92,8 @@ function methodCard(id, name, block, colors) {
     h("td", {}, h("span", { class: "swatch", style: `color:${colors[level]}` }, "■"), ` ${level} · ${row.label}`),
     h("td", {}, percent(row.share, 0)), h("td", {}, `${row.seconds.toFixed(1)} s`)));
   const worst = block.worst_moments.map((m) =>
-    h("li", {}, h("a", { href: `#picture-${m.frame_index}`, class: "moment" }, formatMoment(m.time_s)), `: score ${m.score}`));
+    h("li", {}, h("a", { href: `#picture-${m.frame_index}`, class: "moment", "data-seek": m.time_s }, formatMoment(m.time_s)),
+      `: score ${m.score}`));
   const ranged = block.ranged_frames
     ? ` ${block.ranged_frames} more had a body part out of sight: their score lies in a range, up to ${block.ranged_max}.` : "";
   $(id).replaceChildren(h("h3", {}, name),
@@ -98,7 +106,7 @@ function methodCard(id, name, block, colors) {
 
 /** The posture pictures, each with when and why; a worst moment's link above scrolls to its picture. */
 function renderPictures(root, pictures) {
-  root.replaceChildren(...pictures.map((picture) => h("figure", { id: `picture-${picture.frame_index}` },
+  root.replaceChildren(...pictures.map((picture) => h("figure", { id: `picture-${picture.frame_index}`, "data-seek": picture.time_s },
     h("img", { src: picture.url, loading: "lazy", alt: `The worker at ${formatMoment(picture.time_s)} with the measured skeleton and scores` }),
     h("figcaption", {}, `${formatMoment(picture.time_s)}: ${picture.reasons.join("; ")}`))));
   if (!pictures.length) root.textContent = "No pictures for this job.";
@@ -116,7 +124,8 @@ function renderBands(summary) {
     : [h("li", {}, "No posture outside the normal band lasted 4 s or longer.")]));
 }
 
-/** The risk over time and each body part over time, from the job's frames.csv. */
+/** The risk over time and each body part over time, from the job's frames.csv; its rows (the video's clock), or
+ * null where they could not be read. */
 async function drawTimelines(status) {
   try {
     const url = (await api.call("generate_download_url", { job_id: status.job_id, artifact: "csv" })).download_url;
@@ -125,8 +134,10 @@ async function drawTimelines(status) {
     timelineChart($("#timeline"), frames, duration, state.info.risk_levels);
     timelineLegend($("#timeline-legend"), state.info.risk_levels);
     bodyPartChart($("#body-parts"), frames, duration);
+    return frames;
   } catch (error) {
     text("#timeline", `The timeline could not be drawn (${error.message}).`);
+    return null;
   }
 }
 

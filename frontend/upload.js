@@ -6,10 +6,13 @@ import { $, h, show, text } from "./dom.js";
 import { formatTime, humanBytes } from "./format.js";
 import { state, showView } from "./state.js";
 import { renderTaskDetails, taskDetails, taskProblems } from "./task-details.js";
+import { chooseForRange, clearRange, timeRange } from "./time-range.js";
+import { renderRecordFields, uploadRecord } from "./record.js";
 
 const CHOICES_KEY = "ergo.choices";
-/** The file chosen and, once it passed the checks, the one to send; the upload under way (to cancel it). */
-const chosen = { file: null, accepted: null, upload: null };
+/** The file chosen and, once it passed the checks, the one to send; the upload under way (to cancel it); the file
+ * whose pictures the time range shows (a file judged again once the server answers is drawn once). */
+const chosen = { file: null, accepted: null, upload: null, ranged: null };
 
 function checkFile(file) {
   const types = state.info?.video_types;  // the server's list (/api/info) is the only one
@@ -32,6 +35,9 @@ function chooseFile(file) {
   show("#file-error", Boolean(problem));
   text("#file-info", problem ? "" : `${file.name} · ${humanBytes(file.size)}`);
   $("#start-button").disabled = Boolean(problem);
+  if (problem) clearRange();
+  else if (file !== chosen.ranged) chooseForRange(file);
+  chosen.ranged = problem ? null : file;
 }
 
 function renderQualities() {
@@ -72,16 +78,31 @@ function progressReporter() {
   };
 }
 
-/** Checks the task details, sends the chosen file and starts its job; ``onJob(jobId)`` follows it. */
+/** The task details and the task record checked against the server's schema: {record} when both pass, else null
+ * (what is wrong is shown, and the first field at fault has the focus). */
+function checkedForm(fields) {
+  const problems = taskProblems(fields);
+  const { record, problems: recordProblems = [] } = uploadRecord();
+  const all = [...problems, ...recordProblems];
+  const what = [problems.length && "the task details", recordProblems.length && "the task record"].filter(Boolean).join(" and ");
+  text("#details-error", all.length ? `Check ${what} first (nothing was sent): ${all.join(" ")}` : "");
+  show("#details-error", Boolean(all.length));
+  if (!all.length) return { record };
+  $("#task-details").open = Boolean(problems.length);
+  document.querySelector('#task-fields [aria-invalid="true"], #record-fields [aria-invalid="true"]').focus();
+  return null;
+}
+
+/** Checks the task details and the record, sends the chosen file and starts its job; ``onJob(jobId)`` follows it. */
 async function startUpload(onJob) {
   if (!chosen.accepted) return;
   const fields = state.info?.task_details || [];
-  const problems = taskProblems(fields);
-  text("#details-error", problems.length ? `Check the task details first (nothing was sent): ${problems.join(" ")}` : "");
-  show("#details-error", Boolean(problems.length));
-  if (problems.length) {
-    $("#task-details").open = true;
-    $('#task-fields [aria-invalid="true"]').focus();
+  const checked = checkedForm(fields);
+  if (!checked) return;
+  const { record } = checked;
+  const span = timeRange();
+  if (span.problem) {
+    $("#range-start").focus();
     return;
   }
   const quality = document.querySelector('input[name="quality"]:checked')?.value;
@@ -95,7 +116,7 @@ async function startUpload(onJob) {
     chosen.upload = null;  // sent: nothing left to cancel
     show("#resume-hint", false);
     const job = await api.call("start_processing", { video_key: videoKey, quality, params: taskDetails(fields),
-      blur_faces: $("#blur-faces").checked, overlay: $("#overlay").checked });
+      blur_faces: $("#blur-faces").checked, overlay: $("#overlay").checked, record, ...span });
     onJob(job.job_id);
   } catch (error) {
     chosen.upload = null;
@@ -150,6 +171,7 @@ export function initUpload(onJob) {
 export function setUpUpload() {
   renderQualities();
   renderTaskDetails(state.info?.task_details || []);
+  renderRecordFields();
   hintUnfinishedUpload();
   acceptVideoTypes();
   if (chosen.file && state.info) chooseFile(chosen.file);  // a file chosen while the server had not answered yet
@@ -162,4 +184,6 @@ export function clearUpload() {
   text("#file-info", "");
   show("#file-error", false);
   $("#start-button").disabled = true;
+  chosen.ranged = null;
+  clearRange();
 }

@@ -53,6 +53,7 @@ from .presets import Preset, analysis_size, person_size_warning
 from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, validated
 from .sides import keep_sides
 from .summary import summarize
+from .time_range import TimeRange, restrict
 from .tracking import MainPerson, select_main_person
 from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
 from .writebehind import WriteBehind
@@ -147,6 +148,8 @@ class AnalysisOptions:
     #: Chunks decoded ahead of the pose model, and checkpoints waiting to be written behind it.
     prefetch_depth: int = 2
     write_behind_depth: int = 2
+    #: Only the frames shown within this part of the video are decoded and analysed (None: the whole video).
+    time_range: TimeRange | None = None
 
     def __post_init__(self) -> None:
         """A camera angle given with the job (the task details) overrides the estimate from the video."""
@@ -160,6 +163,8 @@ def fingerprint(info: VideoInfo, options: AnalysisOptions, model: PoseModel) -> 
                        info.reader],  # the readers resize alike only to within a level: never mix their chunks
              "preset": options.preset.as_dict(), "chunk_size": options.chunk_size,
              "part_chunks": options.part_chunks, "model": model.describe()}
+    if options.time_range is not None:  # only when set: a whole video's checkpoints keep the fingerprint they had
+        basis["time_range"] = [options.time_range.start_s, options.time_range.end_s]
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -236,7 +241,7 @@ class Plan:
     @classmethod
     def of(cls, path: str | Path, options: AnalysisOptions) -> Plan:
         info = probe(path)
-        indices = sample_indices(info, options.preset.sample_fps)
+        indices = restrict(sample_indices(info, options.preset.sample_fps), info.fps, info.duration, options.time_range)
         return cls(info, analysis_size(info.width, info.height), _chunks(indices, options.chunk_size))
 
     @property
@@ -429,4 +434,15 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
         "keypoint_names": list(names), "keypoints": keypoints, "world_keypoints": poses.world, "boxes": poses.boxes, "detected": detected,
         "rejections": poses.rejections, "out_of_view": out_of_view,
         "angles": angles, "angle_sources": angle_sources, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,
+        "time_range": _range_record(options.time_range, video["duration"]),
     })
+
+
+def _range_record(span: TimeRange | None, duration_s: float) -> dict | None:
+    """The part of the video analysed, as the result records it (None: all of it); an end asked for past the video's
+    end is kept beside the end analysed, so the reader is told it was clipped."""
+    if span is None:
+        return None
+    fitted = span.fitted(duration_s)
+    clipped = span.end_s is not None and span.end_s > fitted.end_s
+    return {"start_s": fitted.start_s, "end_s": fitted.end_s, "asked_end_s": span.end_s if clipped else None}

@@ -8,10 +8,14 @@ texts use (the dash of an unscored frame, the degree sign), and print a box or n
 from __future__ import annotations
 
 import functools
+import logging
 from importlib.resources import files
 from pathlib import Path
 
 FAMILY = "Open Sans"
+# fpdf2 embeds the typeface through fontTools' subsetter, which logs each font table it prunes at INFO: dozens of
+# lines per PDF in a service's log (a comparison is drawn in the API's own process).  Its warnings still show.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 
 def _path(style: str) -> Path:

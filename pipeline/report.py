@@ -3,12 +3,13 @@
 Written with fpdf2: pure Python (no system libraries, unlike WeasyPrint's Pango and Cairo), small, and it draws
 tables, vector charts and JPEGs itself, in the project's typeface (:mod:`pipeline.fonts`).  Every page carries the
 job, the video's file name, the date and "page n of N".  The first page is read in half a minute:
+- under the title, the task record's station, task, department and assessor (:mod:`pipeline.task_record`), where given;
 - the verdict, where the result carries one, with its reasons and what to do (a job that is *not assessable* gets
   this first page only: the verdict, what the analysis found and the job; no score, no level, no signature);
 - the RULA and REBA headline scores with their levels, and what they stand on (frames scored exactly, as a range,
   not at all);
 - the three worst moments, with their pictures;
-- the job, the video, the quality preset and the pose model.
+- the job, the video, the quality preset and the pose model, and the task record's notes.
 Then, each section kept on one page with its heading: what to change (per body part that drives the result, from
 the repository's sourced table, :mod:`pipeline.advice`), the risk timeline and each body part's timeline (vectors,
 with a time axis), the time at each level, the posture pictures, time in each band and the sustained postures,
@@ -30,6 +31,7 @@ from .evidence import shade
 from .fonts import BOLD, FAMILY, REGULAR
 from .result_model import AnalysisResult, CameraTiltRecord, Inputs, MethodSummary, Picture, ScoreColumns, Summary
 from .summary import ASSESSABLE, NOT_ASSESSABLE, PARTLY_ASSESSABLE, shows_findings
+from .task_record import LABELS, TaskRecord
 
 REFERENCES = (SOURCES["rula"][1], SOURCES["reba"][1])
 #: Each verdict's colour (green, amber, red as the levels').
@@ -118,13 +120,10 @@ def score_level(method: str, score: int) -> int:
 
 class _Layout:
     """The report's pages: fpdf2 with the running footer, and the few ways the report writes (headings kept with
-    what follows them, tables, paragraphs)."""
+    what follows them, tables, paragraphs); the comparison of two jobs (:mod:`.comparison_report`) writes with it too."""
 
-    def __init__(self, result: AnalysisResult):
+    def __init__(self, title: str, footer: str):
         from fpdf import FPDF
-
-        video = result.video.name
-        footer = f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {_date(result.created_at)}"
 
         class Pages(FPDF):
             def footer(self) -> None:
@@ -139,7 +138,7 @@ class _Layout:
         pdf.add_font(FAMILY, "", str(REGULAR))
         pdf.add_font(FAMILY, "B", str(BOLD))
         pdf.set_auto_page_break(True, margin=18)
-        pdf.set_title(f"Ergonomic risk assessment: {video}")
+        pdf.set_title(title)
         pdf.set_text_color(*INK)
         pdf.add_page()
         self.width = pdf.w - pdf.l_margin - pdf.r_margin
@@ -164,6 +163,22 @@ class _Layout:
         self.font(size)
         self.pdf.multi_cell(self.width, height, words, new_x="LMARGIN", new_y="NEXT")
         self.font()
+
+    def level_box(self, x: float, top: float, size: tuple[float, float], method: str, level: int | None, title: str,
+                  score: str) -> None:
+        """A headline score: a box (``size``: width, height) with a bar down its left side in the level's colour (grey
+        without one), ``title`` at its top and ``score`` large under it; the words beside the score follow it."""
+        pdf, (width, height) = self.pdf, size
+        with pdf.local_context(fill_color=LEVEL_COLOURS[method][level] if level is not None else GREY):
+            pdf.rect(x, top, 4, height, style="F")
+        with pdf.local_context(draw_color=GREY):
+            pdf.rect(x, top, width, height)
+        pdf.set_xy(x + 7, top + 2)
+        self.font(10, bold=True)
+        pdf.cell(width - 9, 5, title)
+        pdf.set_xy(x + 7, top + 7)
+        self.font(20, bold=True)
+        pdf.cell(14, 10, score)
 
     def lines_needed(self, words: str, width: float, height: float) -> float:
         return height * len(self.pdf.multi_cell(width, height, words, dry_run=True, output="LINES"))
@@ -192,10 +207,13 @@ def _date(created_at: str) -> str:
     return created_at.replace("T", " ")[:16] + " UTC"
 
 
-def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[Path, Picture]] = ()) -> Path:
-    """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`)."""
-    page = _Layout(result)
-    _first_page(page, result, pictures)
+def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[Path, Picture]] = (),
+                 record: TaskRecord | None = None) -> Path:
+    """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`);
+    ``record``: the job's station, task, assessor and notes, on the first page beside the job."""
+    video = result.video.name
+    page = _Layout(f"Ergonomic risk assessment: {video}", f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {_date(result.created_at)}")
+    _first_page(page, result, pictures, record or TaskRecord())
     if not shows_findings(result.summary):  # no finding to show, nothing to sign
         page.pdf.output(str(path))
         return Path(path)
@@ -218,13 +236,16 @@ def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[
     return Path(path)
 
 
-def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
+def _first_page(page: _Layout, result: AnalysisResult, pictures, record: TaskRecord) -> None:
     """What an engineer reads first: the verdict, the headline scores, what they stand on, the worst moments, and the
-    job."""
+    task record and the job."""
     summary, video, model, preset = result.summary, result.video, result.model, result.preset
     page.font(18, bold=True)
     page.pdf.multi_cell(page.width, 9, "Ergonomic risk assessment", new_x="LMARGIN", new_y="NEXT")
     page.line(f"{video.name}  ·  RULA and REBA from video", size=11, height=6)
+    identity = [(label, value) for label, value in record.rows() if label != LABELS["notes"]]
+    if identity:  # which station and task, and who assessed it: under the title (the notes go with the job's table)
+        page.line("  ·  ".join(f"{label}: {value}" for label, value in identity), size=10, height=5)
     page.pdf.ln(2)
     _verdict(page, summary)
     for warning in [model.warning, *summary.warnings]:
@@ -240,11 +261,13 @@ def _first_page(page: _Layout, result: AnalysisResult, pictures) -> None:
     page.line(_standing(result))
     if shows_findings(summary):
         _worst_moments(page, result, pictures)
+    notes = [["Notes", record.notes]] if record.notes else []
     page.table([["Video file", video.name], ["Job", result.job_id or "-"],
                 ["Analysed", _date(result.created_at)],
                 ["Video", f"{video.duration:.1f} s, {video.width} x {video.height}"],
+                *([["Part analysed", span]] if (span := result.analysed_span()) else []),
                 ["Quality preset", f"{preset.name}: {preset.description}"],
-                ["Pose model", f"{model.name} ({model.weights or ''})"]], [1, 3], heading="The job", header_row=False)
+                ["Pose model", f"{model.name} ({model.weights or ''})"], *notes], [1, 3], heading="The job", header_row=False)
 
 
 def _verdict(page: _Layout, summary: Summary) -> None:
@@ -303,17 +326,9 @@ def _headline(page: _Layout, summary: Summary) -> None:
         block: MethodSummary = getattr(summary, method)
         x, highest = pdf.l_margin + column * (box + gap), block.max
         level = None if highest is None else score_level(method, highest)
-        with pdf.local_context(fill_color=LEVEL_COLOURS[method][level] if level is not None else GREY):
-            pdf.rect(x, top, 4, height, style="F")
-        with pdf.local_context(draw_color=GREY):
-            pdf.rect(x, top, box, height)
-        pdf.set_xy(x + 7, top + 2)
-        page.font(10, bold=True)
-        pdf.cell(box - 9, 5, f"{method.upper()}: highest score")
-        pdf.set_xy(x + 7, top + 7)
-        page.font(20, bold=True)
         ceiling = block.ranged_max if highest is None else None  # only ranges: the most they reach
-        pdf.cell(14, 10, str(highest) if highest is not None else "–" if ceiling is None else f"≤{ceiling}")
+        page.level_box(x, top, (box, height), method, level, f"{method.upper()}: highest score",
+                       str(highest) if highest is not None else "–" if ceiling is None else f"≤{ceiling}")
         kind = "action" if method == "rula" else "risk"
         page.font(10)
         pdf.multi_cell(box - 23, 5, f"{kind} level {level}: {level_labels(method)[level]}" if level is not None else "not scored"
@@ -336,8 +351,10 @@ def _standing(result: AnalysisResult) -> str:
         return f"{100 * count / analysed:.0f}%"
 
     rejected = summary.frames_rejected
-    return (f"{summary.frames_analysed} frames analysed ({result.preset.sample_fps:g} a second over "
-            f"{result.video.duration:.1f} s), the worker in {summary.frames_with_person}"
+    span = result.analysed_span()
+    over = f"; {span}" if span else f" over {result.video.duration:.1f} s"
+    return (f"{summary.frames_analysed} frames analysed ({result.preset.sample_fps:g} a second{over}), "
+            f"the worker in {summary.frames_with_person}"
             f"{f' ({rejected} more rejected as not a person)' if rejected else ''}: "
             f"{summary.frames_scored} scored exactly ({share(summary.frames_scored)}), "
             f"{summary.frames_ranged} as a range because a body part was out of sight ({share(summary.frames_ranged)}), "

@@ -16,15 +16,9 @@ import numpy as np
 
 from .analysis import AnalysisOptions, WorkerPoses, score_poses
 from .assessment import AssessmentParams
-from .errors import PipelineError
 from .presets import get_preset
-from .result_model import AnalysisResult
-
-
-class EmptyRange(PipelineError):
-    """The time range asked for holds no analysed frame."""
-
-    code = "empty_range"
+from .result_model import AnalysisResult, VideoRecord
+from .time_range import RangeOutsideVideo, TimeRange, within
 
 
 def stored_poses(result: AnalysisResult) -> WorkerPoses:
@@ -33,31 +27,32 @@ def stored_poses(result: AnalysisResult) -> WorkerPoses:
                        result.world_keypoints, result.boxes, result.detected, list(result.rejections))
 
 
-def in_range(poses: WorkerPoses, start_s: float | None, end_s: float | None) -> WorkerPoses:
-    """The frames with ``start_s`` <= time < ``end_s`` (either end open when None); refuses a range without one."""
-    if start_s is None and end_s is None:
+def in_range(poses: WorkerPoses, span: TimeRange | None, video: VideoRecord) -> WorkerPoses:
+    """The frames within ``span`` fitted to the video (:func:`.time_range.within`: the frames an analysis of that
+    range picks); refused in words where none is left."""
+    if span is None:
         return poses
-    start, end = start_s if start_s is not None else -np.inf, end_s if end_s is not None else np.inf
-    keep = (poses.times >= start) & (poses.times < end)
+    fitted = span.fitted(video.duration)
+    keep = np.isin(poses.frame_indices, within(poses.frame_indices, video.fps, fitted))
     if not keep.any():
-        raise EmptyRange(f"No analysed frame lies between {_seconds(start_s, 'the start')} and {_seconds(end_s, 'the end')} "
-                         f"of the video (its frames run from {poses.times[0]:.2f} s to {poses.times[-1]:.2f} s): "
-                         "choose a range within them." if len(poses.times) else "The result holds no analysed frame.")
+        raise RangeOutsideVideo(f"No frame of this result lies in {fitted.start_s:g}-{fitted.end_s:g} s (it holds "
+                                f"{poses.times[0]:.1f}-{poses.times[-1]:.1f} s): choose a range within those."
+                                if len(poses.times) else "The result holds no analysed frame.")
     return poses.rows(keep)
-
-
-def _seconds(value: float | None, open_end: str) -> str:
-    return open_end if value is None else f"{value:g} s"
 
 
 def rescore(original: AnalysisResult, params: AssessmentParams, *, start_s: float | None = None, end_s: float | None = None,
             job_id: str | None = None) -> AnalysisResult:
     """``original``'s poses scored with ``params`` (they replace its task details whole), over the frames with
-    ``start_s`` <= time < ``end_s`` when given: a new result, with the original's video, preset and pose model.
+    ``start_s`` <= time < ``end_s`` when given (checked and fitted as an analysis's range, :mod:`.time_range`): a new
+    result, with the original's video, preset and pose model.
 
     The camera's pitch and roll are the new details' (:class:`AnalysisOptions` applies them) or, without them,
     estimated again from the poses, as the analysis does."""
     angles = replace(original.angle_settings, camera_pitch=None, camera_roll=None)
-    options = AnalysisOptions(preset=get_preset(original.preset.name), params=params, angles=angles)
-    return score_poses(in_range(stored_poses(original), start_s, end_s), options, video=original.video.model_dump(),
+    asked = TimeRange.checked(start_s, end_s)
+    kept = original.time_range  # a range of a result analysed over a range stays within it
+    span = asked or (TimeRange(kept.start_s, kept.end_s) if kept else None)
+    options = AnalysisOptions(preset=get_preset(original.preset.name), params=params, angles=angles, time_range=span)
+    return score_poses(in_range(stored_poses(original), asked, original.video), options, video=original.video.model_dump(),
                        model=original.model.model_dump(), damaged=list(original.summary.damaged_spans), job_id=job_id)

@@ -25,6 +25,7 @@ from pydantic_core import core_schema
 from .angles import AngleSettings
 from .assessment import AssessmentParams
 from .errors import MalformedResult
+from .time_range import range_words
 
 RESULT_FORMAT = "ergo-result"
 #: The shape's version, raised whenever the models below change it.  Version 1 files written before these models
@@ -264,6 +265,14 @@ class Picture(Record):
     faces_searched: bool = Field(description="whether BlazeFace searched the picture for other people's faces (else only the worker's was blurred)")
 
 
+class TimeRangeRecord(Record):
+    """The part of the video analysed (:mod:`pipeline.time_range`): frames shown at ``start_s <= t < end_s``."""
+
+    start_s: float
+    end_s: float = Field(description="the end analysed: the end asked for, or the video's end where that came first")
+    asked_end_s: float | None = Field(None, description="the end asked for, when it lay past the video's end (clipped)")
+
+
 class ResultDocument(Record):
     """What ``summary.json`` and the job's status hold: the result without its per-frame columns."""
 
@@ -277,6 +286,12 @@ class ResultDocument(Record):
     inputs: Inputs
     summary: Summary
     pictures: list[Picture] = Field(default_factory=list, description="written with the result files")
+    time_range: TimeRangeRecord | None = Field(None, description="the part of the video analysed; null: all of it")
+
+    def analysed_span(self) -> str | None:
+        """"analysed 12.0 s – 47.5 s of 2 min 10 s", or None when the whole video was analysed."""
+        span = self.time_range
+        return None if span is None else range_words(span.start_s, span.end_s, self.video.duration, span.asked_end_s)
 
 
 # -- per frame ----------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The result files (data, summary, frames, workbook, PDF report, annotated video), and a safe way to read
-the pickle back.
+"""The result files (data, summary, frames, workbook, PDF report, annotated video, the skeleton the page draws),
+and a safe way to read the pickle back.
 
 ``format``, ``version``  ``"ergo-result"``, ``1``
 ``job_id``, ``created_at``  job id (or None) and ISO-8601 UTC time
@@ -47,20 +47,23 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UnsafeResult
 from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, validated
+from .task_record import LABELS, TaskRecord
 
 if TYPE_CHECKING:
     from .pose.blazeface import FaceDetector
 
 FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf",
-         "mp4": "overlay.mp4"}
+         "mp4": "overlay.mp4", "skeleton": "skeleton.json"}
 #: Each file in words, as a person choosing a download reads it (the page's buttons, from /api/info).
 ARTIFACT_LABELS = {"pkl": "Data (PKL)", "json": "Summary (JSON)", "csv": "Frames (CSV)", "xlsx": "Report (Excel)",
-                   "pdf": "Report (PDF)", "mp4": "Annotated video (MP4)"}
+                   "pdf": "Report (PDF)", "mp4": "Annotated video (MP4)", "skeleton": "Skeleton (JSON)"}
 CONTENT_TYPES = {"pkl": "application/octet-stream", "json": "application/json", "csv": "text/csv",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
-                 "mp4": "video/mp4"}
+                 "mp4": "video/mp4", "skeleton": "application/json"}
 #: Files a job writes only when asked (the annotated video).
 OPTIONAL = ("mp4",)
+#: The files that show the job's task record: written again when it is edited.
+RECORD_FILES = ("xlsx", "pdf")
 #: Excel's number format of a share (0.2037 shows as 20.4%).
 PERCENT = "0.0%"
 #: Where the posture pictures go, beside the files.
@@ -111,12 +114,13 @@ def frame_rows(result: AnalysisResult) -> tuple[list[str], list[list]]:
 
 
 def write_results(result: AnalysisResult, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True,
-                  faces: FaceDetector | None = None, overlay: bool = False) -> dict[str, Path]:
+                  faces: FaceDetector | None = None, overlay: bool = False, record: TaskRecord | None = None) -> dict[str, Path]:
     """Write the files into ``directory``; with ``video``, the posture pictures under ``frames/`` (recorded in
     ``result.pictures``) and, with ``overlay``, the annotated video, both with the faces ``faces`` finds blurred
-    (and the worker's) unless ``blur_faces`` is off; returns {artifact: path}."""
+    (and the worker's) unless ``blur_faces`` is off; ``record``: the job's task record, in the workbook and the
+    report; returns {artifact: path}."""
     from .evidence import write_overlay, write_pictures
-    from .report import write_report
+    from .skeleton import skeleton_document
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -127,23 +131,41 @@ def write_results(result: AnalysisResult, directory: str | Path, video: str | Pa
     with open(paths["pkl"], "wb") as out:
         pickle.dump(result.model_dump(), out, protocol=5)
     paths["json"].write_text(json.dumps(result.document(), indent=2))
+    paths["skeleton"].write_text(json.dumps(skeleton_document(result), separators=(",", ":")))
     header, rows = frame_rows(result)
     with open(paths["csv"], "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(header)
         writer.writerows(["" if v is None else v for v in row] for row in rows)
-    _write_workbook(result, header, rows, paths["xlsx"])
-    write_report(result, paths["pdf"], [(directory / PICTURES / p.file, p) for p in result.pictures])
+    write_record_files(result, directory, record, (header, rows))
     return paths
 
 
-def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list], path: Path) -> None:
+def write_record_files(result: AnalysisResult, directory: str | Path, record: TaskRecord | None,
+                       table: tuple[list[str], list[list]] | None = None) -> dict[str, Path]:
+    """The files that show the task record (:data:`RECORD_FILES`: the workbook and the PDF report), into
+    ``directory``: with the results, and again alone when the record is edited, from the stored result and its
+    posture pictures (already under ``frames/``); nothing else is computed again.  ``table``: the per-frame table,
+    where the caller has it already."""
+    from .report import write_report
+
+    directory = Path(directory)
+    paths = {artifact: directory / FILES[artifact] for artifact in RECORD_FILES}
+    _write_workbook(result, *(table or frame_rows(result)), paths["xlsx"], record or TaskRecord())
+    write_report(result, paths["pdf"], [(directory / PICTURES / p.file, p) for p in result.pictures], record)
+    return paths
+
+
+def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list], path: Path, record: TaskRecord) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     summary = _SummarySheet(book.create_sheet("Summary"))
     summary.title("Ergonomic risk assessment")
-    for section in (_verdict_rows, _job_rows, _score_rows, _band_rows, _input_rows):
+    for section in (_verdict_rows, _job_rows):
+        section(summary, result)
+    _record_rows(summary, record)  # beside the job: which station and task, who assessed it
+    for section in (_score_rows, _band_rows, _input_rows):
         section(summary, result)
     frames = book.create_sheet("Frames")
     frames.append(header)
@@ -196,6 +218,7 @@ def _job_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
     summary, video, model, preset = result.summary, result.video, result.model, result.preset
     for label, value in [("Video file", video.name), ("Job", result.job_id or ""), ("Created (UTC)", result.created_at),
                          ("Video duration (s)", round(video.duration, 2)), ("Video size", f"{video.width} x {video.height}"),
+                         ("Part analysed", result.analysed_span() or "the whole video"),
                          ("Quality preset", f"{preset.name}: {preset.description}"),
                          ("Pose model", f"{model.name} ({model.weights or ''})"),
                          ("Frames analysed", summary.frames_analysed), ("Frames with a person", summary.frames_with_person),
@@ -205,6 +228,14 @@ def _job_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
                          ("Frames not scored", summary.frames_unscored),
                          ("Detection rate", sheet.percent(summary.detection_rate))]:
         sheet.append([label, value])
+
+
+def _record_rows(sheet: _SummarySheet, record: TaskRecord) -> None:
+    """Every field of the task record, given or not: the same cells in every workbook, to fill in or to read."""
+    sheet.append([])
+    sheet.title("Task record")
+    for name, label in LABELS.items():
+        sheet.append([label, getattr(record, name)])
 
 
 def _score_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:

@@ -305,10 +305,13 @@ class LocalStore(ObjectStore):
             self._upload_meta(key, upload_id)
             shutil.rmtree(self._upload_dir(upload_id), ignore_errors=True)
 
-    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE, *, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """The object's bytes in chunks; from ``start`` up to ``stop`` (exclusive; the end by default), for the
+        storage route's Range requests (a browser seeks in a video by asking for the part it needs)."""
         handle, _, size = self._open(key)
         with handle:
-            remaining = size
+            handle.seek(min(start, size))
+            remaining = max(0, min(size, size if stop is None else stop) - start)
             while remaining > 0:
                 chunk = handle.read(min(chunk_size, remaining))
                 if not chunk:

@@ -47,7 +47,7 @@ def test_analysis_job_writes_loadable_result_files_and_pictures(store, clip, tmp
     doc = _run(app, job)
     assert doc.state == State.SUCCESS, doc.error
     pictures = {name for name in doc.result_keys if name.startswith("frames/")}
-    assert set(doc.result_keys) - pictures == {"pkl", "json", "csv", "xlsx", "pdf"}
+    assert set(doc.result_keys) - pictures == {"pkl", "json", "csv", "xlsx", "pdf", "skeleton"}
     assert pictures == {f"frames/{p['file']}" for p in doc.result["pictures"]} and pictures  # listed in the result too
     assert all(key.startswith(f"results/{job.id}/") for key in doc.result_keys.values())
     assert doc.checkpoint.startswith(f"checkpoints/{job.id}/chunk-")
@@ -229,7 +229,8 @@ def test_ergo_analyze_writes_the_files_and_prints_a_summary(local_store, clip, t
                              "--load-kg", "12.5", "--coupling", "2", "--sitting", "--no-legs-supported"],
                             env=storage_env(local_store), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert sorted(p.name for p in out.iterdir()) == ["frames", "frames.csv", "report.pdf", "report.xlsx", "result.pkl", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["frames", "frames.csv", "report.pdf", "report.xlsx", "result.pkl", "skeleton.json",
+                                                     "summary.json"]
     assert "PDF report:" in result.stdout and "Posture pictures (" in result.stdout
     assert "RULA: max" in result.stdout and "REBA: max" in result.stdout and "Verdict: " in result.stdout
     assert "MEANINGLESS" in result.stderr

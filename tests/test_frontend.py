@@ -319,3 +319,12 @@ def test_cancelling_an_upload_in_parts_drops_what_it_sent(page, server, local_st
     assert list((local_store.root / "parts").iterdir()) == [] and list(local_store.list("uploads/")) == []
     assert page.evaluate("localStorage.getItem('ergo.upload')") is None
     shot(page, "cancelled-parts")
+
+
+def test_the_page_reads_frames_csv_cells_that_hold_commas(page, shared_server):
+    """frames.csv quotes a cell with a comma in it (a rejection's reason, say): the page must not shift the columns."""
+    url, _ = shared_server
+    open_page(page, url)
+    csv = 'time_s,rejections,rula_grand_score,reba_reba_score\n0.5,"too small, and cut off",3,4\n1.0,"said ""twice""",,7\n'
+    frames = page.evaluate("async (csv) => (await import('./charts.js')).parseFrames(csv)", csv)
+    assert [(f["time"], f["rula"], f["reba"]) for f in frames] == [(0.5, 3, 4), (1.0, None, 7)]

@@ -45,7 +45,7 @@ def test_submit_through_serve_with_the_embedded_store(local_store, clip, tmp_pat
         assert "Uploading" in result.stderr and "100.0%" in result.stderr and "completed" in result.stderr
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-            "frames", "frames.csv", "report.pdf", "report.xlsx", "result.pkl", "summary.json"]
+            "frames", "frames.csv", "report.pdf", "report.xlsx", "result.pkl", "skeleton.json", "summary.json"]
         assert all(p.read_bytes()[:3] == b"\xff\xd8\xff" for p in (tmp_path / "out" / "frames").iterdir())
         assert load_result(tmp_path / "out" / "result.pkl").job_id == summary["job_id"]
         with urllib.request.urlopen(f"{url}/openapi.json") as response:

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, RESULT_TIMEOUT, accessibility_problems, analyse_to_results, api, choose_and_start, queued_job, open_page, shot
+from tests.browser import (
+    ARTIFACTS,
+    RESULT_TIMEOUT,
+    accessibility_problems,
+    analyse_to_results,
+    api,
+    choose_and_start,
+    open_page,
+    queued_job,
+    shot,
+)
 from tests.helpers import mp4_lookalike
 
 pytestmark = pytest.mark.slow
@@ -280,9 +290,10 @@ def test_the_results_show_the_posture_pictures_and_offer_the_pdf(page, shared_se
     figures = page.locator("#pictures figure")
     assert figures.count() == len(status["pictures"])
     page.wait_for_function("[...document.querySelectorAll('#pictures img')].every(i => i.complete && i.naturalWidth > 0)")
-    page.locator("#rula-card a.moment").first.click()
-    target = page.evaluate("document.querySelector(':target')?.id")
-    assert target and target.startswith("picture-") and page.locator(f"#{target}").is_visible()
+    moment = page.locator("#rula-card a.moment").first
+    moment.click()  # it plays in the video (tests/test_page_video.py); it links to its picture, which shows it too
+    target = moment.get_attribute("href")[1:]
+    assert target.startswith("picture-") and page.locator(f"#{target}").is_visible()
     shot(page, "pictures")
     with page.expect_download() as download:
         page.click("#downloads button[data-artifact=pdf]")

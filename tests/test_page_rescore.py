@@ -56,10 +56,11 @@ def test_change_task_details_and_rescore_follows_the_new_job_and_links_both(page
     links = page.inner_text("#rescore-links")
     assert links == f"Re-scored from {original}", links
     note = page.inner_text("#rescore-note")
-    assert "0:00.5 to 0:03.0" in note and "annotated video" in note and original in note, note
+    assert "annotated video" in note and original in note, note
+    assert "0.5 s – 3.0 s" in page.inner_text("#results-range"), "the part of the video, as every result says it"
     status = api(url, "get_status", job_id=new)["job_status"]
     assert status["rescored_from"] == original and status["task_params"] == {"coupling": 1, "load_kg": 12}
-    assert status["rescore"]["start_s"] == 0.5 and status["rescore"]["end_s"] == 3
+    assert status["time_range"]["start_s"] == 0.5 and status["time_range"]["end_s"] == 3
     assert "mp4" not in status["artifacts"] and "pdf" in status["artifacts"]
     shot(page, "2-rescored")
 

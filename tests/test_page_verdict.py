@@ -12,7 +12,7 @@ import re
 import pytest
 
 from pipeline.advice import ADVICE, SOURCES
-from tests.browser import accessibility_problems, analyse_to_results, api, queued_job, open_page, shot
+from tests.browser import accessibility_problems, analyse_to_results, api, open_page, queued_job, shot
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ FINDING = {"part": "upper_arm", "method": "rula", "min_score": REACH.min_score, 
            "why": f"Upper arm {REACH.band}: 40% of the exactly scored time (1.6 s).", "recommendation": REACH.recommendation,
            "sources": [{"name": SOURCES[key][0], "citation": SOURCES[key][1]} for key in REACH.sources]}
 LABELS = {"pdf": "Report <b>PDF</b>", "csv": "Frames table", "json": "Summary data", "xlsx": "Workbook", "pkl": "Everything",
-          "mp4": "Annotated video"}
+          "mp4": "Annotated video", "skeleton": "Skeleton points"}
 
 
 def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows_no_scores(page, shared_server, clip):

@@ -19,7 +19,7 @@ from ergo_tasks.analysis.task import faces_key
 from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
-from pipeline.results import load_result
+from pipeline.results import FILES, load_result
 from statestore.local import LocalStore
 from tests.helpers import make_app, serve, storage_env
 
@@ -97,7 +97,7 @@ def test_a_rescore_with_the_same_details_gives_the_same_scores_without_the_pose_
     assert searched == [], "the faces the analysis found in the same frames are not searched for again"
     assert store.exists(faces_key(original_id)) and "frames/faces.json" not in service.app.jobs.read(original_id).doc.result_keys
     assert [p["face_blurred"] for p in view["pictures"]] == [p["face_blurred"] for p in first["pictures"]]
-    assert view["rescored_from"] == original_id and view["rescore"]["start_s"] is None
+    assert view["rescored_from"] == original_id and view["time_range"] is None
     original, again = result_of(store, original_id), result_of(store, view["job_id"])
     assert again.job_id == view["job_id"] and again.inputs.assumed == original.inputs.assumed  # its own details kept
     for method in ("rula", "reba"):
@@ -117,7 +117,7 @@ def test_new_task_details_make_a_full_new_result_linked_both_ways(analysed_job, 
     assert result.inputs.assumed.load_kg == 12 and result.inputs.assumed.coupling == 3  # replaced whole: coupling 1 is gone
     assert view["summary"]["reba"]["max"] > before["max"], "a 12 kg load, poor coupling and a twist raise REBA"
     assert view["summary"]["verdict"]["status"] and "what_to_change" in view["summary"]
-    assert set(view["artifacts"]) == {"pkl", "json", "csv", "xlsx", "pdf"}, "every file but the annotated video"
+    assert set(view["artifacts"]) == set(FILES) - {"mp4"}, "every file but the annotated video"
     assert "annotated video" in view["rescore"]["note"] and original_id in view["rescore"]["note"]
     assert view["pictures"], "the video is stored: the pictures are drawn again"
     worst = {moment["frame_index"] for moment in view["summary"]["reba"]["worst_moments"]}
@@ -147,7 +147,7 @@ def test_a_time_range_keeps_only_its_frames(analysed_job, no_pose_model):
     everything = result_of(store, original_id).timestamps
     assert times.min() >= 2.0 and times.max() < 6.5
     assert len(times) == int(((everything >= 2.0) & (everything < 6.5)).sum()) == view["summary"]["frames_analysed"]
-    assert view["rescore"]["start_s"] == 2.0 and view["rescore"]["end_s"] == 6.5
+    assert view["time_range"]["start_s"] == 2.0 and view["time_range"]["end_s"] == 6.5 and view["time_range"]["words"]
     # a re-score of a re-score: its own frames, and the task details it was given
     again = rescored(service, job_id=view["job_id"], start_s=3.0)
     assert result_of(store, again["job_id"]).timestamps.min() >= 3.0 and again["rescored_from"] == view["job_id"]
@@ -166,10 +166,10 @@ def test_a_video_gone_from_storage_gives_no_pictures_and_says_so(analysed_job):
 
 
 @pytest.mark.parametrize(("params", "code", "words"), [
-    ({"start_s": 5, "end_s": 5}, "invalid_input", "end after it starts"),
-    ({"start_s": 8, "end_s": 3}, "invalid_input", "end after it starts"),
+    ({"start_s": 5, "end_s": 5}, "invalid_input", "must come after its start"),
+    ({"start_s": 8, "end_s": 3}, "invalid_input", "must come after its start"),
     ({"start_s": -1}, "invalid_input", "start_s"),
-    ({"start_s": 500}, "invalid_input", "after the video's end"),
+    ({"start_s": 500}, "invalid_input", "choose a start before its end"),
     ({"params": {"load_kg": -3}}, "invalid_input", "load_kg"),
 ])
 def test_bad_requests_are_refused_in_words(analysed_job, params, code, words):
@@ -211,7 +211,7 @@ def test_ergo_rescore_changes_the_details_given_and_keeps_the_others(analysed_jo
     assert result.timestamps.min() >= 1 and result.timestamps.max() < 7
     assert (tmp_path / "out" / "report.pdf").is_file() and (tmp_path / "out" / "report.xlsx").is_file()
     assert printed["job_id"] in status(service, original_id)["rescores"]
-    assert refused.returncode == 1 and "end after it starts" in refused.stderr
+    assert refused.returncode == 2 and "must come after its start" in refused.stderr
 
 
 def test_remembered_faces_answer_from_memory_and_survive_a_round_trip():

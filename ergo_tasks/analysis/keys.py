@@ -6,6 +6,7 @@
                                       owner's tag (:func:`upload_owned_by`)
     checkpoints/<job_id>/             finished chunks of a running analysis
     results/<job_id>/                 the result files of a finished analysis
+    results/comparisons/<before>_<after>/   the comparison of two finished analyses (its PDF, and what it shows)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uuid
 UPLOADS = "uploads/"
 RESULTS = "results/"
 CHECKPOINTS = "checkpoints/"
+COMPARISONS = f"{RESULTS}comparisons/"
 #: The owner of what an operator starts (the CLI, the RunPod console, a server without tokens).
 OPERATOR = "operator"
 
@@ -29,6 +31,16 @@ def checkpoint_prefix(job_id: str) -> str:
 
 def results_prefix(job_id: str) -> str:
     return f"{RESULTS}{job_id}/"
+
+
+def comparison_prefix(before: str, after: str) -> str:
+    """Where the comparison of two jobs is kept (job ids are ULIDs: never "comparisons")."""
+    return f"{COMPARISONS}{before}_{after}/"
+
+
+def compared_jobs(key: str) -> list[str]:
+    """The two jobs a key under :data:`COMPARISONS` compares."""
+    return key[len(COMPARISONS):].split("/", 1)[0].split("_")
 
 
 def safe_filename(name: str, max_length: int = 80) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.presets import DEFAULT_PRESET
+from pipeline.task_record import TaskRecord
 from statestore import StorageSettings
 from statestore.local import LocalStore
 
@@ -23,6 +24,7 @@ from ..states import State
 from ..status import JobStatus
 from . import TASK_MODULES
 from .keys import OPERATOR, results_prefix, upload_key
+from .records import change_record
 from .task import ANALYZE_TASK
 
 #: What ``--weights random`` users are told, before and after the run.
@@ -32,10 +34,13 @@ RANDOM_WARNING = ("WARNING: --weights random uses an untrained pose model. The p
 
 def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                  chunk_size: int | None = None, out: str | Path | None = None, params: dict | None = None,
-                 blur_faces: bool = True, overlay: bool | None = None,
+                 blur_faces: bool = True, overlay: bool | None = None, start_s: float | None = None, end_s: float | None = None,
+                 record: TaskRecord | None = None,
                  on_status: Callable[[JobStatus], None] | None = None) -> tuple[JobStatus, Path | None]:
     """Analyse ``video`` here; returns (final status document, results folder or None when it did not succeed).
 
+    ``start_s``/``end_s`` analyse only that part of the video (:mod:`pipeline.time_range`).
+    ``record``: the job's task record (station, task, ...), kept with the job and shown by its workbook and report.
     ``on_status`` is called with the job's status about twice a second while it runs (for a progress bar).
     """
     store = LocalStore(StorageSettings().data_dir / "store")
@@ -53,7 +58,10 @@ def run_analysis(video: Path, *, quality: str = DEFAULT_PRESET, model: str | Non
         kwargs["blur_faces"] = False
     if overlay is not None:
         kwargs["overlay"] = overlay
+    kwargs.update({name: value for name, value in (("start_s", start_s), ("end_s", end_s)) if value is not None})
     job = app.send_task(ANALYZE_TASK, kwargs=kwargs, owner=OPERATOR)  # an operator at this machine
+    if record is not None:
+        change_record(app.jobs, job.id, record)  # before it runs: the job is only queued yet
     runner = threading.Thread(target=app.run_until_ready, args=(job.id, default_worker_id("analyze")), daemon=True)
     runner.start()
     while runner.is_alive():

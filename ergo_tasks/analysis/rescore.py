@@ -21,6 +21,7 @@ from statestore import ObjectNotFound, StorageUnavailable
 
 from ..app import TaskApp
 from ..errors import JobNotFound, TaskError
+from ..status import JobStatus
 from .keys import UPLOADS
 from .scratch import scratch_folder
 from .settings import AnalysisSettings
@@ -101,6 +102,11 @@ def _video(context: TaskContext, video_key: str | None, scratch: Path) -> Path |
         log.info("rescore.video_gone", video_key=video_key)
         return None
     return path
+
+
+def rescored_from(doc: JobStatus) -> str | None:
+    """The job whose poses this one scored again, if it is a re-score: it names its original in its request."""
+    return doc.request.kwargs.get("source_job_id") if doc.task == RESCORE_TASK else None
 
 
 def register_rescore(app: TaskApp, settings: AnalysisSettings) -> None:

@@ -13,7 +13,7 @@ from ..middleware import Middleware
 from ..states import READY_STATES, State
 from ..status import JobStatus
 from ..timeutil import utcnow
-from .keys import UPLOADS, checkpoint_prefix, results_prefix
+from .keys import COMPARISONS, UPLOADS, checkpoint_prefix, compared_jobs, results_prefix
 
 
 def finished_before(app: TaskApp, days: float) -> Iterator[JobStatus]:
@@ -67,7 +67,7 @@ class VideoUsers:
 
 def purge_job(app: TaskApp, job_id: str, users: VideoUsers | None = None) -> bool:
     """Delete a finished job: its status document first (only the version read, and only if it is still
-    finished), then its marker, key record, checkpoints, results and video, unless a job still needs the video
+    finished), then its marker, key record, checkpoints, results, comparisons and video, unless a job still needs the video
     (``users``: made once for a purge of many jobs; read here when not given).
 
     Returns False, deleting nothing, when the job changed meanwhile (an operator resumed it, say).
@@ -85,6 +85,10 @@ def purge_job(app: TaskApp, job_id: str, users: VideoUsers | None = None) -> boo
         return False
     app.store.delete_prefix(checkpoint_prefix(job_id))
     app.store.delete_prefix(results_prefix(job_id))
+    if current.doc.parent is None:  # a comparison shows both its jobs (their scores, their task records): it goes with either
+        for info in list(app.store.list(COMPARISONS)):
+            if job_id in compared_jobs(info.key):
+                app.store.delete(info.key)
     for part in current.doc.waiting_for:  # the parts it was analysed in (any still running is left alone)
         purge_job(app, part, users)
     upload = current.doc.request.kwargs.get("video_key")

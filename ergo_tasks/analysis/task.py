@@ -3,7 +3,8 @@
 Reads ``uploads/...``, keeps finished chunks under ``checkpoints/<job_id>/``
 (so a requeued or resumed job continues where it stopped), writes the result
 files, the PDF report, the posture pictures (``frames/``) and, when asked, the
-annotated video under ``results/<job_id>/`` and records their keys.
+annotated video under ``results/<job_id>/`` and records their keys.  The workbook and the report show the job's task
+record as its status document holds it then (see :mod:`.records`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..app import TaskApp
 from ..errors import TaskError, validation_message
 from ..middleware import Middleware
 from .keys import UPLOADS, checkpoint_prefix, results_prefix
+from .records import note_record, record_of
 from .scratch import scratch_folder
 from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
@@ -111,18 +113,21 @@ def _chunk_index(key: str) -> int:
     return int(digits) if digits.isdigit() else -1
 
 
-def _options(quality: str, params: dict | None, chunk_size: int | None, part_chunks: int):
+def _options(quality: str, params: dict | None, chunk_size: int | None, part_chunks: int, span: tuple[float | None, float | None]):
     from pipeline.analysis import AnalysisOptions
     from pipeline.assessment import AssessmentParams
     from pipeline.presets import get_preset
+    from pipeline.time_range import TimeRange
 
     try:
         preset = get_preset(quality)
         assessment = AssessmentParams(**(params or {}))
+        time_range = TimeRange.checked(*span)
     except ValueError as error:  # pydantic's ValidationError is a ValueError
         message = validation_message(error.errors()) if isinstance(error, ValidationError) else str(error)
         raise TaskError(f"Invalid analysis settings: {message}") from None
-    return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, part_chunks=part_chunks)
+    return AnalysisOptions(preset=preset, params=assessment, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, part_chunks=part_chunks,
+                           time_range=time_range)
 
 
 #: Where the analysis's own progress sits in the job's 0-100 (the job's progress never goes back).
@@ -141,14 +146,15 @@ def _check_upload(info: ObjectInfo, pinned_etag: str | None, max_bytes: int) -> 
 def analyze_video_task(self: TaskContext, video_key: str, quality: str = DEFAULT_PRESET, model: str | None = None, weights: str | None = None,
                        params: dict | None = None, chunk_size: int | None = None, video_etag: str | None = None,
                        blur_faces: bool = True, overlay: bool | None = None, split: bool = True, part: list[int] | None = None,
-                       *, settings: AnalysisSettings) -> dict[str, Any]:
+                       start_s: float | None = None, end_s: float | None = None, *, settings: AnalysisSettings) -> dict[str, Any]:
     """Analyse ``video_key``; returns the summary and records the result files' keys.
 
     Pipeline errors are expected failures (the task ``throws`` them): their
     message, written for the person who submitted the video, is the job's error.
     ``video_etag`` pins the upload the job was started on: a replaced video is refused, not analysed.
     ``blur_faces`` blurs the faces in the posture pictures (these are pictures of employees); ``overlay`` writes
-    the annotated video (unset: the preset's default).
+    the annotated video (unset: the preset's default).  ``start_s``/``end_s`` analyse only that part of the video
+    (:mod:`pipeline.time_range`: an end past the video's end is clipped and said, a start past it refused).
 
     A long video (more than ``ERGO_PART_CHUNKS`` chunks) is analysed in parts, side by side: the job queues
     one job per part (``part``: its chunks, [start, stop)), waits for them without holding its worker, and
@@ -159,7 +165,7 @@ def analyze_video_task(self: TaskContext, video_key: str, quality: str = DEFAULT
 
     if not isinstance(video_key, str) or not video_key.startswith(UPLOADS):
         raise TaskError("The video key must name an uploaded video (uploads/...).")
-    options = _options(quality, params, chunk_size, settings.part_chunks)
+    options = _options(quality, params, chunk_size, settings.part_chunks, (start_s, end_s))
     store, job_id = self.task.app.store, self.request.id
     with scratch_folder() as scratch:
         video = _download(self, video_key, video_etag, settings, scratch)
@@ -248,8 +254,10 @@ def _write_results(context: TaskContext, result: AnalysisResult, video: Path | N
     from pipeline.results import CONTENT_TYPES, FILES, PICTURES, write_results
 
     store = context.task.app.store
+    # the record as the job holds it now (edited since the job started, perhaps); a later edit writes the files again
+    record = record_of(context.task.app.jobs.read(context.request.id).doc)
     remembered = RememberedFaces(faces, known_faces) if faces is not None else None
-    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=remembered, overlay=overlay)
+    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=remembered, overlay=overlay, record=record)
     prefix = results_prefix(context.request.id)
     keys = {}
     if remembered is not None and remembered.found:  # beside the pictures, not a result file: found by its place
@@ -261,6 +269,7 @@ def _write_results(context: TaskContext, result: AnalysisResult, video: Path | N
         name = f"{PICTURES}/{picture.file}"
         keys[name] = f"{prefix}{name}"
         store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
+    note_record(store, context.request.id, record)
     context.set_result_keys(**keys)
 
 

@@ -13,7 +13,9 @@ from pipeline.result_model import read_document
 from ..analysis.local import RANDOM_WARNING, failure_message, run_analysis
 from ..status import JobStatus
 from .output import JobProgress, print_files, print_summary
+from .record import add_record_flags, record_from
 from .task_details import add_flags, task_details
+from .time_range import add_range_flags, range_options
 
 
 def follow(video: Path, progress: bool, **options) -> tuple[JobStatus, Path | None]:
@@ -40,14 +42,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 2
     if args.weights == "random":
         print(RANDOM_WARNING, file=sys.stderr)
-    params = task_details(args)
+    params, record = task_details(args), record_from(args)
     doc, out = follow(video, args.progress, quality=args.quality, model=args.model, weights=args.weights,
                       chunk_size=args.chunk_size, out=args.out, params=params, blur_faces=args.blur_faces,
-                      overlay=args.overlay)
+                      overlay=args.overlay, record=record, **range_options(args))
     if out is None:
         print(f"error: {failure_message(doc)}", file=sys.stderr)
         return 1
-    print_summary(read_document(doc.result).summary)
+    document = read_document(doc.result)
+    if document.analysed_span():
+        print(f"Part of the video: {document.analysed_span()}")
+    print_summary(document.summary)
     print_files(out)
     if args.weights == "random":
         print(RANDOM_WARNING, file=sys.stderr)
@@ -71,4 +76,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlay", action=argparse.BooleanOptionalAction, default=None,
                         help="write the annotated video overlay.mp4 (default: on, except at quality low)")
     add_flags(parser)
+    add_record_flags(parser)
+    add_range_flags(parser)
     parser.set_defaults(handler=cmd_analyze)

@@ -6,20 +6,22 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..service.client import gateway_client
 from ..service.errors import ApiFailure
-from .submit import add_client_flags, client_for, finish
+from .submit import add_follow_flags, finish
 from .task_details import add_flags, task_details
+from .time_range import add_range_flags, range_options
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    client = client_for(args)
+    client = gateway_client(args.url, args.token)
     try:
         changed = task_details(args)
-        options = {"start_s": args.start, "end_s": args.end}
+        options: dict = range_options(args)  # checked before anything is asked
         if changed:  # the flags given change the original's details; the others stay as they were
             original = client.call("get_status", job_id=args.job_id)["job_status"]
             options["params"] = {**(original.get("task_params") or {}), **changed}
-        answer = client.call("rescore_job", job_id=args.job_id, **{name: value for name, value in options.items() if value is not None})
+        answer = client.call("rescore_job", job_id=args.job_id, **options)
         print(f"Job {answer['job_id']} started: job {args.job_id} re-scored.", file=sys.stderr)
         return finish(client, answer["job_id"], args)
     except ApiFailure as error:
@@ -33,8 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                         "given change the job's own (the others stay), --start/--end keep only part of "
                                         "the video. The video is not uploaded or analysed again.")
     parser.add_argument("job_id", help="the finished job to re-score")
-    parser.add_argument("--start", type=float, metavar="S", help="only the frames from S seconds into the video")
-    parser.add_argument("--end", type=float, metavar="S", help="only the frames before S seconds into the video")
-    add_client_flags(parser)
+    add_range_flags(parser)
+    add_follow_flags(parser)
     add_flags(parser)
     parser.set_defaults(handler=cmd_rescore)

@@ -31,28 +31,35 @@ from pipeline.ergonomics import RISK_LEVELS
 from pipeline.presets import PRESETS
 from pipeline.result_model import result_schema
 from pipeline.results import ARTIFACT_LABELS, FILES
+from pipeline.task_record import form_fields
 from statestore import StoreError
 
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
+from ..analysis.records import change_record, record_annotations, sync_record_files
 from ..analysis.retention import VideoUsers, finished_before, purge_job
 from ..app import TaskApp, default_worker_id
 from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
 from ..states import CLAIMABLE_STATES, State
 from ..status import JobStatus
 from ..timeutil import isoformat
+from .comparing import Comparisons
 from .dispatching import DispatchBook, QueuePlace
 from .errors import ServiceError, error_reply
 from .executors import Dispatcher, make_dispatcher
+from .history import own_jobs
 from .progress import ProgressRelay
 from .requests import (
     ActionRequest,
     Caller,
+    CompareRequest,
     DownloadRequest,
     EmptyRequest,
     JobRequest,
     ListRequest,
+    MyJobsRequest,
     PurgeRequest,
+    RecordRequest,
     RescoreRequest,
     SignPartsRequest,
     SizedUploadRequest,
@@ -92,9 +99,13 @@ ACTIONS: dict[str, Action] = {
     "get_status": Action(JobRequest, "user", "A job's status, progress and, when completed, results"),
     "rescore_job": Action(RescoreRequest, "user", "Score a completed job's poses again with new task details or a time range, as a new job"),
     "generate_download_url": Action(DownloadRequest, "user", "A signed URL for one result file"),
+    "compare_jobs": Action(CompareRequest, "user", "Two of your completed jobs side by side (before and after), with a PDF"),
     "health": Action(EmptyRequest, "user", "Storage and dispatch health"),
     "list_jobs": Action(ListRequest, "operator", "Recent jobs (operator)"),
+    "list_my_jobs": Action(MyJobsRequest, "user", "Your own jobs, newest first, with their task record, verdict and scores"),
     "cancel_job": Action(JobRequest, "user", "Cancel a job (your own; an operator's, any)"),
+    "update_record": Action(RecordRequest, "user", "Change a job's task record (station, task, department, assessor, "
+                                                   "notes); a completed job's PDF and workbook are written again"),
     "resume_job": Action(JobRequest, "operator", "Resume a failed or cancelled job from its checkpoint (operator)"),
     "purge_jobs": Action(PurgeRequest, "operator", "Delete old finished jobs, their files and the videos no job needs (operator)"),
     "execute": Action(JobRequest, "internal", "Run a job to its end in this request (the RunPod endpoint only)"),
@@ -108,7 +119,7 @@ def service_info(settings: ServiceSettings | None) -> dict:
     return {"max_upload_bytes": settings.max_upload_bytes if settings else None, "video_types": VIDEO_TYPES,
             "presets": [preset.as_dict() for preset in PRESETS.values()], "artifacts": FILES, "artifact_labels": ARTIFACT_LABELS,
             "risk_levels": RISK_LEVELS,
-            "task_details": _task_details(), "result": result_schema()}
+            "task_details": _task_details(), "task_record": form_fields(), "result": result_schema()}
 
 
 def _task_details() -> list[dict]:
@@ -141,6 +152,7 @@ class JobService(UploadActions, RescoreActions):
         self.dispatching = DispatchBook(app, settings, dispatcher)
         self.queue_place = QueuePlace(app)
         self.views = JobViews(app, settings)
+        self.comparisons = Comparisons(self.store, settings)
 
     # -- entry points ---------------------------------------------------------------------
     def handle_event(self, event: Any, on_progress: Callable[[dict], None] | None = None) -> dict:
@@ -195,16 +207,20 @@ class JobService(UploadActions, RescoreActions):
             kwargs["blur_faces"] = False
         if request.overlay is not None:
             kwargs["overlay"] = request.overlay
-        return self._enqueue(ANALYZE_TASK, kwargs, self.analysis.max_retries, caller, request.idempotency_key)
+        kwargs.update(request.range_kwargs())
+        # the record is not an input of the analysis: kept with the job, out of the key (a retry gets the same job)
+        return self._enqueue(ANALYZE_TASK, kwargs, self.analysis.max_retries, caller, request.idempotency_key,
+                             record_annotations(request.record))
 
-    def _enqueue(self, task: str, kwargs: dict[str, Any], max_retries: int, caller: Caller, idempotency_key: str | None) -> dict:
-        """Create the caller's job of ``task`` once and hand it over: what a start answers."""
+    def _enqueue(self, task: str, kwargs: dict[str, Any], max_retries: int, caller: Caller, idempotency_key: str | None,
+                 annotations: dict[str, Any]) -> dict:
+        """Create the caller's job of ``task`` once (``annotations`` kept with it) and hand it over: what a start answers."""
         # A client that retries (after a timeout, a lost answer) gets the job it already has, never a second run.
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
         given = idempotency_key or json.dumps(kwargs, sort_keys=True)
         key = f"{caller.client or '-'}:{task}:{given}"
-        doc = self.dispatching.start(lambda annotations: self.app.queue.enqueue(
-            task, [], kwargs, max_retries, owner=caller.owner, idempotency_key=key, annotations=annotations))
+        doc = self.dispatching.start(lambda dispatch: self.app.queue.enqueue(
+            task, [], kwargs, max_retries, owner=caller.owner, idempotency_key=key, annotations={**(dispatch or {}), **annotations}))
         failed = (doc.annotations.get("dispatch") or {}).get("error")
         message = (f"Queued, not yet started: {failed} It is handed over again when its status is read." if failed
                    else "Processing started")
@@ -213,6 +229,7 @@ class JobService(UploadActions, RescoreActions):
     def get_status(self, request: JobRequest, caller: Caller) -> dict:
         doc = self._own_job(request.job_id, caller)
         doc = self.dispatching.keep_moving(doc)
+        sync_record_files(self.app, doc)  # a record edited while the job wrote its files: they follow now
         view = self.views.status(doc)
         if doc.state in CLAIMABLE_STATES and view["status"] == "queued":
             view["queue"] = self.queue_place.of(doc.job_id)
@@ -228,6 +245,10 @@ class JobService(UploadActions, RescoreActions):
             raise ServiceError(EXPIRED.format(job_id=doc.job_id), code="results_expired")
         return {"download_url": self.views.download_url(doc, request.artifact), "expires_in": self.settings.download_url_expiry_s}
 
+    def compare_jobs(self, request: CompareRequest, caller: Caller) -> dict:
+        """Before and after: another client's job is refused as get_status refuses it, an unfinished one in words."""
+        return self.comparisons.answer(self._own_job(request.before, caller), self._own_job(request.after, caller))
+
     def list_jobs(self, request: ListRequest, caller: Caller) -> dict:
         page = list(itertools.islice(self.app.jobs.recent(state=request.state, before=request.cursor), request.limit + 1))
         more = len(page) > request.limit
@@ -235,12 +256,25 @@ class JobService(UploadActions, RescoreActions):
                 for doc in page[:request.limit]]
         return {"jobs": jobs, "next_cursor": jobs[-1]["job_id"] if more else None}
 
+    def list_my_jobs(self, request: MyJobsRequest, caller: Caller) -> dict:
+        """The caller's own jobs only, whoever calls (an operator too: the operator's list is ``list_jobs``)."""
+        return own_jobs(self.app.jobs.recent(before=request.cursor), caller.owner, request)
+
     def cancel_job(self, request: JobRequest, caller: Caller) -> dict:
         self._own_job(request.job_id, caller)
         by = "operator (api)" if caller.operator else "owner (api)"
         doc = self.app.queue.revoke(request.job_id, by=by, reason="cancelled through the API").doc
         message = "Cancelled; a running analysis stops at its next checkpoint." + self.dispatching.withdraw(doc)
         return {"job_status": self.views.status(doc), "message": message}
+
+    def update_record(self, request: RecordRequest, caller: Caller) -> dict:
+        """Store the job's new task record (nothing else of the job changes) and, for a completed job, write its PDF
+        report and workbook again from the stored result: nothing is analysed or scored again."""
+        self._own_job(request.job_id, caller)
+        doc = change_record(self.app.jobs, request.job_id, request.record).doc
+        rewritten = sync_record_files(self.app, doc)
+        view = self.views.status(doc)
+        return {"job_status": view, "files_rewritten": rewritten, "message": _record_saved(view, rewritten)}
 
     def resume_job(self, request: JobRequest, caller: Caller) -> dict:
         doc = self.app.queue.resume(request.job_id, by="operator (api)").doc
@@ -275,6 +309,18 @@ class JobService(UploadActions, RescoreActions):
         if not caller.operator and doc.owner != caller.client:
             raise JobNotFound(job_id)  # another client's job (or an operator's, owner unknown): do not reveal that it exists
         return doc
+
+
+def _record_saved(view: dict, rewritten: bool) -> str:
+    """What saving a record did, in words, from the job's view after it."""
+    if view["status"] == "completed":
+        if view.get("results_expired"):
+            return "Task record saved. The job's result files have expired, so no file shows it."
+        return ("Task record saved; the PDF report and the workbook were written again with it." if rewritten
+                else "Task record saved; the PDF report and the workbook already show it.")
+    if view["status"] in ("queued", "processing"):
+        return "Task record saved; the PDF report and the workbook will show it when the analysis completes."
+    return "Task record saved."
 
 
 def build_service(app: TaskApp | None = None, settings: ServiceSettings | None = None) -> JobService:

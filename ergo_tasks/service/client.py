@@ -17,6 +17,7 @@ from tqdm import tqdm
 from statestore.base import save_stream
 
 from .errors import ApiFailure
+from .settings import ClientSettings
 
 #: Bytes per block of an upload or a download.
 BLOCK = 1 << 20
@@ -46,6 +47,13 @@ class ApiClient:
         if body.get("status") != "success":
             raise ApiFailure(f"{body.get('error', 'unknown error')} [{body.get('code', '?')}]", code=body.get("code"))
         return body
+
+
+def gateway_client(url: str | None = None, token: str | None = None) -> ApiClient:
+    """The gateway a command talks to: ``url`` and ``token`` where given, else ERGO_API_URL and ERGO_API_TOKEN."""
+    settings = ClientSettings()
+    token = token or (settings.api_token.get_secret_value() if settings.api_token else None)
+    return ApiClient(url or settings.api_url, token)
 
 
 def upload_video(client: ApiClient, path: Path, *, show: bool = True, workers: int = 4, state_dir: Path | None = None) -> str:

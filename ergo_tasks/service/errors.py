@@ -45,7 +45,7 @@ HTTP_STATUS = {
     "invalid_host": 421,
     "not_ready": 409, "results_expired": 410, "invalid_state": 409, "illegal_transition": 409, "conflict": 409,
     "file_too_large": 413, "body_too_large": 413, "size_mismatch": 400, "already_uploaded": 412,
-    "upload_incomplete": 409, "unsupported_media_type": 415, "rate_limited": 429,
+    "upload_incomplete": 409, "unsupported_media_type": 415, "range_not_satisfiable": 416, "rate_limited": 429,
     "internal_error": 500, "corrupt_status": 500,
     "dispatch_failed": 502, "upstream_unavailable": 502, "upstream_error": 502,
     "storage_error": 503,

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pipeline.assessment import AssessmentParams
 from pipeline.presets import DEFAULT_PRESET, PRESETS
 from pipeline.results import FILES
+from pipeline.task_record import TaskRecord
+from pipeline.time_range import TimeRange as Span
 
 from ..analysis.keys import OPERATOR
 from ..states import State
@@ -52,7 +54,26 @@ Quality = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 Artifact = Literal[tuple(FILES)]  # type: ignore[valid-type]
 
 
-class StartRequest(ActionRequest):
+class TimeRange(ActionRequest):
+    """Part of the video to analyse (a task cycle), in seconds into it: ``start_s <= t < end_s``; neither given, the
+    whole video.  The rule is :meth:`pipeline.time_range.TimeRange.checked`'s; a range past the video's end is the
+    worker's to judge (it has the video): an end past it is clipped and said, a start past it refused."""
+
+    start_s: float | None = Field(None, ge=0, allow_inf_nan=False, description="seconds into the video; unset: its start")
+    end_s: float | None = Field(None, gt=0, allow_inf_nan=False, description="seconds into the video (not included); unset: its end")
+
+    @model_validator(mode="after")
+    def _a_range(self) -> TimeRange:
+        Span.checked(self.start_s, self.end_s)  # a ValueError in words: the request is refused with them
+        return self
+
+    def range_kwargs(self) -> dict[str, float]:
+        """The range as a job's keyword arguments; none for the whole video."""
+        span = Span.checked(self.start_s, self.end_s)
+        return {} if span is None else span.as_kwargs()
+
+
+class StartRequest(TimeRange):
     video_key: str = Field(min_length=1, max_length=300)
     quality: Quality = DEFAULT_PRESET
     params: AssessmentParams | None = None
@@ -62,28 +83,33 @@ class StartRequest(ActionRequest):
     overlay: bool | None = None
     #: Every request with this key gets the same job; unset, the upload and the options are the key.
     idempotency_key: str | None = Field(None, min_length=8, max_length=128)
+    #: Station, task, department, assessor and notes; not part of the analysis (``update_record`` changes it later).
+    record: TaskRecord | None = None
 
 
 class JobRequest(ActionRequest):
     job_id: str = Field(min_length=1, max_length=64)
 
 
-class RescoreRequest(JobRequest):
-    """A finished job's poses scored again (``rescore_job``): new task details, a time range, or both."""
+class RecordRequest(JobRequest):
+    #: The job's whole new record: a field left out is emptied.
+    record: TaskRecord
+
+
+class CompareRequest(ActionRequest):
+    """Two of the caller's completed jobs: the one before a change, and the one after it."""
+
+    before: str = Field(min_length=1, max_length=64)
+    after: str = Field(min_length=1, max_length=64)
+
+
+class RescoreRequest(TimeRange, JobRequest):
+    """A finished job's poses scored again (``rescore_job``): new task details, a part of the video, or both."""
 
     #: The new task details, replacing the original's whole (unset: the original's are kept).
     params: AssessmentParams | None = None
-    #: Only the frames with start_s <= time < end_s (seconds into the video); either may be left out.
-    start_s: float | None = Field(None, ge=0)
-    end_s: float | None = Field(None, gt=0)
     #: Every request with this key gets the same job; unset, the job and the options are the key.
     idempotency_key: str | None = Field(None, min_length=8, max_length=128)
-
-    @model_validator(mode="after")
-    def _range_forwards(self) -> RescoreRequest:
-        if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
-            raise ValueError(f"the time range must end after it starts (start_s {self.start_s:g} s, end_s {self.end_s:g} s)")
-        return self
 
 
 class DownloadRequest(JobRequest):
@@ -94,6 +120,17 @@ class ListRequest(ActionRequest):
     state: State | None = None
     limit: int = Field(20, ge=1, le=100)
     cursor: str | None = Field(None, max_length=64)
+
+
+class MyJobsRequest(ActionRequest):
+    """The caller's own jobs, newest first: a page of them, filtered by task record (exactly, in any case) and text."""
+
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=64)
+    station: str | None = Field(None, max_length=200)
+    task: str | None = Field(None, max_length=200)
+    #: Found anywhere in the video's name, the station, task, department, assessor or notes (in any case).
+    text: str | None = Field(None, max_length=200)
 
 
 class EmptyRequest(ActionRequest):

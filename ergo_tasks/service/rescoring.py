@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pipeline.time_range import RangeOutsideVideo
+from pipeline.time_range import TimeRange as Span
+
+from ..analysis.records import record_annotations, record_of
 from ..analysis.rescore import EXPIRED, RESCORE_TASK
 from ..analysis.task import MAX_RETRIES
 from ..states import State
@@ -37,10 +41,11 @@ class RescoreActions:
         kwargs: dict[str, Any] = {"source_job_id": original.job_id, "video_key": original.request.kwargs.get("video_key"),
                                   "quality": original.request.kwargs.get("quality")}
         optional = {"params": None if request.params is None else request.params.model_dump(exclude_defaults=True),
-                    "start_s": request.start_s, "end_s": request.end_s,
                     "blur_faces": False if original.request.kwargs.get("blur_faces") is False else None}
-        kwargs.update({name: value for name, value in optional.items() if value is not None})
-        answer = self._enqueue(RESCORE_TASK, kwargs, MAX_RETRIES, caller, request.idempotency_key)  # type: ignore[attr-defined]
+        kwargs.update({name: value for name, value in optional.items() if value is not None}, **request.range_kwargs())
+        # the new job carries the original's task record (its files show it; editing it later is the new job's own)
+        answer = self._enqueue(RESCORE_TASK, kwargs, MAX_RETRIES, caller, request.idempotency_key,  # type: ignore[attr-defined]
+                               record_annotations(record_of(original)))
         self.app.jobs.update(original.job_id, lambda doc: linked(doc, answer["job_id"]))
         return {**answer, "rescored_from": original.job_id}
 
@@ -55,8 +60,12 @@ def _check_rescorable(doc: JobStatus, request: RescoreRequest, exists) -> None:
     if not exists(doc.result_keys["pkl"]):
         raise ServiceError(EXPIRED.format(job_id=doc.job_id), code="results_expired")
     duration = ((doc.result or {}).get("video") or {}).get("duration")
-    if request.start_s is not None and duration is not None and request.start_s >= duration:
-        raise ServiceError(f"The time range starts at {request.start_s:g} s, after the video's end ({duration:.1f} s).")
+    span = Span.checked(request.start_s, request.end_s)  # checked by the request already: a range, or None
+    if span is not None and duration is not None:
+        try:
+            span.fitted(duration)
+        except RangeOutsideVideo as error:
+            raise ServiceError(str(error)) from None
 
 
 def linked(doc: JobStatus, rescore_id: str) -> JobStatus | None:

@@ -3,7 +3,9 @@
 Mounted only when the service stores in a local directory.  Every request is checked as S3 would check the
 same URL: its signature, expiry and conditions (the size it was signed for, ``If-None-Match: *`` for a new
 video only, the file name a download saves as); an upload is streamed to a spool file, capped at the
-upload limit, and stored only once it arrived whole at its signed size.
+upload limit, and stored only once it arrived whole at its signed size.  A download answers a ``Range``
+request with the bytes asked for (206), as S3 and R2 do: the page's video player seeks that way, and
+without it a browser cannot jump to a moment of the video (it answers seeks with the start).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .access import Gateway, Refused, gateway
 router = APIRouter(prefix="/storage", include_in_schema=False)
 
 _SAFE_NAME = re.compile(r'[^A-Za-z0-9._-]')
+_BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
 _LINK_REFUSED = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Download link not valid</title>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
 <h1>This download link cannot be used</h1><p>{reason}</p>
@@ -78,7 +81,7 @@ async def upload(key: str, request: Request, conditions: Annotated[dict[str, str
 
 
 @router.get("/{key:path}")
-async def download(key: str, conditions: Annotated[dict[str, str], Depends(Signed("GET"))],
+async def download(key: str, request: Request, conditions: Annotated[dict[str, str], Depends(Signed("GET"))],
                    store: Annotated[LocalStore, Depends(local_store)]) -> StreamingResponse:
     try:
         size = store.head(key).size
@@ -86,8 +89,37 @@ async def download(key: str, conditions: Annotated[dict[str, str], Depends(Signe
     except ObjectNotFound:
         raise Refused.because("job_not_found", "That file no longer exists.") from None
     name = _SAFE_NAME.sub("_", conditions.get("filename") or key.rsplit("/", 1)[-1])  # the name the link was signed for
-    return StreamingResponse(store.iter_chunks(key, 1 << 20), media_type=content_type,
-                             headers={"Content-Length": str(size), "Content-Disposition": f'attachment; filename="{name}"'})
+    headers = {"Accept-Ranges": "bytes", "Content-Disposition": f'attachment; filename="{name}"'}
+    asked = byte_range(request.headers.get("range"), size)
+    if asked is None:
+        return StreamingResponse(store.iter_chunks(key, 1 << 20), media_type=content_type,
+                                 headers={**headers, "Content-Length": str(size)})
+    start, stop = asked
+    return StreamingResponse(store.iter_chunks(key, 1 << 20, start=start, stop=stop), status_code=206, media_type=content_type,
+                             headers={**headers, "Content-Length": str(stop - start), "Content-Range": f"bytes {start}-{stop - 1}/{size}"})
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The bytes ``[start, stop)`` a ``Range`` header asks for, or None for the whole object: no header, a unit other
+    than bytes (ignored, RFC 9110 section 14.2), or several ranges (answered whole, as S3 answers them; a browser
+    asks for one).  A range that is malformed or starts past the end is refused (416, with the object's size)."""
+    if not header:
+        return None
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    match = _BYTE_RANGE.fullmatch(spec.strip())
+    first, last = match.groups() if match else ("", "")
+    if first:
+        start, stop = int(first), size if not last else min(size, int(last) + 1)
+    elif last:  # a suffix: the last bytes
+        start, stop = max(0, size - int(last)), size if int(last) else 0
+    else:
+        start, stop = 0, 0
+    if start >= stop:
+        raise Refused.because("range_not_satisfiable", f"The range {header!r} is not within the file's {size} bytes.",
+                              {"Content-Range": f"bytes */{size}"})
+    return start, stop
 
 
 def _upload_type(key: str, request: Request, conditions: dict[str, str]) -> str:

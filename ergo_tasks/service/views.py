@@ -2,7 +2,8 @@
 
 :class:`JobViews` turns a status document into the answer of ``get_status`` (and of the actions that return a
 job): public status words, progress, cost, and for a completed job its summary, how it was measured, the
-posture pictures and a signed download link.  No storage is written here; only links are signed.
+posture pictures, a signed download link and the video the page plays.  No storage is written here; only links
+are signed.
 
 A job analysed in parts is one job to the people waiting behind it and to the operator: its parts are
 separate documents in the queue, each with its own open marker, start and run time, so a count of open
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from pipeline.result_model import RESULT_FORMAT, Picture, read_document
 from pipeline.results import FILES, PICTURES
 
-from ..analysis.rescore import NO_OVERLAY, RESCORE_TASK
+from ..analysis.records import record_of
+from ..analysis.rescore import NO_OVERLAY, rescored_from
 from ..analysis.retention import can_resume
 from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp
@@ -78,12 +80,13 @@ class JobViews:
             "created_at": isoformat(doc.created_at), "updated_at": isoformat(doc.updated_at),
             "started_at": isoformat(doc.started_at) if doc.started_at else None,
             "finished_at": isoformat(doc.finished_at) if doc.finished_at else None,
-            "quality": doc.request.kwargs.get("quality"), "video_key": key or None, "filename": key.rsplit("/", 1)[-1] or None,
+            "quality": doc.request.kwargs.get("quality"), "video_key": key or None, "filename": video_name(doc),
             "run_seconds": round(doc.run_seconds, 1), "stalled": stalled, "quiet_s": round(quiet),
             # what resuming can change: not an expected failure (a file that is not a video fails the same way again)
             "resumable": can_resume(doc),
             "artifacts": sorted(name for name in doc.result_keys if name in FILES),
             "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
+            "record": record_of(doc).model_dump(),  # station, task, department, assessor, notes ("" when unset)
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": price,
                      "estimated_usd": round(doc.run_seconds * price, 5)},
             **rescore_fields(doc),
@@ -92,18 +95,34 @@ class JobViews:
     def _results(self, doc: JobStatus, with_urls: bool) -> dict:
         """A completed job's summary, how its scores were made (which model, which inputs were measured and which
         assumed), its posture pictures and, with ``with_urls``, the link to its result file."""
-        view = {"summary": None, "warning": None, "model": {"name": None, "weights": None}, "inputs": None, "pictures": []}
+        view = {"summary": None, "warning": None, "model": {"name": None, "weights": None}, "inputs": None, "pictures": [],
+                "time_range": None}
         if isinstance(doc.result, dict) and doc.result.get("format") == RESULT_FORMAT:  # a part's result is not one
             result = read_document(doc.result)
             warnings = [result.model.warning, *result.summary.warnings]
             view.update(summary=doc.result["summary"], warning=" ".join(warning for warning in warnings if warning) or None,
                         model={"name": result.model.name, "weights": result.model.weights}, inputs=doc.result["inputs"],
                         pictures=self._pictures(doc, result.pictures, with_urls))
+            # the part of the video analysed, in the words the report uses (None: all of it)
+            view["time_range"] = None if result.time_range is None else {**result.time_range.model_dump(), "words": result.analysed_span()}
         if with_urls and "pkl" in doc.result_keys:
             # the bucket's lifecycle rules may have removed the files while the status document stayed
             view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
             view["download_url"] = None if view["results_expired"] else self.download_url(doc, "pkl")
+        if with_urls:
+            view["video"] = self._video(doc)
         return view
+
+    def _video(self, doc: JobStatus) -> dict | None:
+        """What the page plays beside its charts: the annotated video where the job wrote one, else the uploaded
+        video with the link to skeleton.json, which the page draws over it; None once neither is kept.  Only the
+        job's owner and an operator see a job's status, and so these links (with the downloads' expiry)."""
+        expiry, skeleton = self.settings.download_url_expiry_s, doc.result_keys.get("skeleton")
+        for source, key in (("overlay", doc.result_keys.get("mp4")), ("original", doc.request.kwargs.get("video_key"))):
+            if key and self.store.exists(key):
+                return {"source": source, "url": self.store.presign_get(key, expiry),
+                        "skeleton_url": self.store.presign_get(skeleton, expiry) if source == "original" and skeleton else None}
+        return None
 
     def _pictures(self, doc: JobStatus, pictures: list[Picture], with_urls: bool) -> list[dict]:
         expiry = self.settings.download_url_expiry_s
@@ -113,15 +132,20 @@ class JobViews:
 
 
 def rescore_fields(doc: JobStatus) -> dict:
-    """A job's links to its re-scores and, for a re-score, to its original (with the range it covers and what it
-    did not make again); the task details it was given, to start a re-score from (:mod:`.rescoring`)."""
+    """A job's links to its re-scores and, for a re-score, to its original (and what it did not make again); the task
+    details it was given, to start a re-score from (:mod:`.rescoring`)."""
     kwargs = doc.request.kwargs
-    source = kwargs.get("source_job_id") if doc.task == RESCORE_TASK else None
+    source = rescored_from(doc)
     view: dict = {"rescored_from": source, "rescores": list(doc.annotations.get("rescores") or []),
                   "task_params": kwargs.get("params") or {}}
     if source:
-        view["rescore"] = {"start_s": kwargs.get("start_s"), "end_s": kwargs.get("end_s"), "note": NO_OVERLAY.format(job_id=source)}
+        view["rescore"] = {"note": NO_OVERLAY.format(job_id=source)}  # the part of the video it covers: time_range
     return view
+
+
+def video_name(doc: JobStatus) -> str | None:
+    """The video's file name as its uploader knows it (the upload key's last part), None without a video."""
+    return (doc.request.kwargs.get("video_key") or "").rsplit("/", 1)[-1] or None
 
 
 def _parts_view(doc: JobStatus, parts: list[JobStatus], price_per_second: float) -> dict:

@@ -1,0 +1,131 @@
+"""A job's task record (station, task, department, assessor, notes): kept in its status document, shown by its files.
+
+The record (:class:`pipeline.task_record.TaskRecord`) lives in the job's status document, under
+``annotations["record"]``: given when the job is created, and changed later by one compare-and-swap that touches
+nothing else of the job (:func:`change_record`; its state, history and result stay as they are).
+
+Two result files show it, the workbook and the PDF report (:data:`pipeline.results.RECORD_FILES`).  The task writes
+them with the record its document holds at that moment, and notes which record that was in
+``results/<job_id>/record.json``, after the files.  Whenever that note is behind the document (the record was
+edited after the job completed, or while it wrote its files), :func:`sync_record_files` writes the two files again
+from the stored result (``result.pkl``) and its posture pictures, then the note: the pose model and the scoring are
+not run again, and the scores cannot change.  A write cut short leaves the note behind, so the next sync finishes it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from pydantic import ValidationError
+
+from pipeline.task_record import TaskRecord
+from statestore import ObjectNotFound, ObjectStore
+
+from ..app import TaskApp
+from ..jobstore import JobStore, Versioned
+from ..states import State
+from ..status import JobStatus
+from .keys import results_prefix
+from .scratch import scratch_folder
+
+log = structlog.get_logger(__name__)
+
+#: Where the status document keeps the record (``annotations``), and the note of what the files show.
+RECORD = "record"
+RECORD_NOTE = "record.json"
+#: How often one sync writes the files again when the record keeps changing meanwhile (the next sync goes on).
+SYNC_ROUNDS = 3
+
+
+def record_of(doc: JobStatus) -> TaskRecord:
+    """The job's task record; empty for a job that was given none (or made before records).
+
+    What was stored was checked when it was stored; one that no longer passes (limits changed since) is shown as it
+    is rather than failing every read of the job."""
+    stored = doc.annotations.get(RECORD) or {}
+    try:
+        return TaskRecord.model_validate(stored)
+    except ValidationError:
+        log.warning("record.stored_unreadable", job_id=doc.job_id)
+        return TaskRecord.model_construct(**{name: str(stored.get(name) or "") for name in TaskRecord.model_fields})
+
+
+def record_annotations(record: TaskRecord | None) -> dict:
+    """What a new job's annotations hold for ``record``: nothing for none."""
+    return {RECORD: record.model_dump()} if record is not None and not record.is_empty() else {}
+
+
+def change_record(jobs: JobStore, job_id: str, record: TaskRecord) -> Versioned:
+    """Store ``record`` in the job's document (compare-and-swap; re-applied on a lost race): only the record changes."""
+    data = record.model_dump()
+
+    def change(doc: JobStatus) -> JobStatus | None:
+        if record_of(doc) == record:
+            return None  # already so: nothing written
+        return doc.updated(annotations={**doc.annotations, RECORD: data})
+
+    return jobs.update(job_id, change)
+
+
+def note_key(job_id: str) -> str:
+    return f"{results_prefix(job_id)}{RECORD_NOTE}"
+
+
+def note_record(store: ObjectStore, job_id: str, record: TaskRecord) -> None:
+    """Note that the job's record files now show ``record`` (written after them)."""
+    store.put(note_key(job_id), record.model_dump_json().encode(), content_type="application/json")
+
+
+def files_record(store: ObjectStore, job_id: str) -> TaskRecord | None:
+    """The record the job's files show, as noted; None where nothing was noted (files from before records, or a
+    write cut short), or the note is unreadable."""
+    try:
+        return TaskRecord.model_validate(json.loads(store.get(note_key(job_id)).body))
+    except ObjectNotFound:
+        return None
+    except (ValueError, ValidationError):
+        log.warning("record.note_unreadable", job_id=job_id)
+        return None
+
+
+def sync_record_files(app: TaskApp, doc: JobStatus) -> bool:
+    """Write the completed job's record files again where they do not show its record (``doc``: its document as just
+    read); whether it wrote them.
+
+    A job not completed yet is left alone (its task writes the files with the record it finds then), and so is one
+    whose result files have expired.  Files that were never noted count as showing an empty record.  After writing,
+    the document is read again: a record saved meanwhile is written too.
+    """
+    store, wrote = app.store, False
+    for _ in range(SYNC_ROUNDS):
+        if doc.state != State.SUCCESS or "pkl" not in doc.result_keys:
+            return wrote
+        record = record_of(doc)
+        if record == (files_record(store, doc.job_id) or TaskRecord()) or not store.exists(doc.result_keys["pkl"]):
+            return wrote
+        _rewrite(store, doc, record)
+        wrote = True
+        doc = app.jobs.read(doc.job_id).doc
+    log.warning("record.still_changing", job_id=doc.job_id)  # the next sync goes on from here
+    return wrote
+
+
+def _rewrite(store: ObjectStore, doc: JobStatus, record: TaskRecord) -> None:
+    """The workbook and the PDF report again, from the stored result and pictures, showing ``record``; then the note."""
+    from pipeline.results import CONTENT_TYPES, FILES, PICTURES, RECORD_FILES, load_result, write_record_files
+
+    with scratch_folder() as scratch:
+        result = load_result(store.get(doc.result_keys["pkl"]).body)
+        for picture in result.pictures:
+            key = doc.result_keys.get(f"{PICTURES}/{picture.file}")
+            if key:
+                (scratch / PICTURES).mkdir(exist_ok=True)
+                store.download_file(key, scratch / PICTURES / picture.file)
+        result.pictures = [p for p in result.pictures if (scratch / PICTURES / p.file).exists()]
+        paths = write_record_files(result, scratch, record)
+        for artifact in RECORD_FILES:
+            store.upload_file(doc.result_keys.get(artifact) or f"{results_prefix(doc.job_id)}{FILES[artifact]}", paths[artifact],
+                              content_type=CONTENT_TYPES[artifact])
+    note_record(store, doc.job_id, record)
+    log.info("record.files_written", job_id=doc.job_id)
