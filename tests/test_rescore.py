@@ -40,7 +40,8 @@ def analysed_job(pose_models, tmp_path_factory):
     video = make_demo_video(folder / "line 3 packing.mp4")
     key = upload_key(video.name, ALICE.owner)
     store.upload_file(key, video)
-    answer = service.handle("start_processing", {"video_key": key, "quality": "low", "params": {"coupling": 1}}, ALICE)
+    answer = service.handle("start_processing", {"video_key": key, "quality": "low", "params": {"coupling": 1},
+                                                  "record": {"station": "Line 3", "task": "packing"}}, ALICE)
     assert answer["status"] == "success", answer
     assert status(service, answer["job_id"])["status"] == "completed"
     return service, store, answer["job_id"]
@@ -124,6 +125,7 @@ def test_new_task_details_make_a_full_new_result_linked_both_ways(analysed_job, 
     assert worst <= {picture["frame_index"] for picture in view["pictures"]}, "pictured at the new worst moments"
     assert store.get(f"{results_prefix(view['job_id'])}report.pdf").body.startswith(b"%PDF")
     assert view["task_params"] == {"load_kg": 12, "coupling": 3, "trunk_twisted": True}
+    assert view["record"]["station"] == "Line 3" and view["record"]["task"] == "packing", "the original's task record"
     assert view["job_id"] in status(service, original_id)["rescores"]
     assert store.get(f"status/{view['job_id']}.json")  # a job of its own task
     assert service.app.jobs.read(view["job_id"]).doc.task == RESCORE_TASK
