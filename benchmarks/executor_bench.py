@@ -16,6 +16,9 @@ median of several is what is printed):
 * ``torch_frozen``                    the pipeline's executor as a TorchScript graph frozen for the input's shape, as
                                       the landmark model runs it since issue 11 (bit-identical outputs), and the
                                       detector since issue 22
+* ``torch_fused``                     the executor's steps compiled into fused oneDNN steps with packed weights
+                                      (pipeline/pose/fused_cpu.py): how the detector runs on a CPU since issue 22's
+                                      second round (``ratio_fused_to_tflite``)
 * ``--cpu-time``                      time each runner by its thread's CPU time instead of the clock: both run in the
                                       calling thread, and on a machine shared with other work the clock counts
                                       their time too
@@ -73,6 +76,20 @@ def _tflite(path: Path, batch: np.ndarray):
     return run
 
 
+def _fused(graph, batch: np.ndarray):
+    import torch
+
+    from pipeline.pose.fused_cpu import FusedCpu
+
+    tensor, program = torch.from_numpy(batch), FusedCpu(graph)
+
+    def run() -> None:
+        with torch.inference_mode():
+            program(tensor)
+
+    return run
+
+
 def _torch(graph, batch: np.ndarray, frozen: bool = False):
     """The graph on ``batch``; ``frozen``: as TorchScript frozen for that shape, as the landmark model runs it."""
     import warnings
@@ -107,7 +124,7 @@ def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.p
         for batch_size in (1, 4):
             batch = np.random.default_rng(0).random((batch_size, size, size, 3), dtype=np.float32)
             runners = {"tflite": _tflite(path, batch), **{name: _torch(graph, batch) for name, graph in graphs.items()},
-                       "torch_frozen": _torch(graphs["torch"], batch, frozen=True)}
+                       "torch_frozen": _torch(graphs["torch"], batch, frozen=True), "torch_fused": _fused(graphs["torch"], batch)}
             samples: dict[str, list[float]] = {name: [] for name in runners}
             for _ in range(rounds):  # interleaved, so a noisy moment hits every runner alike
                 for name, run in runners.items():
@@ -115,6 +132,7 @@ def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.p
             medians = {name: round(statistics.median(values), 2) for name, values in samples.items()}
             medians["ratio_to_tflite"] = round(medians["torch"] / medians["tflite"], 2)
             medians["ratio_frozen_to_tflite"] = round(medians["torch_frozen"] / medians["tflite"], 2)
+            medians["ratio_fused_to_tflite"] = round(medians["torch_fused"] / medians["tflite"], 2)
             medians["ratio_before_to_tflite"] = round(medians["torch_before"] / medians["tflite"], 2)
             medians["ratio_nchw_to_tflite"] = round(medians["torch_nchw"] / medians["tflite"], 2)
             figures[f"{network}_ms_per_crop_batch{batch_size}"] = medians

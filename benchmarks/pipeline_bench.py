@@ -17,8 +17,10 @@ measures side by side (same machine, same run):
                     product runs), each left to choose by this CPU, and held to the oldest kernels (a CPU without
                     AVX2), median of three runs each, in frames per second of the clock and of CPU time
 * --second-opinion  instead: full fps with BlazePose's second opinion (its detector asked again at scene cuts and
-                    every second while it follows a person) and with MediaPipe's tracking alone, interleaved in one
-                    process (median of three runs each, by the clock and by CPU time), and the detector's calls
+                    every 2 s while it follows a person) and with MediaPipe's tracking alone, and with the detector
+                    as the frozen graph it ran as before it was fused (``checked_frozen``), interleaved in one
+                    process (median of --rounds runs each, 3 by default, by the clock and by CPU time), and the
+                    detector's calls
 * evidence          seconds to write the files alone, with the posture pictures and PDF, and with the
                     annotated video too (overlay.mp4), and the video's cost per analysed frame
 * slow_bucket       full fps with checkpoint writes taking 80 ms, written behind the computation (as the
@@ -254,10 +256,12 @@ def full_only(video: str, quality: str, model_name: str, weights: str | None) ->
 
 def second_opinion_cost(video: str, quality: str, model_name: str, weights: str | None, rounds: int = 3) -> dict:
     """Full fps with BlazePose's second opinion on and off (MediaPipe's tracking alone), interleaved in this process,
-    with the detector's calls per analysed frame."""
+    with the detector's calls per analysed frame; on a CPU also with the detector's network as the frozen graph it
+    was before it ran fused (``checked_frozen``, pipeline/pose/fused_cpu.py)."""
     import statistics
 
     from pipeline.analysis import analyze_video
+    from pipeline.pose.tflite_graph import Frozen
 
     options, _, _, indices, model = _setup(video, quality, model_name, weights)
     analyze_video(video, model, options)  # warm-up
@@ -268,22 +272,27 @@ def second_opinion_cost(video: str, quality: str, model_name: str, weights: str 
         return detect(images, *args, **kwargs)
 
     model.detector.detect_batch = counted
-    runs: dict[str, list[tuple[float, float, int]]] = {"checked": [], "mediapipe": []}
+    networks = {"checked": model.detector._network, "mediapipe": model.detector._network}
+    if not isinstance(networks["checked"], Frozen):
+        networks["checked_frozen"] = Frozen(model.detector.graph)
+    runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in networks}
     for _ in range(rounds):
         for name in runs:
-            model.second_opinion, calls[:] = name == "checked", []
+            model.second_opinion, model.detector._network, calls[:] = name != "mediapipe", networks[name], []
             start, cpu = time.perf_counter(), time.process_time()
             analyze_video(video, model, options)
             runs[name].append((len(indices) / (time.perf_counter() - start), len(indices) / (time.process_time() - cpu), len(calls)))
     report = {name: {"full_fps": round(statistics.median(r[0] for r in done), 2), "cpu_fps": round(statistics.median(r[1] for r in done), 2),
                      "detector_calls_per_frame": round(done[0][2] / len(indices), 3)} for name, done in runs.items()}
-    for measure in ("full_fps", "cpu_fps"):
-        report[f"{measure}_checked_vs_mediapipe"] = round(report["checked"][measure] / report["mediapipe"][measure], 3)
+    for name in (n for n in runs if n != "mediapipe"):
+        for measure in ("full_fps", "cpu_fps"):
+            report[f"{measure}_{name}_vs_mediapipe"] = round(report[name][measure] / report["mediapipe"][measure], 3)
     return {"frames": int(len(indices)), **report}
 
 
 def _child(mode: str, video: Path, args: argparse.Namespace, env: dict | None = None) -> dict:
-    command = [sys.executable, __file__, "--child", mode, "--video", str(video), "--quality", args.quality, "--model", args.model]
+    command = [sys.executable, __file__, "--child", mode, "--video", str(video), "--quality", args.quality, "--model", args.model,
+               "--rounds", str(args.rounds)]
     output = subprocess.run(command + (["--weights", args.weights] if args.weights else []), capture_output=True, text=True,
                             check=True, env=env)
     return json.loads(output.stdout.strip().splitlines()[-1])
@@ -348,6 +357,7 @@ def main() -> None:
     parser.add_argument("--second-opinion", action="store_true",
                         help="only compare BlazePose's tracking with its detector's second opinion against MediaPipe's alone")
     parser.add_argument("--video")
+    parser.add_argument("--rounds", type=int, default=3, help="--second-opinion: interleaved rounds (medians printed)")
     args = parser.parse_args()
     if args.model == "keypointrcnn" and not args.weights:
         args.weights = "random"
@@ -356,7 +366,8 @@ def main() -> None:
 
         AnalysisSettings().prepare_process()  # as a worker does, before Torch loads
         run = {"measure": measure, "rss": peak_rss, "full": full_only, "second_opinion": second_opinion_cost}[args.child]
-        print(json.dumps(run(args.video, args.quality, args.model, args.weights)))
+        extra = {"rounds": args.rounds} if args.child == "second_opinion" else {}
+        print(json.dumps(run(args.video, args.quality, args.model, args.weights, **extra)))
         return
     scene = person_scene() if args.model == "blazepose" else block_scene
     if args.threads or args.numerics or args.second_opinion:

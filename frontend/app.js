@@ -35,6 +35,7 @@ function firstView() {
   const jobId = jobToFollow(), view = addressView();
   if (jobId && !view) watch(jobId);
   else if (view === "history" || (!view && returningUser())) openHistory();
+  else showView("upload");
 }
 
 async function main() {

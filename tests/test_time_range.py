@@ -244,7 +244,7 @@ def test_ergo_submit_sends_the_range_with_start_processing(monkeypatch, clip):
             calls.append((action, fields))
             return {"job_id": "j1"}
 
-    monkeypatch.setattr(submit_cli, "ApiClient", Client)
+    monkeypatch.setattr(submit_cli, "gateway_client", Client)
     monkeypatch.setattr(submit_cli, "upload_video", lambda *args, **kwargs: "uploads/x/cycle.mp4")
     assert main(["submit", str(clip), "--quiet", "--start", "1:02", "--end", "1:30"]) == 0
     assert calls == [("start_processing", {"video_key": "uploads/x/cycle.mp4", "quality": "medium", "blur_faces": True,

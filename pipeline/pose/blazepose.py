@@ -74,8 +74,8 @@ VISIBILITY_ALPHA = 0.1
 #: MediaPipe's min_allowed_object_scale: a smaller person (pixels) is not filtered.
 MIN_OBJECT_SCALE = 1e-6
 #: While a person is followed, the detector is asked again after this long (microseconds) even without a cut.  Each
-#: check costs about one landmark step (the detector runs at 1.1 times the landmark network's time): every 2 s
-#: costs 5% of the analysis at ``medium`` (5 frames/s), every second 10% (benchmarks/pipeline_bench.py
+#: check costs about one landmark step (the detector, fused on a CPU, runs at 0.9-1.0 times the landmark network's
+#: time): every 2 s costs 4% of the analysis at ``medium`` (5 frames/s) and 10% at ``low`` (benchmarks/pipeline_bench.py
 #: --second-opinion), and on the labelled montage checking every second ended only phantoms that the anatomy
 #: rules of pipeline/plausibility.py rejected anyway; the cuts, which are checked as they come, ended the others.
 RECHECK_US = 2_000_000

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..boxes import iou
+from . import fused_cpu
 from .image_to_tensor import Rect, letterbox_rect, warp
 from .tflite_graph import Frozen, TFLiteGraph
 
@@ -89,7 +90,8 @@ class PoseDetector:
     def __init__(self, model_path: str | Path, device: str = "cpu"):
         self.device = torch.device(device)
         self.graph = TFLiteGraph(model_path).eval().to(self.device)
-        self._network = Frozen(self.graph)  # 1.1x faster than the executor's Python loop (benchmarks/executor_bench.py)
+        # on a CPU, fused oneDNN steps (pipeline/pose/fused_cpu.py); elsewhere the frozen TorchScript graph
+        self._network = fused_cpu.FusedCpu(self.graph) if fused_cpu.available(self.device) else Frozen(self.graph)
         self.anchors = ssd_anchors()
 
     def detect(self, image: np.ndarray, max_people: int = 1) -> list[Detection]:
