@@ -6,6 +6,7 @@ import { comparisonToShow, initCompare, showComparison } from "./compare.js";
 import { historyOpen, initHistory, openHistory, refreshHistory } from "./history.js";
 import { initOperator, refreshJobs } from "./operator.js";
 import { initProgress, pollNow, stopWatching, watch } from "./progress.js";
+import { initRescore } from "./rescore.js";
 import { addressView, banner, forgetJob, jobToFollow, operatorOpen, rememberView, returningUser, showView, state } from "./state.js";
 import { initTimeRange } from "./time-range.js";
 import { clearUpload, initUpload, setUpUpload } from "./upload.js";
@@ -46,6 +47,7 @@ async function main() {
   initOperator();
   initCompare(firstView);
   initHistory();
+  initRescore(watch);
   document.querySelectorAll(".new-analysis").forEach((control) => control.addEventListener("click", newAnalysis));
   const refused = api.refusedApi();
   try {

@@ -8,6 +8,7 @@ import { banner, showView, state } from "./state.js";
 import { measurement } from "./measurement.js";
 import { renderRecord } from "./record.js";
 import { showVideo, stopVideo } from "./video.js";
+import { renderRescore } from "./rescore.js";
 
 const NOT_ASSESSABLE = "not assessable";
 /** What each verdict means for the figures below it (the reasons and the advice come from the server). */
@@ -34,6 +35,7 @@ export async function renderResults(status) {
   renderVerdict($("#verdict"), summary.verdict);
   $("#detection-card").replaceChildren(...detection(summary));
   renderDownloads(status);
+  renderRescore(status);
   const scored = summary.verdict?.status !== NOT_ASSESSABLE;  // results made before verdicts have none: scored
   for (const part of ["#rula-card", "#reba-card", "#assessment"]) show(part, scored);
   renderAdvice(scored ? summary.what_to_change || [] : []);  // results made before the advice have none

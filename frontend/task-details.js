@@ -2,18 +2,20 @@
 // (/api/info: task_details) in the worksheet's groups, and checked against it before a byte is sent.
 import { $, h } from "./dom.js";
 
-export function renderTaskDetails(fields) {
+// One form per ``prefix`` (its inputs' ids begin with it): the upload's ("task"), and the re-score's (rescore.js).
+
+export function renderTaskDetails(fields, root = $("#task-fields"), prefix = "task") {
   const groups = new Map();
   for (const field of fields) {
     if (!groups.has(field.group)) groups.set(field.group, []);
-    groups.get(field.group).push(taskField(field));
+    groups.get(field.group).push(taskField(field, prefix));
   }
-  $("#task-fields").replaceChildren(...[...groups].map(([name, inputs]) =>
+  root.replaceChildren(...[...groups].map(([name, inputs]) =>
     h("fieldset", { class: "task-group" }, h("legend", {}, name || "Other"), inputs)));
 }
 
-function taskField(field) {
-  const id = `task-${field.name}`;
+function taskField(field, prefix) {
+  const id = `${prefix}-${field.name}`;
   if (field.type === "boolean") {
     const box = h("input", { type: "checkbox", name: field.name, id });
     box.checked = Boolean(field.default);
@@ -60,17 +62,27 @@ function checkField(field, input, note) {
 }
 
 /** Every task detail checked against the server's schema: the problems, in words. */
-export function taskProblems(fields) {
+export function taskProblems(fields, prefix = "task") {
   return fields.filter((field) => field.type !== "boolean")
-    .map((field) => checkField(field, $(`#task-${field.name}`), $(`#task-${field.name}-note`))).filter(Boolean);
+    .map((field) => checkField(field, $(`#${prefix}-${field.name}`), $(`#${prefix}-${field.name}-note`))).filter(Boolean);
 }
 
 /** The task details that differ from their defaults (what start_processing's params needs), or undefined. */
-export function taskDetails(fields) {
+export function taskDetails(fields, prefix = "task") {
   const params = {};
   for (const field of fields) {
-    const { value } = fieldValue(field, $(`#task-${field.name}`));
+    const { value } = fieldValue(field, $(`#${prefix}-${field.name}`));
     if (value !== field.default) params[field.name] = value;
   }
   return Object.keys(params).length ? params : undefined;
+}
+
+/** Sets the form's inputs to a job's task details (``values``: those it was given; the others take their defaults). */
+export function fillTaskDetails(fields, values, prefix = "task") {
+  for (const field of fields) {
+    const input = $(`#${prefix}-${field.name}`);
+    const value = field.name in values ? values[field.name] : field.default;
+    if (field.type === "boolean") input.checked = Boolean(value);
+    else input.value = value ?? "";
+  }
 }

@@ -14,7 +14,8 @@ the interrupted one stopped.  Tracking restarts only where a long video may
 be split into parts (every ``part_chunks`` chunks), primed on the chunk
 before, so the result is the same whether the parts ran side by side or one
 after the other.  Everything after pose estimation (choosing the worker,
-angles, scoring) is cheap and runs once over all chunks.
+angles, scoring) is cheap and runs once over all chunks; scoring the chosen worker's poses (:func:`score_poses`) is
+all a re-score of a stored result runs again (:mod:`.rescore`).
 """
 
 from __future__ import annotations
@@ -361,45 +362,79 @@ def reject_implausible(main: MainPerson, names: tuple[str, ...], ended: np.ndarr
 
 def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks: list[ChunkResult], job_id: str | None,
              video_name: str = "") -> AnalysisResult:
-    """Everything after pose estimation: tracking, angles, scores, bands, summary; validated as the result's type."""
+    """Everything after pose estimation: the main worker chosen, judged and their sides kept, then scored
+    (:func:`score_poses`); validated as the result's type."""
     points = len(model.keypoint_names)
     poses = [c.pose if c.pose is not None else PoseOutput.empty(len(c.frame_indices), model.max_persons, points, model.world_landmarks)
              for c in chunks]
     pose = PoseOutput.concatenate(poses)
     frame_indices = np.concatenate([c.frame_indices for c in chunks]).astype(np.int64)
     times = frame_indices / info.fps
-    frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
     main = select_main_person(pose, model.min_person_score)
     rejections = reject_implausible(main, model.keypoint_names, pose.ended)
     keep_sides(main, model.keypoint_names, times, options.angles)  # BlazePose's left/right swaps undone before any angle is measured
-    keypoints, boxes, detected = main.keypoints, main.boxes, main.detected
-    tilt = None if main.world is None else camera_tilt(main.world, keypoints, model.keypoint_names, options.angles)
-    world_angles = None if tilt is None else compute_world_angles(main.world, keypoints, model.keypoint_names, options.angles, tilt)
-    measured, angle_sources = prefer_3d(world_angles, compute_angles(keypoints, model.keypoint_names, options.angles))
+    worker = WorkerPoses(frame_indices, times, list(model.keypoint_names), main.keypoints, main.world, main.boxes, main.detected, rejections)
+    video = {"name": video_name, **info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]}
+    return score_poses(worker, options, video=video, model={**model.describe(), "numerics": numerics.in_force()},
+                       damaged=[c.error for c in chunks if c.error], job_id=job_id)
+
+
+@dataclass
+class WorkerPoses:
+    """The main worker's poses once chosen, judged (:func:`reject_implausible`) and their sides kept: everything the
+    scores stand on.  ``result.pkl`` keeps them (:class:`pipeline.result_model.FrameColumns`), so a re-score
+    (:mod:`.rescore`) starts here from a stored result, without the video or the pose model."""
+
+    frame_indices: np.ndarray
+    times: np.ndarray  # seconds
+    keypoint_names: list[str]
+    keypoints: np.ndarray
+    world: np.ndarray | None
+    boxes: np.ndarray
+    detected: np.ndarray
+    rejections: list[str]
+
+    def rows(self, keep: np.ndarray) -> WorkerPoses:
+        """Only the frames where ``keep`` (an (n,) bool mask) is true."""
+        return WorkerPoses(self.frame_indices[keep], self.times[keep], self.keypoint_names, self.keypoints[keep],
+                           None if self.world is None else self.world[keep], self.boxes[keep], self.detected[keep],
+                           [reason for reason, kept in zip(self.rejections, keep) if kept])
+
+
+def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, model: dict, damaged: list[str],
+                job_id: str | None) -> AnalysisResult:
+    """The worker's poses scored: angles, RULA and REBA, bands, summary; validated as the result's type.  The one
+    way to score poses, for an analysis (:func:`assemble`) and a re-score alike.  ``video`` and ``model`` are the
+    result's records of them (:class:`~.result_model.VideoRecord`, :class:`~.result_model.ModelRecord`);
+    ``damaged`` says which frames could not be decoded."""
+    names, keypoints, detected, times = poses.keypoint_names, poses.keypoints, poses.detected, poses.times
+    frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
+    tilt = None if poses.world is None else camera_tilt(poses.world, keypoints, names, options.angles)
+    world_angles = None if tilt is None else compute_world_angles(poses.world, keypoints, names, options.angles, tilt)
+    measured, angle_sources = prefer_3d(world_angles, compute_angles(keypoints, names, options.angles))
     angles = {name: np.where(detected, series, np.nan)  # gap filling bridges a body part, never a frame without the worker
               for name, series in clean_angles(measured, times, options.angles).items()}
     hidden = None if tilt is None else {name: np.where(detected[:, None], series, np.nan) for name, series in
-                                        hidden_trunk_angles(main.world, keypoints, model.keypoint_names, options.angles, tilt).items()}
+                                        hidden_trunk_angles(poses.world, keypoints, names, options.angles, tilt).items()}
     rula, reba, inputs = score_frames(angles, options.params, hidden)
     out_of_view = parts_out_of_view(angles, detected, hidden)
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None
     bands, sustained = time_in_bands(angles, times, frame_seconds, options.params)
-    height = worker_height(keypoints[detected], analysis_size(info.width, info.height)[1])
-    summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=frame_indices,
+    height = worker_height(keypoints[detected], analysis_size(video["width"], video["height"])[1])
+    summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=poses.frame_indices,
                         frame_seconds=frame_seconds, bands=bands, sustained=sustained,
-                        missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=[c.error for c in chunks if c.error],
-                        rejected=sum(bool(reason) for reason in rejections), out_of_view=out_of_view, worker_height_px=height,
+                        missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged,
+                        rejected=sum(bool(reason) for reason in poses.rejections), out_of_view=out_of_view, worker_height_px=height,
                         warnings=[warning for warning in [person_size_warning(height, options.preset.name)] if warning])
     return validated({
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "video": {"name": video_name, **info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]},
-        "preset": options.preset.as_dict(), "model": {**model.describe(), "numerics": numerics.in_force()},
-        "angle_settings": options.angles, "frame_indices": frame_indices, "timestamps": times,
-        "keypoint_names": list(model.keypoint_names), "keypoints": keypoints, "world_keypoints": main.world, "boxes": boxes, "detected": detected,
-        "rejections": rejections, "out_of_view": out_of_view,
+        "video": video, "preset": options.preset.as_dict(), "model": model,
+        "angle_settings": options.angles, "frame_indices": poses.frame_indices, "timestamps": times,
+        "keypoint_names": list(names), "keypoints": keypoints, "world_keypoints": poses.world, "boxes": poses.boxes, "detected": detected,
+        "rejections": poses.rejections, "out_of_view": out_of_view,
         "angles": angles, "angle_sources": angle_sources, "rula": rula, "reba": reba, "inputs": inputs, "summary": summary,
-        "time_range": _range_record(options.time_range, info.duration),
+        "time_range": _range_record(options.time_range, video["duration"]),
     })
 
 

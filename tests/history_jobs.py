@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ergo_tasks.analysis import ANALYZE_TASK
+from ergo_tasks.analysis import ANALYZE_TASK, RESCORE_TASK
 from ergo_tasks.analysis.keys import upload_key
 from ergo_tasks.app import TaskApp
 from ergo_tasks.states import State
@@ -30,7 +30,8 @@ def add_job(app: TaskApp, owner: str, name: str, record: dict | None = None, *, 
     and maxima set as given), else queued; ``rescored_from``: as a re-score of that job.  Nothing runs it: the app's
     workers must be off.  The record and the link are where service/history.py reads them."""
     kwargs = {"video_key": upload_key(name, owner), "quality": "low", **({"source_job_id": rescored_from} if rescored_from else {})}
-    doc = app.queue.enqueue(ANALYZE_TASK, [], kwargs, 0, owner=owner, annotations={"record": record} if record else None)
+    task = RESCORE_TASK if rescored_from else ANALYZE_TASK
+    doc = app.queue.enqueue(task, [], kwargs, 0, owner=owner, annotations={"record": record} if record else None)
     if result is not None:
         changed = read_document(result)
         if verdict:

@@ -1,6 +1,6 @@
 """The product's job: analysing a work video, on top of the engine.
 
-Owns: the analysis task and its checkpoints (:mod:`.task`), its scratch folders on a
+Owns: the analysis task and its checkpoints (:mod:`.task`), the re-score task (:mod:`.rescore`), its scratch folders on a
 worker's disk (:mod:`.scratch`), the key layout of
 ``uploads/``, ``checkpoints/`` and ``results/`` (:mod:`.keys`), webhook
 notifications (:mod:`.notify`), retention (:mod:`.retention`), analysing a
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..app import TaskApp
 from .notify import WebhookNotifier
+from .rescore import RESCORE_TASK, register_rescore
 from .retention import CheckpointCleanup
 from .scratch import ScratchSweep
 from .settings import AnalysisSettings
@@ -27,10 +28,11 @@ TASK_MODULES = (__name__,)
 
 
 def register(app: TaskApp, settings: AnalysisSettings | None = None) -> None:
-    """Register the analysis task, and its webhook notifier when ``ERGO_WEBHOOK_URL`` is set."""
+    """Register the analysis and re-score tasks, and its webhook notifier when ``ERGO_WEBHOOK_URL`` is set."""
     settings = settings or AnalysisSettings()
     settings.prepare_process()  # before any analysis imports Torch in this process
     register_analysis(app, settings)
+    register_rescore(app, settings)
     if not any(isinstance(m, CheckpointCleanup) for m in app.middleware):
         app.middleware.add(CheckpointCleanup())
     if not any(isinstance(m, Preload) for m in app.middleware):
@@ -41,4 +43,4 @@ def register(app: TaskApp, settings: AnalysisSettings | None = None) -> None:
         app.middleware.add(WebhookNotifier(settings.webhook_url))
 
 
-__all__ = ["ANALYZE_TASK", "TASK_MODULES", "AnalysisSettings", "register"]
+__all__ = ["ANALYZE_TASK", "RESCORE_TASK", "TASK_MODULES", "AnalysisSettings", "register"]

@@ -245,17 +245,23 @@ def _face_detector(settings: AnalysisSettings) -> FaceDetector | None:
         return None
 
 
-def _write_results(context: TaskContext, result: AnalysisResult, video: Path, scratch: Path, blur_faces: bool, faces: FaceDetector | None,
-                   overlay: bool) -> None:
-    """The result files, the posture pictures and (when asked) the annotated video, under ``results/<job_id>/``."""
+def _write_results(context: TaskContext, result: AnalysisResult, video: Path | None, scratch: Path, blur_faces: bool,
+                   faces: FaceDetector | None, overlay: bool, known_faces: bytes | None = None) -> None:
+    """The result files, the posture pictures and (when asked) the annotated video, under ``results/<job_id>/``; the
+    faces found in the pictured frames beside the pictures (:mod:`pipeline.face_memory`: ``known_faces``, another
+    job's, are not searched for again)."""
+    from pipeline.face_memory import RememberedFaces
     from pipeline.results import CONTENT_TYPES, FILES, PICTURES, write_results
 
     store = context.task.app.store
     # the record as the job holds it now (edited since the job started, perhaps); a later edit writes the files again
     record = record_of(context.task.app.jobs.read(context.request.id).doc)
-    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=faces, overlay=overlay, record=record)
+    remembered = RememberedFaces(faces, known_faces) if faces is not None else None
+    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=remembered, overlay=overlay, record=record)
     prefix = results_prefix(context.request.id)
     keys = {}
+    if remembered is not None and remembered.found:  # beside the pictures, not a result file: found by its place
+        store.put(faces_key(context.request.id), remembered.to_bytes(), content_type="application/json")
     for artifact, path in paths.items():
         keys[artifact] = f"{prefix}{FILES[artifact]}"
         store.upload_file(keys[artifact], path, content_type=CONTENT_TYPES[artifact])
@@ -265,6 +271,14 @@ def _write_results(context: TaskContext, result: AnalysisResult, video: Path, sc
         store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
     note_record(store, context.request.id, record)
     context.set_result_keys(**keys)
+
+
+def faces_key(job_id: str) -> str:
+    """Where a job keeps the faces found in the frames it pictured (:mod:`pipeline.face_memory`), for its re-scores."""
+    from pipeline.face_memory import FACES_FILE
+    from pipeline.results import PICTURES
+
+    return f"{results_prefix(job_id)}{PICTURES}/{FACES_FILE}"
 
 
 class Preload(Middleware):

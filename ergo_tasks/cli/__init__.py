@@ -17,10 +17,10 @@ from statestore import StoreError
 from .. import bootstrap
 from ..errors import EngineError
 from ..service.errors import ServiceError
-from . import analyze, compare, demo, jobs, models, my_jobs, record, serve, storage, submit
+from . import analyze, compare, demo, jobs, models, my_jobs, record, rescore, serve, storage, submit
 
 #: Each module adds its sub-commands to the parser.
-COMMAND_MODULES = (jobs, analyze, demo, serve, submit, my_jobs, record, storage, models, compare)
+COMMAND_MODULES = (jobs, analyze, demo, serve, submit, rescore, my_jobs, record, storage, models, compare)
 
 #: Errors whose message is meant for the user: printed without a traceback.
 USER_ERRORS = (StoreError, EngineError, ServiceError, PipelineError, ValueError)

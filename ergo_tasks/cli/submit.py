@@ -38,27 +38,32 @@ def cmd_submit(args: argparse.Namespace) -> int:
         job_id = client.call("start_processing", video_key=video_key, quality=args.quality, blur_faces=args.blur_faces,
                              **options, **span)["job_id"]
         print(f"Job {job_id} started.", file=sys.stderr)
-        if not args.wait:
-            print(job_id)
-            return 0
-        status = follow(client, job_id, args.poll, args.quiet)
-        if status["status"] != "completed":
-            print(f"error: job {job_id} {status['status']}: {status.get('error') or ''}", file=sys.stderr)
-            return 1
-        out = Path(args.out or Path("ergo-results") / job_id)
-        out.mkdir(parents=True, exist_ok=True)
-        for artifact in status["artifacts"]:
-            url = client.call("generate_download_url", job_id=job_id, artifact=artifact)["download_url"]
-            download(url, out / FILES[artifact])
-        for picture in status.get("pictures") or []:  # signed with the status just read
-            (out / PICTURES).mkdir(exist_ok=True)
-            download(picture["url"], out / PICTURES / picture["url"].split("?")[0].rsplit("/", 1)[-1])
-        print(json.dumps({"job_id": job_id, "out": str(out), "rula_max": status["summary"]["rula"]["max"],
-                          "reba_max": status["summary"]["reba"]["max"]}))
-        return 0
+        return finish(client, job_id, args)
     except ApiFailure as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def finish(client: ApiClient, job_id: str, args: argparse.Namespace) -> int:
+    """After a job was started: print its id, or (``--wait``) follow it, download its files and print where."""
+    if not args.wait:
+        print(job_id)
+        return 0
+    status = follow(client, job_id, args.poll, args.quiet)
+    if status["status"] != "completed":
+        print(f"error: job {job_id} {status['status']}: {status.get('error') or ''}", file=sys.stderr)
+        return 1
+    out = Path(args.out or Path("ergo-results") / job_id)
+    out.mkdir(parents=True, exist_ok=True)
+    for artifact in status["artifacts"]:
+        url = client.call("generate_download_url", job_id=job_id, artifact=artifact)["download_url"]
+        download(url, out / FILES[artifact])
+    for picture in status.get("pictures") or []:  # signed with the status just read
+        (out / PICTURES).mkdir(exist_ok=True)
+        download(picture["url"], out / PICTURES / picture["url"].split("?")[0].rsplit("/", 1)[-1])
+    print(json.dumps({"job_id": job_id, "out": str(out), "rula_max": status["summary"]["rula"]["max"],
+                      "reba_max": status["summary"]["reba"]["max"]}))
+    return 0
 
 
 def follow(client: ApiClient, job_id: str, first_delay: float, quiet: bool) -> dict:
@@ -85,15 +90,20 @@ def add_gateway_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--token", help="API token (default ERGO_API_TOKEN)")
 
 
+def add_follow_flags(command: argparse.ArgumentParser) -> None:
+    """The flags of a command that starts a job on a gateway and may follow it to its files (:func:`finish`)."""
+    command.add_argument("--wait", action="store_true", help="follow the job and download the results")
+    command.add_argument("--out", help="folder for the results (default ergo-results/JOB_ID)")
+    add_gateway_flags(command)
+    command.add_argument("--poll", type=float, default=2.0, help="first polling interval in seconds (grows to 10)")
+    command.add_argument("--quiet", action="store_true")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     submit = sub.add_parser("submit", help="upload a video to a gateway and start (and follow) its analysis")
     submit.add_argument("video")
     submit.add_argument("--quality", choices=list(PRESETS), default=DEFAULT_PRESET)
-    submit.add_argument("--wait", action="store_true", help="follow the job and download the results")
-    submit.add_argument("--out", help="folder for the results (default ergo-results/JOB_ID)")
-    add_gateway_flags(submit)
-    submit.add_argument("--poll", type=float, default=2.0, help="first polling interval in seconds (grows to 10)")
-    submit.add_argument("--quiet", action="store_true")
+    add_follow_flags(submit)
     submit.add_argument("--no-blur-faces", dest="blur_faces", action="store_false",
                         help="leave faces unblurred in the posture pictures (they are blurred by default)")
     submit.add_argument("--overlay", action=argparse.BooleanOptionalAction, default=None,

@@ -60,12 +60,14 @@ from .requests import (
     MyJobsRequest,
     PurgeRequest,
     RecordRequest,
+    RescoreRequest,
     SignPartsRequest,
     SizedUploadRequest,
     StartRequest,
     UploadPartsRequest,
     UploadRequest,
 )
+from .rescoring import RescoreActions
 from .settings import ServiceSettings
 from .uploads import VIDEO_TYPES, UploadActions
 from .views import PUBLIC_STATUS, JobViews, operator_fields
@@ -95,6 +97,7 @@ ACTIONS: dict[str, Action] = {
     "abort_upload": Action(UploadPartsRequest, "user", "Drop an upload in parts and what it sent"),
     "start_processing": Action(StartRequest, "user", "Start the analysis of an uploaded video"),
     "get_status": Action(JobRequest, "user", "A job's status, progress and, when completed, results"),
+    "rescore_job": Action(RescoreRequest, "user", "Score a completed job's poses again with new task details or a time range, as a new job"),
     "generate_download_url": Action(DownloadRequest, "user", "A signed URL for one result file"),
     "compare_jobs": Action(CompareRequest, "user", "Two of your completed jobs side by side (before and after), with a PDF"),
     "health": Action(EmptyRequest, "user", "Storage and dispatch health"),
@@ -133,10 +136,10 @@ def _task_details() -> list[dict]:
     return sorted(fields, key=lambda field: list(TASK_GROUPS).index(field["group"]))  # stable: the model's order in a group
 
 
-class JobService(UploadActions):
+class JobService(UploadActions, RescoreActions):
     """Every action of :data:`ACTIONS` as a method of the same name, behind one error envelope (:meth:`handle`).
 
-    The upload actions come from :class:`~.uploads.UploadActions`; hand-overs to the executor go through
+    The upload actions come from :class:`~.uploads.UploadActions`, the re-score from :class:`~.rescoring.RescoreActions`; hand-overs to the executor go through
     :attr:`dispatching`, and what a caller sees of a job is made by :attr:`views`.
     """
 
@@ -205,15 +208,19 @@ class JobService(UploadActions):
         if request.overlay is not None:
             kwargs["overlay"] = request.overlay
         kwargs.update(request.range_kwargs())
+        # the record is not an input of the analysis: kept with the job, out of the key (a retry gets the same job)
+        return self._enqueue(ANALYZE_TASK, kwargs, self.analysis.max_retries, caller, request.idempotency_key,
+                             record_annotations(request.record))
+
+    def _enqueue(self, task: str, kwargs: dict[str, Any], max_retries: int, caller: Caller, idempotency_key: str | None,
+                 annotations: dict[str, Any]) -> dict:
+        """Create the caller's job of ``task`` once (``annotations`` kept with it) and hand it over: what a start answers."""
         # A client that retries (after a timeout, a lost answer) gets the job it already has, never a second run.
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
-        given = request.idempotency_key or json.dumps(kwargs, sort_keys=True)
-        key = f"{caller.client or '-'}:{ANALYZE_TASK}:{given}"
-        # the record is not an input of the analysis: kept with the job, out of the key (a retry gets the same job)
-        record = record_annotations(request.record)
-        doc = self.dispatching.start(lambda annotations: self.app.queue.enqueue(
-            ANALYZE_TASK, [], kwargs, self.analysis.max_retries, owner=caller.owner, idempotency_key=key,
-            annotations={**(annotations or {}), **record}))
+        given = idempotency_key or json.dumps(kwargs, sort_keys=True)
+        key = f"{caller.client or '-'}:{task}:{given}"
+        doc = self.dispatching.start(lambda dispatch: self.app.queue.enqueue(
+            task, [], kwargs, max_retries, owner=caller.owner, idempotency_key=key, annotations={**(dispatch or {}), **annotations}))
         failed = (doc.annotations.get("dispatch") or {}).get("error")
         message = (f"Queued, not yet started: {failed} It is handed over again when its status is read." if failed
                    else "Processing started")

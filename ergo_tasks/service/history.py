@@ -20,6 +20,7 @@ from pipeline.summary import shows_findings
 
 from ..analysis.keys import OPERATOR
 from ..analysis.records import record_of
+from ..analysis.rescore import rescored_from
 from ..states import CLAIMABLE_STATES, State
 from ..status import JobStatus
 from ..timeutil import isoformat
@@ -30,14 +31,6 @@ log = structlog.get_logger(__name__)
 
 #: Each method's level of a score (the levels themselves are pipeline/ergonomics.py's RISK_LEVELS).
 LEVEL_OF = {"rula": rula_action_level, "reba": reba_risk_level}
-
-
-def rescored_from(doc: JobStatus) -> str | None:
-    """The job whose poses this one scored again (a re-score names its original in its request), if it is one.
-
-    The one place this module reads it: the re-scoring's to say where it is kept.
-    """
-    return doc.request.kwargs.get("source_job_id")
 
 
 def headline(block: MethodSummary, method: str) -> dict | None:

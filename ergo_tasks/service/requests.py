@@ -103,6 +103,15 @@ class CompareRequest(ActionRequest):
     after: str = Field(min_length=1, max_length=64)
 
 
+class RescoreRequest(TimeRange, JobRequest):
+    """A finished job's poses scored again (``rescore_job``): new task details, a part of the video, or both."""
+
+    #: The new task details, replacing the original's whole (unset: the original's are kept).
+    params: AssessmentParams | None = None
+    #: Every request with this key gets the same job; unset, the job and the options are the key.
+    idempotency_key: str | None = Field(None, min_length=8, max_length=128)
+
+
 class DownloadRequest(JobRequest):
     artifact: Artifact = "pkl"
 

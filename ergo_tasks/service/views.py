@@ -21,6 +21,7 @@ from pipeline.result_model import RESULT_FORMAT, Picture, read_document
 from pipeline.results import FILES, PICTURES
 
 from ..analysis.records import record_of
+from ..analysis.rescore import NO_OVERLAY, rescored_from
 from ..analysis.retention import can_resume
 from ..analysis.task import ANALYSIS_END, ANALYSIS_START
 from ..app import TaskApp
@@ -88,6 +89,7 @@ class JobViews:
             "record": record_of(doc).model_dump(),  # station, task, department, assessor, notes ("" when unset)
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": price,
                      "estimated_usd": round(doc.run_seconds * price, 5)},
+            **rescore_fields(doc),
         }
 
     def _results(self, doc: JobStatus, with_urls: bool) -> dict:
@@ -127,6 +129,18 @@ class JobViews:
         return [{**picture.model_dump(include={"time_s", "frame_index", "reasons", "face_blurred"}),
                  "url": self.store.presign_get(doc.result_keys[key], expiry) if with_urls else None}
                 for picture in pictures if (key := f"{PICTURES}/{picture.file}") in doc.result_keys]
+
+
+def rescore_fields(doc: JobStatus) -> dict:
+    """A job's links to its re-scores and, for a re-score, to its original (and what it did not make again); the task
+    details it was given, to start a re-score from (:mod:`.rescoring`)."""
+    kwargs = doc.request.kwargs
+    source = rescored_from(doc)
+    view: dict = {"rescored_from": source, "rescores": list(doc.annotations.get("rescores") or []),
+                  "task_params": kwargs.get("params") or {}}
+    if source:
+        view["rescore"] = {"note": NO_OVERLAY.format(job_id=source)}  # the part of the video it covers: time_range
+    return view
 
 
 def video_name(doc: JobStatus) -> str | None:
