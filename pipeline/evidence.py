@@ -40,17 +40,22 @@ SEGMENTS = [(f"{side}_{a}", f"{side}_{b}", part) for side in ("left", "right")
 LABELS = (("trunk_flexion", "hip", "trunk"), ("neck_flexion", "shoulder", "neck"), ("upper_arm_left", "left_shoulder", "upper arm"),
           ("upper_arm_right", "right_shoulder", "upper arm"), ("elbow_left", "left_elbow", "elbow"), ("elbow_right", "right_elbow", "elbow"))
 MIN_CONFIDENCE = 0.3
+#: Held postures pictured, the longest first: a long shift holds dozens, and every one of them is listed in the report
+#: in words; pictures of the longest few show what the rest look like without a picture per minute of video.
+MAX_HELD_PICTURES = 8
 
 
 def moments(result: AnalysisResult) -> list[dict]:
-    """The frames to picture, earliest first: (position in the result, frame index, time, why)."""
+    """The frames to picture, earliest first: (position in the result, frame index, time, why): every worst moment,
+    and the start of the longest held postures (:data:`MAX_HELD_PICTURES`)."""
     times, summary = result.timestamps, result.summary
     chosen: dict[int, list[str]] = {}
     for method, block in (("RULA", summary.rula), ("REBA", summary.reba)):
         for moment in block.worst_moments:
             position = int(np.argmin(np.abs(times - moment.time_s)))
             chosen.setdefault(position, []).append(f"one of the worst {method} moments (score {moment.score})")
-    for run in summary.held_postures():
+    longest = sorted(summary.held_postures(), key=lambda run: -run.duration_s)[:MAX_HELD_PICTURES]
+    for run in longest:
         position = int(np.argmin(np.abs(times - run.start_s)))
         chosen.setdefault(position, []).append(f"{run.part.replace('_', ' ')} {run.band} held {run.duration_s:.1f} s from here")
     return [{"position": p, "frame_index": int(result.frame_indices[p]), "time_s": round(float(times[p]), 3), "reasons": why}

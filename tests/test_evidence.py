@@ -8,7 +8,8 @@ import io
 import numpy as np
 import pytest
 
-from pipeline.evidence import moments, write_pictures
+from pipeline.evidence import MAX_HELD_PICTURES, moments, write_pictures
+from pipeline.result_model import SustainedPosture
 from pipeline.results import load_result
 
 
@@ -40,6 +41,22 @@ def test_pictures_show_the_worst_moments_and_the_held_postures_with_faces_blurre
     assert np.abs(sharp[face] - soft[face]).mean() > 3  # the face changed...
     far = (slice(int(soft.shape[0] * 0.85), None), slice(None))
     assert np.abs(sharp[far] - soft[far]).mean() < 0.5  # ...the rest of the picture did not
+
+
+def test_a_long_video_pictures_its_longest_held_postures_not_every_one(analysed):
+    """A shift holds dozens of postures; each is listed in the report, and the longest few are pictured."""
+    store, doc, _ = analysed
+    result = load_result(store.get(doc.result_keys["pkl"]).body)
+    times = result.timestamps
+    held = [SustainedPosture(part="trunk", band="flexed", start_s=float(t), end_s=float(t) + 4 + i, duration_s=4.0 + i)
+            for i, t in enumerate(times[: MAX_HELD_PICTURES + 4])]
+    many = result.model_copy(update={"summary": result.summary.model_copy(update={"sustained_postures": held})})
+    worst = {m.time_s for block in (result.summary.rula, result.summary.reba) for m in block.worst_moments}
+    pictured = [m for m in moments(many) if any("held" in reason for reason in m["reasons"])]
+    longest = sorted(held, key=lambda run: -run.duration_s)[:MAX_HELD_PICTURES]
+    assert len(held) > MAX_HELD_PICTURES and len(pictured) == MAX_HELD_PICTURES
+    assert {m["time_s"] for m in pictured} == {round(run.start_s, 3) for run in longest}
+    assert {round(m["time_s"], 3) for m in moments(many)} >= worst  # the worst moments are all still pictured
 
 
 def _analysed_size(video) -> tuple[int, int]:
