@@ -1,11 +1,20 @@
 """Are the angles right?  Each camera of a calibrated multi-camera recording against the skeleton triangulated from all.
 
-    .venv/bin/python benchmarks/accuracy.py [--fps 30] [--cameras cam01 cam02 cam03 cam04] [--weights heavy] [--given-tilt]
+    .venv/bin/python benchmarks/accuracy.py [--recording single|multi] [--fps 30] [--cameras cam01 cam02 cam03 cam04]
+                                            [--weights heavy] [--given-tilt]
 
-The recording: Pose2Sim's ``Demo_SinglePerson`` (one person, four synchronised 1080x1920 60 fps cameras in a
-laboratory, looking down 18-25 degrees, calibrated by Qualisys: ``calibration/Calib.qca.txt``), taken from the
-pinned ``pose2sim`` wheel on PyPI (``pip download --no-deps``, SHA-256 checked, cached in ``~/.cache/ergo``);
-Pose2Sim itself is never installed and its videos are never committed.
+The recordings (:data:`RECORDINGS`), from the pinned ``pose2sim`` wheel on PyPI (``pip download --no-deps``, SHA-256
+checked, cached in ``~/.cache/ergo``; Pose2Sim itself is never installed and its videos are never committed), four
+synchronised 1080x1920 60 fps cameras in a laboratory, looking down 18-25 degrees, calibrated by Qualisys
+(``calibration/Calib.qca.txt``, the same four cameras in both):
+
+* ``single``: ``Demo_SinglePerson``, one man, 1.7 s;
+* ``multi``: ``Demo_MultiPerson``, the same man and a woman, 1.7 s.  Each camera follows its largest person, as the
+  analysis does: cam01 and cam02 the woman (nearer to them), cam03 and cam04 the man.  The cameras are grouped by the
+  person they follow (:func:`person_groups`) and each is compared with the skeleton triangulated from its group: two
+  views each, so the reference weighs a camera's own 2D errors by half (depth is still the other view's).
+
+The wheel's ``Demo_Batch`` trials are byte for byte these two recordings (Trial_1 the single, Trial_2 the multi).
 
 Method:
 
@@ -46,20 +55,26 @@ if str(REPO) not in sys.path:
 
 WHEEL = "pose2sim==0.10.49"
 WHEEL_SHA256 = "403e0dc4065898ba6a595e72a8970950310979253d60e24c2e00b16b36bf21e1"
-DEMO = "Pose2Sim/Demo_SinglePerson/"
+#: The recordings the benchmark can use: name -> folder in the wheel.
+RECORDINGS = {"single": "Demo_SinglePerson", "multi": "Demo_MultiPerson"}
 CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 CACHE = Path.home() / ".cache" / "ergo"
 #: The angles compared, the two sides of a limb pooled.
 COMPARED = {"trunk_flexion": ("trunk_flexion",), "neck_flexion": ("neck_flexion",),
             "upper_arm": ("upper_arm_left", "upper_arm_right"), "elbow": ("elbow_left", "elbow_right"),
             "knee": ("knee_left", "knee_right")}
+#: The angle whose sources (3D or image, :mod:`pipeline.viewpoint`) the report shows for each compared one.
+SOURCES = {"neck_flexion": "neck_flexion", "upper_arm": "upper_arm_right", "elbow": "elbow_right", "knee": "knee_right"}
 
 
-def fetch_demo(cache: Path = CACHE) -> Path:
-    """The demo's videos and calibration, unpacked from the pinned, verified wheel into ``cache``; their folder."""
+def fetch_demo(cache: Path = CACHE, recording: str = "single") -> Path:
+    """A recording's videos and calibration (:data:`RECORDINGS`), unpacked from the pinned, verified wheel into
+    ``cache``; their folder."""
     from pipeline.pose.assets import download_wheel, sha256
 
-    folder = Path(cache) / "pose2sim-0.10.49"
+    if recording not in RECORDINGS:
+        raise ValueError(f"No recording {recording!r}: choose one of {', '.join(RECORDINGS)}.")
+    folder = Path(cache) / "pose2sim-0.10.49" / RECORDINGS[recording]
     wanted = [f"videos/{camera}.mp4" for camera in CAMERAS] + ["calibration/Calib.qca.txt"]
     if all((folder / name).is_file() for name in wanted):
         return folder
@@ -70,7 +85,7 @@ def fetch_demo(cache: Path = CACHE) -> Path:
         for name in wanted:
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(DEMO + name))
+            target.write_bytes(archive.read(f"Pose2Sim/{RECORDINGS[recording]}/{name}"))
     return folder
 
 
@@ -166,14 +181,7 @@ def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera]
 
     first = next(iter(results.values()))
     names = first.keypoint_names
-    points, weights, projections = [], [], []
-    for camera, result in results.items():
-        scale = result.video.width / frame_width(result)
-        keypoints = result.keypoints
-        points.append(keypoints[..., :2] * scale)
-        weights.append(np.where(keypoints[..., 2] >= min_confidence, keypoints[..., 2], 0.0))
-        projections.append(calibration[camera].projection)
-    points, weights, projections = np.stack(points), np.stack(weights), np.stack(projections)
+    points, weights, projections = _image_points(results, calibration, min_confidence)
     points, weights, swapped = undo_swaps(points, weights, projections, names)
     skeleton = triangulate(points, weights, projections)
     errors = _reprojection_errors(skeleton, points, weights, projections)
@@ -183,8 +191,56 @@ def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera]
     angles = compute_world_angles(lab_to_body_frame(skeleton), visibility, names, settings)
     angles = clean_angles(angles, first.timestamps, settings)
     rula, reba, _ = score_frames(angles, AssessmentParams())
-    return {"skeleton": skeleton, "angles": angles, "rula": rula["grand_score"], "reba": reba["reba_score"],
+    return {"cameras": list(results), "skeleton": skeleton, "angles": angles, "rula": rula["grand_score"], "reba": reba["reba_score"],
             "reprojection_px": float(np.nanmedian(errors)), "swapped": dict(zip(results, swapped.sum(1).tolist()))}
+
+
+#: Two cameras follow the same person where the skeleton triangulated from the two of them reprojects within this
+#: (median pixels): the same person's views agree to 7-14 px, two people's miss by 200 or more.
+SAME_PERSON_PX = 50.0
+
+
+def person_groups(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float) -> list[list[str]]:
+    """The cameras grouped by the person they follow (each camera's analysis follows its largest person): two cameras
+    are together where their two views triangulate to one skeleton (:data:`SAME_PERSON_PX`)."""
+    groups: list[list[str]] = []
+    for camera in results:
+        home = next((group for group in groups if _reprojection_px({name: results[name] for name in (group[0], camera)},
+                                                                   calibration, min_confidence) < SAME_PERSON_PX), None)
+        if home is None:
+            groups.append([camera])
+        else:
+            home.append(camera)
+    return groups
+
+
+def _image_points(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each camera's landmarks in its video's pixels, their weights and the cameras' projections, stacked."""
+    points, weights, projections = [], [], []
+    for camera, result in results.items():
+        keypoints = result.keypoints
+        points.append(keypoints[..., :2] * result.video.width / frame_width(result))
+        weights.append(np.where(keypoints[..., 2] >= min_confidence, keypoints[..., 2], 0.0))
+        projections.append(calibration[camera].projection)
+    return np.stack(points), np.stack(weights), np.stack(projections)
+
+
+def _reprojection_px(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float) -> float:
+    points, weights, projections = _image_points(results, calibration, min_confidence)
+    errors = _reprojection_errors(triangulate(points, weights, projections), points, weights, projections)
+    return float(np.nanmedian(errors)) if np.isfinite(errors).any() else np.inf
+
+
+def references(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float) -> dict[str, dict]:
+    """Per camera, the reference (:func:`reference`) triangulated from the cameras following its person; a camera
+    alone with its person has none."""
+    truths = {}
+    for group in person_groups(results, calibration, min_confidence):
+        if len(group) >= 2:
+            truth = reference({camera: results[camera] for camera in group}, calibration, min_confidence)
+            truths.update(dict.fromkeys(group, truth))
+    return truths
 
 
 def _reprojection_errors(skeleton: np.ndarray, points: np.ndarray, weights: np.ndarray, projections: np.ndarray) -> np.ndarray:
@@ -239,33 +295,41 @@ def _agreement(scores: np.ndarray, truth: np.ndarray) -> dict | None:
     return {"equal": round(float(np.mean(gap == 0)), 2), "within_1": round(float(np.mean(gap <= 1)), 2), "frames": int(both.sum())}
 
 
-def compare(results: dict[str, AnalysisResult], truth: dict, calibration: dict[str, Camera]) -> dict:
-    """Per camera and angle MAE/p95 against the reference, the camera's tilt as estimated and as calibrated,
-    the cross-view spread, RULA/REBA agreement."""
-    report: dict = {"frames": len(truth["rula"]), "reprojection_px_median": round(truth["reprojection_px"], 1),
-                    "swapped_frames": truth["swapped"], "cameras": {}, "spread": {}}
-    for camera, result in results.items():
+def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibration: dict[str, Camera]) -> dict:
+    """Per camera and angle MAE/p95 against its reference (:func:`references`), the camera's tilt as estimated and as
+    calibrated, the cross-view spread (between the cameras following one person), RULA/REBA agreement."""
+    groups = list({id(truth): truth for truth in truths.values()}.values())
+    report: dict = {"frames": len(groups[0]["rula"]) if groups else 0, "groups": [truth["cameras"] for truth in groups],
+                    "without_reference": [camera for camera in results if camera not in truths],
+                    "reprojection_px_median": [round(truth["reprojection_px"], 1) for truth in groups],
+                    "swapped_frames": {camera: count for truth in groups for camera, count in truth["swapped"].items()},
+                    "cameras": {}, "spread": {}}
+    for camera, truth in truths.items():
+        result = results[camera]
         errors = {angle: _mae_p95(np.concatenate([np.abs(result.angles[name] - truth["angles"][name]) for name in names]))
                   for angle, names in COMPARED.items()}
         report["cameras"][camera] = {"mae_p95": errors, "rula": _agreement(result.rula.grand_score, truth["rula"]),
                                      "reba": _agreement(result.reba.reba_score, truth["reba"]),
+                                     "angle_sources": {angle: result.inputs.angle_sources[name] for angle, name in SOURCES.items()},
+                                     "viewpoint": result.inputs.viewpoint and result.inputs.viewpoint.model_dump(),
                                      "tilt": {"estimated": result.inputs.camera_tilt and result.inputs.camera_tilt.model_dump(),
                                               "calibrated": calibration[camera].tilt().as_dict()}}
     for angle, names in COMPARED.items():
-        spreads = [np.ptp(np.stack([result.angles[name] for result in results.values()]), axis=0) for name in names]
-        report["spread"][angle] = round(float(np.nanmean(np.concatenate(spreads))), 1) if len(results) > 1 else None
+        spreads = [np.ptp(np.stack([results[camera].angles[name] for camera in truth["cameras"]]), axis=0)
+                   for truth in groups for name in names]
+        report["spread"][angle] = round(float(np.nanmean(np.concatenate(spreads))), 1) if spreads else None
     return report
 
 
 def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE,
-        given_tilt: bool = False) -> dict:
-    """The whole benchmark: fetch, analyse (with the calibrated camera angles given, if ``given_tilt``), triangulate,
-    compare."""
+        given_tilt: bool = False, recording: str = "single") -> dict:
+    """The whole benchmark on one of :data:`RECORDINGS`: fetch, analyse (with the calibrated camera angles given, if
+    ``given_tilt``), triangulate, compare."""
     from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.pose import load_pose_model
     from pipeline.pose.assets import fetch
 
-    folder = fetch_demo(cache)
+    folder = fetch_demo(cache, recording)
     settings = AnalysisSettings().pose("blazepose", weights)
     fetch(settings.models_dir, ["pose_detection", f"pose_landmark_{weights}"])
     model = load_pose_model(settings)
@@ -273,11 +337,12 @@ def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "f
     results = analyse_cameras(folder, model, cameras, fps, {name: camera.tilt() for name, camera in calibration.items()} if given_tilt else None)
     from pipeline.angles import AngleSettings
 
-    return compare(results, reference(results, calibration, AngleSettings().min_confidence), calibration)
+    return {"recording": recording, **compare(results, references(results, calibration, AngleSettings().min_confidence), calibration)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recording", choices=RECORDINGS, default="single", help="which of the wheel's recordings")
     parser.add_argument("--fps", type=float, default=30.0, help="frames analysed per second (the videos have 60)")
     parser.add_argument("--cameras", nargs="+", default=list(CAMERAS), choices=CAMERAS)
     parser.add_argument("--weights", choices=("lite", "full", "heavy"), default="full", help="BlazePose's landmark model")
@@ -287,7 +352,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    print(json.dumps(run(tuple(args.cameras), args.fps, args.weights, given_tilt=args.given_tilt), indent=1))
+    print(json.dumps(run(tuple(args.cameras), args.fps, args.weights, given_tilt=args.given_tilt, recording=args.recording), indent=1))
 
 
 if __name__ == "__main__":

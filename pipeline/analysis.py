@@ -41,7 +41,6 @@ from .angles import (
     compute_world_angles,
     hidden_trunk_angles,
     missing_spans,
-    prefer_3d,
 )
 from .assessment import AssessmentParams, parts_out_of_view, score_frames
 from .bands import time_in_bands
@@ -56,6 +55,7 @@ from .summary import summarize
 from .time_range import TimeRange, restrict
 from .tracking import MainPerson, select_main_person
 from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
+from .viewpoint import choose_sources, viewpoint
 from .writebehind import WriteBehind
 
 #: A person missing for at least this long is reported as a gap.
@@ -411,7 +411,8 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
     tilt = None if poses.world is None else camera_tilt(poses.world, keypoints, names, options.angles)
     world_angles = None if tilt is None else compute_world_angles(poses.world, keypoints, names, options.angles, tilt)
-    measured, angle_sources = prefer_3d(world_angles, compute_angles(keypoints, names, options.angles))
+    measured, angle_sources = choose_sources(world_angles, compute_angles(keypoints, names, options.angles), poses.world, keypoints,
+                                             names, options.angles)
     angles = {name: np.where(detected, series, np.nan)  # gap filling bridges a body part, never a frame without the worker
               for name, series in clean_angles(measured, times, options.angles).items()}
     hidden = None if tilt is None else {name: np.where(detected[:, None], series, np.nan) for name, series in
@@ -420,6 +421,8 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
     out_of_view = parts_out_of_view(angles, detected, hidden)
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None
+    seen_from = viewpoint(poses.world, keypoints, names, options.angles, tilt)
+    inputs["viewpoint"] = seen_from.as_dict() if seen_from else None
     bands, sustained = time_in_bands(angles, times, frame_seconds, options.params)
     height = worker_height(keypoints[detected], analysis_size(video["width"], video["height"])[1])
     summary = summarize(rula=rula, reba=reba, detected=detected, times=times, frame_indices=poses.frame_indices,

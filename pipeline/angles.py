@@ -359,14 +359,20 @@ def hidden_trunk_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequenc
     return {name: angles[name].reshape(count, -1) for name in TRUNK_DEPENDENT}
 
 
-def prefer_3d(world_angles: dict[str, np.ndarray] | None, image_angles: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, dict[str, int]]]:
-    """Each angle from 3D where measured there, else from 2D; and per angle, how many frames came from each."""
+def prefer_3d(world_angles: dict[str, np.ndarray] | None, image_angles: dict[str, np.ndarray],
+              in_picture: dict[str, np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], dict[str, dict[str, int]]]:
+    """Each angle from 3D where measured there, else from 2D; and per angle, how many frames came from each.
+
+    Where ``in_picture`` (per angle, per frame: :func:`pipeline.viewpoint.in_picture`) says the angle lies across the
+    picture, its size is the image's and its sign the 3D points'; those frames count as ``2d`` and, again, as
+    ``2d_in_picture`` (the others from 2D had no 3D measurement)."""
     merged, sources = {}, {}
     for name, flat in image_angles.items():
         deep = world_angles[name] if world_angles is not None else np.full_like(flat, np.nan)
-        from_3d = ~np.isnan(deep)
-        merged[name] = np.where(from_3d, deep, flat)
-        sources[name] = {"3d": int(from_3d.sum()), "2d": int((~from_3d & ~np.isnan(flat)).sum())}
+        seen = (in_picture or {}).get(name, np.zeros(flat.shape, bool)) & ~np.isnan(flat) & ~np.isnan(deep)
+        from_3d = ~np.isnan(deep) & ~seen
+        merged[name] = np.where(seen, np.copysign(np.abs(flat), deep), np.where(from_3d, deep, flat))
+        sources[name] = {"3d": int(from_3d.sum()), "2d": int((~from_3d & ~np.isnan(flat)).sum()), "2d_in_picture": int(seen.sum())}
     return merged, sources
 
 

@@ -144,6 +144,18 @@ class CameraTiltRecord(Record):
     spread: float | None
 
 
+#: Per angle, the frames measured in 3D and in 2D; of the 2D ones, those where the 3D points were there but the angle
+#: lay across the picture (:mod:`pipeline.viewpoint`), so the image measured it at its size (absent in older results).
+AngleSources = dict[Literal["3d", "2d", "2d_in_picture"], int]
+
+
+class ViewpointRecord(Record):
+    """From where the camera saw the worker (:class:`pipeline.viewpoint.Viewpoint`)."""
+
+    frames: dict[str, int] = Field(description="per view (front, oblique_front, side, oblique_back, back), the frames")
+    median_azimuth: float | None = Field(description="degrees: 0 the camera in front of the worker, 90 at their side, 180 behind")
+
+
 class Inputs(Record):
     """Which inputs the video measured and which the job's task details stood in for."""
 
@@ -153,8 +165,9 @@ class Inputs(Record):
     frames_measured: dict[str, int] = Field(description="per optional input, the exactly scored frames that measured it")
     frames_scored: int
     frames_ranged: int
-    angle_sources: dict[str, dict[Literal["3d", "2d"], int]] = Field(description="per angle, frames measured in 3D and in 2D")
+    angle_sources: dict[str, AngleSources] = Field(description="per angle, frames measured in 3D and in 2D")
     camera_tilt: CameraTiltRecord | None = Field(description="None for models without 3D points")
+    viewpoint: ViewpointRecord | None = Field(None, description="from where the camera saw the worker; None without 3D points")
 
 
 # -- the summary --------------------------------------------------------------------------------------------------
@@ -353,7 +366,7 @@ class FrameColumns(Record):
     rejections: list[str] = Field(description='why a pose found was rejected as not a person ("" if not)')
     out_of_view: list[str] = Field(description='the body parts not seen, joined by "; " ("" where all were, or nobody was found)')
     angles: dict[str, Floats] = Field(description="degrees (pipeline/angles.py), NaN if not measurable")
-    angle_sources: dict[str, dict[Literal["3d", "2d"], int]]
+    angle_sources: dict[str, AngleSources]
     rula: RulaColumns
     reba: RebaColumns
 

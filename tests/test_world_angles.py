@@ -161,8 +161,8 @@ def test_each_angle_comes_from_3d_where_measured_there_else_2d():
     world = {"trunk_flexion": np.array([12.0, np.nan, np.nan]), "wrist_left": np.array([7.0, 8.0, np.nan])}
     merged, sources = prefer_3d(world, image)
     assert np.allclose(merged["trunk_flexion"][:2], [12.0, 20.0]) and np.isnan(merged["trunk_flexion"][2])
-    assert sources == {"trunk_flexion": {"3d": 1, "2d": 1}, "wrist_left": {"3d": 2, "2d": 0}}
-    assert prefer_3d(None, image)[1]["trunk_flexion"] == {"3d": 0, "2d": 2}
+    assert sources == {"trunk_flexion": {"3d": 1, "2d": 1, "2d_in_picture": 0}, "wrist_left": {"3d": 2, "2d": 0, "2d_in_picture": 0}}
+    assert prefer_3d(None, image)[1]["trunk_flexion"] == {"3d": 0, "2d": 2, "2d_in_picture": 0}
 
 
 def test_2d_wrists_need_hand_points():
