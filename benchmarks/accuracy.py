@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,15 +265,23 @@ def undo_swaps(points: np.ndarray, weights: np.ndarray, projections: np.ndarray,
     twin = mirrored(list(names))
     swapped = np.zeros(points.shape[:2], bool)
     for camera in range(len(points)):
-        before = np.nanmedian(_reprojection_errors(triangulate(points, weights, projections), points, weights, projections), axis=(0, 2))
-        trial_points, trial_weights = points.copy(), weights.copy()
-        trial_points[camera], trial_weights[camera] = points[camera][:, twin], weights[camera][:, twin]
-        after = np.nanmedian(_reprojection_errors(triangulate(trial_points, trial_weights, projections), trial_points, trial_weights,
-                                                  projections), axis=(0, 2))
+        before, after = _swap_errors(points, weights, projections, camera, twin)
         better = after < 0.5 * before
-        points[camera][better], weights[camera][better] = trial_points[camera][better], trial_weights[camera][better]
+        points[camera][better], weights[camera][better] = points[camera][better][:, twin], weights[camera][better][:, twin]
         swapped[camera] = better
     return points, weights, swapped
+
+
+def _swap_errors(points: np.ndarray, weights: np.ndarray, projections: np.ndarray, camera: int, twin: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the median reprojection error of all views as labelled and with ``camera``'s labels swapped (NaN in
+    frames no two cameras see: a camera following another person there, or nobody)."""
+    trial_points, trial_weights = points.copy(), weights.copy()
+    trial_points[camera], trial_weights[camera] = points[camera][:, twin], weights[camera][:, twin]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
+        return tuple(np.nanmedian(_reprojection_errors(triangulate(p, w, projections), p, w, projections), axis=(0, 2))
+                     for p, w in ((points, weights), (trial_points, trial_weights)))
 
 
 def frame_width(result: AnalysisResult) -> float:
@@ -280,6 +289,19 @@ def frame_width(result: AnalysisResult) -> float:
     from pipeline.presets import analysis_size
 
     return analysis_size(result.video.width, result.video.height)[0]
+
+
+def calibrated_azimuths(skeleton: np.ndarray, names: list[str], camera: Camera) -> np.ndarray:
+    """Per frame, the camera's azimuth about the triangulated person (degrees, 0 in front, 90 at the side, 180 behind),
+    from the laboratory's horizontal: what :func:`pipeline.viewpoint.azimuths` estimates from one camera's 3D points."""
+    def point(name: str) -> np.ndarray:
+        return skeleton[:, names.index(name), :2]
+
+    left = point("left_hip") - point("right_hip") + point("left_shoulder") - point("right_shoulder")
+    forward = np.stack([left[:, 1], -left[:, 0]], axis=-1)  # left x up (z up): left turned a quarter clockwise from above
+    towards = camera.centre[:2] - (point("left_hip") + point("right_hip")) / 2
+    cosine = np.sum(forward * towards, axis=-1) / (np.linalg.norm(forward, axis=-1) * np.linalg.norm(towards, axis=-1))
+    return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
 
 
 def _mae_p95(errors: np.ndarray) -> list[float] | None:
@@ -312,6 +334,8 @@ def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibra
                                      "reba": _agreement(result.reba.reba_score, truth["reba"]),
                                      "angle_sources": {angle: result.inputs.angle_sources[name] for angle, name in SOURCES.items()},
                                      "viewpoint": result.inputs.viewpoint and result.inputs.viewpoint.model_dump(),
+                                     "calibrated_azimuth": round(float(np.nanmedian(calibrated_azimuths(
+                                         truth["skeleton"], result.keypoint_names, calibration[camera]))), 1),
                                      "tilt": {"estimated": result.inputs.camera_tilt and result.inputs.camera_tilt.model_dump(),
                                               "calibrated": calibration[camera].tilt().as_dict()}}
     for angle, names in COMPARED.items():
