@@ -279,7 +279,9 @@ def _input_rows(sheet: _SummarySheet, result: AnalysisResult) -> None:
     for words, value in input_words(result.inputs.assumed):
         sheet.append([f"Assumed: {words}", value])
     for name, counts in result.inputs.angle_sources.items():
-        sheet.append([f"Angle {name}", f"from 3D points in {counts['3d']} frames, from the 2D image in {counts['2d']}"])
+        faced = counts.get("2d_in_picture", 0)  # older results did not count them
+        sheet.append([f"Angle {name}", f"from 3D points in {counts['3d']} frames, from the 2D image in {counts['2d']}"
+                      + (f" ({faced} of them where the body part lay across the picture)" if faced else "")])
 
 
 #: The body parts each method scores, as the per-frame score columns name them, in worksheet order.
