@@ -37,8 +37,6 @@ from .angles import (
     AngleSettings,
     camera_tilt,
     clean_angles,
-    compute_angles,
-    compute_world_angles,
     hidden_trunk_angles,
     missing_spans,
 )
@@ -55,7 +53,7 @@ from .summary import summarize
 from .time_range import TimeRange, restrict
 from .tracking import MainPerson, select_main_person
 from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
-from .viewpoint import choose_sources, viewpoint
+from .viewpoint import measured_angles, on_image, viewpoint
 from .writebehind import WriteBehind
 
 #: A person missing for at least this long is reported as a gap.
@@ -410,13 +408,12 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
     names, keypoints, detected, times = poses.keypoint_names, poses.keypoints, poses.detected, poses.times
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
     tilt = None if poses.world is None else camera_tilt(poses.world, keypoints, names, options.angles)
-    world_angles = None if tilt is None else compute_world_angles(poses.world, keypoints, names, options.angles, tilt)
-    measured, angle_sources = choose_sources(world_angles, compute_angles(keypoints, names, options.angles), poses.world, keypoints,
-                                             names, options.angles)
+    measured, angle_sources = measured_angles(poses.world, keypoints, names, options.angles, tilt)
     angles = {name: np.where(detected, series, np.nan)  # gap filling bridges a body part, never a frame without the worker
               for name, series in clean_angles(measured, times, options.angles).items()}
     hidden = None if tilt is None else {name: np.where(detected[:, None], series, np.nan) for name, series in
-                                        hidden_trunk_angles(poses.world, keypoints, names, options.angles, tilt).items()}
+                                        hidden_trunk_angles(on_image(poses.world, keypoints, options.angles.min_confidence),
+                                                            keypoints, names, options.angles, tilt).items()}
     rula, reba, inputs = score_frames(angles, options.params, hidden)
     out_of_view = parts_out_of_view(angles, detected, hidden)
     inputs["angle_sources"] = angle_sources

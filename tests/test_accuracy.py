@@ -97,15 +97,18 @@ def test_each_camera_against_the_triangulated_skeleton(measured):
     for camera, figures in report["cameras"].items():
         assert figures["mae_p95"]["knee"][0] < 35, camera  # 8-20 degrees
         assert figures["rula"]["within_1"] >= 0.4, camera  # 0.72-1.0
-        # no upper-arm flips: p95 12-51 degrees (158 and 179 at 30 fps when the sagittal flexion flipped at the side)
+        # no upper-arm flips: p95 10-51 degrees (158 and 179 at 30 fps when the sagittal flexion flipped at the side)
         assert figures["mae_p95"]["upper_arm"][1] < 90, camera
-        assert figures["mae_p95"]["upper_arm"][0] < 25, camera  # 4.8-12.7 (7.0-16.9 all from 3D)
+        # the 3D points placed on the image (pipeline/viewpoint.py): upper arm 3.9-11.7 (7.0-16.9 on the model's own
+        # points), elbow 9.0-18.4 (15.3-24.2)
+        assert figures["mae_p95"]["upper_arm"][0] < 25, camera
+        assert figures["mae_p95"]["elbow"][0] < 35, camera
 
 
 def test_the_viewpoint_is_where_the_calibration_puts_the_camera(measured):
     """cam01 and cam02 film the worker from the front (their calibrated azimuths 31 and 18 degrees), cam03 and cam04
     from behind (140, 149): each camera's own 3D points tell it within 3-13 degrees; and where an arm's plane lies
-    across the picture, its angle is the image's (cam04: 24 of 25 frames)."""
+    across the picture, its angle is the image's (cam04: 23 of 25 frames)."""
     _, _, report = measured
     for camera, figures in report["cameras"].items():
         assert abs(figures["viewpoint"]["median_azimuth"] - figures["calibrated_azimuth"]) < 30, camera
@@ -120,8 +123,9 @@ def test_a_recording_of_two_people_is_compared_person_by_person(two_people):
     assert report["groups"] == [["cam01", "cam02"], ["cam03", "cam04"]] and report["without_reference"] == []
     assert max(report["reprojection_px_median"]) < 30
     for camera, figures in report["cameras"].items():
-        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.69-1.0
-        assert figures["mae_p95"]["upper_arm"][1] < 90, camera  # 24-54
+        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.94-1.0
+        assert figures["mae_p95"]["upper_arm"][1] < 90, camera  # 27-56
+        assert figures["mae_p95"]["knee"][0] < 35, camera  # 4.9-17.6
         assert abs(figures["viewpoint"]["median_azimuth"] - figures["calibrated_azimuth"]) < 30, camera  # 1-13 apart
 
 

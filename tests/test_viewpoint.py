@@ -10,9 +10,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.angles import AngleSettings, compute_angles, compute_world_angles, prefer_3d
+from pipeline.angles import AngleSettings, CameraTilt, compute_angles, compute_world_angles, prefer_3d
 from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
-from pipeline.viewpoint import IMAGE_PLANE_LIMIT, azimuths, choose_sources, in_picture, plane_tilts, viewpoint
+from pipeline.viewpoint import (
+    IMAGE_PLANE_LIMIT,
+    OWN_POINTS,
+    azimuths,
+    in_picture,
+    measured_angles,
+    on_image,
+    plane_tilts,
+    viewpoint,
+)
 
 NAMES = list(BLAZEPOSE_KEYPOINTS)
 SETTINGS = AngleSettings()
@@ -63,8 +72,7 @@ def test_a_knee_bent_forward_is_read_from_the_image_from_the_side_and_from_3d_fr
     assert not in_picture(front, front_image, NAMES, SETTINGS)["knee_right"][0]
     # the image from the front would have read it straight: the 3D angle is kept
     assert compute_angles(front_image, NAMES, SETTINGS)["knee_right"][0] == pytest.approx(0.0, abs=1e-6)
-    merged, sources = choose_sources(compute_world_angles(front, front_image, NAMES, SETTINGS), compute_angles(front_image, NAMES, SETTINGS),
-                                     front, front_image, NAMES, SETTINGS)
+    merged, sources = measured_angles(front, front_image, NAMES, SETTINGS, CameraTilt(0.0, 0.0, "given"))
     assert merged["knee_right"][0] == pytest.approx(60.0, abs=1e-6) and sources["knee_right"] == {"3d": 1, "2d": 0, "2d_in_picture": 0}
 
 
@@ -111,3 +119,40 @@ def test_the_viewpoint_counts_the_frames_of_each_view():
     assert seen.frames == {"front": 2, "oblique_front": 0, "side": 1, "oblique_back": 0, "back": 1}
     assert seen.median_azimuth == pytest.approx(55.0)
     assert viewpoint(None, image, NAMES, SETTINGS, None) is None and in_picture(None, image, NAMES, SETTINGS) == {}
+
+
+def test_the_3d_points_are_placed_where_the_image_sees_them_keeping_their_depth():
+    """The model's x and y miss the image's points by centimetres; placed on the image, they take the image's
+    across the picture (scaled to metres) and keep the model's depth."""
+    world, image = _turned(_standing(knee=40.0), 60.0)
+    rng = np.random.default_rng(3)
+    model = world.copy()
+    model[..., :2] += rng.normal(0.0, 0.03, model[..., :2].shape)  # the body model's fit, off by 3 cm
+    placed = on_image(model, image, SETTINGS.min_confidence)
+    seen = np.isfinite(world).all(-1)
+    np.testing.assert_allclose(placed[..., 2][seen], model[..., 2][seen])
+    # back on the image's points, up to the centre and scale the fit chooses
+    shape = placed[seen][:, :2] - placed[seen][:, :2].mean(0)
+    truth = world[seen][:, :2] - world[seen][:, :2].mean(0)
+    np.testing.assert_allclose(shape / np.linalg.norm(shape), truth / np.linalg.norm(truth), atol=1e-6)
+
+
+def test_a_frame_with_too_few_points_seen_keeps_the_models_points():
+    world, image = _turned(_standing(), 0.0)
+    image[..., 2] = 0.0
+    image[0, :3, 2] = 1.0  # three points seen: no scale to trust
+    np.testing.assert_array_equal(on_image(world, image, SETTINGS.min_confidence), world)
+
+
+def test_the_neck_and_the_trunk_stay_on_the_models_own_points():
+    """The image's ears are not one physical point from view to view: the neck is measured on the model's head,
+    as the trunk on the points its vertical was estimated from."""
+    world, image = _turned(_standing(knee=40.0), 90.0)
+    moved = image.copy()
+    for name in ("left_ear", "right_ear", "left_shoulder", "right_shoulder"):
+        moved[0, NAMES.index(name), 0] += 40.0  # the image sees head and shoulders elsewhere
+    angles, _ = measured_angles(world, moved, NAMES, SETTINGS, CameraTilt(0.0, 0.0, "given"))
+    own = compute_world_angles(world, moved, NAMES, SETTINGS, CameraTilt(0.0, 0.0, "given"))
+    for name in OWN_POINTS:
+        assert angles[name][0] == pytest.approx(own[name][0], abs=1e-9) or np.isnan(own[name][0]), name
+    assert angles["knee_right"][0] == pytest.approx(40.0, abs=1e-6)
