@@ -100,3 +100,15 @@ def test_an_analysis_without_a_stance_ranges_the_trunk_and_says_why():
     assert (tilt.method, tilt.uncertainty) == ("none", UNKNOWN_TILT_UNCERTAINTY)
     assert (result.rula.grand_score_max > result.rula.grand_score).all()
     assert any("could not be estimated" in reason for reason in result.summary.verdict.reasons)
+
+
+def test_the_report_says_how_far_the_trunk_is_ranged():
+    from pipeline.report import vertical_words
+    from pipeline.result_model import CameraTiltRecord
+
+    def words(tilt: CameraTilt) -> str:
+        return vertical_words(CameraTiltRecord(**tilt.as_dict()))
+
+    assert "ranged over 30° either way" in words(CameraTilt(0.0, 0.0, "none", 2))
+    assert "ranged over 13° either way" in words(CameraTilt(15.0, 2.0, "stance", frames=40, spread=13.0))
+    assert "ranged" not in words(CameraTilt(15.0, 2.0, "stance", frames=40, spread=4.0))
