@@ -253,26 +253,33 @@ def widened_trunk(flexion: Any, side_bend: Any, uncertainty: float) -> tuple[np.
     return (np.broadcast_to(flexion, shape).reshape(*shape[:-2], -1), np.broadcast_to(side_bend, shape).reshape(*shape[:-2], -1))
 
 
+#: Frames widened at once (:func:`_widen_exact`): each holds up to a few hundred candidate trunks, so a long video's
+#: postures are scored a slice at a time, not all held in memory together.
+WIDENED_FRAMES_AT_ONCE = 1000
+
+
 def _widen_exact(angles: dict[str, np.ndarray], exact: np.ndarray, knee: np.ndarray, params: AssessmentParams, uncertainty: float,
                  scores: dict[str, dict[str, np.ndarray]]) -> None:
     """In the exactly scored frames, the grand scores' range (:data:`RANGE_FIELDS`) over every trunk an uncertain
     vertical allows (:func:`widened_trunk`); the exact scores stay those of the trunk as measured."""
-    if uncertainty <= 0 or not exact.any():
+    if uncertainty <= 0:
         return
     nothing = np.full(len(exact), np.nan)
-    flexion, side_bend = widened_trunk(angles["trunk_flexion"][exact], angles.get("trunk_side_bend", nothing)[exact], uncertainty)
-    count = flexion.shape[1]
-
-    def each(values: np.ndarray) -> np.ndarray:  # a frame's value for each of its candidate trunks
-        return np.repeat(np.asarray(values, float)[exact], count)
-
-    arm = tuple(each(side) for side in _worst_side(angles)[0])
-    posture = _record(flexion.ravel(), each(angles["neck_flexion"]), arm, side_bend.ravel(),
-                      each(angles.get("neck_side_bend", nothing)), each(knee), params)
-    for method, results in _score(posture, params).items():
-        grand = results[GRAND[method][0]].reshape(-1, count)
-        low, high = RANGE_FIELDS[method]
-        scores[method][low][exact], scores[method][high][exact] = grand.min(axis=1), grand.max(axis=1)
+    arm = _worst_side(angles)[0]
+    exact_frames = np.flatnonzero(exact)
+    for start in range(0, len(exact_frames), WIDENED_FRAMES_AT_ONCE):
+        frames = exact_frames[start:start + WIDENED_FRAMES_AT_ONCE]
+        flexion, side_bend = widened_trunk(angles["trunk_flexion"][frames], angles.get("trunk_side_bend", nothing)[frames], uncertainty)
+        count = flexion.shape[1]
+        each = {name: np.repeat(np.asarray(values, float)[frames], count)  # a frame's value for each of its candidate trunks
+                for name, values in (("neck", angles["neck_flexion"]), ("neck_side_bend", angles.get("neck_side_bend", nothing)),
+                                     ("knee", knee), *zip(PART_COLUMNS["arm"], arm, strict=True))}
+        posture = _record(flexion.ravel(), each["neck"], tuple(each[name] for name in PART_COLUMNS["arm"]), side_bend.ravel(),
+                          each["neck_side_bend"], each["knee"], params)
+        for method, results in _score(posture, params).items():
+            grand = results[GRAND[method][0]].reshape(-1, count)
+            low, high = RANGE_FIELDS[method]
+            scores[method][low][frames], scores[method][high][frames] = grand.min(axis=1), grand.max(axis=1)
 
 
 def _score_range(frame: int, columns: dict[str, np.ndarray], knee: float, params: AssessmentParams,

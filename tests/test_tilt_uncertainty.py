@@ -112,3 +112,15 @@ def test_the_report_says_how_far_the_trunk_is_ranged():
     assert "ranged over 30° either way" in words(CameraTilt(0.0, 0.0, "none", 2))
     assert "ranged over 13° either way" in words(CameraTilt(15.0, 2.0, "stance", frames=40, spread=13.0))
     assert "ranged" not in words(CameraTilt(15.0, 2.0, "stance", frames=40, spread=4.0))
+
+
+def test_frames_widened_a_slice_at_a_time_get_their_own_ranges(monkeypatch):
+    import pipeline.assessment as assessment
+
+    postures = [{**POSTURE, "trunk_flexion": trunk} for trunk in (-25.0, 3.0, 18.0, 45.0, 70.0)]
+    alone = [score_frames(angles_of(posture), AssessmentParams(), trunk_uncertainty=12.0) for posture in postures]
+    monkeypatch.setattr(assessment, "WIDENED_FRAMES_AT_ONCE", 2)
+    rula, reba, _ = score_frames(angles_of(*postures), AssessmentParams(), trunk_uncertainty=12.0)
+    assert rula["grand_score_max"].tolist() == [r["grand_score_max"][0] for r, _, _ in alone]
+    assert reba["reba_score_min"].tolist() == [b["reba_score_min"][0] for _, b, _ in alone]
+    assert len(set(rula["grand_score_max"].tolist())) > 1  # the frames do differ
