@@ -7,7 +7,8 @@ angles, and the frame's RULA and REBA scores.  Faces are blurred by default, sin
 and of whoever walks past: every face BlazeFace finds (:mod:`pipeline.pose.blazeface`), and the worker's own face
 from the face points the pose model found (which the face detector can miss, seen in profile or from behind).
 The annotated video searches only some of its frames for faces, and blurs the frames between as far as the faces
-found may have moved (:mod:`pipeline.face_schedule`): a search costs 30 times the drawing of a frame.
+found may have moved (:mod:`pipeline.face_schedule`): a search costs 30 times the drawing of a frame; and each search
+reads again only the parts of the frame that changed since they were last read (:mod:`pipeline.face_changes`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .ergonomics import BODY_PART_MAXIMA
+from .face_changes import ChangedSquares
 from .face_schedule import faces_by_frame
 from .fonts import image_font
 from .presets import analysis_size
@@ -257,7 +259,8 @@ def write_overlay(result: AnalysisResult, video: str | Path, path: str | Path, *
     """overlay.mp4: every analysed frame, at the analysed rate and inference size, with the skeleton coloured by
     body-part score, the frame's scores, and a running strip of the RULA levels with a cursor; faces blurred as in
     the pictures, other people's searched for on some frames, and blurred on the others as far as they may have moved
-    (:mod:`pipeline.face_schedule`).
+    (:mod:`pipeline.face_schedule`); each search reads again only the parts of the frame that changed
+    (:mod:`pipeline.face_changes`).
 
     Frames are decoded, drawn and encoded ``chunk`` at a time, so a long video never sits in memory."""
     from fractions import Fraction
@@ -274,7 +277,8 @@ def write_overlay(result: AnalysisResult, video: str | Path, path: str | Path, *
     def frames():
         decoded = (frame for start in range(0, len(indices), chunk) for frame in reader.read_each(indices[start:start + chunk]))
         times = result.timestamps
-        searched = (faces_by_frame(decoded, times, lambda frame: [face.box for face in faces.faces(frame)])
+        # a job's faces remembered by frame (pipeline.face_memory) are the pictures'; the video's are searched anew
+        searched = (faces_by_frame(decoded, times, ChangedSquares(getattr(faces, "detector", faces)))
                     if blur_faces and faces is not None
                     else ((position, frame, []) for position, frame in enumerate(decoded)))
         for position, frame, found in searched:
