@@ -13,13 +13,15 @@ the sensor and of the video's compression while a face of 20 px is still 5x5 of 
 square differs by more than ``CHANGE_LEVEL`` from the square's thumbnail at its last reading (not the frame before:
 a slow change adds up until the square is read again).  Every square is read again, whatever changed:
 
-* at the first search, and at a scene cut between two searches (:func:`pipeline.scenes.is_cut`: the new shot's
-  faces are where the old shot's were only by chance);
+* at the first search, and after a scene cut between any two frames since the last search
+  (:func:`pipeline.scenes.is_cut`, on the frames :meth:`ChangedSquares.watch` sees): the new shot's faces are where
+  the old shot's were only by chance;
 * once it has gone ``REFRESH_SEARCHES`` searches unread, as a safety net for a change too faint to be seen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -62,16 +64,28 @@ class ChangedSquares:
     detector: FaceDetector
     squares: list[_Square] = field(default_factory=list)
     shape: tuple[int, ...] | None = None  # of the frames
-    histogram: np.ndarray | None = None  # the last searched frame's colours (scene cuts)
+    histogram: np.ndarray | None = None  # the colours of the last frame seen (scene cuts)
+    last: np.ndarray | None = None  # that frame
+    cut: bool = False  # a scene cut since the last search
     read: list[int] = field(default_factory=list)  # squares read at each search, for the benchmark and the tests
+
+    def watch(self, frames: Iterable[np.ndarray | None]) -> Iterator[np.ndarray | None]:
+        """``frames`` as they are (None: unreadable), each compared with the one before for a scene cut: the cut
+        detector is made for consecutive analysed frames, and two searches half a second apart differ more (on
+        Sports2D's demo, 2 of its 12 pairs of searches look like cuts, and were read whole for nothing)."""
+        for frame in frames:
+            if frame is not None:
+                self._see(frame)
+            yield frame
 
     def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
         from .pose.blazeface import merge
 
-        thumbnail, histogram = _thumbnail(frame), colour_histogram(frame)
+        if frame is not self.last:  # not watched (:meth:`watch`): compared with the frame searched before
+            self._see(frame)
+        thumbnail, cut, self.cut = _thumbnail(frame), self.cut, False
         if frame.shape != self.shape:  # the first frame (a video's frames all have one size)
             self.squares, self.shape = _squares(frame.shape[1], frame.shape[0]), frame.shape
-        cut, self.histogram = is_cut(self.histogram, histogram), histogram
         stale = [square for square in self.squares if cut or _changed(square, thumbnail)]
         for square, found in zip(stale, self.detector.search(frame, [square.rect for square in stale]), strict=True):
             square.found, square.seen, square.unread = found, thumbnail[square.rows, square.columns].copy(), 0
@@ -79,6 +93,12 @@ class ChangedSquares:
             square.unread += 1
         self.read.append(len(stale))
         return [face.box for face in merge([square.found for square in self.squares if square.found is not None])]
+
+    def _see(self, frame: np.ndarray) -> None:
+        """Note a scene cut between the last frame seen and ``frame``."""
+        histogram = colour_histogram(frame)
+        self.cut |= is_cut(self.histogram, histogram)
+        self.histogram, self.last = histogram, frame
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:

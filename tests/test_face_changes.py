@@ -80,7 +80,8 @@ def test_a_face_walking_into_a_still_background_is_found_and_the_rest_is_not_rea
     search = ChangedSquares(detector)
     still = (80, 80)
     assert boxes(search(frame([still]))) == expected([still])
-    for step in range(1, REFRESH_SEARCHES):
+    assert REFRESH_SEARCHES > 10  # no square is read for its age on the way
+    for step in range(1, 10):
         walker = (WIDTH - step * 7 * FACE // 2, 400)
         assert boxes(search(frame([still, walker], seed=step))) == expected([still, walker]), step
     everything = len(squares(WIDTH, HEIGHT))
@@ -97,6 +98,29 @@ def test_a_scene_cut_reads_every_square_though_the_grey_levels_stay():
     assert abs(cv2.cvtColor(other, cv2.COLOR_RGB2GRAY).astype(int) - cv2.cvtColor(frame([]), cv2.COLOR_RGB2GRAY)).mean() < 4
     search(other)
     assert detector.read[-1] == len(squares(WIDTH, HEIGHT))
+
+
+def test_scene_cuts_are_looked_for_between_consecutive_frames_not_between_searches():
+    """A shot whose colours change by a tenth of the picture a frame (a pan, a door opening) is no cut, though two
+    searches half a second apart differ by more than a cut does; watching every frame, the second search reads only
+    what changed: nothing here (the grey levels stay)."""
+    from pipeline.face_schedule import faces_by_frame
+    from pipeline.scenes import colour_histogram, distance
+
+    frames = [frame([], seed=step) for step in range(3)]
+    for step, image in enumerate(frames):
+        image[:, :step * WIDTH // 10] = (120, 90, 101)  # the same grey as the background
+    histograms = [colour_histogram(image) for image in frames]
+    assert distance(histograms[0], histograms[1]) < 0.12 <= distance(histograms[0], histograms[2])
+    everything = len(squares(WIDTH, HEIGHT))
+    watched, alone = Drawn(), Drawn()
+    search = ChangedSquares(watched)
+    list(faces_by_frame(search.watch(iter(frames)), np.array([0.0, 0.25, 0.5]), search))
+    assert watched.read == [everything, 0]
+    unwatched = ChangedSquares(alone)
+    for image in frames[::2]:
+        unwatched(image)
+    assert alone.read == [everything, everything]  # compared searched frame to searched frame: taken for a cut
 
 
 def test_a_square_unread_for_a_few_seconds_is_read_anyway():
