@@ -90,7 +90,7 @@ class FaceDetector:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"Faces are found in (height, width, 3) uint8 RGB images, not {image.dtype} of shape {image.shape}.")
         found: list[Found] = []
-        size = len(rects) if self.device.type == "cuda" else TILE_BATCH  # a GPU takes all the tiles at once
+        size = max(1, len(rects)) if self.device.type == "cuda" else TILE_BATCH  # a GPU takes all the tiles at once
         for start in range(0, len(rects), size):
             batch = rects[start:start + size]
             with torch.inference_mode():
