@@ -26,7 +26,9 @@ Method:
    with gravity's vertical known from the calibration (the laboratory's z axis is up): the reference;
 4. per camera and angle, the mean absolute error and its 95th percentile against the reference; per angle, the
    spread across the cameras at the same instant (largest minus smallest, mean over frames); RULA's and REBA's
-   grand scores against those of the reference (equal, within one point).
+   grand scores against those of the reference (equal, within one point), and how often the reference's score lies
+   within the camera's range (``in_range``: its ``grand_score_min``/``max``, widened where the camera's tilt is
+   not known with confidence).
 
 The figures are 2D landmark errors as much as angle errors: the reference is made of the same BlazePose
 landmarks (a 2D error in one view is outvoted by the others), so it is not ground truth in the motion-capture
@@ -317,6 +319,13 @@ def _agreement(scores: np.ndarray, truth: np.ndarray) -> dict | None:
     return {"equal": round(float(np.mean(gap == 0)), 2), "within_1": round(float(np.mean(gap <= 1)), 2), "frames": int(both.sum())}
 
 
+def _in_range(low: np.ndarray, high: np.ndarray, truth: np.ndarray) -> float | None:
+    """Share of the frames with a range whose range holds the reference's score (a range widened by an uncertain
+    vertical, or a part unseen, is honest where it does)."""
+    both = np.isfinite(low) & np.isfinite(truth)
+    return round(float(np.mean((low[both] <= truth[both]) & (truth[both] <= high[both]))), 2) if both.any() else None
+
+
 def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibration: dict[str, Camera]) -> dict:
     """Per camera and angle MAE/p95 against its reference (:func:`references`), the camera's tilt as estimated and as
     calibrated, the cross-view spread (between the cameras following one person), RULA/REBA agreement."""
@@ -332,6 +341,8 @@ def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibra
                   for angle, names in COMPARED.items()}
         report["cameras"][camera] = {"mae_p95": errors, "rula": _agreement(result.rula.grand_score, truth["rula"]),
                                      "reba": _agreement(result.reba.reba_score, truth["reba"]),
+                                     "in_range": {"rula": _in_range(result.rula.grand_score_min, result.rula.grand_score_max, truth["rula"]),
+                                                  "reba": _in_range(result.reba.reba_score_min, result.reba.reba_score_max, truth["reba"])},
                                      "angle_sources": {angle: result.inputs.angle_sources[name] for angle, name in SOURCES.items()},
                                      "viewpoint": result.inputs.viewpoint and result.inputs.viewpoint.model_dump(),
                                      "calibrated_azimuth": round(float(np.nanmedian(calibrated_azimuths(

@@ -1,14 +1,18 @@
 """What blurring everyone's face costs: a posture picture and an annotated-video frame drawn with the worker's face
 blurred from the pose only (as before issue 22), and with BlazeFace searching the frame and its tiles too; and the
-annotated video as drawn, searched for faces only on some frames (pipeline.face_schedule), per frame, side by side
-with the two before.
+annotated video as drawn, per frame, side by side: the worker's face only, every frame searched, the frames
+pipeline.face_schedule searches searched whole (before) and searched only where they changed
+(pipeline.face_changes, now).
 
-    .venv/bin/python benchmarks/face_blur_bench.py [--frames 8] [--threads 1] [--models DIR]
+    .venv/bin/python benchmarks/face_blur_bench.py [--frames 8] [--threads 1] [--rounds 3] [--models DIR]
+    .venv/bin/python benchmarks/face_blur_bench.py --pipeline [--quality medium] [--seconds 10]
 
 Frames: Sports2D's demo (two people, 1768x994, the clip of tests/test_blazeface.py), read as the pipeline reads them
-(960x540), and the same frames at 640x360; for the annotated video, the clip's frames at 5 a second (``medium``).  The models folder is ``ERGO_MODELS_DIR`` unless ``--models`` names one
-(``ergo models fetch`` fills it).  Prints milliseconds per frame, the median of the frames: the process's CPU time
-(with one thread, what the work costs even on a shared machine) and the clock's.
+(960x540), and the same frames at 640x360; for the annotated video, the clip's frames at 5 a second (``medium``),
+and the demo's person leaning over before a still background (the pipeline benchmark's clip).  The models folder is
+``ERGO_MODELS_DIR`` unless ``--models`` names one (``ergo models fetch`` fills it).  Prints milliseconds per frame
+(the median of the frames, or for the annotated video of ``--rounds`` rounds taking turns): the process's CPU time
+(with one thread, what the work costs even on a shared machine) and the clock's.  ``--pipeline`` instead prints the pipeline's frames per second with and without the face search.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -62,30 +67,146 @@ def timed(function, images: np.ndarray) -> str:
     return f"{1000 * float(np.median(cpu)):6.1f} ms CPU ({1000 * float(np.median(wall)):6.1f} wall)"
 
 
-def per_frame(function, images: np.ndarray) -> str:
-    """Milliseconds of the process's CPU time (and the clock's) per image of ``function(images)`` (after one call to
-    warm up)."""
-    function(images[:2])
-    start_cpu, start = time.process_time(), time.perf_counter()
-    function(images)
-    cpu, wall = (time.process_time() - start_cpu) / len(images), (time.perf_counter() - start) / len(images)
-    return f"{1000 * cpu:6.1f} ms CPU ({1000 * wall:6.1f} wall)"
+def per_frame(ways: dict, images: np.ndarray, rounds: int) -> dict[str, str]:
+    """Milliseconds of the process's CPU time (and the clock's) per image of each of ``ways`` (functions of
+    ``images``), the median of ``rounds`` rounds taking turns (a shared machine's load varies), after one call each to
+    warm up."""
+    for function in ways.values():
+        function(images[:2])
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
+    for _ in range(rounds):
+        for name, function in ways.items():
+            start_cpu, start = time.process_time(), time.perf_counter()
+            function(images)
+            runs[name].append(((time.process_time() - start_cpu) / len(images), (time.perf_counter() - start) / len(images)))
+    return {name: f"{1000 * float(np.median([r[0] for r in done])):6.1f} ms CPU ({1000 * float(np.median([r[1] for r in done])):6.1f} wall)"
+            for name, done in runs.items()}
 
 
-def annotated_video(result: dict, detector) -> dict[str, object]:
-    """The annotated video's three ways to blur, each a function of the analysed frames drawing them all: the worker's
-    face only, every frame searched, and the frames pipeline.face_schedule searches."""
+def warm(detector, image: np.ndarray) -> None:
+    """Every batch shape of the network traced (once a process, 0.1-0.2 s each), so that no timing pays for it: a
+    search of only the changed squares ends on a batch of any size."""
+    from pipeline.pose.blazeface import TILE_BATCH, squares
+
+    for size in range(1, TILE_BATCH + 1):
+        detector.search(image, squares(image.shape[1], image.shape[0])[:size])
+
+
+def annotated_video(result, detector) -> dict[str, object]:
+    """The annotated video's ways to blur, each a function of the analysed frames drawing them all: the worker's face
+    only, every frame searched whole, the frames pipeline.face_schedule searches searched whole with the boxes blurred
+    at full size (before) and shrunk (pipeline.evidence.BLUR_SIGMA_SHRUNK), and those frames searched where they
+    changed (pipeline.face_changes, now)."""
     from pipeline.evidence import draw
+    from pipeline.face_changes import ChangedSquares
     from pipeline.face_schedule import faces_by_frame
 
-    def scheduled(images: np.ndarray) -> None:
-        times = np.arange(len(images)) / 5
-        for _, image, found in faces_by_frame(iter(images), times, lambda image: [face.box for face in detector.faces(image)]):
+    def whole(images: np.ndarray) -> None:  # each search reads every square
+        for _, image, found in faces_by_frame(iter(images), np.arange(len(images)) / 5,
+                                              lambda image: [face.box for face in detector.faces(image)]):
             draw(image, result, 0, 0.0, found=found, enlarge=False)
+
+    def changed(images: np.ndarray) -> None:
+        search = ChangedSquares(detector)
+        for _, image, found in faces_by_frame(search.watch(iter(images)), np.arange(len(images)) / 5, search):
+            draw(image, result, 0, 0.0, found=found, enlarge=False)
+
+    def before(images: np.ndarray) -> None:
+        with BEFORE_BLUR:
+            whole(images)
 
     return {"worker only": lambda images: [draw(image, result, 0, 0.0, faces=None, enlarge=False) for image in images],
             "every frame searched": lambda images: [draw(image, result, 0, 0.0, faces=detector, enlarge=False) for image in images],
-            "searched as scheduled": scheduled}
+            "before (whole searches)": before, "whole searches": whole, "changed squares (now)": changed}
+
+
+def full_size_blur(region: np.ndarray, sigma: float) -> np.ndarray:
+    """The blur before pipeline.evidence.BLUR_SIGMA_SHRUNK: PIL's Gaussian on the box at full size."""
+    from PIL import Image, ImageFilter
+
+    return np.asarray(Image.fromarray(region).filter(ImageFilter.GaussianBlur(radius=sigma)))
+
+
+#: Drawing as before: each face box blurred at full size.
+BEFORE_BLUR = mock.patch("pipeline.evidence._blurred", full_size_blur)
+
+
+def still_result():
+    """A result of one frame with only a worker's nose (the pose-only blur has a face to blur) and no scores: what
+    draw() reads."""
+    from types import SimpleNamespace
+
+    from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
+    from pipeline.result_model import RebaColumns, RulaColumns
+
+    keypoints = np.full((1, len(BLAZEPOSE_KEYPOINTS), 3), np.nan)
+    keypoints[0, 0] = [480, 100, 1.0]
+    unscored = {model: model(**{name: np.full(1, np.nan) for name in model.model_fields}) for model in (RulaColumns, RebaColumns)}
+    return SimpleNamespace(keypoint_names=list(BLAZEPOSE_KEYPOINTS), keypoints=keypoints, angles={},
+                           rula=unscored[RulaColumns], reba=unscored[RebaColumns])
+
+
+def still_camera(seconds: int = 8) -> np.ndarray:
+    """The demo's person leaning over (a real face: scikit-image's astronaut) before a still grey background, as
+    the pipeline benchmark films it (1280x720), read at 960x540 and 5 frames a second."""
+    import cv2
+
+    from benchmarks.pipeline_bench import person_scene
+
+    scene = person_scene()
+    return np.stack([cv2.resize(scene(index, 1280, 720), (960, 540), interpolation=cv2.INTER_AREA)
+                     for index in range(0, 30 * seconds, 6)])
+
+
+def squares_read(detector, video: np.ndarray) -> str:
+    """Squares read per search after the first, of those of a whole search, on the frames searched at ``medium``."""
+    from pipeline.face_changes import ChangedSquares
+    from pipeline.face_schedule import faces_by_frame
+    from pipeline.pose.blazeface import squares
+
+    search = ChangedSquares(detector)
+    for _ in faces_by_frame(search.watch(iter(video)), np.arange(len(video)) / 5, search):
+        pass
+    return f"{np.mean(search.read[1:]):.0f} of {len(squares(video.shape[2], video.shape[1]))} squares read a search"
+
+
+def pipeline_fps(quality: str, seconds: int, detector) -> None:
+    """The pipeline benchmark's clip (benchmarks/pipeline_bench.py: the demo's person, 1280x720 at 30 fps) analysed
+    at ``quality``, then its result files written with the posture pictures and the annotated video, without a face
+    search (the worker's face only), with the faces searched in whole frames (before) and in the squares that
+    changed (now): frames per second of the analysis alone and of the analysis with the files, by CPU time (every
+    thread of the process) and by the clock, side by side in one run."""
+    import contextlib
+
+    from benchmarks.pipeline_bench import _setup, make_clip, person_scene
+    from pipeline.analysis import analyze_video
+    from pipeline.results import write_results
+
+    with tempfile.TemporaryDirectory(prefix="ergo-faces-") as scratch:
+        video = str(make_clip(Path(scratch) / "clip.mp4", seconds, person_scene()))
+        options, _, size, indices, model = _setup(video, quality, "blazepose", None)
+        analyze_video(video, model, options)  # warm-up
+        warm(detector, np.zeros((size[1], size[0], 3), np.uint8))
+        start_cpu, start = time.process_time(), time.perf_counter()
+        result = analyze_video(video, model, options)
+        analysis = (time.process_time() - start_cpu, time.perf_counter() - start)
+        write_results(result, Path(scratch) / "warm-up", video, faces=detector, overlay=True)
+        # every square counts as changed: each search reads the whole frame, as before pipeline.face_changes
+        whole = mock.patch("pipeline.face_changes.CHANGE_LEVEL", -1)
+        ways = {"no face search (the worker's face only)": (None, []),
+                "faces searched in whole frames (before)": (detector, [whole, BEFORE_BLUR]),
+                "faces searched where changed (now)": (detector, [])}
+        frames = len(indices)
+        print(f"The pipeline at {quality}, {frames} frames of a {seconds} s 1280x720 clip (the pipeline benchmark's):")
+        print(f"  analysis alone                                   {frames / analysis[0]:6.1f} fps CPU ({frames / analysis[1]:6.1f} clock)")
+        for number, (way, (faces, patches)) in enumerate(ways.items()):
+            with contextlib.ExitStack() as stack:
+                for patch in patches:
+                    stack.enter_context(patch)
+                start_cpu, start = time.process_time(), time.perf_counter()
+                write_results(result, Path(scratch) / str(number), video, faces=faces, overlay=True)
+                cpu, wall = analysis[0] + time.process_time() - start_cpu, analysis[1] + time.perf_counter() - start
+            print(f"  with the files, {way:40s} {frames / cpu:6.1f} fps CPU ({frames / wall:6.1f} clock)")
 
 
 def main() -> None:
@@ -93,23 +214,31 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="Torch's threads (a worker runs BlazePose on one)")
     parser.add_argument("--models", type=Path, default=None, help="the models folder (default: ERGO_MODELS_DIR)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the annotated video's ways, taking turns")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="instead: the pipeline's fps with and without the face search (Torch threaded as a worker)")
+    parser.add_argument("--quality", default="medium", help="--pipeline: the preset")
+    parser.add_argument("--seconds", type=int, default=10, help="--pipeline: the clip's length")
     args = parser.parse_args()
+    if args.pipeline:
+        from ergo_tasks.analysis.settings import AnalysisSettings
+
+        AnalysisSettings().prepare_process()  # as a worker does, before Torch loads
+        from pipeline.pose.blazeface import load_face_detector
+
+        pipeline_fps(args.quality, args.seconds, load_face_detector(args.models or Path(os.environ["ERGO_MODELS_DIR"])))
+        return
 
     import cv2
     import torch
 
     from pipeline.evidence import draw
+    from pipeline.face_schedule import FACE_SEARCH_S
     from pipeline.pose.blazeface import load_face_detector, tiles
-    from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
 
     torch.set_num_threads(args.threads)
     detector = load_face_detector(args.models or Path(os.environ["ERGO_MODELS_DIR"]), "cpu")
-    keypoints = np.full((1, len(BLAZEPOSE_KEYPOINTS), 3), np.nan)
-    keypoints[0, 0] = [480, 100, 1.0]  # a worker's nose: the pose-only blur has a face to blur
-    nan = np.full(1, np.nan)
-    result = {"keypoint_names": list(BLAZEPOSE_KEYPOINTS), "keypoints": keypoints, "angles": {},
-              "rula": {"grand_score": nan, "grand_score_min": nan, "grand_score_max": nan},
-              "reba": {"reba_score": nan, "reba_score_min": nan, "reba_score_max": nan}}
+    result = still_result()
     analysed = frames(args.frames)
     for images in (analysed, np.stack([cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in analysed])):
         height, width = images.shape[1:3]
@@ -119,13 +248,13 @@ def main() -> None:
             before = timed(lambda f, e=enlarge: draw(f, result, 0, 0.0, faces=None, enlarge=e), images)
             after = timed(lambda f, e=enlarge: draw(f, result, 0, 0.0, faces=detector, enlarge=e), images)
             print(f"  {kind:22s}  worker only {before}   everyone {after}")
-    from pipeline.face_schedule import FACE_SEARCH_S
-
-    video = frames(None)
-    print(f"Annotated video, {len(video)} frames at 5 a second ({video.shape[2]}x{video.shape[1]}), a face search once per"
-          f" {FACE_SEARCH_S} s, per frame:")
-    for name, function in annotated_video(result, detector).items():
-        print(f"  {name:22s}  {per_frame(function, video)}")
+    for name, video in (("Sports2D's demo (two people walking past trees)", frames(None)),
+                        ("the demo's person before a still background", still_camera())):
+        print(f"Annotated video, {name}: {len(video)} frames at 5 a second ({video.shape[2]}x{video.shape[1]}), a face"
+              f" search once per {FACE_SEARCH_S} s ({squares_read(detector, video)}), per frame:")
+        warm(detector, video[0])
+        for way, cost in per_frame(annotated_video(result, detector), video, args.rounds).items():
+            print(f"  {way:22s}  {cost}")
 
 
 if __name__ == "__main__":

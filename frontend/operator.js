@@ -16,12 +16,13 @@ const age = (iso) => formatTime((Date.now() - Date.parse(iso)) / 1000);
 /** One row of the list: what, whose, how it stands (with a failed job's error), when work started, for how long. */
 function jobRow(job) {
   const link = h("a", { href: `?job=${job.job_id}`, title: job.job_id }, job.filename || job.job_id);
+  const range = job.asked_range ? h("small", { class: "job-range" }, job.asked_range.words) : null;  // a part of the video
   const status = h("td", {}, job.stalled ? `${job.status} (stalled)` : job.status);
   if (job.error) status.append(h("small", { class: "job-error" }, job.error));
   const actions = h("td", {});
   if (job.resumable) actions.append(button("Resume", () => act("resume_job", job.job_id)));
   if (["queued", "processing"].includes(job.status)) actions.append(button("Cancel", () => act("cancel_job", job.job_id)));
-  return h("tr", {}, h("td", { class: "filename" }, link), h("td", {}, job.owner ? job.owner.slice(0, 8) : "–"),
+  return h("tr", {}, h("td", { class: "filename" }, link, range), h("td", {}, job.owner ? job.owner.slice(0, 8) : "–"),
     h("td", {}, job.quality || ""), status, h("td", {}, `${job.progress.toFixed(0)}%`),
     h("td", {}, job.work_started_at ? `${age(job.work_started_at)} ago` : "not yet"),
     h("td", {}, job.work_seconds == null ? "–" : formatTime(job.work_seconds)), h("td", {}, attemptWords(job)), actions);

@@ -109,9 +109,17 @@ function renderProgress(status) {
   if (status.attempts > 1) parts.push(`attempt ${status.attempts}`);
   $("#job-detail").classList.toggle("stalled", Boolean(status.stalled));
   text("#job-detail", parts.join(" · "));
+  showRangeAsked(status);
   const cost = costWords(status.cost);
   text("#job-cost", cost ? `So far: ${cost}.` : "");
   show("#cancel-job", ["queued", "processing"].includes(status.status));  // the owner may cancel their own job
+}
+
+/** The part of the video the job analyses, in the server's words ("0:12–1:40 of the video"); nothing for all of it. */
+function showRangeAsked(status) {
+  const part = status.asked_range?.words;
+  text("#job-range", part ? `Part of the video: ${part}.` : "");
+  show("#job-range", Boolean(part));
 }
 
 function renderFailure(status) {

@@ -39,7 +39,7 @@ export async function renderResults(status) {
   const scored = summary.verdict?.status !== NOT_ASSESSABLE;  // results made before verdicts have none: scored
   for (const part of ["#rula-card", "#reba-card", "#assessment"]) show(part, scored);
   renderAdvice(scored ? summary.what_to_change || [] : []);  // results made before the advice have none
-  if (!scored) return;
+  if (!scored) return showVideo(status, await framesOf(status).catch(() => null), false);  // to see why
   methodCard("#rula-card", "RULA", summary.rula, RULA_COLORS);
   methodCard("#reba-card", "REBA", summary.reba, REBA_COLORS);
   $("#measurement").replaceChildren(...measurement(status));
@@ -128,8 +128,7 @@ function renderBands(summary) {
  * null where they could not be read. */
 async function drawTimelines(status) {
   try {
-    const url = (await api.call("generate_download_url", { job_id: status.job_id, artifact: "csv" })).download_url;
-    const frames = parseFrames(await (await fetch(url)).text());
+    const frames = await framesOf(status);
     const duration = frames.length ? frames[frames.length - 1].time + (frames.length > 1 ? frames[1].time - frames[0].time : 0) : 0;
     timelineChart($("#timeline"), frames, duration, state.info.risk_levels);
     timelineLegend($("#timeline-legend"), state.info.risk_levels);
@@ -139,6 +138,12 @@ async function drawTimelines(status) {
     text("#timeline", `The timeline could not be drawn (${error.message}).`);
     return null;
   }
+}
+
+/** The job's frames.csv, row by row (the video's clock). */
+async function framesOf(status) {
+  const url = (await api.call("generate_download_url", { job_id: status.job_id, artifact: "csv" })).download_url;
+  return parseFrames(await (await fetch(url)).text());
 }
 
 /** A button per result file, in words and in the order the server gives them (/api/info: artifact_labels). */

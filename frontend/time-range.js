@@ -119,11 +119,14 @@ function slid(which) {
   showSpan();
 }
 
-/** A new file: the whole video, and its strip drawn once the browser has read it (or a message where it cannot). */
-export async function chooseForRange(file) {
+/** A new file: the whole video, or the part ``kept`` ({start_s, end_s}, as timeRange() gave them: an upload of this
+ * file that stopped, resumed now, keeps the part chosen for it); its strip drawn once the browser has read it (or a
+ * message where it cannot). */
+export async function chooseForRange(file, kept = {}) {
   range.file = file;
   range.duration = null;
-  $("#range-start").value = $("#range-end").value = "";
+  $("#range-start").value = String(kept.start_s ?? "");
+  $("#range-end").value = String(kept.end_s ?? "");
   delete $("#range-strip").dataset.drawn;
   show("#time-range", true);
   show("#range-visual", false);

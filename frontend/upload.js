@@ -36,7 +36,7 @@ function chooseFile(file) {
   text("#file-info", problem ? "" : `${file.name} · ${humanBytes(file.size)}`);
   $("#start-button").disabled = Boolean(problem);
   if (problem) clearRange();
-  else if (file !== chosen.ranged) chooseForRange(file);
+  else if (file !== chosen.ranged) chooseForRange(file, resumedRange(file));
   chosen.ranged = problem ? null : file;
 }
 
@@ -106,7 +106,7 @@ async function startUpload(onJob) {
     return;
   }
   const quality = document.querySelector('input[name="quality"]:checked')?.value;
-  rememberChoices(quality);
+  rememberChoices(quality, span);
   showView("uploading");
   $("#upload-bar").value = 0;
   text("#upload-text", "");
@@ -126,20 +126,28 @@ async function startUpload(onJob) {
   }
 }
 
-/** The options chosen for an upload, kept in this browser so that an upload resumed after a reload keeps them. */
-function rememberChoices(quality) {
-  localStorage.setItem(CHOICES_KEY, JSON.stringify({ quality, blur: $("#blur-faces").checked, overlay: $("#overlay").checked }));
+/** The options chosen for an upload and the part of the video to analyse, kept in this browser so that an upload
+ * resumed after a reload keeps them. */
+function rememberChoices(quality, span) {
+  localStorage.setItem(CHOICES_KEY, JSON.stringify({ quality, blur: $("#blur-faces").checked, overlay: $("#overlay").checked,
+    range: { start_s: span.start_s, end_s: span.end_s } }));
+}
+
+function savedChoices() {
+  try { return JSON.parse(localStorage.getItem(CHOICES_KEY) || "null"); } catch { return null; }  // unreadable: the defaults
 }
 
 function restoreChoices() {
-  let saved = null;
-  try { saved = JSON.parse(localStorage.getItem(CHOICES_KEY) || "null"); } catch { /* unreadable: the defaults stay */ }
+  const saved = savedChoices();
   const radio = saved && document.querySelector(`input[name="quality"][value="${CSS.escape(saved.quality || "")}"]`);
   if (!radio) return;
   radio.checked = true;
   $("#blur-faces").checked = saved.blur;
   $("#overlay").checked = saved.overlay;
 }
+
+/** The part of the video chosen for the upload of ``file`` that stopped, where ``file`` is its file; else the whole. */
+const resumedRange = (file) => (api.unfinishedUpload(file) && savedChoices()?.range) || {};
 
 function hintUnfinishedUpload() {
   const saved = api.unfinishedUpload();

@@ -2,6 +2,8 @@
 // where the job wrote one, else the uploaded video with the worker's skeleton drawn over it on a canvas from the
 // job's skeleton.json. Choosing a worst moment, a posture picture, or a point of the timeline or of a body-part strip
 // seeks the video there; a cursor on both charts follows it as it plays. The timeline is a slider for the keyboard.
+// A job that is not assessable has no scores and no charts: its uploaded video plays under the verdict, so that the
+// assessor sees why (no one in sight, too small, hidden), with the skeleton in grey where a person was found.
 //
 // Times: the charts, the moments and the pictures give times in the uploaded video (the analysed frames' times), and
 // the uploaded video plays in that time. overlay.mp4 holds the analysed frames only, one after another at the
@@ -22,10 +24,14 @@ const ABOUT = {
   original: "The video as uploaded, faces not blurred, with the worker's skeleton as measured drawn over it: each body " +
     "part coloured by its RULA score, on the analysed frames.",
 };
+const UNSCORED = "The video as uploaded, faces not blurred, to see why it could not be assessed: whether the worker is " +
+  "in sight, large enough and not hidden. Where the analysis found a person, the skeleton it measured is drawn over " +
+  "the frame in grey; no scores are shown.";
 const HOW = " Choose a worst moment, a picture, or a point on the timeline or a body-part strip to see it here; on the " +
   "timeline, the arrow keys step one analysed frame, Page Up and Page Down 10 s, and Space plays or pauses.";
 
 let current = null;  // the video shown: its element, its clock, the frames and what drawing it needs
+let home = null;  // where the panel sits in the page as written: above the charts it is synced with
 
 /** Stop the video and take it off the page (a new analysis, or results without one). */
 export function stopVideo() {
@@ -46,29 +52,40 @@ export function stopVideo() {
 
 /** Play the job's video (``status.video``: its source, link and, for the uploaded video, the skeleton's link) beside
  * the charts drawn from ``frames`` (frames.csv's rows); nothing where the job keeps no video or the charts could
- * not be drawn (``frames`` null). */
-export async function showVideo(status, frames) {
+ * not be drawn (``frames`` null). ``scored`` false: a job without scores, whose video plays alone under the verdict. */
+export async function showVideo(status, frames, scored = true) {
   stopVideo();
   const source = status.video;
   if (!source?.url || !frames?.length) return;
   const video = $("#video"), abort = new AbortController();
   const player = { video, frames, times: frames.map((frame) => frame.time), abort, jobId: status.job_id, source: source.source,
-                   skeleton: null, pending: null, target: 0, loaded: false, refreshedAt: 0,
+                   skeleton: null, pending: null, target: 0, loaded: false, refreshedAt: 0, scored,
                    timelineLabel: $("#timeline").getAttribute("aria-label") };
   player.clock = clockFor(player);
   current = player;
-  text("#video-about", ABOUT[source.source] + HOW);
+  placePanel(scored);
+  text("#video-about", scored ? ABOUT[source.source] + HOW : UNSCORED);
   show("#video-error", false);
   video.closest(".player").hidden = false;
   show("#video-panel");
   $("#results-section").classList.add("has-video");
   listen(player);
   video.src = source.url;
-  makeSlider(player);
-  addCursors();
-  addPictureButtons();
-  if (source.skeleton_url) player.skeleton = await skeletonFrom(source.skeleton_url);
+  if (scored) {
+    makeSlider(player);
+    addCursors();
+    addPictureButtons();
+  }
+  if (source.skeleton_url) player.skeleton = await skeletonFrom(source.skeleton_url, scored ? HOW : "");
   if (current === player) update(player, video.currentTime);
+}
+
+/** The panel above the charts it is synced with; for a job without scores (no charts), under the verdict. */
+function placePanel(scored) {
+  const panel = $("#video-panel");
+  home ??= { parent: panel.parentElement, next: panel.nextElementSibling };
+  if (scored) home.parent.insertBefore(panel, home.next);
+  else $("#what-to-change").before(panel);
 }
 
 /** The times of one video: the analysed frame shown at a time, and a time's place in the video file and back. */
@@ -172,10 +189,11 @@ function update(player, mediaTime) {
   if (current !== player) return;
   const t = player.video.seeking ? player.target : player.clock.fromVideo(mediaTime);
   for (const selector of CHARTS) moveCursor($(selector), t, !player.video.paused);
-  const frame = player.frames[player.clock.frameAt(t)];
-  const timeline = $("#timeline");
-  timeline.setAttribute("aria-valuenow", String(Math.round(t * 1000) / 1000));
-  timeline.setAttribute("aria-valuetext", `${formatMoment(t)}: RULA ${frame.rula ?? "not scored"}, REBA ${frame.reba ?? "not scored"}`);
+  if (player.scored) {  // the timeline is the slider; a job without scores has none
+    const frame = player.frames[player.clock.frameAt(t)], timeline = $("#timeline");
+    timeline.setAttribute("aria-valuenow", String(Math.round(t * 1000) / 1000));
+    timeline.setAttribute("aria-valuetext", `${formatMoment(t)}: RULA ${frame.rula ?? "not scored"}, REBA ${frame.reba ?? "not scored"}`);
+  }
   drawSkeleton(player, mediaTime);
 }
 
@@ -223,13 +241,13 @@ function addPictureButtons() {
   }
 }
 
-async function skeletonFrom(url) {
+async function skeletonFrom(url, how) {
   try {
     const response = await fetch(url);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return await response.json();
   } catch (error) {
-    text("#video-about", `The video as uploaded; the worker's skeleton could not be loaded (${error.message}).${HOW}`);
+    text("#video-about", `The video as uploaded; the worker's skeleton could not be loaded (${error.message}).${how}`);
     return null;
   }
 }
@@ -239,7 +257,8 @@ function drawSkeleton(player, mediaTime) {
   const index = clock.frameAt(mediaTime);
   const step = frames.length > 1 ? frames[1].time - frames[0].time : Infinity;
   const near = skeleton && mediaTime - skeleton.times[index] <= 1.5 * step;  // not between frames far apart
-  drawWorker($("#skeleton"), player.video, near ? skeleton.frames[index] : null, skeleton, frames[index]);
+  // coloured by the frame's scores; grey (no frame's scores) for a job that may show none
+  drawWorker($("#skeleton"), player.video, near ? skeleton.frames[index] : null, skeleton, player.scored ? frames[index] : null);
 }
 
 /** A link that lapsed while the video was watched is signed again (the status holds a new one); a video this browser

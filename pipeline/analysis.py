@@ -414,7 +414,7 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
     hidden = None if tilt is None else {name: np.where(detected[:, None], series, np.nan) for name, series in
                                         hidden_trunk_angles(on_image(poses.world, keypoints, options.angles.min_confidence),
                                                             keypoints, names, options.angles, tilt).items()}
-    rula, reba, inputs = score_frames(angles, options.params, hidden)
+    rula, reba, inputs = score_frames(angles, options.params, hidden, 0.0 if tilt is None else tilt.uncertainty)
     out_of_view = parts_out_of_view(angles, detected, hidden)
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None
@@ -426,7 +426,8 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
                         frame_seconds=frame_seconds, bands=bands, sustained=sustained,
                         missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged,
                         rejected=sum(bool(reason) for reason in poses.rejections), out_of_view=out_of_view, worker_height_px=height,
-                        warnings=[warning for warning in [person_size_warning(height, options.preset.name)] if warning])
+                        warnings=[warning for warning in [person_size_warning(height, options.preset.name)] if warning],
+                        camera_tilt=inputs["camera_tilt"])
     return validated({
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "video": video, "preset": options.preset.as_dict(), "model": model,

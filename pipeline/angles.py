@@ -204,6 +204,14 @@ def _abduction(arm: np.ndarray, outward: np.ndarray) -> np.ndarray:
     return np.degrees(np.arcsin(np.clip(np.sum(_unit(arm) * _unit(outward), axis=-1), -1.0, 1.0)))
 
 
+#: A stance estimate is trusted (confidence ``high``) from this many frames with straight legs whose directions lie
+#: within this many degrees (median) of the estimate; a looser one is trusted to no better than that spread.
+TILT_TRUSTED_FRAMES, TILT_TRUSTED_SPREAD = 10, 10.0
+#: How far (degrees) gravity's vertical may be from the camera's up when the tilt could not be estimated: a phone
+#: held to keep a standing worker in the picture is rarely pitched or rolled further (an assumption, not a measurement).
+UNKNOWN_TILT_UNCERTAINTY = 30.0
+
+
 @dataclass(frozen=True)
 class CameraTilt:
     """Gravity's vertical as the camera sees it: which way is down in the world points' axes.
@@ -235,11 +243,26 @@ class CameraTilt:
         looser; none: not estimated."""
         if self.method == "none":
             return "none"
-        return "high" if self.method == "given" or (self.spread is not None and self.spread <= 10 and self.frames >= 10) else "low"
+        trusted = self.spread is not None and self.spread <= TILT_TRUSTED_SPREAD and self.frames >= TILT_TRUSTED_FRAMES
+        return "high" if self.method == "given" or trusted else "low"
+
+    @property
+    def uncertainty(self) -> float:
+        """How far (degrees) the vertical may be off, by which the trunk's scoring band is widened
+        (:func:`pipeline.assessment.score_frames`): 0 when the confidence is high; for a low one, the stance frames'
+        spread, and no less than the spread a trusted estimate must keep within; :data:`UNKNOWN_TILT_UNCERTAINTY`
+        when there is no estimate."""
+        confidence = self.confidence
+        if confidence == "high":
+            return 0.0
+        if confidence == "none":
+            return UNKNOWN_TILT_UNCERTAINTY
+        return max(self.spread or 0.0, TILT_TRUSTED_SPREAD)
 
     def as_dict(self) -> dict:
         return {"pitch": round(self.pitch, 1), "roll": round(self.roll, 1), "method": self.method, "confidence": self.confidence,
-                "frames": self.frames, "spread": None if self.spread is None else round(self.spread, 1)}
+                "frames": self.frames, "spread": None if self.spread is None else round(self.spread, 1),
+                "uncertainty": round(self.uncertainty, 1)}
 
 
 def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings()) -> CameraTilt:

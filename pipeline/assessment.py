@@ -127,7 +127,8 @@ SOMETIMES_MEASURED = ("wrist_flexion", "trunk_side_bent", "neck_side_bent", "arm
 
 #: Where a frame's trunk, neck or arm was not seen, its grand scores are given as a range: the lowest and the
 #: highest over every band the worksheets have for the unseen angle (the part's own adjustments stay as measured or
-#: assumed). These fields hold the ends of the range, equal to the score where the frame was scored exactly.
+#: assumed). These fields hold the ends of the range, equal to the score where the frame was scored exactly, unless
+#: the trunk's vertical was uncertain (``trunk_uncertainty`` of :func:`score_frames`): then they span what it allows.
 RANGE_FIELDS = {"rula": ("grand_score_min", "grand_score_max"), "reba": ("reba_score_min", "reba_score_max")}
 
 
@@ -234,6 +235,53 @@ def _score_exactly(angles: dict[str, np.ndarray], exact: np.ndarray, knee: np.nd
             "neck_side_bent": int((~np.isnan(bends[1])).sum()), "arm_abducted": int((~np.isnan(arm[3])).sum())}
 
 
+#: A trunk whose vertical is uncertain is scored over flexions this far apart (degrees), finer than any band the
+#: worksheets draw on it (the narrowest is the neutral tolerance's).
+TRUNK_WIDENING_STEP = 1.0
+
+
+def widened_trunk(flexion: Any, side_bend: Any, uncertainty: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every trunk a frame could have when gravity's vertical may be ``uncertainty`` degrees off (a camera whose tilt
+    was not estimated with confidence: :attr:`pipeline.angles.CameraTilt.uncertainty`): the flexion anywhere within
+    that of the measured one (the measured value among them) and the side bend at its value or either end (the
+    worksheets score side bending only beyond a threshold).  Returns (flexions, side bends), each (..., c) over
+    c candidate trunks per measured one; NaN (a side bend not measured) stays NaN, so the job's assumption stands."""
+    steps = int(np.ceil(uncertainty / TRUNK_WIDENING_STEP))
+    flexion = np.asarray(flexion, float)[..., None, None] + np.linspace(-uncertainty, uncertainty, 2 * steps + 1)[:, None]
+    side_bend = np.clip(np.asarray(side_bend, float)[..., None, None] + np.array([-uncertainty, 0.0, uncertainty]), 0.0, None)
+    shape = np.broadcast_shapes(flexion.shape, side_bend.shape)
+    return (np.broadcast_to(flexion, shape).reshape(*shape[:-2], -1), np.broadcast_to(side_bend, shape).reshape(*shape[:-2], -1))
+
+
+#: Frames widened at once (:func:`_widen_exact`): each holds up to a few hundred candidate trunks, so a long video's
+#: postures are scored a slice at a time, not all held in memory together.
+WIDENED_FRAMES_AT_ONCE = 1000
+
+
+def _widen_exact(angles: dict[str, np.ndarray], exact: np.ndarray, knee: np.ndarray, params: AssessmentParams, uncertainty: float,
+                 scores: dict[str, dict[str, np.ndarray]]) -> None:
+    """In the exactly scored frames, the grand scores' range (:data:`RANGE_FIELDS`) over every trunk an uncertain
+    vertical allows (:func:`widened_trunk`); the exact scores stay those of the trunk as measured."""
+    if uncertainty <= 0:
+        return
+    nothing = np.full(len(exact), np.nan)
+    arm = _worst_side(angles)[0]
+    exact_frames = np.flatnonzero(exact)
+    for start in range(0, len(exact_frames), WIDENED_FRAMES_AT_ONCE):
+        frames = exact_frames[start:start + WIDENED_FRAMES_AT_ONCE]
+        flexion, side_bend = widened_trunk(angles["trunk_flexion"][frames], angles.get("trunk_side_bend", nothing)[frames], uncertainty)
+        count = flexion.shape[1]
+        each = {name: np.repeat(np.asarray(values, float)[frames], count)  # a frame's value for each of its candidate trunks
+                for name, values in (("neck", angles["neck_flexion"]), ("neck_side_bend", angles.get("neck_side_bend", nothing)),
+                                     ("knee", knee), *zip(PART_COLUMNS["arm"], arm, strict=True))}
+        posture = _record(flexion.ravel(), each["neck"], tuple(each[name] for name in PART_COLUMNS["arm"]), side_bend.ravel(),
+                          each["neck_side_bend"], each["knee"], params)
+        for method, results in _score(posture, params).items():
+            grand = results[GRAND[method][0]].reshape(-1, count)
+            low, high = RANGE_FIELDS[method]
+            scores[method][low][frames], scores[method][high][frames] = grand.min(axis=1), grand.max(axis=1)
+
+
 def _score_range(frame: int, columns: dict[str, np.ndarray], knee: float, params: AssessmentParams,
                  scores: dict[str, dict[str, np.ndarray]]) -> None:
     """Score every posture a frame could have (:func:`_possible`): its grand scores' range, and each score no
@@ -249,8 +297,9 @@ def _score_range(frame: int, columns: dict[str, np.ndarray], knee: float, params
 
 
 def _score_ranges(angles: dict[str, np.ndarray], candidates: np.ndarray, knee: np.ndarray, params: AssessmentParams,
-                  hidden: dict[str, np.ndarray] | None, scores: dict[str, dict[str, np.ndarray]]) -> int:
-    """Range each of the ``candidates`` frames with a part seen, one frame at a time; returns how many were."""
+                  hidden: dict[str, np.ndarray] | None, scores: dict[str, dict[str, np.ndarray]], trunk_uncertainty: float = 0.0) -> int:
+    """Range each of the ``candidates`` frames with a part seen, one frame at a time (a trunk seen over every trunk its
+    uncertain vertical allows); returns how many were."""
     unseen, ranged = unseen_angles(params), 0
     hidden_trunk = np.zeros(len(candidates), bool) if hidden is None else ~np.isnan(hidden["trunk_flexion"][:, 0])
     for frame in np.flatnonzero(candidates & (~np.isnan(angles["trunk_flexion"]) | ~np.isnan(angles["neck_flexion"])
@@ -260,6 +309,9 @@ def _score_ranges(angles: dict[str, np.ndarray], candidates: np.ndarray, knee: n
         if math.isnan(view["trunk_flexion"]) and hidden_trunk[frame]:
             view.update({name: values[frame] for name, values in hidden.items()})  # every trunk it could have...
             shown = ("neck", "arm")  # ...none of them a trunk seen
+        elif not math.isnan(view["trunk_flexion"]) and trunk_uncertainty > 0:
+            view["trunk_flexion"], view["trunk_side_bend"] = widened_trunk(view["trunk_flexion"], view.get("trunk_side_bend", math.nan),
+                                                                           trunk_uncertainty)
         columns, seen = _possible(view, unseen)
         if any(seen[part] for part in shown):
             _score_range(frame, columns, float(knee[frame]), params, scores)
@@ -268,7 +320,8 @@ def _score_ranges(angles: dict[str, np.ndarray], candidates: np.ndarray, knee: n
 
 
 def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
-                 hidden: dict[str, np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+                 hidden: dict[str, np.ndarray] | None = None, trunk_uncertainty: float = 0.0
+                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """RULA and REBA arrays and a record of the inputs.
 
     A frame with trunk, neck and an arm seen is scored exactly (all such frames at once).  A frame with some of them
@@ -276,7 +329,9 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
     part does not move it), and its grand scores as a range (:data:`RANGE_FIELDS`), NaN in the exact fields.  A frame
     with none seen is unscored: NaN throughout.  ``hidden``: for frames whose trunk is out of view, the
     trunk-dependent angles of every trunk it could be (:func:`pipeline.angles.hidden_trunk_angles`): their neck and
-    arms are ranged with it.
+    arms are ranged with it.  ``trunk_uncertainty``: degrees gravity's vertical may be off (a camera tilt not known with
+    confidence, :attr:`pipeline.angles.CameraTilt.uncertainty`): the grand scores' range then spans every trunk within
+    it (:func:`widened_trunk`), in the exactly scored frames too, whose exact scores stay the measured trunk's.
     """
     frames = len(angles["trunk_flexion"])
     scores = {"rula": {name: np.full(frames, np.nan) for name in (*RULA_FIELDS, *RANGE_FIELDS["rula"])},
@@ -285,6 +340,7 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
     knee = np.where(measured_knee < 0, params.assumed_knee_flexion, measured_knee)
     exact = ~np.isnan(angles["trunk_flexion"]) & ~np.isnan(angles["neck_flexion"]) & _worst_side(angles)[1]
     measured = _score_exactly(angles, exact, knee, params, scores)  # frames where each optional input was measured
+    _widen_exact(angles, exact, knee, params, trunk_uncertainty, scores)
     inputs = {
         "measured": list(MEASURED) + [name for name, count in measured.items() if count],
         "assumed": params.resolved(),
@@ -293,7 +349,7 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
         "frames_measured": measured,
         "frames_scored": int(exact.sum()),
         # frames with some of trunk, neck and arm seen: scores of what was seen, grand scores as a range
-        "frames_ranged": _score_ranges(angles, ~exact, knee, params, hidden, scores),
+        "frames_ranged": _score_ranges(angles, ~exact, knee, params, hidden, scores, trunk_uncertainty),
     }
     return scores["rula"], scores["reba"], inputs
 

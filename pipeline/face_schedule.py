@@ -6,7 +6,8 @@ last readable one), and a frame between two searches blurs every face either sea
 person moves in the time from that search (``FACE_SPEED``), plus ``FACE_MARGIN``.  A face seen at either search is
 blurred wherever it went; one seen at neither (a face turned to the camera for less than the time between searches)
 would not be, which is why that time is short.  Faces are not paired from one search to the next: a small face's
-detection and the detector's false faces come and go from frame to frame, and pairing them went wrong.
+detection and the detector's false faces come and go from frame to frame, and pairing them went wrong.  Each search
+reads again only the parts of the frame that changed since they were last read (:mod:`pipeline.face_changes`).
 """
 
 from __future__ import annotations

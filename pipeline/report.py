@@ -99,13 +99,15 @@ def vertical_words(tilt: CameraTiltRecord | None) -> str:
         return "Vertical: the image's up (the pose model gives no 3D points to level by the camera's angle)."
     if tilt.method == "none":
         return (f"Vertical: the camera's own up. Its angle could not be estimated (straight legs in {tilt.frames} frames, too few), "
-                "so a tilted camera tilts the trunk and neck angles with it; give the camera's angle with the job to correct them.")
+                "so a tilted camera tilts the trunk and neck angles with it; give the camera's angle with the job to correct them. "
+                f"The trunk's scores are ranged over {tilt.uncertainty:.0f}° either way.")
     angle = (f"tilted {'down' if tilt.pitch >= 0 else 'up'} {abs(tilt.pitch):.0f}°, "
              f"rolled {abs(tilt.roll):.0f}° {'anticlockwise' if tilt.roll >= 0 else 'clockwise'}")
     if tilt.method == "given":
         return f"Vertical: gravity's, from the camera angle given with the job ({angle})."
+    ranged = f" The trunk's scores are ranged over {tilt.uncertainty:.0f}° either way." if tilt.uncertainty else ""
     return (f"Vertical: gravity's, from the camera angle estimated from the worker's stance ({angle}): {tilt.frames} frames "
-            f"with straight legs, within {tilt.spread:.0f}° of each other; confidence {tilt.confidence}.")
+            f"with straight legs, within {tilt.spread:.0f}° of each other; confidence {tilt.confidence}.{ranged}")
 
 
 def clock(seconds: float, decimals: int = 0) -> str:

@@ -142,6 +142,8 @@ class CameraTiltRecord(Record):
     confidence: str
     frames: int
     spread: float | None
+    uncertainty: float = Field(0.0, description="degrees the vertical may be off (0 when confidence is high); the trunk's "
+                                                "score ranges are widened by it")
 
 
 #: Per angle, the frames measured in 3D and in 2D; of the 2D ones, those where the 3D points were there but the angle

@@ -60,10 +60,12 @@ def _worker_only(scores: dict[str, np.ndarray], detected: np.ndarray) -> dict[st
 def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
               frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
               missing: list, damaged: list, rejected: int = 0, out_of_view: list[str] | None = None,
-              worker_height_px: float | None = None, warnings: list[str] = ()) -> Summary:
+              worker_height_px: float | None = None, warnings: list[str] = (), camera_tilt: dict | None = None) -> Summary:
     """The headline figures, over the frames with the worker only (a frame without one carries no score), the counts
     they stand on and the verdict; ``out_of_view``: per frame, the body parts not seen
-    (:func:`pipeline.assessment.parts_out_of_view`); ``warnings`` for the reader (a worker too small in the picture)."""
+    (:func:`pipeline.assessment.parts_out_of_view`); ``warnings`` for the reader (a worker too small in the picture);
+    ``camera_tilt``: the camera's tilt as the result records it (``inputs.camera_tilt``), for the verdict to say
+    where gravity's vertical was not known with confidence."""
     rula, reba = _worker_only(rula, detected), _worker_only(reba, detected)
     scored = int((~np.isnan(rula["grand_score"])).sum())
     ranged = int((np.isnan(rula["grand_score"]) & ~np.isnan(rula["grand_score_max"])).sum())
@@ -87,7 +89,8 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
         "damaged_spans": damaged,
         "worker_height_px": worker_height_px,
         "warnings": list(warnings),
-        "verdict": verdict(**counts, parts_out_of_view=hidden, damaged=damaged, worker_too_small=bool(warnings)),
+        "verdict": verdict(**counts, parts_out_of_view=hidden, damaged=damaged, worker_too_small=bool(warnings),
+                           vertical=vertical_doubt(camera_tilt, rula, reba)),
     })
     if shows_findings(summary):  # a job that is not assessable is told what to film, not what to change
         worst = {method: [m.frame_index for m in block.worst_moments] for method, block in (("rula", summary.rula), ("reba", summary.reba))}
@@ -115,11 +118,33 @@ HIDDEN_SHARE = 0.5
 REJECTED_SHARE = 0.1
 
 
+def vertical_doubt(camera_tilt: dict | None, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray]) -> tuple[str, str] | None:
+    """Where the camera's tilt was not known with confidence (no estimate, or a low one), the verdict's reason and
+    advice: how far the trunk's angle may be off and the highest scores within that (the widened ranges of
+    :func:`pipeline.assessment.score_frames`); None where it was known (or the model gives no 3D points)."""
+    if not camera_tilt or camera_tilt["confidence"] not in ("none", "low"):
+        return None
+    if camera_tilt["confidence"] == "none":
+        how = (f"The camera's angle could not be estimated (the worker's legs were seen straight in {camera_tilt['frames']} "
+               "frames, too few), so the trunk is measured against the camera's own up")
+    else:
+        how = (f"The camera's angle was estimated with low confidence (from {camera_tilt['frames']} frames with straight legs, "
+               f"within {camera_tilt['spread']:.0f}° of each other)")
+    reach = [f"{name} {int(np.nanmax(block[high]))}" for name, block, high in (("RULA", rula, "grand_score_max"), ("REBA", reba, "reba_score_max"))
+             if not np.isnan(block[high]).all()]
+    return (f"{how}: the trunk's angle may be off by up to {camera_tilt['uncertainty']:.0f}°, and its scores are given as a range "
+            f"over that{' (at most ' + ' and '.join(reach) + ')' if reach else ''}.",
+            "Give the camera's angle with the job (its pitch and roll), or film the worker standing with straight legs, "
+            "feet in the picture, for a few seconds.")
+
+
 def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: int, frames_scored: int, frames_ranged: int,
-            parts_out_of_view: dict[str, int], damaged: list[str], worker_too_small: bool) -> Verdict:
+            parts_out_of_view: dict[str, int], damaged: list[str], worker_too_small: bool,
+            vertical: tuple[str, str] | None = None) -> Verdict:
     """Whether the job can be assessed ("assessable", "partly assessable", "not assessable"), why, and what to do.
 
-    Computed once, from the summary's counts, for every output to show.
+    Computed once, from the summary's counts, for every output to show; ``vertical``: the reason and advice of a
+    camera angle not known with confidence (:func:`vertical_doubt`).
     """
     frames, person, rejected = frames_analysed, frames_with_person, frames_rejected
     judged = frames_scored + frames_ranged
@@ -143,6 +168,9 @@ def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: i
         advice.append("Film the whole body, from the side, with nothing in front of the worker.")
     if rejected > REJECTED_SHARE * (person + rejected):
         reasons.append(f"{rejected} frames were rejected as implausible (the pose found was not a person's).")
+    if vertical:
+        reasons.append(vertical[0])
+        advice.append(vertical[1])
     if worker_too_small:
         reasons.append("The worker is small in the picture, so angles are less reliable.")
         advice.append("Film closer, so the worker fills most of the picture's height.")

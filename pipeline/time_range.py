@@ -95,6 +95,21 @@ def range_words(start_s: float, end_s: float, duration_s: float, asked_end_s: fl
     return f"analysed {start_s:.1f} s – {end_s:.1f} s of {long_duration(duration_s)}{clipped}"
 
 
+def clock(seconds: float) -> str:
+    """A moment in the video as a clock shows it: 1:40, with tenths only where there are some (0:12.5)."""
+    minutes, tenths = divmod(round(seconds * 10), 600)
+    whole = f"{minutes}:{tenths // 10:02d}"
+    return whole if tenths % 10 == 0 else f"{whole}.{tenths % 10}"
+
+
+def asked_words(span: TimeRange) -> str:
+    """"0:12–1:40 of the video": the part a job was asked to analyse, in words that need no video length (a job
+    queued or running does not know it yet; its result then says :func:`range_words`)."""
+    if span.end_s is None:
+        return f"{clock(span.start_s)} to the end of the video"
+    return f"{clock(span.start_s)}–{clock(span.end_s)} of the video"
+
+
 def parse_time(text: str) -> float:
     """Seconds from the command line: ``47.5``, ``1:05`` or ``1:02:03`` (h:mm:ss); refused in words otherwise."""
     parts = text.strip().split(":")

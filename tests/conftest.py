@@ -83,6 +83,15 @@ def local_store(tmp_path: Path) -> LocalStore:
     return LocalStore(tmp_path / "store")
 
 
+@pytest.fixture
+def random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs run the server's pose model as configured: keypointrcnn with random weights here (no download, no model
+    file; the poses mean nothing, the plumbing is real).  A module that only runs such jobs uses it for every test:
+    ``pytestmark = pytest.mark.usefixtures("random_weights")``."""
+    monkeypatch.setenv("ERGO_POSE_MODEL", "keypointrcnn")
+    monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
+
+
 @pytest.fixture(params=["local", "localstack", "moto"])
 def store(request: pytest.FixtureRequest):
     """The same test, run unchanged against every backend."""

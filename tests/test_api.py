@@ -27,10 +27,7 @@ from tests.helpers import make_app, mp4_lookalike, storage_env
 REPO_HANDLER = "deploy/handler.py"
 
 
-@pytest.fixture(autouse=True)
-def random_weights(monkeypatch):
-    monkeypatch.setenv("ERGO_POSE_MODEL", "keypointrcnn")
-    monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
+pytestmark = pytest.mark.usefixtures("random_weights")
 
 
 def service_for(store, webhook_url=None, **settings):

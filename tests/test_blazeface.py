@@ -214,8 +214,8 @@ def test_the_annotated_video_blurs_both_peoples_faces_on_the_frames_between_sear
     indices = np.arange(2, 230, 6)  # every sixth frame of the 30 fps clip, 44 and 140 among them
     result = still({}, frames=len(indices))
     result.frame_indices, result.timestamps, result.preset = indices, indices / 30, SimpleNamespace(sample_fps=5.0)
-    searched, find = [], detector.faces
-    monkeypatch.setattr(detector, "faces", lambda frame: searched.append(frame) or find(frame))
+    searched, find = [], detector.search  # each search reads the squares that changed (pipeline.face_changes)
+    monkeypatch.setattr(detector, "search", lambda frame, rects: searched.append(frame) or find(frame, rects))
     paths = {blurring: write_overlay(result, video, tmp_path / f"{blurring}.mp4", blur_faces=blurring, faces=detector)
              for blurring in (True, False)}
     assert len(searched) == 14  # 0, 3, 6, ... and the last of 38 frames

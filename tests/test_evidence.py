@@ -94,8 +94,8 @@ def test_the_annotated_video_blurs_the_faces_the_detector_finds_in_every_frame(a
     store, doc, video = analysed
     result = load_result(store.get(doc.result_keys["pkl"]).body)
     detector, searched = FaceDetector(pose_models["face_detection_short_range"], "cpu"), []
-    find = detector.faces
-    detector.faces = lambda frame, **options: searched.append(frame.shape) or find(frame, **options)
+    find = detector.search  # each search reads the squares of the frame that changed (pipeline.face_changes)
+    detector.search = lambda frame, rects, **options: searched.append(frame.shape) or find(frame, rects, **options)
     paths = {blurring: write_overlay(result, video, tmp_path / f"{blurring}.mp4", blur_faces=blurring, faces=detector)
              for blurring in (True, False)}
     # `low` analyses 2 frames a second, FACE_SEARCH_S apart: each is searched (at `medium`, a third: test_blazeface.py)

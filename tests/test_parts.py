@@ -117,13 +117,6 @@ def test_one_worker_and_three_workers_give_the_same_result(s3_store, clip):
     assert_identical(arrays(s3_store, three), arrays(s3_store, one))
 
 
-@pytest.fixture
-def random_weights(monkeypatch):
-    """The service starts jobs with the server's model: keypointrcnn with random weights here."""
-    monkeypatch.setenv("ERGO_POSE_MODEL", "keypointrcnn")
-    monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
-
-
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
     """40 s: 80 frames sampled at `low`, in three chunks of the service's 32 (parts of one chunk here)."""

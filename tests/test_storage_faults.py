@@ -213,13 +213,11 @@ def test_a_finished_run_whose_last_write_fails_is_recorded_not_run_again(local_s
     assert job.status_doc.attempts == 1 and job.status_doc.lease is None
 
 
-def test_an_analysis_that_cannot_reach_storage_retries_from_its_checkpoint(local_store, tmp_path, monkeypatch):
+def test_an_analysis_that_cannot_reach_storage_retries_from_its_checkpoint(local_store, tmp_path, random_weights):
     from ergo_tasks.analysis import ANALYZE_TASK, register
     from ergo_tasks.analysis.keys import upload_key
     from pipeline.synthetic import make_video
 
-    monkeypatch.setenv("ERGO_POSE_MODEL", "keypointrcnn")
-    monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
     store = Unavailable(local_store)
     app = make_app(store)
     register(app)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from ergo_tasks.analysis import AnalysisSettings, register
 from ergo_tasks.analysis.keys import upload_key
-from ergo_tasks.analysis.records import change_record, files_record
+from ergo_tasks.analysis.records import FILES_RECORD, change_record, files_current, record_digest
 from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings
@@ -30,10 +30,7 @@ ALICE = Caller(client="alice", operator=False, internal=False)
 BOB = Caller(client="bob", operator=False, internal=False)
 
 
-@pytest.fixture(autouse=True)
-def random_weights(monkeypatch):
-    monkeypatch.setenv("ERGO_POSE_MODEL", "keypointrcnn")
-    monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
+pytestmark = pytest.mark.usefixtures("random_weights")
 
 
 @pytest.fixture
@@ -151,7 +148,8 @@ def test_a_record_set_at_the_start_is_in_the_status_the_pdf_and_the_workbook(ser
     assert "Notes Before the new table. Loads vary from 2 to 12 kg." in text[text.index("The job"):]  # with the job
     cells = summary_cells(stored(service, job_id, "xlsx"))
     assert {name: cells[name.capitalize()] for name in RECORD} == RECORD
-    assert files_record(service.store, job_id) == TaskRecord(**RECORD)  # the note of what the files show
+    noted = service.app.jobs.read(job_id).doc.annotations[FILES_RECORD]  # the note of what the files show, in the document
+    assert noted == record_digest(TaskRecord(**RECORD))
 
 
 def test_editing_a_completed_jobs_record_rewrites_its_pdf_and_workbook_only(service, video):
@@ -187,10 +185,10 @@ def test_editing_a_completed_jobs_record_rewrites_its_pdf_and_workbook_only(serv
 
 def test_a_record_edited_while_the_job_wrote_its_files_is_caught_up_by_the_next_status_read(service, video):
     job_id = start(service, video, record=RECORD)
-    change_record(service.app.jobs, job_id, TaskRecord(**EDITED))  # as if saved between the task's read and its end
-    assert files_record(service.store, job_id) == TaskRecord(**RECORD)
+    doc = change_record(service.app.jobs, job_id, TaskRecord(**EDITED)).doc  # as if saved between the task's read and its end
+    assert not files_current(doc) and doc.annotations[FILES_RECORD] == record_digest(TaskRecord(**RECORD))
     status = call(service, "get_status", job_id=job_id)["job_status"]
-    assert status["record"] == EDITED and files_record(service.store, job_id) == TaskRecord(**EDITED)
+    assert status["record"] == EDITED and files_current(service.app.jobs.read(job_id).doc)
     assert "B. Okafor" in pdf_first_page(stored(service, job_id, "pdf"))
 
 

@@ -26,10 +26,7 @@ MB = 1024 * 1024
 PART = 8 * MB
 
 
-@pytest.fixture(autouse=True)
-def random_weights(monkeypatch):
-    monkeypatch.setenv("ERGO_POSE_MODEL", "keypointrcnn")
-    monkeypatch.setenv("ERGO_POSE_WEIGHTS", "random")
+pytestmark = pytest.mark.usefixtures("random_weights")
 
 
 @pytest.fixture

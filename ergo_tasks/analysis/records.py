@@ -5,22 +5,25 @@ The record (:class:`pipeline.task_record.TaskRecord`) lives in the job's status 
 nothing else of the job (:func:`change_record`; its state, history and result stay as they are).
 
 Two result files show it, the workbook and the PDF report (:data:`pipeline.results.RECORD_FILES`).  The task writes
-them with the record its document holds at that moment, and notes which record that was in
-``results/<job_id>/record.json``, after the files.  Whenever that note is behind the document (the record was
-edited after the job completed, or while it wrote its files), :func:`sync_record_files` writes the two files again
-from the stored result (``result.pkl``) and its posture pictures, then the note: the pose model and the scoring are
-not run again, and the scores cannot change.  A write cut short leaves the note behind, so the next sync finishes it.
+them with the record its document holds at that moment, then notes in the same document which record that was
+(``annotations["record_files"]``: a digest of it), so that whether the files are up to date is read from the status
+document alone, which every poll reads anyway (:func:`files_current`).  Whenever the note is behind the record (it
+was edited after the job completed, or while it wrote its files), :func:`sync_record_files` writes the two files
+again from the stored result (``result.pkl``) and its posture pictures, then the note: the pose model and the
+scoring are not run again, and the scores cannot change.  A write cut short leaves the note behind, so the next sync
+finishes it.  A job whose files were never noted (written before records, or before the note moved into the
+document) counts as showing an empty record.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 
 import structlog
 from pydantic import ValidationError
 
 from pipeline.task_record import TaskRecord
-from statestore import ObjectNotFound, ObjectStore
+from statestore import ObjectStore
 
 from ..app import TaskApp
 from ..jobstore import JobStore, Versioned
@@ -31,9 +34,9 @@ from .scratch import scratch_folder
 
 log = structlog.get_logger(__name__)
 
-#: Where the status document keeps the record (``annotations``), and the note of what the files show.
+#: Where the status document keeps the record (``annotations``), and the note of which record the files show.
 RECORD = "record"
-RECORD_NOTE = "record.json"
+FILES_RECORD = "record_files"
 #: How often one sync writes the files again when the record keeps changing meanwhile (the next sync goes on).
 SYNC_ROUNDS = 3
 
@@ -68,25 +71,27 @@ def change_record(jobs: JobStore, job_id: str, record: TaskRecord) -> Versioned:
     return jobs.update(job_id, change)
 
 
-def note_key(job_id: str) -> str:
-    return f"{results_prefix(job_id)}{RECORD_NOTE}"
+def record_digest(record: TaskRecord) -> str:
+    """A short fingerprint of ``record``: what the note keeps (the record itself may be 2 KB of notes)."""
+    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:16]
 
 
-def note_record(store: ObjectStore, job_id: str, record: TaskRecord) -> None:
-    """Note that the job's record files now show ``record`` (written after them)."""
-    store.put(note_key(job_id), record.model_dump_json().encode(), content_type="application/json")
+def files_current(doc: JobStatus) -> bool:
+    """Whether the job's record files show the record its document holds, as the document notes (no other read)."""
+    return doc.annotations.get(FILES_RECORD, record_digest(TaskRecord())) == record_digest(record_of(doc))
 
 
-def files_record(store: ObjectStore, job_id: str) -> TaskRecord | None:
-    """The record the job's files show, as noted; None where nothing was noted (files from before records, or a
-    write cut short), or the note is unreadable."""
-    try:
-        return TaskRecord.model_validate(json.loads(store.get(note_key(job_id)).body))
-    except ObjectNotFound:
-        return None
-    except (ValueError, ValidationError):
-        log.warning("record.note_unreadable", job_id=job_id)
-        return None
+def note_record(jobs: JobStore, job_id: str, record: TaskRecord) -> Versioned:
+    """Note in the job's document that its record files now show ``record`` (written after them; compare-and-swap,
+    only the note changes); the document as written."""
+    digest = record_digest(record)
+
+    def change(doc: JobStatus) -> JobStatus | None:
+        if doc.annotations.get(FILES_RECORD) == digest:
+            return None
+        return doc.updated(annotations={**doc.annotations, FILES_RECORD: digest})
+
+    return jobs.update(job_id, change)
 
 
 def sync_record_files(app: TaskApp, doc: JobStatus) -> bool:
@@ -99,20 +104,20 @@ def sync_record_files(app: TaskApp, doc: JobStatus) -> bool:
     """
     store, wrote = app.store, False
     for _ in range(SYNC_ROUNDS):
-        if doc.state != State.SUCCESS or "pkl" not in doc.result_keys:
+        if doc.state != State.SUCCESS or "pkl" not in doc.result_keys or files_current(doc):
+            return wrote
+        if not store.exists(doc.result_keys["pkl"]):
             return wrote
         record = record_of(doc)
-        if record == (files_record(store, doc.job_id) or TaskRecord()) or not store.exists(doc.result_keys["pkl"]):
-            return wrote
         _rewrite(store, doc, record)
         wrote = True
-        doc = app.jobs.read(doc.job_id).doc
+        doc = note_record(app.jobs, doc.job_id, record).doc  # read again as it is noted: a record saved meanwhile
     log.warning("record.still_changing", job_id=doc.job_id)  # the next sync goes on from here
     return wrote
 
 
 def _rewrite(store: ObjectStore, doc: JobStatus, record: TaskRecord) -> None:
-    """The workbook and the PDF report again, from the stored result and pictures, showing ``record``; then the note."""
+    """The workbook and the PDF report again, from the stored result and pictures, showing ``record``."""
     from pipeline.results import CONTENT_TYPES, FILES, PICTURES, RECORD_FILES, load_result, write_record_files
 
     with scratch_folder() as scratch:
@@ -127,5 +132,4 @@ def _rewrite(store: ObjectStore, doc: JobStatus, record: TaskRecord) -> None:
         for artifact in RECORD_FILES:
             store.upload_file(doc.result_keys.get(artifact) or f"{results_prefix(doc.job_id)}{FILES[artifact]}", paths[artifact],
                               content_type=CONTENT_TYPES[artifact])
-    note_record(store, doc.job_id, record)
     log.info("record.files_written", job_id=doc.job_id)

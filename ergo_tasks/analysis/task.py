@@ -269,7 +269,7 @@ def _write_results(context: TaskContext, result: AnalysisResult, video: Path | N
         name = f"{PICTURES}/{picture.file}"
         keys[name] = f"{prefix}{name}"
         store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
-    note_record(store, context.request.id, record)
+    note_record(context.task.app.jobs, context.request.id, record)  # in the document: each poll sees if the files are current
     context.set_result_keys(**keys)
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from pipeline.result_model import RESULT_FORMAT, Picture, read_document
 from pipeline.results import FILES, PICTURES
+from pipeline.summary import shows_findings
+from pipeline.time_range import TimeRange, asked_words
 
 from ..analysis.records import record_of
 from ..analysis.rescore import NO_OVERLAY, rescored_from
@@ -87,6 +89,7 @@ class JobViews:
             "artifacts": sorted(name for name in doc.result_keys if name in FILES),
             "dispatch": {key: value for key, value in (doc.annotations.get("dispatch") or {}).items() if key != "by"} or None,
             "record": record_of(doc).model_dump(),  # station, task, department, assessor, notes ("" when unset)
+            "asked_range": asked_range(doc),
             "cost": {"gpu_seconds": round(doc.run_seconds, 1), "price_per_second": price,
                      "estimated_usd": round(doc.run_seconds * price, 5)},
             **rescore_fields(doc),
@@ -97,6 +100,7 @@ class JobViews:
         assumed), its posture pictures and, with ``with_urls``, the link to its result file."""
         view = {"summary": None, "warning": None, "model": {"name": None, "weights": None}, "inputs": None, "pictures": [],
                 "time_range": None}
+        scored = True  # a part's result, or one from before verdicts: as a job with scores
         if isinstance(doc.result, dict) and doc.result.get("format") == RESULT_FORMAT:  # a part's result is not one
             result = read_document(doc.result)
             warnings = [result.model.warning, *result.summary.warnings]
@@ -105,20 +109,24 @@ class JobViews:
                         pictures=self._pictures(doc, result.pictures, with_urls))
             # the part of the video analysed, in the words the report uses (None: all of it)
             view["time_range"] = None if result.time_range is None else {**result.time_range.model_dump(), "words": result.analysed_span()}
+            scored = shows_findings(result.summary)
         if with_urls and "pkl" in doc.result_keys:
             # the bucket's lifecycle rules may have removed the files while the status document stayed
             view["results_expired"] = not self.store.exists(doc.result_keys["pkl"])
             view["download_url"] = None if view["results_expired"] else self.download_url(doc, "pkl")
         if with_urls:
-            view["video"] = self._video(doc)
+            view["video"] = self._video(doc, scored)
         return view
 
-    def _video(self, doc: JobStatus) -> dict | None:
+    def _video(self, doc: JobStatus, scored: bool) -> dict | None:
         """What the page plays beside its charts: the annotated video where the job wrote one, else the uploaded
-        video with the link to skeleton.json, which the page draws over it; None once neither is kept.  Only the
-        job's owner and an operator see a job's status, and so these links (with the downloads' expiry)."""
+        video with the link to skeleton.json, which the page draws over it; None once neither is kept.  A job that
+        is not assessable (``scored`` False) shows the uploaded video only, so that the assessor sees why: its
+        annotated video would show scores it must not.  Only the job's owner and an operator see a job's status,
+        and so these links (with the downloads' expiry)."""
         expiry, skeleton = self.settings.download_url_expiry_s, doc.result_keys.get("skeleton")
-        for source, key in (("overlay", doc.result_keys.get("mp4")), ("original", doc.request.kwargs.get("video_key"))):
+        overlay = doc.result_keys.get("mp4") if scored else None
+        for source, key in (("overlay", overlay), ("original", doc.request.kwargs.get("video_key"))):
             if key and self.store.exists(key):
                 return {"source": source, "url": self.store.presign_get(key, expiry),
                         "skeleton_url": self.store.presign_get(skeleton, expiry) if source == "original" and skeleton else None}
@@ -141,6 +149,14 @@ def rescore_fields(doc: JobStatus) -> dict:
     if source:
         view["rescore"] = {"note": NO_OVERLAY.format(job_id=source)}  # the part of the video it covers: time_range
     return view
+
+
+def asked_range(doc: JobStatus) -> dict | None:
+    """The part of the video the job was asked to analyse, in words for its progress and the operator's list (None:
+    the whole video); once it completed, ``time_range`` says the part analysed, measured against the video."""
+    kwargs = doc.request.kwargs
+    span = TimeRange.checked(kwargs.get("start_s"), kwargs.get("end_s"))  # checked when the job was asked for
+    return None if span is None else {"start_s": span.start_s, "end_s": span.end_s, "words": asked_words(span)}
 
 
 def video_name(doc: JobStatus) -> str | None:

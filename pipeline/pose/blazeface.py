@@ -51,6 +51,11 @@ TILE_OVERLAP = 0.375
 TILE_BATCH = 8
 
 
+#: What one square of a frame holds, before the squares' faces are merged: (scores, boxes, keypoints) of the anchors
+#: above the score threshold, in image pixels.
+Found = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 @dataclass
 class Face:
     score: float
@@ -71,21 +76,21 @@ class FaceDetector:
 
     def detect(self, image: np.ndarray, min_score: float = MIN_SCORE) -> list[Face]:
         """Faces in an (h, w, 3) uint8 RGB image as MediaPipe's face detection finds them, best first."""
-        return self._run(image, [letterbox_rect(image.shape[1], image.shape[0])], min_score)
+        return merge(self.search(image, [letterbox_rect(image.shape[1], image.shape[0])], min_score))
 
     def faces(self, image: np.ndarray, smallest: float = SMALLEST_FACE_PX, min_score: float = MIN_SCORE) -> list[Face]:
         """Faces of ``smallest`` pixels and up in an (h, w, 3) uint8 RGB image, best first: the whole frame as
-        :meth:`detect` reads it, and the tiles of :func:`tiles`."""
-        height, width = image.shape[:2]
-        return self._run(image, [letterbox_rect(width, height), *tiles(width, height, smallest)], min_score)
+        :meth:`detect` reads it, and the tiles of :func:`tiles` (:func:`squares`)."""
+        return merge(self.search(image, squares(image.shape[1], image.shape[0], smallest), min_score))
 
-    def _run(self, image: np.ndarray, rects: list[Rect], min_score: float) -> list[Face]:
-        """The faces in the squares ``rects`` of ``image`` (``TILE_BATCH`` per network call on the CPU), merged, best
-        first."""
+    def search(self, image: np.ndarray, rects: list[Rect], min_score: float = MIN_SCORE) -> list[Found]:
+        """What each of the squares ``rects`` of ``image`` holds (``TILE_BATCH`` per network call on the CPU), not
+        yet merged: what a square holds depends on its pixels alone, so the annotated video searches again only the
+        squares whose pixels changed and merges their answers with the others' (:mod:`pipeline.face_changes`)."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"Faces are found in (height, width, 3) uint8 RGB images, not {image.dtype} of shape {image.shape}.")
-        found = []
-        size = len(rects) if self.device.type == "cuda" else TILE_BATCH  # a GPU takes all the tiles at once
+        found: list[Found] = []
+        size = max(1, len(rects)) if self.device.type == "cuda" else TILE_BATCH  # a GPU takes all the tiles at once
         for start in range(0, len(rects), size):
             batch = rects[start:start + size]
             with torch.inference_mode():
@@ -93,8 +98,7 @@ class FaceDetector:
                 outputs = self._network(tensor.to(self.device))
             logits, raw = (outputs[i].float().cpu().numpy() for i in self._order)
             found += [self._decode(*tile, min_score) for tile in zip(raw, logits, batch)]
-        scores, boxes, keypoints = (np.concatenate(part) for part in zip(*found))
-        return [Face(score, box, points) for score, box, points in weighted_nms(scores, boxes, keypoints, NMS_IOU)]
+        return found
 
     def _network(self, tensor: torch.Tensor) -> list[torch.Tensor]:
         """The network on ``tensor``, as a TorchScript graph frozen for its shape (traced on the first call), as
@@ -107,7 +111,7 @@ class FaceDetector:
                 self._frozen[key] = torch.jit.freeze(torch.jit.trace(self.graph, tensor, check_trace=False))
         return self._frozen[key](tensor)
 
-    def _decode(self, raw: np.ndarray, logits: np.ndarray, rect: Rect, min_score: float):
+    def _decode(self, raw: np.ndarray, logits: np.ndarray, rect: Rect, min_score: float) -> Found:
         """(scores, boxes, keypoints) of the anchors above ``min_score``, in image pixels of the square ``rect``."""
         scores = 1 / (1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
         keep = scores >= min_score
@@ -118,6 +122,21 @@ class FaceDetector:
         boxes = corner[[0, 1, 0, 1]] + np.concatenate([centres - half, centres + half], axis=1) * side
         keypoints = corner + (raw[:, 4:16].reshape(-1, len(KEYPOINTS), 2) / INPUT_SIZE + anchors[:, None, :]) * side
         return scores, boxes, keypoints
+
+
+def merge(found: list[Found]) -> list[Face]:
+    """The faces of squares searched apart (:meth:`FaceDetector.search`), merged as MediaPipe merges one image's
+    (weighted non-maximum suppression), best first."""
+    if not found:
+        return []
+    scores, boxes, keypoints = (np.concatenate(part) for part in zip(*found, strict=True))
+    return [Face(score, box, points) for score, box, points in weighted_nms(scores, boxes, keypoints, NMS_IOU)]
+
+
+def squares(width: int, height: int, smallest: float = SMALLEST_FACE_PX) -> list[Rect]:
+    """The squares :meth:`FaceDetector.faces` reads in a ``width`` x ``height`` frame: the whole frame (letterboxed)
+    first, then the :func:`tiles`."""
+    return [letterbox_rect(width, height), *tiles(width, height, smallest)]
 
 
 def tiles(width: int, height: int, smallest: float = SMALLEST_FACE_PX) -> list[Rect]:
