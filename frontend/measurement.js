@@ -17,6 +17,7 @@ export function measurement(status) {
       `${Math.round((100 * from2d) / (from3d + from2d))}% from the 2D image`));
   }
   if (inputs.camera_tilt) lines.push(line("Camera angle", cameraWords(inputs.camera_tilt)));
+  if (status.viewpoint) lines.push(line("Viewpoint", status.viewpoint));  // the report's words, from the job's view
   if (inputs.measured) lines.push(line("Measured from the video", inputs.measured.map(readable).join(", ")));
   if (inputs.assumed) lines.push(assumptions(inputs));
   return lines;
@@ -25,11 +26,13 @@ export function measurement(status) {
 /** The camera's tilt (``inputs.camera_tilt``: pitch positive looking down, roll positive when gravity leans towards
  * the picture's left), how it was found and how far to trust it. */
 function cameraWords(tilt) {
+  const degrees = (value) => `${Math.abs(value).toFixed(0)}°`;
+  // the tilt's uncertainty (degrees; 0 when known with confidence), over which the trunk's scores are ranged
+  const ranged = tilt.uncertainty ? ` Uncertain by ±${degrees(tilt.uncertainty)}: the trunk's scores are ranged over it.` : "";
   if (tilt.method === "none") {
     return "not estimated (too few frames with the worker standing straight): the camera's own up was taken for " +
-      "vertical, so a camera that was tilted tilts the trunk's angles by as much.";
+      `vertical, so a camera that was tilted tilts the trunk's angles by as much.${ranged}`;
   }
-  const degrees = (value) => `${Math.abs(value).toFixed(0)}°`;
   const pitch = Math.abs(tilt.pitch) < 1 ? "looking level" : `looking ${degrees(tilt.pitch)} ${tilt.pitch > 0 ? "down" : "up"}`;
   const roll = Math.abs(tilt.roll) < 1 ? "not rolled"
     : `rolled ${degrees(tilt.roll)} (the vertical leans towards the picture's ${tilt.roll > 0 ? "left" : "right"})`;
@@ -38,7 +41,7 @@ function cameraWords(tilt) {
       (tilt.spread == null ? "" : ` that agree within ${degrees(tilt.spread)}`)
     : `found by "${tilt.method}"`;
   const trust = tilt.confidence === "high" ? "high confidence" : `${tilt.confidence} confidence: read the trunk's angles with care`;
-  return `${pitch}, ${roll}; ${how} (${trust}). The body's angles are measured against the vertical this gives.`;
+  return `${pitch}, ${roll}; ${how} (${trust}). The body's angles are measured against the vertical this gives.${ranged}`;
 }
 
 /** What the video cannot show, as the job's settings gave it; folded, since it is long and mostly the defaults. */

@@ -32,6 +32,7 @@ from .fonts import BOLD, FAMILY, REGULAR
 from .result_model import AnalysisResult, CameraTiltRecord, Inputs, MethodSummary, Picture, ScoreColumns, Summary
 from .summary import ASSESSABLE, NOT_ASSESSABLE, PARTLY_ASSESSABLE, shows_findings
 from .task_record import LABELS, TaskRecord
+from .viewpoint import viewpoint_words
 
 REFERENCES = (SOURCES["rula"][1], SOURCES["reba"][1])
 #: Each verdict's colour (green, amber, red as the levels').
@@ -488,6 +489,8 @@ def _inputs(page: _Layout, inputs: Inputs) -> None:
     page.heading("Measured and assumed", keep=40)
     page.line("Measured from the video: " + ", ".join(name.replace("_", " ") for name in inputs.measured) + ".")
     page.line(vertical_words(inputs.camera_tilt))
+    if (viewpoint := viewpoint_words(inputs.viewpoint)) is not None:
+        page.line(f"Viewpoint: {viewpoint}")
     page.pdf.ln(2)
     page.table([["Assumed (the job's task details)", "Value"], *map(list, input_words(inputs.assumed))], [4, 1])
 

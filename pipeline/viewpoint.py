@@ -38,6 +38,7 @@ from .angles import SIDES, AngleSettings, CameraTilt, compute_angles, compute_wo
 from .angles import _Joints as Joints
 from .angles import _levelled as levelled
 from .angles import _unit as unit
+from .result_model import ViewpointRecord
 
 #: Beyond this angle between an angle's plane and the picture (degrees), the image distorts it too much: 3D (within it,
 #: by at most 8 degrees).
@@ -176,3 +177,30 @@ def viewpoint(world: np.ndarray | None, keypoints: np.ndarray, names: Sequence[s
     borders = [0.0] + [limit for _, limit in VIEWS]
     counts = np.histogram(seen, bins=borders)[0]
     return Viewpoint({name: int(count) for (name, _), count in zip(VIEWS, counts)}, float(np.median(seen)) if len(seen) else None)
+
+
+#: The views of :data:`VIEWS` in a safety engineer's words.
+VIEW_WORDS = {"front": "the front", "oblique_front": "the front at an angle", "side": "the side",
+              "oblique_back": "behind at an angle", "back": "behind"}
+#: The views from which BlazePose's depth, so the trunk's and the upper arms' angles, is least reliable
+#: (docs/pipeline.md, "How right the angles are": the trunk reads 15-30 degrees too much flexion from behind).
+BEHIND = ("oblique_back", "back")
+
+
+def viewpoint_words(record: ViewpointRecord | None) -> str | None:
+    """From where the worker was filmed and how much of it from behind, in words, for the report's "Viewpoint" line
+    and the page's (the one wording of ``inputs.viewpoint``, which the job's view passes on as text); None where
+    nothing was recorded (no 3D points, or an older result)."""
+    if record is None:
+        return None
+    seen = sum(record.frames.values())
+    if record.median_azimuth is None or not seen:
+        return "Not known (no frame showed the hips and shoulders well enough to tell)."
+    mostly = next((name for name, limit in VIEWS if record.median_azimuth < limit), VIEWS[-1][0])
+    behind = sum(record.frames.get(name, 0) for name in BEHIND) / seen
+    where = (f"Filmed mostly from {VIEW_WORDS[mostly]} (median azimuth {record.median_azimuth:.0f}°: "
+             "0° in front of the worker, 90° at their side, 180° behind)")
+    if round(100 * behind) == 0:
+        return f"{where}; no frames from behind."
+    return (f"{where}; {100 * behind:.0f}% of frames from behind, where the depth, so the trunk's and the upper arms' "
+            "angles, is least reliable: film from the side or at 45° rather than from behind.")

@@ -21,6 +21,7 @@ from pipeline.result_model import RESULT_FORMAT, Picture, read_document
 from pipeline.results import FILES, PICTURES
 from pipeline.summary import shows_findings
 from pipeline.time_range import TimeRange, asked_words
+from pipeline.viewpoint import viewpoint_words
 
 from ..analysis.records import record_of
 from ..analysis.rescore import NO_OVERLAY, rescored_from
@@ -99,7 +100,7 @@ class JobViews:
         """A completed job's summary, how its scores were made (which model, which inputs were measured and which
         assumed), its posture pictures and, with ``with_urls``, the link to its result file."""
         view = {"summary": None, "warning": None, "model": {"name": None, "weights": None}, "inputs": None, "pictures": [],
-                "time_range": None}
+                "time_range": None, "viewpoint": None}
         scored = True  # a part's result, or one from before verdicts: as a job with scores
         if isinstance(doc.result, dict) and doc.result.get("format") == RESULT_FORMAT:  # a part's result is not one
             result = read_document(doc.result)
@@ -109,6 +110,7 @@ class JobViews:
                         pictures=self._pictures(doc, result.pictures, with_urls))
             # the part of the video analysed, in the words the report uses (None: all of it)
             view["time_range"] = None if result.time_range is None else {**result.time_range.model_dump(), "words": result.analysed_span()}
+            view["viewpoint"] = viewpoint_words(result.inputs.viewpoint)  # from where it was filmed, the report's words
             scored = shows_findings(result.summary)
         if with_urls and "pkl" in doc.result_keys:
             # the bucket's lifecycle rules may have removed the files while the status document stayed
