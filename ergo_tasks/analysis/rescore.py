@@ -56,9 +56,10 @@ def rescore_task(self: TaskContext, source_job_id: str, video_key: str | None = 
 
     original, given = _original(self, source_job_id)
     details = params if params is not None else given
-    self.update_state(meta={"progress": 20, "stage": "scoring again"})
+    # no progress is reported: it would be a write of the job's status, and the last write waits a write interval
+    # (ERGO_STATUS_WRITE_INTERVAL) after it, longer than the re-score's few seconds of work take
     result = rescore(original, AssessmentParams(**(details or {})), start_s=start_s, end_s=end_s, job_id=self.request.id)
-    self.update_state(meta={"progress": 50, "stage": "writing results"})
+    self.check()  # cancelled meanwhile: no files
     with scratch_folder() as scratch:
         video = _video(self, video_key, scratch)
         if video is None:
