@@ -154,8 +154,8 @@ def _pictures_beside(result: AnalysisResult, video: str | Path, directory: Path,
                      faces: FaceDetector | None) -> list[Picture]:
     """:func:`.evidence.write_pictures`, as :func:`write_results` runs it beside the workbook: with the face search's
     network (Torch) on one thread of its own, since the workbook has the other core.  Torch's second thread would
-    only wait for that core, spinning: re-scores side by side on a loaded machine took 18 s of wall time and 12 s of
-    CPU so, 6 s and 4 s so (``faces`` None: no Torch to set)."""
+    only wait for that core, spinning: re-scores one after another in one process on a loaded machine took a median
+    18 s of wall time and 12 s of CPU with two, 6 s and 4 s with one (``faces`` None: no Torch to set)."""
     from .evidence import write_pictures
 
     if faces is None:
