@@ -5,8 +5,6 @@ its claim, while every write to its status key still keeps that interval."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -73,7 +71,8 @@ def test_hidden_trunk_angles_in_blocks_equal_all_at_once_to_the_bit(frames):
 
 
 def test_a_job_the_inline_executor_runs_is_created_claimed_and_keeps_the_write_interval(local_store):
-    """No wait between creation and claim (one write does both); the end still waits the interval after it."""
+    """No wait between creation and claim (one write does both: a claim after the creation would be a third write, an
+    interval after it); the end still waits the interval after it."""
     interval = 0.6
     recording = RecordingStore(local_store)
     app = make_app(recording, eager=False, status_write_interval=interval)
@@ -85,14 +84,11 @@ def test_a_job_the_inline_executor_runs_is_created_claimed_and_keeps_the_write_i
         return "done"
 
     service = build_service(app, ServiceSettings(dispatch_mode="inline"))
-    started = time.monotonic()
     job_id = service._enqueue("quick", {}, 0, Caller(client="alice"), None, {})["job_id"]
-    took = time.monotonic() - started
     key = JobStore.status_key(job_id)
     writes = [at for name, k, at in recording.calls if name == "put" and k == key]
     assert len(writes) == 2, writes  # created claimed, finished: no separate claim
     assert writes[1] - writes[0] >= interval - 0.01
-    assert took < 2 * interval  # a creation, a claim and an end would take two intervals
     doc = app.jobs.read(job_id).doc
     assert doc.state == State.SUCCESS and doc.result == "done" and doc.attempts == 1
     assert [step.to_state for step in doc.history] == [State.PENDING, State.STARTED, State.SUCCESS]
