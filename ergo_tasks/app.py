@@ -82,25 +82,28 @@ class TaskApp:
         task = self.tasks.get(name) or Task(self, _not_here, name=name)  # queued for a worker that has it
         return task.apply_async(args, kwargs, **options)
 
-    def run_claimed_job(self, job_id: str, worker_id: str | None = None) -> JobStatus | None:
-        """Claim ``job_id`` and run it here (eager mode, or a RunPod ``execute`` request)."""
+    def run_claimed_job(self, job_id: str, worker_id: str | None = None, created: JobStatus | None = None) -> JobStatus | None:
+        """Claim ``job_id`` and run it here (eager mode, or a RunPod ``execute`` request); ``created``: the job as
+        it was created, claimed by ``worker_id`` already (:meth:`Queue.enqueue`'s ``claim_for``): that claim is run."""
         worker_id = worker_id or default_worker_id("inline")
-        claimed = self.queue.claim(worker_id, job_id=job_id)
+        claimed = self.queue.created_claim(created) if created is not None else self.queue.claim(worker_id, job_id=job_id)
         if claimed is None:
             return None
         task = self.tasks.get(claimed.doc.task) or self._unknown_task(claimed.doc.task)
         return execute(task, claimed, self.queue, worker_id=worker_id,
                        write_interval=self.settings.status_write_interval, heartbeat_seconds=self.settings.heartbeat_seconds)
 
-    def run_until_ready(self, job_id: str, worker_id: str | None = None) -> JobStatus:
-        """Run ``job_id`` here, retries included, until it is finished (eager mode, a RunPod request).
+    def run_until_ready(self, job_id: str, worker_id: str | None = None, created: JobStatus | None = None) -> JobStatus:
+        """Run ``job_id`` here, retries included, until it is finished (eager mode, a RunPod request); ``created``:
+        the job created claimed by ``worker_id`` (see :meth:`run_claimed_job`).
 
         A job that waits for parts gets them run here too, one after another, unless others hold them:
         then it is left waiting (claimable once they have succeeded) and returned as it is.
         """
         worker_id = worker_id or default_worker_id("eager")
         while True:
-            ran = self.run_claimed_job(job_id, worker_id)
+            ran = self.run_claimed_job(job_id, worker_id, created)
+            created = None  # a retry is claimed as any other
             doc = ran or self.jobs.read(job_id).doc
             if doc.state not in CLAIMABLE_STATES:
                 return doc

@@ -54,13 +54,15 @@ class Queue:
     def enqueue(self, task: str, args: list[Any], kwargs: dict[str, Any], max_retries: int, owner: str | None = None,
                 idempotency_key: str | None = None, annotations: dict[str, Any] | None = None, *, job_id: str | None = None,
                 not_before: datetime | None = None, expires_at: datetime | None = None, waiting_for: list[str] | None = None,
-                results_of: list[str] | None = None, parent: str | None = None) -> JobStatus:
+                results_of: list[str] | None = None, parent: str | None = None, claim_for: str | None = None) -> JobStatus:
         """Create a job; with ``idempotency_key``, every call with that key gets the one job it names.
 
         After any failure the job either exists (and will be run) or does not; a caller that retries
         with the same key gets the same job, never a second one.  ``waiting_for``: jobs that must
         succeed first (their results are the first argument for those in ``results_of``: a chord's
-        body); ``parent``: the job this one is a part of.
+        body); ``parent``: the job this one is a part of.  ``claim_for``: the worker that runs the job at once in this
+        process (the service's inline executor): a job that can start now is created claimed by it
+        (:meth:`created_claim`), in one write where a claim would be a second one, a write interval later.
         """
         job_id = validate_job_id(job_id) if job_id else new_job_id()
         if idempotency_key:
@@ -73,12 +75,27 @@ class Queue:
         doc.owner, doc.idempotency_key, doc.annotations = owner, idempotency_key, dict(annotations or {})
         doc.not_before, doc.expires_at = not_before, expires_at
         doc.waiting_for, doc.parent = list(waiting_for or []), parent
+        claimed = claim_for is not None and not waiting_for and not_before is None
+        if claimed:
+            doc = self._claimed(doc, claim_for)
         try:
-            return self.jobs.create(doc).doc
+            created = self.jobs.create(doc).doc
         except PreconditionFailed:
             if idempotency_key is None:
                 raise JobExists(f"A job with id {job_id} exists already; choose another task_id.") from None
             return self.jobs.read(job_id).doc  # a concurrent call with the same key created it first
+        if claimed:
+            self._mark(job_id, running=True)
+        return created
+
+    def created_claim(self, created: JobStatus) -> Versioned | None:
+        """The claim job ``created`` was created with (:meth:`enqueue`'s ``claim_for``) as it stands now, to run it;
+        None where the job is no longer held by it (cancelled meanwhile, or its lease ran out and another took it)."""
+        current = self.jobs.read(created.job_id)
+        lease, held = created.lease, current.doc.lease
+        if lease is None or held is None or held.attempt != lease.attempt or current.doc.state not in RUNNING_STATES:
+            return None
+        return current
 
     # -- consuming -----------------------------------------------------------
     def claim(self, worker_id: str, *, job_id: str | None = None, tasks: set[str] | None = None) -> Versioned | None:

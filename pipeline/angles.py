@@ -355,6 +355,10 @@ TRUNK_DEPENDENT = ("trunk_flexion", "trunk_side_bend", "neck_flexion", "neck_sid
                    "upper_arm_abduction_left", "upper_arm_abduction_right")
 
 
+#: Frames whose candidate trunks are measured together: a block's arrays (frames x candidates x 3) stay in the CPU's cache.
+HIDDEN_BLOCK_FRAMES = 512
+
+
 def hidden_trunk_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str],
                         settings: AngleSettings = AngleSettings(), tilt: CameraTilt | None = None) -> dict[str, np.ndarray]:
     """For frames whose hips are out of view but shoulders in view, the trunk-dependent angles (:data:`TRUNK_DEPENDENT`)
@@ -365,21 +369,44 @@ def hidden_trunk_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequenc
     vertical, so each candidate trunk (every flexion and side bend of :data:`HIDDEN_TRUNK_FLEXION` and
     :data:`HIDDEN_TRUNK_SIDE_BEND`, leaning towards the way the chest faces) gives the neck and arm angles it would
     measure, by the same definitions as a trunk seen: scored together, their range is honest about the coupling.
+
+    A 10-minute video framed from the waist up is 3000 frames of 427 candidates each, so only the hidden frames are
+    measured, :data:`HIDDEN_BLOCK_FRAMES` at a time (:func:`_candidate_angles`); each number is the one measuring
+    them all at once would give, to the bit.
     """
     if tilt is not None:
         world = _levelled(world, tilt.down)
-    joints = _Joints(world, keypoints[..., 2], names, settings.min_confidence)
-    count = len(world)
+    confidence = keypoints[..., 2]
+    joints = _Joints(world, confidence, names, settings.min_confidence)
     hidden = np.isnan(joints.mid("left_hip", "right_hip")).any(-1) & ~np.isnan(joints.mid("left_shoulder", "right_shoulder")).any(-1)
+    flexion, side = (np.radians(a)[None, :, None] for a in np.array(np.meshgrid(HIDDEN_TRUNK_FLEXION, HIDDEN_TRUNK_SIDE_BEND)).reshape(2, -1))
+    angles = {name: np.full((len(world), flexion.shape[1]), np.nan) for name in TRUNK_DEPENDENT}
+    frames = np.flatnonzero(hidden)
+    for start in range(0, len(frames), HIDDEN_BLOCK_FRAMES):
+        block = frames[start:start + HIDDEN_BLOCK_FRAMES]
+        measured = _candidate_angles(_Joints(world[block], confidence[block], names, settings.min_confidence), flexion, side)
+        for name in TRUNK_DEPENDENT:
+            angles[name][block] = measured[name]
+    return angles
+
+
+def _candidate_angles(joints: _Joints, flexion: np.ndarray, side: np.ndarray) -> dict[str, np.ndarray]:
+    """The trunk-dependent angles of frames with the hips hidden (``joints``: theirs alone), for each candidate trunk
+    (``flexion`` and ``side`` bend in radians, (1, c, 1)): (frames, c) arrays."""
     up = np.array([0.0, -1.0, 0.0])
     forward = _unit(np.cross(_unit(joints["left_shoulder"] - joints["right_shoulder"]), up))  # level, the way the chest faces
     left = np.cross(up, forward)
-    flexion, side = (np.radians(a)[None, :, None] for a in np.array(np.meshgrid(HIDDEN_TRUNK_FLEXION, HIDDEN_TRUNK_SIDE_BEND)).reshape(2, -1))
     trunk = (np.cos(side) * np.cos(flexion) * up + np.sin(flexion) * forward[:, None] + np.cos(flexion) * np.sin(side) * left[:, None])
-    trunk[~hidden] = np.nan
-    angles = {"trunk_flexion": _tilt(trunk, up, forward[:, None]), "trunk_side_bend": _side_bend(trunk, up, left[:, None]),
-              **_against_trunk(joints, trunk)}
-    return {name: angles[name].reshape(count, -1) for name in TRUNK_DEPENDENT}
+    trunk = _coordinates_first(trunk)
+    return {"trunk_flexion": _tilt(trunk, up, forward[:, None]), "trunk_side_bend": _side_bend(trunk, up, left[:, None]),
+            **_against_trunk(joints, trunk)}
+
+
+def _coordinates_first(points: np.ndarray) -> np.ndarray:
+    """``points`` (..., 3), the same values, laid out in memory with the three coordinates of every point apart (x's,
+    then y's, then z's).  Numpy then adds up a dot product's or a norm's three terms across whole rows of points, in
+    the same order, rather than three numbers at a time: the candidate trunks' angles come out the same, twice as fast."""
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(points, -1, 0)), 0, -1)
 
 
 def prefer_3d(world_angles: dict[str, np.ndarray] | None, image_angles: dict[str, np.ndarray],

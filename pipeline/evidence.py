@@ -26,7 +26,7 @@ from .face_schedule import faces_by_frame
 from .fonts import image_font
 from .presets import analysis_size
 from .result_model import AnalysisResult, Picture
-from .video import FrameReader, probe
+from .video import FrameReader, VideoInfo, probe
 
 if TYPE_CHECKING:
     from .pose.blazeface import FaceDetector
@@ -232,6 +232,17 @@ def draw(frame: np.ndarray, result: AnalysisResult, position: int, time_s: float
     return image, blurred
 
 
+def video_info(result: AnalysisResult, video: str | Path) -> VideoInfo:
+    """The video as ``result`` recorded it when it was probed for the analysis, where ``video`` is that file (the
+    same size in bytes); else probed again.  A probe opens the file and decodes its first frame (0.2-0.5 s for a
+    10-minute video), which every re-score's pictures waited for."""
+    record = result.video
+    if Path(video).stat().st_size != record.size_bytes:
+        return probe(video)
+    return VideoInfo(record.frame_count, record.fps, record.width, record.height, record.rotation, record.codec, record.reader,
+                     record.size_bytes)
+
+
 def write_pictures(result: AnalysisResult, video: str | Path, directory: str | Path, *, blur_faces: bool = True,
                    faces: FaceDetector | None = None) -> list[Picture]:
     """JPEGs of :func:`moments` under ``directory``; returns, per picture, its file name, time, reasons, whether a
@@ -242,7 +253,7 @@ def write_pictures(result: AnalysisResult, video: str | Path, directory: str | P
         return []
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    info = probe(video)
+    info = video_info(result, video)
     size = analysis_size(info.width, info.height)
     reader = FrameReader(video, info, size)
     pictures = []
@@ -286,7 +297,7 @@ def write_overlay(result: AnalysisResult, video: str | Path, path: str | Path, *
 
     from .video import write_video
 
-    info = probe(video)
+    info = video_info(result, video)
     size = analysis_size(info.width, info.height)
     indices = result.frame_indices
     reader = FrameReader(video, info, size, sampled=indices)

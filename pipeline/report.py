@@ -531,12 +531,14 @@ def _timelines(page: _Layout, result: AnalysisResult, *, dry_run: bool = False) 
         pdf.cell(label_width, strip, label)
         with pdf.local_context(fill_color=GREY):
             pdf.rect(x0, y, span, strip, style="F")
-        # one rectangle per run of frames in one colour: a long video's strip is a few hundred shapes, not one a frame
-        for colour, run in itertools.groupby(zip(times, colours, strict=True), key=lambda frame: frame[1]):
-            if colour is not None:
-                run_times = [t for t, _ in run]
-                start, width = run_times[0], run_times[-1] - run_times[0] + step
-                with pdf.local_context(fill_color=colour):
+        # one rectangle per run of frames in one colour: a long video's strip is a few hundred shapes, not one a frame;
+        # the strip's colours within one saved graphics state, not one each (a 10-minute video's report drew 6000)
+        with pdf.local_context():
+            for colour, run in itertools.groupby(zip(times, colours, strict=True), key=lambda frame: frame[1]):
+                if colour is not None:
+                    run_times = [t for t, _ in run]
+                    start, width = run_times[0], run_times[-1] - run_times[0] + step
+                    pdf.set_fill_color(*colour)
                     pdf.rect(x0 + span * start / duration, y, max(0.2, span * width / duration), strip, style="F")
         pdf.set_y(y + row)
 

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UnsafeResult
-from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, validated
+from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, Picture, validated
 from .task_record import LABELS, TaskRecord
 
 if TYPE_CHECKING:
@@ -118,42 +118,73 @@ def write_results(result: AnalysisResult, directory: str | Path, video: str | Pa
     """Write the files into ``directory``; with ``video``, the posture pictures under ``frames/`` (recorded in
     ``result.pictures``) and, with ``overlay``, the annotated video, both with the faces ``faces`` finds blurred
     (and the worker's) unless ``blur_faces`` is off; ``record``: the job's task record, in the workbook and the
-    report; returns {artifact: path}."""
-    from .evidence import write_overlay, write_pictures
+    report; returns {artifact: path}.
+
+    The pictures are drawn in a thread of their own while the files that do not show them are written (the table,
+    the skeleton, the workbook): decoding their frames and searching them for faces leave Python's lock free, and
+    the workbook is all Python, so on two cores a re-score pays about the longer of the two, not their sum."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .evidence import write_overlay
     from .skeleton import skeleton_document
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    result.pictures = write_pictures(result, video, directory / PICTURES, blur_faces=blur_faces, faces=faces) if video else []
     paths = {artifact: directory / name for artifact, name in FILES.items() if artifact not in OPTIONAL}
-    if video and overlay:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pictures") as drawing:
+        pictures = drawing.submit(_pictures_beside, result, video, directory / PICTURES, blur_faces=blur_faces, faces=faces) if video else None
+        paths["skeleton"].write_text(json.dumps(skeleton_document(result), separators=(",", ":")))
+        header, rows = frame_rows(result)
+        with open(paths["csv"], "w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(header)
+            writer.writerows(["" if v is None else v for v in row] for row in rows)
+        _write_workbook(result, header, rows, paths["xlsx"], record or TaskRecord())
+        result.pictures = pictures.result() if pictures else []
+    if video and overlay:  # after the pictures: one face detector, one thread at a time
         paths["mp4"] = write_overlay(result, video, directory / FILES["mp4"], blur_faces=blur_faces, faces=faces)
     with open(paths["pkl"], "wb") as out:
         pickle.dump(result.model_dump(), out, protocol=5)
     paths["json"].write_text(json.dumps(result.document(), indent=2))
-    paths["skeleton"].write_text(json.dumps(skeleton_document(result), separators=(",", ":")))
-    header, rows = frame_rows(result)
-    with open(paths["csv"], "w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
-    write_record_files(result, directory, record, (header, rows))
+    _write_report(result, directory, record)
     return paths
 
 
-def write_record_files(result: AnalysisResult, directory: str | Path, record: TaskRecord | None,
-                       table: tuple[list[str], list[list]] | None = None) -> dict[str, Path]:
+def _pictures_beside(result: AnalysisResult, video: str | Path, directory: Path, *, blur_faces: bool,
+                     faces: FaceDetector | None) -> list[Picture]:
+    """:func:`.evidence.write_pictures`, as :func:`write_results` runs it beside the workbook: with the face search's
+    network (Torch) on one thread of its own, since the workbook has the other core.  Torch's second thread would
+    only wait for that core, spinning: re-scores one after another in one process on a loaded machine took a median
+    18 s of wall time and 12 s of CPU with two, 6 s and 4 s with one (``faces`` None: no Torch to set)."""
+    from .evidence import write_pictures
+
+    if faces is None:
+        return write_pictures(result, video, directory, blur_faces=blur_faces, faces=faces)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # this thread's network calls; and threads started later, until it is set back
+    try:
+        return write_pictures(result, video, directory, blur_faces=blur_faces, faces=faces)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def write_record_files(result: AnalysisResult, directory: str | Path, record: TaskRecord | None) -> dict[str, Path]:
     """The files that show the task record (:data:`RECORD_FILES`: the workbook and the PDF report), into
-    ``directory``: with the results, and again alone when the record is edited, from the stored result and its
-    posture pictures (already under ``frames/``); nothing else is computed again.  ``table``: the per-frame table,
-    where the caller has it already."""
+    ``directory`` again when the record is edited, from the stored result and its posture pictures (already under
+    ``frames/``); nothing else is computed again."""
+    directory = Path(directory)
+    _write_workbook(result, *frame_rows(result), directory / FILES["xlsx"], record or TaskRecord())
+    _write_report(result, directory, record)
+    return {artifact: directory / FILES[artifact] for artifact in RECORD_FILES}
+
+
+def _write_report(result: AnalysisResult, directory: Path, record: TaskRecord | None) -> None:
+    """The PDF report, with the posture pictures already under ``directory``'s ``frames/``."""
     from .report import write_report
 
-    directory = Path(directory)
-    paths = {artifact: directory / FILES[artifact] for artifact in RECORD_FILES}
-    _write_workbook(result, *(table or frame_rows(result)), paths["xlsx"], record or TaskRecord())
-    write_report(result, paths["pdf"], [(directory / PICTURES / p.file, p) for p in result.pictures], record)
-    return paths
+    write_report(result, directory / FILES["pdf"], [(directory / PICTURES / p.file, p) for p in result.pictures], record)
 
 
 def _write_workbook(result: AnalysisResult, header: list[str], rows: list[list], path: Path, record: TaskRecord) -> None:

@@ -11,6 +11,7 @@ view says where it is).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +57,14 @@ def rescore_task(self: TaskContext, source_job_id: str, video_key: str | None = 
 
     original, given = _original(self, source_job_id)
     details = params if params is not None else given
-    self.update_state(meta={"progress": 20, "stage": "scoring again"})
-    result = rescore(original, AssessmentParams(**(details or {})), start_s=start_s, end_s=end_s, job_id=self.request.id)
-    self.update_state(meta={"progress": 50, "stage": "writing results"})
-    with scratch_folder() as scratch:
-        video = _video(self, video_key, scratch)
+    with scratch_folder() as scratch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="video") as fetching:
+        # the video the pictures are drawn from comes down while the poses are scored (from R2, seconds for a long one)
+        download = fetching.submit(_video, self, video_key, scratch)
+        # no progress is reported: it would be a write of the job's status, and the last write waits a write interval
+        # (ERGO_STATUS_WRITE_INTERVAL) after it, longer than the re-score's few seconds of work take
+        result = rescore(original, AssessmentParams(**(details or {})), start_s=start_s, end_s=end_s, job_id=self.request.id)
+        self.check()  # cancelled meanwhile: no files
+        video = download.result()
         if video is None:
             result.summary.warnings = [*result.summary.warnings, NO_VIDEO]
         faces = _face_detector(settings) if blur_faces and video is not None else None

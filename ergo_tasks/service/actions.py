@@ -219,8 +219,9 @@ class JobService(UploadActions, RescoreActions):
         # Keys are scoped by the client, so nobody reaches another client's job through a key.
         given = idempotency_key or json.dumps(kwargs, sort_keys=True)
         key = f"{caller.client or '-'}:{task}:{given}"
-        doc = self.dispatching.start(lambda dispatch: self.app.queue.enqueue(
-            task, [], kwargs, max_retries, owner=caller.owner, idempotency_key=key, annotations={**(dispatch or {}), **annotations}))
+        doc = self.dispatching.start(lambda dispatch, runner: self.app.queue.enqueue(
+            task, [], kwargs, max_retries, owner=caller.owner, idempotency_key=key, annotations={**(dispatch or {}), **annotations},
+            claim_for=runner))
         failed = (doc.annotations.get("dispatch") or {}).get("error")
         message = (f"Queued, not yet started: {failed} It is handed over again when its status is read." if failed
                    else "Processing started")

@@ -70,13 +70,14 @@ class DispatchBook:
     def __init__(self, app: TaskApp, settings: ServiceSettings, dispatcher: Dispatcher):
         self.app, self.settings, self.dispatcher = app, settings, dispatcher
 
-    def start(self, create: Callable[[dict | None], JobStatus]) -> JobStatus:
+    def start(self, create: Callable[[dict | None, str | None], JobStatus]) -> JobStatus:
         """Create a job with ``create`` (given the annotations to create it with: its first dispatch, recorded as
-        it is created) and hand it over; a job that existed (the same idempotency key) only if it needs it."""
+        it is created; and the worker to create it claimed by, where the executor runs it here at once) and hand it
+        over; a job that existed (the same idempotency key) only if it needs it."""
         record = dispatch_record(1)
-        doc = create({"dispatch": record} if self.dispatcher.mode != "worker" else None)
+        doc = create({"dispatch": record} if self.dispatcher.mode != "worker" else None, self.dispatcher.runs_here)
         if (doc.annotations.get("dispatch") or {}).get("by") == record["by"]:
-            return self.send(doc.job_id, record["by"])  # this request created the job
+            return self.send(doc.job_id, record["by"], doc)  # this request created the job
         return self.dispatch(doc.job_id)
 
     def dispatch(self, job_id: str) -> JobStatus:
@@ -98,11 +99,11 @@ class DispatchBook:
         won = (current.annotations.get("dispatch") or {}).get("by") == token
         return self.send(job_id, token) if won else current
 
-    def send(self, job_id: str, by: str) -> JobStatus:
-        """Hand the job to the executor and record what came of it: the executor's request id, or the failure
-        (the job stays queued, and a later status read tries again)."""
+    def send(self, job_id: str, by: str, created: JobStatus | None = None) -> JobStatus:
+        """Hand the job to the executor (``created``: as this request created it) and record what came of it: the
+        executor's request id, or the failure (the job stays queued, and a later status read tries again)."""
         try:
-            request_id = self.dispatcher.dispatch(job_id)
+            request_id = self.dispatcher.dispatch(job_id, created)
             outcome = {"request_id": request_id} if request_id else {}
         except DispatchError as error:
             log.warning("dispatch.failed", job_id=job_id, error=str(error))

@@ -19,6 +19,7 @@ from typing import Protocol
 import structlog
 
 from ..app import TaskApp
+from ..status import JobStatus
 from .errors import DispatchError, UpstreamUnavailable
 from .runpod import RunPodClient
 from .settings import ServiceSettings
@@ -28,9 +29,13 @@ log = structlog.get_logger(__name__)
 
 class Dispatcher(Protocol):
     mode: str
+    #: The worker that runs a job in this very process as it is dispatched (the inline executor), for which a new job
+    #: is created claimed (:meth:`~ergo_tasks.queue.Queue.enqueue`'s ``claim_for``); None for executors elsewhere.
+    runs_here: str | None
 
-    def dispatch(self, job_id: str) -> str | None:
-        """Make sure something will run ``job_id``; returns the executor's request id, if it has one.
+    def dispatch(self, job_id: str, created: JobStatus | None = None) -> str | None:
+        """Make sure something will run ``job_id``; returns the executor's request id, if it has one.  ``created``:
+        the job as this request created it, claimed by :attr:`runs_here`.
 
         Raises DispatchError if that could not be arranged (the job stays queued)."""
 
@@ -40,8 +45,9 @@ class Dispatcher(Protocol):
 
 class WorkerDispatch:
     mode = "worker"
+    runs_here: str | None = None
 
-    def dispatch(self, job_id: str) -> str | None:
+    def dispatch(self, job_id: str, created: JobStatus | None = None) -> str | None:
         return None  # workers find it under queue/open/
 
     def cancel(self, request_id: str) -> None:
@@ -50,12 +56,13 @@ class WorkerDispatch:
 
 class InlineDispatch(WorkerDispatch):
     mode = "inline"
+    runs_here = "inline-dispatch"
 
     def __init__(self, app: TaskApp):
         self.app = app
 
-    def dispatch(self, job_id: str) -> str | None:
-        self.app.run_until_ready(job_id, "inline-dispatch")
+    def dispatch(self, job_id: str, created: JobStatus | None = None) -> str | None:
+        self.app.run_until_ready(job_id, self.runs_here, created)
         return None
 
 
@@ -63,11 +70,12 @@ class RunPodDispatch:
     """Sends ``{"action": "execute", "job_id": ...}`` to the endpoint's ``/run``, within the client's deadline."""
 
     mode = "runpod"
+    runs_here: str | None = None
 
     def __init__(self, client: RunPodClient):
         self.client = client
 
-    def dispatch(self, job_id: str) -> str | None:
+    def dispatch(self, job_id: str, created: JobStatus | None = None) -> str | None:
         try:
             answer = self.client.run({"action": "execute", "job_id": job_id})
         except UpstreamUnavailable as error:
