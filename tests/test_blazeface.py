@@ -140,7 +140,8 @@ def test_the_tiles_find_the_small_faces_the_whole_frame_misses(detector, frames)
 
 # -- the posture pictures ------------------------------------------------------------------------------
 def still(points: dict[str, list[float]], frames: int = 1) -> SimpleNamespace:
-    """A result of ``frames`` frames, BlazePose points at ``points`` (none elsewhere) and no scores: what draw() reads."""
+    """A result of ``frames`` frames, BlazePose points at ``points`` (none elsewhere) and no scores: what draw() reads
+    (no video recorded with it, so a video given is probed)."""
     from pipeline.result_model import RebaColumns, RulaColumns
 
     keypoints = np.full((frames, len(BLAZEPOSE_KEYPOINTS), 3), np.nan)
@@ -148,7 +149,7 @@ def still(points: dict[str, list[float]], frames: int = 1) -> SimpleNamespace:
         keypoints[:, BLAZEPOSE_KEYPOINTS.index(name)] = [x, y, 1.0]
     unscored = {model: model(**{name: np.full(frames, np.nan) for name in model.model_fields}) for model in (RulaColumns, RebaColumns)}
     return SimpleNamespace(keypoint_names=list(BLAZEPOSE_KEYPOINTS), keypoints=keypoints, angles={},
-                           rula=unscored[RulaColumns], reba=unscored[RebaColumns])
+                           rula=unscored[RulaColumns], reba=unscored[RebaColumns], video=SimpleNamespace(size_bytes=None))
 
 
 def sharpness(picture: np.ndarray, centre: list[int]) -> float:
