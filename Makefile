@@ -70,7 +70,8 @@ lint: $(VENV)/.installed $(ESLINT)
 # The fast lane for the inner loop: lint, the import contracts and the tests that need no LocalStack, no browser,
 # no MediaPipe and no long runs (a few minutes; `make test` stays the whole suite, and what CI runs).
 # Both run the tests on two processes (pytest-xdist); the tests that share LocalStack go to one of them, so it starts
-# once (`XDIST=` runs them in one process).
+# once, and so do a module's tests that share a module-scoped fixture (an analysis, a browser), computed once
+# (tests/conftest.py; `XDIST=` runs them in one process).
 XDIST ?= -n 2 --dist loadgroup
 CHECK_MARKERS := not slow and not localstack and not browser and not reference
 check: lint

@@ -102,6 +102,7 @@ def store(request: pytest.FixtureRequest):
 NEEDS = {"localstack_endpoint": "localstack", "browser": "browser", "reference": "reference"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         needed = {marker for fixture, marker in NEEDS.items() if fixture in getattr(item, "fixturenames", ())}
@@ -109,8 +110,45 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             needed.add("localstack")  # a store fixture parametrised over the backends, LocalStack among them
         for marker in sorted(needed):
             item.add_marker(marker)
-        if "localstack" in needed:  # under xdist (`--dist loadgroup`) one worker runs them all: one LocalStack starts
-            item.add_marker(pytest.mark.xdist_group("localstack"))
+        group = _process_group(item, needed)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+#: Session fixtures too slow to compute in both test processes (an analysis of the demo clip): their tests share one.
+COSTLY_SESSION_FIXTURES = ("analysed",)
+
+
+def _process_group(item: pytest.Item, needed: set[str]) -> str | None:
+    """The xdist group (`--dist loadgroup`) that keeps what ``item`` shares with other tests to one worker process:
+    LocalStack (one starts), a costly session fixture, or its module's module-scoped fixtures (an analysis, MediaPipe's
+    answers, a browser), which would otherwise be computed again on the other worker for the tests that land there.
+    One group per test: xdist joins several into a group of their own."""
+    if "localstack" in needed:
+        return "localstack"
+    fixtures = getattr(item, "_fixtureinfo", None)
+    definitions = fixtures.name2fixturedefs if fixtures else {}
+    shared = [name for name in COSTLY_SESSION_FIXTURES if definitions.get(name) and definitions[name][-1].scope == "session"]
+    if shared:
+        return shared[0]
+    if any(defs[-1].scope == "module" for defs in definitions.values()):
+        return item.path.stem
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before the xdist worker sends the test ids to the controller, which schedules by them
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Writes each test's xdist group into its id (``test@group``), which is all that `--dist loadgroup` schedules by:
+    pytest-xdist 3.8 writes it where pytest 9.2 no longer reads it (pytest-xdist issue 1386), so every group was
+    spread over both workers without a word: LocalStack started in each, every module fixture was computed twice."""
+    if not getattr(session.config.option, "loadgroup", False):  # set in xdist's workers under `--dist loadgroup` only
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in session.items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark and not item.nodeid.endswith(f"@{mark.args[0]}"):
+            item._id = coerce_node_id(f"{item.nodeid}@{mark.args[0]}")
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
