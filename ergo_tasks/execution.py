@@ -220,6 +220,8 @@ class TaskContext:
     should_stop: Callable[[], bool] = lambda: False
     deadline: float | None = None
     result_keys: dict[str, str] = field(default_factory=dict)
+    #: Annotations the attempt's last write adds to the job's document (:meth:`annotate`).
+    annotations: dict[str, Any] = field(default_factory=dict)
     #: The custom state this run reported last (``update_state(state="UPLOADING")``), if any.
     custom_state: str | None = None
 
@@ -285,6 +287,13 @@ class TaskContext:
 
     def set_result_keys(self, **keys: str) -> None:
         self.result_keys.update(keys)
+
+    def annotate(self, **values: Any) -> None:
+        """Add ``values`` to the job's annotations with the attempt's last write, when it succeeds (merged into the
+        annotations the document has then): a fact about the result, such as which task record its files show, rides
+        on the write that records the result rather than costing a write of its own, which would wait a status write
+        interval (``ERGO_STATUS_WRITE_INTERVAL``) behind the one before."""
+        self.annotations.update(values)
 
     def retry(self, exc: BaseException | None = None, countdown: float | None = None) -> None:
         raise Retry(exc, countdown)
@@ -400,8 +409,9 @@ def _outcome(task: Task, ctx: TaskContext, doc: JobStatus, bound: Any) -> tuple[
         return State.FAILURE, {"reason": f"failed: {type(cause).__name__}", "error": _error_info(cause, doc.job_id, expected),
                                "finished_at": utcnow()}
     bound.info("task.succeeded")
+    annotations = {"annotations": ctx.annotations} if ctx.annotations else {}
     return State.SUCCESS, {"reason": "succeeded", "result": result, "result_keys": ctx.result_keys, "progress": 100.0,
-                           "finished_at": utcnow(), "error": None}
+                           "finished_at": utcnow(), "error": None, **annotations}
 
 
 #: How the attempt's last write backs off while storage is unavailable.

@@ -381,6 +381,8 @@ class Queue:
             final = dict(changes)
             if "meta" in final:  # progress details add up; an attempt's last write does not erase earlier ones
                 final["meta"] = {**doc.meta, **final["meta"]}
+            if "annotations" in final:  # added to, never replacing others' (a task record saved meanwhile)
+                final["annotations"] = {**doc.annotations, **final["annotations"]}
             return doc.moved(target, worker=holder.worker_id, lease=None, **final)
 
         result = self.jobs.update(job_id, change)

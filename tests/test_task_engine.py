@@ -86,6 +86,41 @@ def test_progress_meta_checkpoint_and_result_keys_are_recorded(store):
     assert "PROGRESS" in states(doc)
 
 
+def test_annotations_ride_on_the_last_write_and_keep_those_the_document_has(store):
+    recording = RecordingStore(store)
+    app = make_app(recording, status_write_interval=0.3, heartbeat_seconds=1.0)
+    jobs = app.jobs
+
+    def writes(job_id: str) -> int:
+        return sum(1 for name, key, _ in recording.calls if name == "put" and key == JobStore.status_key(job_id))
+
+    @app.task(bind=True)
+    def work(self):
+        # someone else annotates the job while it runs (a task record saved, say)
+        jobs.update(self.request.id, lambda doc: doc.updated(annotations={**doc.annotations, "record": {"station": "A"}}))
+        self.annotate(record_files="abc")
+        writes_before = writes(self.request.id)
+        assert "record_files" not in jobs.read(self.request.id).doc.annotations  # not written by itself...
+        self.annotate(checked=True)
+        return writes_before
+
+    job = work.delay()
+    assert writes(job.id) == job.get(timeout=5) + 1  # ...but with the result, in the one last write
+    assert job.status_doc.annotations == {"record": {"station": "A"}, "record_files": "abc", "checked": True}
+
+
+def test_a_failed_attempt_adds_no_annotation(store):
+    app = make_app(store)
+
+    @app.task(bind=True)
+    def work(self):
+        self.annotate(record_files="abc")
+        raise ValueError("broken")
+
+    job = work.delay()
+    assert job.status_doc.state == State.FAILURE and "record_files" not in job.status_doc.annotations
+
+
 def test_progress_details_written_earlier_survive_the_last_write(store):
     app = make_app(store, status_write_interval=0.3, heartbeat_seconds=1.0)
 

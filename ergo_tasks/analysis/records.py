@@ -5,8 +5,8 @@ The record (:class:`pipeline.task_record.TaskRecord`) lives in the job's status 
 nothing else of the job (:func:`change_record`; its state, history and result stay as they are).
 
 Two result files show it, the workbook and the PDF report (:data:`pipeline.results.RECORD_FILES`).  The task writes
-them with the record its document holds at that moment, then notes in the same document which record that was
-(``annotations["record_files"]``: a digest of it), so that whether the files are up to date is read from the status
+them with the record its document holds at that moment, and notes in the same document which record that was
+(``annotations["record_files"]``: a digest of it, carried by the write that records the result), so that whether the files are up to date is read from the status
 document alone, which every poll reads anyway (:func:`files_current`).  Whenever the note is behind the record (it
 was edited after the job completed, or while it wrote its files), :func:`sync_record_files` writes the two files
 again from the stored result (``result.pkl``) and its posture pictures, then the note: the pose model and the
@@ -79,6 +79,11 @@ def record_digest(record: TaskRecord) -> str:
 def files_current(doc: JobStatus) -> bool:
     """Whether the job's record files show the record its document holds, as the document notes (no other read)."""
     return doc.annotations.get(FILES_RECORD, record_digest(TaskRecord())) == record_digest(record_of(doc))
+
+
+def files_note(record: TaskRecord) -> dict[str, str]:
+    """The annotation noting that the record files show ``record`` (:data:`FILES_RECORD`)."""
+    return {FILES_RECORD: record_digest(record)}
 
 
 def note_record(jobs: JobStore, job_id: str, record: TaskRecord) -> Versioned:

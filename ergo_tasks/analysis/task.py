@@ -27,7 +27,7 @@ from ..app import TaskApp
 from ..errors import TaskError, validation_message
 from ..middleware import Middleware
 from .keys import UPLOADS, checkpoint_prefix, results_prefix
-from .records import note_record, record_of
+from .records import files_note, record_of
 from .scratch import scratch_folder
 from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
@@ -269,7 +269,7 @@ def _write_results(context: TaskContext, result: AnalysisResult, video: Path | N
         name = f"{PICTURES}/{picture.file}"
         keys[name] = f"{prefix}{name}"
         store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
-    note_record(context.task.app.jobs, context.request.id, record)  # in the document: each poll sees if the files are current
+    context.annotate(**files_note(record))  # in the document, with the result: each poll sees if the files are current
     context.set_result_keys(**keys)
 
 
