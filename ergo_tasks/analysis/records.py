@@ -88,13 +88,14 @@ def files_note(record: TaskRecord) -> dict[str, str]:
 
 def note_record(jobs: JobStore, job_id: str, record: TaskRecord) -> Versioned:
     """Note in the job's document that its record files now show ``record`` (written after them; compare-and-swap,
-    only the note changes); the document as written."""
-    digest = record_digest(record)
+    only the note changes); the document as written.  A job notes it with its result (:func:`files_note`, in its last
+    write); this is for the files written again later."""
+    note = files_note(record)
 
     def change(doc: JobStatus) -> JobStatus | None:
-        if doc.annotations.get(FILES_RECORD) == digest:
+        if doc.annotations.get(FILES_RECORD) == note[FILES_RECORD]:
             return None
-        return doc.updated(annotations={**doc.annotations, FILES_RECORD: digest})
+        return doc.updated(annotations={**doc.annotations, **note})
 
     return jobs.update(job_id, change)
 
