@@ -254,14 +254,15 @@ def test_a_cancelled_job_is_resumed_by_an_operator(page, server, local_store, cl
 
 
 def test_an_expired_upload_link_is_explained_and_retried(page, server, local_store, clip):
-    url = server(local_store, ERGO_UPLOAD_URL_EXPIRY_S="1")
+    # the retry's own link must outlive its upload's way to the server on a loaded machine (at 1 s it did not, once)
+    url = server(local_store, ERGO_UPLOAD_URL_EXPIRY_S="3")
     open_page(page, url)
     delayed = {"count": 0}
 
     def slow_put(route):
         if delayed["count"] == 0:
             delayed["count"] += 1
-            time.sleep(2.5)  # the link expires while the request waits
+            time.sleep(4.5)  # the link expires while the request waits
         route.continue_()
 
     page.route("**/storage/**", slow_put)
