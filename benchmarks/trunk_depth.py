@@ -42,10 +42,10 @@ LONGEST_PERCENTILE = 95.0
 
 def _trunks(world: np.ndarray, keypoints: np.ndarray, names: list[str], min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """(n, 3) BlazePose's world trunk (hip-mid to shoulder-mid, camera axes) and (n,) its image length in pixels."""
-    from pipeline.angles import _Joints
+    from pipeline.angles import Joints
 
-    world_joints = _Joints(world, keypoints[..., 2], names, min_confidence)
-    image_joints = _Joints(keypoints[..., :2], keypoints[..., 2], names, min_confidence)
+    world_joints = Joints(world, keypoints[..., 2], names, min_confidence)
+    image_joints = Joints(keypoints[..., :2], keypoints[..., 2], names, min_confidence)
     trunk = world_joints.mid("left_shoulder", "right_shoulder") - world_joints.mid("left_hip", "right_hip")
     pixels = np.linalg.norm(image_joints.mid("left_shoulder", "right_shoulder") - image_joints.mid("left_hip", "right_hip"), axis=-1)
     return trunk, pixels
@@ -81,14 +81,14 @@ def trunk_variants(world: np.ndarray, keypoints: np.ndarray, names: list[str], m
 
 def trunk_flexions(result, tilt, settings) -> dict[str, np.ndarray]:
     """Each variant's trunk flexion (degrees) for one camera's analysis, against gravity as ``tilt`` gives it."""
-    from pipeline.angles import _Joints, _levelled, _tilt, _unit, clean_angles
+    from pipeline.angles import Joints, clean_angles, levelled, signed_tilt, unit
 
     names, keypoints = list(result.keypoint_names), np.asarray(result.keypoints)
     world = np.asarray(result.world_keypoints)
-    joints = _Joints(_levelled(world, tilt.down), keypoints[..., 2], names, settings.min_confidence)
+    joints = Joints(levelled(world, tilt.down), keypoints[..., 2], names, settings.min_confidence)
     up = np.tile([0.0, -1.0, 0.0], (len(world), 1))
-    forward = np.cross(_unit(joints["left_hip"] - joints["right_hip"]), up)
-    flexions = {name: np.where(result.detected, _tilt(_levelled(trunk, tilt.down), up, forward), np.nan)
+    forward = np.cross(unit(joints["left_hip"] - joints["right_hip"]), up)
+    flexions = {name: np.where(result.detected, signed_tilt(levelled(trunk, tilt.down), up, forward), np.nan)
                 for name, trunk in trunk_variants(world, keypoints, names, settings.min_confidence).items()}
     return clean_angles(flexions, result.timestamps, settings)
 

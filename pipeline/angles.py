@@ -75,7 +75,7 @@ class AngleSettings:
     stance_min_confidence: float = 0.5
 
 
-class _Joints:
+class Joints:
     """Named access to (n, k, d) points, with low-confidence points (and joints the model lacks) as NaN."""
 
     def __init__(self, points: np.ndarray, confidence: np.ndarray, names: Sequence[str], min_confidence: float):
@@ -100,7 +100,7 @@ class _Joints:
         return np.where(np.isnan(self[a]), self[b], np.where(np.isnan(self[b]), self[a], self.mid(a, b)))
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):  # a zero-length limb has no direction: NaN
         return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
@@ -110,7 +110,7 @@ def _signed_angle(vector: np.ndarray, reference: np.ndarray, forward: np.ndarray
 
     ``forward`` is +1 (worker faces +x), -1 (faces -x) or NaN (unknown: magnitude).
     """
-    ref = _unit(reference)
+    ref = unit(reference)
     perpendicular = np.stack([-ref[:, 1], ref[:, 0]], axis=-1)  # reference turned 90 degrees
     # orient the perpendicular towards the facing direction (+x or -x in the image)
     perpendicular *= np.where(perpendicular[:, :1] * np.nan_to_num(forward)[:, None] < 0, -1.0, 1.0)
@@ -122,11 +122,11 @@ def _signed_angle(vector: np.ndarray, reference: np.ndarray, forward: np.ndarray
 
 def _joint_flexion(a: np.ndarray, joint: np.ndarray, b: np.ndarray) -> np.ndarray:
     """180 minus the angle at ``joint`` between ``a`` and ``b``: 0 for a straight limb."""
-    u, v = _unit(a - joint), _unit(b - joint)
+    u, v = unit(a - joint), unit(b - joint)
     return 180.0 - np.degrees(np.arccos(np.clip(np.sum(u * v, axis=-1), -1.0, 1.0)))
 
 
-def facing(joints: _Joints, threshold: float) -> np.ndarray:
+def facing(joints: Joints, threshold: float) -> np.ndarray:
     """+1 facing +x, -1 facing -x, NaN when it cannot be told."""
     ears = joints.mid_available("left_ear", "right_ear")
     ear_gap = np.abs(joints["left_ear"][:, 0] - joints["right_ear"][:, 0])
@@ -140,7 +140,7 @@ def facing(joints: _Joints, threshold: float) -> np.ndarray:
 
 def compute_angles(keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings()) -> dict[str, np.ndarray]:
     """Per-frame angles (float64, NaN where not measurable) from (n, k, 3) keypoints."""
-    joints = _Joints(keypoints[..., :2], keypoints[..., 2], names, settings.min_confidence)
+    joints = Joints(keypoints[..., :2], keypoints[..., 2], names, settings.min_confidence)
     forward = facing(joints, settings.facing_threshold)
     shoulders = joints.mid_available("left_shoulder", "right_shoulder")
     hips = joints.mid_available("left_hip", "right_hip")
@@ -160,7 +160,7 @@ def compute_angles(keypoints: np.ndarray, names: Sequence[str], settings: AngleS
     return angles
 
 
-def _tilt(vector: np.ndarray, reference: np.ndarray, towards: np.ndarray) -> np.ndarray:
+def signed_tilt(vector: np.ndarray, reference: np.ndarray, towards: np.ndarray) -> np.ndarray:
     """How far 3D ``vector`` tips from ``reference`` towards ``towards`` (degrees, positive towards it).
 
     Measured out of the plane that holds ``reference`` and is square to ``towards``, not as a projection
@@ -168,17 +168,17 @@ def _tilt(vector: np.ndarray, reference: np.ndarray, towards: np.ndarray) -> np.
     degrees of side bend, 12 degrees of flexion would project to 15.5).  Bent over beyond horizontal,
     the angle goes on past 90.
     """
-    ref = _unit(reference)
-    toward = _unit(towards - np.sum(towards * ref, axis=-1, keepdims=True) * ref)
+    ref = unit(reference)
+    toward = unit(towards - np.sum(towards * ref, axis=-1, keepdims=True) * ref)
     along, across = np.sum(vector * ref, axis=-1), np.sum(vector * toward, axis=-1)
     rest = np.linalg.norm(vector - along[..., None] * ref - across[..., None] * toward, axis=-1)
     return np.degrees(np.arctan2(across, np.where(along < 0, -1.0, 1.0) * np.hypot(along, rest)))
 
 
-def _side_bend(vector: np.ndarray, reference: np.ndarray, side: np.ndarray) -> np.ndarray:
+def side_bend(vector: np.ndarray, reference: np.ndarray, side: np.ndarray) -> np.ndarray:
     """How far ``vector`` leans out of the plane of ``reference`` to either ``side`` (degrees, 0-90): a trunk bent
-    over past horizontal is not bent sideways (:func:`_tilt`, which goes on past 90, would read it 180)."""
-    bend = np.abs(_tilt(vector, reference, side))
+    over past horizontal is not bent sideways (:func:`signed_tilt`, which goes on past 90, would read it 180)."""
+    bend = np.abs(signed_tilt(vector, reference, side))
     return np.minimum(bend, 180.0 - bend)
 
 
@@ -191,17 +191,17 @@ def _arm_elevation(arm: np.ndarray, down: np.ndarray, forward: np.ndarray, outwa
     sagittal component only where that is the larger one, so an arm swinging from the front to the side stays
     positive, and only an arm behind the trunk reads as extension.
     """
-    down_axis = _unit(down)
-    elevation = np.degrees(np.arccos(np.clip(np.sum(_unit(arm) * down_axis, axis=-1), -1.0, 1.0)))
+    down_axis = unit(down)
+    elevation = np.degrees(np.arccos(np.clip(np.sum(unit(arm) * down_axis, axis=-1), -1.0, 1.0)))
     square = arm - np.sum(arm * down_axis, axis=-1, keepdims=True) * down_axis  # the arm seen from along the trunk
-    ahead, aside = np.sum(square * _unit(forward), axis=-1), np.sum(square * _unit(outward), axis=-1)
+    ahead, aside = np.sum(square * unit(forward), axis=-1), np.sum(square * unit(outward), axis=-1)
     return np.where((ahead < 0) & (-ahead > np.abs(aside)), -elevation, elevation)
 
 
 def _abduction(arm: np.ndarray, outward: np.ndarray) -> np.ndarray:
     """How far the arm points out of the sagittal plane, towards ``outward`` (degrees, -90 to 90): defined in every
     position, 0 for an arm anywhere in the sagittal plane, 90 straight out to the side."""
-    return np.degrees(np.arcsin(np.clip(np.sum(_unit(arm) * _unit(outward), axis=-1), -1.0, 1.0)))
+    return np.degrees(np.arcsin(np.clip(np.sum(unit(arm) * unit(outward), axis=-1), -1.0, 1.0)))
 
 
 #: A stance estimate is trusted (confidence ``high``) from this many frames with straight legs whose directions lie
@@ -275,19 +275,19 @@ def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], 
     """
     if settings.camera_pitch is not None and settings.camera_roll is not None:
         return CameraTilt(float(settings.camera_pitch), float(settings.camera_roll), "given")
-    joints = _Joints(world, keypoints[..., 2], names, max(settings.min_confidence, settings.stance_min_confidence))
-    legs = _unit(joints.mid("left_hip", "right_hip") - joints.mid("left_ankle", "right_ankle"))
+    joints = Joints(world, keypoints[..., 2], names, max(settings.min_confidence, settings.stance_min_confidence))
+    legs = unit(joints.mid("left_hip", "right_hip") - joints.mid("left_ankle", "right_ankle"))
     knees = np.maximum(_joint_flexion(joints["left_hip"], joints["left_knee"], joints["left_ankle"]),
                     _joint_flexion(joints["right_hip"], joints["right_knee"], joints["right_ankle"]))
     straight = legs[np.isfinite(legs).all(-1) & (knees < settings.stance_max_knee)]
     if len(straight) < settings.stance_min_frames:
         return CameraTilt(0.0, 0.0, "none", len(straight))
-    down = -_unit(np.median(straight, axis=0))
+    down = -unit(np.median(straight, axis=0))
     spread = float(np.median(np.degrees(np.arccos(np.clip(-straight @ down, -1.0, 1.0)))))
     return CameraTilt.from_down(down, "stance", len(straight), spread)
 
 
-def _levelled(world: np.ndarray, down: np.ndarray) -> np.ndarray:
+def levelled(world: np.ndarray, down: np.ndarray) -> np.ndarray:
     """World points turned (the smallest rotation) so that ``down`` becomes the y axis."""
     y = np.array([0.0, 1.0, 0.0])
     axis, cosine = np.cross(down, y), float(down @ y)
@@ -306,23 +306,23 @@ def compute_world_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequen
     one, the camera's up, and a tilted camera tilts the trunk angle with it.
     """
     if tilt is not None:
-        world = _levelled(world, tilt.down)
-    joints = _Joints(world, keypoints[..., 2], names, settings.min_confidence)
+        world = levelled(world, tilt.down)
+    joints = Joints(world, keypoints[..., 2], names, settings.min_confidence)
     up = np.tile([0.0, -1.0, 0.0], (len(world), 1))
     shoulders, hips = joints.mid("left_shoulder", "right_shoulder"), joints.mid("left_hip", "right_hip")
     trunk = shoulders - hips
-    pelvis_left = _unit(joints["left_hip"] - joints["right_hip"])
+    pelvis_left = unit(joints["left_hip"] - joints["right_hip"])
     pelvis_forward = np.cross(pelvis_left, up)
-    angles = {"trunk_flexion": _tilt(trunk, up, pelvis_forward), **_against_trunk(joints, trunk)}
+    angles = {"trunk_flexion": signed_tilt(trunk, up, pelvis_forward), **against_trunk(joints, trunk)}
     for side in SIDES:
         angles[f"elbow_{side}"] = _joint_flexion(joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"])
         angles[f"knee_{side}"] = _joint_flexion(joints[f"{side}_hip"], joints[f"{side}_knee"], joints[f"{side}_ankle"])
         angles[f"wrist_{side}"] = _joint_flexion(joints[f"{side}_elbow"], joints[f"{side}_wrist"], joints.hand(side))
-    angles["trunk_side_bend"] = _side_bend(trunk, up, pelvis_left)
+    angles["trunk_side_bend"] = side_bend(trunk, up, pelvis_left)
     return angles
 
 
-def _against_trunk(joints: _Joints, trunk: np.ndarray) -> dict[str, np.ndarray]:
+def against_trunk(joints: Joints, trunk: np.ndarray) -> dict[str, np.ndarray]:
     """The angles measured against the trunk line (neck, upper arms), for a trunk seen or a candidate for a hidden one.
 
     ``trunk`` is (n, 3), or (n, c, 3) for c candidate trunks per frame (then every angle is (n, c)).
@@ -333,13 +333,13 @@ def _against_trunk(joints: _Joints, trunk: np.ndarray) -> dict[str, np.ndarray]:
         return joints[name][extra]
 
     shoulders = joints.mid("left_shoulder", "right_shoulder")[extra]
-    chest_left = _unit(point("left_shoulder") - point("right_shoulder"))
-    chest_forward = np.cross(chest_left, _unit(trunk))
+    chest_left = unit(point("left_shoulder") - point("right_shoulder"))
+    chest_forward = np.cross(chest_left, unit(trunk))
     head = joints.mid("left_ear", "right_ear")[extra] - shoulders
-    angles = {"neck_flexion": _tilt(head, trunk, chest_forward), "neck_side_bend": _side_bend(head, trunk, chest_left)}
+    angles = {"neck_flexion": signed_tilt(head, trunk, chest_forward), "neck_side_bend": side_bend(head, trunk, chest_left)}
     for side in SIDES:
         arm, outward = point(f"{side}_elbow") - point(f"{side}_shoulder"), chest_left if side == "left" else -chest_left
-        outward = outward - np.sum(outward * _unit(trunk), axis=-1, keepdims=True) * _unit(trunk)  # square to the trunk
+        outward = outward - np.sum(outward * unit(trunk), axis=-1, keepdims=True) * unit(trunk)  # square to the trunk
         angles[f"upper_arm_{side}"] = _arm_elevation(arm, -trunk, chest_forward, outward)
         angles[f"upper_arm_abduction_{side}"] = _abduction(arm, outward)
     return angles
@@ -375,31 +375,31 @@ def hidden_trunk_angles(world: np.ndarray, keypoints: np.ndarray, names: Sequenc
     them all at once would give, to the bit.
     """
     if tilt is not None:
-        world = _levelled(world, tilt.down)
+        world = levelled(world, tilt.down)
     confidence = keypoints[..., 2]
-    joints = _Joints(world, confidence, names, settings.min_confidence)
+    joints = Joints(world, confidence, names, settings.min_confidence)
     hidden = np.isnan(joints.mid("left_hip", "right_hip")).any(-1) & ~np.isnan(joints.mid("left_shoulder", "right_shoulder")).any(-1)
     flexion, side = (np.radians(a)[None, :, None] for a in np.array(np.meshgrid(HIDDEN_TRUNK_FLEXION, HIDDEN_TRUNK_SIDE_BEND)).reshape(2, -1))
     angles = {name: np.full((len(world), flexion.shape[1]), np.nan) for name in TRUNK_DEPENDENT}
     frames = np.flatnonzero(hidden)
     for start in range(0, len(frames), HIDDEN_BLOCK_FRAMES):
         block = frames[start:start + HIDDEN_BLOCK_FRAMES]
-        measured = _candidate_angles(_Joints(world[block], confidence[block], names, settings.min_confidence), flexion, side)
+        measured = _candidate_angles(Joints(world[block], confidence[block], names, settings.min_confidence), flexion, side)
         for name in TRUNK_DEPENDENT:
             angles[name][block] = measured[name]
     return angles
 
 
-def _candidate_angles(joints: _Joints, flexion: np.ndarray, side: np.ndarray) -> dict[str, np.ndarray]:
+def _candidate_angles(joints: Joints, flexion: np.ndarray, side: np.ndarray) -> dict[str, np.ndarray]:
     """The trunk-dependent angles of frames with the hips hidden (``joints``: theirs alone), for each candidate trunk
     (``flexion`` and ``side`` bend in radians, (1, c, 1)): (frames, c) arrays."""
     up = np.array([0.0, -1.0, 0.0])
-    forward = _unit(np.cross(_unit(joints["left_shoulder"] - joints["right_shoulder"]), up))  # level, the way the chest faces
+    forward = unit(np.cross(unit(joints["left_shoulder"] - joints["right_shoulder"]), up))  # level, the way the chest faces
     left = np.cross(up, forward)
     trunk = (np.cos(side) * np.cos(flexion) * up + np.sin(flexion) * forward[:, None] + np.cos(flexion) * np.sin(side) * left[:, None])
     trunk = _coordinates_first(trunk)
-    return {"trunk_flexion": _tilt(trunk, up, forward[:, None]), "trunk_side_bend": _side_bend(trunk, up, left[:, None]),
-            **_against_trunk(joints, trunk)}
+    return {"trunk_flexion": signed_tilt(trunk, up, forward[:, None]), "trunk_side_bend": side_bend(trunk, up, left[:, None]),
+            **against_trunk(joints, trunk)}
 
 
 def _coordinates_first(points: np.ndarray) -> np.ndarray:

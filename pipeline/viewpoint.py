@@ -34,10 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .angles import SIDES, AngleSettings, CameraTilt, compute_angles, compute_world_angles, prefer_3d
-from .angles import _Joints as Joints
-from .angles import _levelled as levelled
-from .angles import _unit as unit
+from .angles import SIDES, AngleSettings, CameraTilt, Joints, compute_angles, compute_world_angles, levelled, prefer_3d, unit
 from .result_model import ViewpointRecord
 
 #: Beyond this angle between an angle's plane and the picture (degrees), the image distorts it too much: 3D (within it,

@@ -29,17 +29,17 @@ from tests.helpers import RecordingStore, make_app
 def _all_at_once(world: np.ndarray, keypoints: np.ndarray, names: list[str], settings: AngleSettings, tilt: CameraTilt) -> dict:
     """The candidates of every frame in one set of arrays, as hidden_trunk_angles measured them before it went block by
     block: the reference its numbers must equal."""
-    world = angles._levelled(world, tilt.down)
-    joints = angles._Joints(world, keypoints[..., 2], names, settings.min_confidence)
+    world = angles.levelled(world, tilt.down)
+    joints = angles.Joints(world, keypoints[..., 2], names, settings.min_confidence)
     hidden = np.isnan(joints.mid("left_hip", "right_hip")).any(-1) & ~np.isnan(joints.mid("left_shoulder", "right_shoulder")).any(-1)
     up = np.array([0.0, -1.0, 0.0])
-    forward = angles._unit(np.cross(angles._unit(joints["left_shoulder"] - joints["right_shoulder"]), up))
+    forward = angles.unit(np.cross(angles.unit(joints["left_shoulder"] - joints["right_shoulder"]), up))
     left = np.cross(up, forward)
     flexion, side = (np.radians(a)[None, :, None] for a in np.array(np.meshgrid(HIDDEN_TRUNK_FLEXION, HIDDEN_TRUNK_SIDE_BEND)).reshape(2, -1))
     trunk = np.cos(side) * np.cos(flexion) * up + np.sin(flexion) * forward[:, None] + np.cos(flexion) * np.sin(side) * left[:, None]
     trunk[~hidden] = np.nan
-    measured = {"trunk_flexion": angles._tilt(trunk, up, forward[:, None]), "trunk_side_bend": angles._side_bend(trunk, up, left[:, None]),
-                **angles._against_trunk(joints, trunk)}
+    measured = {"trunk_flexion": angles.signed_tilt(trunk, up, forward[:, None]), "trunk_side_bend": angles.side_bend(trunk, up, left[:, None]),
+                **angles.against_trunk(joints, trunk)}
     return {name: measured[name].reshape(len(world), -1) for name in TRUNK_DEPENDENT}
 
 
