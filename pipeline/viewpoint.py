@@ -18,6 +18,11 @@ with a depth it guesses.  Two uses of that, measured on the four-camera benchmar
    it by more than 8 degrees (45: 20; 60: 39), less than the 3D points' own errors of 10-20.  Measured (both
    recordings pooled), the elbow's and knee's mean error is 4-7 degrees from the image against 9-10 from 3D where
    their plane faces the camera within 15 degrees, about even at 45-60, and worse beyond (elbow 27-32 against 21-22).
+   A knee filmed from the front or behind is the exception that does not move the limit: BlazePose's depth of a
+   knee bending towards or away from the camera is too shallow, which makes the leg's plane look squarer to the
+   camera than it is (``benchmarks/knee_depth.py``: 75-100% of the man's knee frames read from the image are turned
+   further than the limit), but the 3D reading of those frames has the same shallow depth and is no better (a limit
+   of 15 or 45 degrees moves no camera's knee error by more than a degree).
 
 Kept on the model's own 3D points (:data:`OWN_POINTS`): the trunk against gravity, and the neck.  The wrist is not
 read from the image (its hand points are too close together to tell a plane).
