@@ -49,7 +49,8 @@ def write_job_files(context: TaskContext, result: AnalysisResult, video: Path | 
     # the record as the job holds it now (edited since the job started, perhaps); a later edit writes the files again
     record = record_of(context.task.app.jobs.read(context.request.id).doc)
     remembered = RememberedFaces(faces, known_faces) if faces is not None else None
-    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=remembered, overlay=overlay, record=record)
+    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=faces, memory=remembered, overlay=overlay,
+                          record=record)
     prefix = results_prefix(context.request.id)
     keys = {}
     if remembered is not None and remembered.found:  # beside the pictures, not a result file: found by its place
