@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.browser import choose_and_start, open_page, shot
+from tests.browser import choose_and_start, open_page, reload_when_sent, shot, slow_uploads
 from tests.helpers import mp4_lookalike
 
 pytestmark = pytest.mark.slow
@@ -19,10 +19,7 @@ def test_a_resumed_upload_keeps_the_task_details_and_the_record_typed_for_it(pag
     big.write_bytes(mp4_lookalike(14 * 1024 * 1024))  # 3 parts of 5 MiB
     url = server(local_store, ERGO_UPLOAD_PART_BYTES=str(5 * 1024 * 1024), ERGO_SERVE_WORKERS="0")  # jobs stay queued
     open_page(page, url)
-    network = page.context.new_cdp_session(page)
-    network.send("Network.enable")
-    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                      "uploadThroughput": 1024 * 1024})  # 1 MiB/s
+    slow_uploads(page)
     page.click("#task-details summary")
     page.fill("#task-fields input[name=load_kg]", "12")
     page.check("#task-fields input[name=sitting]")
@@ -30,11 +27,7 @@ def test_a_resumed_upload_keeps_the_task_details_and_the_record_typed_for_it(pag
     page.fill("#record-station", "Line 3, packing")
     page.fill("#record-assessor", "A. Jansen")
     choose_and_start(page, big)
-    page.wait_for_function("Number((/^([\\d.]+) MB of/.exec(document.querySelector('#upload-text').innerText) || [0, 0])[1]) >= 2",
-                           timeout=60_000)
-    page.reload()
-    page.context.new_cdp_session(page)
-    page.wait_for_selector("#resume-hint:not([hidden])")
+    reload_when_sent(page, 2)
 
     assert page.evaluate("document.querySelector('#task-details').open")  # what was typed is in view
     assert page.input_value("#task-fields input[name=load_kg]") == "12" and page.is_checked("#task-fields input[name=sitting]")
