@@ -1,8 +1,8 @@
 """The upper arms and elbows against the four-camera reference, per camera, with the poses analysed once and cached.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/arm_probe.py [single|multi] [--cache /tmp/arm]
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/arm_probe.py [single|multi] [--fps 30] [--cache /tmp/arm]
 
-The poses (BlazePose, 30 fps) of each camera are cached in ``--cache``; every run scores them again with the
+The poses (BlazePose, ``--fps`` frames per second) of each camera are cached in ``--cache``; every run scores them again with the
 checked-out angle code (:func:`pipeline.analysis.score_poses`, as a re-score does) and compares with the reference
 of ``benchmarks/accuracy.py`` (whose angles use the same code).  Prints per camera the upper arm's and elbow's
 MAE/p95 (degrees), the share of frames whose RULA upper-/lower-arm score differs from the reference's, and RULA/REBA
@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import accuracy  # noqa: E402
 
 
-def poses(recording: str, cache: Path) -> dict:
+def poses(recording: str, cache: Path, fps: float = 30.0) -> dict:
     """Each camera's analysis, from the cache or analysed now."""
-    path = cache / f"{recording}.pkl"
+    path = cache / f"{recording}.pkl" if fps == 30.0 else cache / f"{recording}-{fps:g}fps.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
     import torch
@@ -34,19 +34,19 @@ def poses(recording: str, cache: Path) -> dict:
     folder = accuracy.fetch_demo(accuracy.CACHE, recording)
     settings = AnalysisSettings().pose("blazepose", "full")
     fetch(settings.models_dir, ["pose_detection", "pose_landmark_full"])
-    results = accuracy.analyse_cameras(folder, load_pose_model(settings), accuracy.CAMERAS, 30.0)
+    results = accuracy.analyse_cameras(folder, load_pose_model(settings), accuracy.CAMERAS, fps)
     cache.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(results))
     return results
 
 
-def rescored(results: dict) -> dict:
+def rescored(results: dict, fps: float = 30.0) -> dict:
     """Each camera's stored poses scored with the angle code checked out."""
     from pipeline.analysis import AnalysisOptions, score_poses
     from pipeline.presets import Preset
     from pipeline.rescore import stored_poses
 
-    options = AnalysisOptions(Preset("accuracy", 30.0, "30 frames per second"))
+    options = AnalysisOptions(Preset("accuracy", fps, f"{fps:g} frames per second"))
     return {camera: score_poses(stored_poses(result), options, video=result.video.model_dump(), model=result.model.model_dump(),
                                 damaged=[], job_id=None) for camera, result in results.items()}
 
@@ -71,12 +71,13 @@ def triangulated_only(result, truth: dict, angle: str) -> list[float] | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("recording", nargs="?", default="single", choices=accuracy.RECORDINGS)
+    parser.add_argument("--fps", type=float, default=30.0, help="frames analysed per second (the videos have 60)")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/arm"))
     args = parser.parse_args()
     from pipeline.angles import AngleSettings
     from pipeline.assessment import AssessmentParams, score_frames
 
-    results = rescored(poses(args.recording, args.cache))
+    results = rescored(poses(args.recording, args.cache, args.fps), args.fps)
     folder = accuracy.fetch_demo(accuracy.CACHE, args.recording)
     calibration = accuracy.read_qca(folder / "calibration" / "Calib.qca.txt")
     truths = accuracy.references(results, calibration, AngleSettings().min_confidence)
