@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline import ergonomics as E
 from pipeline.angles import AngleSettings, CameraTilt, compute_world_angles
 from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
 from pipeline.viewpoint import WRIST_FOREARM_LIMIT, forearm_tilts, in_picture, measured_angles
@@ -107,3 +108,11 @@ def test_an_unseen_hand_has_no_wrist_angle():
     del body["left_index"], body["left_pinky"]
     wrists, sources = _wrists(*_filmed(body))
     assert np.isnan(wrists["left"]).all() and sources["wrist_left"] == {"3d": 0, "2d": 0, "2d_in_picture": 0}
+
+
+@pytest.mark.parametrize(("bend", "rula", "reba"), [(0.0, 1, 1), (5.0, 1, 1), (5.5, 2, 1), (-5.5, 2, 1), (15.0, 2, 1),
+                                                    (15.5, 3, 2), (-40.0, 3, 2)])
+def test_the_wrist_bands_are_the_worksheets(bend, rula, reba):
+    """RULA: neutral within 5 degrees (the tolerance), up to 15 slightly bent, beyond 15 bent; REBA: bent beyond 15,
+    either way (``shared/reference/ergonomics.md``)."""
+    assert E.rula_wrist_base(bend) == rula and E.reba_wrist_base(bend) == reba
