@@ -116,3 +116,23 @@ def test_the_wrist_bands_are_the_worksheets(bend, rula, reba):
     """RULA: neutral within 5 degrees (the tolerance), up to 15 slightly bent, beyond 15 bent; REBA: bent beyond 15,
     either way (``shared/reference/ergonomics.md``)."""
     assert E.rula_wrist_base(bend) == rula and E.reba_wrist_base(bend) == reba
+
+
+def test_the_wrist_benchmark_tells_the_3d_bias_from_the_image():
+    """``benchmarks/wrist_accuracy.py`` on a synthetic camera: a straight wrist whose hand depth is noisy, against a
+    reference that knows it straight; the 3D way shows the bias, the analysis' way (the image's) does not."""
+    from types import SimpleNamespace
+
+    from benchmarks.wrist_accuracy import camera_report
+
+    world, image = _filmed(_worker(), seed=4)
+    times = np.arange(FRAMES) / 30.0
+    angles, _ = measured_angles(world, image, NAMES, SETTINGS, LEVEL)
+    result = SimpleNamespace(keypoints=image, world_keypoints=world, keypoint_names=NAMES, detected=np.ones(FRAMES, bool),
+                             timestamps=times, angles=angles)
+    truth = {"angles": {**angles, "wrist_left": np.zeros(FRAMES), "wrist_right": np.zeros(FRAMES)}}
+    report = camera_report(result, truth)
+    assert report["3d"]["bias"]["wrist_left"] > 5.0 and report["3d"]["mae_p95"][0] > 5.0
+    assert report["analysis"]["mae_p95"][0] < 2.0 and abs(report["analysis"]["bias"]["wrist_left"]) < 2.0
+    assert report["analysis"]["rula_wrist_equal"] > report["3d"]["rula_wrist_equal"]
+    assert report["errors_by_tilt"]["0-15"]["frames"] == 2 * FRAMES  # both forearms lie across the picture
