@@ -23,7 +23,9 @@ angle                  definition
 ``wrist_{side}``       180 minus the elbow-wrist-hand angle, the hand point being the
                        middle of the index and pinky knuckles (models with hand
                        points); 0 hand in line with the forearm.  Unsigned: RULA and
-                       REBA score the wrist by the size of its bend
+                       REBA score the wrist by the size of its bend.  The hand points'
+                       depth is poor: :mod:`pipeline.viewpoint` takes it from the image
+                       where the forearm lies across the picture
 ``trunk_side_bend``    3D only: trunk line against vertical-up in the frontal plane
 ``neck_side_bend``     3D only: head line against the trunk line in the frontal plane
 ``upper_arm_abduction_{side}``  3D only: shoulder -> elbow out of the sagittal plane,
