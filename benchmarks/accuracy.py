@@ -20,15 +20,21 @@ Method:
 
 1. every camera is analysed as a user would film it (:func:`pipeline.analysis.analyze_video`, BlazePose), at
    ``--fps`` frames per second; the cameras share frame numbers (the same count at the same rate);
-2. each landmark is triangulated from every camera that sees it (linear DLT, rows weighted by the landmark's
-   visibility) with the calibrated projection matrices; the median reprojection error says how well;
+2. each landmark is triangulated from the cameras that see it (linear DLT, rows weighted by the landmark's
+   visibility) with the calibrated projection matrices, leaving out a view that misses the others
+   (:func:`triangulate_robust`); the head point is each view's ears' midpoint, triangulated as one point
+   (:func:`with_mid_ear`); the median reprojection error says how well;
 3. ergo's own angle functions (:func:`pipeline.angles.compute_world_angles`) measure the triangulated skeleton,
    with gravity's vertical known from the calibration (the laboratory's z axis is up): the reference;
-4. per camera and angle, the mean absolute error and its 95th percentile against the reference; per angle, the
-   spread across the cameras at the same instant (largest minus smallest, mean over frames); RULA's and REBA's
-   grand scores against those of the reference (equal, within one point), and how often the reference's score lies
-   within the camera's range (``in_range``: its ``grand_score_min``/``max``, widened where the camera's tilt is
-   not known with confidence).
+4. per camera and angle (wrists and side bends included), the mean absolute error, its 95th percentile and the
+   mean signed error against the reference; per angle, the spread across the cameras at the same instant (largest
+   minus smallest, mean over frames); RULA's and REBA's grand scores against those of the reference (equal, within
+   one point), how often each body part's score differs from the reference's, and how often the reference's score
+   lies within the camera's range (``in_range``: its ``grand_score_min``/``max``, widened where the camera's tilt is
+   not known with confidence);
+5. how far the reference itself can be trusted: how much each angle moves when any one view is left out
+   (``reference_stability``), its head's shape against anthropometry and how the views agree on the hands
+   (``reference_checks``, :mod:`benchmarks.reference_checks`).
 
 The figures are 2D landmark errors as much as angle errors: the reference is made of the same BlazePose
 landmarks (a 2D error in one view is outvoted by the others), so it is not ground truth in the motion-capture
