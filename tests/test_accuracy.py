@@ -128,7 +128,7 @@ def test_each_camera_against_the_triangulated_skeleton(measured):
     assert report["swapped_frames"] == dict.fromkeys(accuracy.CAMERAS, 0)
     for camera, figures in report["cameras"].items():
         assert figures["mae_p95"]["knee"][0] < 35, camera  # 8-20 degrees
-        assert figures["mae_p95"]["wrist"][0] < 40, camera  # 8-22 degrees
+        assert figures["mae_p95"]["wrist"][0] < 40, camera  # 7-24 degrees
         assert set(figures["parts_differ"]["rula"]) == set(accuracy.PARTS) == set(figures["parts_differ"]["reba"]), camera
         assert figures["parts_differ"]["rula"]["upper_arm"] < 0.6, camera  # 0.05-0.32 of frames
         assert figures["rula"]["within_1"] >= 0.4, camera  # 0.72-1.0
@@ -141,13 +141,14 @@ def test_each_camera_against_the_triangulated_skeleton(measured):
 
 
 def test_the_reference_says_what_it_can_be_trusted_for(measured):
-    """Leaving any one view out moves the reference's trunk by 2.6 degrees but its wrists by 19 (the hand's points,
-    centimetres apart, rest on single views); its head is narrower than a head (ears 9 cm apart where heads have
-    14-15) with the nose 6 cm ahead of the ears' midpoint (10-12 on a head): BlazePose's image ear points, which every
-    view places inside the head's outline, so the reference's neck is not an anatomical one."""
+    """Leaving any one view out moves the reference's trunk by 2.6-2.7 degrees, its neck by 6.1-6.9, but its wrists by
+    15.6-17.6 (the hand's points, centimetres apart, rest on single views); its head is narrower than a head (ears
+    9.6-9.7 cm apart where heads have 14-15) with the nose 5.6 cm ahead of the ears' midpoint (10-12 on a head):
+    BlazePose's image ear points, which every view places inside the head's outline, so the reference's neck is
+    consistent between views but not an anatomical one (figures: ATEN_CPU_CAPABILITY default and avx2)."""
     _, _, report = measured
     stability = report["reference_stability"][0]
-    assert stability["trunk_flexion"] < 6 and stability["neck_flexion"] < 10
+    assert stability["trunk_flexion"] < 6 and stability["neck_flexion"] < 12
     assert stability["wrist"] > 2 * stability["trunk_flexion"]
     head = report["reference_checks"][0]["head"]
     assert head["ear_to_ear_cm"] < head["expected"]["ear_to_ear_cm"][0] - 2
