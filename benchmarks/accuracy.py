@@ -20,15 +20,21 @@ Method:
 
 1. every camera is analysed as a user would film it (:func:`pipeline.analysis.analyze_video`, BlazePose), at
    ``--fps`` frames per second; the cameras share frame numbers (the same count at the same rate);
-2. each landmark is triangulated from every camera that sees it (linear DLT, rows weighted by the landmark's
-   visibility) with the calibrated projection matrices; the median reprojection error says how well;
+2. each landmark is triangulated from the cameras that see it (linear DLT, rows weighted by the landmark's
+   visibility) with the calibrated projection matrices, leaving out a view that misses the others
+   (:func:`triangulate_robust`); the head point is each view's ears' midpoint, triangulated as one point
+   (:func:`with_mid_ear`); the median reprojection error says how well;
 3. ergo's own angle functions (:func:`pipeline.angles.compute_world_angles`) measure the triangulated skeleton,
    with gravity's vertical known from the calibration (the laboratory's z axis is up): the reference;
-4. per camera and angle, the mean absolute error and its 95th percentile against the reference; per angle, the
-   spread across the cameras at the same instant (largest minus smallest, mean over frames); RULA's and REBA's
-   grand scores against those of the reference (equal, within one point), and how often the reference's score lies
-   within the camera's range (``in_range``: its ``grand_score_min``/``max``, widened where the camera's tilt is
-   not known with confidence).
+4. per camera and angle (wrists and side bends included), the mean absolute error, its 95th percentile and the
+   mean signed error against the reference; per angle, the spread across the cameras at the same instant (largest
+   minus smallest, mean over frames); RULA's and REBA's grand scores against those of the reference (equal, within
+   one point), how often each body part's score differs from the reference's, and how often the reference's score
+   lies within the camera's range (``in_range``: its ``grand_score_min``/``max``, widened where the camera's tilt is
+   not known with confidence);
+5. how far the reference itself can be trusted: how much each angle moves when any one view is left out
+   (``reference_stability``), its head's shape against anthropometry and how the views agree on the hands
+   (``reference_checks``, :mod:`benchmarks.reference_checks`).
 
 The figures are 2D landmark errors as much as angle errors: the reference is made of the same BlazePose
 landmarks (a 2D error in one view is outvoted by the others), so it is not ground truth in the motion-capture
@@ -38,6 +44,7 @@ sense, but it removes what no single view can know: depth, and which way is down
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import warnings
@@ -63,9 +70,11 @@ RECORDINGS = {"single": "Demo_SinglePerson", "multi": "Demo_MultiPerson"}
 CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 CACHE = Path.home() / ".cache" / "ergo"
 #: The angles compared, the two sides of a limb pooled.
-COMPARED = {"trunk_flexion": ("trunk_flexion",), "neck_flexion": ("neck_flexion",),
-            "upper_arm": ("upper_arm_left", "upper_arm_right"), "elbow": ("elbow_left", "elbow_right"),
-            "knee": ("knee_left", "knee_right")}
+COMPARED = {"trunk_flexion": ("trunk_flexion",), "trunk_side_bend": ("trunk_side_bend",), "neck_flexion": ("neck_flexion",),
+            "neck_side_bend": ("neck_side_bend",), "upper_arm": ("upper_arm_left", "upper_arm_right"),
+            "elbow": ("elbow_left", "elbow_right"), "wrist": ("wrist_left", "wrist_right"), "knee": ("knee_left", "knee_right")}
+#: The body parts both worksheets score, whose per-frame scores the report compares with the reference's.
+PARTS = ("upper_arm", "lower_arm", "wrist", "neck", "trunk", "legs")
 #: The angle whose sources (3D or image, :mod:`pipeline.viewpoint`) the report shows for each compared one.
 SOURCES = {"neck_flexion": "neck_flexion", "upper_arm": "upper_arm_right", "elbow": "elbow_right", "knee": "knee_right"}
 
@@ -150,6 +159,54 @@ def triangulate(points: np.ndarray, weights: np.ndarray, projections: np.ndarray
     return np.where(((weights > 0).sum(0) >= 2)[..., None], triangulated, np.nan)
 
 
+#: A view is left out of a point where the views' mean reprojection error exceeds this (pixels), and a point whose two
+#: best views still disagree by more is unknown.  BlazePose's 2D points on these videos scatter by about 14 px (the
+#: median reprojection error of the single recording's four views; about 2.5 cm at the person), so a view 30 px off
+#: is twice that: a guess (a hand behind the body), not noise.  Pose2Sim's own 15 px suits its tighter 2D detector;
+#: here it would leave out 12% of the views for ordinary noise and leave the two-person recording's woman unscored.
+MAX_REPROJECTION_PX = 30.0
+
+
+def triangulate_robust(points: np.ndarray, weights: np.ndarray, projections: np.ndarray,
+                       threshold: float = MAX_REPROJECTION_PX) -> tuple[np.ndarray, np.ndarray]:
+    """(n, k, 3) points triangulated from the views that agree, and (c, n, k) which views each was taken from.
+
+    Pose2Sim's rule (``triangulation_from_best_cameras``): a point is triangulated from every view that sees it;
+    where the views' mean reprojection error exceeds ``threshold``, from the subset one view smaller that reprojects
+    best, and so on down to two views; where even the best two disagree by more, the point is NaN: no view can be
+    told wrong from the others, so the reference does not know it.  A view misses by tens of pixels where it cannot
+    see the point and guesses it (a hand behind the body, the face from behind).
+    """
+    cameras = len(points)
+    seen = np.isfinite(points).all(-1) & (np.nan_to_num(weights) > 0)
+    skeleton, error = np.full(points.shape[1:3] + (3,), np.nan), np.full(points.shape[1:3], np.inf)
+    used = np.zeros(seen.shape, bool)
+    for size in range(cameras, 1, -1):
+        level, level_error, level_used = _best_subsets(points, weights, projections, seen, size)
+        open_ = ~(error <= threshold) & np.isfinite(level_error)
+        skeleton[open_], error[open_], used[:, open_] = level[open_], level_error[open_], level_used[:, open_]
+    accepted = error <= threshold
+    return np.where(accepted[..., None], skeleton, np.nan), used & accepted
+
+
+def _best_subsets(points: np.ndarray, weights: np.ndarray, projections: np.ndarray, seen: np.ndarray, size: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point, of the subsets of exactly ``size`` seeing views, the one whose triangulation reprojects best (mean
+    pixels over its views): the point, that error (inf where no such subset) and its views."""
+    best, best_error = np.full(points.shape[1:3] + (3,), np.nan), np.full(points.shape[1:3], np.inf)
+    best_used = np.zeros(seen.shape, bool)
+    for subset in itertools.combinations(range(len(points)), size):
+        kept = seen & np.isin(np.arange(len(points)), subset)[:, None, None]
+        candidate = triangulate(points, np.where(kept, weights, 0.0), projections)
+        misses = np.stack([np.linalg.norm(project(candidate, projection) - seen_points, axis=-1)
+                           for projection, seen_points in zip(projections, points)])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(kept, misses, 0.0).sum(0) / kept.sum(0)
+        better = (kept.sum(0) == size) & (mean < best_error)
+        best[better], best_error[better], best_used[:, better] = candidate[better], mean[better], kept[:, better]
+    return best, best_error, best_used
+
+
 def project(points: np.ndarray, projection: np.ndarray) -> np.ndarray:
     """(..., 2) image points of (..., 3) laboratory points."""
     homogeneous = np.concatenate([points, np.ones(points.shape[:-1] + (1,))], axis=-1) @ projection.T
@@ -178,24 +235,76 @@ def analyse_cameras(folder: Path, model, cameras: tuple[str, ...], fps: float, t
 
 
 def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float) -> dict:
-    """The skeleton triangulated from every camera's landmarks, and its angles and scores."""
-    from pipeline.angles import AngleSettings, clean_angles, compute_world_angles
+    """The skeleton triangulated from every camera's landmarks (the views that agree: :func:`triangulate_robust`), its
+    angles and scores, how far its angles move when any one view is left out (``stability``, with three views or
+    more), and the checks of its geometry (:mod:`benchmarks.reference_checks`).
+
+    The neck is measured to the ears' midpoint.  Each view's own midpoint (the middle of its two ear points, whichever
+    it calls left) is triangulated as one more point, and the angles take it for both ears: the head point then
+    does not depend on how a view labels the ears.
+    """
+    from benchmarks.reference_checks import hand_views, head_shape
     from pipeline.assessment import AssessmentParams, score_frames
 
     first = next(iter(results.values()))
     names = first.keypoint_names
     points, weights, projections = _image_points(results, calibration, min_confidence)
     points, weights, swapped = undo_swaps(points, weights, projections, names)
-    skeleton = triangulate(points, weights, projections)
-    errors = _reprojection_errors(skeleton, points, weights, projections)
+    points, weights = with_mid_ear(points, weights, names)
+    triangulated, used = triangulate_robust(points, weights, projections)
+    errors = _reprojection_errors(triangulated, points, weights, projections)  # every seeing view, the left-out ones too
+    angles = _skeleton_angles(triangulated, names, first.timestamps)
+    rula, reba, _ = score_frames(angles, AssessmentParams())
+    cameras = list(results)
+    skeleton = triangulated[:, :len(names)]
+    return {"cameras": cameras, "skeleton": skeleton, "angles": angles, "rula": rula, "reba": reba,
+            "reprojection_px": float(np.nanmedian(np.where(used, errors, np.nan))),
+            "views_left_out": round(float(1 - used.sum() / max(int((weights > 0).sum()), 1)), 3),
+            "swapped": dict(zip(results, swapped.sum(1).tolist())),
+            "stability": _stability(angles, points, weights, projections, names, first.timestamps),
+            "head": head_shape(skeleton, triangulated[:, len(names)], names, dict(zip(cameras, errors[:, :, -1])),
+                               dict(zip(cameras, errors[:, :, names.index("nose")]))),
+            "hands": hand_views(cameras, names, errors, used, weights > 0)}
+
+
+def _skeleton_angles(triangulated: np.ndarray, names: list[str], timestamps: np.ndarray) -> dict[str, np.ndarray]:
+    """Ergo's angles of a triangulated (n, k + 1, 3) skeleton whose last point is the ears' midpoint (:func:`with_mid_ear`),
+    levelled by the laboratory's vertical; NaN where a point is unknown (:func:`triangulate_robust`)."""
+    from pipeline.angles import AngleSettings, clean_angles, compute_world_angles
+
+    skeleton = triangulated[:, :len(names)].copy()
+    skeleton[:, [names.index("left_ear"), names.index("right_ear")]] = triangulated[:, len(names), None]
     seen = np.isfinite(skeleton).all(-1)
     visibility = np.repeat(np.where(seen, 1.0, 0.0)[..., None], 3, axis=-1)  # keypoints' layout: only the confidence is read
     settings = AngleSettings()
-    angles = compute_world_angles(lab_to_body_frame(skeleton), visibility, names, settings)
-    angles = clean_angles(angles, first.timestamps, settings)
-    rula, reba, _ = score_frames(angles, AssessmentParams())
-    return {"cameras": list(results), "skeleton": skeleton, "angles": angles, "rula": rula["grand_score"], "reba": reba["reba_score"],
-            "reprojection_px": float(np.nanmedian(errors)), "swapped": dict(zip(results, swapped.sum(1).tolist()))}
+    measured = compute_world_angles(lab_to_body_frame(skeleton), visibility, names, settings)
+    cleaned = clean_angles(measured, timestamps, settings)
+    # smoothed as the analysis smooths its own, but no gap bridged: the reference holds only what it measured
+    return {name: np.where(np.isnan(measured[name]), np.nan, series) for name, series in cleaned.items()}
+
+
+def _stability(angles: dict[str, np.ndarray], points: np.ndarray, weights: np.ndarray, projections: np.ndarray,
+               names: list[str], timestamps: np.ndarray) -> dict[str, float | None] | None:
+    """Per compared angle (:data:`COMPARED`), the mean over frames of the most it moves when one view is left out: how
+    much of the reference rests on any single view (None with fewer than three views: none can be spared)."""
+    if len(points) < 3:
+        return None
+    moved = {angle: [] for angle in COMPARED}
+    for camera in range(len(points)):
+        others = [view for view in range(len(points)) if view != camera]
+        partial = _skeleton_angles(triangulate_robust(points[others], weights[others], projections[others])[0], names, timestamps)
+        for angle, parts in COMPARED.items():
+            moved[angle].append(np.concatenate([np.abs(partial[name] - angles[name]) for name in parts]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames no three views see
+        return {angle: round(float(np.nanmean(np.nanmax(np.stack(series), axis=0))), 1) for angle, series in moved.items()}
+
+
+def with_mid_ear(points: np.ndarray, weights: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The views' points and weights with one more keypoint: each view's ears' midpoint (weight: the lesser ear's)."""
+    ears = [names.index("left_ear"), names.index("right_ear")]
+    mid = points[:, :, ears].mean(axis=2, keepdims=True)
+    return np.concatenate([points, mid], axis=2), np.concatenate([weights, weights[:, :, ears].min(axis=2, keepdims=True)], axis=2)
 
 
 #: Two cameras follow the same person where the skeleton triangulated from the two of them reprojects within this
@@ -327,34 +436,57 @@ def _in_range(low: np.ndarray, high: np.ndarray, truth: np.ndarray) -> float | N
     return round(float(np.mean((low[both] <= truth[both]) & (truth[both] <= high[both]))), 2) if both.any() else None
 
 
+def _differs(ours: np.ndarray, truth: np.ndarray) -> float | None:
+    """Share of the frames both score in which a part's score is not the reference's."""
+    both = np.isfinite(ours) & np.isfinite(truth)
+    return round(float(np.mean(ours[both] != truth[both])), 2) if both.any() else None
+
+
+def _bias(ours: np.ndarray, truth: np.ndarray) -> float | None:
+    """Mean signed error (ours minus the reference's): a part read too much or too little, not only wrongly."""
+    gap = ours - truth
+    return round(float(np.nanmean(gap)), 1) if np.isfinite(gap).any() else None
+
+
 def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibration: dict[str, Camera]) -> dict:
-    """Per camera and angle MAE/p95 against its reference (:func:`references`), the camera's tilt as estimated and as
-    calibrated, the cross-view spread (between the cameras following one person), RULA/REBA agreement."""
+    """Per camera and angle MAE/p95 (and mean signed error) against its reference (:func:`references`), the camera's
+    tilt as estimated and as calibrated, the cross-view spread (between the cameras following one person), RULA/REBA
+    agreement, and per body part (:data:`PARTS`) the share of frames its score differs from the reference's; per
+    reference, the checks of its geometry (its head's shape, how well the views agree on the hands)."""
     groups = list({id(truth): truth for truth in truths.values()}.values())
-    report: dict = {"frames": len(groups[0]["rula"]) if groups else 0, "groups": [truth["cameras"] for truth in groups],
+    report: dict = {"frames": len(groups[0]["rula"]["grand_score"]) if groups else 0, "groups": [truth["cameras"] for truth in groups],
                     "without_reference": [camera for camera in results if camera not in truths],
                     "reprojection_px_median": [round(truth["reprojection_px"], 1) for truth in groups],
+                    "views_left_out": [truth["views_left_out"] for truth in groups],
+                    "reference_stability": [truth["stability"] for truth in groups],
                     "swapped_frames": {camera: count for truth in groups for camera, count in truth["swapped"].items()},
+                    "reference_checks": [{"cameras": truth["cameras"], "head": truth["head"], "hands": truth["hands"]} for truth in groups],
                     "cameras": {}, "spread": {}}
     for camera, truth in truths.items():
-        result = results[camera]
-        errors = {angle: mae_p95(np.concatenate([np.abs(result.angles[name] - truth["angles"][name]) for name in names]))
-                  for angle, names in COMPARED.items()}
-        report["cameras"][camera] = {"mae_p95": errors, "rula": _agreement(result.rula.grand_score, truth["rula"]),
-                                     "reba": _agreement(result.reba.reba_score, truth["reba"]),
-                                     "in_range": {"rula": _in_range(result.rula.grand_score_min, result.rula.grand_score_max, truth["rula"]),
-                                                  "reba": _in_range(result.reba.reba_score_min, result.reba.reba_score_max, truth["reba"])},
-                                     "angle_sources": {angle: result.inputs.angle_sources[name] for angle, name in SOURCES.items()},
-                                     "viewpoint": result.inputs.viewpoint and result.inputs.viewpoint.model_dump(),
-                                     "calibrated_azimuth": round(float(np.nanmedian(calibrated_azimuths(
-                                         truth["skeleton"], result.keypoint_names, calibration[camera]))), 1),
-                                     "tilt": {"estimated": result.inputs.camera_tilt and result.inputs.camera_tilt.model_dump(),
-                                              "calibrated": calibration[camera].tilt().as_dict()}}
+        report["cameras"][camera] = _camera_report(results[camera], truth, calibration[camera])
     for angle, names in COMPARED.items():
         spreads = [np.ptp(np.stack([results[camera].angles[name] for camera in truth["cameras"]]), axis=0)
                    for truth in groups for name in names]
         report["spread"][angle] = round(float(np.nanmean(np.concatenate(spreads))), 1) if spreads else None
     return report
+
+
+def _camera_report(result: AnalysisResult, truth: dict, camera: Camera) -> dict:
+    """One camera against its reference (:func:`compare`)."""
+    rula, reba = truth["rula"], truth["reba"]
+    return {"mae_p95": {angle: mae_p95(np.concatenate([np.abs(result.angles[name] - truth["angles"][name]) for name in names]))
+                        for angle, names in COMPARED.items()},
+            "bias": {angle: _bias(np.concatenate([result.angles[name] for name in names]),
+                                  np.concatenate([truth["angles"][name] for name in names])) for angle, names in COMPARED.items()},
+            "rula": _agreement(result.rula.grand_score, rula["grand_score"]), "reba": _agreement(result.reba.reba_score, reba["reba_score"]),
+            "parts_differ": {"rula": {part: _differs(getattr(result.rula, part), rula[part]) for part in PARTS},
+                             "reba": {part: _differs(getattr(result.reba, part), reba[part]) for part in PARTS}},
+            "in_range": {"rula": _in_range(result.rula.grand_score_min, result.rula.grand_score_max, rula["grand_score"]),
+                         "reba": _in_range(result.reba.reba_score_min, result.reba.reba_score_max, reba["reba_score"])},
+            "angle_sources": {angle: result.inputs.angle_sources[name] for angle, name in SOURCES.items()},
+            "viewpoint": result.inputs.viewpoint and result.inputs.viewpoint.model_dump(),
+            "calibrated_azimuth": round(float(np.nanmedian(calibrated_azimuths(truth["skeleton"], result.keypoint_names, camera))), 1),
+            "tilt": {"estimated": result.inputs.camera_tilt and result.inputs.camera_tilt.model_dump(), "calibrated": camera.tilt().as_dict()}}
 
 
 def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE,

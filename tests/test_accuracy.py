@@ -74,6 +74,37 @@ def test_a_view_that_labels_the_body_left_for_right_is_relabelled(calibration):
     np.testing.assert_allclose(accuracy.triangulate(fixed, np.ones(seen.shape[:-1]), projections), points, atol=1e-6)
 
 
+def test_a_view_that_misses_the_others_is_left_out_and_two_that_disagree_leave_the_point_unknown(calibration):
+    rng = np.random.default_rng(2)
+    points = rng.uniform([-0.3, -0.3, 0.5], [0.3, 0.3, 1.8], size=(4, 3, 3))
+    projections = np.stack([camera.projection for camera in calibration.values()])
+    seen = np.stack([accuracy.project(points, projection) for projection in projections])
+    seen[1, 2, 1] += 80.0  # the second view guesses frame 2's second point 80 px off
+    weights = np.ones(seen.shape[:-1])
+    found, used = accuracy.triangulate_robust(seen, weights, projections)
+    np.testing.assert_allclose(found, points, atol=1e-6)
+    assert not used[1, 2, 1] and used.sum() == used.size - 1
+    weights[2:, 3, 0] = 0  # frame 3's first point seen by two views only, which disagree: no view can be told wrong
+    seen[0, 3, 0] += 120.0
+    found, used = accuracy.triangulate_robust(seen, weights, projections)
+    assert np.isnan(found[3, 0]).all() and not used[:, 3, 0].any()
+
+
+def test_the_head_point_does_not_depend_on_which_ear_a_view_calls_left():
+    from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
+
+    names = list(BLAZEPOSE_KEYPOINTS)
+    rng = np.random.default_rng(3)
+    points, weights = rng.uniform(0, 1000, size=(2, 4, len(names), 2)), rng.uniform(0.3, 1, size=(2, 4, len(names)))
+    relabelled = points.copy()
+    ears = [names.index("left_ear"), names.index("right_ear")]
+    relabelled[1][:, ears] = relabelled[1][:, ears[::-1]]  # the second view calls the right ear left
+    mid, mid_weights = accuracy.with_mid_ear(points, weights, names)
+    np.testing.assert_allclose(accuracy.with_mid_ear(relabelled, weights, names)[0][:, :, -1], mid[:, :, -1])
+    np.testing.assert_allclose(mid[:, :, -1], points[:, :, ears].mean(axis=2))
+    assert mid.shape[2] == len(names) + 1 and (mid_weights[:, :, -1] <= weights[:, :, ears[0]]).all()
+
+
 def test_cameras_stand_where_the_laboratory_says(calibration):
     """Four cameras around the person, 1.7-2.1 m up, each projecting the room's centre into its frame."""
     assert sorted(calibration) == list(accuracy.CAMERAS)
@@ -90,12 +121,16 @@ def test_each_camera_against_the_triangulated_skeleton(measured):
     truth = truths["cam01"]
     height = np.nanmax(truth["skeleton"][..., 2]) - np.nanmin(truth["skeleton"][..., 2])
     assert 1.4 < height < 2.1  # a person, in metres
-    assert np.isfinite(truth["rula"]).mean() > 0.9
+    assert np.isfinite(truth["rula"]["grand_score"]).mean() > 0.9
+    assert report["views_left_out"][0] < 0.1  # 1%: the four views agree within 30 px on nearly every point
     # every view's labels agree with the others': cam02's left/right swaps (7 frames, which the triangulation had
     # to relabel before pipeline/sides.py) are undone by the analysis itself
     assert report["swapped_frames"] == dict.fromkeys(accuracy.CAMERAS, 0)
     for camera, figures in report["cameras"].items():
         assert figures["mae_p95"]["knee"][0] < 35, camera  # 8-20 degrees
+        assert figures["mae_p95"]["wrist"][0] < 40, camera  # 7-24 degrees
+        assert set(figures["parts_differ"]["rula"]) == set(accuracy.PARTS) == set(figures["parts_differ"]["reba"]), camera
+        assert figures["parts_differ"]["rula"]["upper_arm"] < 0.6, camera  # 0.05-0.32 of frames
         assert figures["rula"]["within_1"] >= 0.4, camera  # 0.72-1.0
         # no upper-arm flips: p95 10-33 degrees (158 and 179 at 30 fps when the sagittal flexion flipped at the side;
         # cam04's 51 when its extension was read near the frontal plane, where the depth from behind is no guide)
@@ -104,6 +139,24 @@ def test_each_camera_against_the_triangulated_skeleton(measured):
         # points), elbow 9.0-18.4 (15.3-24.2)
         assert figures["mae_p95"]["upper_arm"][0] < 25, camera
         assert figures["mae_p95"]["elbow"][0] < 35, camera
+
+
+def test_the_reference_says_what_it_can_be_trusted_for(measured):
+    """Leaving any one view out moves the reference's trunk by 2.6-2.7 degrees, its neck by 6.1-6.9, but its wrists by
+    15.6-17.6 (the hand's points, centimetres apart, rest on single views); its head is narrower than a head (ears
+    9.6-9.7 cm apart where heads have 14-15) with the nose 5.6 cm ahead of the ears' midpoint (10-12 on a head):
+    BlazePose's image ear points, which every view places inside the head's outline, so the reference's neck is
+    consistent between views but not an anatomical one (figures: ATEN_CPU_CAPABILITY default and avx2)."""
+    _, _, report = measured
+    stability = report["reference_stability"][0]
+    assert stability["trunk_flexion"] < 6 and stability["neck_flexion"] < 12
+    assert stability["wrist"] > 2 * stability["trunk_flexion"]
+    head = report["reference_checks"][0]["head"]
+    assert head["ear_to_ear_cm"] < head["expected"]["ear_to_ear_cm"][0] - 2
+    assert head["nose_ahead_cm"] < head["expected"]["nose_ahead_cm"][0] - 2
+    assert max(head["mid_ear_px"].values()) < 30  # the views agree on that point all the same (7-14 px)
+    hands = report["reference_checks"][0]["hands"]
+    assert all(hand["triangulated"] > 0.9 for hand in hands.values())  # four views: 98-100% of frames
 
 
 def test_the_viewpoint_is_where_the_calibration_puts_the_camera(measured):
@@ -123,9 +176,14 @@ def test_a_recording_of_two_people_is_compared_person_by_person(two_people):
     report = two_people
     assert report["groups"] == [["cam01", "cam02"], ["cam03", "cam04"]] and report["without_reference"] == []
     assert max(report["reprojection_px_median"]) < 30
+    assert report["reference_stability"] == [None, None]  # two views: none can be spared
     for camera, figures in report["cameras"].items():
-        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.94-1.0
-        assert figures["mae_p95"]["upper_arm"][1] < 90, camera  # 27-56
+        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.93-1.0
+        assert figures["rula"]["frames"] >= 5, camera  # 7-15 of 25: only frames both views agree on are scored
+        # 6-21 degrees; the p95 of so few frames is their second worst: cam03's right arm reads 86-117 degrees off
+        # in 3 frames (a flexion taken for an extension from behind), 65-92 with the thread count's rounding
+        assert figures["mae_p95"]["upper_arm"][0] < 30, camera
+        assert figures["mae_p95"]["upper_arm"][1] < 150, camera  # a full flip reads 158-179
         assert figures["mae_p95"]["knee"][0] < 35, camera  # 4.9-17.6
         assert abs(figures["viewpoint"]["median_azimuth"] - figures["calibrated_azimuth"]) < 30, camera  # 1-13 apart
 
