@@ -29,8 +29,8 @@ hips' and shoulders' left-right axis), is kept in the result (:class:`Viewpoint`
 3. **The trunk's bend along the line of sight** (:func:`depth_uncertainty`): filmed from behind, a forward bend moves
    the shoulders away from the camera, in the depth the model guesses.  Measured against the true vertical in the
    model's own frame (the camera's axes turned to look at the worker; so no camera-angle estimate is to blame), its
-   trunk leans 9-19 degrees (mean) too far forward in 4 of the 6 back views of the benchmark's two recordings (both
-   people), within 1 in the other two; from the front (two views) its error is 4-8 degrees.  No image cue tried
+   trunk leans 9-20 degrees (mean) too far forward in 4 of the 6 back views of the benchmark's two recordings (both
+   people); on the other two, and from the front (two views), its error is 3-7 degrees.  No image cue tried
    recovers it (``benchmarks/trunk_depth.py``), so the trunk's scores from behind are a range, and the result says by
    how much (:attr:`Viewpoint.trunk_uncertainty`).
 """
@@ -63,7 +63,7 @@ STRAIGHT = 15.0
 VIEWS = (("front", 30.0), ("oblique_front", 60.0), ("side", 120.0), ("oblique_back", 150.0), ("back", 180.0))
 #: How far (degrees) one camera's depth may tip the trunk along its line of sight when filming from behind: measured on
 #: the four-camera benchmark (docs/pipeline.md, "How right the angles are"), BlazePose's trunk seen from behind leans
-#: 9-19 degrees (mean) too far forward against the true vertical in its own frame in 4 of 6 camera-clips, 20-22 against
+#: 9-20 degrees (mean) too far forward against the true vertical in its own frame in 4 of 6 camera-clips, 20-22 against
 #: the calibrated one on the worst camera of both recordings; the same measured from the front stays within 8.
 BEHIND_TRUNK_DEPTH = 20.0
 
