@@ -306,7 +306,8 @@ def calibrated_azimuths(skeleton: np.ndarray, names: list[str], camera: Camera) 
     return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
 
 
-def _mae_p95(errors: np.ndarray) -> list[float] | None:
+def mae_p95(errors: np.ndarray) -> list[float] | None:
+    """[mean, 95th percentile] of the finite ``errors`` (None: none): shared with the trunk-depth benchmark."""
     errors = errors[np.isfinite(errors)]
     return [round(float(errors.mean()), 1), round(float(np.percentile(errors, 95)), 1)] if len(errors) else None
 
@@ -337,7 +338,7 @@ def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibra
                     "cameras": {}, "spread": {}}
     for camera, truth in truths.items():
         result = results[camera]
-        errors = {angle: _mae_p95(np.concatenate([np.abs(result.angles[name] - truth["angles"][name]) for name in names]))
+        errors = {angle: mae_p95(np.concatenate([np.abs(result.angles[name] - truth["angles"][name]) for name in names]))
                   for angle, names in COMPARED.items()}
         report["cameras"][camera] = {"mae_p95": errors, "rula": _agreement(result.rula.grand_score, truth["rula"]),
                                      "reba": _agreement(result.reba.reba_score, truth["reba"]),

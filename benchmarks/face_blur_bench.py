@@ -178,13 +178,13 @@ def pipeline_fps(quality: str, seconds: int, detector) -> None:
     thread of the process) and by the clock, side by side in one run."""
     import contextlib
 
-    from benchmarks.pipeline_bench import _setup, make_clip, person_scene
+    from benchmarks.pipeline_bench import make_clip, person_scene, setup_analysis
     from pipeline.analysis import analyze_video
     from pipeline.results import write_results
 
     with tempfile.TemporaryDirectory(prefix="ergo-faces-") as scratch:
         video = str(make_clip(Path(scratch) / "clip.mp4", seconds, person_scene()))
-        options, _, size, indices, model = _setup(video, quality, "blazepose", None)
+        options, _, size, indices, model = setup_analysis(video, quality, "blazepose", None)
         analyze_video(video, model, options)  # warm-up
         warm(detector, np.zeros((size[1], size[0], 3), np.uint8))
         start_cpu, start = time.process_time(), time.perf_counter()

@@ -100,7 +100,9 @@ def ms_per_crop(model) -> dict:
     return timings
 
 
-def _setup(video: str, quality: str, model_name: str, weights: str | None):
+def setup_analysis(video: str, quality: str, model_name: str, weights: str | None):
+    """(options, video info, analysis size, sampled frame indices, pose model) for a quality preset: what each
+    measurement here, and the face-blur benchmark's, starts from."""
     from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.analysis import AnalysisOptions
     from pipeline.pose import load_pose_model
@@ -121,7 +123,7 @@ def measure(video: str, quality: str, model_name: str, weights: str | None) -> d
     from pipeline.analysis import analyze_video
     from pipeline.video import FrameReader
 
-    options, info, size, indices, model = _setup(video, quality, model_name, weights)
+    options, info, size, indices, model = setup_analysis(video, quality, model_name, weights)
     chunks = [indices[i:i + options.chunk_size] for i in range(0, len(indices), options.chunk_size)]
     crops = ms_per_crop(model) if model.name == "blazepose" else {}
     model.predict(FrameReader(video, info, size).read(indices[:model.batch_size]))  # warm-up
@@ -227,7 +229,7 @@ def peak_rss(video: str, quality: str, model_name: str, weights: str | None) -> 
     """Run the full analysis in this (fresh) process and report its peak RSS."""
     from pipeline.analysis import analyze_video
 
-    options, _, _, indices, model = _setup(video, quality, model_name, weights)
+    options, _, _, indices, model = setup_analysis(video, quality, model_name, weights)
     after_chunk = []
     analyze_video(video, model, options, on_chunk=lambda chunk: after_chunk.append(_rss_mb()))
     return {"frames": int(len(indices)), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -245,7 +247,7 @@ def full_only(video: str, quality: str, model_name: str, weights: str | None) ->
 
     from pipeline.analysis import analyze_video
 
-    options, _, _, indices, model = _setup(video, quality, model_name, weights)
+    options, _, _, indices, model = setup_analysis(video, quality, model_name, weights)
     analyze_video(video, model, options)  # warm-up
     start, cpu = time.perf_counter(), time.process_time()
     analyze_video(video, model, options)
@@ -263,7 +265,7 @@ def second_opinion_cost(video: str, quality: str, model_name: str, weights: str 
     from pipeline.analysis import analyze_video
     from pipeline.pose.tflite_graph import Frozen
 
-    options, _, _, indices, model = _setup(video, quality, model_name, weights)
+    options, _, _, indices, model = setup_analysis(video, quality, model_name, weights)
     analyze_video(video, model, options)  # warm-up
     detect, calls = model.detector.detect_batch, []
 

@@ -212,7 +212,7 @@ def stepwise(model, frames: np.ndarray, times: np.ndarray, reference: dict, smoo
     landmark network read (from its detector, else from the frame before), ergo's landmarks in it and ergo's
     filters over them; compared with MediaPipe's landmarks and with the region MediaPipe placed for the next
     frame."""
-    from pipeline.pose.blazepose import BODY, Tracker, _Found
+    from pipeline.pose.blazepose import BODY, LandmarkAnswer, Tracker
     from pipeline.pose.blazepose_detector import RegionOfInterest
 
     tracker = Tracker(smooth)
@@ -229,7 +229,7 @@ def stepwise(model, frames: np.ndarray, times: np.ndarray, reference: dict, smoo
             continue
         region = RegionOfInterest(source[:2].copy(), float(source[2]), float(source[4]))
         answer = model.landmarks.predict(frames, [region], [position])
-        step = _Found(answer["landmarks"][0], answer["world"][0], float(answer["presence"][0]))
+        step = LandmarkAnswer(answer["landmarks"][0], answer["world"][0], float(answer["presence"][0]))
         if not step.present:
             tracker.lose()
             was_lost = position > 0

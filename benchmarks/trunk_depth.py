@@ -116,7 +116,7 @@ def run(fps: float = 30.0, given_tilt: bool = False) -> dict:
     report = {}
     for variant in next(iter(flexions.values())):
         series = {camera: values[variant] for camera, values in flexions.items()}
-        report[variant] = {"mae_p95": {camera: accuracy._mae_p95(np.abs(values - truth)) for camera, values in series.items()},
+        report[variant] = {"mae_p95": {camera: accuracy.mae_p95(np.abs(values - truth)) for camera, values in series.items()},
                            "spread": round(float(np.nanmean(np.ptp(np.stack(list(series.values())), axis=0))), 1)}
     return report
 

@@ -48,8 +48,9 @@ function readRecord(prefix) {
 }
 
 // -- the upload form ----------------------------------------------------------------------------------------------
-export function renderRecordFields() {
-  $("#record-fields").replaceChildren(...recordInputs("record"));
+/** The upload form's record fields, holding ``values`` (a record typed for an upload that stopped, resumed now). */
+export function renderRecordFields(values = {}) {
+  $("#record-fields").replaceChildren(...recordInputs("record", values));
 }
 
 /** The record for start_processing: {record} (undefined when nothing was typed), or {problems} in words. */

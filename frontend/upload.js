@@ -5,7 +5,7 @@ import { askForToken, tokenRefused } from "./access.js";
 import { $, h, show, text } from "./dom.js";
 import { formatTime, humanBytes } from "./format.js";
 import { state, showView } from "./state.js";
-import { renderTaskDetails, taskDetails, taskProblems } from "./task-details.js";
+import { fillTaskDetails, renderTaskDetails, taskDetails, taskProblems } from "./task-details.js";
 import { chooseForRange, clearRange, timeRange } from "./time-range.js";
 import { renderRecordFields, uploadRecord } from "./record.js";
 
@@ -106,7 +106,7 @@ async function startUpload(onJob) {
     return;
   }
   const quality = document.querySelector('input[name="quality"]:checked')?.value;
-  rememberChoices(quality, span);
+  rememberChoices(quality, span, taskDetails(fields), record);
   showView("uploading");
   $("#upload-bar").value = 0;
   text("#upload-text", "");
@@ -126,11 +126,11 @@ async function startUpload(onJob) {
   }
 }
 
-/** The options chosen for an upload and the part of the video to analyse, kept in this browser so that an upload
- * resumed after a reload keeps them. */
-function rememberChoices(quality, span) {
+/** The options chosen for an upload, the part of the video to analyse, the task details and the task record typed,
+ * kept in this browser so that an upload resumed after a reload keeps them. */
+function rememberChoices(quality, span, details, record) {
   localStorage.setItem(CHOICES_KEY, JSON.stringify({ quality, blur: $("#blur-faces").checked, overlay: $("#overlay").checked,
-    range: { start_s: span.start_s, end_s: span.end_s } }));
+    range: { start_s: span.start_s, end_s: span.end_s }, details, record }));
 }
 
 function savedChoices() {
@@ -144,6 +144,9 @@ function restoreChoices() {
   radio.checked = true;
   $("#blur-faces").checked = saved.blur;
   $("#overlay").checked = saved.overlay;
+  fillTaskDetails(state.info?.task_details || [], saved.details || {});  // those given; the others their defaults
+  $("#task-details").open ||= Boolean(saved.details);
+  if (saved.record) renderRecordFields(saved.record);
 }
 
 /** The part of the video chosen for the upload of ``file`` that stopped, where ``file`` is its file; else the whole. */

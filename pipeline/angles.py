@@ -16,13 +16,16 @@ angle                  definition
 ``upper_arm_{side}``   shoulder -> elbow against the trunk line pointing down;
                        0 arm hanging along the trunk, 90 horizontal forward,
                        negative behind the body (extension).  In 3D it is the
-                       elevation (0-180) in any direction, to the side too
+                       elevation (0-180) in any direction, to the side too,
+                       negative only for an arm clearly behind the body
 ``elbow_{side}``       180 minus the shoulder-elbow-wrist angle; 0 straight arm
 ``knee_{side}``        180 minus the hip-knee-ankle angle; 0 straight leg
 ``wrist_{side}``       180 minus the elbow-wrist-hand angle, the hand point being the
                        middle of the index and pinky knuckles (models with hand
                        points); 0 hand in line with the forearm.  Unsigned: RULA and
-                       REBA score the wrist by the size of its bend
+                       REBA score the wrist by the size of its bend.  The hand points'
+                       depth is poor: :mod:`pipeline.viewpoint` takes it from the image
+                       where the forearm lies across the picture
 ``trunk_side_bend``    3D only: trunk line against vertical-up in the frontal plane
 ``neck_side_bend``     3D only: head line against the trunk line in the frontal plane
 ``upper_arm_abduction_{side}``  3D only: shoulder -> elbow out of the sagittal plane,
@@ -45,6 +48,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .ergonomics import UPPER_ARM_NEUTRAL
 
 SIDES = ("left", "right")
 ANGLE_NAMES = ("trunk_flexion", "neck_flexion", "upper_arm_left", "upper_arm_right", "elbow_left", "elbow_right",
@@ -184,18 +189,24 @@ def side_bend(vector: np.ndarray, reference: np.ndarray, side: np.ndarray) -> np
 
 def _arm_elevation(arm: np.ndarray, down: np.ndarray, forward: np.ndarray, outward: np.ndarray) -> np.ndarray:
     """Upper-arm elevation: the angle between the arm and the trunk's downward axis (0-180 degrees), defined in
-    every position; negative (extension) only where the arm points more behind the body than out to the side.
+    every position; negative (extension) only where the arm points clearly behind the body.
 
     Flexion measured in the sagittal plane is undefined for an arm raised to the side (its sagittal projection
-    shrinks to a point) and flipped between 0 and 180 there; the elevation does not.  Its sign comes from the
-    sagittal component only where that is the larger one, so an arm swinging from the front to the side stays
-    positive, and only an arm behind the trunk reads as extension.
+    shrinks to a point) and flipped between 0 and 180 there; the elevation does not.  Its sign is the sagittal
+    component's only where that is well defined: the arm must lie behind the body's frontal plane by more than
+    the worksheets' neutral band (:data:`pipeline.ergonomics.UPPER_ARM_NEUTRAL`, 20 degrees), and more behind it
+    than out to the side.  Closer to the frontal plane an arm has no extension RULA or REBA would score, so its
+    elevation (to the side) is what counts; and which side of that plane it lies on is the depth a single camera
+    guesses worst: filmed from behind, BlazePose's depth put an arm hanging out to the side within a few degrees of
+    the plane 15-20 degrees behind it, and a sign taken there flipped the angle from +25 to -25
+    (docs/pipeline.md, "Angles").  An arm swinging from the front to the side stays positive.
     """
     down_axis = unit(down)
     elevation = np.degrees(np.arccos(np.clip(np.sum(unit(arm) * down_axis, axis=-1), -1.0, 1.0)))
     square = arm - np.sum(arm * down_axis, axis=-1, keepdims=True) * down_axis  # the arm seen from along the trunk
     ahead, aside = np.sum(square * unit(forward), axis=-1), np.sum(square * unit(outward), axis=-1)
-    return np.where((ahead < 0) & (-ahead > np.abs(aside)), -elevation, elevation)
+    clearly_behind = -ahead > np.sin(np.radians(UPPER_ARM_NEUTRAL)) * np.linalg.norm(arm, axis=-1)  # out of the frontal plane
+    return np.where(clearly_behind & (-ahead > np.abs(aside)), -elevation, elevation)
 
 
 def _abduction(arm: np.ndarray, outward: np.ndarray) -> np.ndarray:

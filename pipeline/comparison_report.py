@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .comparison import BandRow, Comparison, JobSide, Score, headline_words
-from .report import INK, REFERENCES, VERDICT_COLOURS, _date, _Layout
+from .report import INK, REFERENCES, VERDICT_COLOURS, Layout, analysed_date
 
 TITLE = "Before and after: ergonomic risk comparison"
 #: How differences read: one rule for the page, the PDF and the command line.
@@ -24,7 +24,7 @@ DIFFERENCE_RULE = ("Differences are after − before: below zero, a lower score 
 def write_comparison_report(comparison: Comparison, path: str | Path) -> Path:
     """Write the comparison's PDF to ``path``."""
     before, after = comparison.before, comparison.after
-    page = _Layout(f"{TITLE}: {before.video} and {after.video}",
+    page = Layout(f"{TITLE}: {before.video} and {after.video}",
                    f"Comparison  ·  before: job {before.job_id or '-'}  ·  after: job {after.job_id or '-'}")
     page.font(16, bold=True)
     page.pdf.multi_cell(page.width, 8, TITLE, new_x="LMARGIN", new_y="NEXT")
@@ -46,11 +46,11 @@ def write_comparison_report(comparison: Comparison, path: str | Path) -> Path:
     return Path(path)
 
 
-def _jobs(page: _Layout, before: JobSide, after: JobSide) -> None:
+def _jobs(page: Layout, before: JobSide, after: JobSide) -> None:
     """The two jobs side by side: what, when, where, and how far each can be trusted."""
     rows = [["", "Before", "After"]]
     for label, read in (("Video", lambda s: s.video), ("Job", lambda s: s.job_id or "-"),
-                        ("Analysed", lambda s: _date(s.analysed_at)), ("Station", lambda s: s.record.station),
+                        ("Analysed", lambda s: analysed_date(s.analysed_at)), ("Station", lambda s: s.record.station),
                         ("Task", lambda s: s.record.task), ("Department", lambda s: s.record.department),
                         ("Assessor", lambda s: s.record.assessor), ("Notes", lambda s: s.record.notes),
                         ("Quality preset", lambda s: f"{s.preset} ({s.sample_fps:g} frames a second)"),
@@ -62,7 +62,7 @@ def _jobs(page: _Layout, before: JobSide, after: JobSide) -> None:
     page.table(rows, [1.3, 3, 3])
 
 
-def _headlines(page: _Layout, comparison: Comparison) -> None:
+def _headlines(page: Layout, comparison: Comparison) -> None:
     """For each method, before and after side by side (the highest score in its level's colour, the level's meaning,
     the mean), and the difference in words under them."""
     page.heading("Headline scores", keep=70, size=12)
@@ -78,7 +78,7 @@ def _headlines(page: _Layout, comparison: Comparison) -> None:
         pdf.ln(2)
 
 
-def _score_box(page: _Layout, x: float, top: float, width: float, height: float, method: str, name: str,
+def _score_box(page: Layout, x: float, top: float, width: float, height: float, method: str, name: str,
                score: Score | None) -> None:
     level = score.level if score else None
     page.level_box(x, top, (width, height), method, level, f"{method.upper()} {name.lower()}: highest score",
@@ -95,7 +95,7 @@ def _percent(share: float | None) -> str:
     return "–" if share is None else f"{100 * share:.0f}%"
 
 
-def _bands(page: _Layout, bands: list[BandRow]) -> None:
+def _bands(page: Layout, bands: list[BandRow]) -> None:
     """Time in each band, before and after, with the difference; bands with no time in either job are left out (said
     under the table), which keeps the comparison to two pages."""
     shown = [row for row in bands if (row.before_s or 0) > 0 or (row.after_s or 0) > 0]
@@ -114,7 +114,7 @@ def _seconds(seconds: float | None, share: float | None) -> str:
     return "–" if seconds is None else f"{_percent(share)} ({seconds:.1f} s)"
 
 
-def _verdicts(page: _Layout, before: JobSide, after: JobSide) -> None:
+def _verdicts(page: Layout, before: JobSide, after: JobSide) -> None:
     page.heading("Verdicts", keep=20, size=12)
     for name, side in (("Before", before), ("After", after)):
         page.font(10, bold=True)

@@ -25,6 +25,8 @@ import numpy as np
 NEUTRAL_TOLERANCE = 5.0
 #: Elbow flexion the lower arm scores best in (both worksheets), degrees, both ends included.
 LOWER_ARM_NEUTRAL = (60.0, 100.0)
+#: The upper arm's neutral band, either side of hanging (degrees): flexion or extension within it scores 1.
+UPPER_ARM_NEUTRAL = 20.0
 #: Wrist flexion/extension beyond this is RULA's worst band and REBA's bent wrist, degrees.
 WRIST_BENT = 15.0
 #: Knee flexion beyond each of these adds 1, then 2, to REBA's legs, degrees.
@@ -192,7 +194,7 @@ class TaskFactors:
 def upper_arm_base(angle: Values) -> int | np.ndarray:
     """RULA/REBA upper arm: [-20, 20] -> 1; (20, 45] or < -20 -> 2; (45, 90] -> 3; > 90 -> 4."""
     angle = np.asarray(angle)
-    return _pick((angle < -20, 2), (angle <= 20, 1), (angle <= 45, 2), (angle <= 90, 3), otherwise=4)
+    return _pick((angle < -UPPER_ARM_NEUTRAL, 2), (angle <= UPPER_ARM_NEUTRAL, 1), (angle <= 45, 2), (angle <= 90, 3), otherwise=4)
 
 
 def lower_arm_base(elbow_flexion: Values) -> int | np.ndarray:

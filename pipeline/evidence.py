@@ -29,6 +29,7 @@ from .result_model import AnalysisResult, Picture
 from .video import FrameReader, VideoInfo, probe
 
 if TYPE_CHECKING:
+    from .face_memory import RememberedFaces
     from .pose.blazeface import FaceDetector
 
 #: A body part's score as a quarter of its range: green, yellow, orange, red (the page's shades).
@@ -244,7 +245,7 @@ def video_info(result: AnalysisResult, video: str | Path) -> VideoInfo:
 
 
 def write_pictures(result: AnalysisResult, video: str | Path, directory: str | Path, *, blur_faces: bool = True,
-                   faces: FaceDetector | None = None) -> list[Picture]:
+                   faces: FaceDetector | RememberedFaces | None = None) -> list[Picture]:
     """JPEGs of :func:`moments` under ``directory``; returns, per picture, its file name, time, reasons, whether a
     face was blurred, how many were, and whether ``faces`` searched the picture for other people's faces (without
     it, only the worker's face is blurred)."""
@@ -308,8 +309,7 @@ def write_overlay(result: AnalysisResult, video: str | Path, path: str | Path, *
         decoded = (frame for start in range(0, len(indices), chunk) for frame in reader.read_each(indices[start:start + chunk]))
         times = result.timestamps
         if blur_faces and faces is not None:
-            # a job's faces remembered by frame (pipeline.face_memory) are the pictures'; the video's are searched anew
-            search = ChangedSquares(getattr(faces, "detector", faces))
+            search = ChangedSquares(faces)
             searched = faces_by_frame(search.watch(decoded), times, search)
         else:
             searched = ((position, frame, []) for position, frame in enumerate(decoded))

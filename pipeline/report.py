@@ -121,7 +121,7 @@ def score_level(method: str, score: int) -> int:
     return rula_action_level(score) if method == "rula" else reba_risk_level(score)
 
 
-class _Layout:
+class Layout:
     """The report's pages: fpdf2 with the running footer, and the few ways the report writes (headings kept with
     what follows them, tables, paragraphs); the comparison of two jobs (:mod:`.comparison_report`) writes with it too."""
 
@@ -206,7 +206,8 @@ class _Layout:
         self.font()
 
 
-def _date(created_at: str) -> str:
+def analysed_date(created_at: str) -> str:
+    """A job's ISO time as the reports print it: minutes, in UTC (the report and the comparison write it alike)."""
     return created_at.replace("T", " ")[:16] + " UTC"
 
 
@@ -215,7 +216,7 @@ def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[
     """Write the report; ``pictures`` are (JPEG path, its record from :func:`pipeline.evidence.write_pictures`);
     ``record``: the job's station, task, assessor and notes, on the first page beside the job."""
     video = result.video.name
-    page = _Layout(f"Ergonomic risk assessment: {video}", f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {_date(result.created_at)}")
+    page = Layout(f"Ergonomic risk assessment: {video}", f"Job {result.job_id or '-'}  ·  {video}  ·  analysed {analysed_date(result.created_at)}")
     _first_page(page, result, pictures, record or TaskRecord())
     if not shows_findings(result.summary):  # no finding to show, nothing to sign
         page.pdf.output(str(path))
@@ -239,7 +240,7 @@ def write_report(result: AnalysisResult, path: str | Path, pictures: list[tuple[
     return Path(path)
 
 
-def _first_page(page: _Layout, result: AnalysisResult, pictures, record: TaskRecord) -> None:
+def _first_page(page: Layout, result: AnalysisResult, pictures, record: TaskRecord) -> None:
     """What an engineer reads first: the verdict, the headline scores, what they stand on, the worst moments, and the
     task record and the job."""
     summary, video, model, preset = result.summary, result.video, result.model, result.preset
@@ -266,14 +267,14 @@ def _first_page(page: _Layout, result: AnalysisResult, pictures, record: TaskRec
         _worst_moments(page, result, pictures)
     notes = [["Notes", record.notes]] if record.notes else []
     page.table([["Video file", video.name], ["Job", result.job_id or "-"],
-                ["Analysed", _date(result.created_at)],
+                ["Analysed", analysed_date(result.created_at)],
                 ["Video", f"{video.duration:.1f} s, {video.width} x {video.height}"],
                 *([["Part analysed", span]] if (span := result.analysed_span()) else []),
                 ["Quality preset", f"{preset.name}: {preset.description}"],
                 ["Pose model", f"{model.name} ({model.weights or ''})"], *notes], [1, 3], heading="The job", header_row=False)
 
 
-def _verdict(page: _Layout, summary: Summary) -> None:
+def _verdict(page: Layout, summary: Summary) -> None:
     """The verdict (can this video be assessed, and why not fully), first thing on the first page, with its reasons
     and what to do."""
     verdict = summary.verdict
@@ -291,7 +292,7 @@ def _verdict(page: _Layout, summary: Summary) -> None:
     page.pdf.ln(2)
 
 
-def _what_to_change(page: _Layout, summary: Summary) -> None:
+def _what_to_change(page: Layout, summary: Summary) -> None:
     """For each body part that drives the result, why and what to change (the repository's sourced table,
     :mod:`pipeline.advice`), its sources in small print."""
     page.heading("What to change", keep=25)
@@ -314,12 +315,12 @@ def _what_to_change(page: _Layout, summary: Summary) -> None:
         page.pdf.ln(1.5)
 
 
-def _height(page: _Layout, words: str, size: float, height: float, bold: bool) -> float:
+def _height(page: Layout, words: str, size: float, height: float, bold: bool) -> float:
     page.font(size, bold)
     return page.lines_needed(words, page.width, height)
 
 
-def _headline(page: _Layout, summary: Summary) -> None:
+def _headline(page: Layout, summary: Summary) -> None:
     """RULA and REBA side by side: the highest score in its level's colour, the level's meaning, the mean."""
     pdf, gap, height = page.pdf, 6.0, 27.0
     box = (page.width - gap) / 2
@@ -395,7 +396,7 @@ def _worst(result: AnalysisResult, pictures) -> list[tuple[Path | None, float]]:
     return [(pictured.get(t), t) for t in chosen]
 
 
-def _worst_moments(page: _Layout, result: AnalysisResult, pictures) -> None:
+def _worst_moments(page: Layout, result: AnalysisResult, pictures) -> None:
     """The three worst moments side by side, each a picture with its time and scores under it."""
     worst = _worst(result, pictures)
     if worst:
@@ -404,7 +405,7 @@ def _worst_moments(page: _Layout, result: AnalysisResult, pictures) -> None:
         _picture_row(page, cells, FIRST_PAGE_MOMENTS, THUMBNAIL_HEIGHT, heading=("The worst moments", 11))
 
 
-def _picture_row(page: _Layout, cells: list[tuple[Path | None, str]], columns: int, highest: float,
+def _picture_row(page: Layout, cells: list[tuple[Path | None, str]], columns: int, highest: float,
                  heading: tuple[str, int] | None = None) -> None:
     """Pictures side by side (``columns`` to a page's width, at most ``highest`` mm tall: a portrait video's too),
     each caption under its own picture, the row and ``heading`` (words, size) on one page."""
@@ -438,7 +439,7 @@ def _picture_row(page: _Layout, cells: list[tuple[Path | None, str]], columns: i
     page.font()
 
 
-def _levels(page: _Layout, result: AnalysisResult, method: str) -> None:
+def _levels(page: Layout, result: AnalysisResult, method: str) -> None:
     block: MethodSummary = getattr(result.summary, method)
     mean = "–" if block.mean is None else f"{block.mean:.1f}"
     highest = "–" if block.max is None else block.max
@@ -451,7 +452,7 @@ def _levels(page: _Layout, result: AnalysisResult, method: str) -> None:
     page.line(f"Worst moments: {moments}.", size=9)
 
 
-def _pictures(page: _Layout, pictures) -> None:
+def _pictures(page: Layout, pictures) -> None:
     """The posture pictures two to a row, the first row with the section's heading."""
     blurred = all(record.face_blurred for _, record in pictures)
     heading = ("Posture pictures (faces blurred)" if blurred else "Posture pictures", 13)
@@ -465,7 +466,7 @@ def _pictures(page: _Layout, pictures) -> None:
 ARM_PARTS = ("upper_arm", "lower_arm", "wrist")
 
 
-def _bands(page: _Layout, summary: Summary) -> None:
+def _bands(page: Layout, summary: Summary) -> None:
     """Time in each band, every body part's, in two halves side by side (the arms on the right) to keep the table on
     about half a page; each row names its part, since the table may run on to the next page."""
     halves: tuple[list[list[str]], list[list[str]]] = ([], [])
@@ -485,7 +486,7 @@ def _bands(page: _Layout, summary: Summary) -> None:
         page.line("None.")
 
 
-def _inputs(page: _Layout, inputs: Inputs) -> None:
+def _inputs(page: Layout, inputs: Inputs) -> None:
     page.heading("Measured and assumed", keep=40)
     page.line("Measured from the video: " + ", ".join(name.replace("_", " ") for name in inputs.measured) + ".")
     page.line(vertical_words(inputs.camera_tilt))
@@ -495,7 +496,7 @@ def _inputs(page: _Layout, inputs: Inputs) -> None:
     page.table([["Assumed (the job's task details)", "Value"], *map(list, input_words(inputs.assumed))], [4, 1])
 
 
-def _signature(page: _Layout) -> None:
+def _signature(page: Layout) -> None:
     page.heading("Assessment", keep=45)
     for label in ("Assessor's name", "Signature", "Date"):
         page.pdf.ln(6)
@@ -508,7 +509,7 @@ def _ticks(duration: float) -> list[float]:
     return [float(t) for t in np.arange(0, duration + 1e-9, step)]
 
 
-def _timelines(page: _Layout, result: AnalysisResult, *, dry_run: bool = False) -> float:
+def _timelines(page: Layout, result: AnalysisResult, *, dry_run: bool = False) -> float:
     """The RULA and REBA strips coloured by level, then each body part's strip coloured by its score, each group
     over a time axis: vector drawing, each label on the page of its strip.  Returns the height it takes (mm)."""
     times = result.timestamps

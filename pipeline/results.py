@@ -50,6 +50,7 @@ from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, Picture
 from .task_record import LABELS, TaskRecord
 
 if TYPE_CHECKING:
+    from .face_memory import RememberedFaces
     from .pose.blazeface import FaceDetector
 
 FILES = {"pkl": "result.pkl", "json": "summary.json", "csv": "frames.csv", "xlsx": "report.xlsx", "pdf": "report.pdf",
@@ -114,11 +115,14 @@ def frame_rows(result: AnalysisResult) -> tuple[list[str], list[list]]:
 
 
 def write_results(result: AnalysisResult, directory: str | Path, video: str | Path | None = None, *, blur_faces: bool = True,
-                  faces: FaceDetector | None = None, overlay: bool = False, record: TaskRecord | None = None) -> dict[str, Path]:
+                  faces: FaceDetector | None = None, memory: RememberedFaces | None = None, overlay: bool = False,
+                  record: TaskRecord | None = None) -> dict[str, Path]:
     """Write the files into ``directory``; with ``video``, the posture pictures under ``frames/`` (recorded in
     ``result.pictures``) and, with ``overlay``, the annotated video, both with the faces ``faces`` finds blurred
-    (and the worker's) unless ``blur_faces`` is off; ``record``: the job's task record, in the workbook and the
-    report; returns {artifact: path}.
+    (and the worker's) unless ``blur_faces`` is off; ``memory``: the faces already found in frames, by this job or
+    the one it starts from (:mod:`.face_memory`, around the same detector), which the pictures ask before searching
+    (the annotated video searches with ``faces`` itself, reading only what changed from frame to frame);
+    ``record``: the job's task record, in the workbook and the report; returns {artifact: path}.
 
     The pictures are drawn in a thread of their own while the files that do not show them are written (the table,
     the skeleton, the workbook): decoding their frames and searching them for faces leave Python's lock free, and
@@ -132,7 +136,8 @@ def write_results(result: AnalysisResult, directory: str | Path, video: str | Pa
     directory.mkdir(parents=True, exist_ok=True)
     paths = {artifact: directory / name for artifact, name in FILES.items() if artifact not in OPTIONAL}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pictures") as drawing:
-        pictures = drawing.submit(_pictures_beside, result, video, directory / PICTURES, blur_faces=blur_faces, faces=faces) if video else None
+        pictured = memory if memory is not None else faces
+        pictures = drawing.submit(_pictures_beside, result, video, directory / PICTURES, blur_faces=blur_faces, faces=pictured) if video else None
         paths["skeleton"].write_text(json.dumps(skeleton_document(result), separators=(",", ":")))
         header, rows = frame_rows(result)
         with open(paths["csv"], "w", newline="") as out:
@@ -151,7 +156,7 @@ def write_results(result: AnalysisResult, directory: str | Path, video: str | Pa
 
 
 def _pictures_beside(result: AnalysisResult, video: str | Path, directory: Path, *, blur_faces: bool,
-                     faces: FaceDetector | None) -> list[Picture]:
+                     faces: FaceDetector | RememberedFaces | None) -> list[Picture]:
     """:func:`.evidence.write_pictures`, as :func:`write_results` runs it beside the workbook: with the face search's
     network (Torch) on one thread of its own, since the workbook has the other core.  Torch's second thread would
     only wait for that core, spinning: re-scores one after another in one process on a loaded machine took a median

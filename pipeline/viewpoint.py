@@ -1,7 +1,7 @@
 """Depth you can trust: what to take from the image and what from the 3D points, per frame and per angle.
 
 BlazePose's image points are where it sees the body; its 3D points come from a body model fitted to the picture,
-with a depth it guesses.  Two uses of that, measured on the four-camera benchmark (``benchmarks/accuracy.py``):
+with a depth it guesses.  Three uses of that, measured on the four-camera benchmark (``benchmarks/accuracy.py``):
 
 1. **The 3D points placed on the image** (:func:`on_image`): across the picture the model's fit misses the image's
    own points by centimetres, degrees at an elbow or a knee.  So every angle in 3D is measured on points whose x
@@ -18,9 +18,25 @@ with a depth it guesses.  Two uses of that, measured on the four-camera benchmar
    it by more than 8 degrees (45: 20; 60: 39), less than the 3D points' own errors of 10-20.  Measured (both
    recordings pooled), the elbow's and knee's mean error is 4-7 degrees from the image against 9-10 from 3D where
    their plane faces the camera within 15 degrees, about even at 45-60, and worse beyond (elbow 27-32 against 21-22).
+   A knee filmed from the front or behind is the exception that does not move the limit: BlazePose's depth of a
+   knee bending towards or away from the camera is too shallow, which makes the leg's plane look squarer to the
+   camera than it is (``benchmarks/knee_depth.py``: 75-100% of the man's knee frames read from the image are turned
+   further than the limit), but the 3D reading of those frames has the same shallow depth and is no better (a limit
+   of 15 or 45 degrees moves no camera's knee error by more than a degree).
+3. **The wrist's bend from the image where the forearm lies across the picture** (:func:`forearm_tilts`,
+   :data:`WRIST_FOREARM_LIMIT`): the model's hand points (index and pinky knuckles) have the poorest depth of all, and
+   a hand only 6-9 cm long turns a centimetre of depth into 6-10 degrees of bend.  Averaged over both recordings'
+   eight camera-clips, the 3D wrist reads 9-10 degrees more bend than the reference (up to 21 on one camera), the
+   image between 1 less and 2 more (``benchmarks/wrist_accuracy.py``).  The image cannot make a straight wrist look
+   bent: a straight line is straight from every viewpoint.  A bend out of the picture's plane it shows smaller
+   (towards 0 edge-on), and one across the picture at most ``1/cos`` of the forearm's tilt larger (a tangent 1.4
+   times at 45 degrees).  The hand's plane cannot be told (its points are too close together and their depth is the
+   poor one), so the test is the forearm's own tilt out of the picture, from the elbow's and wrist's depth.  Pooled
+   over both recordings, the wrist's mean error is 6 degrees from the image against 10-11 from 3D with the forearm
+   within 30 degrees of the picture, 9 against 15 at 30-45, 11 against 15 at 45-60, and the 3D is better only beyond
+   60 (26 against 17).
 
-Kept on the model's own 3D points (:data:`OWN_POINTS`): the trunk against gravity, and the neck.  The wrist is not
-read from the image (its hand points are too close together to tell a plane).
+Kept on the model's own 3D points (:data:`OWN_POINTS`): the trunk against gravity, and the neck.
 
 The viewpoint itself, the camera's azimuth about the worker (0 in front, 90 at the side, 180 behind, from the
 hips' and shoulders' left-right axis), is kept in the result (:class:`Viewpoint`): on the benchmark it is within
@@ -48,6 +64,9 @@ from .result_model import ViewpointRecord
 #: Beyond this angle between an angle's plane and the picture (degrees), the image distorts it too much: 3D (within it,
 #: by at most 8 degrees).
 IMAGE_PLANE_LIMIT = 30.0
+#: The wrist's bend is the image's where the forearm points out of the picture by at most this (degrees): a straight
+#: wrist reads straight from any view, and a bend across the picture reads at most 1.4 times its tangent (1/cos 45).
+WRIST_FOREARM_LIMIT = 45.0
 #: The angles measured on the model's own 3D points rather than on the image's: the trunk against gravity, whose
 #: vertical (:func:`pipeline.angles.camera_tilt`) is estimated from those same points; and the neck, because the
 #: image's ear points are no physical point (one ear is behind the head from most views: triangulated from four
@@ -103,13 +122,24 @@ def plane_tilts(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], 
     return tilts
 
 
+def forearm_tilts(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings
+                  ) -> dict[str, np.ndarray]:
+    """Per wrist angle (``wrist_{side}``), per frame, how far the forearm (elbow to wrist) points out of the picture
+    (degrees, 0-90; NaN where a point is missing): the wrist's test for the image (:data:`WRIST_FOREARM_LIMIT`).  Not
+    the plane of the forearm and the hand, as for the elbow: the hand's depth is the model's poorest."""
+    joints = Joints(world, keypoints[..., 2], names, settings.min_confidence)
+    return {f"wrist_{side}": _out_of_picture(joints[f"{side}_wrist"] - joints[f"{side}_elbow"]) for side in SIDES}
+
+
 def in_picture(world: np.ndarray | None, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings
                ) -> dict[str, np.ndarray]:
-    """Per angle, the frames whose plane lies across the picture (within :data:`IMAGE_PLANE_LIMIT`): read from the
-    image there.  Without 3D points, nothing tells the plane: empty."""
+    """Per angle, the frames whose plane lies across the picture (within :data:`IMAGE_PLANE_LIMIT`), and the wrists'
+    frames whose forearm does (within :data:`WRIST_FOREARM_LIMIT`): read from the image there.  Without 3D points,
+    nothing tells the plane: empty."""
     if world is None:
         return {}
-    return {name: tilt <= IMAGE_PLANE_LIMIT for name, tilt in plane_tilts(world, keypoints, names, settings).items()}
+    planes = {name: tilt <= IMAGE_PLANE_LIMIT for name, tilt in plane_tilts(world, keypoints, names, settings).items()}
+    return {**planes, **{name: tilt <= WRIST_FOREARM_LIMIT for name, tilt in forearm_tilts(world, keypoints, names, settings).items()}}
 
 
 def on_image(world: np.ndarray, keypoints: np.ndarray, min_confidence: float) -> np.ndarray:

@@ -67,3 +67,19 @@ def analyse_to_results(page, video: Path, quality: str = "low") -> None:
     choose_and_start(page, video, quality)
     page.wait_for_selector("#results-section:not([hidden])", timeout=RESULT_TIMEOUT)
     page.wait_for_selector("#timeline svg rect.seg")
+
+
+def slow_uploads(page) -> None:
+    """Uploads from ``page`` at 1 MiB/s, so that a test can stop one part way (:func:`reload_when_sent`)."""
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                      "uploadThroughput": 1024 * 1024})
+
+
+def reload_when_sent(page, megabytes: float) -> None:
+    """Reload the page once the upload under way has sent ``megabytes``, and wait for its offer to resume it."""
+    page.wait_for_function("Number((/^([\\d.]+) MB of/.exec(document.querySelector('#upload-text').innerText) || [0, 0])[1]) "
+                           f">= {megabytes}", timeout=60_000)
+    page.reload()
+    page.wait_for_selector("#resume-hint:not([hidden])")

@@ -97,8 +97,9 @@ def test_each_camera_against_the_triangulated_skeleton(measured):
     for camera, figures in report["cameras"].items():
         assert figures["mae_p95"]["knee"][0] < 35, camera  # 8-20 degrees
         assert figures["rula"]["within_1"] >= 0.4, camera  # 0.72-1.0
-        # no upper-arm flips: p95 10-51 degrees (158 and 179 at 30 fps when the sagittal flexion flipped at the side)
-        assert figures["mae_p95"]["upper_arm"][1] < 90, camera
+        # no upper-arm flips: p95 10-33 degrees (158 and 179 at 30 fps when the sagittal flexion flipped at the side;
+        # cam04's 51 when its extension was read near the frontal plane, where the depth from behind is no guide)
+        assert figures["mae_p95"]["upper_arm"][1] < 45, camera
         # the 3D points placed on the image (pipeline/viewpoint.py): upper arm 3.9-11.7 (7.0-16.9 on the model's own
         # points), elbow 9.0-18.4 (15.3-24.2)
         assert figures["mae_p95"]["upper_arm"][0] < 25, camera

@@ -47,11 +47,11 @@ def frames(tmp_path_factory) -> dict[int, np.ndarray]:
 def test_a_job_finds_the_face_model_in_its_models_folder_or_blurs_the_worker_only(pose_models, tmp_path):
     """Where the models folder predates BlazeFace, the job still writes its pictures, blurring the worker's face
     only (each picture says so: ``faces_searched``), rather than failing at its very end."""
+    from ergo_tasks.analysis.job_files import face_detector
     from ergo_tasks.analysis.settings import AnalysisSettings
-    from ergo_tasks.analysis.task import _face_detector
 
-    assert isinstance(_face_detector(AnalysisSettings(models_dir=pose_models["face_detection_short_range"].parent)), FaceDetector)
-    assert _face_detector(AnalysisSettings(models_dir=tmp_path)) is None
+    assert isinstance(face_detector(AnalysisSettings(models_dir=pose_models["face_detection_short_range"].parent)), FaceDetector)
+    assert face_detector(AnalysisSettings(models_dir=tmp_path)) is None
 
 
 def test_anything_but_an_rgb_image_is_refused_in_words(detector):

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from ergo_tasks.analysis import ANALYZE_TASK, RESCORE_TASK, AnalysisSettings, register
+from ergo_tasks.analysis.job_files import faces_key
 from ergo_tasks.analysis.keys import results_prefix, upload_key
 from ergo_tasks.analysis.rescore import NO_VIDEO
-from ergo_tasks.analysis.task import faces_key
 from ergo_tasks.service.actions import build_service
 from ergo_tasks.service.requests import Caller
 from ergo_tasks.service.settings import ServiceSettings

@@ -1,7 +1,7 @@
 """The product's job: analysing a work video, on top of the engine.
 
-Owns: the analysis task and its checkpoints (:mod:`.task`), the re-score task (:mod:`.rescore`), its scratch folders on a
-worker's disk (:mod:`.scratch`), the key layout of
+Owns: the analysis task and its checkpoints (:mod:`.task`), the re-score task (:mod:`.rescore`), the files both leave
+under ``results/`` (:mod:`.job_files`), its scratch folders on a worker's disk (:mod:`.scratch`), the key layout of
 ``uploads/``, ``checkpoints/`` and ``results/`` (:mod:`.keys`), webhook
 notifications (:mod:`.notify`), retention (:mod:`.retention`), analysing a
 file on this machine (:mod:`.local`), the demo and its check (:mod:`.demo`),

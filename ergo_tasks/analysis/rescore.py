@@ -23,10 +23,11 @@ from statestore import ObjectNotFound, StorageUnavailable
 from ..app import TaskApp
 from ..errors import JobNotFound, TaskError
 from ..status import JobStatus
+from .job_files import face_detector, faces_key, write_job_files
 from .keys import UPLOADS
 from .scratch import scratch_folder
 from .settings import AnalysisSettings
-from .task import MAX_RETRIES, _face_detector, _write_results, faces_key
+from .task import MAX_RETRIES
 
 if TYPE_CHECKING:
     from pipeline.result_model import AnalysisResult
@@ -67,9 +68,9 @@ def rescore_task(self: TaskContext, source_job_id: str, video_key: str | None = 
         video = download.result()
         if video is None:
             result.summary.warnings = [*result.summary.warnings, NO_VIDEO]
-        faces = _face_detector(settings) if blur_faces and video is not None else None
-        _write_results(self, result, video, scratch, blur_faces, faces, overlay=False,
-                       known_faces=_read_if_kept(self, faces_key(source_job_id)) if faces is not None else None)
+        faces = face_detector(settings) if blur_faces and video is not None else None
+        write_job_files(self, result, video, scratch, blur_faces, faces, overlay=False,
+                        known_faces=_read_if_kept(self, faces_key(source_job_id)) if faces is not None else None)
     return result.document()
 
 

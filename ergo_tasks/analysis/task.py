@@ -3,8 +3,8 @@
 Reads ``uploads/...``, keeps finished chunks under ``checkpoints/<job_id>/``
 (so a requeued or resumed job continues where it stopped), writes the result
 files, the PDF report, the posture pictures (``frames/``) and, when asked, the
-annotated video under ``results/<job_id>/`` and records their keys.  The workbook and the report show the job's task
-record as its status document holds it then (see :mod:`.records`).
+annotated video under ``results/<job_id>/`` and records their keys (:mod:`.job_files`).  The workbook and the report
+show the job's task record as its status document holds it then (see :mod:`.records`).
 """
 
 from __future__ import annotations
@@ -26,16 +26,13 @@ from statestore import ObjectInfo, ObjectNotFound, ObjectStore, StorageUnavailab
 from ..app import TaskApp
 from ..errors import TaskError, validation_message
 from ..middleware import Middleware
-from .keys import UPLOADS, checkpoint_prefix, results_prefix
-from .records import files_note, record_of
+from .job_files import face_detector, write_job_files
+from .keys import UPLOADS, checkpoint_prefix
 from .scratch import scratch_folder
 from .settings import DEFAULT_CHUNK_SIZE, AnalysisSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from pipeline.pose.blazeface import FaceDetector
-    from pipeline.result_model import AnalysisResult
 
     from ..execution import TaskContext
 
@@ -187,8 +184,8 @@ def analyze_video_task(self: TaskContext, video_key: str, quality: str = DEFAULT
                                on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index), job_id=job_id,
                                video_name=video_key.rsplit("/", 1)[-1])
         self.update_state(meta={"progress": ANALYSIS_END, "stage": "writing results"})
-        faces = _face_detector(settings) if blur_faces else None
-        _write_results(self, result, video, scratch, blur_faces, faces, options.preset.overlay if overlay is None else overlay)
+        faces = face_detector(settings) if blur_faces else None
+        write_job_files(self, result, video, scratch, blur_faces, faces, options.preset.overlay if overlay is None else overlay)
     return result.document()
 
 
@@ -229,56 +226,6 @@ def _analyse_part(context: TaskContext, video: Path, pose_model, options, plan, 
     done = analyze_chunks(video, pose_model, options, plan, only=chunks, checkpoints=checkpoints, on_progress=_progress(context),
                           on_chunk=lambda chunk: log.info("chunk.done", chunk=chunk.index, part_of=context.request.parent))
     return {"part": [chunks.start, chunks.stop], "frames": sum(len(chunk.frame_indices) for chunk in done.values())}
-
-
-def _face_detector(settings: AnalysisSettings) -> FaceDetector | None:
-    """BlazeFace, to blur everyone's face in the pictures and the annotated video; None, with a warning in the log,
-    where its model file was never fetched (a models folder from before it was added): the pictures then blur only
-    the worker's face and say so (``faces_searched``), rather than the job failing at its very end."""
-    from pipeline.errors import ModelMissing
-    from pipeline.pose.blazeface import load_face_detector
-
-    try:
-        return load_face_detector(settings.models_folder(), settings.device)
-    except ModelMissing as error:
-        log.warning("faces.model_missing", error=str(error))
-        return None
-
-
-def _write_results(context: TaskContext, result: AnalysisResult, video: Path | None, scratch: Path, blur_faces: bool,
-                   faces: FaceDetector | None, overlay: bool, known_faces: bytes | None = None) -> None:
-    """The result files, the posture pictures and (when asked) the annotated video, under ``results/<job_id>/``; the
-    faces found in the pictured frames beside the pictures (:mod:`pipeline.face_memory`: ``known_faces``, another
-    job's, are not searched for again)."""
-    from pipeline.face_memory import RememberedFaces
-    from pipeline.results import CONTENT_TYPES, FILES, PICTURES, write_results
-
-    store = context.task.app.store
-    # the record as the job holds it now (edited since the job started, perhaps); a later edit writes the files again
-    record = record_of(context.task.app.jobs.read(context.request.id).doc)
-    remembered = RememberedFaces(faces, known_faces) if faces is not None else None
-    paths = write_results(result, scratch / "results", video, blur_faces=blur_faces, faces=remembered, overlay=overlay, record=record)
-    prefix = results_prefix(context.request.id)
-    keys = {}
-    if remembered is not None and remembered.found:  # beside the pictures, not a result file: found by its place
-        store.put(faces_key(context.request.id), remembered.to_bytes(), content_type="application/json")
-    for artifact, path in paths.items():
-        keys[artifact] = f"{prefix}{FILES[artifact]}"
-        store.upload_file(keys[artifact], path, content_type=CONTENT_TYPES[artifact])
-    for picture in result.pictures:  # listed by their path under the job's results: frames/<time>.jpg
-        name = f"{PICTURES}/{picture.file}"
-        keys[name] = f"{prefix}{name}"
-        store.upload_file(keys[name], scratch / "results" / name, content_type="image/jpeg")
-    context.annotate(**files_note(record))  # in the document, with the result: each poll sees if the files are current
-    context.set_result_keys(**keys)
-
-
-def faces_key(job_id: str) -> str:
-    """Where a job keeps the faces found in the frames it pictured (:mod:`pipeline.face_memory`), for its re-scores."""
-    from pipeline.face_memory import FACES_FILE
-    from pipeline.results import PICTURES
-
-    return f"{results_prefix(job_id)}{PICTURES}/{FACES_FILE}"
 
 
 class Preload(Middleware):

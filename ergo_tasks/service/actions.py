@@ -36,7 +36,7 @@ from statestore import StoreError
 
 from .. import bootstrap
 from ..analysis import ANALYZE_TASK, TASK_MODULES
-from ..analysis.records import change_record, record_annotations, sync_record_files
+from ..analysis.records import change_record, files_current, record_annotations, sync_record_files
 from ..analysis.retention import VideoUsers, finished_before, purge_job
 from ..app import TaskApp, default_worker_id
 from ..errors import CorruptStatus, EngineError, JobNotFound, validation_message
@@ -275,7 +275,9 @@ class JobService(UploadActions, RescoreActions):
         doc = change_record(self.app.jobs, request.job_id, request.record).doc
         rewritten = sync_record_files(self.app, doc)
         view = self.views.status(doc)
-        return {"job_status": view, "files_rewritten": rewritten, "message": _record_saved(view, rewritten)}
+        # not written here and not current: another rewrite holds the files, and writes this record after its own
+        pending = not rewritten and not files_current(self.app.jobs.read(doc.job_id).doc)
+        return {"job_status": view, "files_rewritten": rewritten, "message": _record_saved(view, rewritten, pending)}
 
     def resume_job(self, request: JobRequest, caller: Caller) -> dict:
         doc = self.app.queue.resume(request.job_id, by="operator (api)").doc
@@ -312,11 +314,13 @@ class JobService(UploadActions, RescoreActions):
         return doc
 
 
-def _record_saved(view: dict, rewritten: bool) -> str:
-    """What saving a record did, in words, from the job's view after it."""
+def _record_saved(view: dict, rewritten: bool, pending: bool = False) -> str:
+    """What saving a record did, in words, from the job's view after it (``pending``: the files are being written)."""
     if view["status"] == "completed":
         if view.get("results_expired"):
             return "Task record saved. The job's result files have expired, so no file shows it."
+        if pending:
+            return "Task record saved; the PDF report and the workbook are being written again and will show it shortly."
         return ("Task record saved; the PDF report and the workbook were written again with it." if rewritten
                 else "Task record saved; the PDF report and the workbook already show it.")
     if view["status"] in ("queued", "processing"):

@@ -91,8 +91,9 @@ ENDED_AT_CUT, ENDED_AT_RECHECK = 1, 2
 
 
 @dataclass
-class _Found:
-    """One frame's landmark-network answer."""
+class LandmarkAnswer:
+    """One frame's landmark-network answer: public, since :meth:`Tracker.follow` takes one (the parity benchmark feeds
+    it MediaPipe's regions)."""
 
     landmarks: np.ndarray  # (39, 3): x, y in pixels, visibility
     world: np.ndarray  # (39, 3) metres
@@ -129,7 +130,7 @@ class Tracker:
         self.region = None
         self.points, self.auxiliary = OneEuro(*LANDMARK_FILTER), OneEuro(*AUXILIARY_FILTER)
 
-    def follow(self, found: _Found, time_us: int) -> _Found:
+    def follow(self, found: LandmarkAnswer, time_us: int) -> LandmarkAnswer:
         """Filter this frame's answer and place the next frame's region from it; returns the filtered answer."""
         hip_centre, full_body = found.landmarks[HIP_CENTRE, :2], found.landmarks[FULL_BODY, :2]
         # MediaPipe's object scale: the unscaled square between the unfiltered auxiliary points (its side, in pixels)
@@ -146,7 +147,7 @@ class Tracker:
         landmarks[:BODY, 2] = self.visibility(landmarks[:BODY, 2])
         world = found.world.astype(np.float64)
         world[:BODY] = self.world(world[:BODY], time_us)
-        return _Found(landmarks.astype(np.float32), world.astype(np.float32), found.presence)
+        return LandmarkAnswer(landmarks.astype(np.float32), world.astype(np.float32), found.presence)
 
     def state(self) -> dict[str, np.ndarray]:
         """The tracker as arrays (for a checkpoint); :meth:`restore` takes them back."""
@@ -260,7 +261,7 @@ class BlazePose(PoseModel):
             tracker.lose()
             return False
         answer = self.landmarks.predict(frames, [region], [position])
-        found = _Found(answer["landmarks"][0], answer["world"][0], float(answer["presence"][0]))
+        found = LandmarkAnswer(answer["landmarks"][0], answer["world"][0], float(answer["presence"][0]))
         if not found.present:
             tracker.lose()
             return False
@@ -290,7 +291,7 @@ class BlazePose(PoseModel):
         return ENDED_AT_CUT if cut else ENDED_AT_RECHECK
 
     @staticmethod
-    def _record(out: PoseOutput, position: int, found: _Found) -> None:
+    def _record(out: PoseOutput, position: int, found: LandmarkAnswer) -> None:
         body = found.landmarks[:BODY]
         out.keypoints[position, 0] = body
         out.world[position, 0] = found.world[:BODY]

@@ -26,6 +26,10 @@ POINTS = 39
 #: 0.01 px on a photo's first frame, with 7 they are up to 3 px off.  The minimum confidence is the default, 0.5.
 HEATMAP_KERNEL = 9
 MIN_HEATMAP_CONFIDENCE = 0.5
+#: The heatmap's logits are read no lower than this: float32's ``exp`` overflows past 88.7 (a NumPy warning, for
+#: cells the network is sure hold nothing), and from here down a cell's confidence is below 2e-38, nothing beside a
+#: window's peak of 0.5 or more; the confidence of every logit above it is the same to the bit.
+HEATMAP_LOGIT_FLOOR = -87.0
 #: The landmark network's outputs the pipeline reads, told apart by shape.  The fifth, the 256x256
 #: segmentation mask, is never computed (20 of the network's 140 steps, at full crop resolution: the
 #: network takes 1.45x less time without it).  The heatmap is kept for MediaPipe's refinement of the
@@ -56,7 +60,7 @@ def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = H
     """
     n, rows, cols, count = heatmap.shape
     half = (kernel - 1) // 2
-    confidence = 1 / (1 + np.exp(-heatmap.astype(np.float32)))
+    confidence = heatmap_confidence(heatmap)
     padded = np.pad(confidence, ((0, 0), (half, 2 * half + 1), (half, half), (0, 0)))  # zeros: cells outside count for nothing
     col = np.trunc(points[..., 0] / CROP * cols).astype(np.int64)
     row = np.trunc(points[..., 1] / CROP * rows).astype(np.int64)
@@ -75,6 +79,11 @@ def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = H
         x = (window.sum(axis=2) * window_cols).sum(-1) / weight / cols * CROP
         y = (window.sum(axis=3) * window_rows).sum(-1) / weight / rows * CROP
     return np.where(refine[..., None], np.stack([x, y], axis=-1), points)
+
+
+def heatmap_confidence(heatmap: np.ndarray) -> np.ndarray:
+    """The heatmap's logits as float32 confidences (a sigmoid), without ``exp`` overflowing on very negative ones."""
+    return 1 / (1 + np.exp(-np.maximum(heatmap.astype(np.float32), HEATMAP_LOGIT_FLOOR)))
 
 
 def to_image(points: np.ndarray, roi: RegionOfInterest) -> np.ndarray:

@@ -29,7 +29,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .tflite_graph import _RUNNERS, SAME, TFLiteGraph, _activate, _same_padding, _Step
+from .tflite_graph import RUNNERS as _RUNNERS
+from .tflite_graph import SAME, TFLiteGraph
+from .tflite_graph import Step as _Step
+from .tflite_graph import activate as _activate
+from .tflite_graph import same_padding as _same_padding
 
 #: TFLite's fused activations as oneDNN post-ops: (name, scalars).
 _POST_OPS = {0: ("none", []), 1: ("relu", []), 3: ("hardtanh", [0.0, 6.0])}

@@ -43,7 +43,9 @@ SAME, VALID = 0, 1
 
 
 @dataclass
-class _Step:
+class Step:
+    """One operator of the graph as replayed: public because :mod:`.fused_cpu` plans its fused kernels over the same steps."""
+
     op: str
     inputs: list[int]
     outputs: list[int]
@@ -121,7 +123,7 @@ def _index_vector(table: Any, kind: int) -> np.ndarray:
     return vector.ValuesAsNumpy().astype(np.int64)
 
 
-def _needed(steps: list[_Step], wanted: list[int]) -> list[_Step]:
+def _needed(steps: list[Step], wanted: list[int]) -> list[Step]:
     """The steps (in graph order) that the ``wanted`` tensors depend on."""
     producer = {step.outputs[0]: step for step in steps}
     needed: set[int] = set()
@@ -134,11 +136,11 @@ def _needed(steps: list[_Step], wanted: list[int]) -> list[_Step]:
     return [step for step in steps if id(step) in needed]
 
 
-def _fold_pads(steps: list[_Step], constants: dict[int, np.ndarray]) -> list[_Step]:
+def _fold_pads(steps: list[Step], constants: dict[int, np.ndarray]) -> list[Step]:
     """Drop each PAD whose zeros only feed VALID convolutions and lie evenly around the image: the convolution
     pads by itself then, without a padded copy of its input (the pads before the strided depthwise
     convolutions: 6-8% of the networks' time)."""
-    readers: dict[int, list[_Step]] = {}
+    readers: dict[int, list[Step]] = {}
     for step in steps:
         for index in step.inputs:
             readers.setdefault(index, []).append(step)
@@ -159,7 +161,8 @@ def _fold_pads(steps: list[_Step], constants: dict[int, np.ndarray]) -> list[_St
     return kept
 
 
-def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TFLite's SAME padding (before, after) along one axis; :mod:`.fused_cpu` pads its fused convolutions alike."""
     effective = (kernel - 1) * dilation + 1
     total = max((-(-size // stride) - 1) * stride + effective - size, 0)
     return total // 2, total - total // 2
@@ -206,7 +209,7 @@ class TFLiteGraph(nn.Module):
             if isinstance(raw, np.ndarray) and raw.size:
                 values = np.frombuffer(raw.tobytes(), _NUMPY_TYPES[tensor.Type()])
                 constants[index] = values if tensor.Sparsity() is not None else values.reshape(self.shapes[index])
-        self.steps: list[_Step] = []
+        self.steps: list[Step] = []
         for position in range(graph.OperatorsLength()):
             operator = graph.Operators(position)
             code = model.OperatorCodes(operator.OpcodeIndex())
@@ -217,10 +220,10 @@ class TFLiteGraph(nn.Module):
                 constants[outputs[0]] = _densify(graph.Tensors(inputs[0]), constants[inputs[0]])
             elif op == "DEQUANTIZE" and inputs[0] in constants:  # float16 weights become float32 once
                 constants[outputs[0]] = constants[inputs[0]].astype(np.float32)
-            elif op not in _RUNNERS:
+            elif op not in RUNNERS:
                 raise UnsupportedGraph(f"operator {op} is not supported by this executor")
             else:
-                self.steps.append(_Step(op, inputs, outputs, _options(op, operator)))
+                self.steps.append(Step(op, inputs, outputs, _options(op, operator)))
         self.steps = _needed(self.steps, self.output_ids)
         if fold_pads:
             self.steps = _fold_pads(self.steps, constants)
@@ -252,7 +255,7 @@ class TFLiteGraph(nn.Module):
         for index, tensor in zip(self.input_ids, inputs):
             values[index] = tensor.permute(0, 3, 1, 2) if tensor.dim() == 4 else tensor
         for step, release in zip(self.steps, self.release_after):
-            values[step.outputs[0]] = _RUNNERS[step.op](self, step, [values[i] for i in step.inputs if i >= 0])
+            values[step.outputs[0]] = RUNNERS[step.op](self, step, [values[i] for i in step.inputs if i >= 0])
             for index in release:
                 del values[index]
         return [values[i].permute(0, 2, 3, 1) if values[i].dim() == 4 else values[i] for i in self.output_ids]
@@ -283,7 +286,8 @@ class Frozen:
 
 
 # -- operators (4-D activations are NCHW here) --------------------------------------------------
-def _activate(x: torch.Tensor, code: int) -> torch.Tensor:
+def activate(x: torch.Tensor, code: int) -> torch.Tensor:
+    """A TFLite fused activation (by its code), in place; shared with :mod:`.fused_cpu` so both apply the same ones."""
     if code not in _ACTIVATIONS:
         raise UnsupportedGraph(f"fused activation {code} is not supported")
     function = _ACTIVATIONS[code]
@@ -291,33 +295,33 @@ def _activate(x: torch.Tensor, code: int) -> torch.Tensor:
 
 
 def _pad_same(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int], value: float = 0.0) -> torch.Tensor:
-    top, bottom = _same_padding(x.shape[2], kernel[0], stride[0], dilation[0])
-    left, right = _same_padding(x.shape[3], kernel[1], stride[1], dilation[1])
+    top, bottom = same_padding(x.shape[2], kernel[0], stride[0], dilation[0])
+    left, right = same_padding(x.shape[3], kernel[1], stride[1], dilation[1])
     return F.pad(x, (left, right, top, bottom), value=value) if top or bottom or left or right else x
 
 
-def _conv(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _conv(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     x, weight = args[0], args[1]
     bias = args[2] if len(args) > 2 else None
     o = step.options
     depthwise = step.op == "DEPTHWISE_CONV_2D"
     padding = o.get("folded_padding", (0, 0))
     if o["padding"] == SAME:
-        (top, bottom), (left, right) = (_same_padding(x.shape[2 + axis], weight.shape[2 + axis], o["stride"][axis], o["dilation"][axis])
+        (top, bottom), (left, right) = (same_padding(x.shape[2 + axis], weight.shape[2 + axis], o["stride"][axis], o["dilation"][axis])
                                         for axis in (0, 1))
         if top == bottom and left == right:
             padding = (top, left)  # symmetric: let the convolution pad, saving a padded copy of the input
         else:
             x = F.pad(x, (left, right, top, bottom))
     y = F.conv2d(x, weight, bias, stride=o["stride"], padding=padding, dilation=o["dilation"], groups=x.shape[1] if depthwise else 1)
-    return _activate(y, o["activation"])
+    return activate(y, o["activation"])
 
 
-def _add(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
-    return _activate(args[0] + args[1], step.options["activation"])
+def _add(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
+    return activate(args[0] + args[1], step.options["activation"])
 
 
-def _pad(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _pad(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     x, paddings = args[0], args[1].tolist()  # NHWC pairs
     if x.dim() != 4 or paddings[0] != [0, 0]:
         raise UnsupportedGraph("PAD is supported on 4-D tensors without batch padding")
@@ -325,15 +329,15 @@ def _pad(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Ten
     return F.pad(x, (left, right, top, bottom, front, back))
 
 
-def _max_pool(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _max_pool(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     o = step.options
     x = args[0]
     if o["padding"] == SAME:
         x = _pad_same(x, o["kernel"], o["stride"], (1, 1), value=float("-inf"))
-    return _activate(F.max_pool2d(x, o["kernel"], o["stride"]), o["activation"])
+    return activate(F.max_pool2d(x, o["kernel"], o["stride"]), o["activation"])
 
 
-def _resize(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _resize(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     o = step.options
     if not o["half_pixel_centers"] and not o["align_corners"]:
         raise UnsupportedGraph("legacy (asymmetric) bilinear resizing is not supported")
@@ -341,7 +345,7 @@ def _resize(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.
     return F.interpolate(args[0], size=size, mode="bilinear", align_corners=bool(o["align_corners"]))
 
 
-def _depth_to_space(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _depth_to_space(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     x, block = args[0], step.options["block"]
     n, c, h, w = x.shape
     depth = c // (block * block)
@@ -350,7 +354,7 @@ def _depth_to_space(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -
     return x.reshape(n, h * block, w * block, depth).permute(0, 3, 1, 2)
 
 
-def _reshape(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _reshape(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     x = args[0]
     if x.dim() == 4:
         x = x.permute(0, 2, 3, 1)  # back to TFLite's element order
@@ -360,23 +364,24 @@ def _reshape(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch
     return y.permute(0, 3, 1, 2) if y.dim() == 4 else y
 
 
-def _concat(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _concat(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     axis = step.options["axis"]
     rank = args[0].dim()
     axis = axis % rank
     if rank == 4:
         axis = {0: 0, 1: 2, 2: 3, 3: 1}[axis]
-    return _activate(torch.cat(args, dim=axis), step.options["activation"])
+    return activate(torch.cat(args, dim=axis), step.options["activation"])
 
 
-def _logistic(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _logistic(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     return torch.sigmoid(args[0])
 
 
-def _relu(graph: TFLiteGraph, step: _Step, args: list[torch.Tensor]) -> torch.Tensor:
+def _relu(graph: TFLiteGraph, step: Step, args: list[torch.Tensor]) -> torch.Tensor:
     return F.relu(args[0])  # not in place: unlike a fused activation, its input may have other readers
 
 
-_RUNNERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "ADD": _add, "PAD": _pad, "MAX_POOL_2D": _max_pool,
-            "RESIZE_BILINEAR": _resize, "DEPTH_TO_SPACE": _depth_to_space, "RESHAPE": _reshape,
-            "CONCATENATION": _concat, "LOGISTIC": _logistic, "RELU": _relu}
+#: Each supported operator's Torch replay; :mod:`.fused_cpu` falls back to these for steps it does not fuse.
+RUNNERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "ADD": _add, "PAD": _pad, "MAX_POOL_2D": _max_pool,
+          "RESIZE_BILINEAR": _resize, "DEPTH_TO_SPACE": _depth_to_space, "RESHAPE": _reshape,
+          "CONCATENATION": _concat, "LOGISTIC": _logistic, "RELU": _relu}
