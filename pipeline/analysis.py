@@ -53,7 +53,7 @@ from .summary import summarize
 from .time_range import TimeRange, restrict
 from .tracking import MainPerson, select_main_person
 from .video import FrameReader, VideoInfo, frame_times_us, probe, sample_indices
-from .viewpoint import measured_angles, on_image, viewpoint
+from .viewpoint import measured_angles, on_image, trunk_uncertainty, viewpoint
 from .writebehind import WriteBehind
 
 #: A person missing for at least this long is reported as a gap.
@@ -414,11 +414,11 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
     hidden = None if tilt is None else {name: np.where(detected[:, None], series, np.nan) for name, series in
                                         hidden_trunk_angles(on_image(poses.world, keypoints, options.angles.min_confidence),
                                                             keypoints, names, options.angles, tilt).items()}
-    rula, reba, inputs = score_frames(angles, options.params, hidden, 0.0 if tilt is None else tilt.uncertainty)
+    seen_from = viewpoint(poses.world, keypoints, names, options.angles, tilt)
+    rula, reba, inputs = score_frames(angles, options.params, hidden, trunk_uncertainty(tilt, seen_from))
     out_of_view = parts_out_of_view(angles, detected, hidden)
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None
-    seen_from = viewpoint(poses.world, keypoints, names, options.angles, tilt)
     inputs["viewpoint"] = seen_from.as_dict() if seen_from else None
     bands, sustained = time_in_bands(angles, times, frame_seconds, options.params)
     height = worker_height(keypoints[detected], analysis_size(video["width"], video["height"])[1])
@@ -427,7 +427,7 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
                         missing=missing_spans(detected, times, REPORTED_GAP_S), damaged=damaged,
                         rejected=sum(bool(reason) for reason in poses.rejections), out_of_view=out_of_view, worker_height_px=height,
                         warnings=[warning for warning in [person_size_warning(height, options.preset.name)] if warning],
-                        camera_tilt=inputs["camera_tilt"])
+                        camera_tilt=inputs["camera_tilt"], viewpoint=inputs["viewpoint"])
     return validated({
         "format": RESULT_FORMAT, "version": RESULT_VERSION, "job_id": job_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "video": video, "preset": options.preset.as_dict(), "model": model,

@@ -156,6 +156,8 @@ class ViewpointRecord(Record):
 
     frames: dict[str, int] = Field(description="per view (front, oblique_front, side, oblique_back, back), the frames")
     median_azimuth: float | None = Field(description="degrees: 0 the camera in front of the worker, 90 at their side, 180 behind")
+    trunk_uncertainty: float = Field(0.0, description="degrees the trunk's flexion may be off for the depth it lies in from this "
+                                                      "viewpoint (from behind); the trunk's score ranges are widened by it")
 
 
 class Inputs(Record):

@@ -60,12 +60,14 @@ def _worker_only(scores: dict[str, np.ndarray], detected: np.ndarray) -> dict[st
 def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detected: np.ndarray, times: np.ndarray,
               frame_indices: np.ndarray, frame_seconds: float, bands: dict, sustained: list[dict],
               missing: list, damaged: list, rejected: int = 0, out_of_view: list[str] | None = None,
-              worker_height_px: float | None = None, warnings: list[str] = (), camera_tilt: dict | None = None) -> Summary:
+              worker_height_px: float | None = None, warnings: list[str] = (), camera_tilt: dict | None = None,
+              viewpoint: dict | None = None) -> Summary:
     """The headline figures, over the frames with the worker only (a frame without one carries no score), the counts
     they stand on and the verdict; ``out_of_view``: per frame, the body parts not seen
     (:func:`pipeline.assessment.parts_out_of_view`); ``warnings`` for the reader (a worker too small in the picture);
     ``camera_tilt``: the camera's tilt as the result records it (``inputs.camera_tilt``), for the verdict to say
-    where gravity's vertical was not known with confidence."""
+    where gravity's vertical was not known with confidence; ``viewpoint`` (``inputs.viewpoint``), to say where the
+    trunk's bend lay in the camera's depth (filmed from behind)."""
     rula, reba = _worker_only(rula, detected), _worker_only(reba, detected)
     scored = int((~np.isnan(rula["grand_score"])).sum())
     ranged = int((np.isnan(rula["grand_score"]) & ~np.isnan(rula["grand_score_max"])).sum())
@@ -90,7 +92,7 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
         "worker_height_px": worker_height_px,
         "warnings": list(warnings),
         "verdict": verdict(**counts, parts_out_of_view=hidden, damaged=damaged, worker_too_small=bool(warnings),
-                           vertical=vertical_doubt(camera_tilt, rula, reba)),
+                           vertical=vertical_doubt(camera_tilt, rula, reba), depth=depth_doubt(viewpoint, rula, reba)),
     })
     if shows_findings(summary):  # a job that is not assessable is told what to film, not what to change
         worst = {method: [m.frame_index for m in block.worst_moments] for method, block in (("rula", summary.rula), ("reba", summary.reba))}
@@ -130,21 +132,40 @@ def vertical_doubt(camera_tilt: dict | None, rula: dict[str, np.ndarray], reba: 
     else:
         how = (f"The camera's angle was estimated with low confidence (from {camera_tilt['frames']} frames with straight legs, "
                f"within {camera_tilt['spread']:.0f}° of each other)")
-    reach = [f"{name} {int(np.nanmax(block[high]))}" for name, block, high in (("RULA", rula, "grand_score_max"), ("REBA", reba, "reba_score_max"))
-             if not np.isnan(block[high]).all()]
     return (f"{how}: the trunk's angle may be off by up to {camera_tilt['uncertainty']:.0f}°, and its scores are given as a range "
-            f"over that{' (at most ' + ' and '.join(reach) + ')' if reach else ''}.",
+            f"over that{_reach(rula, reba)}.",
             "Give the camera's angle with the job (its pitch and roll), or film the worker standing with straight legs, "
             "feet in the picture, for a few seconds.")
 
 
+def depth_doubt(viewpoint: dict | None, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray]) -> tuple[str, str] | None:
+    """Where the worker was filmed from behind, so that the trunk's forward bend lay along the camera's line of sight
+    (``inputs.viewpoint``'s ``trunk_uncertainty``, :func:`pipeline.viewpoint.depth_uncertainty`), the verdict's reason
+    and advice: how far the trunk's angle may be off and the highest scores within that; None otherwise."""
+    if not viewpoint or not viewpoint.get("trunk_uncertainty"):
+        return None
+    return (f"The worker was filmed mostly from behind (median azimuth {viewpoint['median_azimuth']:.0f}°), where the trunk's "
+            "forward bend lies along the camera's line of sight, whose depth one camera judges least well: the trunk's angle "
+            f"may be off by up to {viewpoint['trunk_uncertainty']:.0f}°, and its scores are given as a range over that"
+            f"{_reach(rula, reba)}.",
+            "Film from the side or at 45°, where the trunk's bend lies across the picture, rather than from behind.")
+
+
+def _reach(rula: dict[str, np.ndarray], reba: dict[str, np.ndarray]) -> str:
+    """The highest scores of the frames' ranges, in words (" (at most RULA 6 and REBA 9)"), or nothing."""
+    reach = [f"{name} {int(np.nanmax(block[high]))}" for name, block, high in (("RULA", rula, "grand_score_max"), ("REBA", reba, "reba_score_max"))
+             if not np.isnan(block[high]).all()]
+    return f" (at most {' and '.join(reach)})" if reach else ""
+
+
 def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: int, frames_scored: int, frames_ranged: int,
             parts_out_of_view: dict[str, int], damaged: list[str], worker_too_small: bool,
-            vertical: tuple[str, str] | None = None) -> Verdict:
+            vertical: tuple[str, str] | None = None, depth: tuple[str, str] | None = None) -> Verdict:
     """Whether the job can be assessed ("assessable", "partly assessable", "not assessable"), why, and what to do.
 
     Computed once, from the summary's counts, for every output to show; ``vertical``: the reason and advice of a
-    camera angle not known with confidence (:func:`vertical_doubt`).
+    camera angle not known with confidence (:func:`vertical_doubt`); ``depth``: those of a trunk seen bending along the
+    line of sight, from behind (:func:`depth_doubt`).
     """
     frames, person, rejected = frames_analysed, frames_with_person, frames_rejected
     judged = frames_scored + frames_ranged
@@ -168,9 +189,10 @@ def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: i
         advice.append("Film the whole body, from the side, with nothing in front of the worker.")
     if rejected > REJECTED_SHARE * (person + rejected):
         reasons.append(f"{rejected} frames were rejected as implausible (the pose found was not a person's).")
-    if vertical:
-        reasons.append(vertical[0])
-        advice.append(vertical[1])
+    for doubt in (vertical, depth):
+        if doubt:
+            reasons.append(doubt[0])
+            advice.append(doubt[1])
     if worker_too_small:
         reasons.append("The worker is small in the picture, so angles are less reliable.")
         advice.append("Film closer, so the worker fills most of the picture's height.")
