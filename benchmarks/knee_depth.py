@@ -120,7 +120,9 @@ def compare(knees: dict[str, np.ndarray], truth: dict) -> dict:
             "legs_higher": round(float(np.mean(ours[both] > theirs[both])), 2)}
 
 
-def run(recording: str = "single", fps: float = 30.0) -> dict:
+def analysed(recording: str, fps: float) -> tuple[dict, dict[str, dict], dict[str, accuracy.Camera]]:
+    """Every camera of ``recording`` analysed at ``fps`` (BlazePose ``full``), each camera's reference
+    (:func:`benchmarks.accuracy.references`) and the calibration: what this probe and the depth-scale one start from."""
     from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.angles import AngleSettings
     from pipeline.pose import load_pose_model
@@ -131,7 +133,11 @@ def run(recording: str = "single", fps: float = 30.0) -> dict:
     fetch(settings.models_dir, ["pose_detection", "pose_landmark_full"])
     calibration = accuracy.read_qca(folder / "calibration" / "Calib.qca.txt")
     results = accuracy.analyse_cameras(folder, load_pose_model(settings), accuracy.CAMERAS, fps)
-    truths = accuracy.references(results, calibration, AngleSettings().min_confidence)
+    return results, accuracy.references(results, calibration, AngleSettings().min_confidence), calibration
+
+
+def run(recording: str = "single", fps: float = 30.0) -> dict:
+    results, truths, calibration = analysed(recording, fps)
     read = {camera: readings(results[camera], truth, calibration[camera]) for camera, truth in truths.items()}
     report: dict = {"recording": recording, "cameras": {}, "spread": {},
                     "planes": {camera: planes(results[camera], truth, calibration[camera]) for camera, truth in truths.items()}}
@@ -143,15 +149,16 @@ def run(recording: str = "single", fps: float = 30.0) -> dict:
     return report
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(probe: Callable[[str, float], dict] = run, description: str = __doc__) -> None:
+    """The command line of a probe on one recording (this one's, or another's ``probe`` and ``description``)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recording", choices=accuracy.RECORDINGS, default="single")
     parser.add_argument("--fps", type=float, default=30.0)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    print(json.dumps(run(args.recording, args.fps), indent=1))
+    print(json.dumps(probe(args.recording, args.fps), indent=1))
 
 
 if __name__ == "__main__":
