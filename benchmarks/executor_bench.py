@@ -1,6 +1,6 @@
 """The Torch executor against the TFLite runtime, and ergo's pose step against MediaPipe's, side by side.
 
-    .venv/bin/python benchmarks/executor_bench.py [--seconds 3] [--rounds 5] [--cpu-time] [--mediapipe]
+    .venv/bin/python benchmarks/executor_bench.py [--seconds 3] [--rounds 5] [--cpu-time] [--mediapipe] [--networks ...]
 
 One thread everywhere (``torch.set_num_threads(1)``, the TFLite interpreter's
 ``num_threads=1``), so the figures compare the work each does, not how it
@@ -23,6 +23,8 @@ median of several is what is printed):
                                       calling thread, and on a machine shared with other work the clock counts
                                       their time too
 * ``ratio_to_tflite``                 Torch / TFLite runtime (goal <= 1.0), and ``ratio_frozen_to_tflite``
+* ``--networks``                      only these networks (pose_landmark_full, pose_detection): the detector alone
+                                      takes half the time
 * ``--mediapipe``                     ms per frame of MediaPipe's whole pose solution (``mp.solutions.pose``,
                                       video mode, in ``.reference-venv``: ``make reference``) and of ergo's
                                       BlazePose ``predict_sequence`` on the same 640x360 frames of the demo's
@@ -109,12 +111,17 @@ def _torch(graph, batch: np.ndarray, frozen: bool = False):
     return run
 
 
-def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.perf_counter) -> dict:
+#: The networks timed, and their input sizes.
+NETWORKS = {"pose_landmark_full": 256, "pose_detection": 224}
+
+
+def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.perf_counter, networks=tuple(NETWORKS)) -> dict:
     from pipeline.pose.blazepose_landmarks import OUTPUTS
     from pipeline.pose.tflite_graph import TFLiteGraph, output_shapes
 
     figures: dict = {}
-    for network, size in (("pose_landmark_full", 256), ("pose_detection", 224)):
+    for network in networks:
+        size = NETWORKS[network]
         path = models[network]
         shapes = output_shapes(path)
         wanted = [shapes.index(s) for s in OUTPUTS.values()] if network.startswith("pose_landmark") else None
@@ -203,6 +210,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cpu-time", action="store_true", help="time the networks by CPU time, not the clock")
     parser.add_argument("--mediapipe", action="store_true", help="also time MediaPipe's whole pose solution (make reference)")
+    parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS), help="the networks to time")
     args = parser.parse_args()
 
     import torch
@@ -214,7 +222,7 @@ def main() -> None:
     models_dir = AnalysisSettings().models_folder()
     models = fetch(models_dir, ["pose_detection", "pose_landmark_full"])
     clock = time.thread_time if args.cpu_time else time.perf_counter
-    report = {"threads": 1, "clock": "thread CPU time" if args.cpu_time else "wall", **executors(models, args.seconds, args.rounds, clock)}
+    report = {"threads": 1, "clock": "thread CPU time" if args.cpu_time else "wall", **executors(models, args.seconds, args.rounds, clock, args.networks)}
     if args.mediapipe:
         if not REFERENCE_PYTHON.exists():
             sys.exit("MediaPipe's environment is missing: run `make reference` first.")
