@@ -98,7 +98,8 @@ class FaceDetector:
                 tensor = crops(image, batch)
                 outputs = self._network(tensor.to(self.device))
             logits, raw = (outputs[i].float().cpu().numpy() for i in self._order)
-            found += [self._decode(*tile, min_score) for tile in zip(raw, logits, batch)]
+            scores = 1 / (1 + np.exp(-np.clip(logits[..., 0].astype(np.float64), -100, 100)))  # the batch's at once
+            found += [self._decode(*tile, min_score) for tile in zip(raw, scores, batch, strict=True)]
         return found
 
     def _network(self, tensor: torch.Tensor) -> list[torch.Tensor]:
@@ -112,9 +113,9 @@ class FaceDetector:
                 self._frozen[key] = torch.jit.freeze(torch.jit.trace(self.graph, tensor, check_trace=False))
         return self._frozen[key](tensor)
 
-    def _decode(self, raw: np.ndarray, logits: np.ndarray, rect: Rect, min_score: float) -> Found:
-        """(scores, boxes, keypoints) of the anchors above ``min_score``, in image pixels of the square ``rect``."""
-        scores = 1 / (1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
+    def _decode(self, raw: np.ndarray, scores: np.ndarray, rect: Rect, min_score: float) -> Found:
+        """(scores, boxes, keypoints) of the anchors above ``min_score`` (of their ``scores``), in image pixels of the
+        square ``rect``."""
         keep = scores >= min_score
         raw, scores, anchors = raw[keep], scores[keep], self.anchors[keep]
         centres = raw[:, :2] / INPUT_SIZE + anchors  # offsets in 128 px units around the anchor (size fixed to 1)
