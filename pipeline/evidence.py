@@ -115,7 +115,7 @@ def faces_in(frame: np.ndarray, names: list[str], keypoints: np.ndarray, detecto
     return heads + ([worker] if worker is not None else [])
 
 
-#: A blur of standard deviation ``sigma`` runs on the box shrunk by ``sigma / BLUR_SIGMA_SHRUNK`` (at least 1): the
+#: A blur of standard deviation ``sigma`` runs on the box shrunk by the whole part of ``sigma / BLUR_SIGMA_SHRUNK`` (at least 1): the
 #: same blur, on a small fraction of the pixels.  The annotated video blurs faces grown by how far they may have
 #: moved (pipeline.face_schedule), boxes up to most of the frame: blurred at full size, they cost 43 ms a frame.
 BLUR_SIGMA_SHRUNK = 4.0
@@ -138,16 +138,19 @@ def blur(image, boxes: list[np.ndarray]) -> int:
 
 
 def _blurred(region: np.ndarray, sigma: float) -> np.ndarray:
-    """``region`` under a Gaussian blur of standard deviation ``sigma`` px: shrunk (averaging blocks), blurred by
-    what is left of ``sigma`` at that size, and enlarged again (the enlarging's linear steps are far finer than the
-    blur)."""
+    """``region`` under a Gaussian blur of standard deviation ``sigma`` px: shrunk by a whole factor (averaging
+    blocks), blurred by what is left of ``sigma`` at that size, and enlarged again (the enlarging's linear steps are
+    far finer than the blur).  The factor is whole, and the region padded (its edge repeated) to a multiple of it, so
+    that OpenCV averages plain blocks: a fractional factor cost 4 times as much (0.8 ms for a 420x320 box)."""
     import cv2
 
     height, width = region.shape[:2]
-    shrink = max(1.0, sigma / BLUR_SIGMA_SHRUNK)
-    small = cv2.resize(region, (max(1, round(width / shrink)), max(1, round(height / shrink))), interpolation=cv2.INTER_AREA)
+    shrink = max(1, int(sigma / BLUR_SIGMA_SHRUNK))
+    small_width, small_height = -(-width // shrink), -(-height // shrink)
+    padded = cv2.copyMakeBorder(region, 0, small_height * shrink - height, 0, small_width * shrink - width, cv2.BORDER_REPLICATE)
+    small = cv2.resize(padded, (small_width, small_height), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), sigma / shrink, borderType=cv2.BORDER_REPLICATE)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(small, (small_width * shrink, small_height * shrink), interpolation=cv2.INTER_LINEAR)[:height, :width]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -50,15 +50,19 @@ def _corners(size: int) -> np.ndarray:
     return np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
 
 
+def corners_to(rect: Rect, size: int) -> np.ndarray:
+    """The 3x3 matrix that takes ``rect`` of a frame onto a ``size`` x ``size`` crop, as MediaPipe computes it."""
+    # MediaPipe hands OpenCV float32 values, the angle in degrees computed as rotation * 180.f / M_PI
+    angle = float(np.float32(rect.rotation) * np.float32(180)) / math.pi
+    corners = cv2.boxPoints(((rect.center[0], rect.center[1]), (rect.width, rect.height), angle))
+    return cv2.getPerspectiveTransform(corners, _corners(size))
+
+
 def warp(frames: np.ndarray, rects: list[Rect], size: int, border: Border, value_range: tuple[float, float]) -> torch.Tensor:
     """(n, size, size, 3) float32 crops in ``value_range`` of ``rects`` in ``frames`` ((n, h, w, 3) uint8, one per rect)."""
     crops = np.empty((len(rects), size, size, 3), np.uint8)
     for crop, frame, rect in zip(crops, frames, rects):
-        # MediaPipe hands OpenCV float32 values, the angle in degrees computed as rotation * 180.f / M_PI
-        angle = float(np.float32(rect.rotation) * np.float32(180)) / math.pi
-        corners = cv2.boxPoints(((rect.center[0], rect.center[1]), (rect.width, rect.height), angle))
-        matrix = cv2.getPerspectiveTransform(corners, _corners(size))
-        cv2.warpPerspective(np.ascontiguousarray(frame), matrix, (size, size), dst=crop, flags=cv2.INTER_LINEAR,
+        cv2.warpPerspective(np.ascontiguousarray(frame), corners_to(rect, size), (size, size), dst=crop, flags=cv2.INTER_LINEAR,
                             borderMode=_BORDERS[border], borderValue=0)
     low, high = value_range
     return torch.from_numpy(crops).float().mul_((high - low) / 255).add_(low)
