@@ -1,7 +1,7 @@
 """Depth you can trust: what to take from the image and what from the 3D points, per frame and per angle.
 
 BlazePose's image points are where it sees the body; its 3D points come from a body model fitted to the picture,
-with a depth it guesses.  Three uses of that, measured on the four-camera benchmark (``benchmarks/accuracy.py``):
+with a depth it guesses.  Four uses of that, measured on the four-camera benchmark (``benchmarks/accuracy.py``):
 
 1. **The 3D points placed on the image** (:func:`on_image`): across the picture the model's fit misses the image's
    own points by centimetres, degrees at an elbow or a knee.  So every angle in 3D is measured on points whose x
@@ -27,28 +27,28 @@ with a depth it guesses.  Three uses of that, measured on the four-camera benchm
    :data:`WRIST_FOREARM_LIMIT`): the model's hand points (index and pinky knuckles) have the poorest depth of all, and
    a hand only 6-9 cm long turns a centimetre of depth into 6-10 degrees of bend.  Averaged over both recordings'
    eight camera-clips, the 3D wrist reads 9-10 degrees more bend than the reference (up to 21 on one camera), the
-   image between 1 less and 2 more (``benchmarks/wrist_accuracy.py``).  The image cannot make a straight wrist look
+   image about 1 less (``benchmarks/wrist_accuracy.py``).  The image cannot make a straight wrist look
    bent: a straight line is straight from every viewpoint.  A bend out of the picture's plane it shows smaller
    (towards 0 edge-on), and one across the picture at most ``1/cos`` of the forearm's tilt larger (a tangent 1.4
    times at 45 degrees).  The hand's plane cannot be told (its points are too close together and their depth is the
    poor one), so the test is the forearm's own tilt out of the picture, from the elbow's and wrist's depth.  Pooled
-   over both recordings, the wrist's mean error is 6 degrees from the image against 10-11 from 3D with the forearm
+   over both recordings, the wrist's mean error is 5 degrees from the image against 9 from 3D with the forearm
    within 30 degrees of the picture, 9 against 15 at 30-45, 11 against 15 at 45-60, and the 3D is better only beyond
-   60 (26 against 17).
+   60 (26 against 18, 8 frames).
+
+4. **The trunk's bend along the line of sight** (:func:`depth_uncertainty`): filmed from behind, a forward bend moves
+   the shoulders away from the camera, in the depth the model guesses.  Measured against the true vertical in the
+   model's own frame (the camera's axes turned to look at the worker; so no camera-angle estimate is to blame), its
+   trunk leans 9-19 degrees (mean) too far forward in 4 of the 6 back views of the benchmark's two recordings (both
+   people); on the other two, and from the front (two views), its error is 3-7 degrees.  No image cue tried
+   recovers it (``benchmarks/trunk_depth.py``), so the trunk's scores from behind are a range, and the result says by
+   how much (:attr:`Viewpoint.trunk_uncertainty`).
 
 Kept on the model's own 3D points (:data:`OWN_POINTS`): the trunk against gravity, and the neck.
 
 The viewpoint itself, the camera's azimuth about the worker (0 in front, 90 at the side, 180 behind, from the
 hips' and shoulders' left-right axis), is kept in the result (:class:`Viewpoint`): on the benchmark it is within
 1-13 degrees of the calibrated one.
-
-3. **The trunk's bend along the line of sight** (:func:`depth_uncertainty`): filmed from behind, a forward bend moves
-   the shoulders away from the camera, in the depth the model guesses.  Measured against the true vertical in the
-   model's own frame (the camera's axes turned to look at the worker; so no camera-angle estimate is to blame), its
-   trunk leans 9-20 degrees (mean) too far forward in 4 of the 6 back views of the benchmark's two recordings (both
-   people); on the other two, and from the front (two views), its error is 3-7 degrees.  No image cue tried
-   recovers it (``benchmarks/trunk_depth.py``), so the trunk's scores from behind are a range, and the result says by
-   how much (:attr:`Viewpoint.trunk_uncertainty`).
 """
 
 from __future__ import annotations
@@ -69,9 +69,11 @@ IMAGE_PLANE_LIMIT = 30.0
 WRIST_FOREARM_LIMIT = 45.0
 #: The angles measured on the model's own 3D points rather than on the image's: the trunk against gravity, whose
 #: vertical (:func:`pipeline.angles.camera_tilt`) is estimated from those same points; and the neck, because the
-#: image's ear points are no physical point (one ear is behind the head from most views: triangulated from four
-#: cameras they make a head 10 cm wide with the ears 6 cm behind the nose, where the model's head is 14-16 and
-#: 12-14, as heads are).
+#: image's ear points are not where the ears are.  The views agree on them (each view's ear midpoint reprojects within
+#: 8-14 px of the four views' triangulation), but BlazePose places them inside the head's outline, ahead of the real
+#: ears, in every view: triangulated, they make a head 10 cm wide with the ears 5 cm behind the nose, where the model's
+#: own head is 14-16 and 12-14, as heads are (``benchmarks/reference_checks.py``; docs/pipeline.md, "The reference,
+#: checked").
 OWN_POINTS = ("trunk_flexion", "trunk_side_bend", "neck_flexion", "neck_side_bend")
 #: A frame's points are placed on the image's where at least this many are seen in both (a scale needs a spread).
 MIN_PLACED = 4
@@ -82,7 +84,7 @@ STRAIGHT = 15.0
 VIEWS = (("front", 30.0), ("oblique_front", 60.0), ("side", 120.0), ("oblique_back", 150.0), ("back", 180.0))
 #: How far (degrees) one camera's depth may tip the trunk along its line of sight when filming from behind: measured on
 #: the four-camera benchmark (docs/pipeline.md, "How right the angles are"), BlazePose's trunk seen from behind leans
-#: 9-20 degrees (mean) too far forward against the true vertical in its own frame in 4 of 6 camera-clips, 20-22 against
+#: 9-19 degrees (mean) too far forward against the true vertical in its own frame in 4 of 6 camera-clips, 20-21 against
 #: the calibrated one on the worst camera of both recordings; the same measured from the front stays within 8.
 BEHIND_TRUNK_DEPTH = 20.0
 
