@@ -19,8 +19,8 @@ from pipeline.ergonomics import KNEE_BENDS, reba_legs
 from pipeline.viewpoint import measured_angles
 from tests.test_viewpoint import NAMES, SETTINGS, _standing, _turned
 
-#: Noise like BlazePose's on a person 1.7 m tall filmed whole (docs/pipeline.md: its 3D points miss the image's by
-#: 3-5 cm at the median; the image points jitter by about a centimetre): metres, per coordinate.
+#: Noise like BlazePose's on a person 1.7 m tall filmed whole (pipeline.viewpoint.on_image: its 3D points miss the image's by
+#: 3.4-4.6 cm at the median; the image points jitter by about a centimetre): metres, per coordinate.
 WORLD_NOISE, IMAGE_NOISE = 0.015, 0.01
 #: Frames per noisy clip: enough for a p5 and p95 to mean something.
 FRAMES = 300
