@@ -243,7 +243,8 @@ class CameraTilt:
     frames with straight knees) or ``none`` (no estimate: the camera's up is taken for vertical).
     ``frames`` and ``spread`` are the stance's: its frames and the median angle (degrees) between their leg directions
     and its estimate.  ``lines`` and ``line_length`` are the scene's segments that pointed at the vertical (0 when
-    none were read) and their length in image long sides.
+    none were read) and their length in image long sides; ``scene_pitch`` and ``scene_roll`` the lines' own tilt
+    where they were trusted (:func:`trusted_scene`), kept so that a re-score finds the same vertical without the video.
     """
 
     pitch: float
@@ -253,6 +254,8 @@ class CameraTilt:
     spread: float | None = None
     lines: int = 0
     line_length: float = 0.0
+    scene_pitch: float | None = None
+    scene_roll: float | None = None
 
     @classmethod
     def from_down(cls, down: np.ndarray, method: str, frames: int = 0, spread: float | None = None, lines: int = 0,
@@ -293,7 +296,9 @@ class CameraTilt:
     def as_dict(self) -> dict:
         return {"pitch": round(self.pitch, 1), "roll": round(self.roll, 1), "method": self.method, "confidence": self.confidence,
                 "frames": self.frames, "spread": None if self.spread is None else round(self.spread, 1),
-                "uncertainty": round(self.uncertainty, 1), "lines": self.lines, "line_length": round(self.line_length, 2)}
+                "uncertainty": round(self.uncertainty, 1), "lines": self.lines, "line_length": round(self.line_length, 2),
+                "scene_pitch": None if self.scene_pitch is None else round(self.scene_pitch, 2),
+                "scene_roll": None if self.scene_roll is None else round(self.scene_roll, 2)}
 
 
 def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings(),
@@ -310,10 +315,12 @@ def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], 
     scene = scene if settings.scene_vertical else None
     if scene is None:
         return stance
-    lines = replace(stance, lines=scene.lines, line_length=scene.length)
-    if not trusted_scene(scene) or (stance.confidence == "high" and _degrees_apart(stance.down, scene.down) > SCENE_MAX_DISAGREEMENT):
-        return lines
+    if not trusted_scene(scene):
+        return replace(stance, lines=scene.lines, line_length=scene.length)
     seen = CameraTilt.from_down(scene.down, "scene")
+    lines = replace(stance, lines=scene.lines, line_length=scene.length, scene_pitch=seen.pitch, scene_roll=seen.roll)
+    if stance.confidence == "high" and _degrees_apart(stance.down, scene.down) > SCENE_MAX_DISAGREEMENT:
+        return lines
     if stance.confidence != "high":
         return replace(lines, pitch=seen.pitch, roll=seen.roll, method="scene")
     # the roll is the lines' (the focal length does not enter it); the pitch, which rests on an assumed focal length

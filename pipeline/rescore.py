@@ -30,11 +30,11 @@ def stored_poses(result: AnalysisResult) -> WorkerPoses:
 
 
 def stored_scene(result: AnalysisResult) -> SceneVertical | None:
-    """The scene's vertical as the result recorded it, where it set the vertical (the video is not read again)."""
+    """The scene's vertical as the result recorded it where its lines were trusted (the video is not read again)."""
     tilt = result.inputs.camera_tilt
-    if tilt is None or tilt.method != "scene":
+    if tilt is None or tilt.scene_pitch is None or tilt.scene_roll is None:
         return None
-    return SceneVertical(CameraTilt(tilt.pitch, tilt.roll, "scene").down, tilt.lines, tilt.line_length, 0.0)
+    return SceneVertical(CameraTilt(tilt.scene_pitch, tilt.scene_roll, "scene").down, tilt.lines, tilt.line_length, 0.0)
 
 
 def in_range(poses: WorkerPoses, span: TimeRange | None, video: VideoRecord) -> WorkerPoses:

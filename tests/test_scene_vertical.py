@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -129,3 +130,17 @@ def test_a_chunks_lines_survive_its_checkpoint_and_old_checkpoints_load():
 def test_results_recorded_before_the_lines_still_load():
     old = {"pitch": 10.0, "roll": 1.0, "method": "stance", "confidence": "high", "frames": 12, "spread": 4.0, "uncertainty": 0.0}
     assert CameraTiltRecord.model_validate(old).lines == 0
+
+
+def test_a_rescore_finds_the_same_vertical_without_the_video():
+    """The lines' own tilt is recorded where they were trusted; rebuilt from the record, the same tilt comes out."""
+    from pipeline.rescore import stored_scene
+
+    world, keypoints = standing(CameraTilt(20.0, 15.0, "given").down)
+    tilt = camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS, AngleSettings(), scene_at(24.0, -3.0))
+    record = CameraTiltRecord.model_validate(tilt.as_dict())
+
+    stored = SimpleNamespace(inputs=SimpleNamespace(camera_tilt=record))
+    again = camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS, AngleSettings(), stored_scene(stored))
+    assert (again.method, round(again.pitch, 1), round(again.roll, 1)) == (tilt.method, round(tilt.pitch, 1), round(tilt.roll, 1))
+    assert stored_scene(stored) is not None and CameraTiltRecord.model_validate(stance_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS).as_dict()).scene_pitch is None
