@@ -46,11 +46,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .ergonomics import UPPER_ARM_NEUTRAL
-from .scene_vertical import SceneVertical
+
+if TYPE_CHECKING:
+    from .scene_vertical import SceneVertical
 
 SIDES = ("left", "right")
 ANGLE_NAMES = ("trunk_flexion", "neck_flexion", "upper_arm_left", "upper_arm_right", "elbow_left", "elbow_right",

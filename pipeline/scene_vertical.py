@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .angles import CameraTilt
+
 #: The assumed focal length in lengths of the image's long side (a phone's main camera: about 64 degrees across it).
 ASSUMED_FOCAL = 0.8
 #: Only segments at least this long (fraction of the image's long side) are read: short ones point anywhere.
@@ -154,5 +156,6 @@ def _off_down(down: np.ndarray) -> float:
 
 
 def _pitch_roll(down: np.ndarray) -> tuple[float, float]:
-    """Pitch and roll (degrees) of a down direction, as :meth:`pipeline.angles.CameraTilt.from_down` reads them."""
-    return float(np.degrees(np.arctan2(down[2], down[1]))), float(np.degrees(np.arctan2(-down[0], down[1])))
+    """Pitch and roll (degrees) of a down direction (:meth:`pipeline.angles.CameraTilt.from_down`)."""
+    tilt = CameraTilt.from_down(down, "scene")
+    return tilt.pitch, tilt.roll
