@@ -48,6 +48,7 @@ from .pose.base import PoseModel, PoseOutput
 from .prefetch import prefetch
 from .presets import Preset, analysis_size, person_size_warning
 from .result_model import RESULT_FORMAT, RESULT_VERSION, AnalysisResult, validated
+from .scene_vertical import SceneVertical, frame_lines, scene_vertical
 from .sides import keep_sides
 from .summary import summarize
 from .time_range import TimeRange, restrict
@@ -59,6 +60,9 @@ from .writebehind import WriteBehind
 #: A person missing for at least this long is reported as a gap.
 REPORTED_GAP_S = 1.0
 
+
+#: The scene's lines are read in the first frame of every this-many chunks (:func:`_scene_lines`).
+SCENE_EVERY_CHUNKS = 2
 
 #: Prefix of the tracker's arrays in a chunk's checkpoint.
 _STATE = "state."
@@ -73,6 +77,9 @@ class ChunkResult:
     state: dict[str, np.ndarray] = field(default_factory=dict)  # the pose model's tracker after this chunk
     #: Its frames decord failed on and PyAV read (see :meth:`FrameReader.read_each`): recorded in the result.
     fallbacks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: The scene's near-vertical segments in its first readable frame (:func:`.scene_vertical.frame_lines`; every
+    #: :data:`SCENE_EVERY_CHUNKS`-th chunk): kept so that a resumed analysis finds the same vertical.
+    scene_lines: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -88,6 +95,8 @@ class ChunkResult:
             arrays["error"] = np.array(self.error)
         if len(self.fallbacks):
             arrays["fallbacks"] = self.fallbacks
+        if len(self.scene_lines):
+            arrays["scene_lines"] = self.scene_lines
         np.savez(buffer, **arrays)
         return buffer.getvalue()
 
@@ -100,7 +109,8 @@ class ChunkResult:
             error = str(arrays["error"]) if "error" in arrays else None
             state = {name[len(_STATE):]: arrays[name] for name in arrays.files if name.startswith(_STATE)}
             fallbacks = arrays["fallbacks"] if "fallbacks" in arrays else np.zeros(0, np.int64)
-            return cls(int(arrays["index"]), arrays["frame_indices"], pose, error, state, fallbacks)
+            lines = arrays["scene_lines"] if "scene_lines" in arrays else np.zeros((0, 4), np.float32)
+            return cls(int(arrays["index"]), arrays["frame_indices"], pose, error, state, fallbacks, lines)
 
 
 class Checkpoints(Protocol):
@@ -282,6 +292,16 @@ def _steps(plan: Plan, options: AnalysisOptions, wanted: range, saved: dict[int,
     return done, steps
 
 
+def _scene_lines(index: int, frames: list[np.ndarray | None], pose: PoseOutput | None) -> np.ndarray:
+    """The scene's segments in a chunk's first readable frame, outside everyone's box, on every
+    :data:`SCENE_EVERY_CHUNKS`-th chunk: one frame in a few seconds is enough for a still scene and costs ~1% of the
+    pose model's time."""
+    first = next((i for i, frame in enumerate(frames) if frame is not None), None)
+    if index % SCENE_EVERY_CHUNKS or first is None:
+        return np.zeros((0, 4), np.float32)
+    return frame_lines(frames[first], np.zeros((0, 4)) if pose is None else pose.boxes[first])
+
+
 def analyze_chunks(path: str | Path, model: PoseModel, options: AnalysisOptions, plan: Plan, *, only: range | None = None,
                    checkpoints: Checkpoints | None = None, on_progress: Callable[[Progress], None] | None = None,
                    on_chunk: Callable[[ChunkResult], None] | None = None) -> dict[int, ChunkResult]:
@@ -305,7 +325,8 @@ def analyze_chunks(path: str | Path, model: PoseModel, options: AnalysisOptions,
             elif step.state is not None:
                 state = step.state
             pose, state = _track(model, frames, step.frame_indices, fps, state)
-            chunk = ChunkResult(step.index, step.frame_indices, pose, _unreadable(step.frame_indices, frames), state, fallbacks)
+            chunk = ChunkResult(step.index, step.frame_indices, pose, _unreadable(step.frame_indices, frames), state, fallbacks,
+                                _scene_lines(step.index, frames, pose))
             saving.save(chunk)
             if on_chunk:
                 on_chunk(chunk)
@@ -371,7 +392,9 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     main = select_main_person(pose, model.min_person_score)
     rejections = reject_implausible(main, model.keypoint_names, pose.ended)
     keep_sides(main, model.keypoint_names, times, options.angles)  # BlazePose's left/right swaps undone before any angle is measured
-    worker = WorkerPoses(frame_indices, times, list(model.keypoint_names), main.keypoints, main.world, main.boxes, main.detected, rejections)
+    lines = np.concatenate([c.scene_lines for c in chunks]) if chunks else np.zeros((0, 4), np.float32)
+    worker = WorkerPoses(frame_indices, times, list(model.keypoint_names), main.keypoints, main.world, main.boxes, main.detected, rejections,
+                         scene_vertical(lines, *analysis_size(info.width, info.height)))
     video = {"name": video_name, **info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]}
     return score_poses(worker, options, video=video, model={**model.describe(), "numerics": numerics.in_force()},
                        damaged=[c.error for c in chunks if c.error], job_id=job_id)
@@ -391,12 +414,14 @@ class WorkerPoses:
     boxes: np.ndarray
     detected: np.ndarray
     rejections: list[str]
+    #: The scene's vertical vanishing point (:mod:`.scene_vertical`), None where no lines met.
+    scene: SceneVertical | None = None
 
     def rows(self, keep: np.ndarray) -> WorkerPoses:
         """Only the frames where ``keep`` (an (n,) bool mask) is true."""
         return WorkerPoses(self.frame_indices[keep], self.times[keep], self.keypoint_names, self.keypoints[keep],
                            None if self.world is None else self.world[keep], self.boxes[keep], self.detected[keep],
-                           [reason for reason, kept in zip(self.rejections, keep) if kept])
+                           [reason for reason, kept in zip(self.rejections, keep) if kept], self.scene)
 
 
 def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, model: dict, damaged: list[str],
@@ -407,7 +432,7 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
     ``damaged`` says which frames could not be decoded."""
     names, keypoints, detected, times = poses.keypoint_names, poses.keypoints, poses.detected, poses.times
     frame_seconds = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / options.preset.sample_fps
-    tilt = None if poses.world is None else camera_tilt(poses.world, keypoints, names, options.angles)
+    tilt = None if poses.world is None else camera_tilt(poses.world, keypoints, names, options.angles, poses.scene)
     measured, angle_sources = measured_angles(poses.world, keypoints, names, options.angles, tilt)
     angles = {name: np.where(detected, series, np.nan)  # gap filling bridges a body part, never a frame without the worker
               for name, series in clean_angles(measured, times, options.angles).items()}

@@ -45,11 +45,15 @@ longer ones stay NaN and are reported.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .ergonomics import UPPER_ARM_NEUTRAL
+
+if TYPE_CHECKING:
+    from .scene_vertical import SceneVertical
 
 SIDES = ("left", "right")
 ANGLE_NAMES = ("trunk_flexion", "neck_flexion", "upper_arm_left", "upper_arm_right", "elbow_left", "elbow_right",
@@ -78,6 +82,8 @@ class AngleSettings:
     #: ...with hips, knees and ankles this visible: BlazePose places legs out of the picture too (at visibility
     #: 0.02-0.2 in the demo, whose photo ends at the waist), and a leg it guesses says nothing of gravity.
     stance_min_confidence: float = 0.5
+    #: Take the vertical from the scene's straight lines where there are enough (:mod:`pipeline.scene_vertical`).
+    scene_vertical: bool = True
 
 
 class Joints:
@@ -221,15 +227,27 @@ TILT_TRUSTED_FRAMES, TILT_TRUSTED_SPREAD = 10, 10.0
 #: How far (degrees) gravity's vertical may be from the camera's up when the tilt could not be estimated: a phone
 #: held to keep a standing worker in the picture is rarely pitched or rolled further (an assumption, not a measurement).
 UNKNOWN_TILT_UNCERTAINTY = 30.0
+#: The scene's vertical (:mod:`pipeline.scene_vertical`) is used from this many segments pointing at it, this long in
+#: all (in lengths of the image's long side): a door frame or a shelf's two edges seen in a few frames...
+SCENE_TRUSTED_LINES, SCENE_TRUSTED_LENGTH = 20, 1.0
+#: ...whose fit wanders by no more than this (degrees, standard deviation of pitch and roll over resamples)...
+SCENE_TRUSTED_SD = 3.0
+#: ...unless a trusted stance puts the vertical further away than this (degrees): the lines are then something else
+#: (a slanted roof, a ramp) and the stance is kept.  The stance was measured up to 18 degrees off (benchmarks/accuracy.py).
+SCENE_MAX_DISAGREEMENT = 25.0
 
 
 @dataclass(frozen=True)
 class CameraTilt:
     """Gravity's vertical as the camera sees it: which way is down in the world points' axes.
 
-    ``method``: ``given`` (the person filming said), ``stance`` (the median direction from the ankles to the hips
-    over the frames with straight knees) or ``none`` (no estimate: the camera's up is taken for vertical).
-    ``spread`` is the median angle (degrees) between the frames' leg directions and the estimate.
+    ``method``: ``given`` (the person filming said), ``scene`` (the vertical vanishing point of the scene's straight
+    lines, :mod:`pipeline.scene_vertical`), ``stance`` (the median direction from the ankles to the hips over the
+    frames with straight knees) or ``none`` (no estimate: the camera's up is taken for vertical).
+    ``frames`` and ``spread`` are the stance's: its frames and the median angle (degrees) between their leg directions
+    and its estimate.  ``lines`` and ``line_length`` are the scene's segments that pointed at the vertical (0 when
+    none were read) and their length in image long sides; ``scene_pitch`` and ``scene_roll`` the lines' own tilt
+    where they were trusted (:func:`trusted_scene`), kept so that a re-score finds the same vertical without the video.
     """
 
     pitch: float
@@ -237,11 +255,17 @@ class CameraTilt:
     method: str
     frames: int = 0
     spread: float | None = None
+    lines: int = 0
+    line_length: float = 0.0
+    scene_pitch: float | None = None
+    scene_roll: float | None = None
 
     @classmethod
-    def from_down(cls, down: np.ndarray, method: str, frames: int = 0, spread: float | None = None) -> CameraTilt:
+    def from_down(cls, down: np.ndarray, method: str, frames: int = 0, spread: float | None = None, lines: int = 0,
+                  line_length: float = 0.0) -> CameraTilt:
         """The tilt that makes ``down`` (in the camera's axes: x right, y down, z away) gravity's direction."""
-        return cls(float(np.degrees(np.arctan2(down[2], down[1]))), float(np.degrees(np.arctan2(-down[0], down[1]))), method, frames, spread)
+        return cls(float(np.degrees(np.arctan2(down[2], down[1]))), float(np.degrees(np.arctan2(-down[0], down[1]))), method, frames,
+                   spread, lines, line_length)
 
     @property
     def down(self) -> np.ndarray:
@@ -250,10 +274,12 @@ class CameraTilt:
 
     @property
     def confidence(self) -> str:
-        """high: a given tilt, or a stance seen in enough frames that agree within 10 degrees; low: fewer or
-        looser; none: not estimated."""
+        """high: a given tilt, the scene's (only used when trusted), or a stance seen in enough frames that agree
+        within 10 degrees; low: fewer or looser; none: not estimated."""
         if self.method == "none":
             return "none"
+        if self.method.startswith("scene"):
+            return "high"
         trusted = self.spread is not None and self.spread <= TILT_TRUSTED_SPREAD and self.frames >= TILT_TRUSTED_FRAMES
         return "high" if self.method == "given" or trusted else "low"
 
@@ -273,19 +299,56 @@ class CameraTilt:
     def as_dict(self) -> dict:
         return {"pitch": round(self.pitch, 1), "roll": round(self.roll, 1), "method": self.method, "confidence": self.confidence,
                 "frames": self.frames, "spread": None if self.spread is None else round(self.spread, 1),
-                "uncertainty": round(self.uncertainty, 1)}
+                "uncertainty": round(self.uncertainty, 1), "lines": self.lines, "line_length": round(self.line_length, 2),
+                "scene_pitch": None if self.scene_pitch is None else round(self.scene_pitch, 2),
+                "scene_roll": None if self.scene_roll is None else round(self.scene_roll, 2)}
 
 
-def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings()) -> CameraTilt:
-    """The camera's pitch and roll: the user's if given, else from the worker's stance over the whole video.
+def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings(),
+                scene: SceneVertical | None = None) -> CameraTilt:
+    """The camera's pitch and roll: the user's if given, else the scene's lines' (``scene``) where there are enough
+    of them and a trusted stance does not contradict them, else from the worker's stance over the whole video.
+
+    On the four-camera benchmark the scene's lines find the roll within 0.5 degrees and the pitch within 2-4
+    (the focal length assumed), where the stance missed by up to 18 (docs/pipeline.md, "Angles").
+    """
+    if settings.camera_pitch is not None and settings.camera_roll is not None:
+        return CameraTilt(float(settings.camera_pitch), float(settings.camera_roll), "given")
+    stance = stance_tilt(world, keypoints, names, settings)
+    scene = scene if settings.scene_vertical else None
+    if scene is None:
+        return stance
+    if not trusted_scene(scene):
+        return replace(stance, lines=scene.lines, line_length=scene.length)
+    seen = CameraTilt.from_down(scene.down, "scene")
+    lines = replace(stance, lines=scene.lines, line_length=scene.length, scene_pitch=seen.pitch, scene_roll=seen.roll)
+    if stance.confidence == "high" and _degrees_apart(stance.down, scene.down) > SCENE_MAX_DISAGREEMENT:
+        return lines
+    if stance.confidence != "high":
+        return replace(lines, pitch=seen.pitch, roll=seen.roll, method="scene")
+    # the roll is the lines' (the focal length does not enter it); the pitch, which rests on an assumed focal length
+    # and on lines of unknown height, is averaged with the stance's, whose errors are the legs' and unrelated
+    return replace(lines, pitch=(seen.pitch + stance.pitch) / 2, roll=seen.roll, method="scene+stance")
+
+
+def trusted_scene(scene: SceneVertical) -> bool:
+    """Enough of the scene's lines, long enough, pointing at one vertical that resampling them does not move."""
+    return (scene.lines >= SCENE_TRUSTED_LINES and scene.length >= SCENE_TRUSTED_LENGTH
+            and max(scene.pitch_sd, scene.roll_sd) <= SCENE_TRUSTED_SD)
+
+
+def _degrees_apart(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip(a @ b, -1.0, 1.0))))
+
+
+def stance_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], settings: AngleSettings = AngleSettings()) -> CameraTilt:
+    """The camera's pitch and roll from the worker's stance over the whole video.
 
     A camera tilted down by 20 degrees tilts the world points with it: measured against the camera's up, a
     trunk would lean 20 degrees forward (or back, filmed from behind).  Legs with straight knees are vertical
     whatever the trunk does, and the hips-over-ankles direction, in its median over the video, finds the vertical
-    to within about 5-10 degrees on the four-camera benchmark (benchmarks/accuracy.py).
+    to within about 5-10 degrees on the four-camera benchmark (benchmarks/accuracy.py), 18 at worst.
     """
-    if settings.camera_pitch is not None and settings.camera_roll is not None:
-        return CameraTilt(float(settings.camera_pitch), float(settings.camera_roll), "given")
     joints = Joints(world, keypoints[..., 2], names, max(settings.min_confidence, settings.stance_min_confidence))
     legs = unit(joints.mid("left_hip", "right_hip") - joints.mid("left_ankle", "right_ankle"))
     knees = np.maximum(_joint_flexion(joints["left_hip"], joints["left_knee"], joints["left_ankle"]),

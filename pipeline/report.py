@@ -106,6 +106,11 @@ def vertical_words(tilt: CameraTiltRecord | None) -> str:
              f"rolled {abs(tilt.roll):.0f}° {'anticlockwise' if tilt.roll >= 0 else 'clockwise'}")
     if tilt.method == "given":
         return f"Vertical: gravity's, from the camera angle given with the job ({angle})."
+    if tilt.method == "scene":
+        return f"Vertical: gravity's, from the camera angle estimated from {tilt.lines} upright edges in the scene ({angle})."
+    if tilt.method == "scene+stance":
+        return (f"Vertical: gravity's, from the camera angle estimated from {tilt.lines} upright edges in the scene and the "
+                f"worker's stance ({angle}; the roll from the edges, the tilt down from both).")
     ranged = f" The trunk's scores are ranged over {tilt.uncertainty:.0f}° either way." if tilt.uncertainty else ""
     return (f"Vertical: gravity's, from the camera angle estimated from the worker's stance ({angle}): {tilt.frames} frames "
             f"with straight legs, within {tilt.spread:.0f}° of each other; confidence {tilt.confidence}.{ranged}")

@@ -15,16 +15,26 @@ from dataclasses import replace
 import numpy as np
 
 from .analysis import AnalysisOptions, WorkerPoses, score_poses
+from .angles import CameraTilt
 from .assessment import AssessmentParams
 from .presets import get_preset
 from .result_model import AnalysisResult, VideoRecord
+from .scene_vertical import SceneVertical
 from .time_range import RangeOutsideVideo, TimeRange, within
 
 
 def stored_poses(result: AnalysisResult) -> WorkerPoses:
     """The main worker's poses as the result keeps them."""
     return WorkerPoses(result.frame_indices, result.timestamps, list(result.keypoint_names), result.keypoints,
-                       result.world_keypoints, result.boxes, result.detected, list(result.rejections))
+                       result.world_keypoints, result.boxes, result.detected, list(result.rejections), stored_scene(result))
+
+
+def stored_scene(result: AnalysisResult) -> SceneVertical | None:
+    """The scene's vertical as the result recorded it where its lines were trusted (the video is not read again)."""
+    tilt = result.inputs.camera_tilt
+    if tilt is None or tilt.scene_pitch is None or tilt.scene_roll is None:
+        return None
+    return SceneVertical(CameraTilt(tilt.scene_pitch, tilt.scene_roll, "scene").down, tilt.lines, tilt.line_length, 0.0)
 
 
 def in_range(poses: WorkerPoses, span: TimeRange | None, video: VideoRecord) -> WorkerPoses:

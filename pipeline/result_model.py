@@ -138,12 +138,16 @@ class CameraTiltRecord(Record):
 
     pitch: float
     roll: float
-    method: str = Field(description='"given", "stance" or "none"')
+    method: str = Field(description='"given", "scene", "stance" or "none"')
     confidence: str
     frames: int
     spread: float | None
     uncertainty: float = Field(0.0, description="degrees the vertical may be off (0 when confidence is high); the trunk's "
                                                 "score ranges are widened by it")
+    lines: int = Field(0, description="the scene's straight segments that pointed at the vertical (0 in older results)")
+    line_length: float = Field(0.0, description="their length in lengths of the image's long side")
+    scene_pitch: float | None = Field(None, description="the lines' own pitch where they were trusted (a re-score uses it)")
+    scene_roll: float | None = Field(None, description="the lines' own roll where they were trusted")
 
 
 #: Per angle, the frames measured in 3D and in 2D; of the 2D ones, those where the 3D points were there but the angle
