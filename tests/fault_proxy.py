@@ -47,7 +47,8 @@ class S3Proxy:
         target = urllib.parse.urlsplit(upstream)
         self.upstream_host, self.upstream_port = target.hostname or "127.0.0.1", target.port or 80
         self.fault_rate, self.faults, self.slow_s, self.late_s = fault_rate, faults, slow_s, late_s
-        self._held: list[tuple[str, str, float]] = []  # (kind, part of the path, seconds): answers to hold back, once each
+        # (kind, part of the path, part of the body, seconds): answers to hold back, once each
+        self._held: list[tuple[str, str, bytes, float]] = []
         self.random = random.Random(seed)
         self.requests: Counter[str] = Counter()  # by kind
         self.answers: Counter[tuple[str, int]] = Counter()  # by kind and status
@@ -77,19 +78,22 @@ class S3Proxy:
             self.injected.clear()
             self.conditional_refusals = 0
 
-    def hold_next(self, kind: str, path_part: str, seconds: float) -> None:
-        """Hold back the answer to the next ``kind`` request (``PUT``...) whose path contains ``path_part`` for
-        ``seconds``, once; the request itself reaches the server at once."""
-        with self._lock:
-            self._held.append((kind, path_part, seconds))
+    def hold_next(self, kind: str, path_part: str, seconds: float, body_part: bytes = b"") -> None:
+        """Hold back the answer to the next ``kind`` request (``PUT``...) whose path contains ``path_part`` (and whose
+        body contains ``body_part``) for ``seconds``, once; the request itself reaches the server at once.
 
-    def _held_for(self, kind: str, path: str) -> float | None:
+        ``body_part`` aims the hold at one write whatever else writes the same key meanwhile (a heartbeat that,
+        on a loaded machine, comes first)."""
+        with self._lock:
+            self._held.append((kind, path_part, body_part, seconds))
+
+    def _held_for(self, kind: str, path: str, body: bytes) -> float | None:
         with self._lock:
             for rule in self._held:
-                if rule[0] == kind and rule[1] in path:
+                if rule[0] == kind and rule[1] in path and rule[2] in body:
                     self._held.remove(rule)
                     self.injected[LATE] += 1
-                    return rule[2]
+                    return rule[3]
         return None
 
     def _pick_fault(self) -> str | None:
@@ -148,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         kind, body = self._kind(), self._body()
         conditional = "If-Match" in self.headers or "If-None-Match" in self.headers
-        held = proxy._held_for(kind, self.path)
+        held = proxy._held_for(kind, self.path, body)
         fault = LATE if held is not None else proxy._pick_fault()
         if fault == "reset_before":
             return self._reset()

@@ -96,13 +96,19 @@ def test_a_claim_answered_late_but_not_taken_over_goes_back_to_the_queue_unused(
 
 
 def test_a_renewal_answered_after_the_lease_ran_out_stops_the_task_before_its_next_step(s3_store):
+    """The checkpoint's write (a renewal too) lands and is answered after its lease ran out.  The figures keep the
+    ratios that matter, with room for a loaded machine: a heartbeat (half a lease) renews well inside the lease while
+    the task waits, a renewal beside the stalled write comes only after the lease ran out (two beats), and the held
+    answer comes after that (1.5 leases).  The hold is aimed at the checkpoint's write by its body: a heartbeat's
+    renewal that comes first on a loaded machine is answered at once."""
     gate = threading.Event()
+    lease = 1.5 * LEASE
     with S3Proxy(s3_store.endpoint_url) as proxy:
-        late, prompt = _apps(proxy, s3_store, gate, heartbeat_seconds=1.5)  # the checkpoint is the next write
+        late, prompt = _apps(proxy, s3_store, gate, lease_seconds=lease, heartbeat_seconds=lease / 2)
         job = prompt.send_task("fencing.two_steps")
         first = _run_in_thread(late, "late")
-        wait_for(lambda: _runs(s3_store, job.id), timeout=10)
-        proxy.hold_next("PUT", "/status/", LATE)  # the checkpoint's write lands, and is answered late
+        wait_for(lambda: _runs(s3_store, job.id), timeout=30)
+        proxy.hold_next("PUT", "/status/", 1.5 * lease, body_part=b'"checkpoint": "first"')  # lands, answered late
         gate.set()
         first.join(timeout=30)
         assert not first.is_alive()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -254,18 +255,19 @@ def test_a_cancelled_job_is_resumed_by_an_operator(page, server, local_store, cl
 
 
 def test_an_expired_upload_link_is_explained_and_retried(page, server, local_store, clip):
-    # the retry's own link must outlive its upload's way to the server on a loaded machine (at 1 s it did not, once)
-    url = server(local_store, ERGO_UPLOAD_URL_EXPIRY_S="3")
+    # The retry's own link must outlive its upload's way to the server on a loaded machine: at 1 s it did not, once,
+    # nor at 3 s (2-3 s: the expiry is whole seconds), once.  So links last 6 s, only the first upload is held (the
+    # retry's is not routed through the test at all), and it is held until its own link has run out, by the link's
+    # expiry time rather than a guess of how long the way to the handler takes.
+    url = server(local_store, ERGO_UPLOAD_URL_EXPIRY_S="6")
     open_page(page, url)
-    delayed = {"count": 0}
 
     def slow_put(route):
-        if delayed["count"] == 0:
-            delayed["count"] += 1
-            time.sleep(4.5)  # the link expires while the request waits
+        expires = int(parse_qs(urlsplit(route.request.url).query)["expires"][0])
+        time.sleep(max(0.0, expires + 1.0 - time.time()))  # the link expires while the request waits
         route.continue_()
 
-    page.route("**/storage/**", slow_put)
+    page.route("**/storage/**", slow_put, times=1)
     choose_and_start(page, clip)
     page.wait_for_selector("#upload-failure:not([hidden])")
     assert "expired" in page.inner_text("#upload-error")

@@ -64,7 +64,11 @@ def test_the_operator_list_refreshes_itself_shows_what_a_job_is_and_asks_before_
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.locator("#jobs-table tbody tr", has_text="line_3_morning").get_by_role("button", name="Cancel").click()
-    page.wait_for_timeout(500)
+    for _ in range(100):  # the dialog's event reaches the test only while Playwright pumps its events: wait through it
+        if asked:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)  # and a while longer, for a cancel that a dismissed question must not have sent
     assert asked and "Cancel this analysis?" in asked[0]
     assert api(url, "get_status", "boss", job_id=first)["job_status"]["status"] == "queued"  # dismissed: nothing happened
     page.once("dialog", lambda dialog: dialog.accept())
