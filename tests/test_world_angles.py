@@ -136,7 +136,7 @@ def test_a_given_camera_angle_overrides_the_estimate_and_no_stance_means_no_esti
     world, keypoints = _tilted_video(20.0, 0.0, [{"knee": 70.0}] * 12)
     assert camera_tilt(world, keypoints, BLAZEPOSE_KEYPOINTS).as_dict() == {
         "pitch": 0.0, "roll": 0.0, "method": "none", "confidence": "none", "frames": 0, "spread": None,
-        "uncertainty": 30.0}
+        "uncertainty": 30.0, "lines": 0, "line_length": 0.0, "scene_pitch": None, "scene_roll": None}
     standing, seen = _tilted_video(20.0, 0.0, [{}] * 12)
     seen[:, [BLAZEPOSE_KEYPOINTS.index("left_ankle"), BLAZEPOSE_KEYPOINTS.index("right_ankle")], 2] = 0.4  # legs guessed
     assert camera_tilt(standing, seen, BLAZEPOSE_KEYPOINTS).method == "none"
