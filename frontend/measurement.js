@@ -36,12 +36,21 @@ function cameraWords(tilt) {
   const pitch = Math.abs(tilt.pitch) < 1 ? "looking level" : `looking ${degrees(tilt.pitch)} ${tilt.pitch > 0 ? "down" : "up"}`;
   const roll = Math.abs(tilt.roll) < 1 ? "not rolled"
     : `rolled ${degrees(tilt.roll)} (the vertical leans towards the picture's ${tilt.roll > 0 ? "left" : "right"})`;
-  const how = tilt.method === "given" ? "as given for the job"
-    : tilt.method === "stance" ? `estimated from the worker's stance in ${plural(tilt.frames, "frame")}` +
-      (tilt.spread == null ? "" : ` that agree within ${degrees(tilt.spread)}`)
-    : `found by "${tilt.method}"`;
   const trust = tilt.confidence === "high" ? "high confidence" : `${tilt.confidence} confidence: read the trunk's angles with care`;
-  return `${pitch}, ${roll}; ${how} (${trust}). The body's angles are measured against the vertical this gives.${ranged}`;
+  return `${pitch}, ${roll}; ${howFound(tilt)} (${trust}). The body's angles are measured against the vertical this gives.${ranged}`;
+}
+
+/** How the camera's tilt was found (``inputs.camera_tilt.method``), in words. */
+function howFound(tilt) {
+  const edges = () => `estimated from ${plural(tilt.lines, "upright edge")} in the scene`;
+  switch (tilt.method) {
+    case "given": return "as given for the job";
+    case "stance": return `estimated from the worker's stance in ${plural(tilt.frames, "frame")}` +
+      (tilt.spread == null ? "" : ` that agree within ${Math.abs(tilt.spread).toFixed(0)}°`);
+    case "scene": return edges();
+    case "scene+stance": return `${edges()} (the roll) and from them and the worker's stance (the tilt down)`;
+    default: return `found by "${tilt.method}"`;
+  }
 }
 
 /** What the video cannot show, as the job's settings gave it; folded, since it is long and mostly the defaults. */

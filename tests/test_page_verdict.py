@@ -101,6 +101,13 @@ def test_the_verdict_heads_the_results_and_a_video_that_cannot_be_assessed_shows
     assert page.is_visible("#downloads button[data-artifact=pdf]")  # the report says why, on its first page
     assert accessibility_problems(page) == []
 
+    answer.update(verdict=PARTLY, with_person=8, rejected=0, tilt={**STANCE, "method": "scene+stance", "lines": 32})
+    page.reload()
+    page.wait_for_selector("#verdict:not([hidden])")
+    camera = page.locator("#measurement p", has_text="Camera angle").inner_text()
+    assert "estimated from 32 upright edges in the scene (the roll) and from them and the worker's stance (the tilt down) " \
+           "(high confidence)" in camera, camera
+
     answer.update(verdict=None, with_person=8, rejected=0, tilt=None)  # a result made before verdicts: the scores as they were, no camera line
     page.reload()
     page.wait_for_selector("#timeline svg rect.seg")
