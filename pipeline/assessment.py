@@ -128,7 +128,8 @@ SOMETIMES_MEASURED = ("wrist_flexion", "trunk_side_bent", "neck_side_bent", "arm
 #: Where a frame's trunk, neck or arm was not seen, its grand scores are given as a range: the lowest and the
 #: highest over every band the worksheets have for the unseen angle (the part's own adjustments stay as measured or
 #: assumed). These fields hold the ends of the range, equal to the score where the frame was scored exactly, unless
-#: the trunk's vertical was uncertain (``trunk_uncertainty`` of :func:`score_frames`): then they span what it allows.
+#: the trunk's vertical was uncertain (``trunk_uncertainty`` of :func:`score_frames`) or a knee bent along the line of
+#: sight (``knee_uncertainty``): then they span what those allow.
 RANGE_FIELDS = {"rula": ("grand_score_min", "grand_score_max"), "reba": ("reba_score_min", "reba_score_max")}
 
 
