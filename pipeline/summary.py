@@ -160,8 +160,8 @@ def knee_doubt(viewpoint: dict | None, reba: dict[str, np.ndarray], frames_with_
     if not viewpoint or not viewpoint.get("knee_uncertainty") or viewpoint["knee_frames"] <= HIDDEN_SHARE * frames_with_person:
         return None
     reach = "" if np.isnan(reba["reba_score_max"]).all() else f" (at most REBA {int(np.nanmax(reba['reba_score_max']))})"
-    return (f"In {viewpoint['knee_frames']} of {frames_with_person} frames with the worker, the knees bent towards or away from the "
-            "camera (filmed from the front or behind), along its line of sight, whose depth one camera reads too straight: a knee "
+    return (f"In {viewpoint['knee_frames']} of {frames_with_person} frames with the worker, the knees were seen from the front or "
+            "behind, where a knee bends along the camera's line of sight, whose depth one camera reads too straight: a knee "
             f"may be bent up to {viewpoint['knee_uncertainty']:.0f}° more than measured, and REBA's scores are given as a range "
             f"up to that{reach}.",
             "Film from the side, where the knees' bend lies across the picture, rather than from the front or behind.")

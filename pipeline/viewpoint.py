@@ -308,8 +308,9 @@ def viewpoint_words(record: ViewpointRecord | None) -> str | None:
     behind = sum(record.frames.get(name, 0) for name in BEHIND) / seen
     where = (f"Filmed mostly from {VIEW_WORDS[mostly]} (median azimuth {record.median_azimuth:.0f}°: "
              "0° in front of the worker, 90° at their side, 180° behind)")
-    knees = (f" In {100 * record.knee_frames / seen:.0f}% of frames the knees bent towards or away from the camera, whose depth "
-             f"reads them too straight: REBA's scores are ranged up to {record.knee_uncertainty:.0f}° more knee bend for it."
+    knees = (f" In {100 * record.knee_frames / seen:.0f}% of frames the knees were seen from the front or behind, where their bend "
+             f"lies along the line of sight, which one camera reads too straight: REBA's scores are ranged up to "
+             f"{record.knee_uncertainty:.0f}° more knee bend for it."
              if record.knee_frames and record.knee_uncertainty else "")
     if round(100 * behind) == 0:
         return f"{where}; no frames from behind.{knees}"
