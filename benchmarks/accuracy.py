@@ -31,7 +31,8 @@ Method:
    minus smallest, mean over frames); RULA's and REBA's grand scores against those of the reference (equal, within
    one point), how often each body part's score differs from the reference's, and how often the reference's score
    lies within the camera's range (``in_range``: its ``grand_score_min``/``max``, widened where the camera's tilt is
-   not known with confidence);
+   not known with confidence, the trunk is seen from behind or a knee bends along the line of sight) and how wide
+   those ranges are (``range_width``: the mean of max minus min over the frames with one);
 5. how far the reference itself can be trusted: how much each angle moves when any one view is left out
    (``reference_stability``), its head's shape against anthropometry and how the views agree on the hands
    (``reference_checks``, :mod:`benchmarks.reference_checks`).
@@ -436,6 +437,12 @@ def _in_range(low: np.ndarray, high: np.ndarray, truth: np.ndarray) -> float | N
     return round(float(np.mean((low[both] <= truth[both]) & (truth[both] <= high[both]))), 2) if both.any() else None
 
 
+def _width(low: np.ndarray, high: np.ndarray) -> float | None:
+    """Mean width of the frames' ranges (max minus min, 0 for a frame scored exactly and not widened)."""
+    both = np.isfinite(low) & np.isfinite(high)
+    return round(float(np.mean(high[both] - low[both])), 2) if both.any() else None
+
+
 def _differs(ours: np.ndarray, truth: np.ndarray) -> float | None:
     """Share of the frames both score in which a part's score is not the reference's."""
     both = np.isfinite(ours) & np.isfinite(truth)
@@ -483,6 +490,8 @@ def _camera_report(result: AnalysisResult, truth: dict, camera: Camera) -> dict:
                              "reba": {part: _differs(getattr(result.reba, part), reba[part]) for part in PARTS}},
             "in_range": {"rula": _in_range(result.rula.grand_score_min, result.rula.grand_score_max, rula["grand_score"]),
                          "reba": _in_range(result.reba.reba_score_min, result.reba.reba_score_max, reba["reba_score"])},
+            "range_width": {"rula": _width(result.rula.grand_score_min, result.rula.grand_score_max),
+                            "reba": _width(result.reba.reba_score_min, result.reba.reba_score_max)},
             "angle_sources": {angle: result.inputs.angle_sources[name] for angle, name in SOURCES.items()},
             "viewpoint": result.inputs.viewpoint and result.inputs.viewpoint.model_dump(),
             "calibrated_azimuth": round(float(np.nanmedian(calibrated_azimuths(truth["skeleton"], result.keypoint_names, camera))), 1),

@@ -440,7 +440,10 @@ def score_poses(poses: WorkerPoses, options: AnalysisOptions, *, video: dict, mo
                                         hidden_trunk_angles(on_image(poses.world, keypoints, options.angles.min_confidence),
                                                             keypoints, names, options.angles, tilt).items()}
     seen_from = viewpoint(poses.world, keypoints, names, options.angles, tilt)
-    rula, reba, inputs = score_frames(angles, options.params, hidden, trunk_uncertainty(tilt, seen_from))
+    if seen_from is not None:
+        seen_from = seen_from.knees_seen(~np.isnan(angles["knee_left"]) | ~np.isnan(angles["knee_right"]))
+    rula, reba, inputs = score_frames(angles, options.params, hidden, trunk_uncertainty(tilt, seen_from),
+                                      None if seen_from is None else seen_from.knee_uncertainty)
     out_of_view = parts_out_of_view(angles, detected, hidden)
     inputs["angle_sources"] = angle_sources
     inputs["camera_tilt"] = tilt.as_dict() if tilt else None

@@ -128,7 +128,8 @@ SOMETIMES_MEASURED = ("wrist_flexion", "trunk_side_bent", "neck_side_bent", "arm
 #: Where a frame's trunk, neck or arm was not seen, its grand scores are given as a range: the lowest and the
 #: highest over every band the worksheets have for the unseen angle (the part's own adjustments stay as measured or
 #: assumed). These fields hold the ends of the range, equal to the score where the frame was scored exactly, unless
-#: the trunk's vertical was uncertain (``trunk_uncertainty`` of :func:`score_frames`): then they span what it allows.
+#: the trunk's vertical was uncertain (``trunk_uncertainty`` of :func:`score_frames`) or a knee bent along the line of
+#: sight (``knee_uncertainty``): then they span what those allow.
 RANGE_FIELDS = {"rula": ("grand_score_min", "grand_score_max"), "reba": ("reba_score_min", "reba_score_max")}
 
 
@@ -253,53 +254,79 @@ def widened_trunk(flexion: Any, side_bend: Any, uncertainty: float) -> tuple[np.
     return (np.broadcast_to(flexion, shape).reshape(*shape[:-2], -1), np.broadcast_to(side_bend, shape).reshape(*shape[:-2], -1))
 
 
+def raised_knees(knee: Any, uncertainty: Any) -> np.ndarray:
+    """Every knee a frame could have when its bend lay along the line of sight, which one camera reads too straight
+    (:func:`pipeline.viewpoint.knee_along_sight`): the measured flexion first, then one flexion in each of REBA's knee
+    bands (:data:`pipeline.ergonomics.KNEE_BENDS`) up to ``uncertainty`` degrees more, and that most; only more bend,
+    never less.  Returns (..., k) candidates per measured knee (all the measured one where ``uncertainty`` is 0)."""
+    knee = np.asarray(knee, float)[..., None]
+    most = knee + np.asarray(uncertainty, float)[..., None]
+    past = np.nextafter(np.asarray(E.KNEE_BENDS, float), np.inf)  # just past each border: the worksheets' "more than"
+    return np.concatenate([knee, np.clip(past, knee, most), most], axis=-1)
+
+
 #: Frames widened at once (:func:`_widen_exact`): each holds up to a few hundred candidate trunks, so a long video's
 #: postures are scored a slice at a time, not all held in memory together.
 WIDENED_FRAMES_AT_ONCE = 1000
 
 
 def _widen_exact(angles: dict[str, np.ndarray], exact: np.ndarray, knee: np.ndarray, params: AssessmentParams, uncertainty: float,
-                 scores: dict[str, dict[str, np.ndarray]]) -> None:
+                 scores: dict[str, dict[str, np.ndarray]], knee_uncertainty: np.ndarray) -> None:
     """In the exactly scored frames, the grand scores' range (:data:`RANGE_FIELDS`) over every trunk an uncertain
-    vertical allows (:func:`widened_trunk`); the exact scores stay those of the trunk as measured."""
-    if uncertainty <= 0:
+    vertical allows (:func:`widened_trunk`) and every knee a bend along the line of sight allows (:func:`raised_knees`,
+    per frame); the exact scores stay those of the trunk and the knee as measured."""
+    widened = exact & (uncertainty > 0 or knee_uncertainty > 0)
+    if not widened.any():
         return
     nothing = np.full(len(exact), np.nan)
     arm = _worst_side(angles)[0]
-    exact_frames = np.flatnonzero(exact)
-    for start in range(0, len(exact_frames), WIDENED_FRAMES_AT_ONCE):
-        frames = exact_frames[start:start + WIDENED_FRAMES_AT_ONCE]
+    exact_frames = np.flatnonzero(widened)
+    knees_vary = bool((knee_uncertainty[exact_frames] > 0).any())
+    at_once = WIDENED_FRAMES_AT_ONCE // (len(E.KNEE_BENDS) + 2 if knees_vary else 1)  # as many postures at once as for the trunk alone
+    for start in range(0, len(exact_frames), at_once):
+        frames = exact_frames[start:start + at_once]
         flexion, side_bend = widened_trunk(angles["trunk_flexion"][frames], angles.get("trunk_side_bend", nothing)[frames], uncertainty)
+        knees = raised_knees(knee[frames], knee_uncertainty[frames]) if knees_vary else knee[frames, None]
+        trunks = flexion.shape[1]  # each candidate trunk with each candidate knee
+        flexion, side_bend = np.repeat(flexion, knees.shape[1], axis=1), np.repeat(side_bend, knees.shape[1], axis=1)
         count = flexion.shape[1]
-        each = {name: np.repeat(np.asarray(values, float)[frames], count)  # a frame's value for each of its candidate trunks
+        each = {name: np.repeat(np.asarray(values, float)[frames], count)  # a frame's value for each of its candidate postures
                 for name, values in (("neck", angles["neck_flexion"]), ("neck_side_bend", angles.get("neck_side_bend", nothing)),
-                                     ("knee", knee), *zip(PART_COLUMNS["arm"], arm, strict=True))}
+                                     *zip(PART_COLUMNS["arm"], arm, strict=True))}
         posture = _record(flexion.ravel(), each["neck"], tuple(each[name] for name in PART_COLUMNS["arm"]), side_bend.ravel(),
-                          each["neck_side_bend"], each["knee"], params)
+                          each["neck_side_bend"], np.tile(knees, (1, trunks)).ravel(), params)
         for method, results in _score(posture, params).items():
             grand = results[GRAND[method][0]].reshape(-1, count)
             low, high = RANGE_FIELDS[method]
             scores[method][low][frames], scores[method][high][frames] = grand.min(axis=1), grand.max(axis=1)
 
 
-def _score_range(frame: int, columns: dict[str, np.ndarray], knee: float, params: AssessmentParams,
+def _score_range(frame: int, columns: dict[str, np.ndarray], knees: np.ndarray, params: AssessmentParams,
                  scores: dict[str, dict[str, np.ndarray]]) -> None:
-    """Score every posture a frame could have (:func:`_possible`): its grand scores' range, and each score no
-    unseen part moves."""
+    """Score every posture a frame could have (:func:`_possible`) with each of its candidate ``knees`` (the measured
+    one first, :func:`raised_knees`): its grand scores' range, and each score no unseen part moves with the knee as
+    measured."""
     arm = tuple(columns[name] for name in PART_COLUMNS["arm"])
-    posture = _record(columns["trunk"], columns["neck"], arm, columns["trunk_side_bend"], columns["neck_side_bend"], knee, params)
-    for method, results in _score(posture, params).items():
-        for name, values in results.items():
-            if name not in GRAND[method] and (values == values[0]).all():  # what the unseen parts cannot move
-                scores[method][name][frame] = values[0]
-        low, high = RANGE_FIELDS[method]
-        scores[method][low][frame], scores[method][high][frame] = results[GRAND[method][0]].min(), results[GRAND[method][0]].max()
+    for knee in dict.fromkeys(float(value) for value in knees):
+        posture = _record(columns["trunk"], columns["neck"], arm, columns["trunk_side_bend"], columns["neck_side_bend"], knee, params)
+        for method, results in _score(posture, params).items():
+            low, high = RANGE_FIELDS[method]
+            grand = results[GRAND[method][0]]
+            if knee != knees[0]:  # a knee the depth may have hidden: only the range reaches it
+                scores[method][low][frame] = min(scores[method][low][frame], grand.min())
+                scores[method][high][frame] = max(scores[method][high][frame], grand.max())
+                continue
+            for name, values in results.items():
+                if name not in GRAND[method] and (values == values[0]).all():  # what the unseen parts cannot move
+                    scores[method][name][frame] = values[0]
+            scores[method][low][frame], scores[method][high][frame] = grand.min(), grand.max()
 
 
 def _score_ranges(angles: dict[str, np.ndarray], candidates: np.ndarray, knee: np.ndarray, params: AssessmentParams,
-                  hidden: dict[str, np.ndarray] | None, scores: dict[str, dict[str, np.ndarray]], trunk_uncertainty: float = 0.0) -> int:
+                  hidden: dict[str, np.ndarray] | None, scores: dict[str, dict[str, np.ndarray]], trunk_uncertainty: float,
+                  knee_uncertainty: np.ndarray) -> int:
     """Range each of the ``candidates`` frames with a part seen, one frame at a time (a trunk seen over every trunk its
-    uncertain vertical allows); returns how many were."""
+    uncertain vertical allows, a knee over every knee its bend along the line of sight allows); returns how many were."""
     unseen, ranged = unseen_angles(params), 0
     hidden_trunk = np.zeros(len(candidates), bool) if hidden is None else ~np.isnan(hidden["trunk_flexion"][:, 0])
     for frame in np.flatnonzero(candidates & (~np.isnan(angles["trunk_flexion"]) | ~np.isnan(angles["neck_flexion"])
@@ -314,14 +341,14 @@ def _score_ranges(angles: dict[str, np.ndarray], candidates: np.ndarray, knee: n
                                                                            trunk_uncertainty)
         columns, seen = _possible(view, unseen)
         if any(seen[part] for part in shown):
-            _score_range(frame, columns, float(knee[frame]), params, scores)
+            _score_range(frame, columns, raised_knees(knee[frame], knee_uncertainty[frame]), params, scores)
             ranged += 1
     return ranged
 
 
 def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
-                 hidden: dict[str, np.ndarray] | None = None, trunk_uncertainty: float = 0.0
-                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+                 hidden: dict[str, np.ndarray] | None = None, trunk_uncertainty: float = 0.0,
+                 knee_uncertainty: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """RULA and REBA arrays and a record of the inputs.
 
     A frame with trunk, neck and an arm seen is scored exactly (all such frames at once).  A frame with some of them
@@ -332,15 +359,21 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
     arms are ranged with it.  ``trunk_uncertainty``: degrees gravity's vertical may be off (a camera tilt not known with
     confidence, :attr:`pipeline.angles.CameraTilt.uncertainty`): the grand scores' range then spans every trunk within
     it (:func:`widened_trunk`), in the exactly scored frames too, whose exact scores stay the measured trunk's.
+    ``knee_uncertainty``: per frame, degrees a measured knee may be bent beyond what was read (its bend along the line
+    of sight, :attr:`pipeline.viewpoint.Viewpoint.knee_uncertainty`): the grand scores' range then reaches every knee
+    up to that (:func:`raised_knees`; only REBA's legs score counts the knee), the exact scores stay the measured knee's.
     """
     frames = len(angles["trunk_flexion"])
     scores = {"rula": {name: np.full(frames, np.nan) for name in (*RULA_FIELDS, *RANGE_FIELDS["rula"])},
               "reba": {name: np.full(frames, np.nan) for name in (*REBA_FIELDS, *RANGE_FIELDS["reba"])}}
     measured_knee = np.fmax(np.fmax(angles["knee_left"], angles["knee_right"]), -1.0)
     knee = np.where(measured_knee < 0, params.assumed_knee_flexion, measured_knee)
+    # only a knee seen is read too straight by the depth; the job's assumed knee is what the job says
+    knee_doubt = np.zeros(frames) if knee_uncertainty is None else np.asarray(knee_uncertainty, float)
+    knee_doubt = np.where(measured_knee < 0, 0.0, knee_doubt)
     exact = ~np.isnan(angles["trunk_flexion"]) & ~np.isnan(angles["neck_flexion"]) & _worst_side(angles)[1]
     measured = _score_exactly(angles, exact, knee, params, scores)  # frames where each optional input was measured
-    _widen_exact(angles, exact, knee, params, trunk_uncertainty, scores)
+    _widen_exact(angles, exact, knee, params, trunk_uncertainty, scores, knee_doubt)
     inputs = {
         "measured": list(MEASURED) + [name for name, count in measured.items() if count],
         "assumed": params.resolved(),
@@ -349,7 +382,7 @@ def score_frames(angles: dict[str, np.ndarray], params: AssessmentParams,
         "frames_measured": measured,
         "frames_scored": int(exact.sum()),
         # frames with some of trunk, neck and arm seen: scores of what was seen, grand scores as a range
-        "frames_ranged": _score_ranges(angles, ~exact, knee, params, hidden, scores, trunk_uncertainty),
+        "frames_ranged": _score_ranges(angles, ~exact, knee, params, hidden, scores, trunk_uncertainty, knee_doubt),
     }
     return scores["rula"], scores["reba"], inputs
 

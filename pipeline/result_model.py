@@ -162,6 +162,10 @@ class ViewpointRecord(Record):
     median_azimuth: float | None = Field(description="degrees: 0 the camera in front of the worker, 90 at their side, 180 behind")
     trunk_uncertainty: float = Field(0.0, description="degrees the trunk's flexion may be off for the depth it lies in from this "
                                                       "viewpoint (from behind); the trunk's score ranges are widened by it")
+    knee_uncertainty: float = Field(0.0, description="degrees a knee may be bent beyond what was measured where its bend lay along the "
+                                                     "line of sight (filmed from the front or behind); REBA's score ranges reach it "
+                                                     "(0 in older results)")
+    knee_frames: int = Field(0, description="frames whose knees' bend lay along the line of sight, so were ranged (0 in older results)")
 
 
 class Inputs(Record):

@@ -67,7 +67,7 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
     (:func:`pipeline.assessment.parts_out_of_view`); ``warnings`` for the reader (a worker too small in the picture);
     ``camera_tilt``: the camera's tilt as the result records it (``inputs.camera_tilt``), for the verdict to say
     where gravity's vertical was not known with confidence; ``viewpoint`` (``inputs.viewpoint``), to say where the
-    trunk's bend lay in the camera's depth (filmed from behind)."""
+    trunk's bend lay in the camera's depth (filmed from behind), and the knees' (from the front or behind)."""
     rula, reba = _worker_only(rula, detected), _worker_only(reba, detected)
     scored = int((~np.isnan(rula["grand_score"])).sum())
     ranged = int((np.isnan(rula["grand_score"]) & ~np.isnan(rula["grand_score_max"])).sum())
@@ -92,7 +92,8 @@ def summarize(*, rula: dict[str, np.ndarray], reba: dict[str, np.ndarray], detec
         "worker_height_px": worker_height_px,
         "warnings": list(warnings),
         "verdict": verdict(**counts, parts_out_of_view=hidden, damaged=damaged, worker_too_small=bool(warnings),
-                           vertical=vertical_doubt(camera_tilt, rula, reba), depth=depth_doubt(viewpoint, rula, reba)),
+                           vertical=vertical_doubt(camera_tilt, rula, reba), depth=depth_doubt(viewpoint, rula, reba),
+                           knees=knee_doubt(viewpoint, reba, counts["frames_with_person"])),
     })
     if shows_findings(summary):  # a job that is not assessable is told what to film, not what to change
         worst = {method: [m.frame_index for m in block.worst_moments] for method, block in (("rula", summary.rula), ("reba", summary.reba))}
@@ -151,6 +152,21 @@ def depth_doubt(viewpoint: dict | None, rula: dict[str, np.ndarray], reba: dict[
             "Film from the side or at 45°, where the trunk's bend lies across the picture, rather than from behind.")
 
 
+def knee_doubt(viewpoint: dict | None, reba: dict[str, np.ndarray], frames_with_person: int) -> tuple[str, str] | None:
+    """Where most frames with the worker had the knees' bend along the camera's line of sight (filmed from the front or
+    behind: ``inputs.viewpoint``'s ``knee_frames``, :func:`pipeline.viewpoint.knee_along_sight`), the verdict's reason
+    and advice: how much more the knees may be bent and REBA's highest score within that (RULA's legs do not count
+    the knee); None otherwise."""
+    if not viewpoint or not viewpoint.get("knee_uncertainty") or viewpoint["knee_frames"] <= HIDDEN_SHARE * frames_with_person:
+        return None
+    reach = "" if np.isnan(reba["reba_score_max"]).all() else f" (at most REBA {int(np.nanmax(reba['reba_score_max']))})"
+    return (f"In {viewpoint['knee_frames']} of {frames_with_person} frames with the worker, the knees were seen from the front or "
+            "behind, where a knee bends along the camera's line of sight, whose depth one camera reads too straight: a knee "
+            f"may be bent up to {viewpoint['knee_uncertainty']:.0f}° more than measured, and REBA's scores are given as a range "
+            f"up to that{reach}.",
+            "Film from the side, where the knees' bend lies across the picture, rather than from the front or behind.")
+
+
 def _reach(rula: dict[str, np.ndarray], reba: dict[str, np.ndarray]) -> str:
     """The highest scores of the frames' ranges, in words (" (at most RULA 6 and REBA 9)"), or nothing."""
     reach = [f"{name} {int(np.nanmax(block[high]))}" for name, block, high in (("RULA", rula, "grand_score_max"), ("REBA", reba, "reba_score_max"))
@@ -160,12 +176,14 @@ def _reach(rula: dict[str, np.ndarray], reba: dict[str, np.ndarray]) -> str:
 
 def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: int, frames_scored: int, frames_ranged: int,
             parts_out_of_view: dict[str, int], damaged: list[str], worker_too_small: bool,
-            vertical: tuple[str, str] | None = None, depth: tuple[str, str] | None = None) -> Verdict:
+            vertical: tuple[str, str] | None = None, depth: tuple[str, str] | None = None,
+            knees: tuple[str, str] | None = None) -> Verdict:
     """Whether the job can be assessed ("assessable", "partly assessable", "not assessable"), why, and what to do.
 
     Computed once, from the summary's counts, for every output to show; ``vertical``: the reason and advice of a
     camera angle not known with confidence (:func:`vertical_doubt`); ``depth``: those of a trunk seen bending along the
-    line of sight, from behind (:func:`depth_doubt`).
+    line of sight, from behind (:func:`depth_doubt`); ``knees``: those of knees seen bending along it, from the front or
+    behind (:func:`knee_doubt`).
     """
     frames, person, rejected = frames_analysed, frames_with_person, frames_rejected
     judged = frames_scored + frames_ranged
@@ -189,7 +207,7 @@ def verdict(*, frames_analysed: int, frames_with_person: int, frames_rejected: i
         advice.append("Film the whole body, from the side, with nothing in front of the worker.")
     if rejected > REJECTED_SHARE * (person + rejected):
         reasons.append(f"{rejected} frames were rejected as implausible (the pose found was not a person's).")
-    for doubt in (vertical, depth):
+    for doubt in (vertical, depth, knees):
         if doubt:
             reasons.append(doubt[0])
             advice.append(doubt[1])

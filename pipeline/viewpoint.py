@@ -43,6 +43,12 @@ with a depth it guesses.  Four uses of that, measured on the four-camera benchma
    people); on the other two, and from the front (two views), its error is 3-7 degrees.  No image cue tried
    recovers it (``benchmarks/trunk_depth.py``), so the trunk's scores from behind are a range, and the result says by
    how much (:attr:`Viewpoint.trunk_uncertainty`).
+5. **The knee's bend along the line of sight** (:func:`knee_along_sight`): filmed from the front or behind, a knee
+   bends towards or away from the camera, and the model's depth pulls the thigh and the shank towards one line: the
+   man's knees on the benchmark read 7-17 degrees (mean) too straight on every camera (``benchmarks/knee_depth.py``),
+   and nothing after the pose recovered it.  Per frame where the body's sagittal plane is turned more than
+   :data:`IMAGE_PLANE_LIMIT` from the picture, REBA's range reaches :data:`KNEE_DEPTH` more knee bend
+   (:attr:`Viewpoint.knee_uncertainty`); the exact scores stay the measured knee's.
 
 Kept on the model's own 3D points (:data:`OWN_POINTS`): the trunk against gravity, and the neck.
 
@@ -54,7 +60,7 @@ hips' and shoulders' left-right axis), is kept in the result (:class:`Viewpoint`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -87,6 +93,12 @@ VIEWS = (("front", 30.0), ("oblique_front", 60.0), ("side", 120.0), ("oblique_ba
 #: 9-19 degrees (mean) too far forward against the true vertical in its own frame in 4 of 6 camera-clips, 20-21 against
 #: the calibrated one on the worst camera of both recordings; the same measured from the front stays within 8.
 BEHIND_TRUNK_DEPTH = 20.0
+#: How far (degrees) one camera's depth may read a knee too straight where its bend lies along the line of sight (the
+#: worker filmed from the front or behind, :func:`knee_along_sight`): measured on the four-camera benchmark
+#: (``benchmarks/knee_depth.py``; docs/pipeline.md, "The knee and REBA's legs"), the man's knees, filmed from the front
+#: and behind, read 7-17 degrees (mean) too straight on every camera; the worst rounded up, as for the trunk.  Only ever
+#: more bend: the depth pulls the thigh's and the shank's depths together, a straighter leg, never a more bent one.
+KNEE_DEPTH = 20.0
 
 
 def _directions(joints: Joints) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -192,15 +204,41 @@ class Viewpoint:
 
     frames: dict[str, int]
     median_azimuth: float | None
+    #: Per frame, whether the knees' bend lay along the line of sight (:func:`knee_along_sight`); empty: none known.
+    knee_sight: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @property
     def trunk_uncertainty(self) -> float:
         """Degrees the trunk's flexion may be off for the depth it lies in from this viewpoint (:func:`depth_uncertainty`)."""
         return depth_uncertainty(self.median_azimuth)
 
+    @property
+    def knee_uncertainty(self) -> np.ndarray:
+        """Per frame, degrees the knees may be bent beyond what was measured (:data:`KNEE_DEPTH` where their bend lay
+        along the line of sight, else 0): REBA's scores are ranged up to it (:func:`pipeline.assessment.score_frames`)."""
+        return np.where(self.knee_sight, KNEE_DEPTH, 0.0)
+
+    def knees_seen(self, seen: np.ndarray) -> Viewpoint:
+        """Only the frames whose knees were measured (``seen``, per frame) keep their bend along the line of sight: a
+        knee not seen is not read too straight, the job's assumed one stands (and a verdict names no knees)."""
+        return replace(self, knee_sight=self.knee_sight & seen)
+
     def as_dict(self) -> dict:
+        knee_frames = int(self.knee_sight.sum())
         return {"frames": self.frames, "median_azimuth": None if self.median_azimuth is None else round(self.median_azimuth, 1),
-                "trunk_uncertainty": round(self.trunk_uncertainty, 1)}
+                "trunk_uncertainty": round(self.trunk_uncertainty, 1), "knee_uncertainty": KNEE_DEPTH if knee_frames else 0.0,
+                "knee_frames": knee_frames}
+
+
+def knee_along_sight(azimuth: np.ndarray) -> np.ndarray:
+    """Per frame, whether the knees' bend lay along the camera's line of sight: the plane a knee bends in is the body's
+    sagittal plane, square to the picture from the side (azimuth 90), edge-on from the front or behind; turned more than
+    :data:`IMAGE_PLANE_LIMIT` from square (the views but ``side`` of :data:`VIEWS`), a bend lies in the depth one camera
+    reads too shallow.  Told by the hips and shoulders, not the leg's own points: the leg's shallow depth makes its own
+    plane look squarer to the camera than it is (``benchmarks/knee_depth.py``).  False where no azimuth was told."""
+    azimuth = np.asarray(azimuth, float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(azimuth) & (np.abs(azimuth - 90.0) > IMAGE_PLANE_LIMIT)
 
 
 def depth_uncertainty(azimuth: float | None) -> float:
@@ -240,11 +278,12 @@ def viewpoint(world: np.ndarray | None, keypoints: np.ndarray, names: Sequence[s
     """The frames seen from each view and the median azimuth; None for models without 3D points."""
     if world is None:
         return None
-    seen = azimuths(world, keypoints, names, settings, tilt)
-    seen = seen[np.isfinite(seen)]
+    every = azimuths(world, keypoints, names, settings, tilt)
+    seen = every[np.isfinite(every)]
     borders = [0.0] + [limit for _, limit in VIEWS]
     counts = np.histogram(seen, bins=borders)[0]
-    return Viewpoint({name: int(count) for (name, _), count in zip(VIEWS, counts)}, float(np.median(seen)) if len(seen) else None)
+    return Viewpoint({name: int(count) for (name, _), count in zip(VIEWS, counts)}, float(np.median(seen)) if len(seen) else None,
+                     knee_along_sight(every))
 
 
 #: The views of :data:`VIEWS` in a safety engineer's words.
@@ -269,9 +308,13 @@ def viewpoint_words(record: ViewpointRecord | None) -> str | None:
     behind = sum(record.frames.get(name, 0) for name in BEHIND) / seen
     where = (f"Filmed mostly from {VIEW_WORDS[mostly]} (median azimuth {record.median_azimuth:.0f}°: "
              "0° in front of the worker, 90° at their side, 180° behind)")
+    knees = (f" In {100 * record.knee_frames / seen:.0f}% of frames the knees were seen from the front or behind, where their bend "
+             f"lies along the line of sight, which one camera reads too straight: REBA's scores are ranged up to "
+             f"{record.knee_uncertainty:.0f}° more knee bend for it."
+             if record.knee_frames and record.knee_uncertainty else "")
     if round(100 * behind) == 0:
-        return f"{where}; no frames from behind."
+        return f"{where}; no frames from behind.{knees}"
     ranged = (f" The trunk's scores are ranged over {record.trunk_uncertainty:.0f}° either way for it."
               if record.trunk_uncertainty else "")
     return (f"{where}; {100 * behind:.0f}% of frames from behind, where the depth, so the trunk's and the upper arms' "
-            f"angles, is least reliable: film from the side or at 45° rather than from behind.{ranged}")
+            f"angles, is least reliable: film from the side or at 45° rather than from behind.{ranged}{knees}")
