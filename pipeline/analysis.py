@@ -393,8 +393,9 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     rejections = reject_implausible(main, model.keypoint_names, pose.ended)
     keep_sides(main, model.keypoint_names, times, options.angles)  # BlazePose's left/right swaps undone before any angle is measured
     lines = np.concatenate([c.scene_lines for c in chunks]) if chunks else np.zeros((0, 4), np.float32)
+    read_in = np.concatenate([np.full(len(c.scene_lines), i) for i, c in enumerate(chunks)]) if chunks else np.zeros(0, int)
     worker = WorkerPoses(frame_indices, times, list(model.keypoint_names), main.keypoints, main.world, main.boxes, main.detected, rejections,
-                         scene_vertical(lines, *analysis_size(info.width, info.height)))
+                         scene_vertical(lines, *analysis_size(info.width, info.height), frames=read_in))
     video = {"name": video_name, **info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]}
     return score_poses(worker, options, video=video, model={**model.describe(), "numerics": numerics.in_force()},
                        damaged=[c.error for c in chunks if c.error], job_id=job_id)

@@ -232,6 +232,9 @@ UNKNOWN_TILT_UNCERTAINTY = 30.0
 SCENE_TRUSTED_LINES, SCENE_TRUSTED_LENGTH = 20, 1.0
 #: ...whose fit wanders by no more than this (degrees, standard deviation of pitch and roll over resamples)...
 SCENE_TRUSTED_SD = 3.0
+#: ...and whose frames, each fitted alone, roll it by no more than this (degrees, median over the frames with
+#: enough lines): a phone turning in the hand, or edges that turn with the subject, meet at no one vertical.
+SCENE_TRUSTED_FRAMES_APART = 4.0
 #: ...unless a trusted stance puts the vertical further away than this (degrees): the lines are then something else
 #: (a slanted roof, a ramp) and the stance is kept.  The stance was measured up to 18 degrees off (benchmarks/accuracy.py).
 SCENE_MAX_DISAGREEMENT = 25.0
@@ -332,9 +335,10 @@ def camera_tilt(world: np.ndarray, keypoints: np.ndarray, names: Sequence[str], 
 
 
 def trusted_scene(scene: SceneVertical) -> bool:
-    """Enough of the scene's lines, long enough, pointing at one vertical that resampling them does not move."""
+    """Enough of the scene's lines, long enough, pointing at one vertical that resampling them does not move and
+    that the frames, each alone, agree on."""
     return (scene.lines >= SCENE_TRUSTED_LINES and scene.length >= SCENE_TRUSTED_LENGTH
-            and max(scene.pitch_sd, scene.roll_sd) <= SCENE_TRUSTED_SD)
+            and max(scene.pitch_sd, scene.roll_sd) <= SCENE_TRUSTED_SD and scene.frames_apart <= SCENE_TRUSTED_FRAMES_APART)
 
 
 def _degrees_apart(a: np.ndarray, b: np.ndarray) -> float:

@@ -37,6 +37,10 @@ MAX_TILT = 45.0
 #: A segment points at the vanishing point when its plane through the camera's centre misses the direction by less
 #: than this many degrees (near the picture's centre, its angle in the image).
 INLIER_ANGLE = 1.5
+#: Segments with both ends within this fraction of the long side of the picture's left or right edge are dropped:
+#: the picture's own border (an encoder's dark padding column, a crop) runs along the camera's axes, not gravity's
+#: (on the benchmark's multi cam01 a dark first column, 0.8 long sides of it per frame, pulled the pitch 15 degrees).
+BORDER = 0.01
 #: The worker's box is widened by this fraction of its size on every side before lines in it are dropped.
 BOX_MARGIN = 0.1
 #: RANSAC's pairs of lines; the seed keeps a rerun's answer the same.
@@ -45,6 +49,11 @@ TRIALS, SEED = 300, 0
 
 #: Resamples of the segments that pointed at the vertical, refitted to tell how well pitch and roll are known.
 RESAMPLES = 30
+#: A frame's own vertical is compared with all frames' from this many of its segments pointing at it.
+FRAME_LINES = 8
+#: ...in this many frames at least: of two frames that disagree, neither outvotes the other (on the benchmark's
+#: single cam04, one of two frames' own lines met 20 degrees of roll away from the scene's true vertical).
+FRAMES_COMPARED = 3
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,8 @@ class SceneVertical:
     """The vertical vanishing point's direction ``down`` (camera axes: x right, y down, z away), how many segments
     pointed at it and their length (in image long sides), the median angle (degrees) between them and it, and how
     far (degrees, standard deviation over resamples of those segments) its pitch and roll wander: segments nearly
-    parallel in the picture fix the roll but not the distance to their meeting point, which is the pitch."""
+    parallel in the picture fix the roll but not the distance to their meeting point, which is the pitch; and how
+    far the frames' own verticals are from it."""
 
     down: np.ndarray
     lines: int
@@ -60,6 +70,8 @@ class SceneVertical:
     spread: float
     pitch_sd: float = 0.0
     roll_sd: float = 0.0
+    #: The median difference (degrees) between this vertical's roll and the frames' own (:func:`frames_apart`).
+    frames_apart: float = 0.0
 
 
 def focal_px(width: int, height: int) -> float:
@@ -78,7 +90,15 @@ def frame_lines(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     dx, dy = segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1]
     long_enough = np.hypot(dx, dy) >= MIN_LENGTH * max(grey.shape)
     upright = np.degrees(np.arctan2(np.abs(dx), np.abs(dy))) <= MAX_LEAN
-    return segments[long_enough & upright & ~_in_boxes(segments, boxes)].astype(np.float32)
+    return segments[long_enough & upright & ~_on_border(segments, grey.shape[1], grey.shape[0])
+                    & ~_in_boxes(segments, boxes)].astype(np.float32)
+
+
+def _on_border(segments: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Which segments run along the picture's left or right edge (both ends within :data:`BORDER`)."""
+    margin = BORDER * max(width, height)
+    xs = segments[:, [0, 2]]
+    return (xs < margin).all(axis=1) | (xs > width - 1 - margin).all(axis=1)
 
 
 def _in_boxes(segments: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -109,19 +129,34 @@ def _misses(normals: np.ndarray, down: np.ndarray) -> np.ndarray:
     return np.degrees(np.arcsin(np.clip(np.abs(normals @ down), 0.0, 1.0)))
 
 
-def scene_vertical(segments: np.ndarray, width: int, height: int, focal: float | None = None) -> SceneVertical | None:
+def scene_vertical(segments: np.ndarray, width: int, height: int, focal: float | None = None,
+                   frames: np.ndarray | None = None) -> SceneVertical | None:
     """The direction most of the segments' length points at, within :data:`MAX_TILT` of the camera's down; None
-    without two segments that meet there."""
+    without two segments that meet there.  ``frames`` (one label per segment: the frame it was read in) lets the
+    frames' own verticals be compared (:func:`frames_apart`)."""
     segments = np.asarray(segments, np.float64).reshape(-1, 4)
     if len(segments) < 2:
         return None
     focal = focal or focal_px(width, height)
     normals = _normals(segments, width, height, focal)
     lengths = np.hypot(segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1]) / max(width, height)
+    rng = np.random.default_rng(SEED)
+    found = _search(normals, lengths, rng)
+    if found is None:
+        return None
+    down, inliers = found
+    resampled = np.array([_pitch_roll(_fit(normals[inliers][pick], lengths[inliers][pick]))
+                          for pick in rng.integers(0, inliers.sum(), (RESAMPLES, int(inliers.sum())))])
+    apart = 0.0 if frames is None else frames_apart(normals, lengths, np.asarray(frames), down)
+    return SceneVertical(down, int(inliers.sum()), float(lengths[inliers].sum()), float(np.median(_misses(normals[inliers], down))),
+                         *(float(sd) for sd in np.std(resampled, axis=0)), apart)
+
+
+def _search(normals: np.ndarray, lengths: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+    """RANSAC over pairs of segments, refined by least squares: the down direction and which segments point at it."""
     threshold = np.sin(np.radians(INLIER_ANGLE))
     best, best_score = None, 0.0
-    rng = np.random.default_rng(SEED)
-    for i, j in rng.integers(0, len(segments), (TRIALS, 2)):
+    for i, j in rng.integers(0, len(normals), (TRIALS, 2)):
         candidate = np.cross(normals[i], normals[j])
         size = np.linalg.norm(candidate)
         if i == j or size < 1e-9:
@@ -138,10 +173,26 @@ def scene_vertical(segments: np.ndarray, width: int, height: int, focal: float |
     down = _fit(normals[inliers], lengths[inliers])
     if inliers.sum() < 3 or _off_down(down) > MAX_TILT:
         return None
-    resampled = np.array([_pitch_roll(_fit(normals[inliers][pick], lengths[inliers][pick]))
-                          for pick in rng.integers(0, inliers.sum(), (RESAMPLES, int(inliers.sum())))])
-    return SceneVertical(down, int(inliers.sum()), float(lengths[inliers].sum()), float(np.median(_misses(normals[inliers], down))),
-                         *(float(sd) for sd in np.std(resampled, axis=0)))
+    return down, inliers
+
+
+def frames_apart(normals: np.ndarray, lengths: np.ndarray, frames: np.ndarray, down: np.ndarray) -> float:
+    """The median difference (degrees) between the roll of ``down`` and the rolls of the frames with
+    :data:`FRAME_LINES` segments pointing at their own: gravity does not move between frames, so frames that
+    disagree are a camera that turned (a handheld phone) or edges that turned with the subject.  The roll, because
+    one frame's few, nearly parallel lines fix it but hardly their distance to the meeting point (the pitch); the
+    median, because one frame's lines may meet elsewhere (a person's limbs) while the scene stands still; 0 with
+    fewer than :data:`FRAMES_COMPARED` such frames."""
+    verticals = []
+    for label in np.unique(frames):
+        own = frames == label
+        found = _search(normals[own], lengths[own], np.random.default_rng(SEED)) if own.sum() >= FRAME_LINES else None
+        if found is not None and found[1].sum() >= FRAME_LINES:
+            verticals.append(found[0])
+    if len(verticals) < FRAMES_COMPARED:
+        return 0.0
+    rolls = np.array([_pitch_roll(vertical)[1] for vertical in verticals])
+    return float(np.median(np.abs(rolls - _pitch_roll(down)[1])))
 
 
 def _fit(normals: np.ndarray, lengths: np.ndarray) -> np.ndarray:
