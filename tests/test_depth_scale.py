@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks.depth_scale import GRID, MIN_TURN, estimate_depth_scale, rescaled
-from tests.test_viewpoint import NAMES, SETTINGS, _standing, _turned
+from tests.skeletons import NAMES, SETTINGS, standing, turned
 
 FRAMES = 60
 #: One step of the scales' grid (a factor).
@@ -18,14 +18,14 @@ def _moving(noise_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(FRAMES, k, 3) world points and image keypoints of a worker turning from facing the camera to side-on while
     the right knee and elbow bend 0-60 degrees (their limbs swinging through the line of sight), with Gaussian noise
     of ``noise_m`` metres on every coordinate."""
-    frames = [_turned(_standing(knee=60 * share, elbow=60 * (1 - share)), 90 * share) for share in np.linspace(0, 1, FRAMES)]
+    frames = [turned(standing(knee=60 * share, elbow=60 * (1 - share)), 90 * share) for share in np.linspace(0, 1, FRAMES)]
     world, image = (np.concatenate(parts) for parts in zip(*frames))
     return world + np.random.default_rng(7).normal(0.0, noise_m, world.shape), image
 
 
 def _still(noise_m: float) -> tuple[np.ndarray, np.ndarray]:
     """The same pose in every frame, at an angle to the camera (its segments partly in depth), with noise."""
-    world, image = _turned(_standing(knee=40, elbow=40), 45)
+    world, image = turned(standing(knee=40, elbow=40), 45)
     world = np.repeat(world, FRAMES, axis=0)
     return world + np.random.default_rng(7).normal(0.0, noise_m, world.shape), np.repeat(image, FRAMES, axis=0)
 

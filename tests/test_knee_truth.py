@@ -17,7 +17,7 @@ from pipeline.angles import CameraTilt
 from pipeline.assessment import AssessmentParams, score_frames
 from pipeline.ergonomics import KNEE_BENDS, reba_legs
 from pipeline.viewpoint import measured_angles
-from tests.test_viewpoint import NAMES, SETTINGS, _standing, _turned
+from tests.skeletons import NAMES, SETTINGS, standing, turned
 
 #: Noise like BlazePose's on a person 1.7 m tall filmed whole (pipeline.viewpoint.on_image: its 3D points miss the image's by
 #: 3.4-4.6 cm at the median; the image points jitter by about a centimetre): metres, per coordinate.
@@ -32,10 +32,10 @@ def _noisy_knees(knee: float, azimuth: float, seed: int = 0) -> dict[str, np.nda
     """Both knees of a worker whose right knee bends ``knee`` degrees forward (the left leg straight), seen from
     ``azimuth`` over :data:`FRAMES` frames of independent noise, measured as the analysis measures them."""
     rng = np.random.default_rng(seed)
-    world, image = _turned(_standing(knee=knee), azimuth)
+    world, image = turned(standing(knee=knee), azimuth)
     world = np.repeat(world, FRAMES, axis=0) + rng.normal(0.0, WORLD_NOISE, (FRAMES, *world.shape[1:]))
     image = np.repeat(image, FRAMES, axis=0)
-    image[..., :2] += rng.normal(0.0, IMAGE_NOISE * 400, (FRAMES, image.shape[1], 2))  # _turned's 400 px a metre
+    image[..., :2] += rng.normal(0.0, IMAGE_NOISE * 400, (FRAMES, image.shape[1], 2))  # turned's 400 px a metre
     angles, _ = measured_angles(world, image, NAMES, SETTINGS, LEVEL)
     return {name: angles[name] for name in ("knee_left", "knee_right")}
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.angles import AngleSettings, CameraTilt, compute_angles, compute_world_angles, prefer_3d
-from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
+from pipeline.angles import CameraTilt, compute_angles, compute_world_angles, prefer_3d
 from pipeline.viewpoint import (
     IMAGE_PLANE_LIMIT,
     OWN_POINTS,
@@ -22,50 +21,21 @@ from pipeline.viewpoint import (
     plane_tilts,
     viewpoint,
 )
-
-NAMES = list(BLAZEPOSE_KEYPOINTS)
-SETTINGS = AngleSettings()
-
-
-def _standing(knee: float = 0.0, elbow: float = 0.0) -> dict[str, np.ndarray]:
-    """A worker facing the camera (forward is -z), metres, y down: the right knee and the right elbow bent forward by
-    ``knee`` and ``elbow`` degrees (the forearm and shank swinging in the body's sagittal plane)."""
-    k, e = np.radians(knee), np.radians(elbow)
-    body = {"left_hip": [0.1, 0.0, 0.0], "right_hip": [-0.1, 0.0, 0.0],
-            "left_shoulder": [0.18, -0.5, 0.0], "right_shoulder": [-0.18, -0.5, 0.0],
-            "left_ear": [0.07, -0.68, -0.03], "right_ear": [-0.07, -0.68, -0.03], "nose": [0.0, -0.66, -0.12],
-            "left_knee": [0.1, 0.45, 0.0], "left_ankle": [0.1, 0.9, 0.0],
-            "right_knee": [-0.1, 0.45, 0.0], "right_ankle": [-0.1, 0.45 + 0.45 * np.cos(k), 0.45 * np.sin(k)],
-            "left_elbow": [0.2, -0.2, 0.0], "left_wrist": [0.2, 0.05, 0.0],
-            "right_elbow": [-0.2, -0.2, 0.0], "right_wrist": [-0.2, -0.2 + 0.25 * np.cos(e), -0.25 * np.sin(e)]}
-    return {name: np.array(point) for name, point in body.items()}
-
-
-def _turned(body: dict[str, np.ndarray], azimuth: float) -> tuple[np.ndarray, np.ndarray]:
-    """(1, k, 3) world points of ``body`` turned about the vertical so that the camera sees it from ``azimuth``
-    (0 in front, 90 from its left side, 180 behind), and the (1, k, 3) image keypoints: x, y in pixels, confidence."""
-    a = np.radians(azimuth)
-    turn = np.array([[np.cos(a), 0.0, -np.sin(a)], [0.0, 1.0, 0.0], [np.sin(a), 0.0, np.cos(a)]])
-    world = np.full((1, len(NAMES), 3), np.nan)
-    for name, point in body.items():
-        world[0, NAMES.index(name)] = turn @ point
-    seen = np.isfinite(world).all(-1)
-    image = np.concatenate([500 + 400 * world[..., :2], seen[..., None].astype(float)], axis=-1)  # straight onto x, y
-    return world, np.nan_to_num(image)
+from tests.skeletons import NAMES, SETTINGS, standing, turned
 
 
 @pytest.mark.parametrize("azimuth", [0.0, 45.0, 90.0, 135.0, 180.0])
 def test_the_azimuth_says_from_where_the_camera_sees_the_worker(azimuth):
-    world, image = _turned(_standing(), azimuth)
+    world, image = turned(standing(), azimuth)
     np.testing.assert_allclose(azimuths(world, image, NAMES, SETTINGS, None), [azimuth], atol=1e-6)
 
 
 def test_a_knee_bent_forward_is_read_from_the_image_from_the_side_and_from_3d_from_the_front():
     """From the side the knee bends across the picture; from the front it bends towards the camera, edge-on, where
     the image would see a straight leg."""
-    body = _standing(knee=60.0)
-    side, side_image = _turned(body, 90.0)
-    front, front_image = _turned(body, 0.0)
+    body = standing(knee=60.0)
+    side, side_image = turned(body, 90.0)
+    front, front_image = turned(body, 0.0)
     assert plane_tilts(side, side_image, NAMES, SETTINGS)["knee_right"][0] == pytest.approx(0.0, abs=1e-6)
     assert plane_tilts(front, front_image, NAMES, SETTINGS)["knee_right"][0] == pytest.approx(90.0, abs=1e-6)
     assert in_picture(side, side_image, NAMES, SETTINGS)["knee_right"][0]
@@ -80,8 +50,8 @@ def test_a_knee_bent_forward_is_read_from_the_image_from_the_side_and_from_3d_fr
 def test_where_the_image_is_chosen_it_is_within_the_projection_bound(azimuth):
     """Whatever the viewpoint, an angle read from the image is its true size to within what a plane turned by the
     limit can distort (8 degrees at 30)."""
-    body = _standing(knee=50.0, elbow=70.0)
-    world, image = _turned(body, azimuth)
+    body = standing(knee=50.0, elbow=70.0)
+    world, image = turned(body, azimuth)
     flat = compute_angles(image, NAMES, SETTINGS)
     chosen = in_picture(world, image, NAMES, SETTINGS)
     for name, true in (("knee_right", 50.0), ("elbow_right", 70.0)):
@@ -93,11 +63,11 @@ def test_where_the_image_is_chosen_it_is_within_the_projection_bound(azimuth):
 
 def test_a_straight_limb_across_the_picture_is_read_from_the_image_but_not_one_pointing_at_the_camera():
     """A straight leg spans no plane: it is read from the image where it lies across the picture."""
-    world, image = _turned(_standing(), 0.0)
+    world, image = turned(standing(), 0.0)
     assert in_picture(world, image, NAMES, SETTINGS)["knee_left"][0]
-    pointing = _standing()
+    pointing = standing()
     pointing["left_knee"], pointing["left_ankle"] = np.array([0.1, 0.05, -0.45]), np.array([0.1, 0.1, -0.9])  # along the axis
-    world, image = _turned(pointing, 0.0)
+    world, image = turned(pointing, 0.0)
     assert not in_picture(world, image, NAMES, SETTINGS)["knee_left"][0]
 
 
@@ -113,7 +83,7 @@ def test_the_image_gives_the_size_and_3d_the_sign():
 
 
 def test_the_viewpoint_counts_the_frames_of_each_view():
-    frames = [_turned(_standing(), azimuth) for azimuth in (10.0, 20.0, 90.0, 170.0)]
+    frames = [turned(standing(), azimuth) for azimuth in (10.0, 20.0, 90.0, 170.0)]
     world, image = (np.concatenate(parts) for parts in zip(*frames))
     seen = viewpoint(world, image, NAMES, SETTINGS, None)
     assert seen.frames == {"front": 2, "oblique_front": 0, "side": 1, "oblique_back": 0, "back": 1}
@@ -124,7 +94,7 @@ def test_the_viewpoint_counts_the_frames_of_each_view():
 def test_the_3d_points_are_placed_where_the_image_sees_them_keeping_their_depth():
     """The model's x and y miss the image's points by centimetres; placed on the image, they take the image's
     across the picture (scaled to metres) and keep the model's depth."""
-    world, image = _turned(_standing(knee=40.0), 60.0)
+    world, image = turned(standing(knee=40.0), 60.0)
     rng = np.random.default_rng(3)
     model = world.copy()
     model[..., :2] += rng.normal(0.0, 0.03, model[..., :2].shape)  # the body model's fit, off by 3 cm
@@ -138,7 +108,7 @@ def test_the_3d_points_are_placed_where_the_image_sees_them_keeping_their_depth(
 
 
 def test_a_frame_with_too_few_points_seen_keeps_the_models_points():
-    world, image = _turned(_standing(), 0.0)
+    world, image = turned(standing(), 0.0)
     image[..., 2] = 0.0
     image[0, :3, 2] = 1.0  # three points seen: no scale to trust
     np.testing.assert_array_equal(on_image(world, image, SETTINGS.min_confidence), world)
@@ -147,7 +117,7 @@ def test_a_frame_with_too_few_points_seen_keeps_the_models_points():
 def test_the_neck_and_the_trunk_stay_on_the_models_own_points():
     """The image's ears are not one physical point from view to view: the neck is measured on the model's head,
     as the trunk on the points its vertical was estimated from."""
-    world, image = _turned(_standing(knee=40.0), 90.0)
+    world, image = turned(standing(knee=40.0), 90.0)
     moved = image.copy()
     for name in ("left_ear", "right_ear", "left_shoulder", "right_shoulder"):
         moved[0, NAMES.index(name), 0] += 40.0  # the image sees head and shoulders elsewhere
