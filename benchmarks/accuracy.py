@@ -50,6 +50,7 @@ import json
 import sys
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -498,23 +499,42 @@ def _camera_report(result: AnalysisResult, truth: dict, camera: Camera) -> dict:
             "tilt": {"estimated": result.inputs.camera_tilt and result.inputs.camera_tilt.model_dump(), "calibrated": camera.tilt().as_dict()}}
 
 
-def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE,
-        given_tilt: bool = False, recording: str = "single") -> dict:
-    """The whole benchmark on one of :data:`RECORDINGS`: fetch, analyse (with the calibrated camera angles given, if
-    ``given_tilt``), triangulate, compare."""
+def analysed(recording: str = "single", fps: float = 30.0, cameras: tuple[str, ...] = CAMERAS, weights: str = "full",
+             cache: Path = CACHE, given_tilt: bool = False) -> tuple[dict[str, AnalysisResult], dict[str, dict], dict[str, Camera]]:
+    """Each camera of one of :data:`RECORDINGS` analysed alone (BlazePose ``weights``; with the calibrated camera angles
+    given, if ``given_tilt``), each camera's reference (:func:`references`) and the calibration: where this benchmark
+    and every probe beside it (knee, wrist, trunk, arm, depth scale) start."""
     from ergo_tasks.analysis.settings import AnalysisSettings
+    from pipeline.angles import AngleSettings
     from pipeline.pose import load_pose_model
     from pipeline.pose.assets import fetch
 
     folder = fetch_demo(cache, recording)
     settings = AnalysisSettings().pose("blazepose", weights)
     fetch(settings.models_dir, ["pose_detection", f"pose_landmark_{weights}"])
-    model = load_pose_model(settings)
     calibration = read_qca(folder / "calibration" / "Calib.qca.txt")
-    results = analyse_cameras(folder, model, cameras, fps, {name: camera.tilt() for name, camera in calibration.items()} if given_tilt else None)
-    from pipeline.angles import AngleSettings
+    tilts = {name: camera.tilt() for name, camera in calibration.items()} if given_tilt else None
+    results = analyse_cameras(folder, load_pose_model(settings), cameras, fps, tilts)
+    return results, references(results, calibration, AngleSettings().min_confidence), calibration
 
-    return {"recording": recording, **compare(results, references(results, calibration, AngleSettings().min_confidence), calibration)}
+
+def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE,
+        given_tilt: bool = False, recording: str = "single") -> dict:
+    """The whole benchmark on one of :data:`RECORDINGS`: fetch, analyse, triangulate, compare."""
+    results, truths, calibration = analysed(recording, fps, cameras, weights, cache, given_tilt)
+    return {"recording": recording, **compare(results, truths, calibration)}
+
+
+def probe_main(probe: Callable[[str, float], dict], description: str | None) -> None:
+    """The command line of a probe that, like this benchmark, reads one recording at some frames per second."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recording", choices=RECORDINGS, default="single", help="which of the wheel's recordings")
+    parser.add_argument("--fps", type=float, default=30.0, help="frames analysed per second (the videos have 60)")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    print(json.dumps(probe(args.recording, args.fps), indent=1))
 
 
 def main() -> None:

@@ -26,15 +26,8 @@ def poses(recording: str, cache: Path, fps: float = 30.0) -> dict:
         return pickle.loads(path.read_bytes())
     import torch
 
-    from ergo_tasks.analysis.settings import AnalysisSettings
-    from pipeline.pose import load_pose_model
-    from pipeline.pose.assets import fetch
-
     torch.set_num_threads(1)
-    folder = accuracy.fetch_demo(accuracy.CACHE, recording)
-    settings = AnalysisSettings().pose("blazepose", "full")
-    fetch(settings.models_dir, ["pose_detection", "pose_landmark_full"])
-    results = accuracy.analyse_cameras(folder, load_pose_model(settings), accuracy.CAMERAS, fps)
+    results = accuracy.analysed(recording, fps)[0]
     cache.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(results))
     return results

@@ -50,7 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import accuracy, knee_depth  # noqa: E402  (after the path: run as a script)
+from benchmarks import accuracy  # noqa: E402  (after the path: run as a script)
 
 #: The body's segments whose lengths are constant: upper arms, forearms, thighs, shanks, shoulder and hip widths,
 #: the trunk's sides.
@@ -248,7 +248,7 @@ def errors_at(result, truth: dict, scale: float) -> dict:
 
 
 def run(recording: str = "single", fps: float = 30.0) -> dict:
-    results, truths, calibration = knee_depth.analysed(recording, fps)
+    results, truths, calibration = accuracy.analysed(recording, fps)
     report: dict = {"recording": recording, "cameras": {}}
     for name, truth in truths.items():
         result, camera = results[name], calibration[name]
@@ -261,4 +261,4 @@ def run(recording: str = "single", fps: float = 30.0) -> dict:
 
 
 if __name__ == "__main__":
-    knee_depth.main(run, __doc__)
+    accuracy.probe_main(run, __doc__)

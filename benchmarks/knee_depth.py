@@ -25,8 +25,6 @@ The result, and why no reading was adopted, is in docs/pipeline.md ("The knee an
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -120,24 +118,8 @@ def compare(knees: dict[str, np.ndarray], truth: dict) -> dict:
             "legs_higher": round(float(np.mean(ours[both] > theirs[both])), 2)}
 
 
-def analysed(recording: str, fps: float) -> tuple[dict, dict[str, dict], dict[str, accuracy.Camera]]:
-    """Every camera of ``recording`` analysed at ``fps`` (BlazePose ``full``), each camera's reference
-    (:func:`benchmarks.accuracy.references`) and the calibration: what this probe and the depth-scale one start from."""
-    from ergo_tasks.analysis.settings import AnalysisSettings
-    from pipeline.angles import AngleSettings
-    from pipeline.pose import load_pose_model
-    from pipeline.pose.assets import fetch
-
-    folder = accuracy.fetch_demo(accuracy.CACHE, recording)
-    settings = AnalysisSettings().pose("blazepose", "full")
-    fetch(settings.models_dir, ["pose_detection", "pose_landmark_full"])
-    calibration = accuracy.read_qca(folder / "calibration" / "Calib.qca.txt")
-    results = accuracy.analyse_cameras(folder, load_pose_model(settings), accuracy.CAMERAS, fps)
-    return results, accuracy.references(results, calibration, AngleSettings().min_confidence), calibration
-
-
 def run(recording: str = "single", fps: float = 30.0) -> dict:
-    results, truths, calibration = analysed(recording, fps)
+    results, truths, calibration = accuracy.analysed(recording, fps)
     read = {camera: readings(results[camera], truth, calibration[camera]) for camera, truth in truths.items()}
     report: dict = {"recording": recording, "cameras": {}, "spread": {},
                     "planes": {camera: planes(results[camera], truth, calibration[camera]) for camera, truth in truths.items()}}
@@ -149,17 +131,5 @@ def run(recording: str = "single", fps: float = 30.0) -> dict:
     return report
 
 
-def main(probe: Callable[[str, float], dict] = run, description: str = __doc__) -> None:
-    """The command line of a probe on one recording (this one's, or another's ``probe`` and ``description``)."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recording", choices=accuracy.RECORDINGS, default="single")
-    parser.add_argument("--fps", type=float, default=30.0)
-    args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(1)
-    print(json.dumps(probe(args.recording, args.fps), indent=1))
-
-
 if __name__ == "__main__":
-    main()
+    accuracy.probe_main(run, __doc__)

@@ -96,16 +96,9 @@ def trunk_flexions(result, tilt, settings) -> dict[str, np.ndarray]:
 def run(fps: float = 30.0, given_tilt: bool = False) -> dict:
     """Per variant: each camera's trunk-flexion MAE/p95 against the reference, and the cross-view spread."""
     from benchmarks import accuracy
-    from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.angles import AngleSettings, CameraTilt, camera_tilt
-    from pipeline.pose import load_pose_model
-    from pipeline.pose.assets import fetch
 
-    folder = accuracy.fetch_demo()
-    settings = AnalysisSettings().pose("blazepose", "full")
-    fetch(settings.models_dir, ["pose_detection", "pose_landmark_full"])
-    calibration = accuracy.read_qca(folder / "calibration" / "Calib.qca.txt")
-    results = accuracy.analyse_cameras(folder, load_pose_model(settings), accuracy.CAMERAS, fps)
+    results, _, calibration = accuracy.analysed(fps=fps)
     angle_settings = AngleSettings()
     truth = accuracy.reference(results, calibration, angle_settings.min_confidence)["angles"]["trunk_flexion"]
     flexions = {}

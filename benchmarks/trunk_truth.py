@@ -19,8 +19,6 @@ finds the vertical of the model's own frame (its legs), which is why it sometime
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -59,21 +57,14 @@ def trunk_errors(result, truth: dict, tilt) -> dict:
 
 def run(recording: str, fps: float) -> dict:
     """Per camera, the trunk's error levelled by the stance estimate, the calibrated angle and the model frame's vertical."""
-    from benchmarks.accuracy import CACHE, analyse_cameras, fetch_demo, read_qca, references
-    from ergo_tasks.analysis.settings import AnalysisSettings
-    from pipeline.angles import AngleSettings, CameraTilt, camera_tilt
-    from pipeline.pose import load_pose_model
-    from pipeline.pose.assets import fetch
+    from benchmarks.accuracy import analysed
+    from pipeline.angles import CameraTilt, stance_tilt
 
-    folder = fetch_demo(CACHE, recording)
-    settings = AnalysisSettings().pose("blazepose", "full")
-    fetch(settings.models_dir, ["pose_detection", "pose_landmark_full"])
-    calibration = read_qca(folder / "calibration" / "Calib.qca.txt")
-    results = analyse_cameras(folder, load_pose_model(settings), tuple(calibration), fps)
+    results, truths, calibration = analysed(recording, fps)
     report = {}
-    for name, truth in references(results, calibration, AngleSettings().min_confidence).items():
+    for name, truth in truths.items():
         result, camera = results[name], calibration[name]
-        stance = camera_tilt(result.world_keypoints, result.keypoints, result.keypoint_names)
+        stance = stance_tilt(result.world_keypoints, result.keypoints, result.keypoint_names)
         true_down = towards_worker(camera, truth["skeleton"], result.keypoint_names) @ camera.tilt().down
         report[name] = {"median_azimuth": result.inputs.viewpoint.median_azimuth,
                         "stance": trunk_errors(result, truth, stance),
@@ -83,16 +74,7 @@ def run(recording: str, fps: float) -> dict:
     return {"recording": recording, "cameras": report}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recording", choices=("single", "multi"), default="single")
-    parser.add_argument("--fps", type=float, default=30.0)
-    args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(1)
-    print(json.dumps(run(args.recording, args.fps), indent=1))
-
-
 if __name__ == "__main__":
-    main()
+    from benchmarks.accuracy import probe_main
+
+    probe_main(run, __doc__)

@@ -20,8 +20,6 @@ recordings do not show: two views that disagree on the hand) are left out of the
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -96,17 +94,9 @@ def _by_tilt(sources: dict, reference: dict) -> dict:
 
 def run(recording: str, fps: float) -> dict:
     """Analyse, triangulate and compare one recording's cameras."""
-    from benchmarks.accuracy import CACHE, CAMERAS, analyse_cameras, fetch_demo, read_qca, references
-    from ergo_tasks.analysis.settings import AnalysisSettings
-    from pipeline.angles import AngleSettings
-    from pipeline.pose import load_pose_model
-    from pipeline.pose.assets import fetch
+    from benchmarks.accuracy import analysed
 
-    folder = fetch_demo(CACHE, recording)
-    settings = AnalysisSettings().pose("blazepose", "full")
-    fetch(settings.models_dir, ["pose_detection", "pose_landmark_full"])
-    results = analyse_cameras(folder, load_pose_model(settings), CAMERAS, fps)
-    truths = references(results, read_qca(folder / "calibration" / "Calib.qca.txt"), AngleSettings().min_confidence)
+    results, truths, _ = analysed(recording, fps)
     cameras = {camera: camera_report(results[camera], truth) for camera, truth in truths.items()}
     pooled = {}
     for band in cameras[next(iter(cameras))]["errors_by_tilt"]:
@@ -118,16 +108,7 @@ def run(recording: str, fps: float) -> dict:
     return {"recording": recording, "cameras": cameras, "mean_error_by_forearm_tilt": pooled}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recording", choices=("single", "multi"), default="single")
-    parser.add_argument("--fps", type=float, default=30.0, help="frames analysed per second (the videos have 60)")
-    args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(1)
-    print(json.dumps(run(args.recording, args.fps), indent=1))
-
-
 if __name__ == "__main__":
-    main()
+    from benchmarks.accuracy import probe_main
+
+    probe_main(run, __doc__)
