@@ -1,6 +1,6 @@
 """The Torch executor against the TFLite runtime, and ergo's pose step against MediaPipe's, side by side.
 
-    .venv/bin/python benchmarks/executor_bench.py [--seconds 3] [--rounds 5] [--cpu-time] [--mediapipe]
+    .venv/bin/python benchmarks/executor_bench.py [--seconds 3] [--rounds 5] [--cpu-time] [--mediapipe] [--networks ...]
 
 One thread everywhere (``torch.set_num_threads(1)``, the TFLite interpreter's
 ``num_threads=1``), so the figures compare the work each does, not how it
@@ -18,7 +18,12 @@ median of several is what is printed):
                                       detector since issue 22
 * ``torch_fused``                     the executor's steps compiled into fused oneDNN steps with packed weights
                                       (pipeline/pose/fused_cpu.py): how the detector runs on a CPU since issue 22's
-                                      second round (``ratio_fused_to_tflite``)
+                                      second round (``ratio_fused_to_tflite``); its 1x1 convolutions through the
+                                      sparse kernel (pipeline/pose/sparse_kernel.py) where it was built
+                                      (``fused_sparse``: whether it was)
+* ``torch_fused_dense``               the same program with oneDNN's dense 1x1 convolutions, as before the sparse
+                                      kernel (``ratio_fused_dense_to_tflite``)
+* ``--networks``                      only these networks (pose_landmark_full, pose_detection)
 * ``--cpu-time``                      time each runner by its thread's CPU time instead of the clock: both run in the
                                       calling thread, and on a machine shared with other work the clock counts
                                       their time too
@@ -76,12 +81,12 @@ def _tflite(path: Path, batch: np.ndarray):
     return run
 
 
-def _fused(graph, batch: np.ndarray):
+def _fused(graph, batch: np.ndarray, sparse: bool = True):
     import torch
 
     from pipeline.pose.fused_cpu import FusedCpu
 
-    tensor, program = torch.from_numpy(batch), FusedCpu(graph)
+    tensor, program = torch.from_numpy(batch), FusedCpu(graph, sparse=sparse)
 
     def run() -> None:
         with torch.inference_mode():
@@ -109,12 +114,17 @@ def _torch(graph, batch: np.ndarray, frozen: bool = False):
     return run
 
 
-def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.perf_counter) -> dict:
+NETWORKS = {"pose_landmark_full": 256, "pose_detection": 224}
+
+
+def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.perf_counter, networks=tuple(NETWORKS)) -> dict:
+    from pipeline.pose import sparse_kernel
     from pipeline.pose.blazepose_landmarks import OUTPUTS
     from pipeline.pose.tflite_graph import TFLiteGraph, output_shapes
 
-    figures: dict = {}
-    for network, size in (("pose_landmark_full", 256), ("pose_detection", 224)):
+    figures: dict = {"fused_sparse": sparse_kernel.load() is not None}
+    for network in networks:
+        size = NETWORKS[network]
         path = models[network]
         shapes = output_shapes(path)
         wanted = [shapes.index(s) for s in OUTPUTS.values()] if network.startswith("pose_landmark") else None
@@ -124,7 +134,8 @@ def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.p
         for batch_size in (1, 4):
             batch = np.random.default_rng(0).random((batch_size, size, size, 3), dtype=np.float32)
             runners = {"tflite": _tflite(path, batch), **{name: _torch(graph, batch) for name, graph in graphs.items()},
-                       "torch_frozen": _torch(graphs["torch"], batch, frozen=True), "torch_fused": _fused(graphs["torch"], batch)}
+                       "torch_frozen": _torch(graphs["torch"], batch, frozen=True), "torch_fused": _fused(graphs["torch"], batch),
+                       "torch_fused_dense": _fused(graphs["torch"], batch, sparse=False)}
             samples: dict[str, list[float]] = {name: [] for name in runners}
             for _ in range(rounds):  # interleaved, so a noisy moment hits every runner alike
                 for name, run in runners.items():
@@ -133,6 +144,7 @@ def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.p
             medians["ratio_to_tflite"] = round(medians["torch"] / medians["tflite"], 2)
             medians["ratio_frozen_to_tflite"] = round(medians["torch_frozen"] / medians["tflite"], 2)
             medians["ratio_fused_to_tflite"] = round(medians["torch_fused"] / medians["tflite"], 2)
+            medians["ratio_fused_dense_to_tflite"] = round(medians["torch_fused_dense"] / medians["tflite"], 2)
             medians["ratio_before_to_tflite"] = round(medians["torch_before"] / medians["tflite"], 2)
             medians["ratio_nchw_to_tflite"] = round(medians["torch_nchw"] / medians["tflite"], 2)
             figures[f"{network}_ms_per_crop_batch{batch_size}"] = medians
@@ -203,6 +215,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cpu-time", action="store_true", help="time the networks by CPU time, not the clock")
     parser.add_argument("--mediapipe", action="store_true", help="also time MediaPipe's whole pose solution (make reference)")
+    parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS), help="the networks to time")
     args = parser.parse_args()
 
     import torch
@@ -214,7 +227,7 @@ def main() -> None:
     models_dir = AnalysisSettings().models_folder()
     models = fetch(models_dir, ["pose_detection", "pose_landmark_full"])
     clock = time.thread_time if args.cpu_time else time.perf_counter
-    report = {"threads": 1, "clock": "thread CPU time" if args.cpu_time else "wall", **executors(models, args.seconds, args.rounds, clock)}
+    report = {"threads": 1, "clock": "thread CPU time" if args.cpu_time else "wall", **executors(models, args.seconds, args.rounds, clock, args.networks)}
     if args.mediapipe:
         if not REFERENCE_PYTHON.exists():
             sys.exit("MediaPipe's environment is missing: run `make reference` first.")
