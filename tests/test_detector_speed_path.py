@@ -36,14 +36,8 @@ def kernel():
     return module
 
 
-def sparse_weights(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    nonzero = weight != 0
-    rows = torch.cat([torch.zeros(1, dtype=torch.int32), nonzero.sum(1).cumsum(0).to(torch.int32)])
-    return rows, nonzero.nonzero()[:, 1].to(torch.int32).contiguous(), weight[nonzero].contiguous()
-
-
 def run(kernel, source, weight, bias, activation=0, residual=None) -> torch.Tensor:
-    return kernel.sparse_pointwise(source.contiguous(memory_format=torch.channels_last), *sparse_weights(weight), bias, activation,
+    return kernel.sparse_pointwise(source.contiguous(memory_format=torch.channels_last), *sparse_kernel.csr(weight), bias, activation,
                                    residual)
 
 
@@ -159,3 +153,10 @@ def test_the_detector_gives_the_same_bits_whatever_instructions_torch_and_onednn
     assert hashlib.sha256(b"".join(o.numpy().tobytes() for o in mine)).hexdigest() in answers
     for got, want in zip([mine[i].numpy() for i in np.argsort(detector_graph.output_names)], ours(detector_graph, np.load(images)), strict=True):
         assert float(np.abs(got - want).max()) <= 1e-4 * max(1.0, float(np.abs(want).max()))
+
+
+def test_the_result_records_how_the_detector_ran(kernel, pose_models):
+    """Its last bits depend on whether the sparse kernel ran: the model's record says."""
+    from pipeline.pose.blazepose_detector import PoseDetector
+
+    assert PoseDetector(pose_models["pose_detection"]).executor == "fused oneDNN program, 1x1 convolutions by the sparse kernel"

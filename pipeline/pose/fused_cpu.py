@@ -14,7 +14,8 @@ saved here, without changing what is computed:
 * **upsampling after, not before, a 1x1 convolution.**  Where a bilinear upsampling feeds only a 1x1 convolution, the
   convolution runs first, on a quarter of the pixels, and its output is upsampled (then activated).  Both steps are
   linear and the bilinear weights of each output pixel sum to one, so the two orders give the same values up to
-  float rounding; the detector's two such convolutions drop from 58 to 14 of its 394 million multiply-adds.
+  float rounding; the detector's two such convolutions drop from 58 to 14 of its 394 million multiply-adds.  The
+  upsampling is plain multiplications and additions (:func:`_bilinear`), the same bits with any of Torch's kernels.
 * **zeros skipped.**  Where the sparse kernel was built (:mod:`~pipeline.pose.sparse_kernel`), every 1x1
   convolution whose input channels come in eights runs through it, with its activation and residual ADD inside:
   only the non-zero weights are multiplied (a quarter of the detector's).  Its sums are in a fixed order with fused
@@ -192,10 +193,7 @@ def _sparse(graph: TFLiteGraph, step: _Step, kernel: ModuleType | None) -> Calla
     plain = geometry == _Geometry([0, 0], [1, 1], [1, 1], 1) and tuple(weight.shape[2:]) == (1, 1)
     if kernel is None or step.op != "CONV_2D" or not plain or weight.shape[1] % 8:
         return None
-    matrix = weight[:, :, 0, 0]
-    nonzero = matrix != 0
-    rows = torch.cat([torch.zeros(1, dtype=torch.int32), nonzero.sum(1).cumsum(0).to(torch.int32)])
-    columns, values = nonzero.nonzero()[:, 1].to(torch.int32).contiguous(), matrix[nonzero].contiguous()
+    rows, columns, values = sparse_kernel.csr(weight[:, :, 0, 0])
     bias = torch.zeros(weight.shape[0]) if bias is None else bias.contiguous()
 
     def run(source: torch.Tensor, activation: int, residual: torch.Tensor | None) -> torch.Tensor:

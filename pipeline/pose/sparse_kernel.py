@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import shutil
 import sys
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,14 @@ NAME = "ergo_sparse_pointwise"
 FLAGS = ["-O3", "-ffp-contract=off"]
 
 
+def csr(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A (outputs, inputs) weight matrix as the kernel takes it: each output's first non-zero's place (and one past
+    the last), the non-zeros' input channels, their values, in order of output then input."""
+    nonzero = matrix != 0
+    rows = torch.cat([torch.zeros(1, dtype=torch.int32), nonzero.sum(1).cumsum(0).to(torch.int32)])
+    return rows, nonzero.nonzero()[:, 1].to(torch.int32).contiguous(), matrix[nonzero].contiguous()
+
+
 def build_folder() -> Path:
     """Where the library for this Torch and this source lives."""
     digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(FLAGS).encode()).hexdigest()[:12]
@@ -31,12 +40,16 @@ def build_folder() -> Path:
 
 
 def build() -> Path:
-    """Compiles the kernel (a minute on two cores); returns the library's path."""
+    """Compiles the kernel (a minute on two cores) and removes the builds for other sources or Torches; returns the
+    library's path."""
     from torch.utils.cpp_extension import load
 
     folder = build_folder()
     folder.mkdir(parents=True, exist_ok=True)
     load(NAME, [str(SOURCE)], extra_cflags=FLAGS, build_directory=str(folder), verbose=False)
+    for stale in folder.parent.iterdir():
+        if stale != folder:
+            shutil.rmtree(stale)
     return _library(folder)
 
 

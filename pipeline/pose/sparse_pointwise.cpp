@@ -145,7 +145,11 @@ torch::Tensor sparse_pointwise(torch::Tensor input, torch::Tensor rowptr, torch:
   const float* other = nullptr;
   torch::Tensor res;
   if (residual) { res = residual->contiguous(at::MemoryFormat::ChannelsLast); other = res.data_ptr<float>(); }
-  std::vector<float> inT(cin * TILE), outT(cout * TILE);
+  // the tiles' buffers, kept by the thread between calls (no allocation, no zeroing: every value read is written)
+  thread_local std::vector<float> inT, outT;
+  if ((int64_t)inT.size() < cin * TILE) inT.resize(cin * TILE);
+  if ((int64_t)outT.size() < cout * TILE) outT.resize(cout * TILE);
+
   const int32_t* rp = rowptr.data_ptr<int32_t>(); const int32_t* cl = cols.data_ptr<int32_t>();
   const float* vl = vals.data_ptr<float>(); const float* bs = bias.data_ptr<float>();
   for (int64_t p0 = 0; p0 < pixels; p0 += TILE) {
