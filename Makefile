@@ -12,12 +12,19 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: install demo lint check test reference clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(KERNEL)
 
 $(VENV)/.installed: setup.cfg setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(VENV)/bin/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test]'
+	touch $@
+
+# The detector's sparse 1x1 convolution kernel, compiled ahead of time (g++, ninja; pipeline/pose/sparse_kernel.py),
+# never at run time; where it cannot be built the detector runs on oneDNN alone (and its tests say so).
+KERNEL := $(VENV)/.sparse-kernel
+$(KERNEL): $(VENV)/.installed pipeline/pose/sparse_pointwise.cpp pipeline/pose/sparse_kernel.py
+	$(VENV)/bin/python -m pipeline.pose.sparse_kernel || echo "The sparse kernel was not built: the detector runs on oneDNN alone."
 	touch $@
 
 $(LS_VENV)/.installed: requirements-localstack.txt
@@ -36,7 +43,7 @@ $(REF_VENV)/.installed:
 	touch $@
 
 # Fetches BlazePose from the package registries (cached), makes a demo video, analyses it offline.
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(KERNEL)
 	$(VENV)/bin/ergo demo
 
 # The browser tests drive Debian's Chromium (a test tool's own browser download does not work offline).
@@ -74,15 +81,15 @@ lint: $(VENV)/.installed $(ESLINT)
 # (tests/conftest.py; `XDIST=` runs them in one process).
 XDIST ?= -n 2 --dist loadgroup
 CHECK_MARKERS := not slow and not localstack and not browser and not reference
-check: lint
+check: lint $(KERNEL)
 	$(VENV)/bin/python -m pytest -q $(XDIST) -m "$(CHECK_MARKERS)" $(PYTEST_ARGS)
 
 # The test session starts LocalStack itself (tests/localstack.py) and stops it at the end; the pose-parity tests
 # run MediaPipe in its own environment.
 # The tests that measure latency run afterwards, by themselves (exit status 5: PYTEST_ARGS selected none of them).
-test: lint $(LS_VENV)/.installed $(REF_VENV)/.installed $(CHROMIUM) $(PDFTOPPM) $(AXE)
+test: lint $(KERNEL) $(LS_VENV)/.installed $(REF_VENV)/.installed $(CHROMIUM) $(PDFTOPPM) $(AXE)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(XDIST) -m "not alone" $(PYTEST_ARGS)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest -m alone $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) $(REF_VENV) .tox .pytest_cache .hypothesis .ruff_cache .import_linter_cache *.egg-info ergo-results
+	rm -rf $(VENV) $(LS_VENV) $(REF_VENV) pipeline/pose/_native .tox .pytest_cache .hypothesis .ruff_cache .import_linter_cache *.egg-info ergo-results

@@ -301,7 +301,8 @@ class BlazePose(PoseModel):
         described = {**super().describe(), "weights": f"pose_landmark_{self.variant}", "variant": self.variant, "device": self.device,
                      "precision": self.landmarks.precision, "smooth_landmarks": self.smooth,
                      "tracking": "continuous (MediaPipe's video mode): the detector runs when the person is lost"
-                     + (f", at scene cuts and every {RECHECK_US / 1e6:g} s" if self.second_opinion else "")}
+                     + (f", at scene cuts and every {RECHECK_US / 1e6:g} s" if self.second_opinion else ""),
+                     "detector_executor": self.detector.executor}
         if self.precision_check is not None:
             described["precision_check"] = self.precision_check
         return described
