@@ -155,8 +155,19 @@ def test_the_detector_gives_the_same_bits_whatever_instructions_torch_and_onednn
         assert float(np.abs(got - want).max()) <= 1e-4 * max(1.0, float(np.abs(want).max()))
 
 
-def test_the_result_records_how_the_detector_ran(kernel, pose_models):
-    """Its last bits depend on whether the sparse kernel ran: the model's record says."""
-    from pipeline.pose.blazepose_detector import PoseDetector
+def test_the_result_records_how_the_detector_ran(kernel, pose_models, monkeypatch):
+    """Its last bits depend on whether the sparse kernel ran: the model's record says, and without the kernel (not
+    built, or a CPU without AVX2 and FMA) the analysis still runs and records that its numbers are not pinned."""
+    from pipeline import numerics
+    from pipeline.pose.blazepose import BlazePose
 
-    assert PoseDetector(pose_models["pose_detection"]).executor == "fused oneDNN program, 1x1 convolutions by the sparse kernel"
+    folder = pose_models["pose_detection"].parent
+    model = BlazePose(models_dir=folder, device="cpu")
+    assert model.describe()["detector_executor"] == "fused oneDNN program, 1x1 convolutions by the sparse kernel"
+    assert model.unpinned() == {} and numerics.in_force(model.unpinned())["pinned"] is True
+    monkeypatch.setattr(sparse_kernel, "load", lambda: None)
+    dense = BlazePose(models_dir=folder, device="cpu")
+    assert dense.describe()["detector_executor"] == "fused oneDNN program"
+    recorded = numerics.in_force(dense.unpinned())
+    assert recorded["pinned"] is False and recorded["isa"] == "not pinned" and "sparse kernel" in recorded["detector"]
+    assert dense.detector.detect((photos(224)[0] * 255).astype(np.uint8))  # and it still finds the person

@@ -307,6 +307,11 @@ class BlazePose(PoseModel):
             described["precision_check"] = self.precision_check
         return described
 
+    def unpinned(self) -> dict[str, str]:
+        """The detector, unless the sparse kernel runs it: oneDNN's dense sums (or a GPU's) are not the same bits
+        on every machine, and the first detection sets the whole track."""
+        return {} if self.detector.pinned else {"detector": f"{self.detector.executor}: the sparse kernel was not built or cannot run here"}
+
 
 def _largest(people: list[Detection]) -> RegionOfInterest | None:
     """The region of the largest of ``people`` (the main worker), or None: the detector's boxes are all about one
