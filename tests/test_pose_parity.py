@@ -66,9 +66,9 @@ def test_each_step_of_the_video_mode_is_mediapipes(reference, models, clip, smoo
 
 @pytest.mark.parametrize("smooth", [False, True], ids=["unsmoothed", "smoothed"])
 def test_the_pipeline_tracks_as_closely_as_mediapipe_repeats_itself(reference, models, clip, smooth):
-    """Chunked and checkpointed, the pipeline starts on MediaPipe's very landmarks; a track amplifies rounding (see
-    docs/pipeline.md), so further on it strays from MediaPipe's no more than MediaPipe's own track does when three
-    pixels per frame change by one level."""
+    """Chunked and checkpointed, the pipeline starts on MediaPipe's landmarks, as near as the detector's rounding
+    allows; a track amplifies rounding (see docs/pipeline.md), so further on it strays from MediaPipe's no more than
+    MediaPipe's own track does when three pixels per frame change by one level."""
     model, answers = models[smooth], clip["mediapipe"][smooth]
     ours = analyze_video(clip["video"], model, clip["options"])
     theirs = reference.scored_from(answers, clip["plan"].info, clip["options"], model)
