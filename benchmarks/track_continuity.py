@@ -11,6 +11,9 @@ reject (on these clips of one person each: 0 wanted; on ``two_people`` the track
 
 Clips: the labelled real footage (``tests/data/real_bikes.json``, ``real_carphone.json``), Sports2D's demo (a man on a
 box and a woman walking past him), the demo (``ergo demo``) and the parity clips of ``benchmarks/pose_parity.py``.
+Every clip but Sports2D's follows one person (each shot of the montage); in Sports2D's demo the tracker switches from
+the man to the woman and then to someone entering: there the pairs above 1.0 are those switches, and ``rejected``
+lists the frames of the people other than the one followed longest.
 """
 
 from __future__ import annotations

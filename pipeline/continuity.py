@@ -119,12 +119,12 @@ def continuity_reasons(keypoints: np.ndarray, names: tuple[str, ...], times: np.
     who, jumps = people(found, times, accepted, cuts)
     worker = int(np.argmax(np.bincount(who[who >= 0])))
     for frame in np.flatnonzero((who >= 0) & (who != worker)):
-        reasons[frame] = f"another person than the worker (the one followed longest): {_switch(who, jumps, frame)}"
+        reasons[frame] = f"another person than the worker (the one followed longest): {_switch(jumps, times, frame)}"
     return reasons
 
 
-def _switch(who: np.ndarray, jumps: dict[int, str], frame: int) -> str:
-    """The jump nearest before ``frame`` that started its segment, or (for the first segment) the one that ended it."""
+def _switch(jumps: dict[int, str], times: np.ndarray, frame: int) -> str:
+    """The jump that began ``frame``'s stretch of the track, or (for the first stretch) the one that ended it."""
     before = [start for start in jumps if start <= frame]
     start = max(before) if before else min(jumps)
-    return f"at the frame {'where this segment began' if before else 'after this segment'} the pose {jumps[start]}"
+    return f"the track jumped {'to' if before else 'from'} it at {float(times[start]):.2f} s, where the pose {jumps[start]}"
