@@ -11,8 +11,11 @@ synchronised 1080x1920 60 fps cameras in a laboratory, looking down 18-25 degree
 * ``single``: ``Demo_SinglePerson``, one man, 1.7 s;
 * ``multi``: ``Demo_MultiPerson``, the same man and a woman, 1.7 s.  Each camera follows its largest person, as the
   analysis does: cam01 and cam02 the woman (nearer to them), cam03 and cam04 the man.  The cameras are grouped by the
-  person they follow (:func:`person_groups`) and each is compared with the skeleton triangulated from its group: two
-  views each, so the reference weighs a camera's own 2D errors by half (depth is still the other view's).
+  person they follow (:func:`person_groups`) and each is compared with its person's skeleton triangulated from all
+  four cameras: the group's own views and the other cameras' views of that person, each of those cameras' videos
+  analysed again with its own person painted out (:func:`painted_views`, :mod:`benchmarks.reference_views`), so the
+  reference can be checked by leaving a view out as on ``single``.  ``--followers-only`` triangulates each person from
+  their group alone (two views: the reference before the painted views).
 
 The wheel's ``Demo_Batch`` trials are byte for byte these two recordings (Trial_1 the single, Trial_2 the multi).
 
