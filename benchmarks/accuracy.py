@@ -386,7 +386,8 @@ class PaintedView:
     result: AnalysisResult
     #: (n,) the analysed frames where its landmarks are the other person's (:func:`benchmarks.reference_views.follows`).
     following: np.ndarray
-    #: (n,) per analysed frame, the median distance (px) between its landmarks and the other person's two-view skeleton.
+    #: (n,) per analysed frame, the median distance (px) between its landmarks and the other person's skeleton from
+    #: their own cameras (:func:`_following`).
     distance_px: np.ndarray
 
     def summary(self) -> dict:
@@ -407,26 +408,29 @@ def painted_views(folder: Path, model, results: dict[str, AnalysisResult], calib
     """Per person (keyed by the first camera following them, :func:`person_groups`), every other camera's view of them:
     its video with its own person painted out (:mod:`benchmarks.reference_views`), analysed as any video is, and kept
     in the frames where its landmarks are the person's (:func:`_following`).  Where it followed someone else, that
-    someone is painted out too and the video analysed again (:data:`PAINT_ROUNDS`)."""
+    someone is painted out too and the video analysed again (:data:`PAINT_ROUNDS`); the round whose view is the
+    person's in the most frames is kept."""
     from benchmarks.reference_views import painted_video
 
     others: dict[str, dict[str, PaintedView]] = {}
     for group in (group for group in person_groups(results, calibration, min_confidence) if len(group) >= 2):
         others[group[0]] = {}
         for camera in (name for name in results if name not in group):
-            own, people = results[camera], [_pixels(results[camera])]
+            own, people, best = results[camera], [_pixels(results[camera])], None
             for _ in range(PAINT_ROUNDS):
                 video = painted_video(folder / "videos" / f"{camera}.mp4", np.stack(people), own.frame_indices, own.keypoint_names, cache)
                 painted = analyse_file(video, model, fps)
                 if not np.array_equal(painted.frame_indices, own.frame_indices):
                     raise RuntimeError(f"The painted copy of {camera} was analysed at other frames than the camera itself.")
                 following, distance = _following(painted, camera, {name: results[name] for name in group}, calibration, min_confidence)
+                keypoints = np.where(following[:, None, None], painted.keypoints, np.nan)
+                view = PaintedView(painted.model_copy(update={"keypoints": keypoints}), following, distance)
+                best = view if best is None or following.sum() > best.following.sum() else best  # paint can hide the person too
                 wrong = distance > SAME_PERSON_PX
                 if not wrong.any():
                     break
                 people.append(np.where(wrong[:, None, None], _pixels(painted), np.nan))
-            keypoints = np.where(following[:, None, None], painted.keypoints, np.nan)
-            others[group[0]][camera] = PaintedView(painted.model_copy(update={"keypoints": keypoints}), following, distance)
+            others[group[0]][camera] = best
     return others
 
 

@@ -34,8 +34,9 @@ LIMB_RADIUS, HEAD_RADIUS = 0.25, 0.45
 #: The flat grey painted over a person: no edges, colours or texture a person detector could take for anything.
 PAINT_GREY = 128
 #: A painted video is kept only near-lossless (x264's constant quality 12): the person left must not move by
-#: re-encoding, or the view would measure the encoder rather than the person.
-PAINT_CRF = "12"
+#: re-encoding, or the view would measure the encoder rather than the person.  x264's fastest preset keeps that
+#: quality in a file three times larger, written three and a half times faster (2.6 s a 100-frame 1088x1920 video).
+PAINT_CRF, PAINT_PRESET = "12", "ultrafast"
 
 
 def bracketing(analysed: np.ndarray, found: np.ndarray, frames: int) -> np.ndarray:
@@ -113,7 +114,7 @@ def painted_video(source: Path, people: np.ndarray, analysed: np.ndarray, names:
         frames = reading.streams.video[0].frames
     plans = np.stack([bracketing(analysed, np.isfinite(person).all(-1).any(-1), frames) for person in points])
     digest = hashlib.sha256(Path(source).read_bytes())  # what is painted where, by what rule: the copy's contents
-    digest.update(points.tobytes() + plans.tobytes() + repr((names, LIMBS, TORSO, LIMB_RADIUS, HEAD_RADIUS, PAINT_GREY, PAINT_CRF)).encode())
+    digest.update(points.tobytes() + plans.tobytes() + repr((names, LIMBS, TORSO, LIMB_RADIUS, HEAD_RADIUS, PAINT_GREY, PAINT_CRF, PAINT_PRESET)).encode())
     target = Path(cache) / "painted" / f"{digest.hexdigest()[:32]}.mp4"
     if target.is_file():
         return target
@@ -122,7 +123,7 @@ def painted_video(source: Path, people: np.ndarray, analysed: np.ndarray, names:
     partial = target.with_suffix(".part.mp4")
     with av.open(str(source)) as reading, av.open(str(partial), "w") as writing:
         stream = reading.streams.video[0]
-        out = writing.add_stream("libx264", rate=stream.average_rate, options={"crf": PAINT_CRF})
+        out = writing.add_stream("libx264", rate=stream.average_rate, options={"crf": PAINT_CRF, "preset": PAINT_PRESET})
         out.width, out.height, out.pix_fmt = stream.codec_context.width, stream.codec_context.height, "yuv420p"
         count = 0
         for count, frame in enumerate(reading.decode(stream), start=1):
