@@ -11,8 +11,11 @@ synchronised 1080x1920 60 fps cameras in a laboratory, looking down 18-25 degree
 * ``single``: ``Demo_SinglePerson``, one man, 1.7 s;
 * ``multi``: ``Demo_MultiPerson``, the same man and a woman, 1.7 s.  Each camera follows its largest person, as the
   analysis does: cam01 and cam02 the woman (nearer to them), cam03 and cam04 the man.  The cameras are grouped by the
-  person they follow (:func:`person_groups`) and each is compared with the skeleton triangulated from its group: two
-  views each, so the reference weighs a camera's own 2D errors by half (depth is still the other view's).
+  person they follow (:func:`person_groups`) and each is compared with its person's skeleton triangulated from all
+  four cameras: the group's own views and the other cameras' views of that person, each of those cameras' videos
+  analysed again with its own person painted out (:func:`painted_views`, :mod:`benchmarks.reference_views`), so the
+  reference can be checked by leaving a view out as on ``single``.  ``--followers-only`` triangulates each person from
+  their group alone (two views: the reference before the painted views).
 
 The wheel's ``Demo_Batch`` trials are byte for byte these two recordings (Trial_1 the single, Trial_2 the multi).
 
@@ -223,17 +226,18 @@ def lab_to_body_frame(points: np.ndarray) -> np.ndarray:
 def analyse_cameras(folder: Path, model, cameras: tuple[str, ...], fps: float, tilts: dict | None = None) -> dict[str, AnalysisResult]:
     """Each camera's video analysed as a user's would be, at ``fps`` frames per second; with ``tilts`` (camera: its
     calibrated :class:`~pipeline.angles.CameraTilt`), given as a user who knows the camera's angle gives it."""
+    return {camera: analyse_file(folder / "videos" / f"{camera}.mp4", model, fps, (tilts or {}).get(camera)) for camera in cameras}
+
+
+def analyse_file(path: Path, model, fps: float, tilt=None) -> AnalysisResult:
+    """One video analysed as a user's would be, at ``fps`` frames per second (with the camera's ``tilt`` given)."""
     from pipeline.analysis import AnalysisOptions, analyze_video
     from pipeline.assessment import AssessmentParams
     from pipeline.presets import Preset
 
     preset = Preset("accuracy", fps, f"{fps:g} frames per second")
-    results = {}
-    for camera in cameras:
-        tilt = (tilts or {}).get(camera)
-        params = AssessmentParams() if tilt is None else AssessmentParams(camera_pitch=round(tilt.pitch, 1), camera_roll=round(tilt.roll, 1))
-        results[camera] = analyze_video(folder / "videos" / f"{camera}.mp4", model, AnalysisOptions(preset, params=params))
-    return results
+    params = AssessmentParams() if tilt is None else AssessmentParams(camera_pitch=round(tilt.pitch, 1), camera_roll=round(tilt.roll, 1))
+    return analyze_video(path, model, AnalysisOptions(preset, params=params))
 
 
 def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float) -> dict:
@@ -259,14 +263,25 @@ def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera]
     rula, reba, _ = score_frames(angles, AssessmentParams())
     cameras = list(results)
     skeleton = triangulated[:, :len(names)]
-    return {"cameras": cameras, "skeleton": skeleton, "angles": angles, "rula": rula, "reba": reba,
+    seen = (weights[:, :, :len(names)] > 0).any(0)
+    return {"cameras": cameras, "views": cameras, "skeleton": skeleton, "angles": angles, "rula": rula, "reba": reba,
             "reprojection_px": float(np.nanmedian(np.where(used, errors, np.nan))),
+            "reprojection_px_views": dict(zip(cameras, _medians(np.where(used, errors, np.nan)))),
             "views_left_out": round(float(1 - used.sum() / max(int((weights > 0).sum()), 1)), 3),
+            "unknown_points": round(float(np.mean(np.isnan(skeleton[..., 0])[seen])), 3) if seen.any() else None,
             "swapped": dict(zip(results, swapped.sum(1).tolist())),
             "stability": _stability(angles, points, weights, projections, names, first.timestamps),
             "head": head_shape(skeleton, triangulated[:, len(names)], names, dict(zip(cameras, errors[:, :, -1])),
                                dict(zip(cameras, errors[:, :, names.index("nose")]))),
             "hands": hand_views(cameras, names, errors, used, weights > 0)}
+
+
+def _medians(errors: np.ndarray) -> list[float | None]:
+    """Per view, the median of its (c, n, k) reprojection errors (None: it gave no point)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a view with no point used
+        medians = np.nanmedian(errors.reshape(len(errors), -1), axis=1)
+    return [round(float(median), 1) if np.isfinite(median) else None for median in medians]
 
 
 def _skeleton_angles(triangulated: np.ndarray, names: list[str], timestamps: np.ndarray) -> dict[str, np.ndarray]:
@@ -333,9 +348,8 @@ def _image_points(results: dict[str, AnalysisResult], calibration: dict[str, Cam
     """Each camera's landmarks in its video's pixels, their weights and the cameras' projections, stacked."""
     points, weights, projections = [], [], []
     for camera, result in results.items():
-        keypoints = result.keypoints
-        points.append(keypoints[..., :2] * result.video.width / frame_width(result))
-        weights.append(np.where(keypoints[..., 2] >= min_confidence, keypoints[..., 2], 0.0))
+        points.append(_pixels(result))
+        weights.append(np.where(result.keypoints[..., 2] >= min_confidence, result.keypoints[..., 2], 0.0))
         projections.append(calibration[camera].projection)
     return np.stack(points), np.stack(weights), np.stack(projections)
 
@@ -346,15 +360,101 @@ def _reprojection_px(results: dict[str, AnalysisResult], calibration: dict[str, 
     return float(np.nanmedian(errors)) if np.isfinite(errors).any() else np.inf
 
 
-def references(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float) -> dict[str, dict]:
-    """Per camera, the reference (:func:`reference`) triangulated from the cameras following its person; a camera
-    alone with its person has none."""
+def references(results: dict[str, AnalysisResult], calibration: dict[str, Camera], min_confidence: float,
+               others: dict[str, dict[str, PaintedView]] | None = None) -> dict[str, dict]:
+    """Per camera, the reference (:func:`reference`) triangulated from the cameras following its person and, with
+    ``others`` (:func:`painted_views`), the other cameras' views of that person; a camera alone with its person has
+    none.  Its ``cameras`` are the cameras compared with it, its ``views`` every view it was triangulated from."""
     truths = {}
     for group in person_groups(results, calibration, min_confidence):
         if len(group) >= 2:
-            truth = reference({camera: results[camera] for camera in group}, calibration, min_confidence)
+            painted = (others or {}).get(group[0], {})
+            truth = reference({camera: results[camera] for camera in group} | {camera: view.result for camera, view in painted.items()},
+                              calibration, min_confidence)
+            truth["cameras"] = group
+            truth["painted"] = {camera: view.summary() for camera, view in painted.items()}
             truths.update(dict.fromkeys(group, truth))
     return truths
+
+
+@dataclass(frozen=True)
+class PaintedView:
+    """A camera's view of a person it does not follow (:func:`painted_views`)."""
+
+    #: The analysis of the camera's video with the person it follows painted out, its landmarks NaN in the frames
+    #: where they are not the other person's.
+    result: AnalysisResult
+    #: (n,) the analysed frames where its landmarks are the other person's (:func:`benchmarks.reference_views.follows`).
+    following: np.ndarray
+    #: (n,) per analysed frame, the median distance (px) between its landmarks and the other person's skeleton from
+    #: their own cameras (:func:`_following`).
+    distance_px: np.ndarray
+
+    def summary(self) -> dict:
+        """What the report says of it: frames analysed, frames kept, the median distance where kept."""
+        kept = self.distance_px[self.following]
+        return {"frames": len(self.following), "following": int(self.following.sum()),
+                "median_px": round(float(np.median(kept)), 1) if len(kept) else None}
+
+
+#: A camera's video is painted and analysed again at most this many times: after its own person, whoever else the
+#: analysis then followed where it did not follow the other person (the person it follows, lost for some frames, is
+#: painted only where it was found, and a person moving fast can be missed in between).
+PAINT_ROUNDS = 2
+
+
+def painted_views(folder: Path, model, results: dict[str, AnalysisResult], calibration: dict[str, Camera], fps: float,
+                  min_confidence: float, cache: Path = CACHE) -> dict[str, dict[str, PaintedView]]:
+    """Per person (keyed by the first camera following them, :func:`person_groups`), every other camera's view of them:
+    its video with its own person painted out (:mod:`benchmarks.reference_views`), analysed as any video is, and kept
+    in the frames where its landmarks are the person's (:func:`_following`).  Where it followed someone else, that
+    someone is painted out too and the video analysed again (:data:`PAINT_ROUNDS`); the round whose view is the
+    person's in the most frames is kept."""
+    from benchmarks.reference_views import painted_video
+
+    others: dict[str, dict[str, PaintedView]] = {}
+    for group in (group for group in person_groups(results, calibration, min_confidence) if len(group) >= 2):
+        others[group[0]] = {}
+        for camera in (name for name in results if name not in group):
+            own, people, best = results[camera], [_pixels(results[camera])], None
+            for _ in range(PAINT_ROUNDS):
+                video = painted_video(folder / "videos" / f"{camera}.mp4", np.stack(people), own.frame_indices, own.keypoint_names, cache)
+                painted = analyse_file(video, model, fps)
+                if not np.array_equal(painted.frame_indices, own.frame_indices):
+                    raise RuntimeError(f"The painted copy of {camera} was analysed at other frames than the camera itself.")
+                following, distance = _following(painted, camera, {name: results[name] for name in group}, calibration, min_confidence)
+                keypoints = np.where(following[:, None, None], painted.keypoints, np.nan)
+                view = PaintedView(painted.model_copy(update={"keypoints": keypoints}), following, distance)
+                best = view if best is None or following.sum() > best.following.sum() else best  # paint can hide the person too
+                wrong = distance > SAME_PERSON_PX
+                if not wrong.any():
+                    break
+                people.append(np.where(wrong[:, None, None], _pixels(painted), np.nan))
+            others[group[0]][camera] = best
+    return others
+
+
+def _following(painted: AnalysisResult, camera: str, followers: dict[str, AnalysisResult], calibration: dict[str, Camera],
+               min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) the frames where a painted view's landmarks are the followers' person, and (n,) their median distance (px)
+    from that person's skeleton placed in the view (:func:`benchmarks.reference_views.follows`, within
+    :data:`SAME_PERSON_PX`).  The skeleton is the followers' own; in frames where only one of them sees the person,
+    the one and this view's (two people's views triangulate to a skeleton that reprojects 200 px off)."""
+    from benchmarks.reference_views import follows
+
+    points, weights, projections = _image_points(followers, calibration, min_confidence)
+    skeleton = triangulate(points, weights, projections)
+    with_view = triangulate(*(np.concatenate([array, extra]) for array, extra in
+                              zip((points, weights, projections), _image_points({camera: painted}, calibration, min_confidence))))
+    sparse = np.isfinite(skeleton).all(-1).sum(-1) < len(painted.keypoint_names) // 4
+    skeleton[sparse] = with_view[sparse]
+    return follows(_pixels(painted), painted.keypoints[..., 2] >= min_confidence, project(skeleton, calibration[camera].projection),
+                   SAME_PERSON_PX)
+
+
+def _pixels(result: AnalysisResult) -> np.ndarray:
+    """(n, k, 2) a result's landmarks in its video's pixels (the analysis reads frames at its own size)."""
+    return result.keypoints[..., :2] * result.video.width / frame_width(result)
 
 
 def _reprojection_errors(skeleton: np.ndarray, points: np.ndarray, weights: np.ndarray, projections: np.ndarray) -> np.ndarray:
@@ -465,9 +565,12 @@ def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibra
     report: dict = {"frames": len(groups[0]["rula"]["grand_score"]) if groups else 0, "groups": [truth["cameras"] for truth in groups],
                     "without_reference": [camera for camera in results if camera not in truths],
                     "reprojection_px_median": [round(truth["reprojection_px"], 1) for truth in groups],
+                    "reprojection_px_views": [truth["reprojection_px_views"] for truth in groups],
+                    "views": [truth["views"] for truth in groups], "painted_views": [truth.get("painted", {}) for truth in groups],
                     "views_left_out": [truth["views_left_out"] for truth in groups],
+                    "unknown_points": [truth["unknown_points"] for truth in groups],
                     "reference_stability": [truth["stability"] for truth in groups],
-                    "swapped_frames": {camera: count for truth in groups for camera, count in truth["swapped"].items()},
+                    "swapped_frames": {camera: truth["swapped"][camera] for truth in groups for camera in truth["cameras"]},
                     "reference_checks": [{"cameras": truth["cameras"], "head": truth["head"], "hands": truth["hands"]} for truth in groups],
                     "cameras": {}, "spread": {}}
     for camera, truth in truths.items():
@@ -500,10 +603,12 @@ def _camera_report(result: AnalysisResult, truth: dict, camera: Camera) -> dict:
 
 
 def analysed(recording: str = "single", fps: float = 30.0, cameras: tuple[str, ...] = CAMERAS, weights: str = "full",
-             cache: Path = CACHE, given_tilt: bool = False) -> tuple[dict[str, AnalysisResult], dict[str, dict], dict[str, Camera]]:
+             cache: Path = CACHE, given_tilt: bool = False, all_views: bool = True
+             ) -> tuple[dict[str, AnalysisResult], dict[str, dict], dict[str, Camera]]:
     """Each camera of one of :data:`RECORDINGS` analysed alone (BlazePose ``weights``; with the calibrated camera angles
-    given, if ``given_tilt``), each camera's reference (:func:`references`) and the calibration: where this benchmark
-    and every probe beside it (knee, wrist, trunk, arm, depth scale) start."""
+    given, if ``given_tilt``), each camera's reference (:func:`references`: with ``all_views``, each person's from
+    every camera, the ones following someone else painted: :func:`painted_views`) and the calibration: where this
+    benchmark and every probe beside it (knee, wrist, trunk, arm, depth scale) start."""
     from ergo_tasks.analysis.settings import AnalysisSettings
     from pipeline.angles import AngleSettings
     from pipeline.pose import load_pose_model
@@ -514,14 +619,17 @@ def analysed(recording: str = "single", fps: float = 30.0, cameras: tuple[str, .
     fetch(settings.models_dir, ["pose_detection", f"pose_landmark_{weights}"])
     calibration = read_qca(folder / "calibration" / "Calib.qca.txt")
     tilts = {name: camera.tilt() for name, camera in calibration.items()} if given_tilt else None
-    results = analyse_cameras(folder, load_pose_model(settings), cameras, fps, tilts)
-    return results, references(results, calibration, AngleSettings().min_confidence), calibration
+    model = load_pose_model(settings)
+    results = analyse_cameras(folder, model, cameras, fps, tilts)
+    min_confidence = AngleSettings().min_confidence
+    others = painted_views(folder, model, results, calibration, fps, min_confidence, cache) if all_views else None
+    return results, references(results, calibration, min_confidence, others), calibration
 
 
 def run(cameras: tuple[str, ...] = CAMERAS, fps: float = 30.0, weights: str = "full", cache: Path = CACHE,
-        given_tilt: bool = False, recording: str = "single") -> dict:
+        given_tilt: bool = False, recording: str = "single", all_views: bool = True) -> dict:
     """The whole benchmark on one of :data:`RECORDINGS`: fetch, analyse, triangulate, compare."""
-    results, truths, calibration = analysed(recording, fps, cameras, weights, cache, given_tilt)
+    results, truths, calibration = analysed(recording, fps, cameras, weights, cache, given_tilt, all_views)
     return {"recording": recording, **compare(results, truths, calibration)}
 
 
@@ -545,11 +653,14 @@ def main() -> None:
     parser.add_argument("--weights", choices=("lite", "full", "heavy"), default="full", help="BlazePose's landmark model")
     parser.add_argument("--given-tilt", action="store_true",
                         help="give each camera's calibrated pitch and roll as a user would (the camera_pitch/camera_roll task details)")
+    parser.add_argument("--followers-only", action="store_true",
+                        help="triangulate each person only from the cameras following them (no painted views: the older reference)")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    print(json.dumps(run(tuple(args.cameras), args.fps, args.weights, given_tilt=args.given_tilt, recording=args.recording), indent=1))
+    print(json.dumps(run(tuple(args.cameras), args.fps, args.weights, given_tilt=args.given_tilt, recording=args.recording,
+                         all_views=not args.followers_only), indent=1))
 
 
 if __name__ == "__main__":

@@ -91,6 +91,8 @@ class ChunkResult:
                 arrays["world"] = self.pose.world
             if self.pose.ended is not None:
                 arrays["ended"] = self.pose.ended
+            if self.pose.cuts is not None:
+                arrays["cuts"] = self.pose.cuts
         if self.error:
             arrays["error"] = np.array(self.error)
         if len(self.fallbacks):
@@ -105,7 +107,7 @@ class ChunkResult:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             pose = None
             if "keypoints" in arrays:
-                pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays.get("world"), arrays.get("ended"))
+                pose = PoseOutput(arrays["keypoints"], arrays["boxes"], arrays.get("world"), arrays.get("ended"), arrays.get("cuts"))
             error = str(arrays["error"]) if "error" in arrays else None
             state = {name[len(_STATE):]: arrays[name] for name in arrays.files if name.startswith(_STATE)}
             fallbacks = arrays["fallbacks"] if "fallbacks" in arrays else np.zeros(0, np.int64)
@@ -235,6 +237,9 @@ def _track(model: PoseModel, frames: list[np.ndarray | None], frame_indices: np.
     if found.ended is not None:
         pose.ended = np.zeros(len(frames), np.int8)
         pose.ended[readable] = found.ended
+    if found.cuts is not None:  # a frame that could not be read is no shot of its own: a cut stays with the next one read
+        pose.cuts = np.zeros(len(frames), bool)
+        pose.cuts[readable] = found.cuts
     return pose, state
 
 
@@ -367,10 +372,11 @@ def worker_height(keypoints: np.ndarray, frame_height: int) -> float | None:
     return round(float(np.nanmedian(np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1))), 1)
 
 
-def reject_implausible(main: MainPerson, names: tuple[str, ...], ended: np.ndarray | None = None) -> list[str]:
+def reject_implausible(main: MainPerson, names: tuple[str, ...], times: np.ndarray, pose: PoseOutput) -> list[str]:
     """Judge each frame's pose (:mod:`.plausibility`); a rejected one becomes a frame without a person, in place.
-    Returns why each frame was rejected ("" where it was not), with why the pose model ended its track (``ended``)."""
-    rejections = judge(main.boxes, main.world, main.detected, names, ended)
+    Returns why each frame was rejected ("" where it was not), with why the pose model ended its track
+    (``pose.ended``); ``pose.cuts`` says where shots change (the continuity rule holds within a shot)."""
+    rejections = judge(main.boxes, main.world, main.detected, names, pose.ended, keypoints=main.keypoints, times=times, cuts=pose.cuts)
     rejected = np.array([bool(reason) for reason in rejections], bool)
     main.detected[rejected] = False
     for points in (main.keypoints, main.boxes, main.world):
@@ -390,7 +396,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     frame_indices = np.concatenate([c.frame_indices for c in chunks]).astype(np.int64)
     times = frame_indices / info.fps
     main = select_main_person(pose, model.min_person_score)
-    rejections = reject_implausible(main, model.keypoint_names, pose.ended)
+    rejections = reject_implausible(main, model.keypoint_names, times, pose)
     keep_sides(main, model.keypoint_names, times, options.angles)  # BlazePose's left/right swaps undone before any angle is measured
     lines = np.concatenate([c.scene_lines for c in chunks]) if chunks else np.zeros((0, 4), np.float32)
     read_in = np.concatenate([np.full(len(c.scene_lines), i) for i, c in enumerate(chunks)]) if chunks else np.zeros(0, int)

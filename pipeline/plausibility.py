@@ -13,6 +13,9 @@ The rules:
   shoulder breadth, head breadth (ear to ear) and trunk length against the shoulders within human ranges;
 * **time**: a pose accepted in one sampled frame alone, with no person in the frames on either side, is
   rejected: a person stays in view, a skeleton flickering onto an object often does not;
+* **continuity**: between two frames of the same shot a worker does not jump across the picture or change size
+  (:mod:`pipeline.continuity`); the frames of anyone the track jumped to, other than the person followed longest, are
+  rejected;
 * **the detector's second opinion**: a pose model that follows a person (BlazePose) asks its person detector again
   at each scene cut and every 2 seconds, and ends a track no detection supports (``PoseOutput.ended``,
   :mod:`pipeline.pose.blazepose`); such a frame is reported without a person, and its record says why.
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .continuity import continuity_reasons
 from .pose.base import TRACK_ENDED
 
 #: Below this presence (the pose model's confidence that its region holds a person) a pose is not taken as one.
@@ -86,15 +90,21 @@ def _alone(accepted: np.ndarray) -> np.ndarray:
 
 
 def judge(boxes: np.ndarray, world: np.ndarray | None, detected: np.ndarray, names: tuple[str, ...],
-          ended: np.ndarray | None = None) -> list[str]:
-    """Why each frame's pose is not a person ("" where it is accepted or nobody was found).
+          ended: np.ndarray | None = None, *, keypoints: np.ndarray | None = None, times: np.ndarray | None = None,
+          cuts: np.ndarray | None = None) -> list[str]:
+    """Why each frame's pose is not a person, or not the worker ("" where it is accepted or nobody was found).
 
     ``boxes`` (n, 5) hold the pose's presence last;
     ``world`` (n, k, 3) the metric 3D points of models that give them (else None);
     ``ended`` (n,) why the pose model ended its track in a frame it reports without a person (codes of
-    ``TRACK_ENDED``; None from models that do not check their tracks).
+    ``TRACK_ENDED``; None from models that do not check their tracks);
+    ``keypoints`` (n, k, 3) the image points and ``times`` (n,) the frames' seconds, for the continuity rule (not
+    applied without them); ``cuts`` (n,) whether a new shot starts at each frame (None: no cuts known).
     """
     reasons = _implausible(boxes, world, detected, names)
+    if world is not None and keypoints is not None and times is not None:
+        accepted = detected & ~np.array([bool(reason) for reason in reasons], bool)
+        reasons = [reason or other for reason, other in zip(reasons, continuity_reasons(keypoints, names, times, accepted, cuts))]
     if ended is None:
         return reasons
     return [TRACK_ENDED.get(int(code), "") if code and not detected[frame] else reason

@@ -39,8 +39,10 @@ def measured(demo, calibration, pose_models):
 @pytest.fixture(scope="module")
 def two_people(calibration, pose_models):
     model = BlazePose(models_dir=AnalysisSettings().models_folder(), device="cpu")
-    results = accuracy.analyse_cameras(accuracy.fetch_demo(recording="multi"), model, accuracy.CAMERAS, fps=15.0)
-    return accuracy.compare(results, accuracy.references(results, calibration, AngleSettings().min_confidence), calibration)
+    folder, min_confidence = accuracy.fetch_demo(recording="multi"), AngleSettings().min_confidence
+    results = accuracy.analyse_cameras(folder, model, accuracy.CAMERAS, fps=15.0)
+    others = accuracy.painted_views(folder, model, results, calibration, 15.0, min_confidence)  # ~25 s the first time, 7 cached
+    return accuracy.compare(results, accuracy.references(results, calibration, min_confidence, others), calibration)
 
 
 def test_triangulation_recovers_points_from_the_calibrated_cameras(calibration):
@@ -171,20 +173,26 @@ def test_the_viewpoint_is_where_the_calibration_puts_the_camera(measured):
 
 
 def test_a_recording_of_two_people_is_compared_person_by_person(two_people):
-    """Each camera follows its largest person: cam01 and cam02 the woman, cam03 and cam04 the man; each pair
-    triangulates its own person (8.6 and 7.7 px) and each camera is compared with its pair's skeleton."""
+    """Each camera follows its largest person: cam01 and cam02 the woman, cam03 and cam04 the man; each camera is
+    compared with its person's skeleton triangulated from all four cameras, the other pair's videos analysed again
+    with their own person painted out (10-13 px; figures: ATEN_CPU_CAPABILITY default and avx2)."""
     report = two_people
     assert report["groups"] == [["cam01", "cam02"], ["cam03", "cam04"]] and report["without_reference"] == []
     assert max(report["reprojection_px_median"]) < 30
-    assert report["reference_stability"] == [None, None]  # two views: none can be spared
+    # the painted copies follow the other person (the woman in cam03 13-15 of 25 frames, half behind the man; 22-25
+    # elsewhere), so no point is left unknown for want of views (1-2%; 21% and 43% from each pair alone) and the
+    # reference can be checked by leaving a view out (trunk 4.3-5.3 degrees, as on the single recording)
+    assert all(view["following"] >= 6 for views in report["painted_views"] for view in views.values())
+    assert max(report["unknown_points"]) < 0.1
+    assert all(stability["trunk_flexion"] < 12 for stability in report["reference_stability"])
     for camera, figures in report["cameras"].items():
-        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.93-1.0
-        assert figures["rula"]["frames"] >= 5, camera  # 7-15 of 25: only frames both views agree on are scored
-        # 6-21 degrees; the p95 of so few frames is their second worst: cam03's right arm reads 86-117 degrees off
-        # in 3 frames (a flexion taken for an extension from behind), 65-92 with the thread count's rounding
+        assert figures["rula"]["within_1"] >= 0.4, camera  # 0.94-1.0
+        assert figures["rula"]["frames"] >= 10, camera  # 16-25 of 25 (7-15 with two views): where the camera sees its person
+        # 6.6-17.6 degrees, p95 26-70: a flexion taken for an extension from behind, and frames where the arm lies
+        # near the body's side plane and the reference's own sign turns with the views it uses
         assert figures["mae_p95"]["upper_arm"][0] < 30, camera
         assert figures["mae_p95"]["upper_arm"][1] < 150, camera  # a full flip reads 158-179
-        assert figures["mae_p95"]["knee"][0] < 35, camera  # 4.9-17.6
+        assert figures["mae_p95"]["knee"][0] < 35, camera  # 5.8-20.3
         assert abs(figures["viewpoint"]["median_azimuth"] - figures["calibrated_azimuth"]) < 30, camera  # 1-13 apart
 
 

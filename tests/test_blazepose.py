@@ -85,6 +85,7 @@ def test_a_track_is_ended_at_a_scene_cut_without_a_person_and_says_why(model, mo
     assert calls.detections == [1, 1, 1]  # the first frame, the cut to the blank frame, the cut back (nobody followed)
     assert calls.crops == [1] * 5  # no landmarks read in a region the detector found empty
     assert out.ended.tolist() == [0, 0, 0, ENDED_AT_CUT, 0, 0]
+    assert out.cuts.tolist() == [False, False, False, True, True, False]  # where shots change (pipeline/continuity.py)
     assert "scene cut" in TRACK_ENDED[ENDED_AT_CUT]
 
 

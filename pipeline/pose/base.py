@@ -37,13 +37,16 @@ class PoseOutput:
     away from the camera, origin between the hips), from models that estimate
     them; None otherwise.  Rows of absent persons are NaN.  ``ended``: (frames,) int8, from models that follow a
     person and check the track (BlazePose): why the track was ended in a frame reported without anyone, a key of
-    :data:`TRACK_ENDED` (0: it was not); None from others.
+    :data:`TRACK_ENDED` (0: it was not); None from others.  ``cuts``: (frames,) bool, from models that look for
+    scene cuts (BlazePose): whether a new shot starts at this frame (the worker may then be anywhere in the
+    picture, :mod:`pipeline.continuity`); None from others.
     """
 
     keypoints: np.ndarray
     boxes: np.ndarray
     world: np.ndarray | None = None
     ended: np.ndarray | None = None
+    cuts: np.ndarray | None = None
 
     @classmethod
     def empty(cls, frames: int, persons: int, keypoints: int, world: bool = False) -> PoseOutput:
@@ -54,12 +57,14 @@ class PoseOutput:
 
     @classmethod
     def concatenate(cls, outputs: list[PoseOutput]) -> PoseOutput:
-        world = ended = None
+        world = ended = cuts = None
         if any(o.world is not None for o in outputs):
             world = np.concatenate([o.world if o.world is not None else np.full(o.keypoints.shape, np.nan, np.float32) for o in outputs])
         if any(o.ended is not None for o in outputs):
             ended = np.concatenate([o.ended if o.ended is not None else np.zeros(len(o.keypoints), np.int8) for o in outputs])
-        return cls(np.concatenate([o.keypoints for o in outputs]), np.concatenate([o.boxes for o in outputs]), world, ended)
+        if any(o.cuts is not None for o in outputs):
+            cuts = np.concatenate([o.cuts if o.cuts is not None else np.zeros(len(o.keypoints), bool) for o in outputs])
+        return cls(np.concatenate([o.keypoints for o in outputs]), np.concatenate([o.boxes for o in outputs]), world, ended, cuts)
 
 
 class PoseModel(abc.ABC):

@@ -246,9 +246,11 @@ class BlazePose(PoseModel):
         if state:
             tracker.restore(state)
         out = PoseOutput.empty(len(frames), 1, BODY, world=True)
-        out.ended = np.zeros(len(frames), np.int8)
+        out.ended, out.cuts = np.zeros(len(frames), np.int8), np.zeros(len(frames), bool)
         for position, time_us in enumerate(times_us):
-            ended = self._second_opinion(frames[position:position + 1], int(time_us), tracker) if self.second_opinion else 0
+            histogram, tracker.histogram = tracker.histogram, scenes.colour_histogram(frames[position])
+            out.cuts[position] = scenes.is_cut(histogram, tracker.histogram)
+            ended = self._second_opinion(frames[position:position + 1], int(time_us), tracker, out.cuts[position]) if self.second_opinion else 0
             if not self._step(frames, position, int(time_us), tracker, out, detect=not ended):
                 out.ended[position] = ended
         return out, tracker.state()
@@ -273,14 +275,13 @@ class BlazePose(PoseModel):
         tracker.checked_us = time_us
         return self.detector.detect_batch(frame, max_people=CANDIDATES)[0]
 
-    def _second_opinion(self, frame: np.ndarray, time_us: int, tracker: Tracker) -> int:
-        """At a scene cut, or ``RECHECK_US`` after the last detection, ask the detector whether the followed region
-        holds a person; if none of its detections supports the region, end the track and follow the largest person
-        it found instead (none: the frame is detected afresh).  Returns why the track ended (0: it did not)."""
-        histogram, tracker.histogram = tracker.histogram, scenes.colour_histogram(frame[0])
+    def _second_opinion(self, frame: np.ndarray, time_us: int, tracker: Tracker, cut: bool) -> int:
+        """At a scene cut (``cut``: this frame starts a new shot), or ``RECHECK_US`` after the last detection, ask the
+        detector whether the followed region holds a person; if none of its detections supports the region, end the
+        track and follow the largest person it found instead (none: the frame is detected afresh).  Returns why the
+        track ended (0: it did not)."""
         if tracker.region is None:
             return 0
-        cut = scenes.is_cut(histogram, tracker.histogram)
         if not cut and tracker.checked_us is not None and time_us - tracker.checked_us < RECHECK_US:
             return 0
         people = self._people(frame, tracker, time_us)
