@@ -47,20 +47,15 @@ OFFSET_PX = (1e-5, 1e-4)
 def first_frames(name: str, quality: str, scratch: Path) -> tuple[np.ndarray, np.ndarray, dict[bool, dict]]:
     """The clip's first ``FRAMES`` frames as the pipeline reads them, their times, MediaPipe's answers (by smoothing)."""
     from pipeline.analysis import AnalysisOptions, Plan
+    from pipeline.presets import get_preset
 
     video = pose_parity.make_clip(scratch / f"{name}.mp4", name)
-    plan = Plan.of(video, AnalysisOptions(pose_parity_preset(quality)))
+    plan = Plan.of(video, AnalysisOptions(get_preset(quality)))
     frames, times = pose_parity.analysed_frames(video, plan, scratch)
     first, first_times = np.load(frames)[:FRAMES], np.load(times)[:FRAMES]
     np.save(frames, first)
     np.save(times, first_times)
     return first, first_times, {smooth: pose_parity.mediapipe(frames, times, scratch, smooth=smooth) for smooth in (False, True)}
-
-
-def pose_parity_preset(quality: str):
-    from pipeline.presets import get_preset
-
-    return get_preset(quality)
 
 
 def detector_program(model, sparse: bool):
@@ -164,7 +159,7 @@ def spread(figures: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=CLIPS)
-    parser.add_argument("--draws", type=int, default=20)
+    parser.add_argument("--draws", type=int, default=20, help="moved detections per clip and setting")
     parser.add_argument("--quality", default="low", help="the preset the frames are read at (the parity test's: low)")
     args = parser.parse_args()
     if not pose_parity.REFERENCE_PYTHON.exists():
