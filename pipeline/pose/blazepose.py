@@ -311,7 +311,10 @@ class BlazePose(PoseModel):
     def unpinned(self) -> dict[str, str]:
         """The detector, unless the sparse kernel runs it: oneDNN's dense sums (or a GPU's) are not the same bits
         on every machine, and the first detection sets the whole track."""
-        return {} if self.detector.pinned else {"detector": f"{self.detector.executor}: the sparse kernel was not built or cannot run here"}
+        if self.detector.pinned:
+            return {}
+        why = "the sparse kernel was not built or this CPU cannot run it" if self.device == "cpu" else f"it runs on {self.device}"
+        return {"detector": f"{self.detector.executor}: {why}"}
 
 
 def _largest(people: list[Detection]) -> RegionOfInterest | None:
