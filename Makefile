@@ -10,15 +10,21 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo lint check test reference clean
+.PHONY: install kernel demo lint check test reference clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed kernel
 
 $(VENV)/.installed: setup.cfg setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(VENV)/bin/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test]'
 	touch $@
+
+# The detector's sparse 1x1 convolution kernel (pipeline/pose/sparse_pointwise.cpp), compiled ahead of time with g++
+# and ninja, never at run time. Checked on every run (a second when it is built: the library's name holds the source's
+# digest and Torch's version); a failed build fails the install: the detector's numbers are pinned only with it.
+kernel: $(VENV)/.installed
+	$(VENV)/bin/python -m pipeline.pose.sparse_kernel
 
 $(LS_VENV)/.installed: requirements-localstack.txt
 	$(PYTHON) -m venv $(LS_VENV)
@@ -36,7 +42,7 @@ $(REF_VENV)/.installed:
 	touch $@
 
 # Fetches BlazePose from the package registries (cached), makes a demo video, analyses it offline.
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed kernel
 	$(VENV)/bin/ergo demo
 
 # The browser tests drive Debian's Chromium (a test tool's own browser download does not work offline).
@@ -74,15 +80,15 @@ lint: $(VENV)/.installed $(ESLINT)
 # (tests/conftest.py; `XDIST=` runs them in one process).
 XDIST ?= -n 2 --dist loadgroup
 CHECK_MARKERS := not slow and not localstack and not browser and not reference
-check: lint
+check: lint kernel
 	$(VENV)/bin/python -m pytest -q $(XDIST) -m "$(CHECK_MARKERS)" $(PYTEST_ARGS)
 
 # The test session starts LocalStack itself (tests/localstack.py) and stops it at the end; the pose-parity tests
 # run MediaPipe in its own environment.
 # The tests that measure latency run afterwards, by themselves (exit status 5: PYTEST_ARGS selected none of them).
-test: lint $(LS_VENV)/.installed $(REF_VENV)/.installed $(CHROMIUM) $(PDFTOPPM) $(AXE)
+test: lint kernel $(LS_VENV)/.installed $(REF_VENV)/.installed $(CHROMIUM) $(PDFTOPPM) $(AXE)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest $(XDIST) -m "not alone" $(PYTEST_ARGS)
 	ERGO_LOCALSTACK_PYTHON=$(abspath $(LS_VENV))/bin/python $(VENV)/bin/python -m pytest -m alone $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) $(REF_VENV) .tox .pytest_cache .hypothesis .ruff_cache .import_linter_cache *.egg-info ergo-results
+	rm -rf $(VENV) $(LS_VENV) $(REF_VENV) pipeline/pose/_native .tox .pytest_cache .hypothesis .ruff_cache .import_linter_cache *.egg-info ergo-results

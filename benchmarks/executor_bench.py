@@ -18,7 +18,12 @@ median of several is what is printed):
                                       detector since issue 22
 * ``torch_fused``                     the executor's steps compiled into fused oneDNN steps with packed weights
                                       (pipeline/pose/fused_cpu.py): how the detector runs on a CPU since issue 22's
-                                      second round (``ratio_fused_to_tflite``)
+                                      second round (``ratio_fused_to_tflite``); its 1x1 convolutions through the
+                                      sparse kernel (pipeline/pose/sparse_kernel.py) where it was built
+                                      (``fused_sparse``: whether it was)
+* ``torch_fused_dense``               the same program with oneDNN's dense 1x1 convolutions, as before the sparse
+                                      kernel (``ratio_fused_dense_to_tflite``)
+* ``--networks``                      only these networks (pose_landmark_full, pose_detection)
 * ``--cpu-time``                      time each runner by its thread's CPU time instead of the clock: both run in the
                                       calling thread, and on a machine shared with other work the clock counts
                                       their time too
@@ -78,12 +83,12 @@ def _tflite(path: Path, batch: np.ndarray):
     return run
 
 
-def _fused(graph, batch: np.ndarray):
+def _fused(graph, batch: np.ndarray, sparse: bool = True):
     import torch
 
     from pipeline.pose.fused_cpu import FusedCpu
 
-    tensor, program = torch.from_numpy(batch), FusedCpu(graph)
+    tensor, program = torch.from_numpy(batch), FusedCpu(graph, sparse=sparse)
 
     def run() -> None:
         with torch.inference_mode():
@@ -116,10 +121,11 @@ NETWORKS = {"pose_landmark_full": 256, "pose_detection": 224}
 
 
 def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.perf_counter, networks=tuple(NETWORKS)) -> dict:
+    from pipeline.pose import sparse_kernel
     from pipeline.pose.blazepose_landmarks import OUTPUTS
     from pipeline.pose.tflite_graph import TFLiteGraph, output_shapes
 
-    figures: dict = {}
+    figures: dict = {"fused_sparse": sparse_kernel.load() is not None}
     for network in networks:
         size = NETWORKS[network]
         path = models[network]
@@ -131,7 +137,8 @@ def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.p
         for batch_size in (1, 4):
             batch = np.random.default_rng(0).random((batch_size, size, size, 3), dtype=np.float32)
             runners = {"tflite": _tflite(path, batch), **{name: _torch(graph, batch) for name, graph in graphs.items()},
-                       "torch_frozen": _torch(graphs["torch"], batch, frozen=True), "torch_fused": _fused(graphs["torch"], batch)}
+                       "torch_frozen": _torch(graphs["torch"], batch, frozen=True), "torch_fused": _fused(graphs["torch"], batch),
+                       "torch_fused_dense": _fused(graphs["torch"], batch, sparse=False)}
             samples: dict[str, list[float]] = {name: [] for name in runners}
             for _ in range(rounds):  # interleaved, so a noisy moment hits every runner alike
                 for name, run in runners.items():
@@ -140,6 +147,7 @@ def executors(models: dict[str, Path], seconds: float, rounds: int, clock=time.p
             medians["ratio_to_tflite"] = round(medians["torch"] / medians["tflite"], 2)
             medians["ratio_frozen_to_tflite"] = round(medians["torch_frozen"] / medians["tflite"], 2)
             medians["ratio_fused_to_tflite"] = round(medians["torch_fused"] / medians["tflite"], 2)
+            medians["ratio_fused_dense_to_tflite"] = round(medians["torch_fused_dense"] / medians["tflite"], 2)
             medians["ratio_before_to_tflite"] = round(medians["torch_before"] / medians["tflite"], 2)
             medians["ratio_nchw_to_tflite"] = round(medians["torch_nchw"] / medians["tflite"], 2)
             figures[f"{network}_ms_per_crop_batch{batch_size}"] = medians

@@ -18,7 +18,8 @@ measures side by side (same machine, same run):
                     AVX2), median of three runs each, in frames per second of the clock and of CPU time
 * --second-opinion  instead: full fps with BlazePose's second opinion (its detector asked again at scene cuts and
                     every 2 s while it follows a person) and with MediaPipe's tracking alone, and with the detector
-                    as the frozen graph it ran as before it was fused (``checked_frozen``), interleaved in one
+                    as the frozen graph it ran as before it was fused (``checked_frozen``) and fused without its
+                    sparse 1x1 kernel (``checked_dense``), interleaved in one
                     process (median of --rounds runs each, 3 by default, by the clock and by CPU time), and the
                     detector's calls
 * evidence          seconds to write the files alone, with the posture pictures and PDF, and with the
@@ -259,10 +260,12 @@ def full_only(video: str, quality: str, model_name: str, weights: str | None) ->
 def second_opinion_cost(video: str, quality: str, model_name: str, weights: str | None, rounds: int = 3) -> dict:
     """Full fps with BlazePose's second opinion on and off (MediaPipe's tracking alone), interleaved in this process,
     with the detector's calls per analysed frame; on a CPU also with the detector's network as the frozen graph it
-    was before it ran fused (``checked_frozen``, pipeline/pose/fused_cpu.py)."""
+    was before it ran fused (``checked_frozen``, pipeline/pose/fused_cpu.py), and fused without the sparse kernel
+    (``checked_dense``)."""
     import statistics
 
     from pipeline.analysis import analyze_video
+    from pipeline.pose.fused_cpu import FusedCpu
     from pipeline.pose.tflite_graph import Frozen
 
     options, _, _, indices, model = setup_analysis(video, quality, model_name, weights)
@@ -277,6 +280,8 @@ def second_opinion_cost(video: str, quality: str, model_name: str, weights: str 
     networks = {"checked": model.detector._network, "mediapipe": model.detector._network}
     if not isinstance(networks["checked"], Frozen):
         networks["checked_frozen"] = Frozen(model.detector.graph)
+    if getattr(networks["checked"], "sparse", False):  # and as it ran before the sparse kernel
+        networks["checked_dense"] = FusedCpu(model.detector.graph, sparse=False)
     runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in networks}
     for _ in range(rounds):
         for name in runs:

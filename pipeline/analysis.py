@@ -403,7 +403,7 @@ def assemble(info: VideoInfo, options: AnalysisOptions, model: PoseModel, chunks
     worker = WorkerPoses(frame_indices, times, list(model.keypoint_names), main.keypoints, main.world, main.boxes, main.detected, rejections,
                          scene_vertical(lines, *analysis_size(info.width, info.height), frames=read_in))
     video = {"name": video_name, **info.as_dict(), "fallback_frames": [int(i) for c in chunks for i in c.fallbacks]}
-    return score_poses(worker, options, video=video, model={**model.describe(), "numerics": numerics.in_force()},
+    return score_poses(worker, options, video=video, model={**model.describe(), "numerics": numerics.in_force(model.unpinned())},
                        damaged=[c.error for c in chunks if c.error], job_id=job_id)
 
 

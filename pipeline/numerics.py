@@ -53,11 +53,12 @@ def pin() -> None:
 _late: list[str] = []
 
 
-def in_force() -> dict:
-    """What holds in this process, for the result: the instruction set, or why it is not held."""
+def in_force(unpinned: dict[str, str] | None = None) -> dict:
+    """What holds in this process, for the result: the instruction set, or why it is not held (``unpinned``: the
+    model's own parts that are not, :meth:`pipeline.pose.base.PoseModel.unpinned`)."""
     changed = sorted(name for name, value in PINS.items() if os.environ.get(name) != value)
     reasons = {**({"loaded_before_pin": list(_late)} if _late else {}), **({"set_otherwise": changed} if changed else {}),
-               **({} if _cpu_has_avx2() else {"cpu": "without AVX2: its libraries run older kernels"})}
+               **({} if _cpu_has_avx2() else {"cpu": "without AVX2: its libraries run older kernels"}), **(unpinned or {})}
     return {"isa": "not pinned" if reasons else ISA, "pinned": not reasons, **reasons}
 
 

@@ -53,6 +53,7 @@ def test_dockerfile_builds_a_gpu_image_that_runs_the_handler_as_a_non_root_user(
     assert "torch==" in (REPO / "constraints.txt").read_text()
     fetch = next(i for i, arg in enumerate(run_args) if arg.startswith("ergo models fetch"))
     assert fetch > install and any("get_state_dict" in arg for arg in run_args)  # both models baked in at build time
+    assert any("python -m pipeline.pose.sparse_kernel" in arg for arg in run_args[install + 1:])  # the detector's kernel built in
     env = " ".join(" ".join(arg) for op, arg in steps if op == "ENV")
     assert "ERGO_MODELS_DIR /opt/ergo/" in env  # inside the folder handed to the non-root user
     template = json.loads((DEPLOY / "runpod-template.json").read_text())

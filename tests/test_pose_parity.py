@@ -18,6 +18,9 @@ from pipeline.presets import get_preset
 
 pytestmark = pytest.mark.slow
 
+#: The first two frames' largest landmark distance from MediaPipe's, by smoothing (the test says how it was derived).
+FIRST_FRAMES_PX = {False: 10.0, True: 4.0}
+
 
 @pytest.fixture(scope="module")
 def reference():
@@ -63,9 +66,9 @@ def test_each_step_of_the_video_mode_is_mediapipes(reference, models, clip, smoo
 
 @pytest.mark.parametrize("smooth", [False, True], ids=["unsmoothed", "smoothed"])
 def test_the_pipeline_tracks_as_closely_as_mediapipe_repeats_itself(reference, models, clip, smooth):
-    """Chunked and checkpointed, the pipeline starts on MediaPipe's very landmarks; a track amplifies rounding (see
-    docs/pipeline.md), so further on it strays from MediaPipe's no more than MediaPipe's own track does when three
-    pixels per frame change by one level."""
+    """Chunked and checkpointed, the pipeline starts on MediaPipe's landmarks, as near as the detector's rounding
+    allows; a track amplifies rounding (see docs/pipeline.md), so further on it strays from MediaPipe's no more than
+    MediaPipe's own track does when three pixels per frame change by one level."""
     model, answers = models[smooth], clip["mediapipe"][smooth]
     ours = analyze_video(clip["video"], model, clip["options"])
     theirs = reference.scored_from(answers, clip["plan"].info, clip["options"], model)
@@ -73,7 +76,13 @@ def test_the_pipeline_tracks_as_closely_as_mediapipe_repeats_itself(reference, m
     floor = reference.floor(clip["frames"], clip["times"], clip["folder"], smooth, theirs, answers, clip["plan"], clip["options"], model)
     assert figures["found_agree"] >= 0.98 and figures["other_person"] == 0.0
     first = np.linalg.norm(ours.keypoints[:2, :, :2] - answers["landmarks"][:2, :, :2], axis=-1).max()
-    assert first < 0.5  # pixels: the first frames are MediaPipe's (measured 0.2 and 0.4; the third, 1.3, drifts)
+    # Pixels, any landmark, the first two frames. The landmark network amplifies its crop's last level: moving the
+    # dense detector's detections by 1e-5 to 1e-4 px (the size by which the sparse kernel's rounding moves them,
+    # 3e-5 to 1.4e-4 on the parity clips), 200 draws on this clip put these frames 0.2-6.7 px from MediaPipe's
+    # unsmoothed (median 2.7, 99th percentile 6.1) and 0.2-2.6 px smoothed (median 1.0): the bound is the largest
+    # draw with half again as margin (benchmarks/first_frames.py; measured 3.5 and 1.0 with the sparse kernel, 0.3
+    # and 0.3 with the dense detector before it, one of the 3.5% of draws under 0.5 px, which the bound once was)
+    assert first < FIRST_FRAMES_PX[smooth]
     # MediaPipe's XNNPACK chooses its kernels by the CPU (ours are pinned, pipeline/numerics.py), so the reference
     # track itself moves between machines: measured 2.1 times the floor on an AMD EPYC with AVX-512 (0.063 against
     # 0.030), 1.3 on an AVX2 machine (0.046 against 0.036)

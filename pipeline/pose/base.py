@@ -102,6 +102,11 @@ class PoseModel(abc.ABC):
         """What the result records about the model."""
         return {"name": self.name, "keypoints": list(self.keypoint_names), "batch_size": self.batch_size}
 
+    def unpinned(self) -> dict[str, str]:
+        """Parts of the model whose last bits depend on the machine, beyond the numeric libraries' pins
+        (:func:`pipeline.numerics.in_force`), each with why: none unless a model says so."""
+        return {}
+
 
 def default_device() -> str:
     """CUDA when a GPU is present, else the CPU."""

@@ -302,10 +302,19 @@ class BlazePose(PoseModel):
         described = {**super().describe(), "weights": f"pose_landmark_{self.variant}", "variant": self.variant, "device": self.device,
                      "precision": self.landmarks.precision, "smooth_landmarks": self.smooth,
                      "tracking": "continuous (MediaPipe's video mode): the detector runs when the person is lost"
-                     + (f", at scene cuts and every {RECHECK_US / 1e6:g} s" if self.second_opinion else "")}
+                     + (f", at scene cuts and every {RECHECK_US / 1e6:g} s" if self.second_opinion else ""),
+                     "detector_executor": self.detector.executor}
         if self.precision_check is not None:
             described["precision_check"] = self.precision_check
         return described
+
+    def unpinned(self) -> dict[str, str]:
+        """The detector, unless the sparse kernel runs it: oneDNN's dense sums (or a GPU's) are not the same bits
+        on every machine, and the first detection sets the whole track."""
+        if self.detector.pinned:
+            return {}
+        why = "the sparse kernel was not built or this CPU cannot run it" if self.device == "cpu" else f"it runs on {self.device}"
+        return {"detector": f"{self.detector.executor}: {why}"}
 
 
 def _largest(people: list[Detection]) -> RegionOfInterest | None:

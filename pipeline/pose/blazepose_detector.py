@@ -94,6 +94,19 @@ class PoseDetector:
         self._network = fused_cpu.FusedCpu(self.graph) if fused_cpu.available(self.device) else Frozen(self.graph)
         self.anchors = ssd_anchors()
 
+    @property
+    def executor(self) -> str:
+        """How the network runs here, for the result's record: its last bits depend on it (the sparse kernel's sums
+        are the same on every CPU that runs it, and differ by rounding from oneDNN's dense ones)."""
+        if isinstance(self._network, fused_cpu.FusedCpu):
+            return "fused oneDNN program, 1x1 convolutions by the sparse kernel" if self._network.sparse else "fused oneDNN program"
+        return "frozen TorchScript graph"
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the network gives the same bits on every CPU of this kind: only through the sparse kernel."""
+        return isinstance(self._network, fused_cpu.FusedCpu) and self._network.sparse
+
     def detect(self, image: np.ndarray, max_people: int = 1) -> list[Detection]:
         """People in an (h, w, 3) uint8 RGB image, best first."""
         return self.detect_batch(image[None], max_people)[0]

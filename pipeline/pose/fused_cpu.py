@@ -14,7 +14,12 @@ saved here, without changing what is computed:
 * **upsampling after, not before, a 1x1 convolution.**  Where a bilinear upsampling feeds only a 1x1 convolution, the
   convolution runs first, on a quarter of the pixels, and its output is upsampled (then activated).  Both steps are
   linear and the bilinear weights of each output pixel sum to one, so the two orders give the same values up to
-  float rounding; the detector's two such convolutions drop from 58 to 14 of its 394 million multiply-adds.
+  float rounding; the detector's two such convolutions drop from 58 to 14 of its 394 million multiply-adds.  The
+  upsampling is plain multiplications and additions (:func:`_bilinear`), the same bits with any of Torch's kernels.
+* **zeros skipped.**  Where the sparse kernel was built (:mod:`~pipeline.pose.sparse_kernel`), every 1x1
+  convolution whose input channels come in eights runs through it, with its activation and residual ADD inside:
+  only the non-zero weights are multiplied (a quarter of the detector's).  Its sums are in a fixed order with fused
+  multiply-adds, so its outputs are the same bits on every CPU that runs it (and differ from oneDNN's by rounding).
 
 Every other step runs as :class:`~pipeline.pose.tflite_graph.TFLiteGraph` runs it.  The results differ from the
 step-by-step executor's by float rounding only (tests/test_fused_cpu.py: within the tolerance both are held to
@@ -26,9 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 import torch
 
+from ..errors import UnsupportedGraph
+from . import sparse_kernel
 from .tflite_graph import RUNNERS as _RUNNERS
 from .tflite_graph import SAME, TFLiteGraph
 from .tflite_graph import Step as _Step
@@ -45,12 +53,14 @@ Values = dict[int, torch.Tensor]
 @dataclass
 class _Op:
     """One step of the program: computes tensor ``output`` from ``values``; ``reads``: the tensors it reads;
-    ``kind``: what it does (a fusion's name, or the TFLite operator it runs as the executor does)."""
+    ``kind``: what it does (a fusion's name, or the TFLite operator it runs as the executor does); ``sparse``: whether
+    its 1x1 convolution runs through the sparse kernel."""
 
     output: int
     run: Callable[[Values], torch.Tensor]
     reads: list[int]
     kind: str
+    sparse: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,8 +88,8 @@ class _Program:
     constants: list[int]
 
     @classmethod
-    def of(cls, graph: TFLiteGraph, batch: int) -> _Program:
-        ops = _compile(graph, batch)
+    def of(cls, graph: TFLiteGraph, batch: int, kernel: ModuleType | None) -> _Program:
+        ops = _compile(graph, batch, kernel)
         constants = set(graph.constant_ids)
         last_use = {index: position for position, op in enumerate(ops) for index in op.reads}
         keep = set(graph.output_ids) | constants
@@ -91,11 +101,18 @@ class FusedCpu:
     """A float32 :class:`TFLiteGraph` on the CPU, compiled into fused oneDNN steps for each input shape it meets
     (on the first call with it).  Called like :class:`~pipeline.pose.tflite_graph.Frozen`: NHWC in, outputs out.
     The weights are packed from the graph's when a shape is first met: a graph whose weights change afterwards
-    needs a new :class:`FusedCpu`."""
+    needs a new :class:`FusedCpu`.  ``sparse``: run the 1x1 convolutions through the sparse kernel where it was
+    built (:attr:`sparse` says whether it was); False keeps oneDNN's for all (for comparisons)."""
 
-    def __init__(self, graph: TFLiteGraph):
+    def __init__(self, graph: TFLiteGraph, sparse: bool = True):
         self.graph = graph
+        self._kernel = sparse_kernel.load() if sparse else None
         self._programs: dict[tuple[int, ...], _Program] = {}
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the 1x1 convolutions run through the sparse kernel."""
+        return self._kernel is not None
 
     def __call__(self, inputs: torch.Tensor) -> list[torch.Tensor]:
         if inputs.device.type != "cpu" or inputs.dtype != torch.float32:
@@ -103,7 +120,7 @@ class FusedCpu:
         key = tuple(inputs.shape)
         if key not in self._programs:
             with torch.inference_mode():
-                self._programs[key] = _Program.of(self.graph, key[0])
+                self._programs[key] = _Program.of(self.graph, key[0], self._kernel)
         program, graph = self._programs[key], self.graph
         values: Values = {index: getattr(graph, f"c{index}") for index in program.constants}
         values[graph.input_ids[0]] = inputs.contiguous().permute(0, 3, 1, 2)
@@ -114,8 +131,9 @@ class FusedCpu:
         return [values[i].permute(0, 2, 3, 1) if values[i].dim() == 4 else values[i] for i in graph.output_ids]
 
 
-def _compile(graph: TFLiteGraph, batch: int) -> list[_Op]:
-    """The graph's steps as ops for inputs of ``batch`` images, fused where the module's docstring says."""
+def _compile(graph: TFLiteGraph, batch: int, kernel: ModuleType | None = None) -> list[_Op]:
+    """The graph's steps as ops for inputs of ``batch`` images, fused where the module's docstring says; 1x1
+    convolutions through the sparse ``kernel`` where it is given."""
     readers: dict[int, list[_Step]] = {}
     for step in graph.steps:
         for index in step.inputs:
@@ -131,11 +149,11 @@ def _compile(graph: TFLiteGraph, batch: int) -> list[_Op]:
         if id(step) in absorbed:
             continue  # computed by the op of the ADD that reads it, or of the convolution it feeds
         if id(step) in residual:
-            program.append(_convolution_and_add(graph, batch, residual[id(step)], step))
+            program.append(_convolution_and_add(graph, batch, residual[id(step)], step, kernel))
         elif id(step) in upsampling:
-            program.append(_pointwise_then_upsample(graph, batch, upsampling[id(step)], step))
+            program.append(_pointwise_then_upsample(graph, batch, upsampling[id(step)], step, kernel))
         elif step.op in _CONVOLUTIONS and _geometry(graph, step) is not None:
-            program.append(_convolution(graph, batch, step))
+            program.append(_convolution(graph, batch, step, kernel))
         else:
             program.append(_generic(graph, step))
     return program
@@ -173,10 +191,29 @@ def _packed(graph: TFLiteGraph, step: _Step, geometry: _Geometry, input_shape: l
                                                         geometry.groups, input_shape)
 
 
-def _convolution(graph: TFLiteGraph, batch: int, step: _Step) -> _Op:
+def _sparse(graph: TFLiteGraph, step: _Step, kernel: ModuleType | None) -> Callable[..., torch.Tensor] | None:
+    """``step`` through the sparse kernel, as ``run(input, activation, residual)``, if it is a plain 1x1 convolution
+    (stride 1, no padding) of input channels in eights and the kernel is given; else None."""
+    geometry, (weight, bias) = _geometry(graph, step), _weights(graph, step)
+    plain = geometry == _Geometry([0, 0], [1, 1], [1, 1], 1) and tuple(weight.shape[2:]) == (1, 1)
+    if kernel is None or step.op != "CONV_2D" or not plain or weight.shape[1] % 8:
+        return None
+    rows, columns, values = sparse_kernel.csr(weight[:, :, 0, 0])
+    bias = torch.zeros(weight.shape[0]) if bias is None else bias.contiguous()
+
+    def run(source: torch.Tensor, activation: int, residual: torch.Tensor | None) -> torch.Tensor:
+        return kernel.sparse_pointwise(source, rows, columns, values, bias, activation, residual)
+
+    return run
+
+
+def _convolution(graph: TFLiteGraph, batch: int, step: _Step, kernel: ModuleType | None) -> _Op:
     """A convolution with its activation inside."""
     geometry, (_, bias) = _geometry(graph, step), _weights(graph, step)
     source = step.inputs[0]
+    if sparse := _sparse(graph, step, kernel):
+        activation = step.options["activation"]
+        return _Op(step.outputs[0], lambda values: sparse(values[source], activation, None), [source], "convolution", True)
     weight = _packed(graph, step, geometry, _nchw(graph, source, batch))
     post_op, scalars = _POST_OPS[step.options["activation"]]
 
@@ -201,14 +238,17 @@ def _convolution_before(graph: TFLiteGraph, add: _Step, producer: dict[int, _Ste
     return None
 
 
-def _convolution_and_add(graph: TFLiteGraph, batch: int, step: _Step, add: _Step) -> _Op:
+def _convolution_and_add(graph: TFLiteGraph, batch: int, step: _Step, add: _Step, kernel: ModuleType | None) -> _Op:
     """The convolution ``step`` adding the other input of ``add`` to its output inside (the same sum: IEEE addition
     commutes), then the ADD's activation: inside too for a ReLU, in place after it for a ReLU6 (oneDNN fuses no
     other activation after an addition)."""
     geometry, (_, bias) = _geometry(graph, step), _weights(graph, step)
     source, other = step.inputs[0], next(i for i in add.inputs if i != step.outputs[0])
-    weight = _packed(graph, step, geometry, _nchw(graph, source, batch))
     activation = add.options["activation"]
+    if sparse := _sparse(graph, step, kernel):
+        return _Op(add.outputs[0], lambda values: sparse(values[source], activation, values[other]), [source, other], "convolution+add",
+                   True)
+    weight = _packed(graph, step, geometry, _nchw(graph, source, batch))
     inside, after = ("relu", 0) if activation == 1 else (None, activation)
 
     def run(values: Values) -> torch.Tensor:
@@ -230,20 +270,53 @@ def _pointwise_after_upsampling(graph: TFLiteGraph, step: _Step, only_reader: di
     return reader if pointwise else None
 
 
-def _pointwise_then_upsample(graph: TFLiteGraph, batch: int, resize: _Step, step: _Step) -> _Op:
+def _pointwise_then_upsample(graph: TFLiteGraph, batch: int, resize: _Step, step: _Step, kernel: ModuleType | None) -> _Op:
     """The 1x1 convolution ``step`` on the input of the upsampling ``resize`` that fed it, then the upsampling, then
     the convolution's activation."""
     geometry, (_, bias) = _geometry(graph, step), _weights(graph, step)
-    source, size = resize.inputs[0], resize.inputs[1]
-    weight = _packed(graph, step, geometry, _nchw(graph, source, batch))
-    upsample, activation = _RUNNERS["RESIZE_BILINEAR"], step.options["activation"]
+    source = resize.inputs[0]
+    upsample, activation = _bilinear(graph, resize), step.options["activation"]
+    sparse = _sparse(graph, step, kernel)
+    if sparse is None:
+        weight = _packed(graph, step, geometry, _nchw(graph, source, batch))
 
     def run(values: Values) -> torch.Tensor:
-        small = torch.ops.mkldnn._convolution_pointwise(values[source], weight, bias, geometry.padding, geometry.stride, geometry.dilation,
-                                                        geometry.groups, "none", [], "")
-        return _activate(upsample(graph, resize, [small, values[size]]), activation)
+        small = sparse(values[source], 0, None) if sparse else torch.ops.mkldnn._convolution_pointwise(
+            values[source], weight, bias, geometry.padding, geometry.stride, geometry.dilation, geometry.groups, "none", [], "")
+        return _activate(upsample(small), activation)
 
-    return _Op(step.outputs[0], run, [source, size], "pointwise+upsample")
+    return _Op(step.outputs[0], run, [source], "pointwise+upsample", sparse is not None)
+
+
+def _bilinear(graph: TFLiteGraph, resize: _Step) -> Callable[[torch.Tensor], torch.Tensor]:
+    """TFLite's bilinear resizing as two weighted sums of neighbours, one axis then the other: only multiplications
+    and additions, which round the same with any instruction set (Torch's own upsampling kernel gave other bits
+    with its oldest kernels than with AVX2)."""
+    options = resize.options
+    if not options["half_pixel_centers"] and not options["align_corners"]:
+        raise UnsupportedGraph("legacy (asymmetric) bilinear resizing is not supported")
+    (_, height, width, _), (_, tall, wide, _) = graph.shapes[resize.inputs[0]], graph.shapes[resize.outputs[0]]
+    rows, columns = (_neighbours(size, out, bool(options["align_corners"])) for size, out in ((height, tall), (width, wide)))
+
+    def run(small: torch.Tensor) -> torch.Tensor:
+        pixels = small.permute(0, 2, 3, 1)  # NHWC: a channels-last tensor's memory as it is
+        (top, bottom, upper, lower), (left, right, near, far) = rows, columns
+        pixels = pixels[:, top] * upper[:, None, None] + pixels[:, bottom] * lower[:, None, None]
+        pixels = pixels[:, :, left] * near[:, None] + pixels[:, :, right] * far[:, None]
+        return pixels.permute(0, 3, 1, 2)
+
+    return run
+
+
+def _neighbours(size: int, out: int, align_corners: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each of ``out`` positions along an axis of ``size`` pixels: the two pixels it lies between and their
+    weights (as ``F.interpolate`` places them)."""
+    place = torch.arange(out, dtype=torch.float64)
+    place = place * ((size - 1) / max(out - 1, 1)) if align_corners else ((place + 0.5) * (size / out) - 0.5).clamp(min=0)
+    first = place.floor().long().clamp(max=size - 1)
+    second = (first + 1).clamp(max=size - 1)
+    far = (place - first).float()
+    return first, second, 1 - far, far
 
 
 def _generic(graph: TFLiteGraph, step: _Step) -> _Op:
