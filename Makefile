@@ -23,8 +23,9 @@ $(VENV)/.installed: setup.cfg setup.py constraints.txt
 # The detector's sparse 1x1 convolution kernel (pipeline/pose/sparse_pointwise.cpp), compiled ahead of time with g++
 # and ninja, never at run time. Checked on every run (a second when it is built: the library's name holds the source's
 # digest and Torch's version); a failed build fails the install: the detector's numbers are pinned only with it.
+# Torch calls `ninja` by name: the venv's (setup.cfg installs its wheel) comes first, for a machine without one.
 kernel: $(VENV)/.installed
-	$(VENV)/bin/python -m pipeline.pose.sparse_kernel
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pipeline.pose.sparse_kernel
 
 $(LS_VENV)/.installed: requirements-localstack.txt
 	$(PYTHON) -m venv $(LS_VENV)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import shutil
 import sys
 from functools import cache
@@ -50,8 +49,6 @@ def build() -> Path:
     if _library(folder).exists():
         return _library(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    # Torch calls `ninja` by name: the one the install put beside this interpreter (setup.cfg) is found, activated or not
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     load(NAME, [str(SOURCE)], extra_cflags=FLAGS, build_directory=str(folder), verbose=False)
     for stale in folder.parent.iterdir():
         if stale != folder:
