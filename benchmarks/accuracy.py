@@ -603,11 +603,18 @@ def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibra
     return report
 
 
+def settled_upper_arm(result: AnalysisResult, truth: dict) -> list[float] | None:
+    """The upper arm's MAE/p95 over only the frames whose reference knows the arm's sign (:func:`settled_arm_signs`)."""
+    return mae_p95(np.concatenate([np.abs(np.asarray(result.angles[name]) - truth["angles"][name])[truth["settled_arm_signs"][name]]
+                                   for name in COMPARED["upper_arm"]]))
+
+
 def _camera_report(result: AnalysisResult, truth: dict, camera: Camera) -> dict:
     """One camera against its reference (:func:`compare`)."""
     rula, reba = truth["rula"], truth["reba"]
     return {"mae_p95": {angle: mae_p95(np.concatenate([np.abs(result.angles[name] - truth["angles"][name]) for name in names]))
                         for angle, names in COMPARED.items()},
+            "upper_arm_sign_settled": settled_upper_arm(result, truth),
             "bias": {angle: _bias(np.concatenate([result.angles[name] for name in names]),
                                   np.concatenate([truth["angles"][name] for name in names])) for angle, names in COMPARED.items()},
             "rula": _agreement(result.rula.grand_score, rula["grand_score"]), "reba": _agreement(result.reba.reba_score, reba["reba_score"]),

@@ -114,12 +114,6 @@ def misses(result, truth: dict, camera: str) -> list[str]:
     return lines
 
 
-def settled_only(result, truth: dict) -> list[float] | None:
-    """The upper arm's MAE/p95 over the frames whose reference knows the arm's sign."""
-    return accuracy.mae_p95(np.concatenate([np.abs(np.asarray(result.angles[name]) - truth["angles"][name])[truth["settled_arm_signs"][name]]
-                                            for name in accuracy.COMPARED["upper_arm"]]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("recording", nargs="?", default="single", choices=accuracy.RECORDINGS)
@@ -143,7 +137,7 @@ def main() -> None:
         print(f"{args.recording} {camera} az {row['calibrated_azimuth']:5.0f} upper_arm {row['mae_p95']['upper_arm']} "
               f"elbow {row['mae_p95']['elbow']} | {' '.join(parts)} | RULA {row['rula']['equal']} REBA {row['reba']['equal']}"
               f" | triangulated frames only: upper_arm {triangulated_only(results[camera], truth, 'upper_arm')}"
-              f" elbow {triangulated_only(results[camera], truth, 'elbow')} | sign settled: upper_arm {settled_only(results[camera], truth)}")
+              f" elbow {triangulated_only(results[camera], truth, 'elbow')} | sign settled: upper_arm {row['upper_arm_sign_settled']}")
         for line in misses(results[camera], truth, camera) if args.misses else []:
             print(line)
     print("spread", report["spread"])
