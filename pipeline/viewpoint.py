@@ -52,7 +52,7 @@ with a depth it guesses.  Four uses of that, measured on the four-camera benchma
 6. **The upper arm's front or back along the line of sight** (:func:`arms_in_front`): filmed from the front or
    behind (:func:`sagittal_along_sight`, the knee's test), only the depth tells an arm in front of the body from one
    behind it, and from behind the model put an arm raised 23-32 degrees in front 21-31 behind.  There an arm is read
-   as flexion of its elevation (the worksheets' score the same up to 45 degrees, higher beyond): the two-person
+   as flexion of its elevation (the worksheets score both the same up to 45 degrees, flexion higher beyond): the two-person
    recording's cam04 upper arm 15.2/57.2 -> 10.9/38.3 degrees (MAE/p95), no camera's worse, no camera's RULA or REBA
    upper-arm score changed (``benchmarks/arm_probe.py``).
 
