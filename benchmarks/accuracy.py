@@ -260,6 +260,7 @@ def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera]
     triangulated, used = triangulate_robust(points, weights, projections)
     errors = _reprojection_errors(triangulated, points, weights, projections)  # every seeing view, the left-out ones too
     angles = _skeleton_angles(triangulated, names, first.timestamps)
+    partials = _left_out(points, weights, projections, names, first.timestamps)
     rula, reba, _ = score_frames(angles, AssessmentParams())
     cameras = list(results)
     skeleton = triangulated[:, :len(names)]
@@ -270,7 +271,7 @@ def reference(results: dict[str, AnalysisResult], calibration: dict[str, Camera]
             "views_left_out": round(float(1 - used.sum() / max(int((weights > 0).sum()), 1)), 3),
             "unknown_points": round(float(np.mean(np.isnan(skeleton[..., 0])[seen])), 3) if seen.any() else None,
             "swapped": dict(zip(results, swapped.sum(1).tolist())),
-            "stability": _stability(angles, points, weights, projections, names, first.timestamps),
+            "stability": _stability(angles, partials), "settled_arm_signs": settled_arm_signs(angles, partials),
             "head": head_shape(skeleton, triangulated[:, len(names)], names, dict(zip(cameras, errors[:, :, -1])),
                                dict(zip(cameras, errors[:, :, names.index("nose")]))),
             "hands": hand_views(cameras, names, errors, used, weights > 0)}
@@ -300,21 +301,41 @@ def _skeleton_angles(triangulated: np.ndarray, names: list[str], timestamps: np.
     return {name: np.where(np.isnan(measured[name]), np.nan, series) for name, series in cleaned.items()}
 
 
-def _stability(angles: dict[str, np.ndarray], points: np.ndarray, weights: np.ndarray, projections: np.ndarray,
-               names: list[str], timestamps: np.ndarray) -> dict[str, float | None] | None:
-    """Per compared angle (:data:`COMPARED`), the mean over frames of the most it moves when one view is left out: how
-    much of the reference rests on any single view (None with fewer than three views: none can be spared)."""
+def _left_out(points: np.ndarray, weights: np.ndarray, projections: np.ndarray, names: list[str], timestamps: np.ndarray
+              ) -> list[dict[str, np.ndarray]]:
+    """The reference's angles triangulated once without each view (none with fewer than three views: none can be
+    spared)."""
     if len(points) < 3:
+        return []
+    return [_skeleton_angles(triangulate_robust(points[others], weights[others], projections[others])[0], names, timestamps)
+            for others in ([view for view in range(len(points)) if view != camera] for camera in range(len(points)))]
+
+
+def _stability(angles: dict[str, np.ndarray], partials: list[dict[str, np.ndarray]]) -> dict[str, float | None] | None:
+    """Per compared angle (:data:`COMPARED`), the mean over frames of the most it moves when one view is left out
+    (:func:`_left_out`): how much of the reference rests on any single view (None with fewer than three views)."""
+    if not partials:
         return None
-    moved = {angle: [] for angle in COMPARED}
-    for camera in range(len(points)):
-        others = [view for view in range(len(points)) if view != camera]
-        partial = _skeleton_angles(triangulate_robust(points[others], weights[others], projections[others])[0], names, timestamps)
-        for angle, parts in COMPARED.items():
-            moved[angle].append(np.concatenate([np.abs(partial[name] - angles[name]) for name in parts]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # frames no three views see
-        return {angle: round(float(np.nanmean(np.nanmax(np.stack(series), axis=0))), 1) for angle, series in moved.items()}
+        return {angle: round(float(np.nanmean(np.nanmax(np.stack([np.concatenate([np.abs(partial[name] - angles[name]) for name in parts])
+                                                                   for partial in partials]), axis=0))), 1)
+                for angle, parts in COMPARED.items()}
+
+
+def settled_arm_signs(angles: dict[str, np.ndarray], partials: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per upper arm, the frames whose reference knows the arm's sign (in front of the body or behind it): every
+    triangulation with one view left out (:func:`_left_out`) that measures the arm gives it the same sign as the
+    reference, and at least one does.  Near the body's side plane a view's depth can turn an arm from in front to
+    behind (docs/pipeline.md, "The reference, checked"); where leaving out one view turns it, the reference rests on
+    that view, and a camera's sign there is not judged by it.  A rule from the views' agreement, not from our angles."""
+    settled = {}
+    for name in COMPARED["upper_arm"]:
+        reference = np.sign(angles[name])
+        others = np.stack([np.sign(partial[name]) for partial in partials]) if partials else np.full((1, len(reference)), np.nan)
+        measured = np.isfinite(others)
+        settled[name] = np.isfinite(reference) & measured.any(0) & np.all(~measured | (others == reference), axis=0)
+    return settled
 
 
 def with_mid_ear(points: np.ndarray, weights: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -582,11 +603,18 @@ def compare(results: dict[str, AnalysisResult], truths: dict[str, dict], calibra
     return report
 
 
+def settled_upper_arm(result: AnalysisResult, truth: dict) -> list[float] | None:
+    """The upper arm's MAE/p95 over only the frames whose reference knows the arm's sign (:func:`settled_arm_signs`)."""
+    return mae_p95(np.concatenate([np.abs(np.asarray(result.angles[name]) - truth["angles"][name])[truth["settled_arm_signs"][name]]
+                                   for name in COMPARED["upper_arm"]]))
+
+
 def _camera_report(result: AnalysisResult, truth: dict, camera: Camera) -> dict:
     """One camera against its reference (:func:`compare`)."""
     rula, reba = truth["rula"], truth["reba"]
     return {"mae_p95": {angle: mae_p95(np.concatenate([np.abs(result.angles[name] - truth["angles"][name]) for name in names]))
                         for angle, names in COMPARED.items()},
+            "upper_arm_sign_settled": settled_upper_arm(result, truth),
             "bias": {angle: _bias(np.concatenate([result.angles[name] for name in names]),
                                   np.concatenate([truth["angles"][name] for name in names])) for angle, names in COMPARED.items()},
             "rula": _agreement(result.rula.grand_score, rula["grand_score"]), "reba": _agreement(result.reba.reba_score, reba["reba_score"]),
