@@ -256,7 +256,7 @@ def widened_trunk(flexion: Any, side_bend: Any, uncertainty: float) -> tuple[np.
 
 def raised_knees(knee: Any, uncertainty: Any) -> np.ndarray:
     """Every knee a frame could have when its bend lay along the line of sight, which one camera reads too straight
-    (:func:`pipeline.viewpoint.knee_along_sight`): the measured flexion first, then one flexion in each of REBA's knee
+    (:func:`pipeline.viewpoint.sagittal_along_sight`): the measured flexion first, then one flexion in each of REBA's knee
     bands (:data:`pipeline.ergonomics.KNEE_BENDS`) up to ``uncertainty`` degrees more, and that most; only more bend,
     never less.  Returns (..., k) candidates per measured knee (all the measured one where ``uncertainty`` is 0)."""
     knee = np.asarray(knee, float)[..., None]

@@ -154,7 +154,7 @@ def depth_doubt(viewpoint: dict | None, rula: dict[str, np.ndarray], reba: dict[
 
 def knee_doubt(viewpoint: dict | None, reba: dict[str, np.ndarray], frames_with_person: int) -> tuple[str, str] | None:
     """Where most frames with the worker had the knees' bend along the camera's line of sight (filmed from the front or
-    behind: ``inputs.viewpoint``'s ``knee_frames``, :func:`pipeline.viewpoint.knee_along_sight`), the verdict's reason
+    behind: ``inputs.viewpoint``'s ``knee_frames``, :func:`pipeline.viewpoint.sagittal_along_sight`), the verdict's reason
     and advice: how much more the knees may be bent and REBA's highest score within that (RULA's legs do not count
     the knee); None otherwise."""
     if not viewpoint or not viewpoint.get("knee_uncertainty") or viewpoint["knee_frames"] <= HIDDEN_SHARE * frames_with_person:

@@ -43,7 +43,7 @@ with a depth it guesses.  Four uses of that, measured on the four-camera benchma
    people); on the other two, and from the front (two views), its error is 3-7 degrees.  No image cue tried
    recovers it (``benchmarks/trunk_depth.py``), so the trunk's scores from behind are a range, and the result says by
    how much (:attr:`Viewpoint.trunk_uncertainty`).
-5. **The knee's bend along the line of sight** (:func:`knee_along_sight`): filmed from the front or behind, a knee
+5. **The knee's bend along the line of sight** (:func:`sagittal_along_sight`): filmed from the front or behind, a knee
    bends towards or away from the camera, and the model's depth pulls the thigh and the shank towards one line: the
    man's knees on the benchmark read 7-17 degrees (mean) too straight on every camera (``benchmarks/knee_depth.py``),
    and nothing after the pose recovered it.  Per frame where the body's sagittal plane is turned more than
@@ -100,7 +100,7 @@ VIEWS = (("front", 30.0), ("oblique_front", 60.0), ("side", 120.0), ("oblique_ba
 #: the calibrated one on the worst camera of both recordings; the same measured from the front stays within 8.
 BEHIND_TRUNK_DEPTH = 20.0
 #: How far (degrees) one camera's depth may read a knee too straight where its bend lies along the line of sight (the
-#: worker filmed from the front or behind, :func:`knee_along_sight`): measured on the four-camera benchmark
+#: worker filmed from the front or behind, :func:`sagittal_along_sight`): measured on the four-camera benchmark
 #: (``benchmarks/knee_depth.py``; docs/pipeline.md, "The knee and REBA's legs"), the man's knees, filmed from the front
 #: and behind, read 7-17 degrees (mean) too straight on every camera; the worst rounded up, as for the trunk.  Only ever
 #: more bend: the depth pulls the thigh's and the shank's depths together, a straighter leg, never a more bent one.
@@ -214,7 +214,7 @@ class Viewpoint:
 
     frames: dict[str, int]
     median_azimuth: float | None
-    #: Per frame, whether the knees' bend lay along the line of sight (:func:`knee_along_sight`); empty: none known.
+    #: Per frame, whether the knees' bend lay along the line of sight (:func:`sagittal_along_sight`); empty: none known.
     knee_sight: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @property
@@ -244,17 +244,12 @@ def sagittal_along_sight(azimuth: np.ndarray) -> np.ndarray:
     """Per frame, whether the body's sagittal plane (the plane a knee bends in and an arm swings forward and back in)
     is turned more than :data:`IMAGE_PLANE_LIMIT` from square to the picture: filmed from the front or behind (the
     views but ``side`` of :data:`VIEWS`), where front and back lie mostly along the camera's line of sight, in the depth
-    one camera guesses.  Told by the hips and shoulders (:func:`azimuths`).  False where no azimuth was told."""
+    one camera guesses (a knee there reads too straight).  Told by the hips and shoulders (:func:`azimuths`), not a
+    limb's own points: the leg's shallow depth makes its own plane look squarer to the camera than it is
+    (``benchmarks/knee_depth.py``).  False where no azimuth was told."""
     azimuth = np.asarray(azimuth, float)
     with np.errstate(invalid="ignore"):
         return np.isfinite(azimuth) & (np.abs(azimuth - 90.0) > IMAGE_PLANE_LIMIT)
-
-
-def knee_along_sight(azimuth: np.ndarray) -> np.ndarray:
-    """Per frame, whether the knees' bend lay along the camera's line of sight (:func:`sagittal_along_sight`): a bend
-    there lies in the depth one camera reads too shallow.  Told by the hips and shoulders, not the leg's own points: the
-    leg's shallow depth makes its own plane look squarer to the camera than it is (``benchmarks/knee_depth.py``)."""
-    return sagittal_along_sight(azimuth)
 
 
 def arms_in_front(angles: dict[str, np.ndarray], azimuth: np.ndarray) -> dict[str, np.ndarray]:
@@ -310,7 +305,7 @@ def viewpoint(world: np.ndarray | None, keypoints: np.ndarray, names: Sequence[s
     borders = [0.0] + [limit for _, limit in VIEWS]
     counts = np.histogram(seen, bins=borders)[0]
     return Viewpoint({name: int(count) for (name, _), count in zip(VIEWS, counts)}, float(np.median(seen)) if len(seen) else None,
-                     knee_along_sight(every))
+                     sagittal_along_sight(every))
 
 
 #: The views of :data:`VIEWS` in a safety engineer's words.

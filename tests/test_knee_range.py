@@ -1,4 +1,4 @@
-"""The knee bending along the camera's line of sight (pipeline/viewpoint.py's ``knee_along_sight``), on synthetic skeletons.
+"""The knee bending along the camera's line of sight (pipeline/viewpoint.py's ``sagittal_along_sight``), on synthetic skeletons.
 
 Filmed from the front or behind, BlazePose's depth reads a bending knee 7-17 degrees too straight on the four-camera
 benchmark (``benchmarks/knee_depth.py``).  Per frame where the knees' bend lies along the line of sight, REBA's range
@@ -20,7 +20,7 @@ from pipeline.numerics import in_force
 from pipeline.presets import get_preset
 from pipeline.result_model import ViewpointRecord
 from pipeline.summary import PARTLY_ASSESSABLE, summarize
-from pipeline.viewpoint import KNEE_DEPTH, Viewpoint, knee_along_sight, viewpoint_words
+from pipeline.viewpoint import KNEE_DEPTH, Viewpoint, sagittal_along_sight, viewpoint_words
 from tests.test_partial_scores import POSTURE, angles_of
 from tests.test_trunk_truth import NAMES, _seen
 from tests.test_world_angles import world_skeleton
@@ -32,7 +32,7 @@ LEVEL_GIVEN = AssessmentParams(camera_pitch=0.0, camera_roll=0.0)
 @pytest.mark.parametrize("azimuth,along", [(0.0, True), (45.0, True), (59.0, True), (61.0, False), (90.0, False), (119.0, False),
                                            (121.0, True), (180.0, True), (math.nan, False)])
 def test_the_knee_lies_along_the_line_of_sight_except_from_the_side(azimuth, along):
-    assert bool(knee_along_sight(np.array([azimuth]))[0]) is along
+    assert bool(sagittal_along_sight(np.array([azimuth]))[0]) is along
 
 
 def test_the_candidate_knees_reach_every_band_up_to_the_uncertainty_and_never_below():
