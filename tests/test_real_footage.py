@@ -13,12 +13,10 @@ out of the picture) or none.  Per clip, on the frames the analysis reads:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from ergo_tasks.cli.output import print_summary
 from pipeline.analysis import AnalysisOptions, analyze_video
@@ -44,23 +42,13 @@ def frame_labels(labels: dict, frame_indices: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def model(pose_models):
-    from pipeline.pose.blazepose import BlazePose
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the machine is shared; the clips are short
-    yield BlazePose("full", models_dir=Path(os.environ["ERGO_MODELS_DIR"]), device="cpu")
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def analysed(model, tmp_path_factory):
+def analysed(one_thread_blazepose, tmp_path_factory):
     """Each labelled clip analysed at the default preset, with its per-frame labels."""
     folder = tmp_path_factory.mktemp("real")
     out = {}
     for name in ("bikes", "carphone"):
         labels = label_set(name)
-        result = analyze_video(fetch_clip(labels, folder), model, AnalysisOptions(get_preset("medium")))
+        result = analyze_video(fetch_clip(labels, folder), one_thread_blazepose, AnalysisOptions(get_preset("medium")))
         out[name] = result, frame_labels(labels, result.frame_indices)
     return out
 
@@ -108,11 +96,11 @@ def test_the_seated_clip_is_partly_assessable_and_says_which_parts_were_out_of_v
 
 
 @pytest.fixture(scope="module")
-def demo(model, tmp_path_factory):
+def demo(one_thread_blazepose, tmp_path_factory):
     """The demo clip (``ergo demo``) at the default preset, where its deepest lean hides the hips."""
     from pipeline.demo import make_demo_video
 
-    return analyze_video(make_demo_video(tmp_path_factory.mktemp("demo") / "demo.mp4"), model, AnalysisOptions(get_preset("medium")))
+    return analyze_video(make_demo_video(tmp_path_factory.mktemp("demo") / "demo.mp4"), one_thread_blazepose, AnalysisOptions(get_preset("medium")))
 
 
 def test_the_demos_risky_moment_is_scored_or_ranged(demo):
@@ -222,10 +210,10 @@ def street_without_people(tmp_path_factory):
     return write_video(folder / "street.mp4", shot, fps=25)
 
 
-def test_a_real_clip_without_a_person_is_not_assessable(model, street_without_people):
+def test_a_real_clip_without_a_person_is_not_assessable(one_thread_blazepose, street_without_people):
     """The issue's case: a street shot that the pose model alone fits skeletons to (a bollard, a parked bike) gets
     no score, no risk level and the verdict that it cannot be assessed."""
-    result = analyze_video(street_without_people, model, AnalysisOptions(get_preset("medium")))
+    result = analyze_video(street_without_people, one_thread_blazepose, AnalysisOptions(get_preset("medium")))
     assert not result.detected.any() and not judged(result).any()
     assert result.summary.verdict.status == "not assessable"
     assert result.summary.rula.max is None and result.summary.reba.max is None and not result.summary.rula.worst_moments

@@ -5,12 +5,10 @@ the labelled real footage and a parity clip, which must lose no frame to it."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pipeline.continuity import MOVE_BODIES, MOVE_BODIES_PER_S, body, continuity_reasons, limits
 from pipeline.plausibility import judge
@@ -151,14 +149,6 @@ def test_a_checkpoint_keeps_the_scene_cuts():
     assert ChunkResult.from_bytes(ChunkResult(0, np.arange(3), pose).to_bytes()).pose.cuts.tolist() == [False, True, False]
 
 
-@pytest.fixture(scope="module")
-def model(pose_models):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the machine is shared; the clips are short
-    yield BlazePose("full", models_dir=Path(os.environ["ERGO_MODELS_DIR"]), device="cpu")
-    torch.set_num_threads(threads)
-
-
 def analysed(path: Path, model, preset: str):
     from pipeline.analysis import AnalysisOptions, analyze_video
     from pipeline.presets import get_preset
@@ -170,13 +160,13 @@ def switched(result) -> np.ndarray:
     return np.array(["another person than the worker" in reason for reason in result.rejections])
 
 
-def test_a_real_switch_between_two_people_is_caught(model, tmp_path):
+def test_a_real_switch_between_two_people_is_caught(one_thread_blazepose, tmp_path):
     """Sports2D's demo: a man balancing on a utility box high in the picture, a woman walking past below him.  At
     ``medium`` the tracker follows the man (frames 18-60), loses him at the 2 s re-check and picks up the woman
     (from frame 78, 5.5 body sizes away), then someone entering on the right (frame 216).  Measured: the woman is
     followed longest (21 frames) and kept; the man's 8 frames and the newcomer's 2 report no person, saying why."""
     labels = json.loads((DATA / "real_sports2d_faces.json").read_text())
-    result = analysed(fetch_clip(labels, tmp_path), model, "medium")
+    result = analysed(fetch_clip(labels, tmp_path), one_thread_blazepose, "medium")
     other = switched(result)
     assert other.sum() >= 5 and result.detected.sum() >= 15
     assert not result.detected[other].any() and np.isnan(result.keypoints[other]).all()
@@ -189,18 +179,18 @@ def test_a_real_switch_between_two_people_is_caught(model, tmp_path):
 
 @pytest.mark.parametrize("preset", list(PRESETS))
 @pytest.mark.parametrize("clip", ["bikes", "carphone"])
-def test_the_labelled_real_footage_loses_no_frame(model, tmp_path, clip, preset):
+def test_the_labelled_real_footage_loses_no_frame(one_thread_blazepose, tmp_path, clip, preset):
     """One person per shot: the rule rejects nothing (measured, benchmarks/track_continuity.py: the largest change
     between frames used at most 0.31 of the limits)."""
     labels = json.loads((DATA / f"real_{clip}.json").read_text())
-    result = analysed(fetch_clip(labels, tmp_path), model, preset)
+    result = analysed(fetch_clip(labels, tmp_path), one_thread_blazepose, preset)
     assert not switched(result).any()
 
 
-def test_the_parity_clip_of_two_people_loses_no_frame(model, tmp_path):
+def test_the_parity_clip_of_two_people_loses_no_frame(one_thread_blazepose, tmp_path):
     """The demo's person with a smaller one beside them: the tracker keeps to the first, and MediaPipe-parity frames
     are untouched by the rule."""
     from benchmarks import pose_parity
 
-    result = analysed(pose_parity.make_clip(tmp_path / "two_people.mp4", "two_people"), model, "low")
+    result = analysed(pose_parity.make_clip(tmp_path / "two_people.mp4", "two_people"), one_thread_blazepose, "low")
     assert not switched(result).any() and result.detected.sum() >= 25
