@@ -8,6 +8,10 @@ which replaces a child that died unasked (OOM-killed, say).  Shutdown is clean:
   ``ERGO_SHUTDOWN_GRACE_SECONDS``, after which it is handed back to the queue
   at its next checkpoint (keeping its checkpoint, without using an attempt);
 * second signal: exit now; the job's lease expires and another worker takes it.
+
+The signal handlers only assign: a handler runs in the main thread between two of its instructions, and one that
+logged (or took any lock) while that thread held the same lock, writing a log line, would wait for itself forever.
+What a signal asked for is logged by the loop, or at the running task's next checkpoint.
 """
 
 from __future__ import annotations
@@ -35,17 +39,33 @@ class Worker:
         self.worker_id = worker_id or default_worker_id()
         self.stopping = threading.Event()
         self._stop_requested_at: float | None = None
+        self._stop_signal: str | None = None  # the signal that asked, until the stop is logged
         self.log = log.bind(worker_id=self.worker_id)
 
     def request_stop(self) -> None:
+        """Stop after the running job (from any thread; a signal handler calls :meth:`signalled`)."""
         if self._stop_requested_at is None:
             self._stop_requested_at = time.monotonic()
         self.stopping.set()
 
+    def signalled(self, signum: int) -> None:
+        """What SIGTERM / SIGINT do: assignments only, no lock taken, nothing logged (see the module's docstring).
+        The first asks for a stop, as :meth:`request_stop` does; a second one leaves now."""
+        if self._stop_requested_at is not None:
+            raise SystemExit(128 + signum)  # second signal: leave now, the lease will expire
+        self._stop_signal = signal.Signals(signum).name
+        self._stop_requested_at = time.monotonic()
+
+    def _stop_asked(self) -> bool:
+        if self._stop_signal is not None:
+            self.log.info("worker.stopping", signal=self._stop_signal)
+            self._stop_signal = None
+        return self._stop_requested_at is not None
+
     def _must_release(self) -> bool:
         """True once a stop was requested and the grace period is over."""
         started = self._stop_requested_at
-        return started is not None and time.monotonic() - started >= self.app.settings.shutdown_grace_seconds
+        return self._stop_asked() and time.monotonic() - started >= self.app.settings.shutdown_grace_seconds
 
     def run_once(self) -> bool:
         """Claim and run one job; False if there was nothing to do."""
@@ -64,7 +84,7 @@ class Worker:
         self.app.middleware.after_worker_boot(self.app)
         self.log.info("worker.started", tasks=sorted(self.app.tasks))
         done = 0
-        while not self.stopping.is_set() and (max_jobs is None or done < max_jobs):
+        while not self._stop_asked() and (max_jobs is None or done < max_jobs):
             try:
                 worked = self.run_once()
             except Exception as error:  # noqa: BLE001 - storage trouble: log, back off, go on
@@ -72,7 +92,7 @@ class Worker:
                 worked = False
             done += worked
             if not worked:
-                # jitter keeps a fleet of idle workers from polling in lockstep
+                # jitter keeps a fleet of idle workers from polling in lockstep (a signal is seen when the wait ends)
                 self.stopping.wait(self.app.settings.poll_seconds * random.uniform(0.5, 1.5))
         self.log.info("worker.stopped", jobs=done)
         return done
@@ -80,10 +100,7 @@ class Worker:
 
 def _install_signal_handlers(worker: Worker) -> None:
     def handle(signum: int, _frame: FrameType | None) -> None:
-        if worker.stopping.is_set():
-            raise SystemExit(128 + signum)  # second signal: leave now, the lease will expire
-        worker.log.info("worker.stopping", signal=signal.Signals(signum).name)
-        worker.request_stop()
+        worker.signalled(signum)
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
@@ -124,18 +141,19 @@ class WorkerPool:
         self.app, self.modules, self.size = app, modules, size
         self.context = multiprocessing.get_context("spawn")  # fresh interpreters: boto3 clients are not fork-safe
         self.children: dict[int, multiprocessing.process.BaseProcess] = {}
-        self.stopping = threading.Event()
+        self.stopping = False  # set by a signal's handler: an assignment (see the module's docstring)
 
     def run(self) -> None:
         for index in range(self.size):
             self._start(index)
         signal.signal(signal.SIGTERM, self._forward)
         signal.signal(signal.SIGINT, self._forward)
-        while not self.stopping.is_set():
+        while not self.stopping:
             for index, child in list(self.children.items()):
-                if child.exitcode is not None and not self.stopping.is_set():
+                if child.exitcode is not None and not self.stopping:
                     self._replace(index, child)
-            self.stopping.wait(self.check_seconds)
+            time.sleep(self.check_seconds)
+        log.info("worker.pool_stopping", children=len(self.children))
         for child in self.children.values():
             child.join()
 
@@ -153,7 +171,7 @@ class WorkerPool:
         self.app.middleware.on_worker_lost(self.app, child.name, cause)
 
     def _forward(self, signum: int, _frame: FrameType | None) -> None:
-        self.stopping.set()
+        self.stopping = True
         for child in self.children.values():
             if child.is_alive() and child.pid:
                 os.kill(child.pid, signum)

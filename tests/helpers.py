@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import time
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,25 @@ def make_app(store: ObjectStore, *, tasks: tuple[str, ...] = (), **overrides: An
     app = TaskApp(store=store, settings=TaskSettings(**{**FAST, "eager": True, **overrides}))
     register_tasks(app, tasks)
     return app
+
+
+@contextlib.contextmanager
+def ergo_process(args: list[str], env: dict[str, str], log_path: Path, stop_within: float = 60.0) -> Iterator[subprocess.Popen]:
+    """``python -m ergo_tasks.cli *args``, its log in ``log_path`` (a file: a pipe that nobody reads fills up and
+    stops the process), sent SIGTERM at the end; one that has not stopped ``stop_within`` seconds later is killed,
+    and the test fails with the tail of its log."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=stop_within)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError(f"`ergo {' '.join(args)}` did not stop within {stop_within:.0f} s of SIGTERM; its log ends:\n"
+                                 + log_path.read_text(errors="replace")[-3000:]) from None
 
 
 def serve(store, tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
+import structlog
+
 from ergo_tasks import TaskApp
 
 
@@ -16,6 +18,7 @@ def register(app: TaskApp) -> None:
     app.task(name="tests.total")(total)
     app.task(name="tests.refuse", throws=(ValueError,), max_retries=0)(refuse)
     app.task(name="tests.split", bind=True)(split)
+    app.task(name="tests.chatter", bind=True, max_retries=0)(chatter)
 
 
 def add(x: float, y: float, delay: float = 0.0) -> float:
@@ -62,3 +65,15 @@ def steps(self, count: int, delay: float) -> dict:
         self.update_state(meta={"progress": 100 * (step + 1) / count, "stage": "stepping", "step": step})
         self.save_checkpoint(str(step), wait=False)
     return {"steps": count, "resumed_from": start}
+
+
+def chatter(self, seconds: float) -> int:
+    """Writes log lines as fast as it can from the task's own thread, looking between lines whether to stop: a signal
+    that comes while a line is being written (the logger's lock held) must still stop the worker."""
+    log, lines = structlog.get_logger("tests.chatter"), 0
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        log.info("tests.chatter", line=lines, padding="x" * 4000)
+        lines += 1
+        self.check()
+    return lines

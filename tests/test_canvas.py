@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import contextlib
 
 import pytest
 
 from ergo_tasks import State, TaskFailed, chord, group
-from tests.helpers import make_app, storage_env, wait_for
+from tests.helpers import ergo_process, make_app, storage_env, wait_for
 
 
 @pytest.fixture
@@ -90,19 +89,14 @@ def test_a_failed_part_fails_the_job_with_its_error(app):
     assert doc.state == State.FAILURE and doc.error.message.endswith("failed: part 1 refused")
 
 
-def test_parts_are_spread_over_worker_processes(s3_store):
+def test_parts_are_spread_over_worker_processes(s3_store, tmp_path):
     app = make_app(s3_store, tasks=("tests.sample_tasks",), eager=False)
     job = app.send_task("tests.split", [[1, 2, 3, 4, 5, 6], 0.5])
     env = storage_env(s3_store, ERGO_POLL_SECONDS="0.1", ERGO_STATUS_WRITE_INTERVAL="0.05")
-    workers = [subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", "worker", "-I", "tests.sample_tasks"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
-    try:
+    with contextlib.ExitStack() as workers:
+        for index in range(3):
+            workers.enter_context(ergo_process(["worker", "-I", "tests.sample_tasks"], env, tmp_path / f"worker-{index}.log", stop_within=30))
         wait_for(lambda: job.status_doc.ready, timeout=120, interval=0.2)
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
     doc = job.status_doc
     assert doc.state == State.SUCCESS and doc.result["total"] == 42
     ran_by = {part.history[1].worker for part in app.queue.statuses(doc.waiting_for)}

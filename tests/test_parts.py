@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ from ergo_tasks.analysis import ANALYZE_TASK, AnalysisSettings, register
 from ergo_tasks.analysis.keys import upload_key
 from pipeline.analysis import parts
 from pipeline.synthetic import make_video
-from tests.helpers import make_app, storage_env, wait_for
+from tests.helpers import ergo_process, make_app, storage_env, wait_for
 
 # 60 frames at 10 fps, 2 sampled per second at `low`: 12 frames in 6 chunks of 2, 3 parts of 2 chunks
 RANDOM = {"quality": "low", "model": "keypointrcnn", "weights": "random", "chunk_size": 2}
@@ -98,19 +96,14 @@ def test_a_part_that_fails_fails_the_job_with_its_words(local_store, clip, monke
     assert doc.error.message.startswith("Part ")
 
 
-def test_one_worker_and_three_workers_give_the_same_result(s3_store, clip):
+def test_one_worker_and_three_workers_give_the_same_result(s3_store, clip, tmp_path):
     app = analysis_app(s3_store)
     one = app.run_until_ready(submit(app, clip).id, "only-worker")
     assert one.state == State.SUCCESS, one.error
     job = submit(app, clip)
     env = storage_env(s3_store, ERGO_POLL_SECONDS="0.1", ERGO_STATUS_WRITE_INTERVAL="0.05", ERGO_PART_CHUNKS=str(PART_CHUNKS))
-    workers = subprocess.Popen([sys.executable, "-m", "ergo_tasks.cli", "worker", "--concurrency", "3"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
+    with ergo_process(["worker", "--concurrency", "3"], env, tmp_path / "workers.log"):
         wait_for(lambda: job.status_doc.ready, timeout=240, interval=0.5)
-    finally:
-        workers.terminate()
-        workers.wait(timeout=60)
     three = job.status_doc
     assert three.state == State.SUCCESS, three.error
     assert len({piece.history[1].worker for piece in app.queue.statuses(three.waiting_for)}) > 1  # spread over workers
