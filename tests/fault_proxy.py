@@ -32,6 +32,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("reset_before", "reset_after", "500", "503", "slow")
@@ -41,14 +42,25 @@ _ERROR = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Mess
           "</Error>")
 
 
+@dataclass
+class _Hold:
+    """An answer to hold back (:meth:`S3Proxy.hold_next`)."""
+
+    kind: str
+    path_part: str
+    body_part: bytes
+    seconds: float
+    stall_for: float
+    stalled_until: float | None = None  # set by the first request it holds
+
+
 class S3Proxy:
     def __init__(self, upstream: str, *, fault_rate: float = 0.0, faults: tuple[str, ...] = FAULTS, slow_s: float = 0.5,
                  late_s: float = 30.0, seed: int | None = None):
         target = urllib.parse.urlsplit(upstream)
         self.upstream_host, self.upstream_port = target.hostname or "127.0.0.1", target.port or 80
         self.fault_rate, self.faults, self.slow_s, self.late_s = fault_rate, faults, slow_s, late_s
-        # (kind, part of the path, part of the body, seconds): answers to hold back, once each
-        self._held: list[tuple[str, str, bytes, float]] = []
+        self._held: list[_Hold] = []  # answers to hold back
         self.random = random.Random(seed)
         self.requests: Counter[str] = Counter()  # by kind
         self.answers: Counter[tuple[str, int]] = Counter()  # by kind and status
@@ -78,22 +90,32 @@ class S3Proxy:
             self.injected.clear()
             self.conditional_refusals = 0
 
-    def hold_next(self, kind: str, path_part: str, seconds: float, body_part: bytes = b"") -> None:
+    def hold_next(self, kind: str, path_part: str, seconds: float, body_part: bytes = b"", *, stall_for: float = 0.0) -> None:
         """Hold back the answer to the next ``kind`` request (``PUT``...) whose path contains ``path_part`` (and whose
         body contains ``body_part``) for ``seconds``, once; the request itself reaches the server at once.
 
         ``body_part`` aims the hold at one write whatever else writes the same key meanwhile (a heartbeat that,
-        on a loaded machine, comes first)."""
+        on a loaded machine, comes first).  ``stall_for``: the answers to every further ``kind`` request to
+        ``path_part`` sent within that many seconds of the first are held as long too (a connection that stalls for a
+        while, not one request: a renewal sent beside the held write gets no earlier answer, whatever its timing)."""
         with self._lock:
-            self._held.append((kind, path_part, body_part, seconds))
+            self._held.append(_Hold(kind, path_part, body_part, seconds, stall_for))
 
     def _held_for(self, kind: str, path: str, body: bytes) -> float | None:
+        now = time.monotonic()
         with self._lock:
+            self._held = [rule for rule in self._held if rule.stalled_until is None or now <= rule.stalled_until]  # stalls over
             for rule in self._held:
-                if rule[0] == kind and rule[1] in path and rule[2] in body:
+                if rule.kind != kind or rule.path_part not in path:
+                    continue
+                if rule.stalled_until is None and rule.body_part in body:
+                    rule.stalled_until = now + rule.stall_for  # the first it holds; without a stall, the only one
+                elif rule.stalled_until is None:
+                    continue
+                if rule.stall_for == 0:
                     self._held.remove(rule)
-                    self.injected[LATE] += 1
-                    return rule[3]
+                self.injected[LATE] += 1
+                return rule.seconds
         return None
 
     def _pick_fault(self) -> str | None:
