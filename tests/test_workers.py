@@ -90,12 +90,12 @@ def test_sigterm_releases_the_running_job_cleanly(s3_store):
 
 def test_sigterm_stops_a_worker_whose_task_is_writing_a_log_line(s3_store, tmp_path):
     """The signal comes while the task's thread writes (and holds the logger's lock): a handler that logged, or took
-    any lock, would wait for that lock forever, and the worker would never stop.  Tried several times: each signal
-    lands at a random point of the task's loop, most of them inside a write."""
+    any lock, would wait for that lock forever, and the worker would never stop (the first try hung, before the fix).
+    Tried three times: each signal lands at a random point of the task's loop, most of them inside a write."""
     app = make_app(s3_store, eager=False)
     env = storage_env(s3_store, ERGO_POLL_SECONDS="0.1", ERGO_LOG_FORMAT="json", ERGO_SHUTDOWN_GRACE_SECONDS="0",
                       ERGO_LEASE_SECONDS="30", ERGO_HEARTBEAT_SECONDS="1")
-    for attempt in range(5):
+    for attempt in range(3):
         job, log = app.send_task("tests.chatter", [120.0]), tmp_path / f"worker-{attempt}.log"
         with ergo_process(["worker", "-I", "tests.sample_tasks"], env, log, stop_within=20) as worker:
             wait_for(lambda log=log: log.read_bytes().count(b"tests.chatter") > 200, timeout=60)
