@@ -7,7 +7,7 @@ which replaces a child that died unasked (OOM-killed, say).  Shutdown is clean:
 * first SIGTERM / SIGINT: stop claiming; the running job may finish within
   ``ERGO_SHUTDOWN_GRACE_SECONDS``, after which it is handed back to the queue
   at its next checkpoint (keeping its checkpoint, without using an attempt);
-* second signal: exit now; the job's lease expires and another worker takes it.
+* second signal (a second or more later): exit now; the job's lease expires and another worker takes it.
 
 The signal handlers only assign: a handler runs in the main thread between two of its instructions, and one that
 logged (or took any lock) while that thread held the same lock, writing a log line, would wait for itself forever.
@@ -32,6 +32,11 @@ from .execution import execute
 
 log = structlog.get_logger(__name__)
 
+#: A second signal makes a worker leave at once only this long after the first (seconds): Ctrl-C in a terminal reaches
+#: the pool and its children together, and the pool forwards it as well, so each child gets one request twice, within
+#: milliseconds.
+REPEATED_SIGNAL_SECONDS = 1.0
+
 
 class Worker:
     def __init__(self, app: TaskApp, worker_id: str | None = None):
@@ -50,13 +55,17 @@ class Worker:
 
     def signalled(self, signum: int) -> None:
         """What SIGTERM / SIGINT do: assignments only, no lock taken, nothing logged (see the module's docstring).
-        The first asks for a stop, as :meth:`request_stop` does; a second one leaves now."""
-        if self._stop_requested_at is not None:
-            raise SystemExit(128 + signum)  # second signal: leave now, the lease will expire
-        self._stop_signal = signal.Signals(signum).name
-        self._stop_requested_at = time.monotonic()
+        The first asks for a stop, as :meth:`request_stop` does; a second one (:data:`REPEATED_SIGNAL_SECONDS` or
+        more later) leaves now."""
+        now = time.monotonic()
+        if self._stop_requested_at is None:
+            self._stop_signal = signal.Signals(signum).name
+            self._stop_requested_at = now
+        elif now - self._stop_requested_at >= REPEATED_SIGNAL_SECONDS:
+            raise SystemExit(128 + signum)  # leave now; the job's lease will expire
 
     def _stop_asked(self) -> bool:
+        """Whether a stop was asked for; the first call after a signal logs it (outside the handler)."""
         if self._stop_signal is not None:
             self.log.info("worker.stopping", signal=self._stop_signal)
             self._stop_signal = None

@@ -107,6 +107,27 @@ def test_sigterm_stops_a_worker_whose_task_is_writing_a_log_line(s3_store, tmp_p
         app.queue.revoke(job.id)
 
 
+def test_a_signal_delivered_twice_at_once_is_one_request_and_a_later_one_leaves_now(s3_store, tmp_path):
+    """Ctrl-C reaches a pool's children from the terminal and from the pool within milliseconds: that is one request to
+    stop (the job goes on within its grace), where a signal a second later means leave now (128 + SIGTERM)."""
+    app = make_app(s3_store, eager=False)
+    job = app.send_task("tests.steps", [200, 0.05])
+    env = storage_env(s3_store, ERGO_POLL_SECONDS="0.1", ERGO_LOG_FORMAT="json", ERGO_SHUTDOWN_GRACE_SECONDS="30",
+                      ERGO_LEASE_SECONDS="30", ERGO_HEARTBEAT_SECONDS="1")
+    with ergo_process(["worker", "-I", "tests.sample_tasks"], env, tmp_path / "worker.log", stop_within=20) as worker:
+        wait_for(lambda: job.status_doc.checkpoint is not None, timeout=60)
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(0.01)
+        worker.send_signal(signal.SIGTERM)
+        step = int(job.status_doc.checkpoint)
+        wait_for(lambda: int(job.status_doc.checkpoint) >= step + 5, timeout=20)  # still working, within its grace
+        assert worker.poll() is None
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 128 + signal.SIGTERM
+    doc = job.status_doc
+    assert doc.state in (State.STARTED, State.PROGRESS) and doc.lease is not None  # left to its lease, as a kill would
+
+
 def _children(process: subprocess.Popen) -> set[int]:
     """The pool's worker processes (not multiprocessing's resource tracker)."""
     found = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "spawn_main"], capture_output=True, text=True).stdout.split()
