@@ -54,7 +54,6 @@ def pose_models(tmp_path_factory):
             os.environ["ERGO_MODELS_DIR"] = old
 
 
-
 @pytest.fixture(scope="module")
 def one_thread_blazepose(pose_models):
     """BlazePose (``full``) on one Torch thread, for a module's short real clips: the machine is shared."""
@@ -66,6 +65,7 @@ def one_thread_blazepose(pose_models):
     torch.set_num_threads(1)
     yield BlazePose("full", models_dir=Path(os.environ["ERGO_MODELS_DIR"]), device="cpu")
     torch.set_num_threads(threads)
+
 
 def _emulated(endpoint: str) -> S3Store:
     """A store on a fresh bucket of the S3 emulator at ``endpoint`` (the "localstack" provider: any endpoint, test keys)."""

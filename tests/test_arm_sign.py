@@ -17,7 +17,7 @@ import pytest
 from pipeline.angles import AngleSettings, CameraTilt
 from pipeline.ergonomics import UPPER_ARM_NEUTRAL, upper_arm_base
 from pipeline.pose.blazepose import BLAZEPOSE_KEYPOINTS
-from pipeline.viewpoint import IMAGE_PLANE_LIMIT, STRAIGHT, arms_in_front, measured_angles, sagittal_along_sight
+from pipeline.viewpoint import STRAIGHT, arms_in_front, measured_angles
 from tests.test_world_angles import world_skeleton
 
 NAMES = list(BLAZEPOSE_KEYPOINTS)
@@ -51,13 +51,6 @@ def _bound(elevation: float) -> float:
     """How far a measured size may be off: :data:`DISTORTION`, or, for an arm nearly along the trunk
     (:data:`pipeline.viewpoint.STRAIGHT`), which the image reads from wherever it lies across the picture, its size."""
     return max(DISTORTION, elevation + 1e-6) if elevation <= STRAIGHT + 1e-6 else DISTORTION
-
-
-def test_front_and_back_lie_along_the_sight_beyond_the_image_plane_limit():
-    """The sagittal plane is edge-on enough from the front and behind, not about the side; no azimuth, no claim."""
-    edge = 90.0 - IMAGE_PLANE_LIMIT
-    azimuth = np.array([0.0, edge - 0.5, edge + 0.5, 90.0, 180.0 - edge - 0.5, 180.0 - edge + 0.5, 180.0, np.nan])
-    assert sagittal_along_sight(azimuth).tolist() == [True, True, False, False, False, True, True, False]
 
 
 @pytest.mark.parametrize("azimuth", ALONG_SIGHT)

@@ -32,6 +32,8 @@ LEVEL_GIVEN = AssessmentParams(camera_pitch=0.0, camera_roll=0.0)
 @pytest.mark.parametrize("azimuth,along", [(0.0, True), (45.0, True), (59.0, True), (61.0, False), (90.0, False), (119.0, False),
                                            (121.0, True), (180.0, True), (math.nan, False)])
 def test_the_knee_lies_along_the_line_of_sight_except_from_the_side(azimuth, along):
+    """The sagittal plane (a knee's bend, an upper arm's front and back: tests/test_arm_sign.py) is edge-on enough
+    from the front and behind, beyond IMAGE_PLANE_LIMIT (60) from square; about the side it is not; no azimuth, no claim."""
     assert bool(sagittal_along_sight(np.array([azimuth]))[0]) is along
 
 
